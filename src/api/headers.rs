@@ -1,0 +1,358 @@
+//! Image metadata in headers (§5): parsing `X-Image-Meta-*` requests and
+//! rendering an image as response headers.
+
+use std::collections::BTreeMap;
+
+use actix_web::http::header::{HeaderMap, HeaderName, HeaderValue};
+use actix_web::HttpResponseBuilder;
+
+use crate::domain::ids::truncate;
+use crate::domain::image::{
+    check_property_key, check_property_value, normalise_property_key, parse_bool, Image,
+};
+use crate::domain::percent::{decode, encode_header_value};
+use crate::domain::time::format_micros;
+use crate::error::AppError;
+
+use super::Dialect;
+
+const META_PREFIX: &str = "x-image-meta-";
+const PURGE_PROPS: &str = "x-glance-registry-purge-props";
+
+/// A known `X-Image-Meta-*` name, after normalising.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Field {
+    /// `name`
+    Name,
+    /// `id`
+    Id,
+    /// `location`
+    Location,
+    /// `store`
+    Store,
+    /// `disk_format`
+    DiskFormat,
+    /// `container_format`
+    ContainerFormat,
+    /// `size`
+    Size,
+    /// `checksum`
+    Checksum,
+    /// `is_public`
+    IsPublic,
+    /// `owner`
+    Owner,
+    /// `min_ram`
+    MinRam,
+    /// `min_disk`
+    MinDisk,
+    /// `status`
+    Status,
+    /// `created_at` (read-only)
+    CreatedAt,
+    /// `updated_at` (read-only)
+    UpdatedAt,
+    /// `deleted_at` (read-only)
+    DeletedAt,
+    /// `uri` (read-only)
+    Uri,
+}
+
+impl Field {
+    fn parse(normalised: &str) -> Option<Field> {
+        Some(match normalised {
+            "name" => Field::Name,
+            "id" => Field::Id,
+            "location" => Field::Location,
+            "store" => Field::Store,
+            "disk_format" => Field::DiskFormat,
+            "container_format" => Field::ContainerFormat,
+            "size" => Field::Size,
+            "checksum" => Field::Checksum,
+            "is_public" => Field::IsPublic,
+            "owner" => Field::Owner,
+            "min_ram" => Field::MinRam,
+            "min_disk" => Field::MinDisk,
+            "status" => Field::Status,
+            "created_at" => Field::CreatedAt,
+            "updated_at" => Field::UpdatedAt,
+            "deleted_at" => Field::DeletedAt,
+            "uri" => Field::Uri,
+            _ => return None,
+        })
+    }
+
+    /// The header that carries this field, as named in error messages.
+    pub fn header(self) -> &'static str {
+        match self {
+            Field::Name => "X-Image-Meta-Name",
+            Field::Id => "X-Image-Meta-Id",
+            Field::Location => "X-Image-Meta-Location",
+            Field::Store => "X-Image-Meta-Store",
+            Field::DiskFormat => "X-Image-Meta-Disk-Format",
+            Field::ContainerFormat => "X-Image-Meta-Container-Format",
+            Field::Size => "X-Image-Meta-Size",
+            Field::Checksum => "X-Image-Meta-Checksum",
+            Field::IsPublic => "X-Image-Meta-Is-Public",
+            Field::Owner => "X-Image-Meta-Owner",
+            Field::MinRam => "X-Image-Meta-Min-Ram",
+            Field::MinDisk => "X-Image-Meta-Min-Disk",
+            Field::Status => "X-Image-Meta-Status",
+            Field::CreatedAt => "X-Image-Meta-Created-At",
+            Field::UpdatedAt => "X-Image-Meta-Updated-At",
+            Field::DeletedAt => "X-Image-Meta-Deleted-At",
+            Field::Uri => "X-Image-Meta-Uri",
+        }
+    }
+}
+
+/// The `X-Image-Meta-*` headers of one request, decoded.
+#[derive(Debug, Default)]
+pub struct MetaHeaders {
+    /// Known fields and their decoded values (the location is left as sent).
+    pub fields: BTreeMap<Field, String>,
+    /// Properties in the order sent, keys normalised, values decoded.
+    pub properties: BTreeMap<String, String>,
+    /// `x-glance-registry-purge-props`, if sent.
+    pub purge_props: Option<bool>,
+}
+
+impl MetaHeaders {
+    /// The value of `field`, if sent.
+    pub fn get(&self, field: Field) -> Option<&str> {
+        self.fields.get(&field).map(String::as_str)
+    }
+}
+
+/// Lower-cases and turns ASCII punctuation into `_`.
+fn normalise_name(name: &str) -> String {
+    name.chars()
+        .map(|c| {
+            if c.is_ascii_punctuation() {
+                '_'
+            } else {
+                c.to_ascii_lowercase()
+            }
+        })
+        .collect()
+}
+
+fn header_text<'a>(name: &str, value: &'a HeaderValue) -> Result<&'a str, AppError> {
+    std::str::from_utf8(value.as_bytes())
+        .map_err(|_| AppError::bad(format!("Invalid header {name}: its value is not UTF-8")))
+}
+
+/// Parses every `X-Image-Meta-*` header and `x-glance-registry-purge-props`.
+/// Unknown names, bad percent escapes and conflicting repeats are 400s.
+pub fn parse_meta(headers: &HeaderMap) -> Result<MetaHeaders, AppError> {
+    let mut out = MetaHeaders::default();
+    for (name, value) in headers.iter() {
+        let name = name.as_str();
+        if name == PURGE_PROPS {
+            let text = header_text(name, value)?;
+            let v = parse_bool(PURGE_PROPS, text.trim())?;
+            out.purge_props = Some(v);
+            continue;
+        }
+        let Some(rest) = name.strip_prefix(META_PREFIX) else {
+            continue;
+        };
+        let text = header_text(name, value)?.trim();
+        if let Some(raw_key) = property_suffix(rest) {
+            let decoded_key = decode(raw_key).map_err(|e| {
+                AppError::bad(format!("Invalid header {name}: property key has a {e}"))
+            })?;
+            let key = normalise_property_key(&decoded_key);
+            check_property_key(&key)?;
+            let value = decode(text).map_err(|e| {
+                AppError::bad(format!(
+                    "Invalid value of property '{}': {e}",
+                    truncate(&key, 80)
+                ))
+            })?;
+            check_property_value(&key, &value)?;
+            if let Some(prev) = out.properties.get(&key) {
+                if *prev != value {
+                    return Err(AppError::bad(format!(
+                        "Property '{}' is given twice with different values",
+                        truncate(&key, 80)
+                    )));
+                }
+            }
+            out.properties.insert(key, value);
+            continue;
+        }
+        let field = Field::parse(&normalise_name(rest)).ok_or_else(|| {
+            AppError::bad(format!(
+                "Unknown header {}: not an image field (properties go in X-Image-Meta-Property-<key>)",
+                truncate(name, 80)
+            ))
+        })?;
+        let value = if field == Field::Location {
+            text.to_string()
+        } else {
+            decode(text)
+                .map_err(|e| AppError::bad(format!("Invalid header {}: {e}", field.header())))?
+        };
+        if let Some(prev) = out.fields.get(&field) {
+            if *prev != value {
+                return Err(AppError::bad(format!(
+                    "Header {} is given twice with different values",
+                    field.header()
+                )));
+            }
+        }
+        out.fields.insert(field, value);
+    }
+    Ok(out)
+}
+
+/// The raw key of a `property-<key>` header name suffix (any punctuation after
+/// `property` separates it), or `None` for another field.
+fn property_suffix(rest: &str) -> Option<&str> {
+    let tail = rest.strip_prefix("property")?;
+    let mut chars = tail.chars();
+    match chars.next() {
+        Some(c) if c.is_ascii_punctuation() && c != '%' => Some(chars.as_str()),
+        _ => None,
+    }
+}
+
+fn put(builder: &mut HttpResponseBuilder, name: &'static str, value: &str) {
+    if let Ok(v) = HeaderValue::from_str(value) {
+        builder.append_header((HeaderName::from_static(name), v));
+    }
+}
+
+/// Adds the whole image as `x-image-meta-*` headers, in both spellings of the
+/// multi-word names.
+pub fn put_image_headers(builder: &mut HttpResponseBuilder, image: &Image, dialect: Dialect) {
+    let id = image.id.to_string();
+    let size = image.size.to_string();
+    let created = format_micros(image.created_at);
+    let updated = format_micros(image.updated_at);
+    let deleted = image.deleted_at.map(format_micros).unwrap_or_default();
+    let public = if image.is_public { "True" } else { "False" };
+    let min_ram = image.min_ram.to_string();
+    let min_disk = image.min_disk.to_string();
+    put(builder, "x-image-meta-id", &id);
+    put(
+        builder,
+        "x-image-meta-name",
+        &encode_header_value(&image.name),
+    );
+    put(builder, "x-image-meta-location", &image.location);
+    put(builder, "x-image-meta-status", image.status.as_str());
+    put(builder, "x-image-meta-size", &size);
+    if let Some(sum) = dialect.checksum(image) {
+        put(builder, "x-image-meta-checksum", sum);
+    }
+    put(builder, "x-image-meta-owner", &image.owner);
+    let pairs: [(&'static str, &'static str, &str); 8] = [
+        (
+            "x-image-meta-disk-format",
+            "x-image-meta-disk_format",
+            &image.disk_format,
+        ),
+        (
+            "x-image-meta-container-format",
+            "x-image-meta-container_format",
+            &image.container_format,
+        ),
+        (
+            "x-image-meta-created-at",
+            "x-image-meta-created_at",
+            &created,
+        ),
+        (
+            "x-image-meta-updated-at",
+            "x-image-meta-updated_at",
+            &updated,
+        ),
+        (
+            "x-image-meta-deleted-at",
+            "x-image-meta-deleted_at",
+            &deleted,
+        ),
+        ("x-image-meta-is-public", "x-image-meta-is_public", public),
+        ("x-image-meta-min-ram", "x-image-meta-min_ram", &min_ram),
+        ("x-image-meta-min-disk", "x-image-meta-min_disk", &min_disk),
+    ];
+    for (dash, underscore, value) in pairs {
+        put(builder, dash, value);
+        put(builder, underscore, value);
+    }
+    for (key, value) in &image.properties {
+        let name = format!(
+            "x-image-meta-property-{}",
+            encode_header_value(key).replace('_', "-")
+        );
+        if let (Ok(n), Ok(v)) = (
+            HeaderName::from_bytes(name.as_bytes()),
+            HeaderValue::from_str(&encode_header_value(value)),
+        ) {
+            builder.append_header((n, v));
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use actix_web::http::header::HeaderName;
+
+    fn map(pairs: &[(&str, &[u8])]) -> HeaderMap {
+        let mut m = HeaderMap::new();
+        for (k, v) in pairs {
+            m.append(
+                HeaderName::from_bytes(k.as_bytes()).unwrap(),
+                HeaderValue::from_bytes(v).unwrap(),
+            );
+        }
+        m
+    }
+
+    #[test]
+    fn both_spellings_and_punctuation_normalise() {
+        for name in [
+            "X-Image-Meta-Disk-Format",
+            "x-image-meta-disk_format",
+            "X-IMAGE-META-DISK.FORMAT",
+        ] {
+            let m = parse_meta(&map(&[(name, b"raw")])).unwrap();
+            assert_eq!(m.get(Field::DiskFormat), Some("raw"), "{name}");
+        }
+    }
+
+    #[test]
+    fn properties_are_decoded_and_normalised() {
+        let m = parse_meta(&map(&[
+            ("X-Image-Meta-Property-Root-Partition", b"1"),
+            ("x-image-meta-property-ROOT_PARTITION", b"1"),
+            ("X-Image-Meta-Property-%CE%B5%CE%BB", b"caf%C3%A9+1"),
+            ("X-Image-Meta-Property-Raw", "Καλημέρα".as_bytes()),
+        ]))
+        .unwrap();
+        assert_eq!(m.properties["root_partition"], "1");
+        assert_eq!(m.properties["ελ"], "café+1");
+        assert_eq!(m.properties["raw"], "Καλημέρα");
+    }
+
+    #[test]
+    fn bad_headers_are_named() {
+        let cases: [(&str, &[u8], &str); 6] = [
+            ("X-Image-Meta-Colour", b"x", "x-image-meta-colour"),
+            ("X-Image-Meta-Name", b"%zz", "X-Image-Meta-Name"),
+            ("X-Image-Meta-Name", b"\xff", "x-image-meta-name"),
+            ("X-Image-Meta-Property-", b"x", "property key"),
+            ("X-Image-Meta-Property-A", b"%C3", "property 'a'"),
+            ("X-Glance-Registry-Purge-Props", b"maybe", "purge-props"),
+        ];
+        for (name, value, needle) in cases {
+            match parse_meta(&map(&[(name, value)])) {
+                Err(AppError::BadRequest(m)) => assert!(m.contains(needle), "{name}: {m}"),
+                other => panic!("{name}: {other:?}"),
+            }
+        }
+    }
+}

@@ -1,0 +1,721 @@
+//! `/images`, `/images/detail` and `/images/{id}`: list, register, HEAD, data,
+//! update and unregister (§6, §7).
+
+use std::collections::BTreeMap;
+
+use actix_web::body::SizedStream;
+use actix_web::http::header::{self, HeaderMap};
+use actix_web::http::StatusCode;
+use actix_web::{web, HttpResponse, HttpResponseBuilder};
+use serde::Serialize;
+
+use super::headers::{parse_meta, put_image_headers, Field, MetaHeaders};
+use super::{Call, Dialect};
+use crate::db::queries;
+use crate::domain::access::{authorize, not_found, Intent, Viewed};
+use crate::domain::ids::{truncate, ImageId};
+use crate::domain::image::{check_name, parse_bool, parse_count, Image, Status};
+use crate::domain::listing::ListQuery;
+use crate::domain::location::Location;
+use crate::domain::time::{format_micros, now_micros};
+use crate::error::AppError;
+
+/// An item of `/images`.
+#[derive(Serialize)]
+struct Summary<'a> {
+    id: String,
+    name: &'a str,
+    status: &'static str,
+    disk_format: &'a str,
+    container_format: &'a str,
+    size: u64,
+}
+
+/// An item of `/images/detail`, and the body of register and update.
+#[derive(Serialize)]
+struct Detail<'a> {
+    id: String,
+    name: &'a str,
+    location: &'a str,
+    status: &'static str,
+    disk_format: &'a str,
+    container_format: &'a str,
+    size: u64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    checksum: Option<&'a str>,
+    created_at: String,
+    updated_at: String,
+    deleted_at: String,
+    is_public: bool,
+    owner: &'a str,
+    min_ram: u64,
+    min_disk: u64,
+    properties: &'a BTreeMap<String, String>,
+}
+
+fn detail(image: &Image, dialect: Dialect) -> Detail<'_> {
+    Detail {
+        id: image.id.to_string(),
+        name: &image.name,
+        location: &image.location,
+        status: image.status.as_str(),
+        disk_format: &image.disk_format,
+        container_format: &image.container_format,
+        size: image.size,
+        checksum: dialect.checksum(image),
+        created_at: format_micros(image.created_at),
+        updated_at: format_micros(image.updated_at),
+        deleted_at: image.deleted_at.map(format_micros).unwrap_or_default(),
+        is_public: image.is_public,
+        owner: &image.owner,
+        min_ram: image.min_ram,
+        min_disk: image.min_disk,
+        properties: &image.properties,
+    }
+}
+
+fn summary(image: &Image) -> Summary<'_> {
+    Summary {
+        id: image.id.to_string(),
+        name: &image.name,
+        status: image.status.as_str(),
+        disk_format: &image.disk_format,
+        container_format: &image.container_format,
+        size: image.size,
+    }
+}
+
+fn json_response(body: Vec<u8>) -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("application/json; charset=utf-8")
+        .body(body)
+}
+
+/// `GET /images` and `GET /images/detail`.
+pub async fn list(
+    call: &Call<'_>,
+    query: &str,
+    with_detail: bool,
+) -> Result<HttpResponse, AppError> {
+    let q = ListQuery::parse(query)?;
+    let caller = call.user.id.clone();
+    let images = call
+        .state
+        .db
+        .read(move |conn| queries::list_images(conn, &caller, &q, with_detail))
+        .await?;
+    let dialect = call.dialect;
+    let body = web::block(move || {
+        let result = if with_detail {
+            let items: Vec<Detail<'_>> = images.iter().map(|i| detail(i, dialect)).collect();
+            wrap_list(dialect, &items)
+        } else {
+            let items: Vec<Summary<'_>> = images.iter().map(summary).collect();
+            wrap_list(dialect, &items)
+        };
+        result.map_err(AppError::internal)
+    })
+    .await??;
+    Ok(json_response(body))
+}
+
+fn wrap_list<T: Serialize>(dialect: Dialect, items: &[T]) -> serde_json::Result<Vec<u8>> {
+    #[derive(Serialize)]
+    struct Wrapped<'a, T> {
+        images: &'a [T],
+    }
+    match dialect {
+        Dialect::Cyclades => serde_json::to_vec(items),
+        Dialect::Glance => serde_json::to_vec(&Wrapped { images: items }),
+    }
+}
+
+/// The answer to register and update: the image in headers and in the body.
+fn image_response(image: &Image, dialect: Dialect) -> Result<HttpResponse, AppError> {
+    #[derive(Serialize)]
+    struct Wrapped<'a> {
+        image: Detail<'a>,
+    }
+    let body = serde_json::to_vec(&Wrapped {
+        image: detail(image, dialect),
+    })
+    .map_err(AppError::internal)?;
+    let mut resp = HttpResponse::Ok();
+    put_image_headers(&mut resp, image, dialect);
+    Ok(resp
+        .content_type("application/json; charset=utf-8")
+        .body(body))
+}
+
+fn refuse(fields: &MetaHeaders, names: &[Field], why: &str) -> Result<(), AppError> {
+    for f in names {
+        if fields.get(*f).is_some() {
+            return Err(AppError::bad(format!("{} {why}", f.header())));
+        }
+    }
+    Ok(())
+}
+
+fn check_format(value: &str, allowed: &[String], field: Field) -> Result<String, AppError> {
+    if allowed.iter().any(|a| a == value) {
+        Ok(value.to_string())
+    } else {
+        Err(AppError::bad(format!(
+            "Invalid {} '{}': expected one of {}",
+            field.header(),
+            truncate(value, 80),
+            allowed.join(", ")
+        )))
+    }
+}
+
+/// The fields an update or a registration may set, checked.
+#[derive(Default)]
+struct Settable {
+    name: Option<String>,
+    disk_format: Option<String>,
+    container_format: Option<String>,
+    is_public: Option<bool>,
+    owner: Option<String>,
+    min_ram: Option<u64>,
+    min_disk: Option<u64>,
+}
+
+fn settable(call: &Call<'_>, meta: &MetaHeaders) -> Result<Settable, AppError> {
+    let formats = &call.state.formats;
+    let mut s = Settable::default();
+    if let Some(name) = meta.get(Field::Name) {
+        check_name(name)?;
+        s.name = Some(name.to_string());
+    }
+    if let Some(v) = meta.get(Field::DiskFormat) {
+        s.disk_format = Some(check_format(v, &formats.disk, Field::DiskFormat)?);
+    }
+    if let Some(v) = meta.get(Field::ContainerFormat) {
+        s.container_format = Some(check_format(v, &formats.container, Field::ContainerFormat)?);
+    }
+    if let Some(v) = meta.get(Field::IsPublic) {
+        s.is_public = Some(parse_bool(Field::IsPublic.header(), v)?);
+    }
+    if let Some(v) = meta.get(Field::MinRam) {
+        s.min_ram = Some(parse_count(Field::MinRam.header(), v)?);
+    }
+    if let Some(v) = meta.get(Field::MinDisk) {
+        s.min_disk = Some(parse_count(Field::MinDisk.header(), v)?);
+    }
+    if let Some(v) = meta.get(Field::Owner) {
+        s.owner = Some(v.to_string());
+    }
+    Ok(s)
+}
+
+fn over_limit(count: usize, max: usize) -> Result<(), AppError> {
+    if count > max {
+        return Err(AppError::OverLimit(format!(
+            "Too many properties: {count} (at most {max} per image)"
+        )));
+    }
+    Ok(())
+}
+
+/// `POST /images`: register, or re-register the live image at the same location.
+pub async fn register(call: &Call<'_>, headers: &HeaderMap) -> Result<HttpResponse, AppError> {
+    let meta = parse_meta(headers)?;
+    refuse(
+        &meta,
+        &[Field::Id],
+        "cannot be set: image ids are generated",
+    )?;
+    refuse(&meta, &[Field::Status], "cannot be set when registering")?;
+    refuse(
+        &meta,
+        &[
+            Field::CreatedAt,
+            Field::UpdatedAt,
+            Field::DeletedAt,
+            Field::Uri,
+        ],
+        "is read-only",
+    )?;
+    match meta.get(Field::Name) {
+        None => {
+            return Err(AppError::bad(
+                "Missing X-Image-Meta-Name header: an image needs a name",
+            ))
+        }
+        Some(name) => check_name(name)?,
+    }
+    let raw_location =
+        match meta.get(Field::Location) {
+            Some(l) if !l.is_empty() => l,
+            _ => return Err(AppError::NotImplemented(
+                "Registering needs X-Image-Meta-Location: uploading image data is not supported"
+                    .into(),
+            )),
+        };
+    let location = Location::parse(raw_location)?;
+    if let Some(store) = meta.get(Field::Store) {
+        if store != "pithos" {
+            return Err(AppError::bad(format!(
+                "Invalid X-Image-Meta-Store '{}': expected pithos",
+                truncate(store, 80)
+            )));
+        }
+    }
+    let set = settable(call, &meta)?;
+    let size = meta
+        .get(Field::Size)
+        .map(|v| parse_count(Field::Size.header(), v))
+        .transpose()?;
+    let checksum = meta.get(Field::Checksum).map(parse_checksum).transpose()?;
+    let properties: BTreeMap<String, String> = meta
+        .properties
+        .iter()
+        .filter(|(_, v)| !v.is_empty())
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
+    over_limit(properties.len(), call.state.limits.max_properties)?;
+
+    let caller = call.user.id.clone();
+    if let Some(owner) = &set.owner {
+        if *owner != caller {
+            return Err(AppError::Forbidden(format!(
+                "Invalid X-Image-Meta-Owner '{}': an image is owned by the user who registers it",
+                truncate(owner, 80)
+            )));
+        }
+    }
+    if location.account() != caller {
+        return Err(AppError::Forbidden(format!(
+            "Location '{}' is in account '{}': you may only register objects of your own account",
+            location.canonical(),
+            location.account()
+        )));
+    }
+
+    let inspected = {
+        let db = call.state.db.clone();
+        let store = call.state.store.clone();
+        let loc = location.clone();
+        web::block(move || {
+            store.inspect(&loc, |path| {
+                let path = path.to_string();
+                db.read_blocking(move |c| queries::cached_hash(c, &path))
+            })
+        })
+        .await??
+    };
+    let info = &inspected.info;
+    if let Some(size) = size {
+        if size != info.size {
+            return Err(AppError::bad(format!(
+                "Invalid X-Image-Meta-Size '{size}': the object at the location has {} bytes",
+                info.size
+            )));
+        }
+    }
+    if let Some(sum) = &checksum {
+        let known = if sum.len() == 32 {
+            info.md5.as_deref()
+        } else {
+            Some(info.checksum.as_str())
+        };
+        match known {
+            Some(k) if k == sum => {}
+            Some(_) => {
+                return Err(AppError::bad(format!(
+                    "Invalid X-Image-Meta-Checksum '{sum}': it does not match the object at the location"
+                )))
+            }
+            None => {
+                return Err(AppError::bad(format!(
+                    "Invalid X-Image-Meta-Checksum '{sum}': the store does not know this object's MD5; give its 64-digit hash"
+                )))
+            }
+        }
+    }
+
+    let canonical = location.canonical();
+    let info = inspected.info.clone();
+    let computed = inspected.computed;
+    let image = call
+        .state
+        .db
+        .write(move |conn| {
+            if let Some(h) = &computed {
+                queries::remember_hash(conn, h)?;
+            }
+            let now = now_micros();
+            let mut image = Image {
+                id: ImageId::generate(),
+                name: set.name.unwrap_or_default(),
+                location: canonical.clone(),
+                status: Status::Available,
+                disk_format: set.disk_format.unwrap_or_else(|| "diskdump".into()),
+                container_format: set.container_format.unwrap_or_else(|| "bare".into()),
+                size: info.size,
+                checksum: info.checksum,
+                md5: info.md5,
+                created_at: now,
+                updated_at: now,
+                deleted_at: None,
+                is_public: set.is_public.unwrap_or(false),
+                owner: caller,
+                min_ram: set.min_ram.unwrap_or(0),
+                min_disk: set.min_disk.unwrap_or(0),
+                properties,
+            };
+            match queries::live_image_at(conn, &canonical)? {
+                Some(existing) => {
+                    image.id = existing.image.id;
+                    image.created_at = existing.image.created_at;
+                    image.updated_at = now.max(existing.image.updated_at);
+                    queries::update_image(conn, existing.seq, &image)?;
+                }
+                None => {
+                    while queries::id_exists(conn, &image.id)? {
+                        image.id = ImageId::generate();
+                    }
+                    queries::insert_image(conn, &image)?;
+                }
+            }
+            Ok(image)
+        })
+        .await?;
+    image_response(&image, call.dialect)
+}
+
+fn parse_checksum(v: &str) -> Result<String, AppError> {
+    let ok = (v.len() == 32 || v.len() == 64) && v.bytes().all(|b| b.is_ascii_hexdigit());
+    if ok {
+        Ok(v.to_ascii_lowercase())
+    } else {
+        Err(AppError::bad(format!(
+            "Invalid X-Image-Meta-Checksum '{}': expected 32 (MD5) or 64 (Pithos hash) hex digits",
+            truncate(v, 80)
+        )))
+    }
+}
+
+/// Loads a live image the caller may act on with `intent` (404 / 403 otherwise).
+pub(crate) fn load(
+    conn: &rusqlite::Connection,
+    id: &ImageId,
+    caller: &str,
+    intent: Intent,
+) -> Result<queries::StoredImage, AppError> {
+    let (stored, member) =
+        queries::image_for_caller(conn, id, caller)?.ok_or_else(|| not_found(&id.to_string()))?;
+    authorize(
+        &Viewed {
+            image: &stored.image,
+            caller_is_member: member,
+        },
+        caller,
+        intent,
+    )?;
+    Ok(stored)
+}
+
+/// Loads a live image for `intent` in its own read transaction.
+pub(crate) async fn load_for(
+    call: &Call<'_>,
+    id: ImageId,
+    intent: Intent,
+) -> Result<queries::StoredImage, AppError> {
+    let caller = call.user.id.clone();
+    call.state
+        .db
+        .read(move |conn| load(conn, &id, &caller, intent))
+        .await
+}
+
+/// Runs `f` on a live image the caller may change, in one write transaction.
+pub(crate) async fn change<T, F>(call: &Call<'_>, id: ImageId, f: F) -> Result<T, AppError>
+where
+    T: Send + 'static,
+    F: FnOnce(&rusqlite::Connection, queries::StoredImage) -> Result<T, AppError> + Send + 'static,
+{
+    let caller = call.user.id.clone();
+    call.state
+        .db
+        .write(move |conn| {
+            let stored = load(conn, &id, &caller, Intent::Change)?;
+            f(conn, stored)
+        })
+        .await
+}
+
+/// `HEAD /images/{id}`: the image in headers, no body.
+pub async fn head(call: &Call<'_>, id: &str) -> Result<HttpResponse, AppError> {
+    let id = ImageId::parse(id)?;
+    let stored = load_for(call, id, Intent::Read).await?;
+    let mut resp = HttpResponse::Ok();
+    put_image_headers(&mut resp, &stored.image, call.dialect);
+    Ok(resp.finish())
+}
+
+/// `PUT /images/{id}`: change metadata, merge (or with purge, replace) properties.
+pub async fn update(
+    call: &Call<'_>,
+    id: &str,
+    headers: &HeaderMap,
+) -> Result<HttpResponse, AppError> {
+    let id = ImageId::parse(id)?;
+    let meta = parse_meta(headers)?;
+    refuse(
+        &meta,
+        &[
+            Field::Location,
+            Field::Size,
+            Field::Checksum,
+            Field::Id,
+            Field::Store,
+        ],
+        "cannot be changed by an update (re-register the location instead)",
+    )?;
+    refuse(
+        &meta,
+        &[
+            Field::CreatedAt,
+            Field::UpdatedAt,
+            Field::DeletedAt,
+            Field::Uri,
+        ],
+        "is read-only",
+    )?;
+    let set = settable(call, &meta)?;
+    let status = meta
+        .get(Field::Status)
+        .map(Status::parse_settable)
+        .transpose()?;
+    let purge = meta.purge_props.unwrap_or(false);
+    let props = meta.properties;
+    let max = call.state.limits.max_properties;
+    let image = change(call, id, move |conn, stored| {
+        let mut image = stored.image;
+        if let Some(owner) = set.owner {
+            if owner != image.owner {
+                return Err(AppError::Forbidden(format!(
+                    "Invalid X-Image-Meta-Owner '{}': the owner of an image cannot be changed",
+                    truncate(&owner, 80)
+                )));
+            }
+        }
+        if let Some(v) = set.name {
+            image.name = v;
+        }
+        if let Some(v) = set.disk_format {
+            image.disk_format = v;
+        }
+        if let Some(v) = set.container_format {
+            image.container_format = v;
+        }
+        if let Some(v) = set.is_public {
+            image.is_public = v;
+        }
+        if let Some(v) = set.min_ram {
+            image.min_ram = v;
+        }
+        if let Some(v) = set.min_disk {
+            image.min_disk = v;
+        }
+        if let Some(v) = status {
+            image.status = v;
+        }
+        if purge {
+            image.properties.clear();
+        }
+        for (k, v) in props {
+            if v.is_empty() {
+                image.properties.remove(&k);
+            } else {
+                image.properties.insert(k, v);
+            }
+        }
+        over_limit(image.properties.len(), max)?;
+        image.updated_at = now_micros().max(image.updated_at);
+        queries::update_image(conn, stored.seq, &image)?;
+        Ok(image)
+    })
+    .await?;
+    image_response(&image, call.dialect)
+}
+
+/// `DELETE /images/{id}`: unregister; the image stays as a tombstone.
+pub async fn delete(call: &Call<'_>, id: &str) -> Result<HttpResponse, AppError> {
+    let id = ImageId::parse(id)?;
+    change(call, id, move |conn, stored| {
+        let mut image = stored.image;
+        let now = now_micros().max(image.updated_at);
+        image.status = Status::Deleted;
+        image.deleted_at = Some(now);
+        image.updated_at = now;
+        queries::update_image(conn, stored.seq, &image)
+    })
+    .await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// A requested byte range, before it is checked against the object's size.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum ByteRange {
+    /// `bytes=start-` or `bytes=start-end`.
+    From(u64, Option<u64>),
+    /// `bytes=-n`: the last n bytes.
+    Suffix(u64),
+}
+
+/// Parses a `Range` header; `Ok(None)` for none (or a multi-range request,
+/// which is answered whole, as HTTP allows).
+fn parse_range(headers: &HeaderMap) -> Result<Option<ByteRange>, AppError> {
+    let Some(value) = headers.get(header::RANGE) else {
+        return Ok(None);
+    };
+    let bad = |v: &str| {
+        AppError::bad(format!(
+            "Invalid Range header '{}': expected bytes=<start>-<end>",
+            truncate(v, 80)
+        ))
+    };
+    let text = value.to_str().map_err(|_| bad("(not ASCII)"))?.trim();
+    let (unit, spec) = text.split_once('=').ok_or_else(|| bad(text))?;
+    if !unit.trim().eq_ignore_ascii_case("bytes") {
+        return Err(bad(text));
+    }
+    if spec.contains(',') {
+        return Ok(None);
+    }
+    let (a, b) = spec.trim().split_once('-').ok_or_else(|| bad(text))?;
+    let num = |s: &str| -> Result<u64, AppError> {
+        if s.is_empty() || s.len() > 19 || !s.bytes().all(|c| c.is_ascii_digit()) {
+            return Err(bad(text));
+        }
+        s.parse().map_err(|_| bad(text))
+    };
+    let (a, b) = (a.trim(), b.trim());
+    match (a.is_empty(), b.is_empty()) {
+        (true, true) => Err(bad(text)),
+        (true, false) => Ok(Some(ByteRange::Suffix(num(b)?))),
+        (false, true) => Ok(Some(ByteRange::From(num(a)?, None))),
+        (false, false) => {
+            let (s, e) = (num(a)?, num(b)?);
+            if e < s {
+                return Err(bad(text));
+            }
+            Ok(Some(ByteRange::From(s, Some(e))))
+        }
+    }
+}
+
+/// Resolves a range against a size: `(start, length)`, or a 416.
+fn resolve_range(range: ByteRange, size: u64) -> Result<(u64, u64), AppError> {
+    let unsatisfiable = AppError::RangeNotSatisfiable { size };
+    match range {
+        ByteRange::From(start, _) if start >= size => Err(unsatisfiable),
+        ByteRange::From(start, end) => {
+            let last = end.unwrap_or(size - 1).min(size - 1);
+            Ok((start, last - start + 1))
+        }
+        ByteRange::Suffix(0) => Err(unsatisfiable),
+        ByteRange::Suffix(_) if size == 0 => Err(unsatisfiable),
+        ByteRange::Suffix(n) => {
+            let n = n.min(size);
+            Ok((size - n, n))
+        }
+    }
+}
+
+/// `GET /images/{id}`: the image's data, whole or a range.
+pub async fn data(
+    call: &Call<'_>,
+    id: &str,
+    headers: &HeaderMap,
+) -> Result<HttpResponse, AppError> {
+    let id = ImageId::parse(id)?;
+    let range = parse_range(headers)?;
+    let stored = load_for(call, id, Intent::Read).await?;
+    let image = stored.image;
+    if image.status != Status::Available {
+        return Err(AppError::Conflict(format!(
+            "Image {} is {}, not available: it has no data to serve",
+            image.id,
+            image.status.as_str()
+        )));
+    }
+    let location = Location::parse(&image.location).map_err(|_| {
+        AppError::internal(format!(
+            "stored location '{}' does not parse",
+            image.location
+        ))
+    })?;
+    let opened = {
+        let store = call.state.store.clone();
+        let size = image.size;
+        web::block(move || store.open_object(&location, size)).await??
+    };
+    let (start, len, status) = match range {
+        None => (0, opened.size, StatusCode::OK),
+        Some(r) => {
+            let (s, l) = resolve_range(r, opened.size)?;
+            (s, l, StatusCode::PARTIAL_CONTENT)
+        }
+    };
+    let mut resp = HttpResponseBuilder::new(status);
+    put_image_headers(&mut resp, &image, call.dialect);
+    resp.insert_header((header::CONTENT_TYPE, "application/octet-stream"));
+    resp.insert_header((header::ACCEPT_RANGES, "bytes"));
+    if let Some(sum) = call.dialect.checksum(&image) {
+        resp.insert_header((header::ETAG, format!("\"{sum}\"")));
+    }
+    if status == StatusCode::PARTIAL_CONTENT {
+        resp.insert_header((
+            header::CONTENT_RANGE,
+            format!("bytes {}-{}/{}", start, start + len - 1, opened.size),
+        ));
+    }
+    let stream = super::stream::file_stream(opened.file, start, len).await?;
+    Ok(resp.body(SizedStream::new(len, stream)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use actix_web::http::header::HeaderValue;
+
+    fn range(v: &str) -> Result<Option<ByteRange>, AppError> {
+        let mut h = HeaderMap::new();
+        h.insert(header::RANGE, HeaderValue::from_str(v).unwrap());
+        parse_range(&h)
+    }
+
+    #[test]
+    fn ranges_parse_and_resolve() {
+        assert_eq!(
+            range("bytes=0-9").unwrap(),
+            Some(ByteRange::From(0, Some(9)))
+        );
+        assert_eq!(range("bytes=5-").unwrap(), Some(ByteRange::From(5, None)));
+        assert_eq!(range("bytes=-3").unwrap(), Some(ByteRange::Suffix(3)));
+        assert_eq!(range("bytes=0-1,4-5").unwrap(), None);
+        for bad in [
+            "bytes=9-1",
+            "bytes=-",
+            "bytes=a-b",
+            "items=0-1",
+            "bytes 0-1",
+            "bytes=0-99999999999999999999",
+        ] {
+            assert!(range(bad).is_err(), "{bad}");
+        }
+        assert_eq!(
+            resolve_range(ByteRange::From(0, Some(99)), 10).unwrap(),
+            (0, 10)
+        );
+        assert_eq!(resolve_range(ByteRange::Suffix(3), 10).unwrap(), (7, 3));
+        assert_eq!(resolve_range(ByteRange::Suffix(30), 10).unwrap(), (0, 10));
+        assert!(resolve_range(ByteRange::From(10, None), 10).is_err());
+        assert!(resolve_range(ByteRange::From(0, None), 0).is_err());
+        assert!(resolve_range(ByteRange::Suffix(0), 10).is_err());
+    }
+}

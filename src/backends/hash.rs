@@ -1,0 +1,218 @@
+//! The Pithos object hash (a Merkle root of per-block SHA-256) and MD5, computed in one pass.
+
+use md5::Md5;
+use sha2::{Digest, Sha256};
+
+/// Pithos's block size: 4 MiB.
+pub const BLOCK_SIZE: usize = 4 * 1024 * 1024;
+
+/// Computes the Pithos hash and the MD5 of a byte stream fed in pieces of any size.
+pub struct ObjectHasher {
+    md5: Md5,
+    block: Sha256,
+    /// Bytes of the current block seen so far.
+    in_block: usize,
+    /// Zero bytes at the current end of the block not yet fed to `block`:
+    /// trailing NULs of a block are not hashed, so they wait until a later
+    /// non-zero byte shows they are not trailing.
+    pending_zeros: usize,
+    block_hashes: Vec<[u8; 32]>,
+}
+
+const ZEROS: [u8; 8192] = [0; 8192];
+
+impl Default for ObjectHasher {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl ObjectHasher {
+    /// A hasher that has seen no bytes.
+    pub fn new() -> Self {
+        ObjectHasher {
+            md5: Md5::new(),
+            block: Sha256::new(),
+            in_block: 0,
+            pending_zeros: 0,
+            block_hashes: Vec::new(),
+        }
+    }
+
+    /// Feeds the next bytes of the object.
+    pub fn update(&mut self, mut data: &[u8]) {
+        self.md5.update(data);
+        while !data.is_empty() {
+            let room = BLOCK_SIZE - self.in_block;
+            let (piece, rest) = data.split_at(room.min(data.len()));
+            self.feed_block(piece);
+            self.in_block += piece.len();
+            if self.in_block == BLOCK_SIZE {
+                self.finish_block();
+            }
+            data = rest;
+        }
+    }
+
+    fn feed_block(&mut self, piece: &[u8]) {
+        match piece.iter().rposition(|&b| b != 0) {
+            None => self.pending_zeros += piece.len(),
+            Some(last) => {
+                while self.pending_zeros > 0 {
+                    let n = self.pending_zeros.min(ZEROS.len());
+                    self.block.update(&ZEROS[..n]);
+                    self.pending_zeros -= n;
+                }
+                self.block.update(&piece[..=last]);
+                self.pending_zeros = piece.len() - last - 1;
+            }
+        }
+    }
+
+    fn finish_block(&mut self) {
+        let digest = std::mem::take(&mut self.block).finalize();
+        self.block_hashes.push(digest.into());
+        self.in_block = 0;
+        self.pending_zeros = 0;
+    }
+
+    /// Ends the stream: `(pithos_hash, md5)`, both lower-case hex.
+    pub fn finish(mut self) -> (String, String) {
+        if self.in_block > 0 {
+            self.finish_block();
+        }
+        let md5 = hex::encode(self.md5.finalize());
+        (merkle_root(self.block_hashes), md5)
+    }
+}
+
+fn merkle_root(mut hashes: Vec<[u8; 32]>) -> String {
+    match hashes.len() {
+        0 => hex::encode(Sha256::digest(b"")),
+        1 => hex::encode(hashes[0]),
+        n => {
+            hashes.resize(n.next_power_of_two(), [0u8; 32]);
+            while hashes.len() > 1 {
+                hashes = hashes
+                    .chunks(2)
+                    .map(|pair| {
+                        let mut h = Sha256::new();
+                        h.update(pair[0]);
+                        h.update(pair[1]);
+                        h.finalize().into()
+                    })
+                    .collect();
+            }
+            hex::encode(hashes[0])
+        }
+    }
+}
+
+/// Hashes a whole buffer at once.
+pub fn hash_bytes(data: &[u8]) -> (String, String) {
+    let mut h = ObjectHasher::new();
+    h.update(data);
+    h.finish()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Byte i of the reference vectors' pattern is (i * 7 + 3) % 251.
+    fn pat(n: usize) -> Vec<u8> {
+        (0..n).map(|i| ((i * 7 + 3) % 251) as u8).collect()
+    }
+
+    fn vectors() -> Vec<(&'static str, Vec<u8>)> {
+        let mut tail = pat(BLOCK_SIZE);
+        tail.extend(std::iter::repeat_n(0u8, 100));
+        let mut hello = b"hello".to_vec();
+        hello.extend([0u8; 10]);
+        vec![
+            ("empty", vec![]),
+            ("one-byte-a", b"a".to_vec()),
+            ("hello-with-trailing-nuls", hello),
+            ("all-zero-1MiB", vec![0u8; 1 << 20]),
+            ("pat-exactly-one-block", pat(BLOCK_SIZE)),
+            ("pat-one-block-plus-one", pat(BLOCK_SIZE + 1)),
+            ("pat-block-then-zero-tail", tail),
+            ("pat-three-blocks-minus-5", pat(3 * BLOCK_SIZE - 5)),
+            ("pat-five-blocks", pat(5 * BLOCK_SIZE)),
+        ]
+    }
+
+    /// The expected values are those of the reference implementation's
+    /// `--vectors` output (shared/tools/pithos-hash-vectors.tsv), copied here
+    /// so that the unit tests run without the shared folder.
+    const EXPECTED: &[(&str, usize, &str)] = &[
+        (
+            "empty",
+            0,
+            "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855",
+        ),
+        (
+            "one-byte-a",
+            1,
+            "ca978112ca1bbdcafac231b39a23dc4da786eff8147c4e72b9807785afee48bb",
+        ),
+        (
+            "hello-with-trailing-nuls",
+            15,
+            "2cf24dba5fb0a30e26e83b2ac5b9e29e1b161e5c1fa7425e73043362938b9824",
+        ),
+        (
+            "all-zero-1MiB",
+            1048576,
+            "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855",
+        ),
+        (
+            "pat-exactly-one-block",
+            4194304,
+            "7ee94bc1d825fd8e1e8cebec936366cf882198068e6e1326c53302ff01734c75",
+        ),
+        (
+            "pat-one-block-plus-one",
+            4194305,
+            "111bce38e12619d0ae855be9f7ddddc2e578ddcfb5be82f8081d058c80b23654",
+        ),
+        (
+            "pat-block-then-zero-tail",
+            4194404,
+            "c34f0d78d7ce26ccb4429faf892143007529b15391bd89e2e4389fe9cf0a4df9",
+        ),
+        (
+            "pat-three-blocks-minus-5",
+            12582907,
+            "98e623b982d04172f0d5c227edebc5547b09377cc40dc307a6be152cf0fba001",
+        ),
+        (
+            "pat-five-blocks",
+            20971520,
+            "b38ab95875dcaa97beb73a232d5ba025eece243016eed93fd416bbf8b7540b37",
+        ),
+    ];
+
+    #[test]
+    fn matches_the_reference_vectors_fed_whole_and_in_odd_pieces() {
+        for ((name, data), (ename, elen, expected)) in vectors().into_iter().zip(EXPECTED) {
+            assert_eq!(name, *ename);
+            assert_eq!(data.len(), *elen, "{name}");
+            assert_eq!(hash_bytes(&data).0, *expected, "{name} whole");
+            let mut h = ObjectHasher::new();
+            for piece in data.chunks(65_537) {
+                h.update(piece);
+            }
+            assert_eq!(h.finish().0, *expected, "{name} in pieces");
+        }
+    }
+
+    #[test]
+    fn md5_is_of_the_whole_data() {
+        assert_eq!(hash_bytes(b"").1, "d41d8cd98f00b204e9800998ecf8427e");
+        assert_eq!(hash_bytes(b"abc").1, "900150983cd24fb0d6963f7d28e17f72");
+        // Trailing NULs are stripped for the Pithos hash only, never for MD5.
+        assert_ne!(hash_bytes(b"abc\0").1, hash_bytes(b"abc").1);
+        assert_eq!(hash_bytes(b"abc\0").0, hash_bytes(b"abc").0);
+    }
+}

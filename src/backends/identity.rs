@@ -1,0 +1,226 @@
+//! Identity backends: turn an `X-Auth-Token` into a user id (§3).
+
+use std::collections::HashMap;
+use std::os::unix::fs::MetadataExt;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+
+use crate::domain::ids::is_valid_user_id;
+use crate::error::AppError;
+
+/// An authenticated caller.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct User {
+    /// The user id (a UUID in Synnefo).
+    pub id: String,
+    /// An optional display name.
+    pub name: Option<String>,
+}
+
+/// The identity backend chosen at start.
+pub enum Identity {
+    /// A static token file, reloaded when it changes on disk.
+    TokenFile(TokenFile),
+}
+
+impl Identity {
+    /// The user a token belongs to, or `None` if the backend rejects it.
+    pub async fn authenticate(&self, token: &str) -> Result<Option<User>, AppError> {
+        match self {
+            Identity::TokenFile(tf) => Ok(tf.lookup(token)),
+        }
+    }
+
+    /// A short description for the start-up log line.
+    pub fn describe(&self) -> String {
+        match self {
+            Identity::TokenFile(tf) => format!("tokenfile {}", tf.path.display()),
+        }
+    }
+}
+
+/// The parsed contents of a token file.
+#[derive(Debug, Default)]
+pub struct TokenTable {
+    by_token: HashMap<String, User>,
+}
+
+impl TokenTable {
+    /// Parses `<token> <user-id> [display name...]` lines; `#` starts a comment.
+    pub fn parse(text: &str) -> Result<TokenTable, String> {
+        let mut by_token = HashMap::new();
+        for (n, line) in text.lines().enumerate() {
+            let line = line.split('#').next().unwrap_or("").trim();
+            if line.is_empty() {
+                continue;
+            }
+            let mut fields = line.split_whitespace();
+            let token = fields.next().unwrap_or_default();
+            let Some(user) = fields.next() else {
+                return Err(format!(
+                    "line {}: expected '<token> <user-id> [name]'",
+                    n + 1
+                ));
+            };
+            if !is_valid_user_id(user) {
+                return Err(format!(
+                    "line {}: user id '{user}' is not 1-255 characters of A-Z a-z 0-9 @ . _ -",
+                    n + 1
+                ));
+            }
+            let name: Vec<&str> = fields.collect();
+            let name = (!name.is_empty()).then(|| name.join(" "));
+            let entry = User {
+                id: user.to_string(),
+                name,
+            };
+            if by_token.insert(token.to_string(), entry).is_some() {
+                return Err(format!("line {}: the token is listed twice", n + 1));
+            }
+        }
+        Ok(TokenTable { by_token })
+    }
+
+    /// How many tokens the table holds.
+    pub fn len(&self) -> usize {
+        self.by_token.len()
+    }
+
+    /// Whether the table holds no token.
+    pub fn is_empty(&self) -> bool {
+        self.by_token.is_empty()
+    }
+}
+
+/// What identifies one version of the file on disk.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Stamp {
+    ino: u64,
+    size: u64,
+    mtime_ns: i128,
+    ctime_ns: i128,
+}
+
+impl Stamp {
+    fn of(meta: &std::fs::Metadata) -> Stamp {
+        Stamp {
+            ino: meta.ino(),
+            size: meta.size(),
+            mtime_ns: meta.mtime() as i128 * 1_000_000_000 + meta.mtime_nsec() as i128,
+            ctime_ns: meta.ctime() as i128 * 1_000_000_000 + meta.ctime_nsec() as i128,
+        }
+    }
+}
+
+/// The offline identity backend: a token file, re-read whenever it changes.
+pub struct TokenFile {
+    path: PathBuf,
+    current: Mutex<(Stamp, Arc<TokenTable>)>,
+}
+
+impl TokenFile {
+    /// Reads the file; a missing, unreadable or malformed file is an error naming it.
+    pub fn open(path: &Path) -> Result<TokenFile, String> {
+        let (stamp, table) = read_table(path)?;
+        Ok(TokenFile {
+            path: path.to_path_buf(),
+            current: Mutex::new((stamp, Arc::new(table))),
+        })
+    }
+
+    /// The table now in force, re-reading the file if it changed on disk.
+    pub fn table(&self) -> Arc<TokenTable> {
+        let meta = std::fs::metadata(&self.path);
+        let mut cur = self.current.lock().unwrap_or_else(|p| p.into_inner());
+        if let Ok(meta) = meta {
+            if Stamp::of(&meta) != cur.0 {
+                match read_table(&self.path) {
+                    Ok((stamp, table)) => {
+                        log::info!(
+                            "token file {} reloaded: {} tokens",
+                            self.path.display(),
+                            table.len()
+                        );
+                        *cur = (stamp, Arc::new(table));
+                    }
+                    Err(e) => {
+                        // Keep serving the last good table; say so once per change.
+                        log::error!("token file not reloaded, keeping the previous one: {e}");
+                        cur.0 = Stamp::of(&meta);
+                    }
+                }
+            }
+        }
+        cur.1.clone()
+    }
+
+    /// The user a token belongs to.
+    pub fn lookup(&self, token: &str) -> Option<User> {
+        self.table().by_token.get(token).cloned()
+    }
+
+    /// The file's path.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+}
+
+fn read_table(path: &Path) -> Result<(Stamp, TokenTable), String> {
+    let meta =
+        std::fs::metadata(path).map_err(|e| format!("token file {}: {e}", path.display()))?;
+    if !meta.is_file() {
+        return Err(format!("token file {}: not a regular file", path.display()));
+    }
+    if meta.mode() & 0o044 != 0 {
+        log::warn!(
+            "token file {} is readable by other users (mode {:o}); chmod 600 it",
+            path.display(),
+            meta.mode() & 0o777
+        );
+    }
+    let text =
+        std::fs::read_to_string(path).map_err(|e| format!("token file {}: {e}", path.display()))?;
+    let table =
+        TokenTable::parse(&text).map_err(|e| format!("token file {}: {e}", path.display()))?;
+    Ok((Stamp::of(&meta), table))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_tokens_names_and_comments() {
+        let t =
+            TokenTable::parse("# users\nabc alice Alice Liddell\n\n  def bob # no name\n").unwrap();
+        assert_eq!(t.len(), 2);
+        assert_eq!(t.by_token["abc"].name.as_deref(), Some("Alice Liddell"));
+        assert_eq!(t.by_token["def"].id, "bob");
+        assert_eq!(t.by_token["def"].name, None);
+    }
+
+    #[test]
+    fn rejects_bad_lines_by_number() {
+        assert!(TokenTable::parse("abc\n").unwrap_err().contains("line 1"));
+        assert!(TokenTable::parse("x a\nabc a/b\n")
+            .unwrap_err()
+            .contains("line 2"));
+        assert!(TokenTable::parse("x a\nx b\n")
+            .unwrap_err()
+            .contains("twice"));
+    }
+
+    #[test]
+    fn reloads_when_the_file_changes() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("tokens");
+        std::fs::write(&path, "t1 alice\n").unwrap();
+        let tf = TokenFile::open(&path).unwrap();
+        assert_eq!(tf.lookup("t1").unwrap().id, "alice");
+        std::fs::write(&path, "t2 bob\n").unwrap();
+        assert_eq!(tf.lookup("t1"), None);
+        assert_eq!(tf.lookup("t2").unwrap().id, "bob");
+        std::fs::write(&path, "broken\n").unwrap();
+        assert_eq!(tf.lookup("t2").unwrap().id, "bob");
+    }
+}

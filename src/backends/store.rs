@@ -1,0 +1,303 @@
+//! Object store backends: where image data lives, its size and hashes (§9).
+
+use std::fs::File;
+use std::io::Read;
+use std::os::unix::fs::MetadataExt;
+use std::path::{Path, PathBuf};
+
+use super::hash::ObjectHasher;
+use crate::domain::location::Location;
+use crate::error::AppError;
+
+/// What the store says of an object.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ObjectInfo {
+    /// Bytes.
+    pub size: u64,
+    /// The Pithos hash, lower-case hex.
+    pub checksum: String,
+    /// The MD5 of the data, where the store knows it.
+    pub md5: Option<String>,
+}
+
+/// A remembered hash of an fs-store object, valid while its size and mtime hold.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CachedHash {
+    /// The object's path relative to the store root.
+    pub path: String,
+    /// Its size when hashed.
+    pub size: u64,
+    /// Its modification time when hashed, in nanoseconds.
+    pub mtime_ns: i64,
+    /// The Pithos hash.
+    pub checksum: String,
+    /// The MD5.
+    pub md5: String,
+}
+
+/// The result of looking an object up for registration.
+#[derive(Debug)]
+pub struct Inspected {
+    /// Size and hashes.
+    pub info: ObjectInfo,
+    /// A freshly computed hash to remember, if one was computed.
+    pub computed: Option<CachedHash>,
+}
+
+/// An opened object, ready to stream.
+pub struct OpenObject {
+    /// The open file.
+    pub file: File,
+    /// Its size now.
+    pub size: u64,
+}
+
+/// The object store chosen at start.
+pub enum ObjectStore {
+    /// A directory on disk.
+    Fs(FsStore),
+}
+
+impl ObjectStore {
+    /// A short description for the start-up log line.
+    pub fn describe(&self) -> String {
+        match self {
+            ObjectStore::Fs(fs) => format!("fs {}", fs.root.display()),
+        }
+    }
+
+    /// Size and hashes of the object at `loc` (400 if there is none). Blocking.
+    pub fn inspect(
+        &self,
+        loc: &Location,
+        cached: impl Fn(&str) -> Result<Option<CachedHash>, AppError>,
+    ) -> Result<Inspected, AppError> {
+        match self {
+            ObjectStore::Fs(fs) => fs.inspect(loc, cached),
+        }
+    }
+
+    /// Opens the object at `loc` for reading (409 if it is gone or changed size). Blocking.
+    pub fn open_object(&self, loc: &Location, expected_size: u64) -> Result<OpenObject, AppError> {
+        match self {
+            ObjectStore::Fs(fs) => fs.open_object(loc, expected_size),
+        }
+    }
+}
+
+/// The offline store: `<root>/<account>/<container>/<object path>`.
+pub struct FsStore {
+    root: PathBuf,
+}
+
+/// How many times hashing is retried when the file changes under it.
+const HASH_ATTEMPTS: usize = 3;
+
+fn not_found() -> AppError {
+    AppError::bad("File not found on given location")
+}
+
+fn mtime_ns(meta: &std::fs::Metadata) -> i64 {
+    meta.mtime()
+        .saturating_mul(1_000_000_000)
+        .saturating_add(meta.mtime_nsec())
+}
+
+impl FsStore {
+    /// Opens the store at `root`, which must be an existing, readable directory.
+    pub fn open(root: &Path) -> Result<FsStore, String> {
+        let canon = std::fs::canonicalize(root)
+            .map_err(|e| format!("store root {}: {e}", root.display()))?;
+        if !canon.is_dir() {
+            return Err(format!("store root {}: not a directory", root.display()));
+        }
+        std::fs::read_dir(&canon).map_err(|e| format!("store root {}: {e}", root.display()))?;
+        Ok(FsStore { root: canon })
+    }
+
+    /// The canonical root directory.
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    /// Resolves a location to a regular file inside the root: `Ok(None)` if there
+    /// is none, a 400 if the path leads outside the root (through a symlink).
+    fn resolve(&self, loc: &Location) -> Result<Option<(PathBuf, String)>, AppError> {
+        let mut path = self.root.join(loc.account());
+        path.push(loc.container());
+        for seg in loc.segments() {
+            path.push(seg);
+        }
+        let canon = match std::fs::canonicalize(&path) {
+            Ok(c) => c,
+            Err(_) => return Ok(None),
+        };
+        let rel = match canon.strip_prefix(&self.root) {
+            Ok(rel) => rel.to_string_lossy().into_owned(),
+            Err(_) => {
+                return Err(AppError::bad(format!(
+                    "Invalid location '{}': it leads outside the object store",
+                    loc.canonical()
+                )))
+            }
+        };
+        match std::fs::metadata(&canon) {
+            Ok(m) if m.is_file() => Ok(Some((canon, rel))),
+            _ => Ok(None),
+        }
+    }
+
+    /// Size and hashes of the object at `loc`, using `cached` to skip hashing
+    /// a file whose size and mtime are unchanged. Blocking.
+    pub fn inspect(
+        &self,
+        loc: &Location,
+        cached: impl Fn(&str) -> Result<Option<CachedHash>, AppError>,
+    ) -> Result<Inspected, AppError> {
+        let (path, rel) = self.resolve(loc)?.ok_or_else(not_found)?;
+        for _ in 0..HASH_ATTEMPTS {
+            let before = std::fs::metadata(&path).map_err(|_| not_found())?;
+            let (size, mtime) = (before.len(), mtime_ns(&before));
+            if let Some(hit) = cached(&rel)? {
+                if hit.size == size && hit.mtime_ns == mtime {
+                    return Ok(Inspected {
+                        info: ObjectInfo {
+                            size,
+                            checksum: hit.checksum,
+                            md5: Some(hit.md5),
+                        },
+                        computed: None,
+                    });
+                }
+            }
+            let (read, checksum, md5) = hash_file(&path).map_err(|_| not_found())?;
+            let after = std::fs::metadata(&path).map_err(|_| not_found())?;
+            if read == size && after.len() == size && mtime_ns(&after) == mtime {
+                return Ok(Inspected {
+                    info: ObjectInfo {
+                        size,
+                        checksum: checksum.clone(),
+                        md5: Some(md5.clone()),
+                    },
+                    computed: Some(CachedHash {
+                        path: rel,
+                        size,
+                        mtime_ns: mtime,
+                        checksum,
+                        md5,
+                    }),
+                });
+            }
+        }
+        Err(AppError::Conflict(format!(
+            "The object at '{}' kept changing while it was read",
+            loc.canonical()
+        )))
+    }
+
+    /// Opens the object for reading; 409 if it is gone or its size is no longer
+    /// `expected_size`. Blocking.
+    pub fn open_object(&self, loc: &Location, expected_size: u64) -> Result<OpenObject, AppError> {
+        let gone = || {
+            AppError::Conflict(format!(
+                "The image's object at '{}' is gone from the store",
+                loc.canonical()
+            ))
+        };
+        let (path, _) = self.resolve(loc).map_err(|_| gone())?.ok_or_else(gone)?;
+        let file = File::open(&path).map_err(|_| gone())?;
+        let size = file.metadata().map_err(|_| gone())?.len();
+        if size != expected_size {
+            return Err(AppError::Conflict(format!(
+                "The image's object at '{}' changed size since registration ({expected_size} bytes then, {size} now)",
+                loc.canonical()
+            )));
+        }
+        Ok(OpenObject { file, size })
+    }
+}
+
+/// Reads a file once: `(bytes read, pithos hash, md5)`.
+pub fn hash_file(path: &Path) -> std::io::Result<(u64, String, String)> {
+    let mut f = File::open(path)?;
+    let mut buf = vec![0u8; 1 << 20];
+    let mut hasher = ObjectHasher::new();
+    let mut total = 0u64;
+    loop {
+        let n = match f.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        };
+        hasher.update(&buf[..n]);
+        total += n as u64;
+    }
+    let (checksum, md5) = hasher.finish();
+    Ok((total, checksum, md5))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn no_cache(_: &str) -> Result<Option<CachedHash>, AppError> {
+        Ok(None)
+    }
+
+    #[test]
+    fn inspects_files_inside_the_root_only() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().join("root");
+        std::fs::create_dir_all(root.join("alice/images")).unwrap();
+        std::fs::write(root.join("alice/images/a.img"), b"abc").unwrap();
+        std::fs::write(dir.path().join("secret"), b"x").unwrap();
+        std::os::unix::fs::symlink(dir.path().join("secret"), root.join("alice/images/link"))
+            .unwrap();
+        let store = FsStore::open(&root).unwrap();
+
+        let loc = Location::parse("pithos://alice/images/a.img").unwrap();
+        let got = store.inspect(&loc, no_cache).unwrap();
+        assert_eq!(got.info.size, 3);
+        assert_eq!(
+            got.info.md5.as_deref(),
+            Some("900150983cd24fb0d6963f7d28e17f72")
+        );
+        assert!(got.computed.is_some());
+
+        let missing = Location::parse("pithos://alice/images/nope").unwrap();
+        assert!(
+            matches!(store.inspect(&missing, no_cache), Err(AppError::BadRequest(m)) if m.contains("not found"))
+        );
+        let dir_loc = Location::parse("pithos://alice/images/x").unwrap();
+        std::fs::create_dir(root.join("alice/images/x")).unwrap();
+        assert!(store.inspect(&dir_loc, no_cache).is_err());
+        let link = Location::parse("pithos://alice/images/link").unwrap();
+        assert!(
+            matches!(store.inspect(&link, no_cache), Err(AppError::BadRequest(m)) if m.contains("outside"))
+        );
+    }
+
+    #[test]
+    fn a_cached_hash_is_used_only_while_size_and_mtime_hold() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(dir.path().join("u/c")).unwrap();
+        std::fs::write(dir.path().join("u/c/o"), b"abc").unwrap();
+        let store = FsStore::open(dir.path()).unwrap();
+        let loc = Location::parse("pithos://u/c/o").unwrap();
+        let first = store.inspect(&loc, no_cache).unwrap().computed.unwrap();
+        let fake = CachedHash {
+            checksum: "f".repeat(64),
+            ..first.clone()
+        };
+        let hit = store.inspect(&loc, |_| Ok(Some(fake.clone()))).unwrap();
+        assert_eq!(hit.info.checksum, "f".repeat(64));
+        assert!(hit.computed.is_none());
+        let stale = CachedHash {
+            mtime_ns: first.mtime_ns - 1,
+            ..fake.clone()
+        };
+        let miss = store.inspect(&loc, |_| Ok(Some(stale.clone()))).unwrap();
+        assert_eq!(miss.info.checksum, first.checksum);
+    }
+}

@@ -1,0 +1,354 @@
+//! Settings: built-in defaults, then a TOML file, then `PLANKTON_*` environment variables.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+/// The whole configuration, loaded once at start and passed by value.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Settings {
+    /// Address to listen on, `host:port`.
+    #[serde(default = "default_listen")]
+    pub listen: String,
+    /// Prefix every route is mounted under, e.g. `/image`; empty for none.
+    #[serde(default)]
+    pub base_path: String,
+    /// The SQLite catalogue.
+    #[serde(default = "default_database")]
+    pub database: PathBuf,
+    /// Who callers are.
+    #[serde(default)]
+    pub identity: IdentitySettings,
+    /// Where image data lives.
+    #[serde(default)]
+    pub store: StoreSettings,
+    /// Per-image limits.
+    #[serde(default)]
+    pub limits: Limits,
+    /// Allowed disk and container formats.
+    #[serde(default)]
+    pub formats: Formats,
+}
+
+/// The identity backend and its keys.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct IdentitySettings {
+    /// `tokenfile` (offline) or `astakos`.
+    #[serde(default)]
+    pub backend: IdentityBackendKind,
+    /// The token file of the `tokenfile` backend.
+    #[serde(default = "default_token_file")]
+    pub token_file: PathBuf,
+    /// Astakos's identity endpoint, e.g. `https://accounts.example.org/identity/v2.0`.
+    #[serde(default)]
+    pub auth_url: Option<String>,
+    /// Seconds an Astakos answer is cached.
+    #[serde(default = "default_token_cache_ttl")]
+    pub token_cache_ttl: u64,
+}
+
+/// Which identity backend serves.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum IdentityBackendKind {
+    /// A static token file.
+    #[default]
+    Tokenfile,
+    /// Synnefo's Astakos over HTTP(S).
+    Astakos,
+}
+
+/// The object store backend and its keys.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct StoreSettings {
+    /// `fs` (offline) or `pithos`.
+    #[serde(default)]
+    pub backend: StoreBackendKind,
+    /// The directory the `fs` backend serves objects from.
+    #[serde(default = "default_store_root")]
+    pub root: PathBuf,
+    /// Pithos's object-store endpoint, e.g. `https://storage.example.org/object-store/v1`.
+    #[serde(default)]
+    pub pithos_url: Option<String>,
+}
+
+/// Which object store backend serves.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum StoreBackendKind {
+    /// A directory on disk.
+    #[default]
+    Fs,
+    /// Synnefo's Pithos over HTTP(S).
+    Pithos,
+}
+
+/// Limits on what one image may carry.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Limits {
+    /// Properties per image.
+    #[serde(default = "default_max_properties")]
+    pub max_properties: usize,
+    /// Members per image.
+    #[serde(default = "default_max_members")]
+    pub max_members: usize,
+}
+
+/// The allowed format names.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Formats {
+    /// Allowed `disk_format` values; must include `diskdump`, the default.
+    #[serde(default = "default_disk_formats")]
+    pub disk: Vec<String>,
+    /// Allowed `container_format` values; must include `bare`, the default.
+    #[serde(default = "default_container_formats")]
+    pub container: Vec<String>,
+}
+
+fn default_listen() -> String {
+    "127.0.0.1:9292".into()
+}
+fn default_database() -> PathBuf {
+    "./var/plankton.db".into()
+}
+fn default_token_file() -> PathBuf {
+    "./var/tokens".into()
+}
+fn default_token_cache_ttl() -> u64 {
+    60
+}
+fn default_store_root() -> PathBuf {
+    "./var/objects".into()
+}
+fn default_max_properties() -> usize {
+    64
+}
+fn default_max_members() -> usize {
+    1024
+}
+fn default_disk_formats() -> Vec<String> {
+    "diskdump extdump ntfsdump raw vhd vmdk vdi iso qcow2 aki ari ami"
+        .split(' ')
+        .map(String::from)
+        .collect()
+}
+fn default_container_formats() -> Vec<String> {
+    "aki ari ami bare ovf"
+        .split(' ')
+        .map(String::from)
+        .collect()
+}
+
+impl Default for IdentitySettings {
+    fn default() -> Self {
+        IdentitySettings {
+            backend: IdentityBackendKind::default(),
+            token_file: default_token_file(),
+            auth_url: None,
+            token_cache_ttl: default_token_cache_ttl(),
+        }
+    }
+}
+
+impl Default for StoreSettings {
+    fn default() -> Self {
+        StoreSettings {
+            backend: StoreBackendKind::default(),
+            root: default_store_root(),
+            pithos_url: None,
+        }
+    }
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_properties: default_max_properties(),
+            max_members: default_max_members(),
+        }
+    }
+}
+
+impl Default for Formats {
+    fn default() -> Self {
+        Formats {
+            disk: default_disk_formats(),
+            container: default_container_formats(),
+        }
+    }
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            listen: default_listen(),
+            base_path: String::new(),
+            database: default_database(),
+            identity: IdentitySettings::default(),
+            store: StoreSettings::default(),
+            limits: Limits::default(),
+            formats: Formats::default(),
+        }
+    }
+}
+
+/// A configuration that cannot be used, with what was wrong.
+#[derive(Debug, thiserror::Error)]
+#[error("invalid configuration: {0}")]
+pub struct ConfigError(pub String);
+
+/// The environment variable naming the configuration file.
+pub const CONFIG_ENV: &str = "PLANKTON_CONFIG";
+
+impl Settings {
+    /// Loads defaults, then `file` (if any), then the process environment.
+    pub fn load(file: Option<&Path>) -> Result<Settings, ConfigError> {
+        Self::load_from(file, std::env::vars())
+    }
+
+    /// Loads defaults, then `file` (if any), then the given environment variables
+    /// (only `PLANKTON_*` ones are read; `PLANKTON_CONFIG` names the file, not a key).
+    pub fn load_from(
+        file: Option<&Path>,
+        env: impl IntoIterator<Item = (String, String)>,
+    ) -> Result<Settings, ConfigError> {
+        let vars: HashMap<String, String> = env
+            .into_iter()
+            .filter(|(k, _)| k.starts_with("PLANKTON_") && k != CONFIG_ENV)
+            .collect();
+        let mut builder = config::Config::builder();
+        if let Some(path) = file {
+            if !path.is_file() {
+                return Err(ConfigError(format!(
+                    "configuration file {} does not exist or is not a file",
+                    path.display()
+                )));
+            }
+            builder = builder.add_source(
+                config::File::from(path)
+                    .format(config::FileFormat::Toml)
+                    .required(true),
+            );
+        }
+        builder = builder.add_source(
+            config::Environment::with_prefix("PLANKTON")
+                .prefix_separator("_")
+                .separator("__")
+                .try_parsing(true)
+                .list_separator(" ")
+                .with_list_parse_key("formats.disk")
+                .with_list_parse_key("formats.container")
+                .source(Some(vars)),
+        );
+        let raw = builder.build().map_err(|e| ConfigError(e.to_string()))?;
+        let settings: Settings = raw
+            .try_deserialize()
+            .map_err(|e| ConfigError(e.to_string()))?;
+        settings.validated()
+    }
+
+    /// Checks values that types alone cannot, and normalises `base_path`.
+    pub fn validated(mut self) -> Result<Settings, ConfigError> {
+        let bp = self.base_path.trim_end_matches('/').to_string();
+        if !bp.is_empty()
+            && (!bp.starts_with('/') || bp.contains("//") || bp.contains(['?', '#', ' ', '%']))
+        {
+            return Err(ConfigError(format!(
+                "base_path '{}' must be empty or a path like /image",
+                self.base_path
+            )));
+        }
+        self.base_path = bp;
+        if self.listen.trim().is_empty() {
+            return Err(ConfigError("listen must be host:port".into()));
+        }
+        if !self.formats.disk.iter().any(|f| f == "diskdump") {
+            return Err(ConfigError(
+                "formats.disk must include diskdump, the default disk format".into(),
+            ));
+        }
+        if !self.formats.container.iter().any(|f| f == "bare") {
+            return Err(ConfigError(
+                "formats.container must include bare, the default container format".into(),
+            ));
+        }
+        if self.identity.backend == IdentityBackendKind::Astakos && self.identity.auth_url.is_none()
+        {
+            return Err(ConfigError(
+                "identity.backend = \"astakos\" needs identity.auth_url".into(),
+            ));
+        }
+        if self.store.backend == StoreBackendKind::Pithos && self.store.pithos_url.is_none() {
+            return Err(ConfigError(
+                "store.backend = \"pithos\" needs store.pithos_url".into(),
+            ));
+        }
+        Ok(self)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn defaults_need_no_file() {
+        let s = Settings::load_from(None, env(&[])).unwrap();
+        assert_eq!(s.listen, "127.0.0.1:9292");
+        assert_eq!(s.database, PathBuf::from("./var/plankton.db"));
+        assert_eq!(s.limits.max_properties, 64);
+        assert_eq!(s.formats.container.len(), 5);
+    }
+
+    #[test]
+    fn environment_overrides_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("p.toml");
+        std::fs::write(
+            &file,
+            "listen = \"127.0.0.1:1\"\n[store]\nroot = \"/from/file\"\n[limits]\nmax_members = 5\n",
+        )
+        .unwrap();
+        let s = Settings::load_from(
+            Some(&file),
+            env(&[
+                ("PLANKTON_STORE__ROOT", "/from/env"),
+                ("PLANKTON_BASE_PATH", "/image/"),
+                ("PLANKTON_LIMITS__MAX_PROPERTIES", "7"),
+                ("PLANKTON_FORMATS__DISK", "diskdump raw"),
+                ("PLANKTON_CONFIG", "/ignored"),
+            ]),
+        )
+        .unwrap();
+        assert_eq!(s.listen, "127.0.0.1:1");
+        assert_eq!(s.store.root, PathBuf::from("/from/env"));
+        assert_eq!(s.base_path, "/image");
+        assert_eq!(s.limits.max_properties, 7);
+        assert_eq!(s.limits.max_members, 5);
+        assert_eq!(s.formats.disk, vec!["diskdump", "raw"]);
+    }
+
+    #[test]
+    fn unknown_keys_are_named() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("p.toml");
+        std::fs::write(&file, "[store]\nrooot = \"/x\"\n").unwrap();
+        let err = Settings::load_from(Some(&file), env(&[])).unwrap_err();
+        assert!(err.to_string().contains("rooot"), "{err}");
+        let err = Settings::load_from(None, env(&[("PLANKTON_LISTN", "x")])).unwrap_err();
+        assert!(err.to_string().contains("listn"), "{err}");
+    }
+}

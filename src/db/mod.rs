@@ -1,0 +1,158 @@
+//! The SQLite catalogue: connection pool for reads, one writer thread that
+//! commits requests' writes in groups, and the migrations.
+
+pub mod queries;
+mod writer;
+
+use std::path::Path;
+use std::time::Duration;
+
+use r2d2::Pool;
+use r2d2_sqlite::SqliteConnectionManager;
+use rusqlite::Connection;
+use rusqlite_migration::{Migrations, M};
+
+use crate::error::AppError;
+use writer::Writer;
+
+/// The schema, applied as migration 1.
+const SCHEMA: &str = include_str!("../../schema.sql");
+
+/// How long a connection waits for a lock held by another process (a backup, say).
+const BUSY_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Readers in the pool; writes go through the one writer connection.
+const POOL_SIZE: u32 = 16;
+
+fn migrations() -> Migrations<'static> {
+    Migrations::new(vec![M::up(SCHEMA)])
+}
+
+/// Per-connection settings: foreign keys, busy timeout, durable commits.
+fn configure(conn: &Connection) -> rusqlite::Result<()> {
+    conn.busy_timeout(BUSY_TIMEOUT)?;
+    conn.execute_batch("PRAGMA foreign_keys = ON; PRAGMA synchronous = FULL;")?;
+    Ok(())
+}
+
+/// The catalogue: a pool of reader connections and the writer.
+#[derive(Clone)]
+pub struct Database {
+    pool: Pool<SqliteConnectionManager>,
+    writer: Writer,
+}
+
+impl Database {
+    /// Opens (creating if needed) the database file, migrates it, and starts the
+    /// writer. The file's directory must exist.
+    pub fn open(path: &Path) -> Result<Database, String> {
+        let dir = match path.parent() {
+            Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
+            _ => std::path::PathBuf::from("."),
+        };
+        if !dir.is_dir() {
+            return Err(format!(
+                "database directory {} does not exist",
+                dir.display()
+            ));
+        }
+        let mut conn =
+            Connection::open(path).map_err(|e| format!("database {}: {e}", path.display()))?;
+        configure(&conn).map_err(|e| format!("database {}: {e}", path.display()))?;
+        let mode: String = conn
+            .query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))
+            .map_err(|e| format!("database {}: {e}", path.display()))?;
+        if !mode.eq_ignore_ascii_case("wal") {
+            return Err(format!(
+                "database {}: could not switch to WAL mode (got {mode})",
+                path.display()
+            ));
+        }
+        migrations()
+            .to_latest(&mut conn)
+            .map_err(|e| format!("database {}: migration failed: {e}", path.display()))?;
+        let manager =
+            SqliteConnectionManager::file(path).with_init(|c: &mut Connection| configure(c));
+        let pool = Pool::builder()
+            .max_size(POOL_SIZE)
+            .min_idle(Some(2))
+            .connection_timeout(Duration::from_secs(30))
+            .build(manager)
+            .map_err(|e| format!("database {}: {e}", path.display()))?;
+        Ok(Database {
+            pool,
+            writer: Writer::start(conn),
+        })
+    }
+
+    /// Runs `f` on a reader connection inside one read transaction, off the
+    /// async workers.
+    pub async fn read<T, F>(&self, f: F) -> Result<T, AppError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Connection) -> Result<T, AppError> + Send + 'static,
+    {
+        let db = self.clone();
+        actix_web::web::block(move || db.read_blocking(f)).await?
+    }
+
+    /// Runs `f` on a reader connection inside one read transaction, on this thread.
+    pub fn read_blocking<T, F>(&self, f: F) -> Result<T, AppError>
+    where
+        F: FnOnce(&Connection) -> Result<T, AppError>,
+    {
+        let mut conn = self.pool.get()?;
+        let tx = conn.transaction()?;
+        let out = f(&tx)?;
+        tx.finish()?;
+        Ok(out)
+    }
+
+    /// Runs `f` in the writer's transaction and answers once it is committed.
+    /// If `f` fails, everything it wrote is rolled back and nothing else is.
+    pub async fn write<T, F>(&self, f: F) -> Result<T, AppError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Connection) -> Result<T, AppError> + Send + 'static,
+    {
+        self.writer.submit(f).await
+    }
+
+    /// The SQLite library version, for the start-up line.
+    pub fn sqlite_version() -> &'static str {
+        rusqlite::version()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn schema_migrates_and_validates() {
+        assert!(migrations().validate().is_ok());
+    }
+
+    #[test]
+    fn opening_sets_wal_and_user_version() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("p.db");
+        let db = Database::open(&path).unwrap();
+        let (mode, version): (String, i64) = db
+            .read_blocking(|c| {
+                Ok((
+                    c.query_row("PRAGMA journal_mode", [], |r| r.get(0))?,
+                    c.query_row("PRAGMA user_version", [], |r| r.get(0))?,
+                ))
+            })
+            .unwrap();
+        assert_eq!(mode, "wal");
+        assert_eq!(version, 1);
+        drop(db);
+        assert!(
+            Database::open(&path).is_ok(),
+            "reopening an up-to-date file"
+        );
+        assert!(Database::open(&dir.path().join("missing/p.db")).is_err());
+    }
+}

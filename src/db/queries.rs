@@ -1,0 +1,418 @@
+//! Every SQL statement of the service, as functions over a connection.
+
+use std::collections::BTreeMap;
+
+use rusqlite::types::Value;
+use rusqlite::{params, params_from_iter, Connection, OptionalExtension, Row};
+
+use crate::backends::store::CachedHash;
+use crate::domain::ids::ImageId;
+use crate::domain::image::{Image, Status};
+use crate::domain::listing::{ListQuery, SortKey};
+use crate::error::AppError;
+
+/// An image with its row number, which joins it to properties and members.
+#[derive(Debug, Clone)]
+pub struct StoredImage {
+    /// The row number.
+    pub seq: i64,
+    /// The image.
+    pub image: Image,
+}
+
+const COLUMNS: &str = "i.seq, i.id, i.name, i.location, i.status, i.disk_format, \
+    i.container_format, i.size, i.checksum, i.md5, i.created_at, i.updated_at, \
+    i.deleted_at, i.is_public, i.owner, i.min_ram, i.min_disk";
+
+/// The properties of row `i` as one JSON object, so that a page of images and
+/// all their properties come back from one statement.
+const PROPERTIES: &str = "(SELECT json_group_object(p.key, p.value) \
+    FROM image_properties p WHERE p.image_seq = i.seq)";
+
+/// Whether the caller (parameter `?1`) may see row `i`.
+const VISIBLE: &str = "(i.owner = ?1 OR i.is_public = 1 OR EXISTS \
+    (SELECT 1 FROM image_members m WHERE m.image_seq = i.seq AND m.member = ?1))";
+
+fn corrupt(what: &str, value: &str) -> rusqlite::Error {
+    rusqlite::Error::FromSqlConversionFailure(
+        0,
+        rusqlite::types::Type::Text,
+        format!("stored {what} '{value}' is invalid").into(),
+    )
+}
+
+/// Reads the columns of `COLUMNS` (and optionally the properties after them).
+fn image_from_row(row: &Row<'_>, properties_at: Option<usize>) -> rusqlite::Result<StoredImage> {
+    let id: String = row.get(1)?;
+    let status: String = row.get(4)?;
+    let properties = match properties_at {
+        Some(idx) => {
+            let json: Option<String> = row.get(idx)?;
+            match json {
+                Some(j) => serde_json::from_str::<BTreeMap<String, String>>(&j)
+                    .map_err(|_| corrupt("properties", &j))?,
+                None => BTreeMap::new(),
+            }
+        }
+        None => BTreeMap::new(),
+    };
+    Ok(StoredImage {
+        seq: row.get(0)?,
+        image: Image {
+            id: ImageId::parse(&id).map_err(|_| corrupt("id", &id))?,
+            name: row.get(2)?,
+            location: row.get(3)?,
+            status: Status::parse(&status).ok_or_else(|| corrupt("status", &status))?,
+            disk_format: row.get(5)?,
+            container_format: row.get(6)?,
+            size: row.get::<_, i64>(7)? as u64,
+            checksum: row.get(8)?,
+            md5: row.get(9)?,
+            created_at: row.get(10)?,
+            updated_at: row.get(11)?,
+            deleted_at: row.get(12)?,
+            is_public: row.get(13)?,
+            owner: row.get(14)?,
+            min_ram: row.get::<_, i64>(15)? as u64,
+            min_disk: row.get::<_, i64>(16)? as u64,
+            properties,
+        },
+    })
+}
+
+/// One image by id with its properties, and whether `caller` is a member of it.
+pub fn image_for_caller(
+    conn: &Connection,
+    id: &ImageId,
+    caller: &str,
+) -> Result<Option<(StoredImage, bool)>, AppError> {
+    let sql = format!(
+        "SELECT {COLUMNS}, {PROPERTIES}, EXISTS (SELECT 1 FROM image_members m \
+         WHERE m.image_seq = i.seq AND m.member = ?2) FROM images i WHERE i.id = ?1"
+    );
+    let mut stmt = conn.prepare_cached(&sql)?;
+    let found = stmt
+        .query_row(params![id.to_string(), caller], |row| {
+            Ok((image_from_row(row, Some(17))?, row.get::<_, bool>(18)?))
+        })
+        .optional()?;
+    Ok(found)
+}
+
+/// The live image registered at `location`, if any.
+pub fn live_image_at(conn: &Connection, location: &str) -> Result<Option<StoredImage>, AppError> {
+    let sql = format!(
+        "SELECT {COLUMNS}, {PROPERTIES} FROM images i \
+         WHERE i.location = ?1 AND i.deleted_at IS NULL"
+    );
+    let mut stmt = conn.prepare_cached(&sql)?;
+    Ok(stmt
+        .query_row(params![location], |row| image_from_row(row, Some(17)))
+        .optional()?)
+}
+
+/// Whether any image, live or deleted, ever had this id.
+pub fn id_exists(conn: &Connection, id: &ImageId) -> Result<bool, AppError> {
+    let mut stmt = conn.prepare_cached("SELECT EXISTS (SELECT 1 FROM images WHERE id = ?1)")?;
+    Ok(stmt.query_row(params![id.to_string()], |r| r.get(0))?)
+}
+
+/// Inserts a new image and its properties; returns its row number.
+pub fn insert_image(conn: &Connection, image: &Image) -> Result<i64, AppError> {
+    let mut stmt = conn.prepare_cached(
+        "INSERT INTO images (id, name, location, status, disk_format, container_format, \
+         size, checksum, md5, created_at, updated_at, deleted_at, is_public, owner, \
+         min_ram, min_disk) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, \
+         ?13, ?14, ?15, ?16)",
+    )?;
+    stmt.execute(params![
+        image.id.to_string(),
+        image.name,
+        image.location,
+        image.status.as_str(),
+        image.disk_format,
+        image.container_format,
+        image.size as i64,
+        image.checksum,
+        image.md5,
+        image.created_at,
+        image.updated_at,
+        image.deleted_at,
+        image.is_public,
+        image.owner,
+        image.min_ram as i64,
+        image.min_disk as i64,
+    ])?;
+    let seq = conn.last_insert_rowid();
+    replace_properties(conn, seq, &image.properties)?;
+    Ok(seq)
+}
+
+/// Overwrites every column of row `seq` (but id and created_at) and its properties.
+pub fn update_image(conn: &Connection, seq: i64, image: &Image) -> Result<(), AppError> {
+    let mut stmt = conn.prepare_cached(
+        "UPDATE images SET name = ?2, location = ?3, status = ?4, disk_format = ?5, \
+         container_format = ?6, size = ?7, checksum = ?8, md5 = ?9, updated_at = ?10, \
+         deleted_at = ?11, is_public = ?12, owner = ?13, min_ram = ?14, min_disk = ?15 \
+         WHERE seq = ?1",
+    )?;
+    stmt.execute(params![
+        seq,
+        image.name,
+        image.location,
+        image.status.as_str(),
+        image.disk_format,
+        image.container_format,
+        image.size as i64,
+        image.checksum,
+        image.md5,
+        image.updated_at,
+        image.deleted_at,
+        image.is_public,
+        image.owner,
+        image.min_ram as i64,
+        image.min_disk as i64,
+    ])?;
+    replace_properties(conn, seq, &image.properties)
+}
+
+/// Replaces the property set of row `seq`.
+pub fn replace_properties(
+    conn: &Connection,
+    seq: i64,
+    properties: &BTreeMap<String, String>,
+) -> Result<(), AppError> {
+    conn.prepare_cached("DELETE FROM image_properties WHERE image_seq = ?1")?
+        .execute(params![seq])?;
+    let mut insert = conn.prepare_cached(
+        "INSERT INTO image_properties (image_seq, key, value) VALUES (?1, ?2, ?3)",
+    )?;
+    for (k, v) in properties {
+        insert.execute(params![seq, k, v])?;
+    }
+    Ok(())
+}
+
+/// The member ids of row `seq`, sorted.
+pub fn members(conn: &Connection, seq: i64) -> Result<Vec<String>, AppError> {
+    let mut stmt = conn
+        .prepare_cached("SELECT member FROM image_members WHERE image_seq = ?1 ORDER BY member")?;
+    let rows = stmt.query_map(params![seq], |r| r.get(0))?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
+/// Whether `member` is a member of row `seq`.
+pub fn is_member(conn: &Connection, seq: i64, member: &str) -> Result<bool, AppError> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT EXISTS (SELECT 1 FROM image_members WHERE image_seq = ?1 AND member = ?2)",
+    )?;
+    Ok(stmt.query_row(params![seq, member], |r| r.get(0))?)
+}
+
+/// How many members row `seq` has.
+pub fn member_count(conn: &Connection, seq: i64) -> Result<usize, AppError> {
+    let mut stmt =
+        conn.prepare_cached("SELECT count(*) FROM image_members WHERE image_seq = ?1")?;
+    Ok(stmt.query_row(params![seq], |r| r.get::<_, i64>(0))? as usize)
+}
+
+/// Replaces the member list of row `seq`.
+pub fn replace_members(conn: &Connection, seq: i64, members: &[String]) -> Result<(), AppError> {
+    conn.prepare_cached("DELETE FROM image_members WHERE image_seq = ?1")?
+        .execute(params![seq])?;
+    let mut insert = conn.prepare_cached(
+        "INSERT OR IGNORE INTO image_members (image_seq, member) VALUES (?1, ?2)",
+    )?;
+    for m in members {
+        insert.execute(params![seq, m])?;
+    }
+    Ok(())
+}
+
+/// Adds one member to row `seq` (idempotent).
+pub fn add_member(conn: &Connection, seq: i64, member: &str) -> Result<(), AppError> {
+    conn.prepare_cached("INSERT OR IGNORE INTO image_members (image_seq, member) VALUES (?1, ?2)")?
+        .execute(params![seq, member])?;
+    Ok(())
+}
+
+/// Removes one member from row `seq` (idempotent).
+pub fn remove_member(conn: &Connection, seq: i64, member: &str) -> Result<(), AppError> {
+    conn.prepare_cached("DELETE FROM image_members WHERE image_seq = ?1 AND member = ?2")?
+        .execute(params![seq, member])?;
+    Ok(())
+}
+
+/// Ids of the live images shared between `caller` and `member` (§8), oldest first.
+pub fn shared_images(
+    conn: &Connection,
+    caller: &str,
+    member: &str,
+) -> Result<Vec<ImageId>, AppError> {
+    let sql = if caller == member {
+        "SELECT i.id FROM image_members m JOIN images i ON i.seq = m.image_seq \
+         WHERE m.member = ?1 AND i.deleted_at IS NULL ORDER BY i.created_at, i.id"
+    } else {
+        "SELECT i.id FROM image_members m JOIN images i ON i.seq = m.image_seq \
+         WHERE i.deleted_at IS NULL AND ((m.member = ?1 AND i.owner = ?2) \
+         OR (m.member = ?2 AND i.owner = ?1)) ORDER BY i.created_at, i.id"
+    };
+    let mut stmt = conn.prepare_cached(sql)?;
+    let rows = stmt.query_map(params![caller, member], |r| r.get::<_, String>(0))?;
+    let mut out = Vec::new();
+    for id in rows {
+        let id = id?;
+        out.push(ImageId::parse(&id).map_err(|_| AppError::internal(format!("stored id '{id}'")))?);
+    }
+    Ok(out)
+}
+
+/// The remembered hash of an fs-store object.
+pub fn cached_hash(conn: &Connection, path: &str) -> Result<Option<CachedHash>, AppError> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT path, size, mtime_ns, checksum, md5 FROM object_hashes WHERE path = ?1",
+    )?;
+    Ok(stmt
+        .query_row(params![path], |r| {
+            Ok(CachedHash {
+                path: r.get(0)?,
+                size: r.get::<_, i64>(1)? as u64,
+                mtime_ns: r.get(2)?,
+                checksum: r.get(3)?,
+                md5: r.get(4)?,
+            })
+        })
+        .optional()?)
+}
+
+/// Remembers the hash of an fs-store object.
+pub fn remember_hash(conn: &Connection, h: &CachedHash) -> Result<(), AppError> {
+    conn.prepare_cached(
+        "INSERT INTO object_hashes (path, size, mtime_ns, checksum, md5) VALUES (?1, ?2, ?3, ?4, ?5) \
+         ON CONFLICT (path) DO UPDATE SET size = excluded.size, mtime_ns = excluded.mtime_ns, \
+         checksum = excluded.checksum, md5 = excluded.md5",
+    )?
+    .execute(params![h.path, h.size as i64, h.mtime_ns, h.checksum, h.md5])?;
+    Ok(())
+}
+
+/// Why a listing's marker was refused.
+pub const MARKER_NOT_FOUND: &str = "Invalid marker";
+
+/// The images `caller` can see that match `q`, in its order and page.
+/// `detail` also fetches every image's properties, in the same statement.
+pub fn list_images(
+    conn: &Connection,
+    caller: &str,
+    q: &ListQuery,
+    detail: bool,
+) -> Result<Vec<Image>, AppError> {
+    let mut sql = format!("SELECT {COLUMNS}");
+    if detail {
+        sql.push_str(", ");
+        sql.push_str(PROPERTIES);
+    }
+    sql.push_str(" FROM images i WHERE ");
+    sql.push_str(VISIBLE);
+    let mut args: Vec<Value> = vec![Value::Text(caller.to_string())];
+    let mut arg = |sql: &mut String, clause: &str, v: Value| {
+        args.push(v);
+        sql.push_str(&clause.replace('?', &format!("?{}", args.len())));
+    };
+    match q.changes_since {
+        Some(t) => arg(&mut sql, " AND i.updated_at > ?", Value::Integer(t)),
+        None => sql.push_str(" AND i.deleted_at IS NULL"),
+    }
+    for (clause, v) in [
+        (" AND i.name = ?", &q.name),
+        (" AND i.status = ?", &q.status),
+        (" AND i.disk_format = ?", &q.disk_format),
+        (" AND i.container_format = ?", &q.container_format),
+        (" AND i.owner = ?", &q.owner),
+    ] {
+        if let Some(v) = v {
+            arg(&mut sql, clause, Value::Text(v.clone()));
+        }
+    }
+    if let Some(n) = q.size_min {
+        arg(&mut sql, " AND i.size >= ?", Value::Integer(n as i64));
+    }
+    if let Some(n) = q.size_max {
+        arg(&mut sql, " AND i.size <= ?", Value::Integer(n as i64));
+    }
+    if let Some(p) = q.is_public {
+        arg(&mut sql, " AND i.is_public = ?", Value::Integer(p as i64));
+    }
+    for (k, v) in &q.properties {
+        arg(
+            &mut sql,
+            " AND EXISTS (SELECT 1 FROM image_properties pf WHERE pf.image_seq = i.seq AND pf.key = ?",
+            Value::Text(k.clone()),
+        );
+        arg(&mut sql, " AND pf.value = ?)", Value::Text(v.clone()));
+    }
+    let col = q.sort_key.column();
+    let (cmp, dir) = if q.descending {
+        ("<", "DESC")
+    } else {
+        (">", "ASC")
+    };
+    if let Some(marker) = &q.marker {
+        let (value, marker_id) = marker_position(conn, caller, marker, q)?;
+        if q.sort_key == SortKey::Id {
+            arg(
+                &mut sql,
+                &format!(" AND i.id {cmp} ?"),
+                Value::Text(marker_id),
+            );
+        } else {
+            arg(&mut sql, &format!(" AND (i.{col} {cmp} ?"), value.clone());
+            arg(&mut sql, &format!(" OR (i.{col} = ?"), value);
+            arg(
+                &mut sql,
+                &format!(" AND i.id {cmp} ?))"),
+                Value::Text(marker_id),
+            );
+        }
+    }
+    if q.sort_key == SortKey::Id {
+        sql.push_str(&format!(" ORDER BY i.id {dir}"));
+    } else {
+        sql.push_str(&format!(" ORDER BY i.{col} {dir}, i.id {dir}"));
+    }
+    if let Some(limit) = q.limit {
+        arg(&mut sql, " LIMIT ?", Value::Integer(limit as i64));
+    }
+    let mut stmt = conn.prepare_cached(&sql)?;
+    let props_at = detail.then_some(17);
+    let rows = stmt.query_map(params_from_iter(args.iter()), |row| {
+        image_from_row(row, props_at).map(|s| s.image)
+    })?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
+/// The sort value and id of a listing's marker, which the caller must be able
+/// to see (and which must be live unless `changes-since` is given).
+fn marker_position(
+    conn: &Connection,
+    caller: &str,
+    marker: &ImageId,
+    q: &ListQuery,
+) -> Result<(Value, String), AppError> {
+    let col = q.sort_key.column();
+    let sql = format!(
+        "SELECT i.{col}, i.id, i.deleted_at IS NULL FROM images i WHERE i.id = ?2 AND {VISIBLE}"
+    );
+    let found: Option<(Value, String, bool)> = conn
+        .prepare_cached(&sql)?
+        .query_row(params![caller, marker.to_string()], |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+        })
+        .optional()?;
+    match found {
+        Some((v, id, live)) if live || q.changes_since.is_some() => Ok((v, id)),
+        _ => Err(AppError::bad(format!(
+            "{MARKER_NOT_FOUND} '{marker}': no such image in this listing"
+        ))),
+    }
+}

@@ -1,0 +1,141 @@
+//! The one writer: a thread that owns the write connection and commits the
+//! writes of several concurrent requests in one durable transaction, each
+//! inside its own savepoint so that a failing request changes nothing.
+
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::mpsc;
+
+use rusqlite::Connection;
+use tokio::sync::oneshot;
+
+use crate::error::AppError;
+
+/// The most requests committed together.
+const MAX_BATCH: usize = 128;
+
+/// Called after the batch's commit with its outcome (`None`: committed).
+type Completion = Box<dyn FnOnce(Option<&str>) + Send>;
+
+/// One request's writes and the way to answer it.
+trait WriteJob: Send {
+    /// Runs the writes in a savepoint; returns how to answer once the commit is known.
+    fn run(self: Box<Self>, conn: &Connection) -> Completion;
+    /// Answers with a failure without running anything.
+    fn fail(self: Box<Self>, msg: &str);
+}
+
+type Job = Box<dyn WriteJob>;
+
+struct TypedJob<T, F> {
+    f: F,
+    tx: oneshot::Sender<Result<T, AppError>>,
+}
+
+impl<T, F> WriteJob for TypedJob<T, F>
+where
+    T: Send + 'static,
+    F: FnOnce(&Connection) -> Result<T, AppError> + Send + 'static,
+{
+    fn run(self: Box<Self>, conn: &Connection) -> Completion {
+        let TypedJob { f, tx } = *self;
+        let result = in_savepoint(conn, f);
+        Box::new(move |commit_error: Option<&str>| {
+            let answer = match (commit_error, result) {
+                (Some(e), Ok(_)) => Err(AppError::internal(format!("commit failed: {e}"))),
+                (_, r) => r,
+            };
+            let _ = tx.send(answer);
+        })
+    }
+
+    fn fail(self: Box<Self>, msg: &str) {
+        let _ = self.tx.send(Err(AppError::internal(format!(
+            "could not begin a write transaction: {msg}"
+        ))));
+    }
+}
+
+/// A handle to the writer thread; cloned freely, the thread ends with the last one.
+#[derive(Clone)]
+pub(crate) struct Writer {
+    jobs: mpsc::Sender<Job>,
+}
+
+impl Writer {
+    /// Starts the writer thread on `conn`.
+    pub(crate) fn start(conn: Connection) -> Writer {
+        let (jobs, rx) = mpsc::channel::<Job>();
+        std::thread::Builder::new()
+            .name("plankton-writer".into())
+            .spawn(move || run(conn, rx))
+            .expect("spawning the writer thread");
+        Writer { jobs }
+    }
+
+    /// Queues `f` and waits for the commit of the batch it ran in.
+    pub(crate) async fn submit<T, F>(&self, f: F) -> Result<T, AppError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Connection) -> Result<T, AppError> + Send + 'static,
+    {
+        let (tx, rx) = oneshot::channel();
+        let job: Job = Box::new(TypedJob { f, tx });
+        self.jobs
+            .send(job)
+            .map_err(|_| AppError::internal("the writer thread has stopped"))?;
+        rx.await
+            .map_err(|_| AppError::internal("the writer thread dropped a request"))?
+    }
+}
+
+fn in_savepoint<T>(
+    conn: &Connection,
+    f: impl FnOnce(&Connection) -> Result<T, AppError>,
+) -> Result<T, AppError> {
+    conn.execute_batch("SAVEPOINT request")?;
+    let result = catch_unwind(AssertUnwindSafe(|| f(conn)))
+        .unwrap_or_else(|_| Err(AppError::internal("a write panicked")));
+    let end = if result.is_ok() {
+        conn.execute_batch("RELEASE request")
+    } else {
+        conn.execute_batch("ROLLBACK TO request; RELEASE request")
+    };
+    match end {
+        Ok(()) => result,
+        Err(e) => Err(AppError::internal(format!("savepoint: {e}"))),
+    }
+}
+
+fn run(conn: Connection, rx: mpsc::Receiver<Job>) {
+    while let Ok(first) = rx.recv() {
+        let mut batch = vec![first];
+        while batch.len() < MAX_BATCH {
+            match rx.try_recv() {
+                Ok(job) => batch.push(job),
+                Err(_) => break,
+            }
+        }
+        let completions: Vec<Completion>;
+        match conn.execute_batch("BEGIN IMMEDIATE") {
+            Ok(()) => {
+                completions = batch.into_iter().map(|job| job.run(&conn)).collect();
+                match conn.execute_batch("COMMIT") {
+                    Ok(()) => completions.into_iter().for_each(|c| c(None)),
+                    Err(e) => {
+                        log::error!("commit failed: {e}");
+                        let _ = conn.execute_batch("ROLLBACK");
+                        let msg = e.to_string();
+                        completions.into_iter().for_each(|c| c(Some(&msg)));
+                    }
+                }
+            }
+            Err(e) => {
+                // No transaction: answer every request of the batch with the
+                // failure without running its writes.
+                log::error!("could not begin a write transaction: {e}");
+                let msg = e.to_string();
+                batch.into_iter().for_each(|job| job.fail(&msg));
+            }
+        }
+    }
+}

@@ -1,0 +1,210 @@
+//! The image record and its field types (§4).
+
+use std::collections::BTreeMap;
+
+use super::ids::{truncate, ImageId};
+use super::time::Micros;
+use crate::error::AppError;
+
+/// The longest property value, in bytes.
+pub const MAX_PROPERTY_VALUE: usize = 4096;
+/// The longest property key, in bytes after normalising.
+pub const MAX_PROPERTY_KEY: usize = 255;
+
+/// An image's status.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Status {
+    /// Registered and usable.
+    Available,
+    /// Being written (set by its owner).
+    Saving,
+    /// Marked broken (set by its owner).
+    Error,
+    /// Unregistered; a tombstone.
+    Deleted,
+}
+
+impl Status {
+    /// The lower-case name used on the wire and in the database.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Available => "available",
+            Status::Saving => "saving",
+            Status::Error => "error",
+            Status::Deleted => "deleted",
+        }
+    }
+
+    /// Parses a stored or filtered status, in any case.
+    pub fn parse(s: &str) -> Option<Status> {
+        match s.to_ascii_lowercase().as_str() {
+            "available" => Some(Status::Available),
+            "saving" => Some(Status::Saving),
+            "error" => Some(Status::Error),
+            "deleted" => Some(Status::Deleted),
+            _ => None,
+        }
+    }
+
+    /// Parses a status an owner may set with an update: `available`, `saving`, `error`.
+    pub fn parse_settable(s: &str) -> Result<Status, AppError> {
+        match Status::parse(s) {
+            Some(st) if st != Status::Deleted => Ok(st),
+            _ => Err(AppError::bad(format!(
+                "Invalid status '{}': expected available, saving or error",
+                truncate(s, 80)
+            ))),
+        }
+    }
+}
+
+/// One image as stored.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Image {
+    /// The image id.
+    pub id: ImageId,
+    /// 1-255 characters.
+    pub name: String,
+    /// The canonical location.
+    pub location: String,
+    /// Its status.
+    pub status: Status,
+    /// One of the configured disk formats.
+    pub disk_format: String,
+    /// One of the configured container formats.
+    pub container_format: String,
+    /// Bytes, read from the store at registration.
+    pub size: u64,
+    /// The Pithos hash, lower-case hex.
+    pub checksum: String,
+    /// The MD5 of the data, where the store knows it.
+    pub md5: Option<String>,
+    /// Set once at first registration.
+    pub created_at: Micros,
+    /// Every metadata change.
+    pub updated_at: Micros,
+    /// Set when unregistered.
+    pub deleted_at: Option<Micros>,
+    /// Readable by everyone.
+    pub is_public: bool,
+    /// The user who registered it.
+    pub owner: String,
+    /// MB.
+    pub min_ram: u64,
+    /// MB.
+    pub min_disk: u64,
+    /// Free-form properties, keys normalised.
+    pub properties: BTreeMap<String, String>,
+}
+
+/// Normalises a property key that is already percent-decoded: ASCII letters
+/// lower-cased, every character that is not a letter or digit turned into `_`.
+pub fn normalise_property_key(decoded: &str) -> String {
+    decoded
+        .chars()
+        .map(|c| {
+            if c.is_ascii() {
+                if c.is_ascii_alphanumeric() {
+                    c.to_ascii_lowercase()
+                } else {
+                    '_'
+                }
+            } else if c.is_alphanumeric() {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect()
+}
+
+/// Checks a normalised property key's length.
+pub fn check_property_key(key: &str) -> Result<(), AppError> {
+    if key.is_empty() || key.len() > MAX_PROPERTY_KEY {
+        return Err(AppError::bad(format!(
+            "Invalid property key '{}': must be 1-{MAX_PROPERTY_KEY} bytes",
+            truncate(key, 80)
+        )));
+    }
+    Ok(())
+}
+
+/// Checks a property value's length.
+pub fn check_property_value(key: &str, value: &str) -> Result<(), AppError> {
+    if value.len() > MAX_PROPERTY_VALUE {
+        return Err(AppError::bad(format!(
+            "Invalid value of property '{}': longer than {MAX_PROPERTY_VALUE} bytes",
+            truncate(key, 80)
+        )));
+    }
+    Ok(())
+}
+
+/// Checks an image name: 1-255 characters.
+pub fn check_name(name: &str) -> Result<(), AppError> {
+    let n = name.chars().count();
+    if n == 0 || n > 255 {
+        return Err(AppError::bad(format!(
+            "Invalid name '{}': must be 1-255 characters",
+            truncate(name, 80)
+        )));
+    }
+    Ok(())
+}
+
+/// Parses `true`/`false` in any case, naming `field` in the 400 otherwise.
+pub fn parse_bool(field: &str, s: &str) -> Result<bool, AppError> {
+    if s.eq_ignore_ascii_case("true") {
+        Ok(true)
+    } else if s.eq_ignore_ascii_case("false") {
+        Ok(false)
+    } else {
+        Err(AppError::bad(format!(
+            "Invalid {field} '{}': expected true or false",
+            truncate(s, 80)
+        )))
+    }
+}
+
+/// Parses a non-negative decimal integer, naming `field` in the 400 otherwise.
+pub fn parse_count(field: &str, s: &str) -> Result<u64, AppError> {
+    let ok = !s.is_empty() && s.len() <= 19 && s.bytes().all(|b| b.is_ascii_digit());
+    match ok.then(|| s.parse::<i64>().ok()).flatten() {
+        Some(n) => Ok(n as u64),
+        None => Err(AppError::bad(format!(
+            "Invalid {field} '{}': expected a non-negative integer",
+            truncate(s, 80)
+        ))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn property_keys_normalise() {
+        assert_eq!(normalise_property_key("Root-Partition"), "root_partition");
+        assert_eq!(normalise_property_key("OS.Family x"), "os_family_x");
+        assert_eq!(normalise_property_key("Ελληνικά"), "Ελληνικά");
+        assert_eq!(normalise_property_key("a€b"), "a_b");
+        let k = normalise_property_key("Root-Partition");
+        assert_eq!(normalise_property_key(&k), k);
+    }
+
+    #[test]
+    fn counts_and_bools() {
+        assert_eq!(parse_count("size", "0").unwrap(), 0);
+        assert_eq!(
+            parse_count("size", "9223372036854775807").unwrap(),
+            i64::MAX as u64
+        );
+        assert!(parse_count("size", "9223372036854775808").is_err());
+        assert!(parse_count("size", "-1").is_err());
+        assert!(parse_count("size", "+1").is_err());
+        assert!(parse_count("size", "").is_err());
+        assert!(parse_bool("is_public", "TRUE").unwrap());
+        assert!(!parse_bool("is_public", "False").unwrap());
+        assert!(parse_bool("is_public", "yes").is_err());
+    }
+}

@@ -1,0 +1,243 @@
+//! A listing request (§6): filters, sort, paging, parsed once from the query string.
+
+use super::ids::{truncate, ImageId};
+use super::image::{normalise_property_key, parse_bool, parse_count};
+use super::percent::decode_query;
+use super::time::{parse_since, Micros};
+use crate::error::AppError;
+
+/// The keys a listing may be sorted by.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SortKey {
+    /// The image id.
+    Id,
+    /// The name.
+    Name,
+    /// The status.
+    Status,
+    /// The size.
+    Size,
+    /// The disk format.
+    DiskFormat,
+    /// The container format.
+    ContainerFormat,
+    /// The first registration time (the default).
+    CreatedAt,
+    /// The last change time.
+    UpdatedAt,
+}
+
+impl SortKey {
+    fn parse(s: &str) -> Option<SortKey> {
+        Some(match s {
+            "id" => SortKey::Id,
+            "name" => SortKey::Name,
+            "status" => SortKey::Status,
+            "size" => SortKey::Size,
+            "disk_format" => SortKey::DiskFormat,
+            "container_format" => SortKey::ContainerFormat,
+            "created_at" => SortKey::CreatedAt,
+            "updated_at" => SortKey::UpdatedAt,
+            _ => return None,
+        })
+    }
+
+    /// The column this key sorts by.
+    pub fn column(self) -> &'static str {
+        match self {
+            SortKey::Id => "id",
+            SortKey::Name => "name",
+            SortKey::Status => "status",
+            SortKey::Size => "size",
+            SortKey::DiskFormat => "disk_format",
+            SortKey::ContainerFormat => "container_format",
+            SortKey::CreatedAt => "created_at",
+            SortKey::UpdatedAt => "updated_at",
+        }
+    }
+}
+
+/// Filters, sort and paging of one listing.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ListQuery {
+    /// Exact name.
+    pub name: Option<String>,
+    /// Exact status.
+    pub status: Option<String>,
+    /// Exact disk format.
+    pub disk_format: Option<String>,
+    /// Exact container format.
+    pub container_format: Option<String>,
+    /// size >= this.
+    pub size_min: Option<u64>,
+    /// size <= this.
+    pub size_max: Option<u64>,
+    /// Publicity.
+    pub is_public: Option<bool>,
+    /// Exact owner.
+    pub owner: Option<String>,
+    /// `property-<key>=<value>`, keys normalised.
+    pub properties: Vec<(String, String)>,
+    /// Images updated strictly after this, deleted ones included.
+    pub changes_since: Option<Micros>,
+    /// The sort key.
+    pub sort_key: SortKey,
+    /// Descending order.
+    pub descending: bool,
+    /// Page size.
+    pub limit: Option<u32>,
+    /// The last image of the previous page.
+    pub marker: Option<ImageId>,
+}
+
+/// The largest page.
+pub const MAX_LIMIT: u32 = 10_000;
+
+impl Default for ListQuery {
+    fn default() -> Self {
+        ListQuery {
+            name: None,
+            status: None,
+            disk_format: None,
+            container_format: None,
+            size_min: None,
+            size_max: None,
+            is_public: None,
+            owner: None,
+            properties: Vec::new(),
+            changes_since: None,
+            sort_key: SortKey::CreatedAt,
+            descending: false,
+            limit: None,
+            marker: None,
+        }
+    }
+}
+
+impl ListQuery {
+    /// Parses a raw query string. Unknown parameters are ignored; a repeated
+    /// parameter takes its last value.
+    pub fn parse(query: &str) -> Result<ListQuery, AppError> {
+        let mut q = ListQuery::default();
+        for pair in query.split('&').filter(|p| !p.is_empty()) {
+            let (rk, rv) = pair.split_once('=').unwrap_or((pair, ""));
+            let key = decode_query(rk).map_err(|e| {
+                AppError::bad(format!(
+                    "Invalid query parameter name '{}': {e}",
+                    truncate(rk, 80)
+                ))
+            })?;
+            let value = decode_query(rv).map_err(|e| {
+                AppError::bad(format!(
+                    "Invalid value of query parameter '{}': {e}",
+                    truncate(&key, 80)
+                ))
+            })?;
+            match key.as_str() {
+                "name" => q.name = Some(value),
+                "status" => q.status = Some(value),
+                "disk_format" => q.disk_format = Some(value),
+                "container_format" => q.container_format = Some(value),
+                "owner" => q.owner = Some(value),
+                "size_min" => q.size_min = Some(parse_count("size_min", &value)?),
+                "size_max" => q.size_max = Some(parse_count("size_max", &value)?),
+                "is_public" => q.is_public = Some(parse_bool("is_public", &value)?),
+                "changes-since" => {
+                    q.changes_since = Some(parse_since(&value).ok_or_else(|| {
+                        AppError::bad(format!(
+                            "Invalid changes-since '{}': expected YYYY-MM-DD, YYYY-MM-DD HH:MM:SS or ISO 8601",
+                            truncate(&value, 80)
+                        ))
+                    })?)
+                }
+                "sort_key" => {
+                    q.sort_key = SortKey::parse(&value).ok_or_else(|| {
+                        AppError::bad(format!("Invalid sort_key '{}'", truncate(&value, 80)))
+                    })?
+                }
+                "sort_dir" => {
+                    q.descending = match value.as_str() {
+                        "asc" => false,
+                        "desc" => true,
+                        _ => {
+                            return Err(AppError::bad(format!(
+                                "Invalid sort_dir '{}': expected asc or desc",
+                                truncate(&value, 80)
+                            )))
+                        }
+                    }
+                }
+                "limit" => {
+                    let n = parse_count("limit", &value)?;
+                    if n == 0 || n > MAX_LIMIT as u64 {
+                        return Err(AppError::bad(format!(
+                            "Invalid limit '{value}': expected 1-{MAX_LIMIT}"
+                        )));
+                    }
+                    q.limit = Some(n as u32);
+                }
+                "marker" => {
+                    q.marker = Some(ImageId::parse(&value).map_err(|_| {
+                        AppError::bad(format!("Invalid marker '{}': not an image id", truncate(&value, 80)))
+                    })?)
+                }
+                other => {
+                    if let Some(raw_key) = other.strip_prefix("property-") {
+                        let key = normalise_property_key(raw_key);
+                        q.properties.retain(|(k, _)| *k != key);
+                        q.properties.push((key, value));
+                    }
+                }
+            }
+        }
+        Ok(q)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_every_parameter() {
+        let q = ListQuery::parse(
+            "name=Debian+12&status=available&size_min=1&size_max=10&is_public=TRUE&owner=alice\
+             &property-OS=debian%20linux&changes-since=2013-03-29&sort_key=name&sort_dir=desc\
+             &limit=25&marker=5583FFE1-5273-4C84-9E32-2FBE476BD7B7&unknown=x",
+        )
+        .unwrap();
+        assert_eq!(q.name.as_deref(), Some("Debian 12"));
+        assert_eq!(q.size_min, Some(1));
+        assert_eq!(q.is_public, Some(true));
+        assert_eq!(
+            q.properties,
+            vec![("os".to_string(), "debian linux".to_string())]
+        );
+        assert_eq!(q.sort_key, SortKey::Name);
+        assert!(q.descending);
+        assert_eq!(q.limit, Some(25));
+        assert!(q.changes_since.is_some());
+        assert!(q.marker.is_some());
+    }
+
+    #[test]
+    fn rejects_bad_values_naming_them() {
+        for (query, needle) in [
+            ("sort_key=foo", "sort_key 'foo'"),
+            ("sort_dir=up", "sort_dir 'up'"),
+            ("size_min=-1", "size_min '-1'"),
+            ("size_max=x", "size_max 'x'"),
+            ("is_public=yes", "is_public 'yes'"),
+            ("changes-since=never", "changes-since 'never'"),
+            ("limit=0", "limit '0'"),
+            ("limit=10001", "limit '10001'"),
+            ("marker=abc", "marker 'abc'"),
+            ("name=%zz", "query parameter 'name'"),
+        ] {
+            match ListQuery::parse(query) {
+                Err(AppError::BadRequest(m)) => assert!(m.contains(needle), "{query}: {m}"),
+                other => panic!("{query}: {other:?}"),
+            }
+        }
+    }
+}

@@ -1,0 +1,104 @@
+//! Building the application from settings: backends, database, listener, server.
+
+use std::net::TcpListener;
+use std::sync::Arc;
+
+use actix_web::dev::{Server, ServerHandle};
+use actix_web::middleware::Logger;
+use actix_web::{web, App, HttpServer};
+
+use crate::api::{dispatch, AppState};
+use crate::backends::identity::{Identity, TokenFile};
+use crate::backends::store::{FsStore, ObjectStore};
+use crate::config::{IdentityBackendKind, Settings, StoreBackendKind};
+use crate::db::Database;
+
+/// Why the service could not start.
+#[derive(Debug, thiserror::Error)]
+#[error("cannot start: {0}")]
+pub struct StartupError(pub String);
+
+/// A built, bound, not yet running server.
+pub struct Application {
+    port: u16,
+    server: Server,
+}
+
+impl Application {
+    /// Opens the backends and the database and binds the listener (port 0 picks one).
+    /// Must be called from within an async runtime.
+    pub fn build(settings: Settings) -> Result<Application, StartupError> {
+        let identity = match settings.identity.backend {
+            IdentityBackendKind::Tokenfile => Identity::TokenFile(
+                TokenFile::open(&settings.identity.token_file).map_err(StartupError)?,
+            ),
+            IdentityBackendKind::Astakos => {
+                return Err(StartupError(
+                    "identity.backend = \"astakos\" is not available in this version".into(),
+                ))
+            }
+        };
+        let store = match settings.store.backend {
+            StoreBackendKind::Fs => {
+                ObjectStore::Fs(FsStore::open(&settings.store.root).map_err(StartupError)?)
+            }
+            StoreBackendKind::Pithos => {
+                return Err(StartupError(
+                    "store.backend = \"pithos\" is not available in this version".into(),
+                ))
+            }
+        };
+        let db = Database::open(&settings.database).map_err(StartupError)?;
+        let listener = TcpListener::bind(&settings.listen)
+            .map_err(|e| StartupError(format!("listen {}: {e}", settings.listen)))?;
+        let addr = listener
+            .local_addr()
+            .map_err(|e| StartupError(format!("listen {}: {e}", settings.listen)))?;
+        log::info!(
+            "plankton {} listening on http://{addr}{} (identity: {}; store: {}; database: {}; SQLite {})",
+            env!("CARGO_PKG_VERSION"),
+            settings.base_path,
+            identity.describe(),
+            store.describe(),
+            settings.database.display(),
+            Database::sqlite_version(),
+        );
+        let state = web::Data::new(AppState {
+            db,
+            identity,
+            store: Arc::new(store),
+            base_path: settings.base_path.clone(),
+            limits: settings.limits.clone(),
+            formats: settings.formats.clone(),
+        });
+        let server = HttpServer::new(move || {
+            App::new()
+                .app_data(state.clone())
+                .wrap(Logger::new("%a \"%r\" %s %b %Dms"))
+                .default_service(web::to(dispatch))
+        })
+        .listen(listener)
+        .map_err(|e| StartupError(format!("listen {}: {e}", settings.listen)))?
+        .shutdown_timeout(30)
+        .run();
+        Ok(Application {
+            port: addr.port(),
+            server,
+        })
+    }
+
+    /// The port the server is bound to.
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// A handle to stop the server.
+    pub fn handle(&self) -> ServerHandle {
+        self.server.handle()
+    }
+
+    /// Serves until stopped (SIGINT / SIGTERM, or the handle).
+    pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        self.server.await
+    }
+}
