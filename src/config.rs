@@ -352,3 +352,21 @@ mod tests {
         assert!(err.to_string().contains("listn"), "{err}");
     }
 }
+
+#[cfg(test)]
+mod example_file {
+    use super::*;
+
+    /// etc/plankton.toml documents every key with its default: loading it must
+    /// give exactly the built-in defaults.
+    #[test]
+    fn the_example_file_is_the_defaults() {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("etc/plankton.toml");
+        let from_file = Settings::load_from(Some(&path), Vec::new()).unwrap();
+        let defaults = Settings::default().validated().unwrap();
+        assert_eq!(
+            serde_json::to_value(&from_file).unwrap(),
+            serde_json::to_value(&defaults).unwrap()
+        );
+    }
+}

@@ -1,0 +1,26 @@
+#!/bin/sh
+# Prepares ./var/ for `make run`: the database directory, the store root, and a
+# token file with two users (alice, bob) whose fresh random tokens are printed
+# with a first request to try. An existing ./var/ is kept as it is.
+set -eu
+mkdir -p var/objects
+umask 077
+if [ ! -f var/tokens ]; then
+    new_token() { od -An -tx1 -N16 /dev/urandom | tr -d ' \n'; }
+    {
+        echo "# plankton token file: <token> <user-id> [display name]"
+        echo "$(new_token) alice Alice"
+        echo "$(new_token) bob Bob"
+    } > var/tokens
+    echo "Created var/tokens with users alice and bob."
+fi
+port=$(printf '%s' "${PLANKTON_LISTEN:-127.0.0.1:9292}" | sed 's/.*://')
+token=$(awk '$2 == "alice" { print $1; exit }' var/tokens)
+cat <<MSG
+
+Serving offline: database var/plankton.db, tokens var/tokens, objects under var/objects/.
+Alice's token: ${token:-(no user alice in var/tokens)}
+Try:
+    curl -H "X-Auth-Token: ${token:-<token>}" http://127.0.0.1:${port}/images/detail
+
+MSG
