@@ -1,6 +1,7 @@
 //! The HTTP API: routing, authentication, and one module per resource.
 
 pub mod headers;
+pub mod identity;
 pub mod images;
 pub mod members;
 pub mod router;
@@ -100,8 +101,13 @@ async fn handle(
             allow: route.allow(),
         });
     }
-    if route == Route::Versions {
-        return Ok(versions::versions(req, &state.base_path));
+    match route {
+        Route::Versions => return Ok(versions::versions(req, &state.base_path)),
+        Route::Tokens => {
+            let body = read_body(req, payload).await?;
+            return identity::tokens(req, &body, state).await;
+        }
+        _ => {}
     }
     let user = authenticate(req, state).await?;
     let call = Call {
@@ -128,7 +134,13 @@ async fn handle(
         }
         (Route::Member(id, member), _) => members::remove(&call, &id, &member).await,
         (Route::SharedImages(member), _) => shared::list(&call, &member).await,
-        (Route::Versions, _) => Ok(versions::versions(req, &state.base_path)),
+        (Route::UserCatalogs, _) => {
+            let body = read_body(req, payload).await?;
+            identity::user_catalogs(&call, &body).await
+        }
+        (Route::Versions, _) | (Route::Tokens, _) => Err(AppError::internal(
+            "a route without a token reached the token check",
+        )),
     }
 }
 

@@ -21,6 +21,10 @@ pub enum Route {
     Member(String, String),
     /// `/shared-images/{member}`
     SharedImages(String),
+    /// `/identity/v2.0/tokens` (offline identity)
+    Tokens,
+    /// `/account/v1.0/user_catalogs` (offline identity)
+    UserCatalogs,
 }
 
 impl Route {
@@ -32,6 +36,7 @@ impl Route {
             Route::Image(_) => "GET, HEAD, PUT, DELETE",
             Route::Members(_) => "GET, HEAD, PUT",
             Route::Member(_, _) => "PUT, DELETE",
+            Route::Tokens | Route::UserCatalogs => "POST",
         }
     }
 
@@ -49,6 +54,8 @@ pub fn resolve(path: &str, base: &str) -> Option<(Dialect, Route)> {
         "" | "/" | "/versions" => return Some((Dialect::Cyclades, Route::Versions)),
         "/v1.0" | "/v1.0/" => return Some((Dialect::Cyclades, Route::Versions)),
         "/v1" | "/v1/" => return Some((Dialect::Glance, Route::Versions)),
+        "/identity/v2.0/tokens" => return Some((Dialect::Cyclades, Route::Tokens)),
+        "/account/v1.0/user_catalogs" => return Some((Dialect::Cyclades, Route::UserCatalogs)),
         _ => {}
     }
     let (dialect, rest) = if let Some(r) = rest.strip_prefix("/v1.0/") {
@@ -118,5 +125,13 @@ mod tests {
         assert_eq!(resolve("/basement/images", "/base"), None);
         assert_eq!(resolve("/", ""), Some((Dialect::Cyclades, Route::Versions)));
         assert_eq!(resolve("/v2/images", ""), None);
+        assert_eq!(
+            resolve("/base/identity/v2.0/tokens", "/base"),
+            Some((Dialect::Cyclades, Route::Tokens))
+        );
+        assert_eq!(
+            resolve("/base/account/v1.0/user_catalogs", "/base"),
+            Some((Dialect::Cyclades, Route::UserCatalogs))
+        );
     }
 }

@@ -31,6 +31,13 @@ impl Identity {
         }
     }
 
+    /// The offline token file, if this is the `tokenfile` backend.
+    pub fn token_file(&self) -> Option<&TokenFile> {
+        match self {
+            Identity::TokenFile(tf) => Some(tf),
+        }
+    }
+
     /// A short description for the start-up log line.
     pub fn describe(&self) -> String {
         match self {
@@ -79,6 +86,35 @@ impl TokenTable {
             }
         }
         Ok(TokenTable { by_token })
+    }
+
+    /// The display name of a user id (the id itself where the file gives none),
+    /// or `None` for an id the file does not know.
+    pub fn display_name(&self, user_id: &str) -> Option<String> {
+        let mut found = None;
+        for u in self.by_token.values().filter(|u| u.id == user_id) {
+            if let Some(n) = &u.name {
+                return Some(n.clone());
+            }
+            found = Some(u.id.clone());
+        }
+        found
+    }
+
+    /// The user id with this display name (or, failing that, this user id).
+    pub fn user_id_of(&self, name: &str) -> Option<String> {
+        let by_name = self
+            .by_token
+            .values()
+            .filter(|u| u.name.as_deref() == Some(name))
+            .map(|u| u.id.clone())
+            .min();
+        by_name.or_else(|| {
+            self.by_token
+                .values()
+                .any(|u| u.id == name)
+                .then(|| name.to_string())
+        })
     }
 
     /// How many tokens the table holds.
@@ -197,6 +233,17 @@ mod tests {
         assert_eq!(t.by_token["abc"].name.as_deref(), Some("Alice Liddell"));
         assert_eq!(t.by_token["def"].id, "bob");
         assert_eq!(t.by_token["def"].name, None);
+    }
+
+    #[test]
+    fn maps_ids_and_display_names_both_ways() {
+        let t = TokenTable::parse("a alice Alice Liddell\nb bob\n").unwrap();
+        assert_eq!(t.display_name("alice").as_deref(), Some("Alice Liddell"));
+        assert_eq!(t.display_name("bob").as_deref(), Some("bob"));
+        assert_eq!(t.display_name("zed"), None);
+        assert_eq!(t.user_id_of("Alice Liddell").as_deref(), Some("alice"));
+        assert_eq!(t.user_id_of("bob").as_deref(), Some("bob"));
+        assert_eq!(t.user_id_of("Zed"), None);
     }
 
     #[test]
