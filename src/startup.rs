@@ -6,8 +6,9 @@ use std::sync::Arc;
 use actix_web::dev::{Server, ServerHandle};
 use actix_web::middleware::Logger;
 use actix_web::{web, App, HttpServer};
+use tokio::signal::unix::{signal, Signal, SignalKind};
 
-use crate::api::{dispatch, AppState};
+use crate::api::{dispatch, AppState, CallerId};
 use crate::backends::identity::{Identity, TokenFile};
 use crate::backends::store::{FsStore, ObjectStore};
 use crate::config::{IdentityBackendKind, Settings, StoreBackendKind};
@@ -22,6 +23,8 @@ pub struct StartupError(pub String);
 pub struct Application {
     port: u16,
     server: Server,
+    state: web::Data<AppState>,
+    hangup: Option<Signal>,
 }
 
 impl Application {
@@ -63,6 +66,10 @@ impl Application {
             settings.database.display(),
             Database::sqlite_version(),
         );
+        // Take SIGHUP now, before serving: its default action would end the process.
+        let hangup = signal(SignalKind::hangup())
+            .map_err(|e| log::warn!("SIGHUP will not re-read the token file: {e}"))
+            .ok();
         let state = web::Data::new(AppState {
             db,
             identity,
@@ -71,10 +78,22 @@ impl Application {
             limits: settings.limits.clone(),
             formats: settings.formats.clone(),
         });
+        let app_state = state.clone();
         let server = HttpServer::new(move || {
             App::new()
-                .app_data(state.clone())
-                .wrap(Logger::new("%a \"%r\" %s %b %Dms"))
+                .app_data(app_state.clone())
+                .wrap(
+                    Logger::new("%a \"%r\" %s %b %Dms user=%{user}xo").custom_response_replace(
+                        "user",
+                        |res| {
+                            res.response()
+                                .extensions()
+                                .get::<CallerId>()
+                                .map(|c| c.0.clone())
+                                .unwrap_or_else(|| "-".into())
+                        },
+                    ),
+                )
                 .default_service(web::to(dispatch))
         })
         .listen(listener)
@@ -84,6 +103,8 @@ impl Application {
         Ok(Application {
             port: addr.port(),
             server,
+            state,
+            hangup,
         })
     }
 
@@ -97,8 +118,31 @@ impl Application {
         self.server.handle()
     }
 
-    /// Serves until stopped (SIGINT / SIGTERM, or the handle).
+    /// Serves until stopped (SIGINT / SIGTERM, or the handle): requests in
+    /// flight are answered, then the database is closed cleanly. SIGHUP
+    /// re-reads the token file meanwhile.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
-        self.server.await
+        let Application {
+            server,
+            state,
+            hangup,
+            ..
+        } = self;
+        let reloader = hangup.map(|mut hup| {
+            let state = state.clone();
+            tokio::spawn(async move {
+                while hup.recv().await.is_some() {
+                    log::info!("SIGHUP: re-reading the token file");
+                    state.identity.reload();
+                }
+            })
+        });
+        let result = server.await;
+        if let Some(task) = reloader {
+            task.abort();
+        }
+        state.db.close();
+        log::info!("stopped; database closed");
+        result
     }
 }

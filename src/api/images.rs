@@ -274,7 +274,6 @@ pub async fn register(call: &Call<'_>, headers: &HeaderMap) -> Result<HttpRespon
         .filter(|(_, v)| !v.is_empty())
         .map(|(k, v)| (k.clone(), v.clone()))
         .collect();
-    over_limit(properties.len(), call.state.limits.max_properties)?;
 
     let caller = call.user.id.clone();
     if let Some(owner) = &set.owner {
@@ -334,6 +333,9 @@ pub async fn register(call: &Call<'_>, headers: &HeaderMap) -> Result<HttpRespon
             }
         }
     }
+
+    // The limit comes after every 400, the object's among them.
+    over_limit(properties.len(), call.state.limits.max_properties)?;
 
     let canonical = location.canonical();
     let info = inspected.info.clone();

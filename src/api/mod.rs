@@ -76,16 +76,25 @@ pub async fn dispatch(
     payload: web::Payload,
     state: web::Data<AppState>,
 ) -> HttpResponse {
-    match handle(&req, payload, &state).await {
+    let mut caller = None;
+    let mut resp = match handle(&req, payload, &state, &mut caller).await {
         Ok(resp) => resp,
         Err(e) => e.error_response(),
+    };
+    if let Some(id) = caller {
+        resp.extensions_mut().insert(CallerId(id));
     }
+    resp
 }
+
+/// The authenticated user of a request, left on its response for the access log.
+pub struct CallerId(pub String);
 
 async fn handle(
     req: &HttpRequest,
     payload: web::Payload,
     state: &AppState,
+    caller: &mut Option<String>,
 ) -> Result<HttpResponse, AppError> {
     let path = req.uri().path();
     let (dialect, route) = router::resolve(path, &state.base_path).ok_or_else(|| {
@@ -103,6 +112,7 @@ async fn handle(
     }
     match route {
         Route::Versions => return Ok(versions::versions(req, &state.base_path)),
+        Route::Health => return health(state).await,
         Route::Tokens => {
             let body = read_body(req, payload).await?;
             return identity::tokens(req, &body, state).await;
@@ -110,6 +120,7 @@ async fn handle(
         _ => {}
     }
     let user = authenticate(req, state).await?;
+    *caller = Some(user.id.clone());
     let call = Call {
         user,
         dialect,
@@ -138,7 +149,7 @@ async fn handle(
             let body = read_body(req, payload).await?;
             identity::user_catalogs(&call, &body).await
         }
-        (Route::Versions, _) | (Route::Tokens, _) => Err(AppError::internal(
+        (Route::Versions, _) | (Route::Tokens, _) | (Route::Health, _) => Err(AppError::internal(
             "a route without a token reached the token check",
         )),
     }
@@ -187,4 +198,21 @@ async fn read_body(req: &HttpRequest, mut payload: web::Payload) -> Result<Vec<u
         body.extend_from_slice(&chunk);
     }
     Ok(body)
+}
+
+/// `GET <base>/healthz`: 200 when the database answers, 503 otherwise.
+async fn health(state: &AppState) -> Result<HttpResponse, AppError> {
+    let answer = state
+        .db
+        .read(|conn| Ok(conn.query_row("SELECT count(*) FROM images", [], |r| r.get::<_, i64>(0))?))
+        .await;
+    match answer {
+        Ok(images) => {
+            Ok(HttpResponse::Ok().json(serde_json::json!({"status": "ok", "images": images})))
+        }
+        Err(e) => {
+            log::error!("health check failed: {e}");
+            Err(AppError::Unavailable("The database does not answer".into()))
+        }
+    }
 }

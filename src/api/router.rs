@@ -25,13 +25,17 @@ pub enum Route {
     Tokens,
     /// `/account/v1.0/user_catalogs` (offline identity)
     UserCatalogs,
+    /// `/healthz`
+    Health,
 }
 
 impl Route {
     /// The methods the route takes, as an `Allow` header value.
     pub fn allow(&self) -> &'static str {
         match self {
-            Route::Versions | Route::ImagesDetail | Route::SharedImages(_) => "GET, HEAD",
+            Route::Versions | Route::ImagesDetail | Route::SharedImages(_) | Route::Health => {
+                "GET, HEAD"
+            }
             Route::Images => "GET, HEAD, POST",
             Route::Image(_) => "GET, HEAD, PUT, DELETE",
             Route::Members(_) => "GET, HEAD, PUT",
@@ -54,6 +58,7 @@ pub fn resolve(path: &str, base: &str) -> Option<(Dialect, Route)> {
         "" | "/" | "/versions" => return Some((Dialect::Cyclades, Route::Versions)),
         "/v1.0" | "/v1.0/" => return Some((Dialect::Cyclades, Route::Versions)),
         "/v1" | "/v1/" => return Some((Dialect::Glance, Route::Versions)),
+        "/healthz" => return Some((Dialect::Cyclades, Route::Health)),
         "/identity/v2.0/tokens" => return Some((Dialect::Cyclades, Route::Tokens)),
         "/account/v1.0/user_catalogs" => return Some((Dialect::Cyclades, Route::UserCatalogs)),
         _ => {}

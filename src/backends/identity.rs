@@ -31,6 +31,13 @@ impl Identity {
         }
     }
 
+    /// Re-reads whatever the backend reads from disk (SIGHUP).
+    pub fn reload(&self) {
+        match self {
+            Identity::TokenFile(tf) => tf.reload(),
+        }
+    }
+
     /// The offline token file, if this is the `tokenfile` backend.
     pub fn token_file(&self) -> Option<&TokenFile> {
         match self {
@@ -188,6 +195,22 @@ impl TokenFile {
             }
         }
         cur.1.clone()
+    }
+
+    /// Re-reads the file now (on SIGHUP), whether or not it looks changed.
+    /// A file that does not parse leaves the table in force and is logged.
+    pub fn reload(&self) {
+        match read_table(&self.path) {
+            Ok((stamp, table)) => {
+                log::info!(
+                    "token file {} re-read: {} tokens",
+                    self.path.display(),
+                    table.len()
+                );
+                *self.current.lock().unwrap_or_else(|p| p.into_inner()) = (stamp, Arc::new(table));
+            }
+            Err(e) => log::error!("token file not re-read, keeping the previous one: {e}"),
+        }
     }
 
     /// The user a token belongs to.

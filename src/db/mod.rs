@@ -118,6 +118,11 @@ impl Database {
         self.writer.submit(f).await
     }
 
+    /// Finishes queued writes and closes the writer cleanly (WAL checkpointed).
+    pub fn close(&self) {
+        self.writer.stop();
+    }
+
     /// The SQLite library version, for the start-up line.
     pub fn sqlite_version() -> &'static str {
         rusqlite::version()

@@ -258,10 +258,15 @@ pub fn shared_images(
          OR (m.member = ?2 AND i.owner = ?1)) ORDER BY i.created_at, i.id"
     };
     let mut stmt = conn.prepare_cached(sql)?;
-    let rows = stmt.query_map(params![caller, member], |r| r.get::<_, String>(0))?;
+    let ids: Vec<String> = if caller == member {
+        stmt.query_map(params![caller], |r| r.get(0))?
+            .collect::<Result<_, _>>()?
+    } else {
+        stmt.query_map(params![caller, member], |r| r.get(0))?
+            .collect::<Result<_, _>>()?
+    };
     let mut out = Vec::new();
-    for id in rows {
-        let id = id?;
+    for id in ids {
         out.push(ImageId::parse(&id).map_err(|_| AppError::internal(format!("stored id '{id}'")))?);
     }
     Ok(out)

@@ -3,7 +3,8 @@
 //! inside its own savepoint so that a failing request changes nothing.
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
-use std::sync::mpsc;
+use std::sync::{mpsc, Arc, Mutex};
+use std::thread::JoinHandle;
 
 use rusqlite::Connection;
 use tokio::sync::oneshot;
@@ -25,6 +26,14 @@ trait WriteJob: Send {
 }
 
 type Job = Box<dyn WriteJob>;
+
+/// What the writer thread is asked to do.
+enum Message {
+    /// Run one request's writes.
+    Job(Job),
+    /// Finish the queue, checkpoint the WAL and close the connection.
+    Stop,
+}
 
 struct TypedJob<T, F> {
     f: F,
@@ -58,18 +67,32 @@ where
 /// A handle to the writer thread; cloned freely, the thread ends with the last one.
 #[derive(Clone)]
 pub(crate) struct Writer {
-    jobs: mpsc::Sender<Job>,
+    jobs: mpsc::Sender<Message>,
+    thread: Arc<Mutex<Option<JoinHandle<()>>>>,
 }
 
 impl Writer {
     /// Starts the writer thread on `conn`.
     pub(crate) fn start(conn: Connection) -> Writer {
-        let (jobs, rx) = mpsc::channel::<Job>();
-        std::thread::Builder::new()
+        let (jobs, rx) = mpsc::channel::<Message>();
+        let thread = std::thread::Builder::new()
             .name("plankton-writer".into())
             .spawn(move || run(conn, rx))
             .expect("spawning the writer thread");
-        Writer { jobs }
+        Writer {
+            jobs,
+            thread: Arc::new(Mutex::new(Some(thread))),
+        }
+    }
+
+    /// Lets queued writes finish, checkpoints the WAL and closes the writer's
+    /// connection; later writes fail. Waits for the thread. Idempotent.
+    pub(crate) fn stop(&self) {
+        let _ = self.jobs.send(Message::Stop);
+        let handle = self.thread.lock().unwrap_or_else(|p| p.into_inner()).take();
+        if let Some(h) = handle {
+            let _ = h.join();
+        }
     }
 
     /// Queues `f` and waits for the commit of the batch it ran in.
@@ -81,7 +104,7 @@ impl Writer {
         let (tx, rx) = oneshot::channel();
         let job: Job = Box::new(TypedJob { f, tx });
         self.jobs
-            .send(job)
+            .send(Message::Job(job))
             .map_err(|_| AppError::internal("the writer thread has stopped"))?;
         rx.await
             .map_err(|_| AppError::internal("the writer thread dropped a request"))?
@@ -106,36 +129,52 @@ fn in_savepoint<T>(
     }
 }
 
-fn run(conn: Connection, rx: mpsc::Receiver<Job>) {
-    while let Ok(first) = rx.recv() {
-        let mut batch = vec![first];
+fn run(conn: Connection, rx: mpsc::Receiver<Message>) {
+    let mut stopping = false;
+    while !stopping {
+        let Ok(first) = rx.recv() else { break };
+        let mut batch = Vec::new();
+        match first {
+            Message::Job(job) => batch.push(job),
+            Message::Stop => break,
+        }
         while batch.len() < MAX_BATCH {
             match rx.try_recv() {
-                Ok(job) => batch.push(job),
+                Ok(Message::Job(job)) => batch.push(job),
+                Ok(Message::Stop) => {
+                    stopping = true;
+                    break;
+                }
                 Err(_) => break,
             }
         }
-        let completions: Vec<Completion>;
-        match conn.execute_batch("BEGIN IMMEDIATE") {
-            Ok(()) => {
-                completions = batch.into_iter().map(|job| job.run(&conn)).collect();
-                match conn.execute_batch("COMMIT") {
-                    Ok(()) => completions.into_iter().for_each(|c| c(None)),
-                    Err(e) => {
-                        log::error!("commit failed: {e}");
-                        let _ = conn.execute_batch("ROLLBACK");
-                        let msg = e.to_string();
-                        completions.into_iter().for_each(|c| c(Some(&msg)));
-                    }
-                }
-            }
-            Err(e) => {
-                // No transaction: answer every request of the batch with the
-                // failure without running its writes.
-                log::error!("could not begin a write transaction: {e}");
-                let msg = e.to_string();
-                batch.into_iter().for_each(|job| job.fail(&msg));
-            }
+        commit_batch(&conn, batch);
+    }
+    if let Err(e) = conn.execute_batch("PRAGMA wal_checkpoint(TRUNCATE)") {
+        log::warn!("closing the database: checkpoint failed: {e}");
+    }
+    if let Err((_, e)) = conn.close() {
+        log::warn!("closing the database: {e}");
+    }
+}
+
+fn commit_batch(conn: &Connection, batch: Vec<Job>) {
+    if let Err(e) = conn.execute_batch("BEGIN IMMEDIATE") {
+        // No transaction: answer every request of the batch with the failure
+        // without running its writes.
+        log::error!("could not begin a write transaction: {e}");
+        let msg = e.to_string();
+        batch.into_iter().for_each(|job| job.fail(&msg));
+        return;
+    }
+    let completions: Vec<Completion> = batch.into_iter().map(|job| job.run(conn)).collect();
+    match conn.execute_batch("COMMIT") {
+        Ok(()) => completions.into_iter().for_each(|c| c(None)),
+        Err(e) => {
+            log::error!("commit failed: {e}");
+            let _ = conn.execute_batch("ROLLBACK");
+            let msg = e.to_string();
+            completions.into_iter().for_each(|c| c(Some(&msg)));
         }
     }
 }
