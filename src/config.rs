@@ -253,6 +253,25 @@ impl Settings {
         settings.validated()
     }
 
+    /// A copy fit to print or log: secrets replaced by `***`. Only the
+    /// password part of URLs can hold one so far.
+    pub fn redacted(&self) -> Settings {
+        let mut s = self.clone();
+        for url in [&mut s.identity.auth_url, &mut s.store.pithos_url]
+            .into_iter()
+            .flatten()
+        {
+            if let Some((scheme, rest)) = url.split_once("://") {
+                if let Some((userinfo, host)) = rest.split_once('@') {
+                    if let Some((user, _)) = userinfo.split_once(':') {
+                        *url = format!("{scheme}://{user}:***@{host}");
+                    }
+                }
+            }
+        }
+        s
+    }
+
     /// Checks values that types alone cannot, and normalises `base_path`.
     pub fn validated(mut self) -> Result<Settings, ConfigError> {
         let bp = self.base_path.trim_end_matches('/').to_string();

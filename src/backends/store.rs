@@ -77,6 +77,14 @@ impl ObjectStore {
         }
     }
 
+    /// Reads the object at `loc` through and hashes it, trusting no cache;
+    /// `Ok(None)` if it is gone. Blocking (for `plankton check`).
+    pub fn rehash(&self, loc: &Location) -> Result<Option<ObjectInfo>, AppError> {
+        match self {
+            ObjectStore::Fs(fs) => fs.rehash(loc),
+        }
+    }
+
     /// Opens the object at `loc` for reading (409 if it is gone or changed size). Blocking.
     pub fn open_object(&self, loc: &Location, expected_size: u64) -> Result<OpenObject, AppError> {
         match self {
@@ -193,6 +201,25 @@ impl FsStore {
             "The object at '{}' kept changing while it was read",
             loc.canonical()
         )))
+    }
+
+    /// Reads the object through and hashes it; `Ok(None)` if it is gone.
+    pub fn rehash(&self, loc: &Location) -> Result<Option<ObjectInfo>, AppError> {
+        let Some((path, _)) = self.resolve(loc)? else {
+            return Ok(None);
+        };
+        match hash_file(&path) {
+            Ok((size, checksum, md5)) => Ok(Some(ObjectInfo {
+                size,
+                checksum,
+                md5: Some(md5),
+            })),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(AppError::internal(format!(
+                "reading {}: {e}",
+                path.display()
+            ))),
+        }
     }
 
     /// Opens the object for reading; 409 if it is gone or its size is no longer

@@ -1,0 +1,240 @@
+//! The operator's subcommands: `config`, `backup FILE` and `check`.
+
+use std::io::Write;
+use std::path::Path;
+use std::process::ExitCode;
+
+use rusqlite::{Connection, OpenFlags};
+
+use crate::backends::identity::TokenFile;
+use crate::backends::store::{FsStore, ObjectStore};
+use crate::config::{IdentityBackendKind, Settings, StoreBackendKind};
+use crate::domain::location::Location;
+
+/// `plankton config`: prints the effective settings as TOML (secrets
+/// redacted), then checks that the files and directories they name can be
+/// used; non-zero if any cannot.
+pub fn config(settings: &Settings) -> ExitCode {
+    match toml::to_string(&settings.redacted()) {
+        Ok(text) => print!("{text}"),
+        Err(e) => {
+            eprintln!("plankton: cannot render the settings: {e}");
+            return ExitCode::from(1);
+        }
+    }
+    let mut problems = Vec::new();
+    if settings.identity.backend == IdentityBackendKind::Tokenfile {
+        if let Err(e) = TokenFile::open(&settings.identity.token_file) {
+            problems.push(e);
+        }
+    }
+    if settings.store.backend == StoreBackendKind::Fs {
+        if let Err(e) = FsStore::open(&settings.store.root) {
+            problems.push(e);
+        }
+    }
+    let db_dir = match settings.database.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
+        _ => ".".into(),
+    };
+    if !db_dir.is_dir() {
+        problems.push(format!(
+            "database directory {} does not exist",
+            db_dir.display()
+        ));
+    }
+    for p in &problems {
+        eprintln!("plankton: {p}");
+    }
+    if problems.is_empty() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    }
+}
+
+fn open_existing(path: &Path, flags: OpenFlags) -> Result<Connection, String> {
+    if !path.is_file() {
+        return Err(format!("database {} does not exist", path.display()));
+    }
+    let conn = Connection::open_with_flags(path, flags | OpenFlags::SQLITE_OPEN_NO_MUTEX)
+        .map_err(|e| format!("database {}: {e}", path.display()))?;
+    conn.busy_timeout(std::time::Duration::from_secs(30))
+        .map_err(|e| format!("database {}: {e}", path.display()))?;
+    Ok(conn)
+}
+
+/// `plankton backup FILE`: a consistent copy of the catalogue, taken in one
+/// read transaction while the service keeps serving and writing. The copy is
+/// written beside FILE, synced, then renamed into place.
+pub fn backup(settings: &Settings, target: &Path) -> ExitCode {
+    match backup_to(&settings.database, target) {
+        Ok(bytes) => {
+            println!(
+                "backed up {} to {} ({bytes} bytes)",
+                settings.database.display(),
+                target.display()
+            );
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("plankton: backup failed: {e}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+fn backup_to(database: &Path, target: &Path) -> Result<u64, String> {
+    if target.exists() {
+        return Err(format!("{} exists; give a new file name", target.display()));
+    }
+    let name = target
+        .file_name()
+        .ok_or_else(|| format!("{} is not a file name", target.display()))?;
+    let dir = match target.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
+        _ => ".".into(),
+    };
+    let tmp = dir.join(format!(
+        ".{}.partial-{}",
+        name.to_string_lossy(),
+        std::process::id()
+    ));
+    let _ = std::fs::remove_file(&tmp);
+    let conn = open_existing(database, OpenFlags::SQLITE_OPEN_READ_ONLY)?;
+    let tmp_text = tmp
+        .to_str()
+        .ok_or_else(|| format!("{} is not UTF-8", tmp.display()))?;
+    let result = conn
+        .execute("VACUUM INTO ?1", [tmp_text])
+        .map_err(|e| format!("copying {}: {e}", database.display()))
+        .and_then(|_| {
+            let f = std::fs::File::open(&tmp).map_err(|e| e.to_string())?;
+            f.sync_all().map_err(|e| e.to_string())?;
+            std::fs::rename(&tmp, target).map_err(|e| e.to_string())?;
+            if let Ok(d) = std::fs::File::open(&dir) {
+                let _ = d.sync_all();
+            }
+            std::fs::metadata(target)
+                .map(|m| m.len())
+                .map_err(|e| e.to_string())
+        });
+    if result.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    result
+}
+
+/// `plankton check`: SQLite's integrity check, then every live image's object
+/// read through and compared with its recorded size and hash. Prints each
+/// problem; progress goes to standard error. Non-zero if anything is wrong.
+pub fn check(settings: &Settings) -> ExitCode {
+    match run_check(settings) {
+        Ok(0) => {
+            println!("ok");
+            ExitCode::SUCCESS
+        }
+        Ok(n) => {
+            println!("{n} problem(s) found");
+            ExitCode::from(1)
+        }
+        Err(e) => {
+            eprintln!("plankton: check failed: {e}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+struct Row {
+    id: String,
+    name: String,
+    location: String,
+    size: i64,
+    checksum: String,
+}
+
+fn run_check(settings: &Settings) -> Result<usize, String> {
+    let conn = open_existing(&settings.database, OpenFlags::SQLITE_OPEN_READ_ONLY)?;
+    let mut problems = 0;
+    let integrity: Vec<String> = conn
+        .prepare("PRAGMA integrity_check")
+        .and_then(|mut s| s.query_map([], |r| r.get(0))?.collect())
+        .map_err(|e| format!("integrity check: {e}"))?;
+    if integrity != ["ok"] {
+        for line in &integrity {
+            println!("database: {line}");
+        }
+        problems += integrity.len();
+    }
+    let store = match settings.store.backend {
+        StoreBackendKind::Fs => ObjectStore::Fs(FsStore::open(&settings.store.root)?),
+        StoreBackendKind::Pithos => {
+            return Err("checking objects in Pithos is not available in this version".into())
+        }
+    };
+    let rows: Vec<Row> = conn
+        .prepare(
+            "SELECT id, name, location, size, checksum FROM images \
+             WHERE deleted_at IS NULL ORDER BY created_at, id",
+        )
+        .and_then(|mut s| {
+            s.query_map([], |r| {
+                Ok(Row {
+                    id: r.get(0)?,
+                    name: r.get(1)?,
+                    location: r.get(2)?,
+                    size: r.get(3)?,
+                    checksum: r.get(4)?,
+                })
+            })?
+            .collect()
+        })
+        .map_err(|e| format!("reading images: {e}"))?;
+    drop(conn);
+    let total = rows.len();
+    let mut bytes = 0u64;
+    let mut stderr = std::io::stderr();
+    for (n, row) in rows.iter().enumerate() {
+        let what = format!("image {} ({})", row.id, row.name);
+        let verdict = match Location::parse(&row.location) {
+            Err(_) => Some(format!(
+                "{what}: its location {} does not parse",
+                row.location
+            )),
+            Ok(loc) => match store.rehash(&loc) {
+                Err(e) => Some(format!("{what}: {e}")),
+                Ok(None) => Some(format!("{what}: object missing at {}", row.location)),
+                Ok(Some(info)) => {
+                    bytes += info.size;
+                    if info.size != row.size as u64 {
+                        Some(format!(
+                            "{what}: object at {} has {} bytes, {} recorded",
+                            row.location, info.size, row.size
+                        ))
+                    } else if info.checksum != row.checksum {
+                        Some(format!(
+                            "{what}: object at {} changed: hash {}, {} recorded",
+                            row.location, info.checksum, row.checksum
+                        ))
+                    } else {
+                        None
+                    }
+                }
+            },
+        };
+        if let Some(v) = verdict {
+            println!("{v}");
+            problems += 1;
+        }
+        let _ = write!(
+            stderr,
+            "\rchecked {}/{total} images, {} MiB read",
+            n + 1,
+            bytes >> 20
+        );
+    }
+    if total > 0 {
+        let _ = writeln!(stderr);
+    }
+    Ok(problems)
+}
