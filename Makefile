@@ -1,11 +1,13 @@
 # plankton: the two commands a newcomer needs are `make run` and `make test`.
 
-CARGO  ?= cargo
-PREFIX ?= /usr/local
-BIN    := target/release/plankton
+CARGO      ?= cargo
+PREFIX     ?= /usr/local
+SYSCONFDIR ?= /etc
+DESTDIR    ?=
+BIN        := target/release/plankton
 
 .DEFAULT_GOAL := help
-.PHONY: help build run test lint clean
+.PHONY: help build run test lint install clean
 
 help: ## list the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  make %-8s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -20,9 +22,38 @@ run: build ## serve offline on built-in defaults, state in ./var/
 test: ## run every test (unit and end to end)
 	$(CARGO) test --locked --all-targets
 
-lint: ## formatting and clippy, warnings are errors
+lint: ## formatting, clippy (warnings are errors), the unit's hardening score
 	$(CARGO) fmt --check
 	$(CARGO) clippy --locked --all-targets -- -D warnings
+	systemd-analyze security --offline=yes --threshold=25 systemd/plankton.service
+
+# `make install INSTALL_BIN=path` installs that binary instead of building one.
+ifndef INSTALL_BIN
+INSTALL_BIN := $(BIN)
+install: build
+endif
+install: ## install the binary, unit, system user and config (PREFIX, DESTDIR)
+	install -D -m 755 $(INSTALL_BIN) $(DESTDIR)$(PREFIX)/bin/plankton
+	install -d -m 755 $(DESTDIR)$(PREFIX)/lib/systemd/system $(DESTDIR)$(PREFIX)/lib/sysusers.d
+	sed -e 's|/usr/local/bin/plankton|$(PREFIX)/bin/plankton|' \
+	    -e 's|/usr/local/share/doc|$(PREFIX)/share/doc|' \
+	    -e 's|/etc/plankton/|$(SYSCONFDIR)/plankton/|' \
+	    systemd/plankton.service > $(DESTDIR)$(PREFIX)/lib/systemd/system/plankton.service
+	install -m 644 systemd/plankton.sysusers $(DESTDIR)$(PREFIX)/lib/sysusers.d/plankton.conf
+	install -D -m 644 README.md $(DESTDIR)$(PREFIX)/share/doc/plankton/README.md
+	install -D -m 644 docs/behaviour.md $(DESTDIR)$(PREFIX)/share/doc/plankton/behaviour.md
+	install -d -m 755 $(DESTDIR)$(SYSCONFDIR)/plankton
+	install -m 644 etc/tokens.example $(DESTDIR)$(SYSCONFDIR)/plankton/tokens.example
+	@if [ -e $(DESTDIR)$(SYSCONFDIR)/plankton/plankton.toml ]; then \
+	    echo "keeping the existing $(DESTDIR)$(SYSCONFDIR)/plankton/plankton.toml"; \
+	else \
+	    sed -e 's|"\./var/plankton\.db"|"/var/lib/plankton/plankton.db"|' \
+	        -e 's|"\./var/tokens"|"$(SYSCONFDIR)/plankton/tokens"|' \
+	        -e 's|"\./var/objects"|"/var/lib/plankton/objects"|' \
+	        etc/plankton.toml > $(DESTDIR)$(SYSCONFDIR)/plankton/plankton.toml; \
+	    chmod 644 $(DESTDIR)$(SYSCONFDIR)/plankton/plankton.toml; \
+	    echo "installed $(DESTDIR)$(SYSCONFDIR)/plankton/plankton.toml"; \
+	fi
 
 clean: ## remove build output (./var/ is kept: it is your data)
 	$(CARGO) clean

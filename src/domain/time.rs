@@ -96,7 +96,7 @@ mod tests {
         assert_eq!(parse_since("2013-03-29T16:14:34 02:00"), Some(base));
         assert_eq!(
             parse_since("2013-03-29"),
-            Some(base - 14 * 3600_000_000 - 14 * 60_000_000 - 34_000_000)
+            Some(base - 14 * 3_600_000_000 - 14 * 60_000_000 - 34_000_000)
         );
         assert_eq!(parse_since("yesterday"), None);
         assert_eq!(parse_since("2013-13-29"), None);
