@@ -230,7 +230,7 @@ fn read_table(path: &Path) -> Result<(Stamp, TokenTable), String> {
     if !meta.is_file() {
         return Err(format!("token file {}: not a regular file", path.display()));
     }
-    if meta.mode() & 0o044 != 0 {
+    if meta.mode() & 0o004 != 0 {
         log::warn!(
             "token file {} is readable by other users (mode {:o}); chmod 600 it",
             path.display(),

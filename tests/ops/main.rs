@@ -1,0 +1,6 @@
+//! Operations tests: the real `plankton` binary as an operator runs it:
+//! subcommands, signals, logs, health, and an installed tree.
+
+mod process;
+mod signals;
+mod subcommands;
