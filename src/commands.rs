@@ -3,6 +3,7 @@
 use std::io::Write;
 use std::path::Path;
 use std::process::ExitCode;
+use std::sync::Arc;
 
 use rusqlite::{Connection, OpenFlags};
 
@@ -167,7 +168,7 @@ fn run_check(settings: &Settings) -> Result<usize, String> {
         problems += integrity.len();
     }
     let store = match settings.store.backend {
-        StoreBackendKind::Fs => ObjectStore::Fs(FsStore::open(&settings.store.root)?),
+        StoreBackendKind::Fs => ObjectStore::Fs(Arc::new(FsStore::open(&settings.store.root)?)),
         StoreBackendKind::Pithos => {
             return Err("checking objects in Pithos is not available in this version".into())
         }

@@ -30,6 +30,24 @@ pub struct Settings {
     /// Allowed disk and container formats.
     #[serde(default)]
     pub formats: Formats,
+    /// The HTTP client the `astakos` and `pithos` backends share.
+    #[serde(default)]
+    pub http: HttpSettings,
+}
+
+/// The one HTTP client of the HTTP backends.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct HttpSettings {
+    /// A PEM bundle of extra certificate authorities to trust (beside the system's).
+    #[serde(default)]
+    pub tls_ca_file: Option<PathBuf>,
+    /// Seconds to wait for a connection to a backend.
+    #[serde(default = "default_connect_timeout")]
+    pub connect_timeout: u64,
+    /// Seconds to wait for a backend's whole answer (its headers, for downloads).
+    #[serde(default = "default_http_timeout")]
+    pub timeout: u64,
 }
 
 /// The identity backend and its keys.
@@ -48,6 +66,9 @@ pub struct IdentitySettings {
     /// Seconds an Astakos answer is cached.
     #[serde(default = "default_token_cache_ttl")]
     pub token_cache_ttl: u64,
+    /// How many tokens the Astakos cache holds at most.
+    #[serde(default = "default_token_cache_size")]
+    pub token_cache_size: usize,
 }
 
 /// Which identity backend serves.
@@ -74,6 +95,9 @@ pub struct StoreSettings {
     /// Pithos's object-store endpoint, e.g. `https://storage.example.org/object-store/v1`.
     #[serde(default)]
     pub pithos_url: Option<String>,
+    /// Keep Pithos's read permissions in step with members and publicity.
+    #[serde(default = "default_true")]
+    pub sync_sharing: bool,
 }
 
 /// Which object store backend serves.
@@ -123,6 +147,18 @@ fn default_token_file() -> PathBuf {
 fn default_token_cache_ttl() -> u64 {
     60
 }
+fn default_token_cache_size() -> usize {
+    10_000
+}
+fn default_true() -> bool {
+    true
+}
+fn default_connect_timeout() -> u64 {
+    5
+}
+fn default_http_timeout() -> u64 {
+    10
+}
 fn default_store_root() -> PathBuf {
     "./var/objects".into()
 }
@@ -152,6 +188,7 @@ impl Default for IdentitySettings {
             token_file: default_token_file(),
             auth_url: None,
             token_cache_ttl: default_token_cache_ttl(),
+            token_cache_size: default_token_cache_size(),
         }
     }
 }
@@ -162,6 +199,7 @@ impl Default for StoreSettings {
             backend: StoreBackendKind::default(),
             root: default_store_root(),
             pithos_url: None,
+            sync_sharing: true,
         }
     }
 }
@@ -184,6 +222,16 @@ impl Default for Formats {
     }
 }
 
+impl Default for HttpSettings {
+    fn default() -> Self {
+        HttpSettings {
+            tls_ca_file: None,
+            connect_timeout: default_connect_timeout(),
+            timeout: default_http_timeout(),
+        }
+    }
+}
+
 impl Default for Settings {
     fn default() -> Self {
         Settings {
@@ -194,6 +242,7 @@ impl Default for Settings {
             store: StoreSettings::default(),
             limits: Limits::default(),
             formats: Formats::default(),
+            http: HttpSettings::default(),
         }
     }
 }
@@ -297,18 +346,35 @@ impl Settings {
                 "formats.container must include bare, the default container format".into(),
             ));
         }
-        if self.identity.backend == IdentityBackendKind::Astakos && self.identity.auth_url.is_none()
-        {
+        if self.identity.backend == IdentityBackendKind::Astakos {
+            check_url("identity.auth_url", self.identity.auth_url.as_deref())?;
+        }
+        if self.store.backend == StoreBackendKind::Pithos {
+            check_url("store.pithos_url", self.store.pithos_url.as_deref())?;
+        }
+        if self.http.timeout == 0 || self.http.connect_timeout == 0 {
             return Err(ConfigError(
-                "identity.backend = \"astakos\" needs identity.auth_url".into(),
+                "http.timeout and http.connect_timeout must be at least 1 second".into(),
             ));
         }
-        if self.store.backend == StoreBackendKind::Pithos && self.store.pithos_url.is_none() {
+        if self.identity.token_cache_size == 0 {
             return Err(ConfigError(
-                "store.backend = \"pithos\" needs store.pithos_url".into(),
+                "identity.token_cache_size must be at least 1".into(),
             ));
         }
         Ok(self)
+    }
+}
+
+fn check_url(key: &str, url: Option<&str>) -> Result<(), ConfigError> {
+    match url {
+        Some(u) if (u.starts_with("http://") || u.starts_with("https://")) && u.len() > 8 => Ok(()),
+        Some(u) => Err(ConfigError(format!(
+            "{key} '{u}' must be an http:// or https:// URL"
+        ))),
+        None => Err(ConfigError(format!(
+            "{key} is needed by the backend chosen"
+        ))),
     }
 }
 

@@ -2,6 +2,7 @@
 
 use std::net::TcpListener;
 use std::sync::Arc;
+use std::time::Duration;
 
 use actix_web::dev::{Server, ServerHandle};
 use actix_web::middleware::Logger;
@@ -9,8 +10,10 @@ use actix_web::{web, App, HttpServer};
 use tokio::signal::unix::{signal, Signal, SignalKind};
 
 use crate::api::{dispatch, AppState, CallerId};
+use crate::backends::astakos::Astakos;
+use crate::backends::http::build_client;
 use crate::backends::identity::{Identity, TokenFile};
-use crate::backends::store::{FsStore, ObjectStore};
+use crate::backends::store::{FsStore, ObjectStore, PithosStore};
 use crate::config::{IdentityBackendKind, Settings, StoreBackendKind};
 use crate::db::Database;
 
@@ -31,25 +34,37 @@ impl Application {
     /// Opens the backends and the database and binds the listener (port 0 picks one).
     /// Must be called from within an async runtime.
     pub fn build(settings: Settings) -> Result<Application, StartupError> {
-        let identity = match settings.identity.backend {
-            IdentityBackendKind::Tokenfile => Identity::TokenFile(
+        let needs_http = settings.identity.backend == IdentityBackendKind::Astakos
+            || settings.store.backend == StoreBackendKind::Pithos;
+        // One client, built once, shared by both network backends.
+        let http = if needs_http {
+            Some(build_client(&settings.http).map_err(StartupError)?)
+        } else {
+            None
+        };
+        let timeout = Duration::from_secs(settings.http.timeout);
+        let identity = match (settings.identity.backend, &http) {
+            (IdentityBackendKind::Astakos, Some(client)) => Identity::Astakos(Astakos::new(
+                client.clone(),
+                settings.identity.auth_url.as_deref().unwrap_or_default(),
+                Duration::from_secs(settings.identity.token_cache_ttl),
+                timeout,
+                settings.identity.token_cache_size,
+            )),
+            _ => Identity::TokenFile(
                 TokenFile::open(&settings.identity.token_file).map_err(StartupError)?,
             ),
-            IdentityBackendKind::Astakos => {
-                return Err(StartupError(
-                    "identity.backend = \"astakos\" is not available in this version".into(),
-                ))
-            }
         };
-        let store = match settings.store.backend {
-            StoreBackendKind::Fs => {
-                ObjectStore::Fs(FsStore::open(&settings.store.root).map_err(StartupError)?)
-            }
-            StoreBackendKind::Pithos => {
-                return Err(StartupError(
-                    "store.backend = \"pithos\" is not available in this version".into(),
-                ))
-            }
+        let store = match (settings.store.backend, &http) {
+            (StoreBackendKind::Pithos, Some(client)) => ObjectStore::Pithos(PithosStore::new(
+                client.clone(),
+                settings.store.pithos_url.as_deref().unwrap_or_default(),
+                timeout,
+                settings.store.sync_sharing,
+            )),
+            _ => ObjectStore::Fs(Arc::new(
+                FsStore::open(&settings.store.root).map_err(StartupError)?,
+            )),
         };
         let db = Database::open(&settings.database).map_err(StartupError)?;
         let listener = TcpListener::bind(&settings.listen)

@@ -17,6 +17,7 @@ use crate::domain::ids::{truncate, ImageId};
 use crate::domain::image::{check_name, parse_bool, parse_count, Image, Status};
 use crate::domain::listing::ListQuery;
 use crate::domain::location::Location;
+use crate::domain::range::ByteRange;
 use crate::domain::time::{format_micros, now_micros};
 use crate::error::AppError;
 
@@ -294,15 +295,13 @@ pub async fn register(call: &Call<'_>, headers: &HeaderMap) -> Result<HttpRespon
 
     let inspected = {
         let db = call.state.db.clone();
-        let store = call.state.store.clone();
-        let loc = location.clone();
-        web::block(move || {
-            store.inspect(&loc, |path| {
+        call.state
+            .store
+            .inspect(&location, &call.token, move |path: &str| {
                 let path = path.to_string();
                 db.read_blocking(move |c| queries::cached_hash(c, &path))
             })
-        })
-        .await??
+            .await?
     };
     let info = &inspected.info;
     if let Some(size) = size {
@@ -559,72 +558,13 @@ pub async fn delete(call: &Call<'_>, id: &str) -> Result<HttpResponse, AppError>
     Ok(HttpResponse::NoContent().finish())
 }
 
-/// A requested byte range, before it is checked against the object's size.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum ByteRange {
-    /// `bytes=start-` or `bytes=start-end`.
-    From(u64, Option<u64>),
-    /// `bytes=-n`: the last n bytes.
-    Suffix(u64),
-}
-
-/// Parses a `Range` header; `Ok(None)` for none (or a multi-range request,
-/// which is answered whole, as HTTP allows).
+/// The request's `Range`, if any (one `bytes=` range; see `ByteRange::parse`).
 fn parse_range(headers: &HeaderMap) -> Result<Option<ByteRange>, AppError> {
-    let Some(value) = headers.get(header::RANGE) else {
-        return Ok(None);
-    };
-    let bad = |v: &str| {
-        AppError::bad(format!(
-            "Invalid Range header '{}': expected bytes=<start>-<end>",
-            truncate(v, 80)
-        ))
-    };
-    let text = value.to_str().map_err(|_| bad("(not ASCII)"))?.trim();
-    let (unit, spec) = text.split_once('=').ok_or_else(|| bad(text))?;
-    if !unit.trim().eq_ignore_ascii_case("bytes") {
-        return Err(bad(text));
-    }
-    if spec.contains(',') {
-        return Ok(None);
-    }
-    let (a, b) = spec.trim().split_once('-').ok_or_else(|| bad(text))?;
-    let num = |s: &str| -> Result<u64, AppError> {
-        if s.is_empty() || s.len() > 19 || !s.bytes().all(|c| c.is_ascii_digit()) {
-            return Err(bad(text));
-        }
-        s.parse().map_err(|_| bad(text))
-    };
-    let (a, b) = (a.trim(), b.trim());
-    match (a.is_empty(), b.is_empty()) {
-        (true, true) => Err(bad(text)),
-        (true, false) => Ok(Some(ByteRange::Suffix(num(b)?))),
-        (false, true) => Ok(Some(ByteRange::From(num(a)?, None))),
-        (false, false) => {
-            let (s, e) = (num(a)?, num(b)?);
-            if e < s {
-                return Err(bad(text));
-            }
-            Ok(Some(ByteRange::From(s, Some(e))))
-        }
-    }
-}
-
-/// Resolves a range against a size: `(start, length)`, or a 416.
-fn resolve_range(range: ByteRange, size: u64) -> Result<(u64, u64), AppError> {
-    let unsatisfiable = AppError::RangeNotSatisfiable { size };
-    match range {
-        ByteRange::From(start, _) if start >= size => Err(unsatisfiable),
-        ByteRange::From(start, end) => {
-            let last = end.unwrap_or(size - 1).min(size - 1);
-            Ok((start, last - start + 1))
-        }
-        ByteRange::Suffix(0) => Err(unsatisfiable),
-        ByteRange::Suffix(_) if size == 0 => Err(unsatisfiable),
-        ByteRange::Suffix(n) => {
-            let n = n.min(size);
-            Ok((size - n, n))
-        }
+    match headers.get(header::RANGE) {
+        None => Ok(None),
+        Some(v) => ByteRange::parse(v.to_str().map_err(|_| {
+            AppError::bad("Invalid Range header: it is not ASCII; expected bytes=<start>-<end>")
+        })?),
     }
 }
 
@@ -651,17 +591,15 @@ pub async fn data(
             image.location
         ))
     })?;
-    let opened = {
-        let store = call.state.store.clone();
-        let size = image.size;
-        web::block(move || store.open_object(&location, size)).await??
-    };
-    let (start, len, status) = match range {
-        None => (0, opened.size, StatusCode::OK),
-        Some(r) => {
-            let (s, l) = resolve_range(r, opened.size)?;
-            (s, l, StatusCode::PARTIAL_CONTENT)
-        }
+    let read = call
+        .state
+        .store
+        .read(&location, image.size, range, &call.token)
+        .await?;
+    let status = if read.partial {
+        StatusCode::PARTIAL_CONTENT
+    } else {
+        StatusCode::OK
     };
     let mut resp = HttpResponseBuilder::new(status);
     put_image_headers(&mut resp, &image, call.dialect);
@@ -670,54 +608,16 @@ pub async fn data(
     if let Some(sum) = call.dialect.checksum(&image) {
         resp.insert_header((header::ETAG, format!("\"{sum}\"")));
     }
-    if status == StatusCode::PARTIAL_CONTENT {
+    if read.partial {
         resp.insert_header((
             header::CONTENT_RANGE,
-            format!("bytes {}-{}/{}", start, start + len - 1, opened.size),
+            format!(
+                "bytes {}-{}/{}",
+                read.start,
+                read.start + read.len - 1,
+                read.total
+            ),
         ));
     }
-    let stream = super::stream::file_stream(opened.file, start, len).await?;
-    Ok(resp.body(SizedStream::new(len, stream)))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use actix_web::http::header::HeaderValue;
-
-    fn range(v: &str) -> Result<Option<ByteRange>, AppError> {
-        let mut h = HeaderMap::new();
-        h.insert(header::RANGE, HeaderValue::from_str(v).unwrap());
-        parse_range(&h)
-    }
-
-    #[test]
-    fn ranges_parse_and_resolve() {
-        assert_eq!(
-            range("bytes=0-9").unwrap(),
-            Some(ByteRange::From(0, Some(9)))
-        );
-        assert_eq!(range("bytes=5-").unwrap(), Some(ByteRange::From(5, None)));
-        assert_eq!(range("bytes=-3").unwrap(), Some(ByteRange::Suffix(3)));
-        assert_eq!(range("bytes=0-1,4-5").unwrap(), None);
-        for bad in [
-            "bytes=9-1",
-            "bytes=-",
-            "bytes=a-b",
-            "items=0-1",
-            "bytes 0-1",
-            "bytes=0-99999999999999999999",
-        ] {
-            assert!(range(bad).is_err(), "{bad}");
-        }
-        assert_eq!(
-            resolve_range(ByteRange::From(0, Some(99)), 10).unwrap(),
-            (0, 10)
-        );
-        assert_eq!(resolve_range(ByteRange::Suffix(3), 10).unwrap(), (7, 3));
-        assert_eq!(resolve_range(ByteRange::Suffix(30), 10).unwrap(), (0, 10));
-        assert!(resolve_range(ByteRange::From(10, None), 10).is_err());
-        assert!(resolve_range(ByteRange::From(0, None), 0).is_err());
-        assert!(resolve_range(ByteRange::Suffix(0), 10).is_err());
-    }
+    Ok(resp.body(SizedStream::new(read.len, read.body)))
 }

@@ -6,7 +6,6 @@ pub mod images;
 pub mod members;
 pub mod router;
 pub mod shared;
-mod stream;
 pub mod versions;
 
 use std::sync::Arc;
@@ -64,6 +63,8 @@ pub const MAX_BODY: usize = 1 << 20;
 pub struct Call<'a> {
     /// The authenticated caller.
     pub user: User,
+    /// The caller's token, for backends that act on the caller's behalf.
+    pub token: String,
     /// The dialect of the path.
     pub dialect: Dialect,
     /// Shared state.
@@ -119,10 +120,11 @@ async fn handle(
         }
         _ => {}
     }
-    let user = authenticate(req, state).await?;
+    let (user, token) = authenticate(req, state).await?;
     *caller = Some(user.id.clone());
     let call = Call {
         user,
+        token,
         dialect,
         state,
     };
@@ -156,7 +158,7 @@ async fn handle(
 }
 
 /// The caller named by `X-Auth-Token`, or a 401.
-async fn authenticate(req: &HttpRequest, state: &AppState) -> Result<User, AppError> {
+async fn authenticate(req: &HttpRequest, state: &AppState) -> Result<(User, String), AppError> {
     let mut values = req.headers().get_all("x-auth-token");
     let token = match (values.next(), values.next()) {
         (None, _) => return Err(AppError::Unauthorized("Missing X-Auth-Token header".into())),
@@ -172,11 +174,12 @@ async fn authenticate(req: &HttpRequest, state: &AppState) -> Result<User, AppEr
             .filter(|t| !t.is_empty())
             .ok_or_else(|| AppError::Unauthorized("Invalid X-Auth-Token header".into()))?,
     };
-    state
+    let user = state
         .identity
         .authenticate(token)
         .await?
-        .ok_or_else(|| AppError::Unauthorized("Invalid or expired token".into()))
+        .ok_or_else(|| AppError::Unauthorized("Invalid or expired token".into()))?;
+    Ok((user, token.to_string()))
 }
 
 /// Reads a request body of at most `MAX_BODY` bytes; larger is a 413.

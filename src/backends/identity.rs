@@ -21,6 +21,8 @@ pub struct User {
 pub enum Identity {
     /// A static token file, reloaded when it changes on disk.
     TokenFile(TokenFile),
+    /// Synnefo's Astakos over HTTP(S), answers cached.
+    Astakos(super::astakos::Astakos),
 }
 
 impl Identity {
@@ -28,6 +30,7 @@ impl Identity {
     pub async fn authenticate(&self, token: &str) -> Result<Option<User>, AppError> {
         match self {
             Identity::TokenFile(tf) => Ok(tf.lookup(token)),
+            Identity::Astakos(a) => a.authenticate(token).await,
         }
     }
 
@@ -35,6 +38,7 @@ impl Identity {
     pub fn reload(&self) {
         match self {
             Identity::TokenFile(tf) => tf.reload(),
+            Identity::Astakos(_) => {}
         }
     }
 
@@ -42,6 +46,7 @@ impl Identity {
     pub fn token_file(&self) -> Option<&TokenFile> {
         match self {
             Identity::TokenFile(tf) => Some(tf),
+            Identity::Astakos(_) => None,
         }
     }
 
@@ -49,6 +54,7 @@ impl Identity {
     pub fn describe(&self) -> String {
         match self {
             Identity::TokenFile(tf) => format!("tokenfile {}", tf.path.display()),
+            Identity::Astakos(a) => format!("astakos {}", a.tokens_url()),
         }
     }
 }

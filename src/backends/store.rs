@@ -5,8 +5,16 @@ use std::io::Read;
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 
+use std::pin::Pin;
+use std::sync::Arc;
+
+use bytes::Bytes;
+use futures_util::Stream;
+
 use super::hash::ObjectHasher;
+pub use super::pithos::PithosStore;
 use crate::domain::location::Location;
+use crate::domain::range::ByteRange;
 use crate::error::AppError;
 
 /// What the store says of an object.
@@ -52,10 +60,56 @@ pub struct OpenObject {
     pub size: u64,
 }
 
+/// Image data as a stream of chunks.
+pub type ByteStream = Pin<Box<dyn Stream<Item = Result<Bytes, std::io::Error>> + Send>>;
+
+/// A read of an object's data: which bytes, out of how many, and the bytes.
+pub struct ObjectRead {
+    /// The object's size.
+    pub total: u64,
+    /// The first byte sent.
+    pub start: u64,
+    /// How many bytes are sent.
+    pub len: u64,
+    /// Whether this is a range (206) rather than the whole object.
+    pub partial: bool,
+    /// The bytes.
+    pub body: ByteStream,
+}
+
+/// Who may read an object in the store, as plankton wants it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Readers {
+    /// Only the owner.
+    Owner,
+    /// Everyone (a public image).
+    Everyone,
+    /// The owner and these users (an image's members), sorted.
+    Users(Vec<String>),
+}
+
+impl Readers {
+    /// The readers an image's publicity and members call for.
+    pub fn of(is_public: bool, members: &[String]) -> Readers {
+        if is_public {
+            Readers::Everyone
+        } else if members.is_empty() {
+            Readers::Owner
+        } else {
+            let mut m = members.to_vec();
+            m.sort();
+            m.dedup();
+            Readers::Users(m)
+        }
+    }
+}
+
 /// The object store chosen at start.
 pub enum ObjectStore {
     /// A directory on disk.
-    Fs(FsStore),
+    Fs(Arc<FsStore>),
+    /// Synnefo's Pithos over HTTP(S).
+    Pithos(PithosStore),
 }
 
 impl ObjectStore {
@@ -63,17 +117,83 @@ impl ObjectStore {
     pub fn describe(&self) -> String {
         match self {
             ObjectStore::Fs(fs) => format!("fs {}", fs.root.display()),
+            ObjectStore::Pithos(p) => format!("pithos {}", p.base_url()),
         }
     }
 
-    /// Size and hashes of the object at `loc` (400 if there is none). Blocking.
-    pub fn inspect(
+    /// Size and hashes of the object at `loc`, looked up with the caller's
+    /// token: 400 "File not found on given location" if there is none.
+    /// `cached` finds a remembered hash of an fs object (by path).
+    pub async fn inspect<F>(
         &self,
         loc: &Location,
-        cached: impl Fn(&str) -> Result<Option<CachedHash>, AppError>,
-    ) -> Result<Inspected, AppError> {
+        token: &str,
+        cached: F,
+    ) -> Result<Inspected, AppError>
+    where
+        F: Fn(&str) -> Result<Option<CachedHash>, AppError> + Send + 'static,
+    {
         match self {
-            ObjectStore::Fs(fs) => fs.inspect(loc, cached),
+            ObjectStore::Fs(fs) => {
+                let (fs, loc) = (fs.clone(), loc.clone());
+                actix_web::web::block(move || fs.inspect(&loc, cached)).await?
+            }
+            ObjectStore::Pithos(p) => p.inspect(loc, token).await,
+        }
+    }
+
+    /// The object's data (a range of it, if asked), read with the caller's
+    /// token; 409 if it is gone or no longer `expected_size` bytes.
+    pub async fn read(
+        &self,
+        loc: &Location,
+        expected_size: u64,
+        range: Option<ByteRange>,
+        token: &str,
+    ) -> Result<ObjectRead, AppError> {
+        match self {
+            ObjectStore::Fs(fs) => {
+                let (fs2, loc) = (fs.clone(), loc.clone());
+                let opened =
+                    actix_web::web::block(move || fs2.open_object(&loc, expected_size)).await??;
+                let (start, len, partial) = match range {
+                    None => (0, opened.size, false),
+                    Some(r) => {
+                        let (s, l) = r.resolve(opened.size)?;
+                        (s, l, true)
+                    }
+                };
+                let body = super::stream::file_stream(opened.file, start, len).await?;
+                Ok(ObjectRead {
+                    total: opened.size,
+                    start,
+                    len,
+                    partial,
+                    body: Box::pin(body),
+                })
+            }
+            ObjectStore::Pithos(p) => p.read(loc, expected_size, range, token).await,
+        }
+    }
+
+    /// Whether changes of members and publicity must be carried to the store.
+    pub fn syncs_sharing(&self) -> bool {
+        match self {
+            ObjectStore::Fs(_) => false,
+            ObjectStore::Pithos(p) => p.syncs_sharing(),
+        }
+    }
+
+    /// Sets who may read the object at `loc` (the owner's token).
+    pub async fn set_readers(
+        &self,
+        loc: &Location,
+        readers: &Readers,
+        token: &str,
+    ) -> Result<(), AppError> {
+        match self {
+            ObjectStore::Fs(_) => Ok(()),
+            ObjectStore::Pithos(p) => p.set_readers(loc, readers, token).await,
         }
     }
 
@@ -82,13 +202,9 @@ impl ObjectStore {
     pub fn rehash(&self, loc: &Location) -> Result<Option<ObjectInfo>, AppError> {
         match self {
             ObjectStore::Fs(fs) => fs.rehash(loc),
-        }
-    }
-
-    /// Opens the object at `loc` for reading (409 if it is gone or changed size). Blocking.
-    pub fn open_object(&self, loc: &Location, expected_size: u64) -> Result<OpenObject, AppError> {
-        match self {
-            ObjectStore::Fs(fs) => fs.open_object(loc, expected_size),
+            ObjectStore::Pithos(_) => Err(AppError::internal(
+                "re-reading objects in Pithos is not available in this version",
+            )),
         }
     }
 }

@@ -7,4 +7,8 @@ pub mod image;
 pub mod listing;
 pub mod location;
 pub mod percent;
+pub mod range;
 pub mod time;
+
+#[cfg(test)]
+mod proptests;

@@ -16,7 +16,7 @@ pub(crate) async fn file_stream(
     file: std::fs::File,
     start: u64,
     len: u64,
-) -> Result<impl Stream<Item = Result<Bytes, std::io::Error>>, AppError> {
+) -> Result<impl Stream<Item = Result<Bytes, std::io::Error>> + Send + 'static, AppError> {
     let mut file = tokio::fs::File::from_std(file);
     if start > 0 {
         file.seek(SeekFrom::Start(start))

@@ -1,0 +1,210 @@
+//! The Astakos identity backend: `POST <auth_url>/tokens`, with answers cached
+//! in memory so that a burst of requests with one token costs one round trip.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use serde::Deserialize;
+use sha2::{Digest, Sha256};
+
+use super::identity::User;
+use crate::domain::ids::is_valid_user_id;
+use crate::error::AppError;
+
+/// Tokens are kept hashed: a memory dump does not hand them out.
+type TokenKey = [u8; 32];
+
+fn key_of(token: &str) -> TokenKey {
+    Sha256::digest(token.as_bytes()).into()
+}
+
+/// Counts of the cache, for the log and the benchmarks.
+#[derive(Debug, Default)]
+pub struct CacheStats {
+    /// Answers served from memory.
+    pub hits: AtomicU64,
+    /// Round trips to Astakos.
+    pub round_trips: AtomicU64,
+}
+
+/// The Astakos backend.
+pub struct Astakos {
+    client: reqwest::Client,
+    tokens_url: String,
+    ttl: Duration,
+    timeout: Duration,
+    max_entries: usize,
+    cache: Mutex<HashMap<TokenKey, (User, Instant)>>,
+    /// One lock per token being looked up, so concurrent misses wait for one answer.
+    in_flight: Mutex<HashMap<TokenKey, Arc<tokio::sync::Mutex<()>>>>,
+    /// Hit and miss counts.
+    pub stats: CacheStats,
+}
+
+#[derive(Deserialize)]
+struct TokensAnswer {
+    access: Access,
+}
+
+#[derive(Deserialize)]
+struct Access {
+    token: Option<TokenInfo>,
+    user: UserInfo,
+}
+
+#[derive(Deserialize)]
+struct TokenInfo {
+    expires: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct UserInfo {
+    id: String,
+    name: Option<String>,
+}
+
+impl Astakos {
+    /// A backend for `auth_url` (e.g. `https://accounts.example.org/identity/v2.0`).
+    pub fn new(
+        client: reqwest::Client,
+        auth_url: &str,
+        ttl: Duration,
+        timeout: Duration,
+        max_entries: usize,
+    ) -> Astakos {
+        Astakos {
+            client,
+            tokens_url: format!("{}/tokens", auth_url.trim_end_matches('/')),
+            ttl,
+            timeout,
+            max_entries: max_entries.max(1),
+            cache: Mutex::new(HashMap::new()),
+            in_flight: Mutex::new(HashMap::new()),
+            stats: CacheStats::default(),
+        }
+    }
+
+    /// The tokens endpoint, for the start-up line.
+    pub fn tokens_url(&self) -> &str {
+        &self.tokens_url
+    }
+
+    fn cached(&self, key: &TokenKey) -> Option<User> {
+        let cache = self.cache.lock().unwrap_or_else(|p| p.into_inner());
+        match cache.get(key) {
+            Some((user, until)) if *until > Instant::now() => Some(user.clone()),
+            _ => None,
+        }
+    }
+
+    fn remember(&self, key: TokenKey, user: User, until: Instant) {
+        let mut cache = self.cache.lock().unwrap_or_else(|p| p.into_inner());
+        if cache.len() >= self.max_entries && !cache.contains_key(&key) {
+            let now = Instant::now();
+            cache.retain(|_, (_, t)| *t > now);
+            if cache.len() >= self.max_entries {
+                if let Some(oldest) = cache.iter().min_by_key(|(_, (_, t))| *t).map(|(k, _)| *k) {
+                    cache.remove(&oldest);
+                }
+            }
+        }
+        cache.insert(key, (user, until));
+    }
+
+    /// The user of `token`: from the cache, or by one round trip to Astakos.
+    /// Astakos saying no is `Ok(None)`; Astakos down, slow or talking
+    /// nonsense is a 503.
+    pub async fn authenticate(&self, token: &str) -> Result<Option<User>, AppError> {
+        let key = key_of(token);
+        if let Some(user) = self.cached(&key) {
+            self.stats.hits.fetch_add(1, Ordering::Relaxed);
+            return Ok(Some(user));
+        }
+        let gate = {
+            let mut flights = self.in_flight.lock().unwrap_or_else(|p| p.into_inner());
+            flights.entry(key).or_default().clone()
+        };
+        let _turn = gate.lock().await;
+        // Someone who held the gate before us may have fetched it.
+        if let Some(user) = self.cached(&key) {
+            self.stats.hits.fetch_add(1, Ordering::Relaxed);
+            return Ok(Some(user));
+        }
+        let answer = self.ask(token).await;
+        {
+            let mut flights = self.in_flight.lock().unwrap_or_else(|p| p.into_inner());
+            if Arc::strong_count(&gate) <= 2 {
+                flights.remove(&key);
+            }
+        }
+        let (user, until) = match answer? {
+            Some(found) => found,
+            None => return Ok(None),
+        };
+        self.remember(key, user.clone(), until);
+        Ok(Some(user))
+    }
+
+    async fn ask(&self, token: &str) -> Result<Option<(User, Instant)>, AppError> {
+        self.stats.round_trips.fetch_add(1, Ordering::Relaxed);
+        let down = |why: String| {
+            log::warn!("astakos {}: {why}", self.tokens_url);
+            AppError::Unavailable("The identity service could not be reached".into())
+        };
+        let body = serde_json::json!({"auth": {"token": {"id": token}}});
+        let resp = self
+            .client
+            .post(&self.tokens_url)
+            .timeout(self.timeout)
+            .header("Content-Type", "application/json")
+            .body(body.to_string())
+            .send()
+            .await
+            .map_err(|e| down(format!("no answer: {e}")))?;
+        let status = resp.status().as_u16();
+        match status {
+            200 => {}
+            401 | 404 => return Ok(None),
+            other => return Err(down(format!("answered {other}"))),
+        }
+        let bytes = tokio::time::timeout(self.timeout, resp.bytes())
+            .await
+            .map_err(|_| down("answer too slow".into()))?
+            .map_err(|e| down(format!("answer cut short: {e}")))?;
+        let parsed: TokensAnswer = serde_json::from_slice(&bytes)
+            .map_err(|e| down(format!("answer is not the expected JSON: {e}")))?;
+        let id = parsed.access.user.id;
+        if !is_valid_user_id(&id) {
+            return Err(down(format!(
+                "answered a user id that is not valid: {id:?}"
+            )));
+        }
+        let now = Instant::now();
+        let mut until = now + self.ttl;
+        if let Some(expires) = parsed.access.token.and_then(|t| t.expires) {
+            match crate::domain::time::parse_since(&expires) {
+                Some(at) => {
+                    let left = at - crate::domain::time::now_micros();
+                    if left <= 0 {
+                        return Ok(None);
+                    }
+                    until = until.min(now + Duration::from_micros(left as u64));
+                }
+                None => {
+                    return Err(down(format!(
+                        "answered an expiry that does not parse: {expires:?}"
+                    )))
+                }
+            }
+        }
+        Ok(Some((
+            User {
+                id,
+                name: parsed.access.user.name,
+            },
+            until,
+        )))
+    }
+}
