@@ -46,9 +46,11 @@ impl TestApp {
             ),
         )
         .unwrap();
-        let mut settings = Settings::default();
-        settings.listen = "127.0.0.1:0".into();
-        settings.database = dir.path().join("plankton.db");
+        let mut settings = Settings {
+            listen: "127.0.0.1:0".into(),
+            database: dir.path().join("plankton.db"),
+            ..Settings::default()
+        };
         settings.identity.token_file = tokens;
         settings.store.root = root;
         tweak(&mut settings);
