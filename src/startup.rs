@@ -92,6 +92,7 @@ impl Application {
             base_path: settings.base_path.clone(),
             limits: settings.limits.clone(),
             formats: settings.formats.clone(),
+            sharing_locks: Default::default(),
         });
         let app_state = state.clone();
         let server = HttpServer::new(move || {

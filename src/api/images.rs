@@ -10,8 +10,10 @@ use actix_web::{web, HttpResponse, HttpResponseBuilder};
 use serde::Serialize;
 
 use super::headers::{parse_meta, put_image_headers, Field, MetaHeaders};
+use super::sharing::{change_readers, sync_readers};
 use super::{Call, Dialect};
-use crate::db::queries;
+use crate::backends::store::Readers;
+use crate::db::queries::{self, StoredImage};
 use crate::domain::access::{authorize, not_found, Intent, Viewed};
 use crate::domain::ids::{truncate, ImageId};
 use crate::domain::image::{check_name, parse_bool, parse_count, Image, Status};
@@ -20,6 +22,7 @@ use crate::domain::location::Location;
 use crate::domain::range::ByteRange;
 use crate::domain::time::{format_micros, now_micros};
 use crate::error::AppError;
+use rusqlite::Connection;
 
 /// An item of `/images`.
 #[derive(Serialize)]
@@ -339,50 +342,66 @@ pub async fn register(call: &Call<'_>, headers: &HeaderMap) -> Result<HttpRespon
     let canonical = location.canonical();
     let info = inspected.info.clone();
     let computed = inspected.computed;
-    let image = call
-        .state
-        .db
-        .write(move |conn| {
-            if let Some(h) = &computed {
-                queries::remember_hash(conn, h)?;
+    let is_public = set.is_public.unwrap_or(false);
+    let register = call.state.db.write(move |conn| {
+        if let Some(h) = &computed {
+            queries::remember_hash(conn, h)?;
+        }
+        let now = now_micros();
+        let mut image = Image {
+            id: ImageId::generate(),
+            name: set.name.unwrap_or_default(),
+            location: canonical.clone(),
+            status: Status::Available,
+            disk_format: set.disk_format.unwrap_or_else(|| "diskdump".into()),
+            container_format: set.container_format.unwrap_or_else(|| "bare".into()),
+            size: info.size,
+            checksum: info.checksum,
+            md5: info.md5,
+            created_at: now,
+            updated_at: now,
+            deleted_at: None,
+            is_public,
+            owner: caller,
+            min_ram: set.min_ram.unwrap_or(0),
+            min_disk: set.min_disk.unwrap_or(0),
+            properties,
+        };
+        match queries::live_image_at(conn, &canonical)? {
+            Some(existing) => {
+                image.id = existing.image.id;
+                image.created_at = existing.image.created_at;
+                image.updated_at = now.max(existing.image.updated_at);
+                queries::update_image(conn, existing.seq, &image)?;
             }
-            let now = now_micros();
-            let mut image = Image {
-                id: ImageId::generate(),
-                name: set.name.unwrap_or_default(),
-                location: canonical.clone(),
-                status: Status::Available,
-                disk_format: set.disk_format.unwrap_or_else(|| "diskdump".into()),
-                container_format: set.container_format.unwrap_or_else(|| "bare".into()),
-                size: info.size,
-                checksum: info.checksum,
-                md5: info.md5,
-                created_at: now,
-                updated_at: now,
-                deleted_at: None,
-                is_public: set.is_public.unwrap_or(false),
-                owner: caller,
-                min_ram: set.min_ram.unwrap_or(0),
-                min_disk: set.min_disk.unwrap_or(0),
-                properties,
-            };
-            match queries::live_image_at(conn, &canonical)? {
-                Some(existing) => {
-                    image.id = existing.image.id;
-                    image.created_at = existing.image.created_at;
-                    image.updated_at = now.max(existing.image.updated_at);
-                    queries::update_image(conn, existing.seq, &image)?;
+            None => {
+                while queries::id_exists(conn, &image.id)? {
+                    image.id = ImageId::generate();
                 }
-                None => {
-                    while queries::id_exists(conn, &image.id)? {
-                        image.id = ImageId::generate();
-                    }
-                    queries::insert_image(conn, &image)?;
-                }
+                queries::insert_image(conn, &image)?;
             }
-            Ok(image)
-        })
-        .await?;
+        }
+        Ok(image)
+    });
+    let image = if call.state.store.syncs_sharing() {
+        // The readers before are those of the live image re-registered (if
+        // any); its members are kept, its publicity is this request's.
+        let _turn = call.state.sharing_locks.lock(&location.canonical()).await;
+        let at = location.canonical();
+        let before = call
+            .state
+            .db
+            .read(move |conn| match queries::live_image_at(conn, &at)? {
+                Some(s) => Ok((s.image.is_public, queries::members(conn, s.seq)?)),
+                None => Ok((false, Vec::new())),
+            })
+            .await?;
+        let after = Readers::of(is_public, &before.1);
+        let before = Readers::of(before.0, &before.1);
+        sync_readers(call, &location, before, after, register).await?
+    } else {
+        register.await?
+    };
     image_response(&image, call.dialect)
 }
 
@@ -493,8 +512,8 @@ pub async fn update(
     let purge = meta.purge_props.unwrap_or(false);
     let props = meta.properties;
     let max = call.state.limits.max_properties;
-    let image = change(call, id, move |conn, stored| {
-        let mut image = stored.image;
+    let image = change_readers(call, id, move |stored, members| {
+        let mut image = stored.image.clone();
         if let Some(owner) = set.owner {
             if owner != image.owner {
                 return Err(AppError::Forbidden(format!(
@@ -535,9 +554,12 @@ pub async fn update(
             }
         }
         over_limit(image.properties.len(), max)?;
-        image.updated_at = now_micros().max(image.updated_at);
-        queries::update_image(conn, stored.seq, &image)?;
-        Ok(image)
+        let readers = Readers::of(image.is_public, members);
+        Ok((readers, move |conn: &Connection, stored: &StoredImage| {
+            image.updated_at = now_micros().max(stored.image.updated_at);
+            queries::update_image(conn, stored.seq, &image)?;
+            Ok(image)
+        }))
     })
     .await?;
     image_response(&image, call.dialect)
@@ -546,13 +568,15 @@ pub async fn update(
 /// `DELETE /images/{id}`: unregister; the image stays as a tombstone.
 pub async fn delete(call: &Call<'_>, id: &str) -> Result<HttpResponse, AppError> {
     let id = ImageId::parse(id)?;
-    change(call, id, move |conn, stored| {
-        let mut image = stored.image;
-        let now = now_micros().max(image.updated_at);
-        image.status = Status::Deleted;
-        image.deleted_at = Some(now);
-        image.updated_at = now;
-        queries::update_image(conn, stored.seq, &image)
+    change_readers(call, id, move |_, _| {
+        Ok((Readers::Owner, |conn: &Connection, stored: &StoredImage| {
+            let mut image = stored.image.clone();
+            let now = now_micros().max(image.updated_at);
+            image.status = Status::Deleted;
+            image.deleted_at = Some(now);
+            image.updated_at = now;
+            queries::update_image(conn, stored.seq, &image)
+        }))
     })
     .await?;
     Ok(HttpResponse::NoContent().finish())

@@ -3,9 +3,14 @@
 use actix_web::HttpResponse;
 use serde::{Deserialize, Serialize};
 
-use super::images::{change, load};
+use rusqlite::Connection;
+
+use super::images::load;
+use super::sharing::change_readers;
 use super::Call;
+use crate::backends::store::Readers;
 use crate::db::queries;
+use crate::db::queries::StoredImage;
 use crate::domain::access::Intent;
 use crate::domain::ids::{parse_member_id, ImageId};
 use crate::domain::percent::decode;
@@ -104,12 +109,15 @@ pub async fn replace(call: &Call<'_>, id: &str, body: &[u8]) -> Result<HttpRespo
     wanted.sort();
     wanted.dedup();
     let max = call.state.limits.max_members;
-    change(call, id, move |conn, stored| {
+    change_readers(call, id, move |stored, _| {
         wanted.retain(|m| *m != stored.image.owner);
         if wanted.len() > max {
             return Err(too_many(wanted.len(), max));
         }
-        queries::replace_members(conn, stored.seq, &wanted)
+        let after = Readers::of(stored.image.is_public, &wanted);
+        Ok((after, move |conn: &Connection, stored: &StoredImage| {
+            queries::replace_members(conn, stored.seq, &wanted)
+        }))
     })
     .await?;
     Ok(HttpResponse::NoContent().finish())
@@ -132,15 +140,22 @@ pub async fn add(
         })?;
     }
     let max = call.state.limits.max_members;
-    change(call, id, move |conn, stored| {
-        if member == stored.image.owner || queries::is_member(conn, stored.seq, &member)? {
-            return Ok(());
+    change_readers(call, id, move |stored, members| {
+        let mut after = members.to_vec();
+        let new = member != stored.image.owner && !members.contains(&member);
+        if new {
+            if members.len() + 1 > max {
+                return Err(too_many(members.len() + 1, max));
+            }
+            after.push(member.clone());
         }
-        let count = queries::member_count(conn, stored.seq)?;
-        if count + 1 > max {
-            return Err(too_many(count + 1, max));
-        }
-        queries::add_member(conn, stored.seq, &member)
+        let readers = Readers::of(stored.image.is_public, &after);
+        Ok((readers, move |conn: &Connection, stored: &StoredImage| {
+            if new {
+                queries::add_member(conn, stored.seq, &member)?;
+            }
+            Ok(())
+        }))
     })
     .await?;
     Ok(HttpResponse::NoContent().finish())
@@ -150,8 +165,12 @@ pub async fn add(
 pub async fn remove(call: &Call<'_>, id: &str, member: &str) -> Result<HttpResponse, AppError> {
     let id = ImageId::parse(id)?;
     let member = path_member(member)?;
-    change(call, id, move |conn, stored| {
-        queries::remove_member(conn, stored.seq, &member)
+    change_readers(call, id, move |stored, members| {
+        let after: Vec<String> = members.iter().filter(|m| **m != member).cloned().collect();
+        let readers = Readers::of(stored.image.is_public, &after);
+        Ok((readers, move |conn: &Connection, stored: &StoredImage| {
+            queries::remove_member(conn, stored.seq, &member)
+        }))
     })
     .await?;
     Ok(HttpResponse::NoContent().finish())

@@ -6,6 +6,7 @@ pub mod images;
 pub mod members;
 pub mod router;
 pub mod shared;
+pub mod sharing;
 pub mod versions;
 
 use std::sync::Arc;
@@ -54,6 +55,8 @@ pub struct AppState {
     pub limits: Limits,
     /// Allowed formats.
     pub formats: Formats,
+    /// Serialises changes of who may read one location (Pithos sharing).
+    pub sharing_locks: sharing::StripedLocks,
 }
 
 /// The largest request body we read (a members list of 1024 entries is ~100 KiB).

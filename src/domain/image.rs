@@ -168,7 +168,8 @@ pub fn parse_bool(field: &str, s: &str) -> Result<bool, AppError> {
 
 /// Parses a non-negative decimal integer, naming `field` in the 400 otherwise.
 pub fn parse_count(field: &str, s: &str) -> Result<u64, AppError> {
-    let ok = !s.is_empty() && s.len() <= 19 && s.bytes().all(|b| b.is_ascii_digit());
+    // Digits only (no sign, no space); leading zeros are fine; past i64 is a 400.
+    let ok = !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
     match ok.then(|| s.parse::<i64>().ok()).flatten() {
         Some(n) => Ok(n as u64),
         None => Err(AppError::bad(format!(
@@ -200,6 +201,7 @@ mod tests {
             i64::MAX as u64
         );
         assert!(parse_count("size", "9223372036854775808").is_err());
+        assert_eq!(parse_count("size", "00000000000000000000042").unwrap(), 42);
         assert!(parse_count("size", "-1").is_err());
         assert!(parse_count("size", "+1").is_err());
         assert!(parse_count("size", "").is_err());

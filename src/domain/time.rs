@@ -26,8 +26,9 @@ pub fn parse_since(s: &str) -> Option<Micros> {
         return Some(t);
     }
     // A `+` zone sent unencoded in a query string arrives as a space.
-    if s.len() > 19 {
-        if let Some(pos) = s[19..].rfind(' ') {
+    // (`get` rather than indexing: byte 19 may fall inside a character.)
+    if let Some(tail) = s.get(19..) {
+        if let Some(pos) = tail.rfind(' ') {
             let mut fixed = s.to_string();
             fixed.replace_range(19 + pos..20 + pos, "+");
             if let Some(t) = parse_zoned(&fixed) {
@@ -99,6 +100,7 @@ mod tests {
             Some(base - 14 * 3_600_000_000 - 14 * 60_000_000 - 34_000_000)
         );
         assert_eq!(parse_since("yesterday"), None);
+        assert_eq!(parse_since("2013-03-29 14:14:3\u{e9} 02:00"), None);
         assert_eq!(parse_since("2013-13-29"), None);
         assert_eq!(parse_since(""), None);
     }
