@@ -7,7 +7,7 @@ DESTDIR    ?=
 BIN        := target/release/plankton
 
 .DEFAULT_GOAL := help
-.PHONY: help build run test lint install clean
+.PHONY: help build run test interop lint install clean bench bench-large
 
 help: ## list the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  make %-8s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -21,6 +21,9 @@ run: build ## serve offline on built-in defaults, state in ./var/
 
 test: ## run every test (unit and end to end)
 	$(CARGO) test --locked --all-targets
+
+interop: build ## the real clients (kamaki, snf-image-creator, glance) from PyPI against the binary
+	tests/interop/run.sh
 
 lint: ## formatting, clippy (warnings are errors), the unit's hardening score
 	$(CARGO) fmt --check
@@ -54,6 +57,13 @@ install: ## install the binary, unit, system user and config (PREFIX, DESTDIR)
 	    chmod 644 $(DESTDIR)$(SYSCONFDIR)/plankton/plankton.toml; \
 	    echo "installed $(DESTDIR)$(SYSCONFDIR)/plankton/plankton.toml"; \
 	fi
+
+bench: build ## measure: 10,000 images, wrk at c=1/16/64, memory, start time (~5 min)
+	@command -v wrk >/dev/null || apt-get install -y wrk
+	python3 bench/run.py --binary $(BIN)
+
+bench-large: build ## measure: registering a fresh 512 MiB file against md5sum
+	python3 bench/run.py --binary $(BIN) --large
 
 clean: ## remove build output (./var/ is kept: it is your data)
 	$(CARGO) clean
