@@ -115,12 +115,46 @@ pub struct MetaHeaders {
     pub properties: BTreeMap<String, String>,
     /// `x-glance-registry-purge-props`, if sent.
     pub purge_props: Option<bool>,
+    /// Properties sent more than once with different values (under one key
+    /// after normalising): every value, in the order sent. See `resolve_conflicts`.
+    pub conflicts: BTreeMap<String, Vec<String>>,
 }
 
 impl MetaHeaders {
     /// The value of `field`, if sent.
     pub fn get(&self, field: Field) -> Option<&str> {
         self.fields.get(&field).map(String::as_str)
+    }
+}
+
+impl MetaHeaders {
+    /// Settles properties sent twice with different values. kamaki's
+    /// `image modify -p KEY=new` re-sends every stored property beside the new
+    /// value (`...-Property-os: old` and `...-Property-OS: new`), so on an
+    /// update the one value that differs from the stored one wins. Anything
+    /// else (no stored value to tell them apart, or several new values) is a 400.
+    pub fn resolve_conflicts(
+        &mut self,
+        stored: Option<&BTreeMap<String, String>>,
+    ) -> Result<(), AppError> {
+        for (key, values) in std::mem::take(&mut self.conflicts) {
+            let old = stored.and_then(|p| p.get(&key));
+            let mut new: Vec<&String> = values.iter().filter(|v| Some(*v) != old).collect();
+            new.sort();
+            new.dedup();
+            match (old, new.as_slice()) {
+                (Some(_), [one]) => {
+                    self.properties.insert(key, (*one).clone());
+                }
+                _ => {
+                    return Err(AppError::bad(format!(
+                        "Property '{}' is given twice with different values",
+                        truncate(&key, 80)
+                    )))
+                }
+            }
+        }
+        Ok(())
     }
 }
 
@@ -171,15 +205,17 @@ pub fn parse_meta(headers: &HeaderMap) -> Result<MetaHeaders, AppError> {
                 ))
             })?;
             check_property_value(&key, &value)?;
-            if let Some(prev) = out.properties.get(&key) {
-                if *prev != value {
-                    return Err(AppError::bad(format!(
-                        "Property '{}' is given twice with different values",
-                        truncate(&key, 80)
-                    )));
+            match out.properties.get(&key) {
+                Some(prev) if *prev != value => {
+                    out.conflicts
+                        .entry(key)
+                        .or_insert_with(|| vec![prev.clone()])
+                        .push(value);
+                }
+                _ => {
+                    out.properties.insert(key, value);
                 }
             }
-            out.properties.insert(key, value);
             continue;
         }
         let field = Field::parse(&normalise_name(rest)).ok_or_else(|| {
@@ -239,7 +275,7 @@ pub fn put_image_headers(builder: &mut HttpResponseBuilder, image: &Image, diale
     put(
         builder,
         "x-image-meta-name",
-        &encode_header_value(&image.name),
+        &dialect.header_value(&image.name),
     );
     put(builder, "x-image-meta-location", &image.location);
     put(builder, "x-image-meta-status", image.status.as_str());
@@ -283,13 +319,17 @@ pub fn put_image_headers(builder: &mut HttpResponseBuilder, image: &Image, diale
         put(builder, underscore, value);
     }
     for (key, value) in &image.properties {
-        let name = format!(
-            "x-image-meta-property-{}",
-            encode_header_value(key).replace('_', "-")
-        );
+        // Cyclades (Synnefo) spells keys with `-`; Glance clients show the
+        // key as sent, so the Glance dialect keeps the stored `_`.
+        let key = encode_header_value(key);
+        let key = match dialect {
+            Dialect::Cyclades => key.replace('_', "-"),
+            Dialect::Glance => key,
+        };
+        let name = format!("x-image-meta-property-{key}");
         if let (Ok(n), Ok(v)) = (
             HeaderName::from_bytes(name.as_bytes()),
-            HeaderValue::from_str(&encode_header_value(value)),
+            HeaderValue::from_str(&dialect.header_value(value)),
         ) {
             builder.append_header((n, v));
         }

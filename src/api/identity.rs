@@ -127,7 +127,10 @@ pub async fn tokens(
             "serviceCatalog": [
                 endpoint("astakos_account", "account", "v1.0", format!("{url}/account/v1.0"), &ui),
                 endpoint("astakos_identity", "identity", "v2.0", format!("{url}/identity/v2.0"), &ui),
-                endpoint("cyclades_plankton", "image", "v1.0", url.clone(), &ui),
+                endpoint("cyclades_plankton", "image", "v1.0", format!("{url}/v1.0"), &ui),
+                // snf-image-creator looks this up (and never uses it offline);
+                // the path answers 501.
+                endpoint("pithos_object-store", "object-store", "v1", format!("{url}/object-store/v1"), &ui),
             ],
             "user": {
                 "id": user.id,
@@ -137,7 +140,26 @@ pub async fn tokens(
             },
         }
     });
-    Ok(HttpResponse::Ok().json(body))
+    Ok(ascii_json(&body))
+}
+
+/// A JSON answer with every non-ASCII character escaped as `\uXXXX`, as
+/// Astakos sends: astakosclient decodes answers with Python 2's ASCII codec.
+fn ascii_json(value: &serde_json::Value) -> HttpResponse {
+    let mut out = String::new();
+    for c in value.to_string().chars() {
+        if c.is_ascii() {
+            out.push(c);
+        } else {
+            let mut units = [0u16; 2];
+            for unit in c.encode_utf16(&mut units) {
+                out.push_str(&format!("\\u{unit:04x}"));
+            }
+        }
+    }
+    HttpResponse::Ok()
+        .content_type("application/json; charset=utf-8")
+        .body(out)
 }
 
 /// `POST <base>/account/v1.0/user_catalogs`: user ids to display names and back.
@@ -159,8 +181,23 @@ pub async fn user_catalogs(call: &Call<'_>, body: &[u8]) -> Result<HttpResponse,
         .iter()
         .filter_map(|n| table.user_id_of(n).map(|u| (n.as_str(), u)))
         .collect();
-    Ok(HttpResponse::Ok().json(json!({
+    Ok(ascii_json(&json!({
         "uuid_catalog": uuid_catalog,
         "displayname_catalog": displayname_catalog,
     })))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use actix_web::body::MessageBody;
+
+    #[test]
+    fn identity_answers_are_ascii_and_mean_the_same() {
+        let value = json!({"name": "Καρολίνα 😀", "plain": "a\"b"});
+        let body = ascii_json(&value).into_body().try_into_bytes().unwrap();
+        assert!(body.is_ascii());
+        let back: serde_json::Value = serde_json::from_slice(&body).unwrap();
+        assert_eq!(back, value);
+    }
 }

@@ -199,7 +199,11 @@ fn settable(call: &Call<'_>, meta: &MetaHeaders) -> Result<Settable, AppError> {
         s.container_format = Some(check_format(v, &formats.container, Field::ContainerFormat)?);
     }
     if let Some(v) = meta.get(Field::IsPublic) {
-        s.is_public = Some(parse_bool(Field::IsPublic.header(), v)?);
+        // glanceclient sends the string `None` when no publicity was asked
+        // for; Glance read it as not given, and so do we.
+        if !v.eq_ignore_ascii_case("none") {
+            s.is_public = Some(parse_bool(Field::IsPublic.header(), v)?);
+        }
     }
     if let Some(v) = meta.get(Field::MinRam) {
         s.min_ram = Some(parse_count(Field::MinRam.header(), v)?);
@@ -224,7 +228,8 @@ fn over_limit(count: usize, max: usize) -> Result<(), AppError> {
 
 /// `POST /images`: register, or re-register the live image at the same location.
 pub async fn register(call: &Call<'_>, headers: &HeaderMap) -> Result<HttpResponse, AppError> {
-    let meta = parse_meta(headers)?;
+    let mut meta = parse_meta(headers)?;
+    meta.resolve_conflicts(None)?;
     refuse(
         &meta,
         &[Field::Id],
@@ -482,7 +487,7 @@ pub async fn update(
     headers: &HeaderMap,
 ) -> Result<HttpResponse, AppError> {
     let id = ImageId::parse(id)?;
-    let meta = parse_meta(headers)?;
+    let mut meta = parse_meta(headers)?;
     refuse(
         &meta,
         &[
@@ -510,9 +515,10 @@ pub async fn update(
         .map(Status::parse_settable)
         .transpose()?;
     let purge = meta.purge_props.unwrap_or(false);
-    let props = meta.properties;
     let max = call.state.limits.max_properties;
     let image = change_readers(call, id, move |stored, members| {
+        meta.resolve_conflicts(Some(&stored.image.properties))?;
+        let props = meta.properties;
         let mut image = stored.image.clone();
         if let Some(owner) = set.owner {
             if owner != image.owner {

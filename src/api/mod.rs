@@ -32,6 +32,23 @@ pub enum Dialect {
 }
 
 impl Dialect {
+    /// A name or property value as this dialect sends it in a header.
+    /// Cyclades percent-encodes every value (kamaki decodes them). Glance
+    /// clients never decode, so printable ASCII goes as it is and only a value
+    /// with other characters is percent-encoded (raw UTF-8 would reach Python
+    /// clients garbled; the encoding at least loses nothing), and so is one
+    /// with leading or trailing blanks.
+    pub fn header_value(self, value: &str) -> std::borrow::Cow<'_, str> {
+        // Leading or trailing blanks would be trimmed in transit: encode those too.
+        let printable = value.bytes().all(|b| (0x20..0x7f).contains(&b))
+            && !value.starts_with(' ')
+            && !value.ends_with(' ');
+        match self {
+            Dialect::Glance if printable => std::borrow::Cow::Borrowed(value),
+            _ => std::borrow::Cow::Owned(crate::domain::percent::encode_header_value(value)),
+        }
+    }
+
     /// The checksum this dialect shows: the Pithos hash, or (Glance) the MD5 where known.
     pub fn checksum(self, image: &Image) -> Option<&str> {
         match self {
@@ -117,6 +134,11 @@ async fn handle(
     match route {
         Route::Versions => return Ok(versions::versions(req, &state.base_path)),
         Route::Health => return health(state).await,
+        Route::ObjectStore => {
+            return Err(AppError::NotImplemented(
+                "plankton stores no objects: put image files under the store root (store.root) and register their pithos:// location".into(),
+            ))
+        }
         Route::Tokens => {
             let body = read_body(req, payload).await?;
             return identity::tokens(req, &body, state).await;
@@ -154,7 +176,10 @@ async fn handle(
             let body = read_body(req, payload).await?;
             identity::user_catalogs(&call, &body).await
         }
-        (Route::Versions, _) | (Route::Tokens, _) | (Route::Health, _) => Err(AppError::internal(
+        (Route::Versions, _)
+        | (Route::Tokens, _)
+        | (Route::Health, _)
+        | (Route::ObjectStore, _) => Err(AppError::internal(
             "a route without a token reached the token check",
         )),
     }

@@ -27,6 +27,8 @@ pub enum Route {
     UserCatalogs,
     /// `/healthz`
     Health,
+    /// `/object-store/...`: named in the offline service catalog, not served.
+    ObjectStore,
 }
 
 impl Route {
@@ -41,6 +43,7 @@ impl Route {
             Route::Members(_) => "GET, HEAD, PUT",
             Route::Member(_, _) => "PUT, DELETE",
             Route::Tokens | Route::UserCatalogs => "POST",
+            Route::ObjectStore => "GET, HEAD, PUT, POST, DELETE, COPY, MOVE",
         }
     }
 
@@ -59,6 +62,9 @@ pub fn resolve(path: &str, base: &str) -> Option<(Dialect, Route)> {
         "/v1.0" | "/v1.0/" => return Some((Dialect::Cyclades, Route::Versions)),
         "/v1" | "/v1/" => return Some((Dialect::Glance, Route::Versions)),
         "/healthz" => return Some((Dialect::Cyclades, Route::Health)),
+        r if r == "/object-store" || r.starts_with("/object-store/") => {
+            return Some((Dialect::Cyclades, Route::ObjectStore))
+        }
         "/identity/v2.0/tokens" => return Some((Dialect::Cyclades, Route::Tokens)),
         "/account/v1.0/user_catalogs" => return Some((Dialect::Cyclades, Route::UserCatalogs)),
         _ => {}

@@ -349,9 +349,10 @@ pub fn list_images(
         arg(&mut sql, " AND i.is_public = ?", Value::Integer(p as i64));
     }
     for (k, v) in &q.properties {
+        // An IN over the (key, value, image_seq) index, not a scan of every image.
         arg(
             &mut sql,
-            " AND EXISTS (SELECT 1 FROM image_properties pf WHERE pf.image_seq = i.seq AND pf.key = ?",
+            " AND i.seq IN (SELECT pf.image_seq FROM image_properties pf WHERE pf.key = ?",
             Value::Text(k.clone()),
         );
         arg(&mut sql, " AND pf.value = ?)", Value::Text(v.clone()));

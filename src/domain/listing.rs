@@ -141,6 +141,8 @@ impl ListQuery {
                 "owner" => q.owner = Some(value),
                 "size_min" => q.size_min = Some(parse_count("size_min", &value)?),
                 "size_max" => q.size_max = Some(parse_count("size_max", &value)?),
+                // glanceclient sends `is_public=None` for "any"; Glance agreed.
+                "is_public" if value.eq_ignore_ascii_case("none") => q.is_public = None,
                 "is_public" => q.is_public = Some(parse_bool("is_public", &value)?),
                 "changes-since" => {
                     q.changes_since = Some(parse_since(&value).ok_or_else(|| {

@@ -1,5 +1,7 @@
 //! Spawning the real server on port 0 with a temporary directory holding its
 //! database, token file and store root, and small conveniences for requests.
+//! In the `api_http` binary the same server talks to fake Astakos and Pithos
+//! instead (`crate::Backends`), which serve the same users and the same root.
 
 use std::path::{Path, PathBuf};
 
@@ -23,6 +25,8 @@ pub struct TestApp {
     pub client: reqwest::Client,
     pub dir: TempDir,
     pub settings: Settings,
+    /// The fake backends the server talks to (none in the `api` binary).
+    pub backends: crate::Backends,
     handle: ServerHandle,
 }
 
@@ -52,13 +56,15 @@ impl TestApp {
             ..Settings::default()
         };
         settings.identity.token_file = tokens;
+        let backends = crate::Backends::start(dir.path(), &root);
         settings.store.root = root;
+        backends.configure(&mut settings);
         tweak(&mut settings);
         let settings = settings.validated().expect("valid test settings");
-        Self::start(dir, settings)
+        Self::start(dir, settings, backends)
     }
 
-    fn start(dir: TempDir, settings: Settings) -> TestApp {
+    fn start(dir: TempDir, settings: Settings, backends: crate::Backends) -> TestApp {
         let app = Application::build(settings.clone()).expect("app builds");
         let address = format!("http://127.0.0.1:{}{}", app.port(), settings.base_path);
         let handle = app.handle();
@@ -71,6 +77,7 @@ impl TestApp {
                 .unwrap(),
             dir,
             settings,
+            backends,
             handle,
         }
     }
@@ -79,7 +86,7 @@ impl TestApp {
     /// and settings (a new port).
     pub async fn restart(self) -> TestApp {
         self.handle.stop(true).await;
-        Self::start(self.dir, self.settings)
+        Self::start(self.dir, self.settings, self.backends)
     }
 
     /// The store root.
