@@ -25,6 +25,18 @@ test: ## run every test (unit and end to end)
 interop: build ## the real clients (kamaki, snf-image-creator, glance) from PyPI against the binary
 	tests/interop/run.sh
 
+# Crash test: `make crashtest CYCLES=3` is the short form CI runs.
+CYCLES     ?= 50
+# Cases of each generated-input property in `make fuzz`.
+FUZZ_CASES ?= 40000
+.PHONY: crashtest fuzz
+
+crashtest: build ## kill -9 the release binary under 16 writers CYCLES times (50): nothing lost, nothing half written
+	PLANKTON_BIN=$(BIN) CRASH_CYCLES=$(CYCLES) $(CARGO) test --locked --test crash
+
+fuzz: ## the generated-input (proptest) tests with FUZZ_CASES cases each (40000), optimised
+	PROPTEST_CASES=$(FUZZ_CASES) $(CARGO) test --locked --release --lib proptests
+
 lint: ## formatting, clippy (warnings are errors), the unit's hardening score
 	$(CARGO) fmt --check
 	$(CARGO) clippy --locked --all-targets -- -D warnings
