@@ -17,6 +17,9 @@ use crate::backends::store::{FsStore, ObjectStore, PithosStore};
 use crate::config::{IdentityBackendKind, Settings, StoreBackendKind};
 use crate::db::Database;
 
+/// Blocking threads per worker (actix starts one worker per core).
+pub const BLOCKING_THREADS_PER_WORKER: usize = 4;
+
 /// Why the service could not start.
 #[derive(Debug, thiserror::Error)]
 #[error("cannot start: {0}")]
@@ -115,6 +118,10 @@ impl Application {
         .listen(listener)
         .map_err(|e| StartupError(format!("listen {}: {e}", settings.listen)))?
         .shutdown_timeout(30)
+        // Blocking work (every query, JSON of long lists, file hashing) runs on
+        // a small pool per worker: more threads than cores buy nothing but
+        // memory (each thread keeps its own allocator arena).
+        .worker_max_blocking_threads(BLOCKING_THREADS_PER_WORKER)
         .run();
         Ok(Application {
             port: addr.port(),

@@ -26,7 +26,7 @@ const COLUMNS: &str = "i.seq, i.id, i.name, i.location, i.status, i.disk_format,
 
 /// The properties of row `i` as one JSON object, so that a page of images and
 /// all their properties come back from one statement.
-const PROPERTIES: &str = "(SELECT json_group_object(p.key, p.value) \
+const PROPERTIES: &str = "(SELECT coalesce(json_group_object(p.key, p.value), '{}') \
     FROM image_properties p WHERE p.image_seq = i.seq)";
 
 /// Whether the caller (parameter `?1`) may see row `i`.
@@ -304,14 +304,85 @@ pub fn remember_hash(conn: &Connection, h: &CachedHash) -> Result<(), AppError> 
 /// Why a listing's marker was refused.
 pub const MARKER_NOT_FOUND: &str = "Invalid marker";
 
-/// The images `caller` can see that match `q`, in its order and page.
-/// `detail` also fetches every image's properties, in the same statement.
+/// One image of a listing, borrowed from the current row: rendering it costs
+/// no copies and no parsing (its properties come as the JSON object SQLite
+/// built).
+pub struct ListedRow<'a> {
+    /// The image id.
+    pub id: &'a str,
+    /// The name.
+    pub name: &'a str,
+    /// The canonical location.
+    pub location: &'a str,
+    /// The status.
+    pub status: &'a str,
+    /// The disk format.
+    pub disk_format: &'a str,
+    /// The container format.
+    pub container_format: &'a str,
+    /// Bytes.
+    pub size: i64,
+    /// The Pithos hash.
+    pub checksum: &'a str,
+    /// The MD5, where known.
+    pub md5: Option<&'a str>,
+    /// Microseconds.
+    pub created_at: i64,
+    /// Microseconds.
+    pub updated_at: i64,
+    /// Microseconds, if deleted.
+    pub deleted_at: Option<i64>,
+    /// Publicity.
+    pub is_public: bool,
+    /// The owner.
+    pub owner: &'a str,
+    /// MB.
+    pub min_ram: i64,
+    /// MB.
+    pub min_disk: i64,
+    /// The properties as a JSON object (only when asked for).
+    pub properties_json: Option<&'a str>,
+}
+
+fn listed_row<'a>(row: &'a Row<'_>, detail: bool) -> rusqlite::Result<ListedRow<'a>> {
+    let text = |i: usize| -> rusqlite::Result<&'a str> {
+        row.get_ref(i)?.as_str().map_err(|e| {
+            rusqlite::Error::FromSqlConversionFailure(i, rusqlite::types::Type::Text, e.into())
+        })
+    };
+    Ok(ListedRow {
+        id: text(1)?,
+        name: text(2)?,
+        location: text(3)?,
+        status: text(4)?,
+        disk_format: text(5)?,
+        container_format: text(6)?,
+        size: row.get(7)?,
+        checksum: text(8)?,
+        md5: row.get_ref(9)?.as_str_or_null().map_err(|e| {
+            rusqlite::Error::FromSqlConversionFailure(9, rusqlite::types::Type::Text, e.into())
+        })?,
+        created_at: row.get(10)?,
+        updated_at: row.get(11)?,
+        deleted_at: row.get(12)?,
+        is_public: row.get(13)?,
+        owner: text(14)?,
+        min_ram: row.get(15)?,
+        min_disk: row.get(16)?,
+        properties_json: if detail { Some(text(17)?) } else { None },
+    })
+}
+
+/// The images `caller` can see that match `q`, in its order and page, handed
+/// to `visit` one row at a time; returns how many there were. `detail` also
+/// fetches every image's properties, in the same statement.
 pub fn list_images(
     conn: &Connection,
     caller: &str,
     q: &ListQuery,
     detail: bool,
-) -> Result<Vec<Image>, AppError> {
+    mut visit: impl FnMut(ListedRow<'_>),
+) -> Result<usize, AppError> {
     let mut sql = format!("SELECT {COLUMNS}");
     if detail {
         sql.push_str(", ");
@@ -390,11 +461,13 @@ pub fn list_images(
         arg(&mut sql, " LIMIT ?", Value::Integer(limit as i64));
     }
     let mut stmt = conn.prepare_cached(&sql)?;
-    let props_at = detail.then_some(17);
-    let rows = stmt.query_map(params_from_iter(args.iter()), |row| {
-        image_from_row(row, props_at).map(|s| s.image)
-    })?;
-    Ok(rows.collect::<Result<_, _>>()?)
+    let mut rows = stmt.query(params_from_iter(args.iter()))?;
+    let mut count = 0;
+    while let Some(row) = rows.next()? {
+        visit(listed_row(row, detail)?);
+        count += 1;
+    }
+    Ok(count)
 }
 
 /// The sort value and id of a listing's marker, which the caller must be able

@@ -12,10 +12,40 @@ pub fn now_micros() -> Micros {
 
 /// Renders a stored time as the API shows it, to the second.
 pub fn format_micros(t: Micros) -> String {
-    match DateTime::<Utc>::from_timestamp_micros(t) {
-        Some(dt) => dt.format("%Y-%m-%d %H:%M:%S").to_string(),
-        None => String::new(),
+    let mut out = Vec::with_capacity(19);
+    write_micros(&mut out, t);
+    String::from_utf8(out).unwrap_or_default()
+}
+
+/// Appends `YYYY-MM-DD HH:MM:SS` (UTC) for a stored time; nothing for a time
+/// out of range. Written digit by digit: listings render three per image.
+pub fn write_micros(out: &mut Vec<u8>, t: Micros) {
+    use chrono::{Datelike, Timelike};
+    let Some(dt) = DateTime::<Utc>::from_timestamp_micros(t) else {
+        return;
+    };
+    let year = dt.year();
+    if !(0..=9999).contains(&year) {
+        out.extend_from_slice(dt.format("%Y-%m-%d %H:%M:%S").to_string().as_bytes());
+        return;
     }
+    let two = |out: &mut Vec<u8>, n: u32| {
+        out.push(b'0' + (n / 10) as u8);
+        out.push(b'0' + (n % 10) as u8);
+    };
+    let y = year as u32;
+    two(out, y / 100);
+    two(out, y % 100);
+    out.push(b'-');
+    two(out, dt.month());
+    out.push(b'-');
+    two(out, dt.day());
+    out.push(b' ');
+    two(out, dt.hour());
+    out.push(b':');
+    two(out, dt.minute());
+    out.push(b':');
+    two(out, dt.second());
 }
 
 /// Parses a `changes-since` value: `YYYY-MM-DD`, `YYYY-MM-DD HH:MM:SS` (UTC),
@@ -83,6 +113,12 @@ mod tests {
     #[test]
     fn formats_to_the_second() {
         assert_eq!(format_micros(1_364_566_474_999_999), "2013-03-29 14:14:34");
+        assert_eq!(format_micros(0), "1970-01-01 00:00:00");
+        assert_eq!(format_micros(-1), "1969-12-31 23:59:59");
+        assert_eq!(
+            format_micros(253_402_300_799_000_000),
+            "9999-12-31 23:59:59"
+        );
     }
 
     #[test]
