@@ -9,7 +9,7 @@
 //! `fs` store (or `sync_sharing = false`) the change is one write, as usual.
 
 use std::future::Future;
-use std::hash::{BuildHasher, Hash, Hasher};
+use std::hash::BuildHasher;
 
 use rusqlite::Connection;
 
@@ -40,9 +40,7 @@ impl Default for StripedLocks {
 impl StripedLocks {
     /// Waits for the lock of `key`'s stripe.
     pub async fn lock(&self, key: &str) -> tokio::sync::MutexGuard<'_, ()> {
-        let mut h = self.hasher.build_hasher();
-        key.hash(&mut h);
-        let idx = (h.finish() % self.stripes.len() as u64) as usize;
+        let idx = (self.hasher.hash_one(key) % self.stripes.len() as u64) as usize;
         self.stripes[idx].lock().await
     }
 }

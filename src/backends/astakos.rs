@@ -20,6 +20,10 @@ fn key_of(token: &str) -> TokenKey {
     Sha256::digest(token.as_bytes()).into()
 }
 
+/// What one round trip to Astakos found: a user and how long to trust it,
+/// Astakos's no (`None`), or why it could not be asked.
+type Outcome = Result<Option<(User, Instant)>, String>;
+
 /// Counts of the cache, for the log and the benchmarks.
 #[derive(Debug, Default)]
 pub struct CacheStats {
@@ -37,8 +41,10 @@ pub struct Astakos {
     timeout: Duration,
     max_entries: usize,
     cache: Mutex<HashMap<TokenKey, (User, Instant)>>,
-    /// One lock per token being looked up, so concurrent misses wait for one answer.
-    in_flight: Mutex<HashMap<TokenKey, Arc<tokio::sync::Mutex<()>>>>,
+    /// One lookup per token under way: every request that misses the cache
+    /// meanwhile shares its outcome, good or bad (a hanging Astakos costs a
+    /// burst one timeout, not one each in turn).
+    in_flight: Mutex<HashMap<TokenKey, Arc<tokio::sync::OnceCell<Outcome>>>>,
     /// Hit and miss counts.
     pub stats: CacheStats,
 }
@@ -122,29 +128,35 @@ impl Astakos {
             self.stats.hits.fetch_add(1, Ordering::Relaxed);
             return Ok(Some(user));
         }
-        let gate = {
+        let flight = {
             let mut flights = self.in_flight.lock().unwrap_or_else(|p| p.into_inner());
             flights.entry(key).or_default().clone()
         };
-        let _turn = gate.lock().await;
-        // Someone who held the gate before us may have fetched it.
-        if let Some(user) = self.cached(&key) {
-            self.stats.hits.fetch_add(1, Ordering::Relaxed);
-            return Ok(Some(user));
-        }
-        let answer = self.ask(token).await;
+        let mut asked = false;
+        let outcome = flight
+            .get_or_init(|| async {
+                asked = true;
+                let outcome = self.ask(token).await.map_err(|e| e.to_string());
+                if let Ok(Some((user, until))) = &outcome {
+                    self.remember(key, user.clone(), *until);
+                }
+                outcome
+            })
+            .await;
         {
+            // The lookup is over: the next miss asks afresh.
             let mut flights = self.in_flight.lock().unwrap_or_else(|p| p.into_inner());
-            if Arc::strong_count(&gate) <= 2 {
+            if flights.get(&key).is_some_and(|f| Arc::ptr_eq(f, &flight)) {
                 flights.remove(&key);
             }
         }
-        let (user, until) = match answer? {
-            Some(found) => found,
-            None => return Ok(None),
-        };
-        self.remember(key, user.clone(), until);
-        Ok(Some(user))
+        if !asked {
+            self.stats.hits.fetch_add(1, Ordering::Relaxed);
+        }
+        match outcome {
+            Ok(found) => Ok(found.as_ref().map(|(user, _)| user.clone())),
+            Err(why) => Err(AppError::Unavailable(why.clone())),
+        }
     }
 
     async fn ask(&self, token: &str) -> Result<Option<(User, Instant)>, AppError> {

@@ -230,6 +230,9 @@ impl PithosStore {
         let resp = self.send("POST sharing", req, true).await?;
         match resp.status() {
             s if s.is_success() => Ok(()),
+            // Nothing is shared by an object that is not there (unregistering
+            // an image whose object is gone must still work).
+            StatusCode::NOT_FOUND if *readers == Readers::Owner => Ok(()),
             StatusCode::NOT_FOUND => Err(AppError::Conflict(format!(
                 "The image's object at '{}' is gone from the store: its sharing cannot be changed",
                 loc.canonical()

@@ -24,6 +24,10 @@ fn endpoint<'a>(access: &'a Value, kind: &str) -> &'a Value {
 
 #[tokio::test]
 async fn the_tokens_endpoint_answers_astakos_shape_with_a_catalog_pointing_here() {
+    if crate::HTTP_BACKENDS {
+        eprintln!("skipped: the offline identity endpoints serve only in token-file mode");
+        return;
+    }
     let app = TestApp::spawn().await;
     let body = format!(r#"{{"auth": {{"token": {{"id": "{}"}}}}}}"#, ALICE.0);
     let resp = tokens(&app, body.as_bytes(), None).await;
@@ -51,6 +55,10 @@ async fn the_tokens_endpoint_answers_astakos_shape_with_a_catalog_pointing_here(
 
 #[tokio::test]
 async fn the_tokens_endpoint_takes_the_token_from_the_header_when_there_is_no_body() {
+    if crate::HTTP_BACKENDS {
+        eprintln!("skipped: the offline identity endpoints serve only in token-file mode");
+        return;
+    }
     let app = TestApp::spawn().await;
     let json = json_with_status(tokens(&app, b"", Some(BOB.0)).await, 200).await;
     assert_eq!(json["access"]["user"]["id"], BOB.1);
@@ -62,6 +70,10 @@ async fn the_tokens_endpoint_takes_the_token_from_the_header_when_there_is_no_bo
 
 #[tokio::test]
 async fn the_tokens_endpoint_refuses_bad_tokens_and_bodies() {
+    if crate::HTTP_BACKENDS {
+        eprintln!("skipped: the offline identity endpoints serve only in token-file mode");
+        return;
+    }
     let app = TestApp::spawn().await;
     let unknown = tokens(&app, br#"{"auth": {"token": {"id": "nope"}}}"#, None).await;
     fault(unknown, 401, "unauthorized", &["token"]).await;
@@ -81,6 +93,10 @@ async fn the_tokens_endpoint_refuses_bad_tokens_and_bodies() {
 
 #[tokio::test]
 async fn identity_answers_are_ascii_only_for_python_2_clients() {
+    if crate::HTTP_BACKENDS {
+        eprintln!("skipped: the offline identity endpoints serve only in token-file mode");
+        return;
+    }
     let app = TestApp::spawn_with(|_| {}).await;
     std::fs::write(
         &app.settings.identity.token_file,
@@ -97,6 +113,10 @@ async fn identity_answers_are_ascii_only_for_python_2_clients() {
 
 #[tokio::test]
 async fn user_catalogs_map_ids_and_display_names_both_ways() {
+    if crate::HTTP_BACKENDS {
+        eprintln!("skipped: the offline identity endpoints serve only in token-file mode");
+        return;
+    }
     let app = TestApp::spawn().await;
     let resp = app
         .send_body(

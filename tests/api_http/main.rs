@@ -1,0 +1,68 @@
+//! The `api` suite again, every test unchanged, with plankton on HTTP
+//! backends: a fake Astakos for identity and a fake Pithos (over TLS, with a
+//! CA made at test time) for the store, both real servers on port 0 speaking
+//! the documented protocols. Plus `faults`: what plankton answers when those
+//! backends are down, slow, wrong or unwilling.
+
+/// The server talks to HTTP backends; fs-store-only tests skip themselves.
+pub const HTTP_BACKENDS: bool = true;
+
+pub use fakes::Backends;
+
+mod fakes;
+mod faults;
+
+#[path = "../api/authorization.rs"]
+mod authorization;
+#[path = "../api/clients.rs"]
+mod clients;
+#[path = "../api/data.rs"]
+mod data;
+#[path = "../api/dialects.rs"]
+mod dialects;
+#[path = "../api/documented.rs"]
+mod documented;
+#[path = "../api/durability.rs"]
+mod durability;
+#[path = "../api/errors.rs"]
+mod errors;
+#[path = "../api/helpers.rs"]
+mod helpers;
+#[path = "../api/lifecycle.rs"]
+mod lifecycle;
+#[path = "../api/listing.rs"]
+mod listing;
+#[path = "../api/locations.rs"]
+mod locations;
+#[path = "../api/members.rs"]
+mod members;
+#[path = "../api/metadata_headers.rs"]
+mod metadata_headers;
+#[path = "../api/pithos_hash.rs"]
+mod pithos_hash;
+#[path = "../api/robustness.rs"]
+mod robustness;
+#[path = "../api/routing.rs"]
+mod routing;
+#[path = "../api/smoke.rs"]
+mod smoke;
+#[path = "../api/util.rs"]
+mod util;
+
+/// A module added to the `api` suite must be added here too, or it would
+/// silently not run against the HTTP backends.
+#[test]
+fn every_module_of_the_api_suite_runs_here_too() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests");
+    let api = std::fs::read_to_string(dir.join("api/main.rs")).unwrap();
+    let here = std::fs::read_to_string(dir.join("api_http/main.rs")).unwrap();
+    let missing: Vec<&str> = api
+        .lines()
+        .filter_map(|l| l.trim().strip_prefix("mod ")?.strip_suffix(';'))
+        .filter(|m| !here.contains(&format!("#[path = \"../api/{m}.rs\"]\nmod {m};")))
+        .collect();
+    assert!(
+        missing.is_empty(),
+        "add to tests/api_http/main.rs: {missing:?}"
+    );
+}
