@@ -20,6 +20,7 @@ impl Backends {
 mod authorization;
 mod clients;
 mod data;
+mod deleted;
 mod dialects;
 mod documented;
 mod durability;

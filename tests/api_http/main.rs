@@ -18,6 +18,8 @@ mod authorization;
 mod clients;
 #[path = "../api/data.rs"]
 mod data;
+#[path = "../api/deleted.rs"]
+mod deleted;
 #[path = "../api/dialects.rs"]
 mod dialects;
 #[path = "../api/documented.rs"]
