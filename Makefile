@@ -7,7 +7,7 @@ DESTDIR    ?=
 BIN        := target/release/plankton
 
 .DEFAULT_GOAL := help
-.PHONY: help build run test interop lint install clean bench bench-large
+.PHONY: help build run test interop lint install clean bench bench-large soak
 
 help: ## list the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  make %-8s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -73,6 +73,10 @@ install: ## install the binary, unit, system user and config (PREFIX, DESTDIR)
 bench: build ## measure: 10,000 images, wrk at c=1/16/64, memory, start time (~5 min)
 	@command -v wrk >/dev/null || apt-get install -y wrk
 	python3 bench/run.py --binary $(BIN)
+
+soak: build ## ten minutes of mixed load at c=64: zero errors, flat memory (SOAK=600)
+	@command -v wrk >/dev/null || apt-get install -y wrk
+	python3 bench/run.py --binary $(BIN) --soak $(or $(SOAK),600)
 
 bench-large: build ## measure: registering a fresh 512 MiB file against md5sum
 	python3 bench/run.py --binary $(BIN) --large

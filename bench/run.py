@@ -232,6 +232,90 @@ def run(args):
             print(f"kept {work}")
 
 
+def run_soak(args):
+    """Mixed load at concurrency 64 for --soak seconds: reads, re-registrations,
+    updates and member changes; zero errors and a flat resident set expected."""
+    if not shutil.which("wrk"):
+        sys.exit("wrk is needed (apt-get install wrk)")
+    work = tempfile.mkdtemp(prefix="plankton-soak-")
+    try:
+        os.makedirs(os.path.join(work, "objects"))
+        with open(os.path.join(work, "tokens"), "w") as f:
+            f.write(f"{TOKEN} {USER}\n")
+        os.chmod(os.path.join(work, "tokens"), 0o600)
+        n = min(args.images, 2000)
+        make_objects(os.path.join(work, "objects"), n)
+        port = free_port()
+        server = Server(args.binary, work, port)
+        server.start()
+        ids, _ = register_all(port, n)
+        lua_ids = "local ids = {" + ",".join(f'"{i}"' for i in ids) + "}\n"
+        mix = lua_ids + f"local n = {n}\n" + r'''
+local tok = "TOKEN"
+counter = 0
+request = function()
+  counter = counter + 1
+  local i = math.random(1, n)
+  local id = ids[i]
+  local r = counter % 10
+  local h = {["X-Auth-Token"] = tok}
+  if r == 0 then
+    h["X-Image-Meta-Name"] = "soak-" .. counter
+    h["X-Image-Meta-Location"] = string.format("pithos://USER/images/img-%05d.raw", i - 1)
+    return wrk.format("POST", "/images", h)
+  elseif r == 1 then
+    h["X-Image-Meta-Property-Soak"] = tostring(counter)
+    return wrk.format("PUT", "/images/" .. id, h)
+  elseif r == 2 then
+    return wrk.format("PUT", "/images/" .. id .. "/members/friend" .. (counter % 7), h)
+  elseif r == 3 then
+    return wrk.format("DELETE", "/images/" .. id .. "/members/friend" .. (counter % 7), h)
+  elseif r == 4 then
+    return wrk.format("GET", "/images/" .. id .. "/members", h)
+  elseif r == 5 then
+    return wrk.format("GET", "/images/detail?limit=25&sort_key=name&marker=" .. id, h)
+  elseif r == 6 then
+    return wrk.format("GET", "/v1/images?property-key3=value-1&limit=50", h)
+  elseif r == 7 then
+    h["Range"] = "bytes=0-99"
+    return wrk.format("GET", "/images/" .. id, h)
+  else
+    return wrk.format("HEAD", "/images/" .. id, h)
+  end
+end
+'''.replace("TOKEN", TOKEN).replace("USER", USER)
+        samples = []
+        stop = threading.Event()
+
+        def sample():
+            t0 = time.perf_counter()
+            while not stop.wait(10):
+                with open(f"/proc/{server.proc.pid}/status") as f:
+                    rss = next(int(l.split()[1]) for l in f if l.startswith("VmRSS:"))
+                samples.append((time.perf_counter() - t0, rss))
+                print(f"  {samples[-1][0]:6.0f} s  resident {rss / 1024:6.1f} MiB", flush=True)
+
+        sampler = threading.Thread(target=sample, daemon=True)
+        sampler.start()
+        r = wrk(f"http://127.0.0.1:{port}/images", 64, args.soak, mix)
+        stop.set()
+        server.stop()
+        bad = r["errors"] + r["non2xx"]
+        print()
+        print(f"| soak: mixed load, c=64, {args.soak} s | {r['requests']} requests, {r['rps']:.0f}/s,"
+              f" p50 {fmt_ms(r['p50'])} ms, p99 {fmt_ms(r['p99'])} ms | errors {bad} |")
+        if len(samples) >= 3:
+            first = samples[len(samples) // 5][1]
+            last = samples[-1][1]
+            print(f"| resident memory: {first / 1024:.1f} MiB after warm-up, {last / 1024:.1f} MiB at the end,"
+                  f" peak {max(s[1] for s in samples) / 1024:.1f} MiB |")
+        print(f"soak: {1 if bad == 0 else 0} passed, {0 if bad == 0 else 1} failed")
+        if bad:
+            sys.exit(1)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
 def run_large(args):
     work = tempfile.mkdtemp(prefix="plankton-bench-large-")
     try:
@@ -283,8 +367,15 @@ def main():
     p.add_argument("--large", action="store_true", help="only the 512 MiB registration against md5sum")
     p.add_argument("--large-mib", type=int, default=512)
     p.add_argument("--keep", action="store_true", help="keep the temporary directory")
+    p.add_argument("--soak", type=int, default=0, metavar="SECONDS",
+                   help="only a soak: mixed load at c=64 for SECONDS")
     args = p.parse_args()
-    run_large(args) if args.large else run(args)
+    if args.soak:
+        run_soak(args)
+    elif args.large:
+        run_large(args)
+    else:
+        run(args)
 
 
 if __name__ == "__main__":
