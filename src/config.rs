@@ -121,6 +121,10 @@ pub struct Limits {
     /// Members per image.
     #[serde(default = "default_max_members")]
     pub max_members: usize,
+    /// Seconds an idle connection is kept open for its next request; 0 closes
+    /// every connection after one request.
+    #[serde(default = "default_keep_alive")]
+    pub keep_alive: u64,
 }
 
 /// The allowed format names.
@@ -168,6 +172,9 @@ fn default_max_properties() -> usize {
 fn default_max_members() -> usize {
     1024
 }
+fn default_keep_alive() -> u64 {
+    5
+}
 fn default_disk_formats() -> Vec<String> {
     "diskdump extdump ntfsdump raw vhd vmdk vdi iso qcow2 aki ari ami"
         .split(' ')
@@ -209,6 +216,7 @@ impl Default for Limits {
         Limits {
             max_properties: default_max_properties(),
             max_members: default_max_members(),
+            keep_alive: default_keep_alive(),
         }
     }
 }

@@ -23,6 +23,10 @@ Settings come from built-in defaults, then FILE (TOML; also PLANKTON_CONFIG),
 then PLANKTON_<KEY> / PLANKTON_<SECTION>__<KEY> environment variables.
 See etc/plankton.toml for every key.";
 
+/// The log filter without RUST_LOG: info, but not actix's line per malformed
+/// request (a hostile client could flood the log with them).
+const DEFAULT_LOG: &str = "info,actix_http::h1::dispatcher=off";
+
 /// What the command line asks for.
 enum Command {
     Serve,
@@ -66,7 +70,7 @@ fn parse_args() -> Result<(Option<PathBuf>, Command), String> {
 }
 
 fn main() -> ExitCode {
-    env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("info")).init();
+    env_logger::Builder::from_env(env_logger::Env::default().default_filter_or(DEFAULT_LOG)).init();
     let (config, command) = match parse_args() {
         Ok(parsed) => parsed,
         Err(e) => {

@@ -5,6 +5,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use actix_web::dev::{Server, ServerHandle};
+use actix_web::http::KeepAlive;
 use actix_web::middleware::Logger;
 use actix_web::{web, App, HttpServer};
 use tokio::signal::unix::{signal, Signal, SignalKind};
@@ -16,6 +17,9 @@ use crate::backends::identity::{Identity, TokenFile};
 use crate::backends::store::{FsStore, ObjectStore, PithosStore};
 use crate::config::{IdentityBackendKind, Settings, StoreBackendKind};
 use crate::db::Database;
+
+/// Open connections per worker (one worker per core).
+pub const MAX_CONNECTIONS_PER_WORKER: usize = 1024;
 
 /// Blocking threads per worker (actix starts one worker per core).
 pub const BLOCKING_THREADS_PER_WORKER: usize = 4;
@@ -115,13 +119,24 @@ impl Application {
                 )
                 .default_service(web::to(dispatch))
         })
-        .listen(listener)
-        .map_err(|e| StartupError(format!("listen {}: {e}", settings.listen)))?
-        .shutdown_timeout(30)
+        // Connection limits, set here rather than left to actix's defaults
+        // (tests/abuse checks them; docs/behaviour.md documents them). They
+        // must come before `listen`, which takes them.
+        .keep_alive(match settings.limits.keep_alive {
+            0 => KeepAlive::Disabled,
+            n => KeepAlive::Timeout(Duration::from_secs(n)),
+        })
+        .client_request_timeout(Duration::from_secs(5))
+        .client_disconnect_timeout(Duration::from_secs(1))
+        .max_connections(MAX_CONNECTIONS_PER_WORKER)
+        .backlog(1024)
         // Blocking work (every query, JSON of long lists, file hashing) runs on
         // a small pool per worker: more threads than cores buy nothing but
         // memory (each thread keeps its own allocator arena).
         .worker_max_blocking_threads(BLOCKING_THREADS_PER_WORKER)
+        .shutdown_timeout(30)
+        .listen(listener)
+        .map_err(|e| StartupError(format!("listen {}: {e}", settings.listen)))?
         .run();
         Ok(Application {
             port: addr.port(),

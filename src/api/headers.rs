@@ -191,7 +191,7 @@ pub fn parse_meta(headers: &HeaderMap) -> Result<MetaHeaders, AppError> {
         let Some(rest) = name.strip_prefix(META_PREFIX) else {
             continue;
         };
-        let text = header_text(name, value)?.trim();
+        let text = header_text(name, value)?.trim_matches([' ', '\t']);
         if let Some(raw_key) = property_suffix(rest) {
             let decoded_key = decode(raw_key).map_err(|e| {
                 AppError::bad(format!("Invalid header {name}: property key has a {e}"))

@@ -9,6 +9,9 @@ pub mod shared;
 pub mod sharing;
 pub mod versions;
 
+#[cfg(test)]
+mod proptests;
+
 use std::sync::Arc;
 
 use actix_web::{web, HttpRequest, HttpResponse, ResponseError};
@@ -75,6 +78,9 @@ pub struct AppState {
     /// Serialises changes of who may read one location (Pithos sharing).
     pub sharing_locks: sharing::StripedLocks,
 }
+
+/// How long a request body may take to arrive, whole.
+pub const BODY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
 
 /// The largest request body we read (a members list of 1024 entries is ~100 KiB).
 pub const MAX_BODY: usize = 1 << 20;
@@ -219,16 +225,28 @@ async fn read_body(req: &HttpRequest, mut payload: web::Payload) -> Result<Vec<u
             return Err(too_large());
         }
     }
-    let mut body = Vec::new();
-    while let Some(chunk) = payload.next().await {
-        let chunk =
-            chunk.map_err(|e| AppError::bad(format!("Could not read the request body: {e}")))?;
-        if body.len() + chunk.len() > MAX_BODY {
-            return Err(too_large());
+    // actix runs no timer while a handler reads a body: bound it here, so a
+    // client sending a byte a second cannot hold a request open.
+    let read = async {
+        let mut body = Vec::new();
+        while let Some(chunk) = payload.next().await {
+            let chunk = chunk
+                .map_err(|e| AppError::bad(format!("Could not read the request body: {e}")))?;
+            if body.len() + chunk.len() > MAX_BODY {
+                return Err(too_large());
+            }
+            body.extend_from_slice(&chunk);
         }
-        body.extend_from_slice(&chunk);
-    }
-    Ok(body)
+        Ok(body)
+    };
+    actix_web::rt::time::timeout(BODY_TIMEOUT, read)
+        .await
+        .unwrap_or_else(|_| {
+            Err(AppError::bad(format!(
+                "The request body did not arrive within {} s",
+                BODY_TIMEOUT.as_secs()
+            )))
+        })
 }
 
 /// `GET <base>/healthz`: 200 when the database answers, 503 otherwise.
