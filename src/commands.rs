@@ -167,6 +167,12 @@ fn run_check(settings: &Settings) -> Result<usize, String> {
         }
         problems += integrity.len();
     }
+    let out_of_step = crate::db::queries::properties_out_of_step(&conn)
+        .map_err(|e| format!("comparing properties: {e}"))?;
+    if out_of_step > 0 {
+        println!("database: {out_of_step} image(s) whose properties_json disagrees with their property rows");
+        problems += out_of_step as usize;
+    }
     let store = match settings.store.backend {
         StoreBackendKind::Fs => ObjectStore::Fs(Arc::new(FsStore::open(&settings.store.root)?)),
         StoreBackendKind::Pithos => {

@@ -24,10 +24,10 @@ const COLUMNS: &str = "i.seq, i.id, i.name, i.location, i.status, i.disk_format,
     i.container_format, i.size, i.checksum, i.md5, i.created_at, i.updated_at, \
     i.deleted_at, i.is_public, i.owner, i.min_ram, i.min_disk";
 
-/// The properties of row `i` as one JSON object, so that a page of images and
-/// all their properties come back from one statement.
-const PROPERTIES: &str = "(SELECT coalesce(json_group_object(p.key, p.value), '{}') \
-    FROM image_properties p WHERE p.image_seq = i.seq)";
+/// The properties of row `i` as one JSON object (kept beside the property
+/// rows by every write), so that a page of images and all their properties
+/// come back from one statement.
+const PROPERTIES: &str = "i.properties_json";
 
 /// Whether the caller (parameter `?1`) may see row `i`.
 const VISIBLE: &str = "(i.owner = ?1 OR i.is_public = 1 OR EXISTS \
@@ -190,7 +190,22 @@ pub fn replace_properties(
     for (k, v) in properties {
         insert.execute(params![seq, k, v])?;
     }
+    let json = serde_json::to_string(properties).map_err(AppError::internal)?;
+    conn.prepare_cached("UPDATE images SET properties_json = ?2 WHERE seq = ?1")?
+        .execute(params![seq, json])?;
     Ok(())
+}
+
+/// How many images' `properties_json` disagree with their property rows
+/// (for `plankton check`; always 0 unless the file was changed behind our back).
+pub fn properties_out_of_step(conn: &Connection) -> Result<i64, AppError> {
+    Ok(conn.query_row(
+        "SELECT count(*) FROM images i WHERE json(i.properties_json) IS NOT json(\
+         (SELECT coalesce(json_group_object(p.key, p.value), '{}') \
+          FROM image_properties p WHERE p.image_seq = i.seq))",
+        [],
+        |r| r.get(0),
+    )?)
 }
 
 /// The member ids of row `seq`, sorted.
