@@ -76,6 +76,13 @@ class Server:
                 sys.exit(f"plankton exited: see {self.workdir}/log")
             time.sleep(0.0005)
 
+    def rss_kib(self):
+        with open(f"/proc/{self.proc.pid}/status") as f:
+            for line in f:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1])
+        return 0
+
     def peak_rss_kib(self):
         with open(f"/proc/{self.proc.pid}/status") as f:
             for line in f:
@@ -195,11 +202,14 @@ def run(args):
             'end\n'
         )
         results = {}
+        rss_after = {}
         for label, url, lua, method in cases:
             for c in args.concurrency:
                 results[(label, c)] = wrk(url, c, args.seconds, lua, method)
+            rss_after[label] = server.rss_kib()
         for c in args.concurrency:
             results[("durable registrations", c)] = wrk(f"{base}/images", c, args.seconds, reg_lua, "POST")
+        rss_after["durable registrations"] = server.rss_kib()
         peak = server.peak_rss_kib()
         server.stop()
 
@@ -208,9 +218,9 @@ def run(args):
         print(f"plankton benchmark: {n} images x {PROPS} properties, {os.cpu_count()} cores, "
               f"wrk keep-alive, {args.seconds}s per cell, RUST_LOG={server.env()['RUST_LOG']}")
         print()
-        head = "| request | " + " | ".join(f"c={c} req/s (x base) | p50 ms | p99 ms" for c in args.concurrency) + " |"
-        print(head)
-        print("|" + "---|" * (1 + 3 * len(args.concurrency)))
+        head = "| request | " + " | ".join(f"c={c} req/s (x base) | p50 ms | p99 ms" for c in args.concurrency)
+        print(head + " | resident after, MiB |")
+        print("|" + "---|" * (2 + 3 * len(args.concurrency)))
         for label in labels:
             cells = []
             for c in args.concurrency:
@@ -219,7 +229,7 @@ def run(args):
                 bad = r["errors"] + r["non2xx"]
                 note = f" ({bad} errors)" if bad else ""
                 cells.append(f"{r['rps']:.0f} ({r['rps'] / b:.2f}){note} | {fmt_ms(r['p50'])} | {fmt_ms(r['p99'])}")
-            print(f"| {label} | " + " | ".join(cells) + " |")
+            print(f"| {label} | " + " | ".join(cells) + f" | {rss_after[label] / 1024:.1f} |")
         print()
         print(f"| loading {n} images through the API (16 clients) | {load_s:.1f} s ({n / load_s:.0f}/s) |")
         print(f"| peak resident memory after the run ({n} images) | {peak / 1024:.1f} MiB |")

@@ -188,8 +188,7 @@ mod tests {
         let parsed: serde_json::Value = serde_json::from_str(&json).unwrap();
         assert_eq!(parsed, serde_json::json!({"b": "x\"y", "os": "debian"}));
         assert_eq!(
-            db.read_blocking(|c| queries::properties_out_of_step(c))
-                .unwrap(),
+            db.read_blocking(queries::properties_out_of_step).unwrap(),
             0
         );
     }
