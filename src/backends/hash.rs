@@ -8,7 +8,8 @@ pub const BLOCK_SIZE: usize = 4 * 1024 * 1024;
 
 /// Computes the Pithos hash and the MD5 of a byte stream fed in pieces of any size.
 pub struct ObjectHasher {
-    md5: Md5,
+    /// `None` where the MD5 is computed elsewhere (beside, on another core).
+    md5: Option<Md5>,
     block: Sha256,
     /// Bytes of the current block seen so far.
     in_block: usize,
@@ -31,7 +32,7 @@ impl ObjectHasher {
     /// A hasher that has seen no bytes.
     pub fn new() -> Self {
         ObjectHasher {
-            md5: Md5::new(),
+            md5: Some(Md5::new()),
             block: Sha256::new(),
             in_block: 0,
             pending_zeros: 0,
@@ -39,9 +40,19 @@ impl ObjectHasher {
         }
     }
 
+    /// A hasher of the Pithos hash alone.
+    pub fn pithos_only() -> Self {
+        ObjectHasher {
+            md5: None,
+            ..Self::new()
+        }
+    }
+
     /// Feeds the next bytes of the object.
     pub fn update(&mut self, mut data: &[u8]) {
-        self.md5.update(data);
+        if let Some(md5) = &mut self.md5 {
+            md5.update(data);
+        }
         while !data.is_empty() {
             let room = BLOCK_SIZE - self.in_block;
             let (piece, rest) = data.split_at(room.min(data.len()));
@@ -76,12 +87,17 @@ impl ObjectHasher {
         self.pending_zeros = 0;
     }
 
-    /// Ends the stream: `(pithos_hash, md5)`, both lower-case hex.
+    /// Ends the stream: `(pithos_hash, md5)`, both lower-case hex (the MD5
+    /// empty for a `pithos_only` hasher).
     pub fn finish(mut self) -> (String, String) {
         if self.in_block > 0 {
             self.finish_block();
         }
-        let md5 = hex::encode(self.md5.finalize());
+        let md5 = self
+            .md5
+            .take()
+            .map(|m| hex::encode(m.finalize()))
+            .unwrap_or_default();
         (merkle_root(self.block_hashes), md5)
     }
 }
