@@ -87,6 +87,9 @@ impl Database {
             SqliteConnectionManager::file(path).with_init(|c: &mut Connection| configure(c));
         let pool = Pool::builder()
             .max_size(POOL_SIZE)
+            // A local file's connection does not go stale; testing it on every
+            // checkout parsed and ran a query per request.
+            .test_on_check_out(false)
             .min_idle(Some(2))
             .connection_timeout(Duration::from_secs(30))
             .build(manager)
