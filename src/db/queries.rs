@@ -216,21 +216,6 @@ pub fn members(conn: &Connection, seq: i64) -> Result<Vec<String>, AppError> {
     Ok(rows.collect::<Result<_, _>>()?)
 }
 
-/// Whether `member` is a member of row `seq`.
-pub fn is_member(conn: &Connection, seq: i64, member: &str) -> Result<bool, AppError> {
-    let mut stmt = conn.prepare_cached(
-        "SELECT EXISTS (SELECT 1 FROM image_members WHERE image_seq = ?1 AND member = ?2)",
-    )?;
-    Ok(stmt.query_row(params![seq, member], |r| r.get(0))?)
-}
-
-/// How many members row `seq` has.
-pub fn member_count(conn: &Connection, seq: i64) -> Result<usize, AppError> {
-    let mut stmt =
-        conn.prepare_cached("SELECT count(*) FROM image_members WHERE image_seq = ?1")?;
-    Ok(stmt.query_row(params![seq], |r| r.get::<_, i64>(0))? as usize)
-}
-
 /// Replaces the member list of row `seq`.
 pub fn replace_members(conn: &Connection, seq: i64, members: &[String]) -> Result<(), AppError> {
     conn.prepare_cached("DELETE FROM image_members WHERE image_seq = ?1")?
