@@ -71,11 +71,11 @@ install: ## install the binary, unit, system user and config (PREFIX, DESTDIR)
 	fi
 
 bench: build ## measure: 10,000 images, wrk at c=1/16/64, memory, start time (~5 min)
-	@command -v wrk >/dev/null || apt-get install -y wrk
+	@command -v wrk >/dev/null || (apt-get update -qq && apt-get install -y -qq wrk)
 	python3 bench/run.py --binary $(BIN)
 
 soak: build ## ten minutes of mixed load at c=64: zero errors, flat memory (SOAK=600)
-	@command -v wrk >/dev/null || apt-get install -y wrk
+	@command -v wrk >/dev/null || (apt-get update -qq && apt-get install -y -qq wrk)
 	python3 bench/run.py --binary $(BIN) --soak $(or $(SOAK),600)
 
 bench-large: build ## measure: registering a fresh 512 MiB file against md5sum
