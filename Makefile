@@ -10,7 +10,7 @@ BIN        := target/release/plankton
 .PHONY: help build run test interop lint install clean bench bench-large soak
 
 help: ## list the targets
-	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  make %-8s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  make %-11s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 
 build: ## build the release binary
 	$(CARGO) build --release --locked
