@@ -34,15 +34,8 @@ pub fn config(settings: &Settings) -> ExitCode {
             problems.push(e);
         }
     }
-    let db_dir = match settings.database.parent() {
-        Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
-        _ => ".".into(),
-    };
-    if !db_dir.is_dir() {
-        problems.push(format!(
-            "database directory {} does not exist",
-            db_dir.display()
-        ));
+    if let Err(e) = crate::db::check_directory(&settings.database) {
+        problems.push(e);
     }
     for p in &problems {
         eprintln!("plankton: {p}");

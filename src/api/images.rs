@@ -663,12 +663,7 @@ pub async fn data(
             image.status.as_str()
         )));
     }
-    let location = Location::parse(&image.location).map_err(|_| {
-        AppError::internal(format!(
-            "stored location '{}' does not parse",
-            image.location
-        ))
-    })?;
+    let location = image.parsed_location()?;
     let read = call
         .state
         .store

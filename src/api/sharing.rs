@@ -45,15 +45,6 @@ impl StripedLocks {
     }
 }
 
-fn stored_location(stored: &StoredImage) -> Result<Location, AppError> {
-    Location::parse(&stored.image.location).map_err(|_| {
-        AppError::internal(format!(
-            "stored location '{}' does not parse",
-            stored.image.location
-        ))
-    })
-}
-
 /// Sets the object's readers to `after`, runs `write`, and puts `before` back
 /// if `write` fails. Nothing is sent when the readers do not change.
 pub(crate) async fn sync_readers<T>(
@@ -121,7 +112,7 @@ where
             Ok((stored, members))
         })
         .await?;
-    let location = stored_location(&stored)?;
+    let location = stored.image.parsed_location()?;
     let before = Readers::of(stored.image.is_public, &members);
     let (after, write) = plan(&stored, &members)?;
     let commit = change(call, id, move |conn, fresh| write(conn, &fresh));

@@ -54,20 +54,28 @@ pub struct Database {
     writer: Writer,
 }
 
+/// Checks that the directory a database file goes in exists (the file itself
+/// may not yet).
+pub fn check_directory(path: &Path) -> Result<(), String> {
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => Path::new("."),
+    };
+    if dir.is_dir() {
+        Ok(())
+    } else {
+        Err(format!(
+            "database directory {} does not exist",
+            dir.display()
+        ))
+    }
+}
+
 impl Database {
     /// Opens (creating if needed) the database file, migrates it, and starts the
     /// writer. The file's directory must exist.
     pub fn open(path: &Path) -> Result<Database, String> {
-        let dir = match path.parent() {
-            Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
-            _ => std::path::PathBuf::from("."),
-        };
-        if !dir.is_dir() {
-            return Err(format!(
-                "database directory {} does not exist",
-                dir.display()
-            ));
-        }
+        check_directory(path)?;
         let mut conn =
             Connection::open(path).map_err(|e| format!("database {}: {e}", path.display()))?;
         configure(&conn).map_err(|e| format!("database {}: {e}", path.display()))?;

@@ -41,21 +41,13 @@ fn corrupt(what: &str, value: &str) -> rusqlite::Error {
     )
 }
 
-/// Reads the columns of `COLUMNS` (and optionally the properties after them).
-fn image_from_row(row: &Row<'_>, properties_at: Option<usize>) -> rusqlite::Result<StoredImage> {
+/// Reads the columns of `COLUMNS` and the properties (`PROPERTIES`) after them.
+fn image_from_row(row: &Row<'_>) -> rusqlite::Result<StoredImage> {
     let id: String = row.get(1)?;
     let status: String = row.get(4)?;
-    let properties = match properties_at {
-        Some(idx) => {
-            let json: Option<String> = row.get(idx)?;
-            match json {
-                Some(j) => serde_json::from_str::<BTreeMap<String, String>>(&j)
-                    .map_err(|_| corrupt("properties", &j))?,
-                None => BTreeMap::new(),
-            }
-        }
-        None => BTreeMap::new(),
-    };
+    let json: String = row.get(17)?;
+    let properties = serde_json::from_str::<BTreeMap<String, String>>(&json)
+        .map_err(|_| corrupt("properties", &json))?;
     Ok(StoredImage {
         seq: row.get(0)?,
         image: Image {
@@ -93,7 +85,7 @@ pub fn image_for_caller(
     let mut stmt = conn.prepare_cached(&sql)?;
     let found = stmt
         .query_row(params![id.to_string(), caller], |row| {
-            Ok((image_from_row(row, Some(17))?, row.get::<_, bool>(18)?))
+            Ok((image_from_row(row)?, row.get::<_, bool>(18)?))
         })
         .optional()?;
     Ok(found)
@@ -107,7 +99,7 @@ pub fn live_image_at(conn: &Connection, location: &str) -> Result<Option<StoredI
     );
     let mut stmt = conn.prepare_cached(&sql)?;
     Ok(stmt
-        .query_row(params![location], |row| image_from_row(row, Some(17)))
+        .query_row(params![location], image_from_row)
         .optional()?)
 }
 

@@ -30,11 +30,6 @@ impl ImageId {
             .map(ImageId)
             .map_err(|_| AppError::bad(format!("Invalid image id '{s}'")))
     }
-
-    /// The canonical lower-case hyphenated rendering.
-    pub fn as_string(&self) -> String {
-        self.0.hyphenated().to_string()
-    }
 }
 
 impl std::fmt::Display for ImageId {

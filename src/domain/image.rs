@@ -97,6 +97,19 @@ pub struct Image {
     pub properties: BTreeMap<String, String>,
 }
 
+impl Image {
+    /// The image's location, parsed. It was stored canonical, so failing to
+    /// parse it is a bug (a 500), not the caller's mistake.
+    pub fn parsed_location(&self) -> Result<super::location::Location, AppError> {
+        super::location::Location::parse(&self.location).map_err(|_| {
+            AppError::internal(format!(
+                "stored location '{}' does not parse",
+                self.location
+            ))
+        })
+    }
+}
+
 /// Normalises a property key that is already percent-decoded: ASCII letters
 /// lower-cased, every character that is not a letter or digit turned into `_`.
 pub fn normalise_property_key(decoded: &str) -> String {
