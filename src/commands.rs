@@ -5,12 +5,12 @@ use std::path::Path;
 use std::process::ExitCode;
 use std::sync::Arc;
 
-use rusqlite::{Connection, OpenFlags};
-
 use crate::backends::identity::TokenFile;
 use crate::backends::store::{FsStore, ObjectStore};
 use crate::config::{IdentityBackendKind, Settings, StoreBackendKind};
+use crate::db::ops::Snapshot;
 use crate::domain::location::Location;
+use crate::error::chain;
 
 /// `plankton config`: prints the effective settings as TOML (secrets
 /// redacted), then checks that the files and directories they name can be
@@ -26,16 +26,16 @@ pub fn config(settings: &Settings) -> ExitCode {
     let mut problems = Vec::new();
     if settings.identity.backend == IdentityBackendKind::Tokenfile {
         if let Err(e) = TokenFile::open(&settings.identity.token_file) {
-            problems.push(e);
+            problems.push(chain(&e));
         }
     }
     if settings.store.backend == StoreBackendKind::Fs {
         if let Err(e) = FsStore::open(&settings.store.root) {
-            problems.push(e);
+            problems.push(format!("store root {}: {e}", settings.store.root.display()));
         }
     }
     if let Err(e) = crate::db::check_directory(&settings.database) {
-        problems.push(e);
+        problems.push(chain(&e));
     }
     for p in &problems {
         eprintln!("plankton: {p}");
@@ -45,17 +45,6 @@ pub fn config(settings: &Settings) -> ExitCode {
     } else {
         ExitCode::from(1)
     }
-}
-
-fn open_existing(path: &Path, flags: OpenFlags) -> Result<Connection, String> {
-    if !path.is_file() {
-        return Err(format!("database {} does not exist", path.display()));
-    }
-    let conn = Connection::open_with_flags(path, flags | OpenFlags::SQLITE_OPEN_NO_MUTEX)
-        .map_err(|e| format!("database {}: {e}", path.display()))?;
-    conn.busy_timeout(std::time::Duration::from_secs(30))
-        .map_err(|e| format!("database {}: {e}", path.display()))?;
-    Ok(conn)
 }
 
 /// `plankton backup FILE`: a consistent copy of the catalogue, taken in one
@@ -95,24 +84,18 @@ fn backup_to(database: &Path, target: &Path) -> Result<u64, String> {
         std::process::id()
     ));
     let _ = std::fs::remove_file(&tmp);
-    let conn = open_existing(database, OpenFlags::SQLITE_OPEN_READ_ONLY)?;
-    let tmp_text = tmp
-        .to_str()
-        .ok_or_else(|| format!("{} is not UTF-8", tmp.display()))?;
-    let result = conn
-        .execute("VACUUM INTO ?1", [tmp_text])
-        .map_err(|e| format!("copying {}: {e}", database.display()))
-        .and_then(|_| {
-            let f = std::fs::File::open(&tmp).map_err(|e| e.to_string())?;
-            f.sync_all().map_err(|e| e.to_string())?;
-            std::fs::rename(&tmp, target).map_err(|e| e.to_string())?;
-            if let Ok(d) = std::fs::File::open(&dir) {
-                let _ = d.sync_all();
-            }
-            std::fs::metadata(target)
-                .map(|m| m.len())
-                .map_err(|e| e.to_string())
-        });
+    let snapshot = Snapshot::open(database)?;
+    let result = snapshot.copy_to(&tmp).and_then(|_| {
+        let f = std::fs::File::open(&tmp).map_err(|e| e.to_string())?;
+        f.sync_all().map_err(|e| e.to_string())?;
+        std::fs::rename(&tmp, target).map_err(|e| e.to_string())?;
+        if let Ok(d) = std::fs::File::open(&dir) {
+            let _ = d.sync_all();
+        }
+        std::fs::metadata(target)
+            .map(|m| m.len())
+            .map_err(|e| e.to_string())
+    });
     if result.is_err() {
         let _ = std::fs::remove_file(&tmp);
     }
@@ -139,58 +122,32 @@ pub fn check(settings: &Settings) -> ExitCode {
     }
 }
 
-struct Row {
-    id: String,
-    name: String,
-    location: String,
-    size: i64,
-    checksum: String,
-}
-
 fn run_check(settings: &Settings) -> Result<usize, String> {
-    let conn = open_existing(&settings.database, OpenFlags::SQLITE_OPEN_READ_ONLY)?;
+    let snapshot = Snapshot::open(&settings.database)?;
     let mut problems = 0;
-    let integrity: Vec<String> = conn
-        .prepare("PRAGMA integrity_check")
-        .and_then(|mut s| s.query_map([], |r| r.get(0))?.collect())
-        .map_err(|e| format!("integrity check: {e}"))?;
+    let integrity = snapshot.integrity()?;
     if integrity != ["ok"] {
         for line in &integrity {
             println!("database: {line}");
         }
         problems += integrity.len();
     }
-    let out_of_step = crate::db::queries::properties_out_of_step(&conn)
-        .map_err(|e| format!("comparing properties: {e}"))?;
+    let out_of_step = snapshot.properties_out_of_step()?;
     if out_of_step > 0 {
         println!("database: {out_of_step} image(s) whose properties_json disagrees with their property rows");
         problems += out_of_step as usize;
     }
     let store = match settings.store.backend {
-        StoreBackendKind::Fs => ObjectStore::Fs(Arc::new(FsStore::open(&settings.store.root)?)),
+        StoreBackendKind::Fs => ObjectStore::Fs(Arc::new(
+            FsStore::open(&settings.store.root)
+                .map_err(|e| format!("store root {}: {e}", settings.store.root.display()))?,
+        )),
         StoreBackendKind::Pithos => {
             return Err("checking objects in Pithos is not available in this version".into())
         }
     };
-    let rows: Vec<Row> = conn
-        .prepare(
-            "SELECT id, name, location, size, checksum FROM images \
-             WHERE deleted_at IS NULL ORDER BY created_at, id",
-        )
-        .and_then(|mut s| {
-            s.query_map([], |r| {
-                Ok(Row {
-                    id: r.get(0)?,
-                    name: r.get(1)?,
-                    location: r.get(2)?,
-                    size: r.get(3)?,
-                    checksum: r.get(4)?,
-                })
-            })?
-            .collect()
-        })
-        .map_err(|e| format!("reading images: {e}"))?;
-    drop(conn);
+    let rows = snapshot.live_images()?;
+    drop(snapshot);
     let total = rows.len();
     let mut bytes = 0u64;
     let mut stderr = std::io::stderr();
@@ -206,7 +163,7 @@ fn run_check(settings: &Settings) -> Result<usize, String> {
                 Ok(None) => Some(format!("{what}: object missing at {}", row.location)),
                 Ok(Some(info)) => {
                     bytes += info.size;
-                    if info.size != row.size as u64 {
+                    if info.size != row.size {
                         Some(format!(
                             "{what}: object at {} has {} bytes, {} recorded",
                             row.location, info.size, row.size

@@ -95,7 +95,7 @@ fn main() -> ExitCode {
 
 fn serve(settings: Settings) -> ExitCode {
     let result = actix_web::rt::System::new().block_on(async move {
-        let app = Application::build(settings).map_err(|e| e.to_string())?;
+        let app = Application::build(settings).map_err(|e| plankton::error::chain(&e))?;
         app.run_until_stopped().await.map_err(|e| e.to_string())
     });
     match result {

@@ -10,13 +10,14 @@ use actix_web::middleware::Logger;
 use actix_web::{web, App, HttpServer};
 use tokio::signal::unix::{signal, Signal, SignalKind};
 
-use crate::api::{dispatch, AppState, CallerId};
-use crate::backends::astakos::Astakos;
 use crate::backends::http::build_client;
-use crate::backends::identity::{Identity, TokenFile};
+use crate::backends::identity::{Astakos, Identity, TokenFile};
 use crate::backends::store::{FsStore, ObjectStore, PithosStore};
 use crate::config::{IdentityBackendKind, Settings, StoreBackendKind};
 use crate::db::Database;
+use crate::http::{AppState, CallerId};
+use crate::registry::Registry;
+use crate::router::dispatch;
 
 /// Open connections per worker (one worker per core).
 pub const MAX_CONNECTIONS_PER_WORKER: usize = 1024;
@@ -24,10 +25,38 @@ pub const MAX_CONNECTIONS_PER_WORKER: usize = 1024;
 /// Blocking threads per worker (actix starts one worker per core).
 pub const BLOCKING_THREADS_PER_WORKER: usize = 4;
 
-/// Why the service could not start.
+/// The cause of a startup error, from the layer that met it.
+pub type Cause = Box<dyn std::error::Error + Send + Sync>;
+
+/// Why the service could not start; `error::chain` prints it with its causes.
 #[derive(Debug, thiserror::Error)]
-#[error("cannot start: {0}")]
-pub struct StartupError(pub String);
+pub enum StartupError {
+    /// The HTTP client of the network backends could not be built.
+    #[error("cannot start: {0}")]
+    HttpClient(String),
+    /// The token file cannot be used.
+    #[error("cannot start")]
+    TokenFile(#[source] Cause),
+    /// The store root cannot be used.
+    #[error("cannot start: store root {}", path.display())]
+    StoreRoot {
+        /// The configured root.
+        path: std::path::PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// The database cannot be opened.
+    #[error("cannot start")]
+    Database(#[source] Cause),
+    /// The listening socket cannot be bound.
+    #[error("cannot start: listen {addr}")]
+    Listen {
+        /// The configured address.
+        addr: String,
+        /// Why.
+        source: std::io::Error,
+    },
+}
 
 /// A built, bound, not yet running server.
 pub struct Application {
@@ -45,7 +74,7 @@ impl Application {
             || settings.store.backend == StoreBackendKind::Pithos;
         // One client, built once, shared by both network backends.
         let http = if needs_http {
-            Some(build_client(&settings.http).map_err(StartupError)?)
+            Some(build_client(&settings.http).map_err(StartupError::HttpClient)?)
         } else {
             None
         };
@@ -59,7 +88,8 @@ impl Application {
                 settings.identity.token_cache_size,
             )),
             _ => Identity::TokenFile(
-                TokenFile::open(&settings.identity.token_file).map_err(StartupError)?,
+                TokenFile::open(&settings.identity.token_file)
+                    .map_err(|e| StartupError::TokenFile(e.into()))?,
             ),
         };
         let store = match (settings.store.backend, &http) {
@@ -69,16 +99,21 @@ impl Application {
                 timeout,
                 settings.store.sync_sharing,
             )),
-            _ => ObjectStore::Fs(Arc::new(
-                FsStore::open(&settings.store.root).map_err(StartupError)?,
-            )),
+            _ => ObjectStore::Fs(Arc::new(FsStore::open(&settings.store.root).map_err(
+                |source| StartupError::StoreRoot {
+                    path: settings.store.root.clone(),
+                    source,
+                },
+            )?)),
         };
-        let db = Database::open(&settings.database).map_err(StartupError)?;
-        let listener = TcpListener::bind(&settings.listen)
-            .map_err(|e| StartupError(format!("listen {}: {e}", settings.listen)))?;
-        let addr = listener
-            .local_addr()
-            .map_err(|e| StartupError(format!("listen {}: {e}", settings.listen)))?;
+        let db =
+            Database::open(&settings.database).map_err(|e| StartupError::Database(e.into()))?;
+        let listen = |source| StartupError::Listen {
+            addr: settings.listen.clone(),
+            source,
+        };
+        let listener = TcpListener::bind(&settings.listen).map_err(listen)?;
+        let addr = listener.local_addr().map_err(listen)?;
         log::info!(
             "plankton {} listening on http://{addr}{} (identity: {}; store: {}; database: {}; SQLite {})",
             env!("CARGO_PKG_VERSION"),
@@ -93,13 +128,9 @@ impl Application {
             .map_err(|e| log::warn!("SIGHUP will not re-read the token file: {e}"))
             .ok();
         let state = web::Data::new(AppState {
-            db,
-            identity,
-            store: Arc::new(store),
+            registry: Registry::new(db, store, identity, settings.limits.clone()),
             base_path: settings.base_path.clone(),
-            limits: settings.limits.clone(),
             formats: settings.formats.clone(),
-            sharing_locks: Default::default(),
         });
         let app_state = state.clone();
         let server = HttpServer::new(move || {
@@ -136,7 +167,7 @@ impl Application {
         .worker_max_blocking_threads(BLOCKING_THREADS_PER_WORKER)
         .shutdown_timeout(30)
         .listen(listener)
-        .map_err(|e| StartupError(format!("listen {}: {e}", settings.listen)))?
+        .map_err(listen)?
         .run();
         Ok(Application {
             port: addr.port(),
@@ -171,7 +202,7 @@ impl Application {
             tokio::spawn(async move {
                 while hup.recv().await.is_some() {
                     log::info!("SIGHUP: re-reading the token file");
-                    state.identity.reload();
+                    state.registry.reload_identity();
                 }
             })
         });
@@ -179,7 +210,7 @@ impl Application {
         if let Some(task) = reloader {
             task.abort();
         }
-        state.db.close();
+        state.registry.close();
         log::info!("stopped; database closed");
         result
     }

@@ -1,10 +1,11 @@
-//! Image metadata in headers (§5): parsing `X-Image-Meta-*` requests and
+//! Image metadata in headers (docs/api.md §5): parsing `X-Image-Meta-*` requests and
 //! rendering an image as response headers.
 
 use std::collections::BTreeMap;
 
+use std::sync::LazyLock;
+
 use actix_web::http::header::{HeaderMap, HeaderName, HeaderValue};
-use actix_web::HttpResponseBuilder;
 
 use crate::domain::ids::truncate;
 use crate::domain::image::{
@@ -21,7 +22,7 @@ const PURGE_PROPS: &str = "x-glance-registry-purge-props";
 
 /// A known `X-Image-Meta-*` name, after normalising.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-pub enum Field {
+pub(super) enum Field {
     /// `name`
     Name,
     /// `id`
@@ -83,7 +84,7 @@ impl Field {
     }
 
     /// The header that carries this field, as named in error messages.
-    pub fn header(self) -> &'static str {
+    pub(super) fn header(self) -> &'static str {
         match self {
             Field::Name => "X-Image-Meta-Name",
             Field::Id => "X-Image-Meta-Id",
@@ -108,53 +109,23 @@ impl Field {
 
 /// The `X-Image-Meta-*` headers of one request, decoded.
 #[derive(Debug, Default)]
-pub struct MetaHeaders {
+pub(super) struct MetaHeaders {
     /// Known fields and their decoded values (the location is left as sent).
-    pub fields: BTreeMap<Field, String>,
+    pub(super) fields: BTreeMap<Field, String>,
     /// Properties in the order sent, keys normalised, values decoded.
-    pub properties: BTreeMap<String, String>,
+    pub(super) properties: BTreeMap<String, String>,
     /// `x-glance-registry-purge-props`, if sent.
-    pub purge_props: Option<bool>,
+    pub(super) purge_props: Option<bool>,
     /// Properties sent more than once with different values (under one key
-    /// after normalising): every value, in the order sent. See `resolve_conflicts`.
-    pub conflicts: BTreeMap<String, Vec<String>>,
+    /// after normalising): every value, in the order sent. See
+    /// `domain::changes::resolve_conflicts`.
+    pub(super) conflicts: BTreeMap<String, Vec<String>>,
 }
 
 impl MetaHeaders {
     /// The value of `field`, if sent.
-    pub fn get(&self, field: Field) -> Option<&str> {
+    pub(super) fn get(&self, field: Field) -> Option<&str> {
         self.fields.get(&field).map(String::as_str)
-    }
-}
-
-impl MetaHeaders {
-    /// Settles properties sent twice with different values. kamaki's
-    /// `image modify -p KEY=new` re-sends every stored property beside the new
-    /// value (`...-Property-os: old` and `...-Property-OS: new`), so on an
-    /// update the one value that differs from the stored one wins. Anything
-    /// else (no stored value to tell them apart, or several new values) is a 400.
-    pub fn resolve_conflicts(
-        &mut self,
-        stored: Option<&BTreeMap<String, String>>,
-    ) -> Result<(), AppError> {
-        for (key, values) in std::mem::take(&mut self.conflicts) {
-            let old = stored.and_then(|p| p.get(&key));
-            let mut new: Vec<&String> = values.iter().filter(|v| Some(*v) != old).collect();
-            new.sort();
-            new.dedup();
-            match (old, new.as_slice()) {
-                (Some(_), [one]) => {
-                    self.properties.insert(key, (*one).clone());
-                }
-                _ => {
-                    return Err(AppError::bad(format!(
-                        "Property '{}' is given twice with different values",
-                        truncate(&key, 80)
-                    )))
-                }
-            }
-        }
-        Ok(())
     }
 }
 
@@ -173,12 +144,12 @@ fn normalise_name(name: &str) -> String {
 
 fn header_text<'a>(name: &str, value: &'a HeaderValue) -> Result<&'a str, AppError> {
     std::str::from_utf8(value.as_bytes())
-        .map_err(|_| AppError::bad(format!("Invalid header {name}: its value is not UTF-8")))
+        .map_err(|_| AppError::invalid(format!("Invalid header {name}: its value is not UTF-8")))
 }
 
 /// Parses every `X-Image-Meta-*` header and `x-glance-registry-purge-props`.
 /// Unknown names, bad percent escapes and conflicting repeats are 400s.
-pub fn parse_meta(headers: &HeaderMap) -> Result<MetaHeaders, AppError> {
+pub(super) fn parse_meta(headers: &HeaderMap) -> Result<MetaHeaders, AppError> {
     let mut out = MetaHeaders::default();
     for (name, value) in headers.iter() {
         let name = name.as_str();
@@ -194,12 +165,12 @@ pub fn parse_meta(headers: &HeaderMap) -> Result<MetaHeaders, AppError> {
         let text = header_text(name, value)?.trim_matches([' ', '\t']);
         if let Some(raw_key) = property_suffix(rest) {
             let decoded_key = decode(raw_key).map_err(|e| {
-                AppError::bad(format!("Invalid header {name}: property key has a {e}"))
+                AppError::invalid(format!("Invalid header {name}: property key has a {e}"))
             })?;
             let key = normalise_property_key(&decoded_key);
             check_property_key(&key)?;
             let value = decode(text).map_err(|e| {
-                AppError::bad(format!(
+                AppError::invalid(format!(
                     "Invalid value of property '{}': {e}",
                     truncate(&key, 80)
                 ))
@@ -219,7 +190,7 @@ pub fn parse_meta(headers: &HeaderMap) -> Result<MetaHeaders, AppError> {
             continue;
         }
         let field = Field::parse(&normalise_name(rest)).ok_or_else(|| {
-            AppError::bad(format!(
+            AppError::invalid(format!(
                 "Unknown header {}: not an image field (properties go in X-Image-Meta-Property-<key>)",
                 truncate(name, 80)
             ))
@@ -228,11 +199,11 @@ pub fn parse_meta(headers: &HeaderMap) -> Result<MetaHeaders, AppError> {
             text.to_string()
         } else {
             decode(text)
-                .map_err(|e| AppError::bad(format!("Invalid header {}: {e}", field.header())))?
+                .map_err(|e| AppError::invalid(format!("Invalid header {}: {e}", field.header())))?
         };
         if let Some(prev) = out.fields.get(&field) {
             if *prev != value {
-                return Err(AppError::bad(format!(
+                return Err(AppError::invalid(format!(
                     "Header {} is given twice with different values",
                     field.header()
                 )));
@@ -254,15 +225,64 @@ fn property_suffix(rest: &str) -> Option<&str> {
     }
 }
 
-fn put(builder: &mut HttpResponseBuilder, name: &'static str, value: &str) {
+/// The names of the image headers every image has, in the order they are
+/// first put in a response's header map.
+const FIXED: [&str; 23] = [
+    "x-image-meta-id",
+    "x-image-meta-name",
+    "x-image-meta-location",
+    "x-image-meta-status",
+    "x-image-meta-size",
+    "x-image-meta-checksum",
+    "x-image-meta-owner",
+    "x-image-meta-disk-format",
+    "x-image-meta-disk_format",
+    "x-image-meta-container-format",
+    "x-image-meta-container_format",
+    "x-image-meta-created-at",
+    "x-image-meta-created_at",
+    "x-image-meta-updated-at",
+    "x-image-meta-updated_at",
+    "x-image-meta-deleted-at",
+    "x-image-meta-deleted_at",
+    "x-image-meta-is-public",
+    "x-image-meta-is_public",
+    "x-image-meta-min-ram",
+    "x-image-meta-min_ram",
+    "x-image-meta-min-disk",
+    "x-image-meta-min_disk",
+];
+
+/// Room for every header an image response has without the map growing.
+const ROOM: usize = 256;
+
+/// The header map every image response starts from. actix keeps headers in
+/// a hash map whose iteration order (the order they go on the wire) depends
+/// on a seed drawn for each new map; a clone keeps the seed and the layout,
+/// so every response cloned from this one lists its headers in the same
+/// order, and, the map never growing, the fixed headers never move.
+static TEMPLATE: LazyLock<HeaderMap> = LazyLock::new(|| {
+    let mut map = HeaderMap::with_capacity(ROOM);
+    for name in FIXED {
+        map.insert(HeaderName::from_static(name), HeaderValue::from_static(""));
+    }
+    for name in FIXED {
+        map.remove(name);
+    }
+    map
+});
+
+fn put(map: &mut HeaderMap, name: &'static str, value: &str) {
     if let Ok(v) = HeaderValue::from_str(value) {
-        builder.append_header((HeaderName::from_static(name), v));
+        map.insert(HeaderName::from_static(name), v);
     }
 }
 
-/// Adds the whole image as `x-image-meta-*` headers, in both spellings of the
-/// multi-word names.
-pub fn put_image_headers(builder: &mut HttpResponseBuilder, image: &Image, dialect: Dialect) {
+/// The whole image as `x-image-meta-*` headers, in both spellings of the
+/// multi-word names, followed by `extra` (the response's own headers), in
+/// one order for every response of the process.
+pub(super) fn image_headers(image: &Image, dialect: Dialect, extra: HeaderMap) -> HeaderMap {
+    let mut map = TEMPLATE.clone();
     let id = image.id.to_string();
     let size = image.size.to_string();
     let created = format_micros(image.created_at);
@@ -271,52 +291,37 @@ pub fn put_image_headers(builder: &mut HttpResponseBuilder, image: &Image, diale
     let public = if image.is_public { "True" } else { "False" };
     let min_ram = image.min_ram.to_string();
     let min_disk = image.min_disk.to_string();
-    put(builder, "x-image-meta-id", &id);
-    put(
-        builder,
-        "x-image-meta-name",
-        &dialect.header_value(&image.name),
-    );
-    put(builder, "x-image-meta-location", &image.location);
-    put(builder, "x-image-meta-status", image.status.as_str());
-    put(builder, "x-image-meta-size", &size);
-    if let Some(sum) = dialect.checksum(image) {
-        put(builder, "x-image-meta-checksum", sum);
-    }
-    put(builder, "x-image-meta-owner", &image.owner);
-    let pairs: [(&'static str, &'static str, &str); 8] = [
-        (
-            "x-image-meta-disk-format",
-            "x-image-meta-disk_format",
-            &image.disk_format,
-        ),
-        (
-            "x-image-meta-container-format",
-            "x-image-meta-container_format",
-            &image.container_format,
-        ),
-        (
-            "x-image-meta-created-at",
-            "x-image-meta-created_at",
-            &created,
-        ),
-        (
-            "x-image-meta-updated-at",
-            "x-image-meta-updated_at",
-            &updated,
-        ),
-        (
-            "x-image-meta-deleted-at",
-            "x-image-meta-deleted_at",
-            &deleted,
-        ),
-        ("x-image-meta-is-public", "x-image-meta-is_public", public),
-        ("x-image-meta-min-ram", "x-image-meta-min_ram", &min_ram),
-        ("x-image-meta-min-disk", "x-image-meta-min_disk", &min_disk),
+    let name = dialect.header_value(&image.name);
+    let checksum = dialect.checksum(image);
+    let values: [Option<&str>; 23] = [
+        Some(&id),
+        Some(&name),
+        Some(&image.location),
+        Some(image.status.as_str()),
+        Some(&size),
+        checksum,
+        Some(&image.owner),
+        Some(&image.disk_format),
+        Some(&image.disk_format),
+        Some(&image.container_format),
+        Some(&image.container_format),
+        Some(&created),
+        Some(&created),
+        Some(&updated),
+        Some(&updated),
+        Some(&deleted),
+        Some(&deleted),
+        Some(public),
+        Some(public),
+        Some(&min_ram),
+        Some(&min_ram),
+        Some(&min_disk),
+        Some(&min_disk),
     ];
-    for (dash, underscore, value) in pairs {
-        put(builder, dash, value);
-        put(builder, underscore, value);
+    for (name, value) in FIXED.into_iter().zip(values) {
+        if let Some(v) = value {
+            put(&mut map, name, v);
+        }
     }
     for (key, value) in &image.properties {
         // Cyclades (Synnefo) spells keys with `-`; Glance clients show the
@@ -331,9 +336,13 @@ pub fn put_image_headers(builder: &mut HttpResponseBuilder, image: &Image, diale
             HeaderName::from_bytes(name.as_bytes()),
             HeaderValue::from_str(&dialect.header_value(value)),
         ) {
-            builder.append_header((n, v));
+            map.append(n, v);
         }
     }
+    for (name, value) in extra {
+        map.append(name, value);
+    }
+    map
 }
 
 #[cfg(test)]
@@ -390,7 +399,7 @@ mod tests {
         ];
         for (name, value, needle) in cases {
             match parse_meta(&map(&[(name, value)])) {
-                Err(AppError::BadRequest(m)) => assert!(m.contains(needle), "{name}: {m}"),
+                Err(AppError::Invalid(m)) => assert!(m.contains(needle), "{name}: {m}"),
                 other => panic!("{name}: {other:?}"),
             }
         }

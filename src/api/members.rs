@@ -1,19 +1,13 @@
-//! `/images/{id}/members[/{member}]`: who an image is shared with (§8).
+//! `/images/{id}/members[/{member}]`: who an image is shared with
+//! (docs/api.md §8).
 
 use actix_web::HttpResponse;
+use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
-use rusqlite::Connection;
-
-use super::images::load;
-use super::sharing::change_readers;
-use super::Call;
-use crate::backends::store::Readers;
-use crate::db::queries;
-use crate::db::queries::StoredImage;
-use crate::domain::access::Intent;
+use super::parse::path_member;
+use super::Req;
 use crate::domain::ids::{parse_member_id, ImageId};
-use crate::domain::percent::decode;
 use crate::error::AppError;
 
 #[derive(Serialize)]
@@ -33,55 +27,52 @@ struct Memberships {
     memberships: Vec<Membership>,
 }
 
+/// `can_share` is taken (and must be a boolean) but not kept: plankton's
+/// members never re-share.
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct Membership {
     member_id: String,
-    #[serde(default)]
-    #[allow(dead_code)]
-    can_share: Option<bool>,
+    #[serde(default, rename = "can_share")]
+    _can_share: Option<bool>,
 }
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct AddBody {
-    #[allow(dead_code)]
-    member: AddOptions,
+    #[serde(rename = "member")]
+    _member: AddOptions,
 }
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct AddOptions {
-    #[serde(default)]
-    #[allow(dead_code)]
-    can_share: Option<bool>,
+    #[serde(default, rename = "can_share")]
+    _can_share: Option<bool>,
 }
 
-fn too_many(count: usize, max: usize) -> AppError {
-    AppError::OverLimit(format!(
-        "Too many members: {count} (at most {max} per image)"
-    ))
-}
-
-/// Decodes and checks a member id taken from the path.
-pub(crate) fn path_member(raw: &str) -> Result<String, AppError> {
-    let decoded =
-        decode(raw).map_err(|e| AppError::bad(format!("Invalid member id in path: {e}")))?;
-    parse_member_id(&decoded, "member id")
+/// Parses a JSON body; the error names the field that is wrong
+/// (`memberships[0].can_share: ...`) and the shape expected.
+fn json_body<T: DeserializeOwned>(body: &[u8], what: &str, expected: &str) -> Result<T, AppError> {
+    let de = &mut serde_json::Deserializer::from_slice(body);
+    serde_path_to_error::deserialize(de).map_err(|e| {
+        let path = e.path().to_string();
+        let at = if path == "." {
+            String::new()
+        } else {
+            format!("{path}: ")
+        };
+        AppError::invalid(format!(
+            "Invalid {what} body: {at}{}; expected {expected}",
+            e.inner()
+        ))
+    })
 }
 
 /// `GET /images/{id}/members`: anyone who may read the image.
-pub async fn list(call: &Call<'_>, id: &str) -> Result<HttpResponse, AppError> {
-    let id = ImageId::parse(id)?;
-    let caller = call.user.id.clone();
-    let members = call
-        .state
-        .db
-        .read(move |conn| {
-            let stored = load(conn, &id, &caller, Intent::Read)?;
-            queries::members(conn, stored.seq)
-        })
-        .await?;
+pub(super) async fn list(r: Req) -> Result<HttpResponse, AppError> {
+    let id = ImageId::parse(r.param(0))?;
+    let members = r.registry().members(r.caller()?, id).await?;
     let body = MemberList {
         members: members
             .iter()
@@ -95,83 +86,43 @@ pub async fn list(call: &Call<'_>, id: &str) -> Result<HttpResponse, AppError> {
 }
 
 /// `PUT /images/{id}/members`: replace the whole list (owner only).
-pub async fn replace(call: &Call<'_>, id: &str, body: &[u8]) -> Result<HttpResponse, AppError> {
-    let id = ImageId::parse(id)?;
-    let parsed: Memberships = serde_json::from_slice(body).map_err(|e| {
-        AppError::bad(format!(
-            "Invalid members body: {e}; expected {{\"memberships\": [{{\"member_id\": \"<user>\"}}]}}"
-        ))
-    })?;
-    let mut wanted = Vec::with_capacity(parsed.memberships.len());
-    for m in parsed.memberships {
-        wanted.push(parse_member_id(&m.member_id, "member_id")?);
-    }
-    wanted.sort();
-    wanted.dedup();
-    let max = call.state.limits.max_members;
-    change_readers(call, id, move |stored, _| {
-        wanted.retain(|m| *m != stored.image.owner);
-        if wanted.len() > max {
-            return Err(too_many(wanted.len(), max));
-        }
-        let after = Readers::of(stored.image.is_public, &wanted);
-        Ok((after, move |conn: &Connection, stored: &StoredImage| {
-            queries::replace_members(conn, stored.seq, &wanted)
-        }))
-    })
-    .await?;
+pub(super) async fn replace(mut r: Req) -> Result<HttpResponse, AppError> {
+    let id = ImageId::parse(r.param(0))?;
+    let body = r.body().await?;
+    let parsed: Memberships = json_body(
+        &body,
+        "members",
+        r#"{"memberships": [{"member_id": "<user>"}]}"#,
+    )?;
+    let wanted = parsed
+        .memberships
+        .into_iter()
+        .map(|m| parse_member_id(&m.member_id, "member_id"))
+        .collect::<Result<Vec<_>, _>>()?;
+    r.registry().set_members(r.caller()?, id, wanted).await?;
     Ok(HttpResponse::NoContent().finish())
 }
 
 /// `PUT /images/{id}/members/{member}`: add one (owner only, idempotent).
-pub async fn add(
-    call: &Call<'_>,
-    id: &str,
-    member: &str,
-    body: &[u8],
-) -> Result<HttpResponse, AppError> {
-    let id = ImageId::parse(id)?;
-    let member = path_member(member)?;
+pub(super) async fn add(mut r: Req) -> Result<HttpResponse, AppError> {
+    let id = ImageId::parse(r.param(0))?;
+    let member = path_member(r.param(1))?;
+    let body = r.body().await?;
     if !body.iter().all(u8::is_ascii_whitespace) {
-        serde_json::from_slice::<AddBody>(body).map_err(|e| {
-            AppError::bad(format!(
-                "Invalid member body: {e}; expected {{\"member\": {{\"can_share\": false}}}} or none"
-            ))
-        })?;
+        json_body::<AddBody>(
+            &body,
+            "member",
+            r#"{"member": {"can_share": false}} or none"#,
+        )?;
     }
-    let max = call.state.limits.max_members;
-    change_readers(call, id, move |stored, members| {
-        let mut after = members.to_vec();
-        let new = member != stored.image.owner && !members.contains(&member);
-        if new {
-            if members.len() + 1 > max {
-                return Err(too_many(members.len() + 1, max));
-            }
-            after.push(member.clone());
-        }
-        let readers = Readers::of(stored.image.is_public, &after);
-        Ok((readers, move |conn: &Connection, stored: &StoredImage| {
-            if new {
-                queries::add_member(conn, stored.seq, &member)?;
-            }
-            Ok(())
-        }))
-    })
-    .await?;
+    r.registry().add_member(r.caller()?, id, member).await?;
     Ok(HttpResponse::NoContent().finish())
 }
 
 /// `DELETE /images/{id}/members/{member}`: remove one (owner only, idempotent).
-pub async fn remove(call: &Call<'_>, id: &str, member: &str) -> Result<HttpResponse, AppError> {
-    let id = ImageId::parse(id)?;
-    let member = path_member(member)?;
-    change_readers(call, id, move |stored, members| {
-        let after: Vec<String> = members.iter().filter(|m| **m != member).cloned().collect();
-        let readers = Readers::of(stored.image.is_public, &after);
-        Ok((readers, move |conn: &Connection, stored: &StoredImage| {
-            queries::remove_member(conn, stored.seq, &member)
-        }))
-    })
-    .await?;
+pub(super) async fn remove(r: Req) -> Result<HttpResponse, AppError> {
+    let id = ImageId::parse(r.param(0))?;
+    let member = path_member(r.param(1))?;
+    r.registry().remove_member(r.caller()?, id, member).await?;
     Ok(HttpResponse::NoContent().finish())
 }

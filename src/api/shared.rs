@@ -1,11 +1,12 @@
-//! `/shared-images/{member}`: images shared between the caller and a user (§8).
+//! `/shared-images/{member}`: images shared between the caller and a user
+//! (docs/api.md §8).
 
 use actix_web::HttpResponse;
 use serde::Serialize;
 
-use super::members::path_member;
-use super::Call;
-use crate::db::queries;
+use super::parse::path_member;
+use super::Req;
+use crate::error::AppError;
 
 #[derive(Serialize)]
 struct SharedImage {
@@ -19,14 +20,9 @@ struct SharedList {
 }
 
 /// `GET /shared-images/{member}`.
-pub async fn list(call: &Call<'_>, member: &str) -> Result<HttpResponse, crate::error::AppError> {
-    let member = path_member(member)?;
-    let caller = call.user.id.clone();
-    let ids = call
-        .state
-        .db
-        .read(move |conn| queries::shared_images(conn, &caller, &member))
-        .await?;
+pub(super) async fn list(r: Req) -> Result<HttpResponse, AppError> {
+    let member = path_member(r.param(0))?;
+    let ids = r.registry().shared_images(r.caller()?, member).await?;
     Ok(HttpResponse::Ok().json(SharedList {
         shared_images: ids
             .into_iter()

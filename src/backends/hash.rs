@@ -1,13 +1,17 @@
 //! The Pithos object hash (a Merkle root of per-block SHA-256) and MD5, computed in one pass.
 
+use std::fs::File;
+use std::io::Read;
+use std::path::Path;
+
 use md5::Md5;
 use sha2::{Digest, Sha256};
 
 /// Pithos's block size: 4 MiB.
-pub const BLOCK_SIZE: usize = 4 * 1024 * 1024;
+pub(crate) const BLOCK_SIZE: usize = 4 * 1024 * 1024;
 
 /// Computes the Pithos hash and the MD5 of a byte stream fed in pieces of any size.
-pub struct ObjectHasher {
+pub(crate) struct ObjectHasher {
     /// `None` where the MD5 is computed elsewhere (beside, on another core).
     md5: Option<Md5>,
     block: Sha256,
@@ -30,7 +34,7 @@ impl Default for ObjectHasher {
 
 impl ObjectHasher {
     /// A hasher that has seen no bytes.
-    pub fn new() -> Self {
+    pub(crate) fn new() -> Self {
         ObjectHasher {
             md5: Some(Md5::new()),
             block: Sha256::new(),
@@ -41,7 +45,7 @@ impl ObjectHasher {
     }
 
     /// A hasher of the Pithos hash alone.
-    pub fn pithos_only() -> Self {
+    pub(crate) fn pithos_only() -> Self {
         ObjectHasher {
             md5: None,
             ..Self::new()
@@ -49,7 +53,7 @@ impl ObjectHasher {
     }
 
     /// Feeds the next bytes of the object.
-    pub fn update(&mut self, mut data: &[u8]) {
+    pub(crate) fn update(&mut self, mut data: &[u8]) {
         if let Some(md5) = &mut self.md5 {
             md5.update(data);
         }
@@ -89,7 +93,7 @@ impl ObjectHasher {
 
     /// Ends the stream: `(pithos_hash, md5)`, both lower-case hex (the MD5
     /// empty for a `pithos_only` hasher).
-    pub fn finish(mut self) -> (String, String) {
+    pub(crate) fn finish(mut self) -> (String, String) {
         if self.in_block > 0 {
             self.finish_block();
         }
@@ -125,10 +129,78 @@ fn merkle_root(mut hashes: Vec<[u8; 32]>) -> String {
 }
 
 /// Hashes a whole buffer at once.
-pub fn hash_bytes(data: &[u8]) -> (String, String) {
+#[cfg(test)]
+pub(crate) fn hash_bytes(data: &[u8]) -> (String, String) {
     let mut h = ObjectHasher::new();
     h.update(data);
     h.finish()
+}
+
+/// Reads a file once: `(bytes read, pithos hash, md5)`. The MD5 runs on a
+/// second thread beside the Pithos hash, fed the same buffers: MD5 cannot be
+/// split, so it sets the pace, and registering a file takes about as long as
+/// `md5sum` reading it.
+pub(crate) fn hash_file(path: &Path) -> std::io::Result<(u64, String, String)> {
+    use md5::{Digest, Md5};
+    use std::sync::mpsc::sync_channel;
+
+    let mut f = File::open(path)?;
+    // Buffers go to the MD5 thread and come back to be filled again: a few
+    // 4 MiB buffers serve a file of any size.
+    let (to_md5, chunks) = sync_channel::<Vec<u8>>(3);
+    let (give_back, returned) = sync_channel::<Vec<u8>>(4);
+    std::thread::scope(|scope| {
+        let md5 = scope.spawn(move || {
+            let mut md5 = Md5::new();
+            for chunk in chunks {
+                md5.update(&chunk[..]);
+                let _ = give_back.try_send(chunk);
+            }
+            hex::encode(md5.finalize())
+        });
+        let mut hasher = ObjectHasher::pithos_only();
+        let mut total = 0u64;
+        let result = loop {
+            let mut buf = returned
+                .try_recv()
+                .unwrap_or_else(|_| vec![0u8; BLOCK_SIZE]);
+            buf.resize(BLOCK_SIZE, 0);
+            let n = match read_full(&mut f, &mut buf) {
+                Ok(n) => n,
+                Err(e) => break Err(e),
+            };
+            if n == 0 {
+                break Ok(());
+            }
+            buf.truncate(n);
+            hasher.update(&buf);
+            total += n as u64;
+            if to_md5.send(buf).is_err() {
+                break Err(std::io::Error::other("the MD5 thread stopped"));
+            }
+        };
+        drop(to_md5);
+        let md5 = md5
+            .join()
+            .map_err(|_| std::io::Error::other("the MD5 thread panicked"))?;
+        result?;
+        let (checksum, _) = hasher.finish();
+        Ok((total, checksum, md5))
+    })
+}
+
+/// Reads until `buf` is full or the file ends; how many bytes were read.
+fn read_full(f: &mut File, buf: &mut [u8]) -> std::io::Result<usize> {
+    let mut filled = 0;
+    while filled < buf.len() {
+        match f.read(&mut buf[filled..]) {
+            Ok(0) => break,
+            Ok(n) => filled += n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(filled)
 }
 
 #[cfg(test)]

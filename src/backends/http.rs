@@ -6,7 +6,7 @@ use crate::config::HttpSettings;
 
 /// Builds the shared client: rustls with the system's certificate store plus
 /// `tls_ca_file`, and the configured connect and request timeouts.
-pub fn build_client(settings: &HttpSettings) -> Result<reqwest::Client, String> {
+pub(crate) fn build_client(settings: &HttpSettings) -> Result<reqwest::Client, String> {
     let mut builder = reqwest::Client::builder()
         .connect_timeout(Duration::from_secs(settings.connect_timeout))
         .read_timeout(Duration::from_secs(settings.timeout))

@@ -1,9 +1,8 @@
-//! Pluggable backends: identity (who the caller is) and object storage (where data lives).
+//! Pluggable backends: identity (who the caller is) and object storage (where
+//! data lives), each an enum chosen once from the settings.
 
-pub mod astakos;
-pub mod hash;
-pub mod http;
-pub mod identity;
-pub mod pithos;
-pub mod store;
+pub(crate) mod hash;
+pub(crate) mod http;
+pub(crate) mod identity;
+pub(crate) mod store;
 mod stream;

@@ -6,8 +6,6 @@ use bytes::Bytes;
 use futures_util::Stream;
 use tokio::io::{AsyncReadExt, AsyncSeekExt};
 
-use crate::error::AppError;
-
 /// How much is read per chunk.
 const CHUNK: usize = 256 * 1024;
 
@@ -16,12 +14,10 @@ pub(crate) async fn file_stream(
     file: std::fs::File,
     start: u64,
     len: u64,
-) -> Result<impl Stream<Item = Result<Bytes, std::io::Error>> + Send + 'static, AppError> {
+) -> std::io::Result<impl Stream<Item = Result<Bytes, std::io::Error>> + Send + 'static> {
     let mut file = tokio::fs::File::from_std(file);
     if start > 0 {
-        file.seek(SeekFrom::Start(start))
-            .await
-            .map_err(|e| AppError::internal(format!("seek: {e}")))?;
+        file.seek(SeekFrom::Start(start)).await?;
     }
     Ok(futures_util::stream::unfold(
         (file, len),

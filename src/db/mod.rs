@@ -1,10 +1,15 @@
 //! The SQLite catalogue: connection pool for reads, one writer thread that
-//! commits requests' writes in groups, and the migrations.
+//! commits requests' writes in groups, and the migrations. Every SQL
+//! statement of the service is in this module: the catalogue's in
+//! `catalogue`, the operator commands' in `ops`.
 
-pub mod queries;
+mod catalogue;
+pub(crate) mod ops;
 mod writer;
 
-use std::path::Path;
+pub(crate) use catalogue::{StoredImage, Tx};
+
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use r2d2::Pool;
@@ -49,14 +54,54 @@ fn configure(conn: &Connection) -> rusqlite::Result<()> {
 
 /// The catalogue: a pool of reader connections and the writer.
 #[derive(Clone)]
-pub struct Database {
+pub(crate) struct Database {
     pool: Pool<SqliteConnectionManager>,
     writer: Writer,
 }
 
+/// Why the database could not be opened.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum OpenError {
+    /// The directory the file goes in is not there.
+    #[error("database directory {} does not exist", .0.display())]
+    NoDirectory(PathBuf),
+    /// SQLite refused.
+    #[error("database {}", path.display())]
+    Sqlite {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        source: rusqlite::Error,
+    },
+    /// The file would not take write-ahead logging.
+    #[error("database {}: could not switch to WAL mode (got {mode})", path.display())]
+    NotWal {
+        /// The file.
+        path: PathBuf,
+        /// The journal mode SQLite kept.
+        mode: String,
+    },
+    /// A migration failed.
+    #[error("database {}: migration failed", path.display())]
+    Migration {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        source: rusqlite_migration::Error,
+    },
+    /// The reader pool could not be built.
+    #[error("database {}: reader pool", path.display())]
+    Pool {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        source: r2d2::Error,
+    },
+}
+
 /// Checks that the directory a database file goes in exists (the file itself
 /// may not yet).
-pub fn check_directory(path: &Path) -> Result<(), String> {
+pub(crate) fn check_directory(path: &Path) -> Result<(), OpenError> {
     let dir = match path.parent() {
         Some(d) if !d.as_os_str().is_empty() => d,
         _ => Path::new("."),
@@ -64,33 +109,48 @@ pub fn check_directory(path: &Path) -> Result<(), String> {
     if dir.is_dir() {
         Ok(())
     } else {
-        Err(format!(
-            "database directory {} does not exist",
-            dir.display()
-        ))
+        Err(OpenError::NoDirectory(dir.to_path_buf()))
+    }
+}
+
+impl From<rusqlite::Error> for AppError {
+    fn from(e: rusqlite::Error) -> Self {
+        AppError::Internal(format!("database: {e}"))
+    }
+}
+
+impl From<r2d2::Error> for AppError {
+    fn from(e: r2d2::Error) -> Self {
+        AppError::Internal(format!("database pool: {e}"))
     }
 }
 
 impl Database {
     /// Opens (creating if needed) the database file, migrates it, and starts the
     /// writer. The file's directory must exist.
-    pub fn open(path: &Path) -> Result<Database, String> {
+    pub(crate) fn open(path: &Path) -> Result<Database, OpenError> {
         check_directory(path)?;
-        let mut conn =
-            Connection::open(path).map_err(|e| format!("database {}: {e}", path.display()))?;
-        configure(&conn).map_err(|e| format!("database {}: {e}", path.display()))?;
+        let sqlite = |source| OpenError::Sqlite {
+            path: path.to_path_buf(),
+            source,
+        };
+        let mut conn = Connection::open(path).map_err(sqlite)?;
+        configure(&conn).map_err(sqlite)?;
         let mode: String = conn
             .query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))
-            .map_err(|e| format!("database {}: {e}", path.display()))?;
+            .map_err(sqlite)?;
         if !mode.eq_ignore_ascii_case("wal") {
-            return Err(format!(
-                "database {}: could not switch to WAL mode (got {mode})",
-                path.display()
-            ));
+            return Err(OpenError::NotWal {
+                path: path.to_path_buf(),
+                mode,
+            });
         }
         migrations()
             .to_latest(&mut conn)
-            .map_err(|e| format!("database {}: migration failed: {e}", path.display()))?;
+            .map_err(|source| OpenError::Migration {
+                path: path.to_path_buf(),
+                source,
+            })?;
         let manager =
             SqliteConnectionManager::file(path).with_init(|c: &mut Connection| configure(c));
         let pool = Pool::builder()
@@ -101,7 +161,10 @@ impl Database {
             .min_idle(Some(2))
             .connection_timeout(Duration::from_secs(30))
             .build(manager)
-            .map_err(|e| format!("database {}: {e}", path.display()))?;
+            .map_err(|source| OpenError::Pool {
+                path: path.to_path_buf(),
+                source,
+            })?;
         Ok(Database {
             pool,
             writer: Writer::start(conn),
@@ -110,25 +173,27 @@ impl Database {
 
     /// Runs `f` on a reader connection inside one read transaction, off the
     /// async workers.
-    pub async fn read<T, F>(&self, f: F) -> Result<T, AppError>
+    pub(crate) async fn read<T, F>(&self, f: F) -> Result<T, AppError>
     where
         T: Send + 'static,
-        F: FnOnce(&Connection) -> Result<T, AppError> + Send + 'static,
+        F: FnOnce(&Tx<'_>) -> Result<T, AppError> + Send + 'static,
     {
         let db = self.clone();
-        actix_web::web::block(move || db.read_blocking(f)).await?
+        actix_web::web::block(move || db.read_blocking(f))
+            .await
+            .map_err(|e| AppError::Internal(format!("blocking pool: {e}")))?
     }
 
     /// Runs `f` on a reader connection inside one read transaction, on this thread.
-    pub fn read_blocking<T, F>(&self, f: F) -> Result<T, AppError>
+    pub(crate) fn read_blocking<T, F>(&self, f: F) -> Result<T, AppError>
     where
-        F: FnOnce(&Connection) -> Result<T, AppError>,
+        F: FnOnce(&Tx<'_>) -> Result<T, AppError>,
     {
         let conn = self.pool.get()?;
         // BEGIN and COMMIT from the statement cache: parsing them anew for
         // every read showed in profiles of small reads.
         conn.prepare_cached("BEGIN")?.execute([])?;
-        match f(&conn) {
+        match f(&Tx::new(&conn)) {
             Ok(out) => {
                 conn.prepare_cached("COMMIT")?.execute([])?;
                 Ok(out)
@@ -144,21 +209,21 @@ impl Database {
 
     /// Runs `f` in the writer's transaction and answers once it is committed.
     /// If `f` fails, everything it wrote is rolled back and nothing else is.
-    pub async fn write<T, F>(&self, f: F) -> Result<T, AppError>
+    pub(crate) async fn write<T, F>(&self, f: F) -> Result<T, AppError>
     where
         T: Send + 'static,
-        F: FnOnce(&Connection) -> Result<T, AppError> + Send + 'static,
+        F: FnOnce(&Tx<'_>) -> Result<T, AppError> + Send + 'static,
     {
-        self.writer.submit(f).await
+        self.writer.submit(move |conn| f(&Tx::new(conn))).await
     }
 
     /// Finishes queued writes and closes the writer cleanly (WAL checkpointed).
-    pub fn close(&self) {
+    pub(crate) fn close(&self) {
         self.writer.stop();
     }
 
     /// The SQLite library version, for the start-up line.
-    pub fn sqlite_version() -> &'static str {
+    pub(crate) fn sqlite_version() -> &'static str {
         rusqlite::version()
     }
 }
@@ -191,15 +256,14 @@ mod tests {
             .unwrap();
         }
         let db = Database::open(&path).unwrap();
-        let json: String = db
-            .read_blocking(|c| {
-                Ok(c.query_row("SELECT properties_json FROM images", [], |r| r.get(0))?)
-            })
+        let conn = Connection::open(&path).unwrap();
+        let json: String = conn
+            .query_row("SELECT properties_json FROM images", [], |r| r.get(0))
             .unwrap();
         let parsed: serde_json::Value = serde_json::from_str(&json).unwrap();
         assert_eq!(parsed, serde_json::json!({"b": "x\"y", "os": "debian"}));
         assert_eq!(
-            db.read_blocking(queries::properties_out_of_step).unwrap(),
+            db.read_blocking(|tx| tx.properties_out_of_step()).unwrap(),
             0
         );
     }
@@ -209,14 +273,14 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("p.db");
         let db = Database::open(&path).unwrap();
-        let (mode, version): (String, i64) = db
-            .read_blocking(|c| {
-                Ok((
-                    c.query_row("PRAGMA journal_mode", [], |r| r.get(0))?,
-                    c.query_row("PRAGMA user_version", [], |r| r.get(0))?,
-                ))
-            })
-            .unwrap();
+        let c = Connection::open(&path).unwrap();
+        let (mode, version): (String, i64) = (
+            c.query_row("PRAGMA journal_mode", [], |r| r.get(0))
+                .unwrap(),
+            c.query_row("PRAGMA user_version", [], |r| r.get(0))
+                .unwrap(),
+        );
+        drop(c);
         assert_eq!(mode, "wal");
         assert_eq!(version, 2);
         drop(db);

@@ -5,16 +5,16 @@ use super::image::{Image, Status};
 use crate::error::AppError;
 
 /// An image as one caller sees it.
-pub struct Viewed<'a> {
+pub(crate) struct Viewed<'a> {
     /// The image.
-    pub image: &'a Image,
+    pub(crate) image: &'a Image,
     /// Whether the caller is one of its members.
-    pub caller_is_member: bool,
+    pub(crate) caller_is_member: bool,
 }
 
 /// What the caller wants to do.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Intent {
+pub(crate) enum Intent {
     /// List, HEAD, GET data, list members.
     Read,
     /// Update, delete, change members.
@@ -23,7 +23,7 @@ pub enum Intent {
 
 /// Checks that `caller` may act on a live image: 404 if they cannot see it (or
 /// it is deleted), 403 if they can see but not change it.
-pub fn authorize(view: &Viewed<'_>, caller: &str, intent: Intent) -> Result<(), AppError> {
+pub(crate) fn authorize(view: &Viewed<'_>, caller: &str, intent: Intent) -> Result<(), AppError> {
     let image = view.image;
     let owner = image.owner == caller;
     let visible = owner || image.is_public || view.caller_is_member;
@@ -40,6 +40,6 @@ pub fn authorize(view: &Viewed<'_>, caller: &str, intent: Intent) -> Result<(), 
 }
 
 /// The 404 for an image id the caller cannot see.
-pub fn not_found(id: &str) -> AppError {
+pub(crate) fn not_found(id: &str) -> AppError {
     AppError::NotFound(format!("Image {id} not found"))
 }

@@ -4,16 +4,16 @@ use crate::error::AppError;
 
 /// An image id: a UUID in its hyphenated 8-4-4-4-12 form, kept lower case.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub struct ImageId(uuid::Uuid);
+pub(crate) struct ImageId(uuid::Uuid);
 
 impl ImageId {
     /// A fresh random (v4) id.
-    pub fn generate() -> Self {
+    pub(crate) fn generate() -> Self {
         ImageId(uuid::Uuid::new_v4())
     }
 
     /// Parses the hyphenated form in either hex case; anything else is a 400.
-    pub fn parse(s: &str) -> Result<Self, AppError> {
+    pub(crate) fn parse(s: &str) -> Result<Self, AppError> {
         let b = s.as_bytes();
         let shaped = b.len() == 36
             && b.iter().enumerate().all(|(i, c)| match i {
@@ -21,14 +21,14 @@ impl ImageId {
                 _ => c.is_ascii_hexdigit(),
             });
         if !shaped {
-            return Err(AppError::bad(format!(
+            return Err(AppError::invalid(format!(
                 "Invalid image id '{}': expected a UUID like 5583ffe1-5273-4c84-9e32-2fbe476bd7b7",
                 truncate(s, 80)
             )));
         }
         uuid::Uuid::parse_str(s)
             .map(ImageId)
-            .map_err(|_| AppError::bad(format!("Invalid image id '{s}'")))
+            .map_err(|_| AppError::invalid(format!("Invalid image id '{s}'")))
     }
 }
 
@@ -39,7 +39,7 @@ impl std::fmt::Display for ImageId {
 }
 
 /// Whether `s` is a valid user or member id: 1-255 characters of `[A-Za-z0-9@._-]`.
-pub fn is_valid_user_id(s: &str) -> bool {
+pub(crate) fn is_valid_user_id(s: &str) -> bool {
     !s.is_empty()
         && s.len() <= 255
         && s.bytes()
@@ -47,11 +47,11 @@ pub fn is_valid_user_id(s: &str) -> bool {
 }
 
 /// Parses a member id, naming `what` in the 400 it gives for a bad one.
-pub fn parse_member_id(s: &str, what: &str) -> Result<String, AppError> {
+pub(crate) fn parse_member_id(s: &str, what: &str) -> Result<String, AppError> {
     if is_valid_user_id(s) {
         Ok(s.to_string())
     } else {
-        Err(AppError::bad(format!(
+        Err(AppError::invalid(format!(
             "Invalid {what} '{}': expected 1-255 characters of A-Z a-z 0-9 @ . _ -",
             truncate(s, 80)
         )))
@@ -59,7 +59,7 @@ pub fn parse_member_id(s: &str, what: &str) -> Result<String, AppError> {
 }
 
 /// Cuts a value for quoting in an error message, on a character boundary.
-pub fn truncate(s: &str, max: usize) -> String {
+pub(crate) fn truncate(s: &str, max: usize) -> String {
     if s.chars().count() <= max {
         s.to_string()
     } else {

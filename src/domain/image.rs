@@ -7,13 +7,13 @@ use super::time::Micros;
 use crate::error::AppError;
 
 /// The longest property value, in bytes.
-pub const MAX_PROPERTY_VALUE: usize = 4096;
+pub(crate) const MAX_PROPERTY_VALUE: usize = 4096;
 /// The longest property key, in bytes after normalising.
-pub const MAX_PROPERTY_KEY: usize = 255;
+pub(crate) const MAX_PROPERTY_KEY: usize = 255;
 
 /// An image's status.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Status {
+pub(crate) enum Status {
     /// Registered and usable.
     Available,
     /// Being written (set by its owner).
@@ -26,7 +26,7 @@ pub enum Status {
 
 impl Status {
     /// The lower-case name used on the wire and in the database.
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             Status::Available => "available",
             Status::Saving => "saving",
@@ -36,7 +36,7 @@ impl Status {
     }
 
     /// Parses a stored or filtered status, in any case.
-    pub fn parse(s: &str) -> Option<Status> {
+    pub(crate) fn parse(s: &str) -> Option<Status> {
         match s.to_ascii_lowercase().as_str() {
             "available" => Some(Status::Available),
             "saving" => Some(Status::Saving),
@@ -47,10 +47,10 @@ impl Status {
     }
 
     /// Parses a status an owner may set with an update: `available`, `saving`, `error`.
-    pub fn parse_settable(s: &str) -> Result<Status, AppError> {
+    pub(crate) fn parse_settable(s: &str) -> Result<Status, AppError> {
         match Status::parse(s) {
             Some(st) if st != Status::Deleted => Ok(st),
-            _ => Err(AppError::bad(format!(
+            _ => Err(AppError::invalid(format!(
                 "Invalid status '{}': expected available, saving or error",
                 truncate(s, 80)
             ))),
@@ -60,47 +60,47 @@ impl Status {
 
 /// One image as stored.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Image {
+pub(crate) struct Image {
     /// The image id.
-    pub id: ImageId,
+    pub(crate) id: ImageId,
     /// 1-255 characters.
-    pub name: String,
+    pub(crate) name: String,
     /// The canonical location.
-    pub location: String,
+    pub(crate) location: String,
     /// Its status.
-    pub status: Status,
+    pub(crate) status: Status,
     /// One of the configured disk formats.
-    pub disk_format: String,
+    pub(crate) disk_format: String,
     /// One of the configured container formats.
-    pub container_format: String,
+    pub(crate) container_format: String,
     /// Bytes, read from the store at registration.
-    pub size: u64,
+    pub(crate) size: u64,
     /// The Pithos hash, lower-case hex.
-    pub checksum: String,
+    pub(crate) checksum: String,
     /// The MD5 of the data, where the store knows it.
     pub md5: Option<String>,
     /// Set once at first registration.
-    pub created_at: Micros,
+    pub(crate) created_at: Micros,
     /// Every metadata change.
-    pub updated_at: Micros,
+    pub(crate) updated_at: Micros,
     /// Set when unregistered.
-    pub deleted_at: Option<Micros>,
+    pub(crate) deleted_at: Option<Micros>,
     /// Readable by everyone.
-    pub is_public: bool,
+    pub(crate) is_public: bool,
     /// The user who registered it.
-    pub owner: String,
+    pub(crate) owner: String,
     /// MB.
-    pub min_ram: u64,
+    pub(crate) min_ram: u64,
     /// MB.
-    pub min_disk: u64,
+    pub(crate) min_disk: u64,
     /// Free-form properties, keys normalised.
-    pub properties: BTreeMap<String, String>,
+    pub(crate) properties: BTreeMap<String, String>,
 }
 
 impl Image {
     /// The image's location, parsed. It was stored canonical, so failing to
     /// parse it is a bug (a 500), not the caller's mistake.
-    pub fn parsed_location(&self) -> Result<super::location::Location, AppError> {
+    pub(crate) fn parsed_location(&self) -> Result<super::location::Location, AppError> {
         super::location::Location::parse(&self.location).map_err(|_| {
             AppError::internal(format!(
                 "stored location '{}' does not parse",
@@ -112,7 +112,7 @@ impl Image {
 
 /// Normalises a property key that is already percent-decoded: ASCII letters
 /// lower-cased, every character that is not a letter or digit turned into `_`.
-pub fn normalise_property_key(decoded: &str) -> String {
+pub(crate) fn normalise_property_key(decoded: &str) -> String {
     decoded
         .chars()
         .map(|c| {
@@ -132,9 +132,9 @@ pub fn normalise_property_key(decoded: &str) -> String {
 }
 
 /// Checks a normalised property key's length.
-pub fn check_property_key(key: &str) -> Result<(), AppError> {
+pub(crate) fn check_property_key(key: &str) -> Result<(), AppError> {
     if key.is_empty() || key.len() > MAX_PROPERTY_KEY {
-        return Err(AppError::bad(format!(
+        return Err(AppError::invalid(format!(
             "Invalid property key '{}': must be 1-{MAX_PROPERTY_KEY} bytes",
             truncate(key, 80)
         )));
@@ -143,9 +143,9 @@ pub fn check_property_key(key: &str) -> Result<(), AppError> {
 }
 
 /// Checks a property value's length.
-pub fn check_property_value(key: &str, value: &str) -> Result<(), AppError> {
+pub(crate) fn check_property_value(key: &str, value: &str) -> Result<(), AppError> {
     if value.len() > MAX_PROPERTY_VALUE {
-        return Err(AppError::bad(format!(
+        return Err(AppError::invalid(format!(
             "Invalid value of property '{}': longer than {MAX_PROPERTY_VALUE} bytes",
             truncate(key, 80)
         )));
@@ -154,10 +154,10 @@ pub fn check_property_value(key: &str, value: &str) -> Result<(), AppError> {
 }
 
 /// Checks an image name: 1-255 characters.
-pub fn check_name(name: &str) -> Result<(), AppError> {
+pub(crate) fn check_name(name: &str) -> Result<(), AppError> {
     let n = name.chars().count();
     if n == 0 || n > 255 {
-        return Err(AppError::bad(format!(
+        return Err(AppError::invalid(format!(
             "Invalid name '{}': must be 1-255 characters",
             truncate(name, 80)
         )));
@@ -166,13 +166,13 @@ pub fn check_name(name: &str) -> Result<(), AppError> {
 }
 
 /// Parses `true`/`false` in any case, naming `field` in the 400 otherwise.
-pub fn parse_bool(field: &str, s: &str) -> Result<bool, AppError> {
+pub(crate) fn parse_bool(field: &str, s: &str) -> Result<bool, AppError> {
     if s.eq_ignore_ascii_case("true") {
         Ok(true)
     } else if s.eq_ignore_ascii_case("false") {
         Ok(false)
     } else {
-        Err(AppError::bad(format!(
+        Err(AppError::invalid(format!(
             "Invalid {field} '{}': expected true or false",
             truncate(s, 80)
         )))
@@ -180,12 +180,12 @@ pub fn parse_bool(field: &str, s: &str) -> Result<bool, AppError> {
 }
 
 /// Parses a non-negative decimal integer, naming `field` in the 400 otherwise.
-pub fn parse_count(field: &str, s: &str) -> Result<u64, AppError> {
+pub(crate) fn parse_count(field: &str, s: &str) -> Result<u64, AppError> {
     // Digits only (no sign, no space); leading zeros are fine; past i64 is a 400.
     let ok = !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
     match ok.then(|| s.parse::<i64>().ok()).flatten() {
         Some(n) => Ok(n as u64),
-        None => Err(AppError::bad(format!(
+        None => Err(AppError::invalid(format!(
             "Invalid {field} '{}': expected a non-negative integer",
             truncate(s, 80)
         ))),

@@ -8,7 +8,7 @@ use crate::error::AppError;
 
 /// The keys a listing may be sorted by.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum SortKey {
+pub(crate) enum SortKey {
     /// The image id.
     Id,
     /// The name.
@@ -43,7 +43,7 @@ impl SortKey {
     }
 
     /// The column this key sorts by.
-    pub fn column(self) -> &'static str {
+    pub(crate) fn column(self) -> &'static str {
         match self {
             SortKey::Id => "id",
             SortKey::Name => "name",
@@ -59,39 +59,39 @@ impl SortKey {
 
 /// Filters, sort and paging of one listing.
 #[derive(Debug, Clone, PartialEq)]
-pub struct ListQuery {
+pub(crate) struct ListQuery {
     /// Exact name.
-    pub name: Option<String>,
+    pub(crate) name: Option<String>,
     /// Exact status.
-    pub status: Option<String>,
+    pub(crate) status: Option<String>,
     /// Exact disk format.
-    pub disk_format: Option<String>,
+    pub(crate) disk_format: Option<String>,
     /// Exact container format.
-    pub container_format: Option<String>,
+    pub(crate) container_format: Option<String>,
     /// size >= this.
-    pub size_min: Option<u64>,
+    pub(crate) size_min: Option<u64>,
     /// size <= this.
-    pub size_max: Option<u64>,
+    pub(crate) size_max: Option<u64>,
     /// Publicity.
-    pub is_public: Option<bool>,
+    pub(crate) is_public: Option<bool>,
     /// Exact owner.
-    pub owner: Option<String>,
+    pub(crate) owner: Option<String>,
     /// `property-<key>=<value>`, keys normalised.
-    pub properties: Vec<(String, String)>,
+    pub(crate) properties: Vec<(String, String)>,
     /// Images updated strictly after this, deleted ones included.
-    pub changes_since: Option<Micros>,
+    pub(crate) changes_since: Option<Micros>,
     /// The sort key.
-    pub sort_key: SortKey,
+    pub(crate) sort_key: SortKey,
     /// Descending order.
-    pub descending: bool,
+    pub(crate) descending: bool,
     /// Page size.
-    pub limit: Option<u32>,
+    pub(crate) limit: Option<u32>,
     /// The last image of the previous page.
-    pub marker: Option<ImageId>,
+    pub(crate) marker: Option<ImageId>,
 }
 
 /// The largest page.
-pub const MAX_LIMIT: u32 = 10_000;
+pub(crate) const MAX_LIMIT: u32 = 10_000;
 
 impl Default for ListQuery {
     fn default() -> Self {
@@ -117,18 +117,18 @@ impl Default for ListQuery {
 impl ListQuery {
     /// Parses a raw query string. Unknown parameters are ignored; a repeated
     /// parameter takes its last value.
-    pub fn parse(query: &str) -> Result<ListQuery, AppError> {
+    pub(crate) fn parse(query: &str) -> Result<ListQuery, AppError> {
         let mut q = ListQuery::default();
         for pair in query.split('&').filter(|p| !p.is_empty()) {
             let (rk, rv) = pair.split_once('=').unwrap_or((pair, ""));
             let key = decode_query(rk).map_err(|e| {
-                AppError::bad(format!(
+                AppError::invalid(format!(
                     "Invalid query parameter name '{}': {e}",
                     truncate(rk, 80)
                 ))
             })?;
             let value = decode_query(rv).map_err(|e| {
-                AppError::bad(format!(
+                AppError::invalid(format!(
                     "Invalid value of query parameter '{}': {e}",
                     truncate(&key, 80)
                 ))
@@ -146,7 +146,7 @@ impl ListQuery {
                 "is_public" => q.is_public = Some(parse_bool("is_public", &value)?),
                 "changes-since" => {
                     q.changes_since = Some(parse_since(&value).ok_or_else(|| {
-                        AppError::bad(format!(
+                        AppError::invalid(format!(
                             "Invalid changes-since '{}': expected YYYY-MM-DD, YYYY-MM-DD HH:MM:SS or ISO 8601",
                             truncate(&value, 80)
                         ))
@@ -154,7 +154,7 @@ impl ListQuery {
                 }
                 "sort_key" => {
                     q.sort_key = SortKey::parse(&value).ok_or_else(|| {
-                        AppError::bad(format!("Invalid sort_key '{}'", truncate(&value, 80)))
+                        AppError::invalid(format!("Invalid sort_key '{}'", truncate(&value, 80)))
                     })?
                 }
                 "sort_dir" => {
@@ -162,7 +162,7 @@ impl ListQuery {
                         "asc" => false,
                         "desc" => true,
                         _ => {
-                            return Err(AppError::bad(format!(
+                            return Err(AppError::invalid(format!(
                                 "Invalid sort_dir '{}': expected asc or desc",
                                 truncate(&value, 80)
                             )))
@@ -172,7 +172,7 @@ impl ListQuery {
                 "limit" => {
                     let n = parse_count("limit", &value)?;
                     if n == 0 || n > MAX_LIMIT as u64 {
-                        return Err(AppError::bad(format!(
+                        return Err(AppError::invalid(format!(
                             "Invalid limit '{value}': expected 1-{MAX_LIMIT}"
                         )));
                     }
@@ -180,7 +180,7 @@ impl ListQuery {
                 }
                 "marker" => {
                     q.marker = Some(ImageId::parse(&value).map_err(|_| {
-                        AppError::bad(format!("Invalid marker '{}': not an image id", truncate(&value, 80)))
+                        AppError::invalid(format!("Invalid marker '{}': not an image id", truncate(&value, 80)))
                     })?)
                 }
                 other => {
@@ -194,6 +194,56 @@ impl ListQuery {
         }
         Ok(q)
     }
+}
+
+/// One image of a listing, borrowed from where the catalogue keeps it (a
+/// database row): rendering it costs no copies and no parsing (its
+/// properties come as one JSON object).
+pub(crate) struct ListedImage<'a> {
+    /// The image id.
+    pub(crate) id: &'a str,
+    /// The name.
+    pub(crate) name: &'a str,
+    /// The canonical location.
+    pub(crate) location: &'a str,
+    /// The status.
+    pub(crate) status: &'a str,
+    /// The disk format.
+    pub(crate) disk_format: &'a str,
+    /// The container format.
+    pub(crate) container_format: &'a str,
+    /// Bytes.
+    pub(crate) size: i64,
+    /// The Pithos hash.
+    pub(crate) checksum: &'a str,
+    /// The MD5, where known.
+    pub(crate) md5: Option<&'a str>,
+    /// Microseconds.
+    pub(crate) created_at: i64,
+    /// Microseconds.
+    pub(crate) updated_at: i64,
+    /// Microseconds, if deleted.
+    pub(crate) deleted_at: Option<i64>,
+    /// Publicity.
+    pub(crate) is_public: bool,
+    /// The owner.
+    pub(crate) owner: &'a str,
+    /// MB.
+    pub(crate) min_ram: i64,
+    /// MB.
+    pub(crate) min_disk: i64,
+    /// The properties as a JSON object (only when asked for).
+    pub(crate) properties_json: Option<&'a str>,
+}
+
+/// Where a listing goes, image by image, as the catalogue reads them.
+pub(crate) trait ListSink: Send + 'static {
+    /// What the listing comes to.
+    type Output: Send + 'static;
+    /// Takes the next image.
+    fn push(&mut self, image: &ListedImage<'_>);
+    /// Ends the listing.
+    fn finish(self) -> Self::Output;
 }
 
 #[cfg(test)]
@@ -237,7 +287,7 @@ mod tests {
             ("name=%zz", "query parameter 'name'"),
         ] {
             match ListQuery::parse(query) {
-                Err(AppError::BadRequest(m)) => assert!(m.contains(needle), "{query}: {m}"),
+                Err(AppError::Invalid(m)) => assert!(m.contains(needle), "{query}: {m}"),
                 other => panic!("{query}: {other:?}"),
             }
         }

@@ -5,13 +5,13 @@ use super::percent::{decode, encode_segment};
 use crate::error::AppError;
 
 /// The longest object path we accept, in bytes after decoding (Pithos's own limit).
-pub const MAX_OBJECT_LEN: usize = 1024;
+pub(crate) const MAX_OBJECT_LEN: usize = 1024;
 /// The longest container name we accept, in bytes after decoding.
-pub const MAX_CONTAINER_LEN: usize = 256;
+pub(crate) const MAX_CONTAINER_LEN: usize = 256;
 
 /// A parsed location. Two spellings of one object parse to equal values.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Location {
+pub(crate) struct Location {
     account: String,
     container: String,
     /// The object path's segments, decoded; never empty, none `.`/`..`/empty.
@@ -20,9 +20,10 @@ pub struct Location {
 
 impl Location {
     /// Parses a location given in a request; every failure is a 400 naming the value.
-    pub fn parse(raw: &str) -> Result<Location, AppError> {
-        let fail =
-            |why: &str| AppError::bad(format!("Invalid location '{}': {why}", truncate(raw, 200)));
+    pub(crate) fn parse(raw: &str) -> Result<Location, AppError> {
+        let fail = |why: &str| {
+            AppError::invalid(format!("Invalid location '{}': {why}", truncate(raw, 200)))
+        };
         let rest = raw
             .strip_prefix("pithos://")
             .ok_or_else(|| fail("expected pithos://<account>/<container>/<object path>"))?;
@@ -69,27 +70,28 @@ impl Location {
     }
 
     /// The account (the owner's user id).
-    pub fn account(&self) -> &str {
+    pub(crate) fn account(&self) -> &str {
         &self.account
     }
 
     /// The container name, decoded.
-    pub fn container(&self) -> &str {
+    pub(crate) fn container(&self) -> &str {
         &self.container
     }
 
     /// The object path's segments, decoded.
-    pub fn segments(&self) -> &[String] {
+    pub(crate) fn segments(&self) -> &[String] {
         &self.segments
     }
 
     /// The object path, decoded, segments joined by `/`.
-    pub fn object_path(&self) -> String {
+    #[cfg(test)]
+    pub(crate) fn object_path(&self) -> String {
         self.segments.join("/")
     }
 
     /// The canonical rendering: every segment percent-encoded, upper-case hex.
-    pub fn canonical(&self) -> String {
+    pub(crate) fn canonical(&self) -> String {
         let mut out = String::with_capacity(16 + self.account.len() + self.container.len());
         out.push_str("pithos://");
         out.push_str(&encode_segment(&self.account));

@@ -1,14 +1,17 @@
 //! Domain types, parsed once from requests: ids, locations, images, listings,
 //! times, percent coding, and who may do what.
 
-pub mod access;
-pub mod ids;
-pub mod image;
-pub mod listing;
-pub mod location;
-pub mod percent;
-pub mod range;
-pub mod time;
+pub(crate) mod access;
+pub(crate) mod changes;
+pub(crate) mod ids;
+pub(crate) mod image;
+pub(crate) mod listing;
+pub(crate) mod location;
+pub(crate) mod object;
+pub(crate) mod percent;
+pub(crate) mod range;
+pub(crate) mod time;
+pub(crate) mod user;
 
 #[cfg(test)]
 mod proptests;

@@ -19,7 +19,7 @@ const SEGMENT: &AsciiSet = &NON_ALPHANUMERIC
 
 /// Why a percent-encoded string could not be decoded.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum DecodeError {
+pub(crate) enum DecodeError {
     /// A `%` not followed by two hex digits; holds what followed it.
     BadEscape(String),
     /// The decoded bytes are not UTF-8.
@@ -36,7 +36,7 @@ impl std::fmt::Display for DecodeError {
 }
 
 /// Decodes `%XX` escapes once, rejecting malformed escapes and non-UTF-8 results.
-pub fn decode(input: &str) -> Result<String, DecodeError> {
+pub(crate) fn decode(input: &str) -> Result<String, DecodeError> {
     let bytes = input.as_bytes();
     let mut i = 0;
     while let Some(off) = bytes[i..].iter().position(|&b| b == b'%') {
@@ -60,7 +60,7 @@ pub fn decode(input: &str) -> Result<String, DecodeError> {
 }
 
 /// Decodes a query-string component: `+` is a space, then strict percent decoding.
-pub fn decode_query(input: &str) -> Result<String, DecodeError> {
+pub(crate) fn decode_query(input: &str) -> Result<String, DecodeError> {
     if input.contains('+') {
         decode(&input.replace('+', " "))
     } else {
@@ -69,12 +69,12 @@ pub fn decode_query(input: &str) -> Result<String, DecodeError> {
 }
 
 /// Encodes a header value, leaving only `A-Z a-z 0-9 _ . - ~ /` as they are.
-pub fn encode_header_value(value: &str) -> String {
+pub(crate) fn encode_header_value(value: &str) -> String {
     utf8_percent_encode(value, HEADER_VALUE).to_string()
 }
 
 /// Encodes one location segment, leaving only `A-Z a-z 0-9 - . _ ~` as they are.
-pub fn encode_segment(segment: &str) -> String {
+pub(crate) fn encode_segment(segment: &str) -> String {
     utf8_percent_encode(segment, SEGMENT).to_string()
 }
 

@@ -28,7 +28,7 @@ fn config() -> Config {
 /// Only 400s: any other error (500 above all) is a bug.
 fn only_bad_request<T: std::fmt::Debug>(r: &Result<T, AppError>) -> Result<(), TestCaseError> {
     match r {
-        Ok(_) | Err(AppError::BadRequest(_)) => Ok(()),
+        Ok(_) | Err(AppError::Invalid(_)) => Ok(()),
         Err(e) => Err(TestCaseError::fail(format!("not a 400: {e:?}"))),
     }
 }
@@ -462,7 +462,7 @@ proptest! {
                 prop_assert!(len >= 1 && s.checked_add(len).is_some_and(|e| e <= size), "{:?} of {}: ({}, {})", range, size, s, len);
                 if let ByteRange::From(a, _) = range { prop_assert_eq!(s, a); }
             }
-            Err(AppError::RangeNotSatisfiable { size: got }) => prop_assert_eq!(got, size),
+            Err(AppError::RangeOutside { size: got }) => prop_assert_eq!(got, size),
             Err(e) => prop_assert!(false, "{:?} of {}: {:?}", range, size, e),
         }
     }

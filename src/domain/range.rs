@@ -6,7 +6,7 @@ use crate::error::AppError;
 
 /// A requested byte range, before it is checked against the object's size.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ByteRange {
+pub(crate) enum ByteRange {
     /// `bytes=start-` or `bytes=start-end`.
     From(u64, Option<u64>),
     /// `bytes=-n`: the last n bytes.
@@ -16,10 +16,10 @@ pub enum ByteRange {
 impl ByteRange {
     /// Parses a `Range` header value; `Ok(None)` for a multi-range request,
     /// which is answered whole, as HTTP allows.
-    pub fn parse(text: &str) -> Result<Option<ByteRange>, AppError> {
+    pub(crate) fn parse(text: &str) -> Result<Option<ByteRange>, AppError> {
         let text = text.trim();
         let bad = || {
-            AppError::bad(format!(
+            AppError::invalid(format!(
                 "Invalid Range header '{}': expected bytes=<start>-<end>",
                 truncate(text, 80)
             ))
@@ -54,8 +54,8 @@ impl ByteRange {
     }
 
     /// Resolves the range against a size: `(start, length)`, or a 416.
-    pub fn resolve(self, size: u64) -> Result<(u64, u64), AppError> {
-        let unsatisfiable = AppError::RangeNotSatisfiable { size };
+    pub(crate) fn resolve(self, size: u64) -> Result<(u64, u64), AppError> {
+        let unsatisfiable = AppError::RangeOutside { size };
         match self {
             ByteRange::From(start, _) if start >= size => Err(unsatisfiable),
             ByteRange::From(start, end) => {

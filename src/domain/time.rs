@@ -3,15 +3,15 @@
 use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
 
 /// Microseconds since the Unix epoch, UTC.
-pub type Micros = i64;
+pub(crate) type Micros = i64;
 
 /// The current time in microseconds.
-pub fn now_micros() -> Micros {
+pub(crate) fn now_micros() -> Micros {
     Utc::now().timestamp_micros()
 }
 
 /// Renders a stored time as the API shows it, to the second.
-pub fn format_micros(t: Micros) -> String {
+pub(crate) fn format_micros(t: Micros) -> String {
     let mut out = Vec::with_capacity(19);
     write_micros(&mut out, t);
     String::from_utf8(out).unwrap_or_default()
@@ -19,7 +19,7 @@ pub fn format_micros(t: Micros) -> String {
 
 /// Appends `YYYY-MM-DD HH:MM:SS` (UTC) for a stored time; nothing for a time
 /// out of range. Written digit by digit: listings render three per image.
-pub fn write_micros(out: &mut Vec<u8>, t: Micros) {
+pub(crate) fn write_micros(out: &mut Vec<u8>, t: Micros) {
     use chrono::{Datelike, Timelike};
     let Some(dt) = DateTime::<Utc>::from_timestamp_micros(t) else {
         return;
@@ -50,7 +50,7 @@ pub fn write_micros(out: &mut Vec<u8>, t: Micros) {
 
 /// Parses a `changes-since` value: `YYYY-MM-DD`, `YYYY-MM-DD HH:MM:SS` (UTC),
 /// or ISO 8601 with an optional fraction and zone. `None` if it is none of these.
-pub fn parse_since(s: &str) -> Option<Micros> {
+pub(crate) fn parse_since(s: &str) -> Option<Micros> {
     let s = s.trim();
     if let Some(t) = parse_zoned(s) {
         return Some(t);

@@ -9,9 +9,9 @@ use std::time::{Duration, Instant};
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
 
-use super::identity::User;
+use super::IdentityError;
 use crate::domain::ids::is_valid_user_id;
-use crate::error::AppError;
+use crate::domain::user::User;
 
 /// Tokens are kept hashed: a memory dump does not hand them out.
 type TokenKey = [u8; 32];
@@ -22,19 +22,19 @@ fn key_of(token: &str) -> TokenKey {
 
 /// What one round trip to Astakos found: a user and how long to trust it,
 /// Astakos's no (`None`), or why it could not be asked.
-type Outcome = Result<Option<(User, Instant)>, String>;
+type Outcome = Result<Option<(User, Instant)>, IdentityError>;
 
 /// Counts of the cache, for the log and the benchmarks.
 #[derive(Debug, Default)]
-pub struct CacheStats {
+pub(crate) struct CacheStats {
     /// Answers served from memory.
-    pub hits: AtomicU64,
+    pub(crate) hits: AtomicU64,
     /// Round trips to Astakos.
-    pub round_trips: AtomicU64,
+    pub(crate) round_trips: AtomicU64,
 }
 
 /// The Astakos backend.
-pub struct Astakos {
+pub(crate) struct Astakos {
     client: reqwest::Client,
     tokens_url: String,
     ttl: Duration,
@@ -46,7 +46,7 @@ pub struct Astakos {
     /// burst one timeout, not one each in turn).
     in_flight: Mutex<HashMap<TokenKey, Arc<tokio::sync::OnceCell<Outcome>>>>,
     /// Hit and miss counts.
-    pub stats: CacheStats,
+    pub(crate) stats: CacheStats,
 }
 
 #[derive(Deserialize)]
@@ -73,7 +73,7 @@ struct UserInfo {
 
 impl Astakos {
     /// A backend for `auth_url` (e.g. `https://accounts.example.org/identity/v2.0`).
-    pub fn new(
+    pub(crate) fn new(
         client: reqwest::Client,
         auth_url: &str,
         ttl: Duration,
@@ -93,7 +93,7 @@ impl Astakos {
     }
 
     /// The tokens endpoint, for the start-up line.
-    pub fn tokens_url(&self) -> &str {
+    pub(crate) fn tokens_url(&self) -> &str {
         &self.tokens_url
     }
 
@@ -122,7 +122,7 @@ impl Astakos {
     /// The user of `token`: from the cache, or by one round trip to Astakos.
     /// Astakos saying no is `Ok(None)`; Astakos down, slow or talking
     /// nonsense is a 503.
-    pub async fn authenticate(&self, token: &str) -> Result<Option<User>, AppError> {
+    pub(crate) async fn authenticate(&self, token: &str) -> Result<Option<User>, IdentityError> {
         let key = key_of(token);
         if let Some(user) = self.cached(&key) {
             self.stats.hits.fetch_add(1, Ordering::Relaxed);
@@ -136,7 +136,7 @@ impl Astakos {
         let outcome = flight
             .get_or_init(|| async {
                 asked = true;
-                let outcome = self.ask(token).await.map_err(|e| e.to_string());
+                let outcome = self.ask(token).await;
                 if let Ok(Some((user, until))) = &outcome {
                     self.remember(key, user.clone(), *until);
                 }
@@ -155,15 +155,15 @@ impl Astakos {
         }
         match outcome {
             Ok(found) => Ok(found.as_ref().map(|(user, _)| user.clone())),
-            Err(why) => Err(AppError::Unavailable(why.clone())),
+            Err(e) => Err(e.clone()),
         }
     }
 
-    async fn ask(&self, token: &str) -> Result<Option<(User, Instant)>, AppError> {
+    async fn ask(&self, token: &str) -> Outcome {
         self.stats.round_trips.fetch_add(1, Ordering::Relaxed);
         let down = |why: String| {
             log::warn!("astakos {}: {why}", self.tokens_url);
-            AppError::Unavailable("The identity service could not be reached".into())
+            IdentityError::Unreachable
         };
         let body = serde_json::json!({"auth": {"token": {"id": token}}});
         let resp = self

@@ -1,4 +1,5 @@
-//! Identity backends: turn an `X-Auth-Token` into a user id (§3).
+//! The offline identity backend: a token file, one `<token> <user-id> [name]`
+//! a line, re-read whenever it changes on disk.
 
 use std::collections::HashMap;
 use std::os::unix::fs::MetadataExt;
@@ -6,68 +7,17 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
 use crate::domain::ids::is_valid_user_id;
-use crate::error::AppError;
-
-/// An authenticated caller.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct User {
-    /// The user id (a UUID in Synnefo).
-    pub id: String,
-    /// An optional display name.
-    pub name: Option<String>,
-}
-
-/// The identity backend chosen at start.
-pub enum Identity {
-    /// A static token file, reloaded when it changes on disk.
-    TokenFile(TokenFile),
-    /// Synnefo's Astakos over HTTP(S), answers cached.
-    Astakos(super::astakos::Astakos),
-}
-
-impl Identity {
-    /// The user a token belongs to, or `None` if the backend rejects it.
-    pub async fn authenticate(&self, token: &str) -> Result<Option<User>, AppError> {
-        match self {
-            Identity::TokenFile(tf) => Ok(tf.lookup(token)),
-            Identity::Astakos(a) => a.authenticate(token).await,
-        }
-    }
-
-    /// Re-reads whatever the backend reads from disk (SIGHUP).
-    pub fn reload(&self) {
-        match self {
-            Identity::TokenFile(tf) => tf.reload(),
-            Identity::Astakos(_) => {}
-        }
-    }
-
-    /// The offline token file, if this is the `tokenfile` backend.
-    pub fn token_file(&self) -> Option<&TokenFile> {
-        match self {
-            Identity::TokenFile(tf) => Some(tf),
-            Identity::Astakos(_) => None,
-        }
-    }
-
-    /// A short description for the start-up log line.
-    pub fn describe(&self) -> String {
-        match self {
-            Identity::TokenFile(tf) => format!("tokenfile {}", tf.path.display()),
-            Identity::Astakos(a) => format!("astakos {}", a.tokens_url()),
-        }
-    }
-}
+use crate::domain::user::User;
 
 /// The parsed contents of a token file.
 #[derive(Debug, Default)]
-pub struct TokenTable {
+pub(crate) struct TokenTable {
     by_token: HashMap<String, User>,
 }
 
 impl TokenTable {
     /// Parses `<token> <user-id> [display name...]` lines; `#` starts a comment.
-    pub fn parse(text: &str) -> Result<TokenTable, String> {
+    pub(crate) fn parse(text: &str) -> Result<TokenTable, String> {
         let mut by_token = HashMap::new();
         for (n, line) in text.lines().enumerate() {
             let line = line.split('#').next().unwrap_or("").trim();
@@ -103,7 +53,7 @@ impl TokenTable {
 
     /// The display name of a user id (the id itself where the file gives none),
     /// or `None` for an id the file does not know.
-    pub fn display_name(&self, user_id: &str) -> Option<String> {
+    pub(crate) fn display_name(&self, user_id: &str) -> Option<String> {
         let mut found = None;
         for u in self.by_token.values().filter(|u| u.id == user_id) {
             if let Some(n) = &u.name {
@@ -115,7 +65,7 @@ impl TokenTable {
     }
 
     /// The user id with this display name (or, failing that, this user id).
-    pub fn user_id_of(&self, name: &str) -> Option<String> {
+    pub(crate) fn user_id_of(&self, name: &str) -> Option<String> {
         let by_name = self
             .by_token
             .values()
@@ -130,14 +80,14 @@ impl TokenTable {
         })
     }
 
-    /// How many tokens the table holds.
-    pub fn len(&self) -> usize {
-        self.by_token.len()
+    /// The user a token belongs to.
+    pub(crate) fn user(&self, token: &str) -> Option<User> {
+        self.by_token.get(token).cloned()
     }
 
-    /// Whether the table holds no token.
-    pub fn is_empty(&self) -> bool {
-        self.by_token.is_empty()
+    /// How many tokens the table holds.
+    pub(crate) fn len(&self) -> usize {
+        self.by_token.len()
     }
 }
 
@@ -162,14 +112,14 @@ impl Stamp {
 }
 
 /// The offline identity backend: a token file, re-read whenever it changes.
-pub struct TokenFile {
+pub(crate) struct TokenFile {
     path: PathBuf,
     current: Mutex<(Stamp, Arc<TokenTable>)>,
 }
 
 impl TokenFile {
     /// Reads the file; a missing, unreadable or malformed file is an error naming it.
-    pub fn open(path: &Path) -> Result<TokenFile, String> {
+    pub(crate) fn open(path: &Path) -> Result<TokenFile, TokenFileError> {
         let (stamp, table) = read_table(path)?;
         Ok(TokenFile {
             path: path.to_path_buf(),
@@ -178,7 +128,7 @@ impl TokenFile {
     }
 
     /// The table now in force, re-reading the file if it changed on disk.
-    pub fn table(&self) -> Arc<TokenTable> {
+    pub(crate) fn table(&self) -> Arc<TokenTable> {
         let meta = std::fs::metadata(&self.path);
         let mut cur = self.current.lock().unwrap_or_else(|p| p.into_inner());
         if let Ok(meta) = meta {
@@ -205,7 +155,7 @@ impl TokenFile {
 
     /// Re-reads the file now (on SIGHUP), whether or not it looks changed.
     /// A file that does not parse leaves the table in force and is logged.
-    pub fn reload(&self) {
+    pub(crate) fn reload(&self) {
         match read_table(&self.path) {
             Ok((stamp, table)) => {
                 log::info!(
@@ -220,21 +170,53 @@ impl TokenFile {
     }
 
     /// The user a token belongs to.
-    pub fn lookup(&self, token: &str) -> Option<User> {
-        self.table().by_token.get(token).cloned()
+    pub(crate) fn lookup(&self, token: &str) -> Option<User> {
+        self.table().user(token)
     }
 
     /// The file's path.
-    pub fn path(&self) -> &Path {
+    pub(crate) fn path(&self) -> &Path {
         &self.path
     }
 }
 
-fn read_table(path: &Path) -> Result<(Stamp, TokenTable), String> {
-    let meta =
-        std::fs::metadata(path).map_err(|e| format!("token file {}: {e}", path.display()))?;
+/// Why a token file could not be used.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum TokenFileError {
+    /// It could not be read.
+    #[error("token file {}", path.display())]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// It is a directory or a device.
+    #[error("token file {}: not a regular file", path.display())]
+    NotAFile {
+        /// The file.
+        path: PathBuf,
+    },
+    /// A line does not parse.
+    #[error("token file {}: {why}", path.display())]
+    Malformed {
+        /// The file.
+        path: PathBuf,
+        /// Which line, and what is wrong with it.
+        why: String,
+    },
+}
+
+fn read_table(path: &Path) -> Result<(Stamp, TokenTable), TokenFileError> {
+    let read = |source| TokenFileError::Read {
+        path: path.to_path_buf(),
+        source,
+    };
+    let meta = std::fs::metadata(path).map_err(read)?;
     if !meta.is_file() {
-        return Err(format!("token file {}: not a regular file", path.display()));
+        return Err(TokenFileError::NotAFile {
+            path: path.to_path_buf(),
+        });
     }
     if meta.mode() & 0o004 != 0 {
         log::warn!(
@@ -243,10 +225,11 @@ fn read_table(path: &Path) -> Result<(Stamp, TokenTable), String> {
             meta.mode() & 0o777
         );
     }
-    let text =
-        std::fs::read_to_string(path).map_err(|e| format!("token file {}: {e}", path.display()))?;
-    let table =
-        TokenTable::parse(&text).map_err(|e| format!("token file {}: {e}", path.display()))?;
+    let text = std::fs::read_to_string(path).map_err(read)?;
+    let table = TokenTable::parse(&text).map_err(|why| TokenFileError::Malformed {
+        path: path.to_path_buf(),
+        why,
+    })?;
     Ok((Stamp::of(&meta), table))
 }
 

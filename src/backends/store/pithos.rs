@@ -7,13 +7,13 @@ use std::time::Duration;
 use futures_util::TryStreamExt;
 use reqwest::{Method, RequestBuilder, Response, StatusCode};
 
-use super::store::{Inspected, ObjectInfo, ObjectRead, Readers};
+use super::{Access, Inspected, ObjectRead, StoreError};
 use crate::domain::location::Location;
+use crate::domain::object::{ObjectInfo, Readers};
 use crate::domain::range::ByteRange;
-use crate::error::AppError;
 
 /// The Pithos backend.
-pub struct PithosStore {
+pub(crate) struct PithosStore {
     client: reqwest::Client,
     base_url: String,
     timeout: Duration,
@@ -26,7 +26,7 @@ fn is_hex(s: &str, len: usize) -> bool {
 
 impl PithosStore {
     /// A backend for `base_url` (e.g. `https://storage.example.org/object-store/v1`).
-    pub fn new(
+    pub(crate) fn new(
         client: reqwest::Client,
         base_url: &str,
         timeout: Duration,
@@ -41,12 +41,12 @@ impl PithosStore {
     }
 
     /// The endpoint, for the start-up line.
-    pub fn base_url(&self) -> &str {
+    pub(crate) fn base_url(&self) -> &str {
         &self.base_url
     }
 
     /// Whether member and publicity changes are carried to Pithos.
-    pub fn syncs_sharing(&self) -> bool {
+    pub(crate) fn syncs_sharing(&self) -> bool {
         self.sync_sharing
     }
 
@@ -63,9 +63,16 @@ impl PithosStore {
             .header("X-Auth-Token", token)
     }
 
-    fn down(&self, what: &str, why: impl std::fmt::Display) -> AppError {
+    fn down(&self, what: &str, why: impl std::fmt::Display) -> StoreError {
         log::warn!("pithos {}: {what}: {why}", self.base_url);
-        AppError::Unavailable("The object store could not be reached".into())
+        StoreError::Unreachable
+    }
+
+    fn denied(access: Access, loc: &Location) -> StoreError {
+        StoreError::Denied {
+            access,
+            location: loc.canonical(),
+        }
     }
 
     async fn send(
@@ -73,7 +80,7 @@ impl PithosStore {
         what: &str,
         req: RequestBuilder,
         whole: bool,
-    ) -> Result<Response, AppError> {
+    ) -> Result<Response, StoreError> {
         let req = if whole {
             req.timeout(self.timeout)
         } else {
@@ -86,7 +93,11 @@ impl PithosStore {
 
     /// `HEAD` the object: its size and Merkle hash (and MD5, where Pithos's
     /// ETag is one).
-    pub async fn inspect(&self, loc: &Location, token: &str) -> Result<Inspected, AppError> {
+    pub(crate) async fn inspect(
+        &self,
+        loc: &Location,
+        token: &str,
+    ) -> Result<Inspected, StoreError> {
         let resp = self
             .send(
                 "HEAD",
@@ -96,12 +107,9 @@ impl PithosStore {
             .await?;
         match resp.status() {
             s if s.is_success() => {}
-            StatusCode::NOT_FOUND => return Err(AppError::bad("File not found on given location")),
+            StatusCode::NOT_FOUND => return Err(StoreError::Missing(loc.canonical())),
             StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN => {
-                return Err(AppError::Forbidden(format!(
-                    "The object store does not let you read '{}'",
-                    loc.canonical()
-                )))
+                return Err(Self::denied(Access::Read, loc))
             }
             other => return Err(self.down("HEAD", format!("answered {other}"))),
         }
@@ -133,27 +141,26 @@ impl PithosStore {
     }
 
     /// `GET` the object's data (a range of it), streamed.
-    pub async fn read(
+    pub(crate) async fn read(
         &self,
         loc: &Location,
         expected_size: u64,
         range: Option<ByteRange>,
         token: &str,
-    ) -> Result<ObjectRead, AppError> {
-        let gone = || {
-            AppError::Conflict(format!(
-                "The image's object at '{}' is gone from the store",
-                loc.canonical()
-            ))
-        };
-        let resized = |now: &str| {
-            AppError::Conflict(format!(
-                "The image's object at '{}' changed size since registration ({expected_size} bytes then, {now} now)",
-                loc.canonical()
-            ))
+    ) -> Result<ObjectRead, StoreError> {
+        let gone = || StoreError::Gone(loc.canonical());
+        let resized = |now: &str| StoreError::Resized {
+            location: loc.canonical(),
+            then: expected_size,
+            now: now.to_string(),
         };
         let wanted = match range {
-            Some(r) => Some(r.resolve(expected_size)?),
+            Some(r) => Some(
+                r.resolve(expected_size)
+                    .map_err(|_| StoreError::RangeOutside {
+                        size: expected_size,
+                    })?,
+            ),
             None => None,
         };
         let mut req = self.request(Method::GET, &self.url(loc), token);
@@ -181,10 +188,7 @@ impl PithosStore {
             StatusCode::NOT_FOUND => return Err(gone()),
             StatusCode::RANGE_NOT_SATISFIABLE => return Err(resized("fewer")),
             StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN => {
-                return Err(AppError::Forbidden(format!(
-                    "The object store does not let you read '{}'",
-                    loc.canonical()
-                )))
+                return Err(Self::denied(Access::Read, loc))
             }
             other => return Err(self.down("GET", format!("answered {other}"))),
         };
@@ -211,12 +215,12 @@ impl PithosStore {
     }
 
     /// Sets the object's read permission: `read=*`, `read=<users>`, or none.
-    pub async fn set_readers(
+    pub(crate) async fn set_readers(
         &self,
         loc: &Location,
         readers: &Readers,
         token: &str,
-    ) -> Result<(), AppError> {
+    ) -> Result<(), StoreError> {
         let value = match readers {
             Readers::Owner => String::new(),
             Readers::Everyone => "read=*".to_string(),
@@ -233,14 +237,10 @@ impl PithosStore {
             // Nothing is shared by an object that is not there (unregistering
             // an image whose object is gone must still work).
             StatusCode::NOT_FOUND if *readers == Readers::Owner => Ok(()),
-            StatusCode::NOT_FOUND => Err(AppError::Conflict(format!(
-                "The image's object at '{}' is gone from the store: its sharing cannot be changed",
-                loc.canonical()
-            ))),
-            StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN => Err(AppError::Forbidden(format!(
-                "The object store does not let you change who may read '{}'",
-                loc.canonical()
-            ))),
+            StatusCode::NOT_FOUND => Err(StoreError::GoneWhileSharing(loc.canonical())),
+            StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN => {
+                Err(Self::denied(Access::Share, loc))
+            }
             other => Err(self.down("POST sharing", format!("answered {other}"))),
         }
     }

@@ -1,0 +1,265 @@
+//! The offline store: `<root>/<account>/<container>/<object path>` on disk.
+
+use std::fs::File;
+use std::os::unix::fs::MetadataExt;
+use std::path::{Path, PathBuf};
+
+use super::{Inspected, ObjectRead, StoreError};
+use crate::backends::hash::hash_file;
+use crate::domain::location::Location;
+use crate::domain::object::{CachedHash, ObjectInfo};
+use crate::domain::range::ByteRange;
+
+/// The offline store.
+pub(crate) struct FsStore {
+    root: PathBuf,
+}
+
+/// How many times hashing is retried when the file changes under it.
+const HASH_ATTEMPTS: usize = 3;
+
+fn mtime_ns(meta: &std::fs::Metadata) -> i64 {
+    meta.mtime()
+        .saturating_mul(1_000_000_000)
+        .saturating_add(meta.mtime_nsec())
+}
+
+/// An opened object, ready to stream.
+pub(crate) struct OpenObject {
+    file: File,
+    size: u64,
+}
+
+impl OpenObject {
+    /// Streams the object, or the `range` of it.
+    pub(crate) async fn read(self, range: Option<ByteRange>) -> Result<ObjectRead, StoreError> {
+        let (start, len, partial) = match range {
+            None => (0, self.size, false),
+            Some(r) => {
+                let (s, l) = r
+                    .resolve(self.size)
+                    .map_err(|_| StoreError::RangeOutside { size: self.size })?;
+                (s, l, true)
+            }
+        };
+        let body = crate::backends::stream::file_stream(self.file, start, len)
+            .await
+            .map_err(|e| StoreError::Io(format!("seek: {e}")))?;
+        Ok(ObjectRead {
+            total: self.size,
+            start,
+            len,
+            partial,
+            body: Box::pin(body),
+        })
+    }
+}
+
+impl FsStore {
+    /// Opens the store at `root`, which must be an existing, readable directory.
+    pub(crate) fn open(root: &Path) -> std::io::Result<FsStore> {
+        let canon = std::fs::canonicalize(root)?;
+        if !canon.is_dir() {
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::NotADirectory,
+                "not a directory",
+            ));
+        }
+        std::fs::read_dir(&canon)?;
+        Ok(FsStore { root: canon })
+    }
+
+    /// The canonical root directory.
+    pub(crate) fn root(&self) -> &Path {
+        &self.root
+    }
+
+    /// Resolves a location to a regular file inside the root: `Ok(None)` if
+    /// there is none, `OutsideRoot` if the path leads out (through a symlink).
+    fn resolve(&self, loc: &Location) -> Result<Option<(PathBuf, String)>, StoreError> {
+        let mut path = self.root.join(loc.account());
+        path.push(loc.container());
+        for seg in loc.segments() {
+            path.push(seg);
+        }
+        let canon = match std::fs::canonicalize(&path) {
+            Ok(c) => c,
+            Err(_) => return Ok(None),
+        };
+        let rel = match canon.strip_prefix(&self.root) {
+            Ok(rel) => rel.to_string_lossy().into_owned(),
+            Err(_) => return Err(StoreError::OutsideRoot(loc.canonical())),
+        };
+        match std::fs::metadata(&canon) {
+            Ok(m) if m.is_file() => Ok(Some((canon, rel))),
+            _ => Ok(None),
+        }
+    }
+
+    /// Size and hashes of the object at `loc`, using `cached` to skip hashing
+    /// a file whose size and mtime are unchanged. Blocking.
+    pub(crate) fn inspect(
+        &self,
+        loc: &Location,
+        cached: impl Fn(&str) -> Option<CachedHash>,
+    ) -> Result<Inspected, StoreError> {
+        let missing = || StoreError::Missing(loc.canonical());
+        let (path, rel) = self.resolve(loc)?.ok_or_else(missing)?;
+        for _ in 0..HASH_ATTEMPTS {
+            let before = std::fs::metadata(&path).map_err(|_| missing())?;
+            let (size, mtime) = (before.len(), mtime_ns(&before));
+            if let Some(hit) = cached(&rel) {
+                if hit.size == size && hit.mtime_ns == mtime {
+                    return Ok(Inspected {
+                        info: ObjectInfo {
+                            size,
+                            checksum: hit.checksum,
+                            md5: Some(hit.md5),
+                        },
+                        computed: None,
+                    });
+                }
+            }
+            let (read, checksum, md5) = hash_file(&path).map_err(|_| missing())?;
+            let after = std::fs::metadata(&path).map_err(|_| missing())?;
+            if read == size && after.len() == size && mtime_ns(&after) == mtime {
+                return Ok(Inspected {
+                    info: ObjectInfo {
+                        size,
+                        checksum: checksum.clone(),
+                        md5: Some(md5.clone()),
+                    },
+                    computed: Some(CachedHash {
+                        path: rel,
+                        size,
+                        mtime_ns: mtime,
+                        checksum,
+                        md5,
+                    }),
+                });
+            }
+        }
+        Err(StoreError::KeptChanging(loc.canonical()))
+    }
+
+    /// Reads the object through and hashes it; `Ok(None)` if it is gone.
+    pub(crate) fn rehash(&self, loc: &Location) -> Result<Option<ObjectInfo>, StoreError> {
+        let Some((path, _)) = self.resolve(loc)? else {
+            return Ok(None);
+        };
+        match hash_file(&path) {
+            Ok((size, checksum, md5)) => Ok(Some(ObjectInfo {
+                size,
+                checksum,
+                md5: Some(md5),
+            })),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(StoreError::Io(format!("reading {}: {e}", path.display()))),
+        }
+    }
+
+    /// Opens the object for reading: `Gone` if it is not there, `Resized` if
+    /// its size is no longer `expected_size`. Blocking.
+    pub(crate) fn open_object(
+        &self,
+        loc: &Location,
+        expected_size: u64,
+    ) -> Result<OpenObject, StoreError> {
+        let gone = || StoreError::Gone(loc.canonical());
+        let (path, _) = self.resolve(loc).map_err(|_| gone())?.ok_or_else(gone)?;
+        let file = File::open(&path).map_err(|_| gone())?;
+        let size = file.metadata().map_err(|_| gone())?.len();
+        if size != expected_size {
+            return Err(StoreError::Resized {
+                location: loc.canonical(),
+                then: expected_size,
+                now: size.to_string(),
+            });
+        }
+        Ok(OpenObject { file, size })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn no_cache(_: &str) -> Option<CachedHash> {
+        None
+    }
+
+    #[test]
+    fn inspects_files_inside_the_root_only() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().join("root");
+        std::fs::create_dir_all(root.join("alice/images")).unwrap();
+        std::fs::write(root.join("alice/images/a.img"), b"abc").unwrap();
+        std::fs::write(dir.path().join("secret"), b"x").unwrap();
+        std::os::unix::fs::symlink(dir.path().join("secret"), root.join("alice/images/link"))
+            .unwrap();
+        let store = FsStore::open(&root).unwrap();
+
+        let loc = Location::parse("pithos://alice/images/a.img").unwrap();
+        let got = store.inspect(&loc, no_cache).unwrap();
+        assert_eq!(got.info.size, 3);
+        assert_eq!(
+            got.info.md5.as_deref(),
+            Some("900150983cd24fb0d6963f7d28e17f72")
+        );
+        assert!(got.computed.is_some());
+
+        let missing = Location::parse("pithos://alice/images/nope").unwrap();
+        assert!(matches!(
+            store.inspect(&missing, no_cache),
+            Err(StoreError::Missing(_))
+        ));
+        let dir_loc = Location::parse("pithos://alice/images/x").unwrap();
+        std::fs::create_dir(root.join("alice/images/x")).unwrap();
+        assert!(store.inspect(&dir_loc, no_cache).is_err());
+        let link = Location::parse("pithos://alice/images/link").unwrap();
+        assert!(matches!(
+            store.inspect(&link, no_cache),
+            Err(StoreError::OutsideRoot(_))
+        ));
+    }
+
+    #[test]
+    fn hashing_a_file_matches_hashing_its_bytes() {
+        let dir = tempfile::tempdir().unwrap();
+        for len in [0usize, 1, 4 << 20, (4 << 20) + 1, 9 << 20] {
+            let data: Vec<u8> = (0..len).map(|i| (i * 7 + 3) as u8).collect();
+            let path = dir.path().join(format!("f{len}"));
+            std::fs::write(&path, &data).unwrap();
+            let (n, checksum, md5) = hash_file(&path).unwrap();
+            assert_eq!(n, len as u64);
+            assert_eq!(
+                (checksum, md5),
+                crate::backends::hash::hash_bytes(&data),
+                "{len}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_cached_hash_is_used_only_while_size_and_mtime_hold() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(dir.path().join("u/c")).unwrap();
+        std::fs::write(dir.path().join("u/c/o"), b"abc").unwrap();
+        let store = FsStore::open(dir.path()).unwrap();
+        let loc = Location::parse("pithos://u/c/o").unwrap();
+        let first = store.inspect(&loc, no_cache).unwrap().computed.unwrap();
+        let fake = CachedHash {
+            checksum: "f".repeat(64),
+            ..first.clone()
+        };
+        let hit = store.inspect(&loc, |_| Some(fake.clone())).unwrap();
+        assert_eq!(hit.info.checksum, "f".repeat(64));
+        assert!(hit.computed.is_none());
+        let stale = CachedHash {
+            mtime_ns: first.mtime_ns - 1,
+            ..fake.clone()
+        };
+        let miss = store.inspect(&loc, |_| Some(stale.clone())).unwrap();
+        assert_eq!(miss.info.checksum, first.checksum);
+    }
+}

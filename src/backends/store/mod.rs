@@ -1,0 +1,216 @@
+//! Object store backends: where image data lives, its size and hashes
+//! (docs/api.md §9). The enum is the seam; `fs` and `pithos` are its variants.
+
+mod fs;
+mod pithos;
+
+use std::pin::Pin;
+use std::sync::Arc;
+
+use bytes::Bytes;
+use futures_util::Stream;
+
+pub(crate) use fs::FsStore;
+pub(crate) use pithos::PithosStore;
+
+use crate::domain::location::Location;
+use crate::domain::object::{CachedHash, ObjectInfo, Readers};
+use crate::domain::range::ByteRange;
+
+/// What went wrong in the object store, in the store's terms: which object
+/// and what about it. Which status a surface answers is not decided here.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub(crate) enum StoreError {
+    /// There is no object at the location (looked up to register it).
+    #[error("no object at {0}")]
+    Missing(String),
+    /// The location leads outside the store's root (a symlink).
+    #[error("{0} leads outside the object store")]
+    OutsideRoot(String),
+    /// The object changed every time it was read through.
+    #[error("{0} kept changing while it was read")]
+    KeptChanging(String),
+    /// A registered image's object is gone.
+    #[error("the object at {0} is gone")]
+    Gone(String),
+    /// A registered image's object is gone, so its sharing cannot be set.
+    #[error("the object at {0} is gone; its sharing cannot be set")]
+    GoneWhileSharing(String),
+    /// A registered image's object no longer has its registered size.
+    #[error("the object at {location} has {now} bytes, {then} registered")]
+    Resized {
+        /// The canonical location.
+        location: String,
+        /// The registered size.
+        then: u64,
+        /// What the store has now, as it said it.
+        now: String,
+    },
+    /// A range outside the object.
+    #[error("range outside the {size}-byte object")]
+    RangeOutside {
+        /// The object's size.
+        size: u64,
+    },
+    /// The store refuses the caller this object.
+    #[error("the object store refuses to let the caller {} {location}", access.verb())]
+    Denied {
+        /// What was refused.
+        access: Access,
+        /// The canonical location.
+        location: String,
+    },
+    /// The store did not answer, or answered nonsense (the details are logged
+    /// where they are seen).
+    #[error("the object store could not be reached")]
+    Unreachable,
+    /// The store cannot do this.
+    #[error("{0}")]
+    Unsupported(&'static str),
+    /// A local I/O failure.
+    #[error("{0}")]
+    Io(String),
+}
+
+/// What the caller was refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Access {
+    /// Reading the object.
+    Read,
+    /// Changing who may read it.
+    Share,
+}
+
+impl Access {
+    fn verb(self) -> &'static str {
+        match self {
+            Access::Read => "read",
+            Access::Share => "share",
+        }
+    }
+}
+
+/// The result of looking an object up for registration.
+#[derive(Debug)]
+pub(crate) struct Inspected {
+    /// Size and hashes.
+    pub(crate) info: ObjectInfo,
+    /// A freshly computed hash to remember, if one was computed.
+    pub(crate) computed: Option<CachedHash>,
+}
+
+/// Image data as a stream of chunks.
+pub(crate) type ByteStream = Pin<Box<dyn Stream<Item = Result<Bytes, std::io::Error>> + Send>>;
+
+/// A read of an object's data: which bytes, out of how many, and the bytes.
+pub(crate) struct ObjectRead {
+    /// The object's size.
+    pub(crate) total: u64,
+    /// The first byte sent.
+    pub(crate) start: u64,
+    /// How many bytes are sent.
+    pub(crate) len: u64,
+    /// Whether this is a range (206) rather than the whole object.
+    pub(crate) partial: bool,
+    /// The bytes.
+    pub(crate) body: ByteStream,
+}
+
+/// The object store chosen at start.
+pub(crate) enum ObjectStore {
+    /// A directory on disk.
+    Fs(Arc<FsStore>),
+    /// Synnefo's Pithos over HTTP(S).
+    Pithos(PithosStore),
+}
+
+impl ObjectStore {
+    /// A short description for the start-up log line.
+    pub(crate) fn describe(&self) -> String {
+        match self {
+            ObjectStore::Fs(fs) => format!("fs {}", fs.root().display()),
+            ObjectStore::Pithos(p) => format!("pithos {}", p.base_url()),
+        }
+    }
+
+    /// Size and hashes of the object at `loc`, looked up with the caller's
+    /// token. `cached` finds a remembered hash of an fs object (by path).
+    pub(crate) async fn inspect<F>(
+        &self,
+        loc: &Location,
+        token: &str,
+        cached: F,
+    ) -> Result<Inspected, StoreError>
+    where
+        F: Fn(&str) -> Option<CachedHash> + Send + 'static,
+    {
+        match self {
+            ObjectStore::Fs(fs) => {
+                let (fs, loc) = (fs.clone(), loc.clone());
+                blocking(move || fs.inspect(&loc, cached)).await
+            }
+            ObjectStore::Pithos(p) => p.inspect(loc, token).await,
+        }
+    }
+
+    /// The object's data (a range of it, if asked), read with the caller's
+    /// token; `Gone` or `Resized` if it is not the `expected_size` bytes
+    /// registered.
+    pub(crate) async fn read(
+        &self,
+        loc: &Location,
+        expected_size: u64,
+        range: Option<ByteRange>,
+        token: &str,
+    ) -> Result<ObjectRead, StoreError> {
+        match self {
+            ObjectStore::Fs(fs) => {
+                let (fs, loc) = (fs.clone(), loc.clone());
+                let opened = blocking(move || fs.open_object(&loc, expected_size)).await?;
+                opened.read(range).await
+            }
+            ObjectStore::Pithos(p) => p.read(loc, expected_size, range, token).await,
+        }
+    }
+
+    /// Whether changes of members and publicity must be carried to the store.
+    pub(crate) fn syncs_sharing(&self) -> bool {
+        match self {
+            ObjectStore::Fs(_) => false,
+            ObjectStore::Pithos(p) => p.syncs_sharing(),
+        }
+    }
+
+    /// Sets who may read the object at `loc` (the owner's token).
+    pub(crate) async fn set_readers(
+        &self,
+        loc: &Location,
+        readers: &Readers,
+        token: &str,
+    ) -> Result<(), StoreError> {
+        match self {
+            ObjectStore::Fs(_) => Ok(()),
+            ObjectStore::Pithos(p) => p.set_readers(loc, readers, token).await,
+        }
+    }
+
+    /// Reads the object at `loc` through and hashes it, trusting no cache;
+    /// `Ok(None)` if it is gone. Blocking (for `plankton check`).
+    pub(crate) fn rehash(&self, loc: &Location) -> Result<Option<ObjectInfo>, StoreError> {
+        match self {
+            ObjectStore::Fs(fs) => fs.rehash(loc),
+            ObjectStore::Pithos(_) => Err(StoreError::Unsupported(
+                "re-reading objects in Pithos is not available in this version",
+            )),
+        }
+    }
+}
+
+/// Runs blocking file work off the async workers.
+async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> Result<T, StoreError> + Send + 'static,
+) -> Result<T, StoreError> {
+    actix_web::web::block(f)
+        .await
+        .map_err(|e| StoreError::Io(format!("blocking pool: {e}")))?
+}

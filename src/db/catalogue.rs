@@ -1,0 +1,555 @@
+//! The catalogue behind intent-level methods: everything the registry asks
+//! of the database, each one statement or a few, inside the transaction the
+//! `Tx` stands for. Nothing of SQL leaves this module; a second engine is a
+//! second implementation of these methods.
+
+use std::collections::BTreeMap;
+
+use rusqlite::types::Value;
+use std::sync::LazyLock;
+
+use rusqlite::types::ToSql;
+use rusqlite::{params, params_from_iter, Connection, OptionalExtension, Row};
+
+use crate::domain::ids::ImageId;
+use crate::domain::image::{Image, Status};
+use crate::domain::listing::{ListQuery, ListedImage, SortKey};
+use crate::domain::object::CachedHash;
+use crate::error::AppError;
+
+/// An image as stored: the image and the key that joins it to its
+/// properties and members.
+#[derive(Debug, Clone)]
+pub(crate) struct StoredImage {
+    seq: i64,
+    /// The image.
+    pub(crate) image: Image,
+}
+
+/// One transaction of the catalogue, read or write: the only way the
+/// registry reaches the database.
+pub(crate) struct Tx<'c> {
+    conn: &'c Connection,
+}
+
+impl<'c> Tx<'c> {
+    /// The catalogue as seen through `conn`, inside a transaction the caller
+    /// has begun.
+    pub(super) fn new(conn: &'c Connection) -> Tx<'c> {
+        Tx { conn }
+    }
+}
+
+const COLUMNS: &str = "i.seq, i.id, i.name, i.location, i.status, i.disk_format, \
+    i.container_format, i.size, i.checksum, i.md5, i.created_at, i.updated_at, \
+    i.deleted_at, i.is_public, i.owner, i.min_ram, i.min_disk";
+
+/// The properties of row `i` as one JSON object (kept beside the property
+/// rows by every write), so that a page of images and all their properties
+/// come back from one statement.
+const PROPERTIES: &str = "i.properties_json";
+
+/// Whether the caller (parameter `?1`) may see row `i`.
+const VISIBLE: &str = "(i.owner = ?1 OR i.is_public = 1 OR EXISTS \
+    (SELECT 1 FROM image_members m WHERE m.image_seq = i.seq AND m.member = ?1))";
+
+/// The columns every write sets, in the order `Written::values` binds them:
+/// an insert binds the id and creation time before them, an update the row.
+const WRITTEN: [&str; 14] = [
+    "name",
+    "location",
+    "status",
+    "disk_format",
+    "container_format",
+    "size",
+    "checksum",
+    "md5",
+    "updated_at",
+    "deleted_at",
+    "is_public",
+    "owner",
+    "min_ram",
+    "min_disk",
+];
+
+static INSERT: LazyLock<String> = LazyLock::new(|| {
+    let marks: Vec<String> = (3..WRITTEN.len() + 3).map(|n| format!("?{n}")).collect();
+    format!(
+        "INSERT INTO images (id, created_at, {}) VALUES (?1, ?2, {})",
+        WRITTEN.join(", "),
+        marks.join(", ")
+    )
+});
+
+static UPDATE: LazyLock<String> = LazyLock::new(|| {
+    let sets: Vec<String> = WRITTEN
+        .iter()
+        .enumerate()
+        .map(|(i, c)| format!("{c} = ?{}", i + 2))
+        .collect();
+    format!("UPDATE images SET {} WHERE seq = ?1", sets.join(", "))
+});
+
+/// An image's values for the `WRITTEN` columns, converted once.
+struct Written<'a> {
+    image: &'a Image,
+    status: &'static str,
+    size: i64,
+    min_ram: i64,
+    min_disk: i64,
+}
+
+impl<'a> Written<'a> {
+    fn of(image: &'a Image) -> Written<'a> {
+        Written {
+            image,
+            status: image.status.as_str(),
+            size: image.size as i64,
+            min_ram: image.min_ram as i64,
+            min_disk: image.min_disk as i64,
+        }
+    }
+
+    fn values(&self) -> [&dyn ToSql; 14] {
+        let i = self.image;
+        [
+            &i.name,
+            &i.location,
+            &self.status,
+            &i.disk_format,
+            &i.container_format,
+            &self.size,
+            &i.checksum,
+            &i.md5,
+            &i.updated_at,
+            &i.deleted_at,
+            &i.is_public,
+            &i.owner,
+            &self.min_ram,
+            &self.min_disk,
+        ]
+    }
+}
+
+fn corrupt(what: &str, value: &str) -> rusqlite::Error {
+    rusqlite::Error::FromSqlConversionFailure(
+        0,
+        rusqlite::types::Type::Text,
+        format!("stored {what} '{value}' is invalid").into(),
+    )
+}
+
+/// Reads the columns of `COLUMNS` and the properties (`PROPERTIES`) after them.
+fn image_from_row(row: &Row<'_>) -> rusqlite::Result<StoredImage> {
+    let id: String = row.get(1)?;
+    let status: String = row.get(4)?;
+    let json: String = row.get(17)?;
+    let properties = serde_json::from_str::<BTreeMap<String, String>>(&json)
+        .map_err(|_| corrupt("properties", &json))?;
+    Ok(StoredImage {
+        seq: row.get(0)?,
+        image: Image {
+            id: ImageId::parse(&id).map_err(|_| corrupt("id", &id))?,
+            name: row.get(2)?,
+            location: row.get(3)?,
+            status: Status::parse(&status).ok_or_else(|| corrupt("status", &status))?,
+            disk_format: row.get(5)?,
+            container_format: row.get(6)?,
+            size: row.get::<_, i64>(7)? as u64,
+            checksum: row.get(8)?,
+            md5: row.get(9)?,
+            created_at: row.get(10)?,
+            updated_at: row.get(11)?,
+            deleted_at: row.get(12)?,
+            is_public: row.get(13)?,
+            owner: row.get(14)?,
+            min_ram: row.get::<_, i64>(15)? as u64,
+            min_disk: row.get::<_, i64>(16)? as u64,
+            properties,
+        },
+    })
+}
+
+impl Tx<'_> {
+    /// One image by id with its properties, and whether `caller` is a member of it.
+    pub(crate) fn image_for_caller(
+        &self,
+        id: &ImageId,
+        caller: &str,
+    ) -> Result<Option<(StoredImage, bool)>, AppError> {
+        let sql = format!(
+            "SELECT {COLUMNS}, {PROPERTIES}, EXISTS (SELECT 1 FROM image_members m \
+             WHERE m.image_seq = i.seq AND m.member = ?2) FROM images i WHERE i.id = ?1"
+        );
+        let mut stmt = self.conn.prepare_cached(&sql)?;
+        let found = stmt
+            .query_row(params![id.to_string(), caller], |row| {
+                Ok((image_from_row(row)?, row.get::<_, bool>(18)?))
+            })
+            .optional()?;
+        Ok(found)
+    }
+
+    /// The live image registered at `location`, if any.
+    pub(crate) fn live_image_at(&self, location: &str) -> Result<Option<StoredImage>, AppError> {
+        let sql = format!(
+            "SELECT {COLUMNS}, {PROPERTIES} FROM images i \
+             WHERE i.location = ?1 AND i.deleted_at IS NULL"
+        );
+        let mut stmt = self.conn.prepare_cached(&sql)?;
+        Ok(stmt
+            .query_row(params![location], image_from_row)
+            .optional()?)
+    }
+
+    /// Whether any image, live or deleted, ever had this id.
+    fn id_exists(&self, id: &ImageId) -> Result<bool, AppError> {
+        let mut stmt = self
+            .conn
+            .prepare_cached("SELECT EXISTS (SELECT 1 FROM images WHERE id = ?1)")?;
+        Ok(stmt.query_row(params![id.to_string()], |r| r.get(0))?)
+    }
+
+    /// Registers `image` at its location: a new image with a fresh id, or,
+    /// if a live image is registered there, that image with its id and
+    /// creation time kept (re-registration). Returns the image as stored.
+    pub(crate) fn upsert_at_location(&self, mut image: Image) -> Result<Image, AppError> {
+        match self.live_image_at(&image.location)? {
+            Some(existing) => {
+                image.id = existing.image.id;
+                image.created_at = existing.image.created_at;
+                image.updated_at = image.updated_at.max(existing.image.updated_at);
+                self.update(&existing, &image)?;
+            }
+            None => {
+                while self.id_exists(&image.id)? {
+                    image.id = ImageId::generate();
+                }
+                let mut stmt = self.conn.prepare_cached(&INSERT)?;
+                let id = image.id.to_string();
+                let mut values: Vec<&dyn ToSql> = vec![&id, &image.created_at];
+                let written = Written::of(&image);
+                values.extend(written.values());
+                stmt.execute(values.as_slice())?;
+                let seq = self.conn.last_insert_rowid();
+                self.replace_properties(seq, &image.properties)?;
+            }
+        }
+        Ok(image)
+    }
+
+    /// Overwrites every column of `stored` but its id and creation time, and
+    /// its properties, with `image`.
+    pub(crate) fn update(&self, stored: &StoredImage, image: &Image) -> Result<(), AppError> {
+        let mut stmt = self.conn.prepare_cached(&UPDATE)?;
+        let mut values: Vec<&dyn ToSql> = vec![&stored.seq];
+        let written = Written::of(image);
+        values.extend(written.values());
+        stmt.execute(values.as_slice())?;
+        self.replace_properties(stored.seq, &image.properties)
+    }
+
+    /// Replaces the property set of row `seq`.
+    fn replace_properties(
+        &self,
+        seq: i64,
+        properties: &BTreeMap<String, String>,
+    ) -> Result<(), AppError> {
+        self.conn
+            .prepare_cached("DELETE FROM image_properties WHERE image_seq = ?1")?
+            .execute(params![seq])?;
+        let mut insert = self.conn.prepare_cached(
+            "INSERT INTO image_properties (image_seq, key, value) VALUES (?1, ?2, ?3)",
+        )?;
+        for (k, v) in properties {
+            insert.execute(params![seq, k, v])?;
+        }
+        let json = serde_json::to_string(properties).map_err(AppError::internal)?;
+        self.conn
+            .prepare_cached("UPDATE images SET properties_json = ?2 WHERE seq = ?1")?
+            .execute(params![seq, json])?;
+        Ok(())
+    }
+
+    /// How many images' `properties_json` disagree with their property rows
+    /// (for `plankton check`; always 0 unless the file was changed behind our back).
+    pub(crate) fn properties_out_of_step(&self) -> Result<i64, AppError> {
+        Ok(self.conn.query_row(
+            "SELECT count(*) FROM images i WHERE json(i.properties_json) IS NOT json(\
+             (SELECT coalesce(json_group_object(p.key, p.value), '{}') \
+              FROM image_properties p WHERE p.image_seq = i.seq))",
+            [],
+            |r| r.get(0),
+        )?)
+    }
+
+    /// The member ids of an image, sorted.
+    pub(crate) fn members(&self, image: &StoredImage) -> Result<Vec<String>, AppError> {
+        let seq = image.seq;
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT member FROM image_members WHERE image_seq = ?1 ORDER BY member",
+        )?;
+        let rows = stmt.query_map(params![seq], |r| r.get(0))?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// Replaces the member list of an image.
+    pub(crate) fn set_members(
+        &self,
+        image: &StoredImage,
+        members: &[String],
+    ) -> Result<(), AppError> {
+        let seq = image.seq;
+        self.conn
+            .prepare_cached("DELETE FROM image_members WHERE image_seq = ?1")?
+            .execute(params![seq])?;
+        let mut insert = self.conn.prepare_cached(
+            "INSERT OR IGNORE INTO image_members (image_seq, member) VALUES (?1, ?2)",
+        )?;
+        for m in members {
+            insert.execute(params![seq, m])?;
+        }
+        Ok(())
+    }
+
+    /// Adds one member to an image (idempotent).
+    pub(crate) fn add_member(&self, image: &StoredImage, member: &str) -> Result<(), AppError> {
+        let seq = image.seq;
+        self.conn
+            .prepare_cached(
+                "INSERT OR IGNORE INTO image_members (image_seq, member) VALUES (?1, ?2)",
+            )?
+            .execute(params![seq, member])?;
+        Ok(())
+    }
+
+    /// Removes one member from an image (idempotent).
+    pub(crate) fn remove_member(&self, image: &StoredImage, member: &str) -> Result<(), AppError> {
+        let seq = image.seq;
+        self.conn
+            .prepare_cached("DELETE FROM image_members WHERE image_seq = ?1 AND member = ?2")?
+            .execute(params![seq, member])?;
+        Ok(())
+    }
+
+    /// Ids of the live images shared between `caller` and `member` (docs/api.md §8), oldest first.
+    pub(crate) fn shared_images(
+        &self,
+        caller: &str,
+        member: &str,
+    ) -> Result<Vec<ImageId>, AppError> {
+        let sql = if caller == member {
+            "SELECT i.id FROM image_members m JOIN images i ON i.seq = m.image_seq \
+             WHERE m.member = ?1 AND i.deleted_at IS NULL ORDER BY i.created_at, i.id"
+        } else {
+            "SELECT i.id FROM image_members m JOIN images i ON i.seq = m.image_seq \
+             WHERE i.deleted_at IS NULL AND ((m.member = ?1 AND i.owner = ?2) \
+             OR (m.member = ?2 AND i.owner = ?1)) ORDER BY i.created_at, i.id"
+        };
+        let mut stmt = self.conn.prepare_cached(sql)?;
+        let ids: Vec<String> = if caller == member {
+            stmt.query_map(params![caller], |r| r.get(0))?
+                .collect::<Result<_, _>>()?
+        } else {
+            stmt.query_map(params![caller, member], |r| r.get(0))?
+                .collect::<Result<_, _>>()?
+        };
+        let mut out = Vec::new();
+        for id in ids {
+            out.push(
+                ImageId::parse(&id).map_err(|_| AppError::internal(format!("stored id '{id}'")))?,
+            );
+        }
+        Ok(out)
+    }
+
+    /// How many images the catalogue holds, deleted ones included.
+    pub(crate) fn count_images(&self) -> Result<i64, AppError> {
+        let mut stmt = self.conn.prepare_cached("SELECT count(*) FROM images")?;
+        Ok(stmt.query_row([], |r| r.get(0))?)
+    }
+
+    /// The remembered hash of an fs-store object.
+    pub(crate) fn cached_hash(&self, path: &str) -> Result<Option<CachedHash>, AppError> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT path, size, mtime_ns, checksum, md5 FROM object_hashes WHERE path = ?1",
+        )?;
+        Ok(stmt
+            .query_row(params![path], |r| {
+                Ok(CachedHash {
+                    path: r.get(0)?,
+                    size: r.get::<_, i64>(1)? as u64,
+                    mtime_ns: r.get(2)?,
+                    checksum: r.get(3)?,
+                    md5: r.get(4)?,
+                })
+            })
+            .optional()?)
+    }
+
+    /// Remembers the hash of an fs-store object.
+    pub(crate) fn remember_hash(&self, h: &CachedHash) -> Result<(), AppError> {
+        self.conn.prepare_cached(
+            "INSERT INTO object_hashes (path, size, mtime_ns, checksum, md5) VALUES (?1, ?2, ?3, ?4, ?5) \
+             ON CONFLICT (path) DO UPDATE SET size = excluded.size, mtime_ns = excluded.mtime_ns, \
+             checksum = excluded.checksum, md5 = excluded.md5",
+        )?
+        .execute(params![h.path, h.size as i64, h.mtime_ns, h.checksum, h.md5])?;
+        Ok(())
+    }
+
+    /// The images `caller` can see that match `q`, in its order and page, handed
+    /// to `visit` one row at a time; returns how many there were. `detail` also
+    /// fetches every image's properties, in the same statement.
+    pub(crate) fn list(
+        &self,
+        caller: &str,
+        q: &ListQuery,
+        detail: bool,
+        mut visit: impl FnMut(ListedImage<'_>),
+    ) -> Result<usize, AppError> {
+        let mut sql = format!("SELECT {COLUMNS}");
+        if detail {
+            sql.push_str(", ");
+            sql.push_str(PROPERTIES);
+        }
+        sql.push_str(" FROM images i WHERE ");
+        sql.push_str(VISIBLE);
+        let mut args: Vec<Value> = vec![Value::Text(caller.to_string())];
+        let mut arg = |sql: &mut String, clause: &str, v: Value| {
+            args.push(v);
+            sql.push_str(&clause.replace('?', &format!("?{}", args.len())));
+        };
+        match q.changes_since {
+            Some(t) => arg(&mut sql, " AND i.updated_at > ?", Value::Integer(t)),
+            None => sql.push_str(" AND i.deleted_at IS NULL"),
+        }
+        for (clause, v) in [
+            (" AND i.name = ?", &q.name),
+            (" AND i.status = ?", &q.status),
+            (" AND i.disk_format = ?", &q.disk_format),
+            (" AND i.container_format = ?", &q.container_format),
+            (" AND i.owner = ?", &q.owner),
+        ] {
+            if let Some(v) = v {
+                arg(&mut sql, clause, Value::Text(v.clone()));
+            }
+        }
+        if let Some(n) = q.size_min {
+            arg(&mut sql, " AND i.size >= ?", Value::Integer(n as i64));
+        }
+        if let Some(n) = q.size_max {
+            arg(&mut sql, " AND i.size <= ?", Value::Integer(n as i64));
+        }
+        if let Some(p) = q.is_public {
+            arg(&mut sql, " AND i.is_public = ?", Value::Integer(p as i64));
+        }
+        for (k, v) in &q.properties {
+            // An IN over the (key, value, image_seq) index, not a scan of every image.
+            arg(
+                &mut sql,
+                " AND i.seq IN (SELECT pf.image_seq FROM image_properties pf WHERE pf.key = ?",
+                Value::Text(k.clone()),
+            );
+            arg(&mut sql, " AND pf.value = ?)", Value::Text(v.clone()));
+        }
+        let col = q.sort_key.column();
+        let (cmp, dir) = if q.descending {
+            ("<", "DESC")
+        } else {
+            (">", "ASC")
+        };
+        if let Some(marker) = &q.marker {
+            let (value, marker_id) = marker_position(self.conn, caller, marker, q)?;
+            if q.sort_key == SortKey::Id {
+                arg(
+                    &mut sql,
+                    &format!(" AND i.id {cmp} ?"),
+                    Value::Text(marker_id),
+                );
+            } else {
+                arg(&mut sql, &format!(" AND (i.{col} {cmp} ?"), value.clone());
+                arg(&mut sql, &format!(" OR (i.{col} = ?"), value);
+                arg(
+                    &mut sql,
+                    &format!(" AND i.id {cmp} ?))"),
+                    Value::Text(marker_id),
+                );
+            }
+        }
+        if q.sort_key == SortKey::Id {
+            sql.push_str(&format!(" ORDER BY i.id {dir}"));
+        } else {
+            sql.push_str(&format!(" ORDER BY i.{col} {dir}, i.id {dir}"));
+        }
+        if let Some(limit) = q.limit {
+            arg(&mut sql, " LIMIT ?", Value::Integer(limit as i64));
+        }
+        let mut stmt = self.conn.prepare_cached(&sql)?;
+        let mut rows = stmt.query(params_from_iter(args.iter()))?;
+        let mut count = 0;
+        while let Some(row) = rows.next()? {
+            visit(listed_row(row, detail)?);
+            count += 1;
+        }
+        Ok(count)
+    }
+}
+
+/// Why a listing's marker was refused.
+pub(crate) const MARKER_NOT_FOUND: &str = "Invalid marker";
+
+fn listed_row<'a>(row: &'a Row<'_>, detail: bool) -> rusqlite::Result<ListedImage<'a>> {
+    let text = |i: usize| -> rusqlite::Result<&'a str> {
+        row.get_ref(i)?.as_str().map_err(|e| {
+            rusqlite::Error::FromSqlConversionFailure(i, rusqlite::types::Type::Text, e.into())
+        })
+    };
+    Ok(ListedImage {
+        id: text(1)?,
+        name: text(2)?,
+        location: text(3)?,
+        status: text(4)?,
+        disk_format: text(5)?,
+        container_format: text(6)?,
+        size: row.get(7)?,
+        checksum: text(8)?,
+        md5: row.get_ref(9)?.as_str_or_null().map_err(|e| {
+            rusqlite::Error::FromSqlConversionFailure(9, rusqlite::types::Type::Text, e.into())
+        })?,
+        created_at: row.get(10)?,
+        updated_at: row.get(11)?,
+        deleted_at: row.get(12)?,
+        is_public: row.get(13)?,
+        owner: text(14)?,
+        min_ram: row.get(15)?,
+        min_disk: row.get(16)?,
+        properties_json: if detail { Some(text(17)?) } else { None },
+    })
+}
+
+/// The sort value and id of a listing's marker, which the caller must be able
+/// to see (and which must be live unless `changes-since` is given).
+fn marker_position(
+    conn: &Connection,
+    caller: &str,
+    marker: &ImageId,
+    q: &ListQuery,
+) -> Result<(Value, String), AppError> {
+    let col = q.sort_key.column();
+    let sql = format!(
+        "SELECT i.{col}, i.id, i.deleted_at IS NULL FROM images i WHERE i.id = ?2 AND {VISIBLE}"
+    );
+    let found: Option<(Value, String, bool)> = conn
+        .prepare_cached(&sql)?
+        .query_row(params![caller, marker.to_string()], |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+        })
+        .optional()?;
+    match found {
+        Some((v, id, live)) if live || q.changes_since.is_some() => Ok((v, id)),
+        _ => Err(AppError::invalid(format!(
+            "{MARKER_NOT_FOUND} '{marker}': no such image in this listing"
+        ))),
+    }
+}

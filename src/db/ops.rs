@@ -1,0 +1,92 @@
+//! The operator commands' statements (`plankton backup`, `plankton check`),
+//! on a connection of their own to a file that may be in use by a running
+//! service.
+
+use std::path::Path;
+
+use rusqlite::{Connection, OpenFlags};
+
+use super::Tx;
+
+/// A read-only look at an existing catalogue file.
+pub(crate) struct Snapshot {
+    conn: Connection,
+}
+
+/// A live image as `plankton check` needs it.
+pub(crate) struct LiveImage {
+    /// Its id.
+    pub(crate) id: String,
+    /// Its name.
+    pub(crate) name: String,
+    /// Its canonical location.
+    pub(crate) location: String,
+    /// Its recorded size.
+    pub(crate) size: u64,
+    /// Its recorded Pithos hash.
+    pub(crate) checksum: String,
+}
+
+impl Snapshot {
+    /// Opens `path`, which must exist, read-only.
+    pub(crate) fn open(path: &Path) -> Result<Snapshot, String> {
+        if !path.is_file() {
+            return Err(format!("database {} does not exist", path.display()));
+        }
+        let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+        let conn = Connection::open_with_flags(path, flags)
+            .map_err(|e| format!("database {}: {e}", path.display()))?;
+        conn.busy_timeout(super::BUSY_TIMEOUT)
+            .map_err(|e| format!("database {}: {e}", path.display()))?;
+        Ok(Snapshot { conn })
+    }
+
+    /// SQLite's integrity check: `["ok"]`, or the problems it found.
+    pub(crate) fn integrity(&self) -> Result<Vec<String>, String> {
+        self.conn
+            .prepare("PRAGMA integrity_check")
+            .and_then(|mut s| s.query_map([], |r| r.get(0))?.collect())
+            .map_err(|e| format!("integrity check: {e}"))
+    }
+
+    /// How many images' properties JSON disagrees with their property rows.
+    pub(crate) fn properties_out_of_step(&self) -> Result<i64, String> {
+        Tx::new(&self.conn)
+            .properties_out_of_step()
+            .map_err(|e| format!("comparing properties: {e}"))
+    }
+
+    /// Every live image, oldest first.
+    pub(crate) fn live_images(&self) -> Result<Vec<LiveImage>, String> {
+        self.conn
+            .prepare(
+                "SELECT id, name, location, size, checksum FROM images \
+                 WHERE deleted_at IS NULL ORDER BY created_at, id",
+            )
+            .and_then(|mut s| {
+                s.query_map([], |r| {
+                    Ok(LiveImage {
+                        id: r.get(0)?,
+                        name: r.get(1)?,
+                        location: r.get(2)?,
+                        size: r.get::<_, i64>(3)? as u64,
+                        checksum: r.get(4)?,
+                    })
+                })?
+                .collect()
+            })
+            .map_err(|e| format!("reading images: {e}"))
+    }
+
+    /// Writes a consistent copy of the whole file to `target` (which must not
+    /// exist), in one read transaction.
+    pub(crate) fn copy_to(&self, target: &Path) -> Result<(), String> {
+        let text = target
+            .to_str()
+            .ok_or_else(|| format!("{} is not UTF-8", target.display()))?;
+        self.conn
+            .execute("VACUUM INTO ?1", [text])
+            .map(|_| ())
+            .map_err(|e| format!("copying the database: {e}"))
+    }
+}

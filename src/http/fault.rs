@@ -1,0 +1,89 @@
+//! The status each error answers with, and the renderers of faults: the
+//! OpenStack-style JSON of the image API and the offline identity now; a
+//! surface with another format (Pithos's plain-text faults, HTML error pages)
+//! adds its renderer beside `json` and keeps the same statuses.
+
+use actix_web::http::{header, StatusCode};
+use actix_web::{HttpResponse, HttpResponseBuilder};
+
+use crate::error::AppError;
+
+/// The one mapping of application errors to HTTP statuses (docs/api.md §2).
+pub(crate) fn status(e: &AppError) -> StatusCode {
+    match e {
+        AppError::Invalid(_) => StatusCode::BAD_REQUEST,
+        AppError::Unauthenticated(_) => StatusCode::UNAUTHORIZED,
+        AppError::Forbidden(_) => StatusCode::FORBIDDEN,
+        AppError::NotFound(_) => StatusCode::NOT_FOUND,
+        AppError::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
+        AppError::Conflict(_) => StatusCode::CONFLICT,
+        AppError::OverLimit(_) => StatusCode::PAYLOAD_TOO_LARGE,
+        AppError::RangeOutside { .. } => StatusCode::RANGE_NOT_SATISFIABLE,
+        AppError::Unsupported(_) => StatusCode::NOT_IMPLEMENTED,
+        AppError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+        AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+    }
+}
+
+/// The fault name that keys a JSON fault body.
+fn fault_name(e: &AppError) -> &'static str {
+    match e {
+        AppError::Invalid(_) => "badRequest",
+        AppError::Unauthenticated(_) => "unauthorized",
+        AppError::Forbidden(_) => "forbidden",
+        AppError::NotFound(_) => "itemNotFound",
+        AppError::MethodNotAllowed { .. } => "notAllowed",
+        AppError::Conflict(_) => "conflict",
+        AppError::OverLimit(_) => "overLimit",
+        AppError::RangeOutside { .. } => "rangeNotSatisfiable",
+        AppError::Unsupported(_) => "notImplemented",
+        AppError::Unavailable(_) => "serviceUnavailable",
+        AppError::Internal(_) => "internalServerError",
+    }
+}
+
+/// What the client may read of an error: everything but an internal one's
+/// cause, which is logged here, once.
+fn public_message(e: &AppError) -> String {
+    match e {
+        AppError::Internal(cause) => {
+            log::error!("request failed: {cause}");
+            "The server failed to complete the request".to_string()
+        }
+        other => other.to_string(),
+    }
+}
+
+/// The status and the headers that go with it (`Allow`, `Content-Range`,
+/// `WWW-Authenticate`), whatever the body's format.
+pub(crate) fn builder(e: &AppError) -> HttpResponseBuilder {
+    let mut resp = HttpResponse::build(status(e));
+    match e {
+        AppError::MethodNotAllowed { allow, .. } => {
+            resp.insert_header((header::ALLOW, allow.as_str()));
+        }
+        AppError::RangeOutside { size } => {
+            resp.insert_header((header::CONTENT_RANGE, format!("bytes */{size}")));
+        }
+        AppError::Unauthenticated(_) => {
+            resp.insert_header((header::WWW_AUTHENTICATE, "Token"));
+        }
+        _ => {}
+    }
+    resp
+}
+
+/// The JSON fault of the image API and the identity endpoints:
+/// `{"<faultName>": {"code": ..., "message": ..., "details": ""}}`.
+pub(crate) fn json(e: &AppError) -> HttpResponse {
+    let body = serde_json::json!({
+        fault_name(e): {
+            "code": status(e).as_u16(),
+            "message": public_message(e),
+            "details": "",
+        }
+    });
+    builder(e)
+        .content_type("application/json; charset=utf-8")
+        .body(body.to_string())
+}

@@ -1,0 +1,227 @@
+//! Images: list, get, read data, register, update, unregister (docs/api.md
+//! §6, §7).
+
+use crate::backends::store::{Inspected, ObjectRead};
+use crate::db::{StoredImage, Tx};
+use crate::domain::access::Intent;
+use crate::domain::changes::{check_property_count, ImagePatch, NewImage};
+use crate::domain::ids::{truncate, ImageId};
+use crate::domain::image::{Image, Status};
+use crate::domain::listing::{ListQuery, ListSink};
+use crate::domain::object::{ObjectInfo, Readers};
+use crate::domain::range::ByteRange;
+use crate::domain::time::now_micros;
+use crate::domain::user::Caller;
+use crate::error::AppError;
+
+use super::Registry;
+
+impl Registry {
+    /// The images the caller can see that match `q`, in its order and page,
+    /// handed to `sink` one by one as the catalogue reads them.
+    pub(crate) async fn list<S: ListSink>(
+        &self,
+        caller: &Caller,
+        q: ListQuery,
+        detail: bool,
+        mut sink: S,
+    ) -> Result<S::Output, AppError> {
+        let who = caller.id().to_string();
+        self.db
+            .read(move |tx| {
+                tx.list(&who, &q, detail, |image| sink.push(&image))?;
+                Ok(sink.finish())
+            })
+            .await
+    }
+
+    /// One image the caller may read.
+    pub(crate) async fn get(&self, caller: &Caller, id: ImageId) -> Result<Image, AppError> {
+        Ok(self.load_for(caller, id, Intent::Read).await?.image)
+    }
+
+    /// One image the caller may read and its data (the `range` of it).
+    pub(crate) async fn data(
+        &self,
+        caller: &Caller,
+        id: ImageId,
+        range: Option<ByteRange>,
+    ) -> Result<(Image, ObjectRead), AppError> {
+        let image = self.get(caller, id).await?;
+        if image.status != Status::Available {
+            return Err(AppError::Conflict(format!(
+                "Image {} is {}, not available: it has no data to serve",
+                image.id,
+                image.status.as_str()
+            )));
+        }
+        let location = image.parsed_location()?;
+        let read = self
+            .store
+            .read(&location, image.size, range, &caller.token)
+            .await?;
+        Ok((image, read))
+    }
+
+    /// Registers the object at `new.location`, or re-registers the live
+    /// image there (keeping its id, creation time and members).
+    pub(crate) async fn register(&self, caller: &Caller, new: NewImage) -> Result<Image, AppError> {
+        check_ownership(caller, &new)?;
+        let inspected = self.inspect(caller, &new).await?;
+        // The limit comes after every invalid input, the object's among them.
+        check_property_count(new.properties.len(), self.limits.max_properties)?;
+        let computed = inspected.computed;
+        let location = new.location.clone();
+        let image = described(caller, new, inspected.info);
+        let is_public = image.is_public;
+        let write = self.db.write(move |tx| {
+            if let Some(h) = &computed {
+                tx.remember_hash(h)?;
+            }
+            tx.upsert_at_location(image)
+        });
+        if !self.store.syncs_sharing() {
+            return write.await;
+        }
+        // The readers before are those of the live image re-registered (if
+        // any); its members are kept, its publicity is this request's.
+        let at = location.canonical();
+        let _turn = self.locks.lock(&at).await;
+        let (was_public, members) = self
+            .db
+            .read(move |tx| match tx.live_image_at(&at)? {
+                Some(s) => Ok((s.image.is_public, tx.members(&s)?)),
+                None => Ok((false, Vec::new())),
+            })
+            .await?;
+        let change = (
+            Readers::of(was_public, &members),
+            Readers::of(is_public, &members),
+        );
+        self.sync_readers(caller, &location, change, write).await
+    }
+
+    /// The object a registration names, its size and checksum checked
+    /// against what the caller said of them.
+    async fn inspect(&self, caller: &Caller, new: &NewImage) -> Result<Inspected, AppError> {
+        let db = self.db.clone();
+        let inspected = self
+            .store
+            .inspect(&new.location, &caller.token, move |path: &str| {
+                let path = path.to_string();
+                // A hash that cannot be looked up is computed afresh.
+                db.read_blocking(move |tx| tx.cached_hash(&path))
+                    .ok()
+                    .flatten()
+            })
+            .await?;
+        let info = &inspected.info;
+        if let Some(size) = new.size {
+            if size != info.size {
+                return Err(AppError::invalid(format!(
+                    "Invalid X-Image-Meta-Size '{size}': the object at the location has {} bytes",
+                    info.size
+                )));
+            }
+        }
+        if let Some(sum) = &new.checksum {
+            let known = if sum.len() == 32 {
+                info.md5.as_deref()
+            } else {
+                Some(info.checksum.as_str())
+            };
+            match known {
+                Some(k) if k == sum => {}
+                Some(_) => return Err(AppError::invalid(format!(
+                    "Invalid X-Image-Meta-Checksum '{sum}': it does not match the object at the location"
+                ))),
+                None => return Err(AppError::invalid(format!(
+                    "Invalid X-Image-Meta-Checksum '{sum}': the store does not know this object's MD5; give its 64-digit hash"
+                ))),
+            }
+        }
+        Ok(inspected)
+    }
+
+    /// Changes an image's metadata (owner only).
+    pub(crate) async fn update(
+        &self,
+        caller: &Caller,
+        id: ImageId,
+        patch: ImagePatch,
+    ) -> Result<Image, AppError> {
+        let max = self.limits.max_properties;
+        self.change_readers(caller, id, move |stored, members| {
+            let mut image = patch.apply(&stored.image, max)?;
+            let readers = Readers::of(image.is_public, members);
+            Ok((readers, move |tx: &Tx<'_>, stored: &StoredImage| {
+                image.updated_at = now_micros().max(stored.image.updated_at);
+                tx.update(stored, &image)?;
+                Ok(image)
+            }))
+        })
+        .await
+    }
+
+    /// Unregisters an image (owner only); it stays as a tombstone.
+    pub(crate) async fn unregister(&self, caller: &Caller, id: ImageId) -> Result<(), AppError> {
+        self.change_readers(caller, id, move |_, _| {
+            Ok((Readers::Owner, |tx: &Tx<'_>, stored: &StoredImage| {
+                let mut image = stored.image.clone();
+                let now = now_micros().max(image.updated_at);
+                image.status = Status::Deleted;
+                image.deleted_at = Some(now);
+                image.updated_at = now;
+                tx.update(stored, &image)
+            }))
+        })
+        .await
+    }
+}
+
+/// An image is owned by the user who registers it, and only an object of
+/// their own account can be registered.
+fn check_ownership(caller: &Caller, new: &NewImage) -> Result<(), AppError> {
+    if let Some(owner) = &new.set.owner {
+        if owner != caller.id() {
+            return Err(AppError::Forbidden(format!(
+                "Invalid X-Image-Meta-Owner '{}': an image is owned by the user who registers it",
+                truncate(owner, 80)
+            )));
+        }
+    }
+    let location = &new.location;
+    if location.account() != caller.id() {
+        return Err(AppError::Forbidden(format!(
+            "Location '{}' is in account '{}': you may only register objects of your own account",
+            location.canonical(),
+            location.account()
+        )));
+    }
+    Ok(())
+}
+
+/// The image a registration describes, with the object's size and hashes.
+fn described(caller: &Caller, new: NewImage, info: ObjectInfo) -> Image {
+    let now = now_micros();
+    let set = new.set;
+    Image {
+        id: ImageId::generate(),
+        name: new.name,
+        location: new.location.canonical(),
+        status: Status::Available,
+        disk_format: set.disk_format.unwrap_or_else(|| "diskdump".into()),
+        container_format: set.container_format.unwrap_or_else(|| "bare".into()),
+        size: info.size,
+        checksum: info.checksum,
+        md5: info.md5,
+        created_at: now,
+        updated_at: now,
+        deleted_at: None,
+        is_public: set.is_public.unwrap_or(false),
+        owner: caller.id().to_string(),
+        min_ram: set.min_ram.unwrap_or(0),
+        min_disk: set.min_disk.unwrap_or(0),
+        properties: new.properties,
+    }
+}

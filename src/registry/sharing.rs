@@ -1,0 +1,131 @@
+//! Keeping Pithos's read permissions in step with members and publicity.
+//!
+//! A change that alters who may read an image (members, `is_public`,
+//! re-registration, unregistering) sets the object's sharing in Pithos first
+//! and then commits the catalogue. If the commit then fails, the sharing is
+//! put back; if even that fails, the request fails with "unavailable", says
+//! so, and the disagreement is logged as an error. Changes to one location
+//! are serialised, so two of them cannot interleave their two steps. With
+//! the `fs` store (or `sync_sharing = false`) the change is one write.
+
+use std::future::Future;
+use std::hash::BuildHasher;
+
+use super::Registry;
+use crate::db::{StoredImage, Tx};
+use crate::domain::access::Intent;
+use crate::domain::ids::ImageId;
+use crate::domain::location::Location;
+use crate::domain::object::Readers;
+use crate::domain::user::Caller;
+use crate::error::AppError;
+
+/// A fixed set of async locks, one picked per key by hashing it.
+pub(crate) struct StripedLocks {
+    stripes: Vec<tokio::sync::Mutex<()>>,
+    hasher: std::collections::hash_map::RandomState,
+}
+
+impl Default for StripedLocks {
+    fn default() -> Self {
+        StripedLocks {
+            stripes: (0..64).map(|_| tokio::sync::Mutex::new(())).collect(),
+            hasher: std::collections::hash_map::RandomState::new(),
+        }
+    }
+}
+
+impl StripedLocks {
+    /// Waits for the lock of `key`'s stripe.
+    pub(crate) async fn lock(&self, key: &str) -> tokio::sync::MutexGuard<'_, ()> {
+        let idx = (self.hasher.hash_one(key) % self.stripes.len() as u64) as usize;
+        self.stripes[idx].lock().await
+    }
+}
+
+impl Registry {
+    /// Sets the object's readers to `after`, runs `write`, and puts `before`
+    /// back if `write` fails. Nothing is sent when the readers do not change.
+    pub(super) async fn sync_readers<T>(
+        &self,
+        caller: &Caller,
+        location: &Location,
+        (before, after): (Readers, Readers),
+        write: impl Future<Output = Result<T, AppError>>,
+    ) -> Result<T, AppError> {
+        let store = &self.store;
+        if !store.syncs_sharing() || before == after {
+            return write.await;
+        }
+        store.set_readers(location, &after, &caller.token).await?;
+        let e = match write.await {
+            Ok(t) => return Ok(t),
+            Err(e) => e,
+        };
+        match store.set_readers(location, &before, &caller.token).await {
+            Ok(()) => Err(e),
+            Err(undo) => {
+                log::error!(
+                    "DISAGREEMENT: the catalogue says {before:?} may read {} but the object store now says {after:?}: \
+                     the change failed ({e}) and putting the sharing back failed ({undo})",
+                    location.canonical()
+                );
+                Err(AppError::Unavailable(format!(
+                    "The change failed and the object store's sharing of '{}' could not be put back; \
+                     it may now differ from the image's members; repeat the request",
+                    location.canonical()
+                )))
+            }
+        }
+    }
+
+    /// Runs a change of image `id` (owner only) that may alter who may read
+    /// its object. `plan` sees the image and its members, checks the change
+    /// and returns the readers it leads to and the write that makes it.
+    pub(super) async fn change_readers<T, P, W>(
+        &self,
+        caller: &Caller,
+        id: ImageId,
+        plan: P,
+    ) -> Result<T, AppError>
+    where
+        T: Send + 'static,
+        P: FnOnce(&StoredImage, &[String]) -> Result<(Readers, W), AppError> + Send + 'static,
+        W: FnOnce(&Tx<'_>, &StoredImage) -> Result<T, AppError> + Send + 'static,
+    {
+        let who = caller.id().to_string();
+        if !self.store.syncs_sharing() {
+            return self
+                .db
+                .write(move |tx| {
+                    let stored = super::load(tx, &id, &who, Intent::Change)?;
+                    let members = tx.members(&stored)?;
+                    let (_, write) = plan(&stored, &members)?;
+                    write(tx, &stored)
+                })
+                .await;
+        }
+        // One read finds the location to lock and, once it is held, a second
+        // sees the image as no other change of that location can alter it.
+        let first = self.load_for(caller, id, Intent::Change).await?;
+        let _turn = self.locks.lock(&first.image.location).await;
+        let (stored, members) = self
+            .db
+            .read(move |tx| {
+                let stored = super::load(tx, &id, &who, Intent::Change)?;
+                let members = tx.members(&stored)?;
+                Ok((stored, members))
+            })
+            .await?;
+        let location = stored.image.parsed_location()?;
+        let before = Readers::of(stored.image.is_public, &members);
+        let (after, write) = plan(&stored, &members)?;
+        let who = caller.id().to_string();
+        let commit = self.db.write(move |tx| {
+            let fresh = super::load(tx, &id, &who, Intent::Change)?;
+            write(tx, &fresh)
+        });
+        self.sync_readers(caller, &location, (before, after), commit)
+            .await
+    }
+}

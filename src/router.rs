@@ -1,0 +1,125 @@
+//! The first step of every request: which surface its path belongs to (the
+//! image API in one of its dialects, the offline identity, the object store,
+//! the health check); each surface then finds the route in its own table.
+
+use actix_web::{web, HttpRequest, HttpResponse};
+
+use crate::api::Dialect;
+use crate::error::AppError;
+use crate::http::{fault, AppState};
+
+/// A surface, with the path left for it to route.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Surface<'a> {
+    /// The image API, and the path after its dialect's prefix.
+    Images(Dialect, &'a str),
+    /// The offline identity endpoints.
+    Identity(&'a str),
+    /// The object-store endpoint.
+    ObjectStore,
+    /// `GET <base>/healthz`.
+    Health,
+}
+
+/// The surface of a raw request path under `base` (empty, or `/something`
+/// without a trailing slash); `None` is a path outside the base.
+pub(crate) fn surface<'a>(path: &'a str, base: &str) -> Option<Surface<'a>> {
+    let rest = path.strip_prefix(base)?;
+    Some(match rest {
+        "" | "/" | "/versions" | "/v1.0" => Surface::Images(Dialect::Cyclades, ""),
+        "/v1" => Surface::Images(Dialect::Glance, ""),
+        "/healthz" => Surface::Health,
+        r => {
+            if let Some(r) = r.strip_prefix("/v1.0/") {
+                Surface::Images(Dialect::Cyclades, r)
+            } else if let Some(r) = r.strip_prefix("/v1/") {
+                Surface::Images(Dialect::Glance, r)
+            } else {
+                let r = r.strip_prefix('/')?;
+                if crate::objects::owns(r) {
+                    Surface::ObjectStore
+                } else if crate::identity::owns(r) {
+                    Surface::Identity(r)
+                } else {
+                    Surface::Images(Dialect::Cyclades, r)
+                }
+            }
+        }
+    })
+}
+
+/// The one entry point of the server.
+pub(crate) async fn dispatch(
+    req: HttpRequest,
+    payload: web::Payload,
+    state: web::Data<AppState>,
+) -> HttpResponse {
+    let path = req.uri().path().to_string();
+    match surface(&path, &state.base_path) {
+        Some(Surface::Images(dialect, rest)) => {
+            crate::api::serve(req, payload, state, dialect, rest).await
+        }
+        Some(Surface::Identity(rest)) => crate::identity::serve(req, payload, state, rest).await,
+        Some(Surface::ObjectStore) => crate::objects::serve(&req),
+        Some(Surface::Health) => health(&req, &state).await,
+        None => fault::json(&crate::http::missed(
+            &req,
+            crate::http::routing::Miss::NoRoute,
+        )),
+    }
+}
+
+/// `GET <base>/healthz`: 200 when the database answers, 503 otherwise.
+async fn health(req: &HttpRequest, state: &AppState) -> HttpResponse {
+    if !matches!(req.method().as_str(), "GET" | "HEAD") {
+        return fault::json(&AppError::MethodNotAllowed {
+            method: req.method().to_string(),
+            allow: "GET, HEAD".into(),
+        });
+    }
+    match state.registry.health().await {
+        Ok(images) => {
+            HttpResponse::Ok().json(serde_json::json!({"status": "ok", "images": images}))
+        }
+        Err(e) => {
+            log::error!("health check failed: {e}");
+            fault::json(&AppError::Unavailable(
+                "The database does not answer".into(),
+            ))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_prefix_leads_to_its_surface() {
+        fn s(p: &str) -> Option<Surface<'_>> {
+            surface(p, "/base")
+        }
+        for (prefix, dialect) in [
+            ("", Dialect::Cyclades),
+            ("/v1.0", Dialect::Cyclades),
+            ("/v1", Dialect::Glance),
+        ] {
+            let (images, root) = (format!("/base{prefix}/images/x"), format!("/base{prefix}/"));
+            assert_eq!(s(&images), Some(Surface::Images(dialect, "images/x")));
+            assert_eq!(s(&root), Some(Surface::Images(dialect, "")));
+        }
+        assert_eq!(
+            s("/base/versions"),
+            Some(Surface::Images(Dialect::Cyclades, ""))
+        );
+        assert_eq!(s("/base"), Some(Surface::Images(Dialect::Cyclades, "")));
+        assert_eq!(s("/base/healthz"), Some(Surface::Health));
+        assert_eq!(s("/base/object-store/v1/a"), Some(Surface::ObjectStore));
+        assert_eq!(
+            s("/base/identity/v2.0/tokens"),
+            Some(Surface::Identity("identity/v2.0/tokens"))
+        );
+        assert_eq!(s("/images"), None);
+        assert_eq!(s("/basement/images"), None);
+    }
+}
