@@ -9,7 +9,7 @@ use crate::util::{fault, header, must_header, sha256_hex, PREFIXES};
 const DATA: &[u8] = b"hello world";
 
 async fn one_image(app: &TestApp) -> String {
-    app.register_ok(ALICE.0, ALICE.1, "a.img", DATA, &[]).await
+    app.alice().register("a.img").data(DATA).ok().await
 }
 
 async fn ranged(app: &TestApp, path: &str, range: &str) -> reqwest::Response {
@@ -82,9 +82,7 @@ async fn a_range_gives_206_with_content_range_and_just_those_bytes() {
 async fn an_unsatisfiable_range_is_416_with_content_range_of_the_size() {
     let app = TestApp::spawn().await;
     let id = one_image(&app).await;
-    let empty = app
-        .register_ok(ALICE.0, ALICE.1, "empty.img", b"", &[])
-        .await;
+    let empty = app.alice().register("empty.img").data(b"").ok().await;
     for prefix in PREFIXES {
         for (id, size, range) in [
             (&id, 11, "bytes=11-"),

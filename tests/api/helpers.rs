@@ -1,6 +1,7 @@
 //! Spawning the real server on port 0 with a temporary directory holding its
 //! database, token file and store root, and every method of `TestApp`: plain
-//! and raw requests, listings, members and registering.
+//! and raw requests, listings, members, and the users to register as
+//! (`app.alice().register(..)`, see `registration`).
 //! In the `api_http` binary the same server talks to fake Astakos and Pithos
 //! instead (`crate::Backends`), which serve the same users and the same root.
 
@@ -14,6 +15,7 @@ use reqwest::{Method, Response};
 use serde_json::Value;
 use tempfile::TempDir;
 
+use crate::registration::User;
 use crate::util::{exchange, ids_of, items, json_with_status, RawResponse};
 
 /// Users of the token file every test app starts with: (token, user id).
@@ -272,50 +274,24 @@ impl TestApp {
         self.raw(req).await
     }
 
-    /// Registers `pithos://<owner>/images/<file>` after writing `data` there.
-    /// Returns the response (for the caller to check).
-    pub async fn register(
-        &self,
-        token: &str,
-        owner: &str,
-        file: &str,
-        data: &[u8],
-        headers: &[(&str, &str)],
-    ) -> Response {
-        self.put_object(owner, "images", file, data);
-        let location = format!("pithos://{owner}/images/{file}");
-        let mut all: Vec<(&str, &str)> = vec![("X-Image-Meta-Location", &location)];
-        if !headers
-            .iter()
-            .any(|(k, _)| k.eq_ignore_ascii_case("x-image-meta-name"))
-        {
-            all.push(("X-Image-Meta-Name", file));
-        }
-        all.extend_from_slice(headers);
-        self.request(Method::POST, "/images", Some(token), &all)
-            .await
+    /// Alice (`ALICE`), to register as: `app.alice().register("a.img")`.
+    pub fn alice(&self) -> User<'_> {
+        self.as_user(ALICE)
     }
 
-    /// Registers and returns the new image's id, asserting a 200.
-    pub async fn register_ok(
-        &self,
-        token: &str,
-        owner: &str,
-        file: &str,
-        data: &[u8],
-        headers: &[(&str, &str)],
-    ) -> String {
-        let resp = self.register(token, owner, file, data, headers).await;
-        assert_eq!(
-            resp.status(),
-            200,
-            "register {file}: {:?}",
-            resp.text().await
-        );
-        resp.headers()["x-image-meta-id"]
-            .to_str()
-            .unwrap()
-            .to_string()
+    /// Bob (`BOB`).
+    pub fn bob(&self) -> User<'_> {
+        self.as_user(BOB)
+    }
+
+    /// Carol (`CAROL`).
+    pub fn carol(&self) -> User<'_> {
+        self.as_user(CAROL)
+    }
+
+    /// Any (token, user id) pair.
+    pub fn as_user<'a>(&'a self, user: (&'a str, &'a str)) -> User<'a> {
+        User::new(self, user)
     }
 }
 

@@ -63,18 +63,14 @@ async fn registered_objects_carry_the_pithos_hash_of_the_reference_vectors() {
         let file = format!("{name}.img");
         app.put_object(ALICE.1, "vectors", &file, &data);
         drop(data);
-        let location = format!("pithos://alice/vectors/{file}");
-        let resp = app
-            .request(
-                Method::POST,
-                "/v1.0/images",
-                Some(ALICE.0),
-                &[
-                    ("X-Image-Meta-Name", name),
-                    ("X-Image-Meta-Location", &location),
-                ],
-            )
-            .await;
+        let register = || {
+            app.alice()
+                .register(&file)
+                .in_container("vectors")
+                .already_there()
+                .name(name)
+        };
+        let resp = register().prefix("/v1.0").send().await;
         assert_eq!(resp.status(), 200, "{name}");
         assert_eq!(must_header(&resp, "x-image-meta-checksum"), *hash, "{name}");
         assert_eq!(must_header(&resp, "x-image-meta-size"), size.to_string());
@@ -86,18 +82,10 @@ async fn registered_objects_carry_the_pithos_hash_of_the_reference_vectors() {
         assert_eq!(must_header(&head, "x-image-meta-checksum"), *hash, "{name}");
         // A registration that states the hash (or the MD5) is accepted.
         for sum in [*hash, md5.as_str()] {
-            let resp = app
-                .request(
-                    Method::POST,
-                    "/images",
-                    Some(ALICE.0),
-                    &[
-                        ("X-Image-Meta-Name", name),
-                        ("X-Image-Meta-Location", &location),
-                        ("X-Image-Meta-Checksum", sum),
-                        ("X-Image-Meta-Size", &size.to_string()),
-                    ],
-                )
+            let resp = register()
+                .header("X-Image-Meta-Checksum", sum)
+                .header("X-Image-Meta-Size", &size.to_string())
+                .send()
                 .await;
             assert_eq!(resp.status(), 200, "{name} with checksum {sum}");
             assert_eq!(must_header(&resp, "x-image-meta-id"), id);
@@ -109,9 +97,7 @@ async fn registered_objects_carry_the_pithos_hash_of_the_reference_vectors() {
 async fn the_downloaded_data_of_a_multi_block_object_is_the_object() {
     let app = TestApp::spawn().await;
     let data = pat(BLOCK + 1);
-    let id = app
-        .register_ok(ALICE.0, ALICE.1, "big.img", &data, &[])
-        .await;
+    let id = app.alice().register("big.img").data(&data).ok().await;
     let resp = app.get(&format!("/v1/images/{id}"), ALICE.0).await;
     assert_eq!(resp.status(), 200);
     assert_eq!(
