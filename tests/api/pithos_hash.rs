@@ -1,6 +1,14 @@
-//! The Pithos hash (§9) of registered objects against the reference vectors
-//! of `tools/pithos-hash-vectors.tsv` (copied here: the shared folder may be
-//! absent where the tests run), and the MD5 the Glance dialect shows.
+//! The Pithos hash (§9) of registered objects against reference vectors, and
+//! the MD5 the Glance dialect shows.
+//!
+//! The vectors are in `tests/data/pithos-hash-vectors.tsv` (the unit tests of
+//! `src/backends/hash.rs` read the same file). They are the output of a small
+//! Python reference implementation of the hash (run with `--vectors`), which
+//! is kept outside this repository, with the team's shared tools: the file
+//! here is a copy of its output, so the tests need nothing outside the repo.
+//! That implementation hashes 4 MiB blocks with SHA-256 after stripping each
+//! block's trailing NUL bytes, and combines more than one block hash as a
+//! Merkle tree padded with all-zero hashes to a power of two.
 
 use reqwest::Method;
 
@@ -9,12 +17,12 @@ use crate::util::{md5_hex, must_header};
 
 const BLOCK: usize = 4 * 1024 * 1024;
 
-/// Byte i of the reference pattern is (i * 7 + 3) % 251 (`tools/pithos_hash.py`).
+/// Byte i of the reference implementation's pattern is (i * 7 + 3) % 251.
 fn pat(n: usize) -> Vec<u8> {
     (0..n).map(|i| ((i * 7 + 3) % 251) as u8).collect()
 }
 
-/// The vectors' contents, built as `tools/pithos_hash.py` builds them.
+/// The vectors' contents, built as the reference implementation builds them.
 fn contents(name: &str) -> Vec<u8> {
     match name {
         "empty" => Vec::new(),
@@ -38,8 +46,8 @@ fn contents(name: &str) -> Vec<u8> {
     }
 }
 
-/// The reference implementation's `--vectors` output (name, size, hash),
-/// kept in the repository so that the tests need nothing outside it.
+/// The reference implementation's `--vectors` output (name, size, hash), as
+/// copied into `tests/data/pithos-hash-vectors.tsv`.
 fn vectors() -> Vec<(&'static str, u64, &'static str)> {
     include_str!("../data/pithos-hash-vectors.tsv")
         .lines()
