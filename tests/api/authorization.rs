@@ -265,23 +265,19 @@ fn rows() -> Vec<Row> {
 /// Alice's private image (Bob a member) and her public one, as (private, public).
 async fn setup(app: &TestApp) -> (String, String) {
     let private = app
-        .register_ok(
-            ALICE.0,
-            ALICE.1,
-            "private.img",
-            b"private bytes",
-            &[("X-Image-Meta-Property-OS", "debian")],
-        )
+        .alice()
+        .register("private.img")
+        .data(b"private bytes")
+        .property("OS", "debian")
+        .ok()
         .await;
     app.set_members(&private, ALICE.0, &["bob"]).await;
     let public = app
-        .register_ok(
-            ALICE.0,
-            ALICE.1,
-            "public.img",
-            b"public bytes",
-            &[("X-Image-Meta-Is-Public", "True")],
-        )
+        .alice()
+        .register("public.img")
+        .data(b"public bytes")
+        .header("X-Image-Meta-Is-Public", "True")
+        .ok()
         .await;
     (private, public)
 }

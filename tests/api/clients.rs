@@ -168,13 +168,11 @@ async fn the_object_store_named_in_the_catalog_answers_501() {
 async fn glanceclient_s_is_public_none_means_not_given() {
     let app = TestApp::spawn().await;
     let resp = app
-        .register(
-            ALICE.0,
-            ALICE.1,
-            "n.img",
-            b"n",
-            &[("x-image-meta-is_public", "None")],
-        )
+        .alice()
+        .register("n.img")
+        .data(b"n")
+        .header("x-image-meta-is_public", "None")
+        .send()
         .await;
     assert_eq!(resp.status(), 200);
     assert_eq!(must_header(&resp, "x-image-meta-is-public"), "False");
@@ -199,13 +197,11 @@ async fn glanceclient_s_is_public_none_means_not_given() {
 async fn the_glance_dialect_keeps_underscores_in_property_header_names() {
     let app = TestApp::spawn().await;
     let id = app
-        .register_ok(
-            ALICE.0,
-            ALICE.1,
-            "u.img",
-            b"u",
-            &[("X-Image-Meta-Property-OS_Version", "12")],
-        )
+        .alice()
+        .register("u.img")
+        .data(b"u")
+        .property("OS_Version", "12")
+        .ok()
         .await;
     let glance = app.head(&format!("/v1/images/{id}"), ALICE.0).await;
     assert_eq!(
@@ -223,16 +219,12 @@ async fn the_glance_dialect_keeps_underscores_in_property_header_names() {
 async fn kamaki_s_modify_resending_the_old_value_beside_the_new_one_takes_the_new() {
     let app = TestApp::spawn().await;
     let id = app
-        .register_ok(
-            ALICE.0,
-            ALICE.1,
-            "k.img",
-            b"k",
-            &[
-                ("X-Image-Meta-Property-OS", "debian"),
-                ("X-Image-Meta-Property-Users", "root"),
-            ],
-        )
+        .alice()
+        .register("k.img")
+        .data(b"k")
+        .property("OS", "debian")
+        .property("Users", "root")
+        .ok()
         .await;
     // kamaki image modify -p OS=debian-12: every stored property re-sent, lower case.
     app.update_ok(
@@ -274,17 +266,11 @@ async fn kamaki_s_modify_resending_the_old_value_beside_the_new_one_takes_the_ne
         .await;
     fault(resp, 400, "badRequest", &["users", "twice"]).await;
     // On register there is nothing stored to compare with.
-    let resp = app
-        .register(
-            ALICE.0,
-            ALICE.1,
-            "k2.img",
-            b"k2",
-            &[
-                ("X-Image-Meta-Property-os", "a"),
-                ("X-Image-Meta-Property-OS", "b"),
-            ],
-        )
+    app.alice()
+        .register("k2.img")
+        .data(b"k2")
+        .property("os", "a")
+        .property("OS", "b")
+        .fault(400, "badRequest", &["os", "twice"])
         .await;
-    fault(resp, 400, "badRequest", &["os", "twice"]).await;
 }

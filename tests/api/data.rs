@@ -3,14 +3,13 @@
 
 use reqwest::Method;
 
-use crate::helpers::assert_fault;
 use crate::helpers::{TestApp, ALICE, BOB, CAROL};
 use crate::util::{fault, header, must_header, sha256_hex, PREFIXES};
 
 const DATA: &[u8] = b"hello world";
 
 async fn one_image(app: &TestApp) -> String {
-    app.register_ok(ALICE.0, ALICE.1, "a.img", DATA, &[]).await
+    app.alice().register("a.img").data(DATA).ok().await
 }
 
 async fn ranged(app: &TestApp, path: &str, range: &str) -> reqwest::Response {
@@ -83,9 +82,7 @@ async fn a_range_gives_206_with_content_range_and_just_those_bytes() {
 async fn an_unsatisfiable_range_is_416_with_content_range_of_the_size() {
     let app = TestApp::spawn().await;
     let id = one_image(&app).await;
-    let empty = app
-        .register_ok(ALICE.0, ALICE.1, "empty.img", b"", &[])
-        .await;
+    let empty = app.alice().register("empty.img").data(b"").ok().await;
     for prefix in PREFIXES {
         for (id, size, range) in [
             (&id, 11, "bytes=11-"),
@@ -187,7 +184,8 @@ async fn readers_may_download_and_strangers_may_not() {
     let resp = app.get(&format!("/images/{id}"), BOB.0).await;
     assert_eq!(resp.bytes().await.unwrap().as_ref(), DATA);
     let resp = app.get(&format!("/images/{id}"), CAROL.0).await;
-    assert_fault(resp, 404, "itemNotFound", &id).await;
+    let message = fault(resp, 404, "itemNotFound", &[&id]).await;
+    assert!(message.contains(&id), "{message:?} quotes {id} as it is");
     let resp = app
         .request(
             Method::GET,

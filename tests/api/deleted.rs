@@ -40,13 +40,11 @@ fn image_routes() -> Vec<(&'static str, Method, &'static str, Option<&'static [u
 async fn a_deleted_image_is_404_on_every_route_for_everyone_and_listed_only_with_changes_since() {
     let app = TestApp::spawn().await;
     let id = app
-        .register_ok(
-            ALICE.0,
-            ALICE.1,
-            "gone.img",
-            b"gone",
-            &[("X-Image-Meta-Is-Public", "true")],
-        )
+        .alice()
+        .register("gone.img")
+        .data(b"gone")
+        .public()
+        .ok()
         .await;
     app.set_members(&id, ALICE.0, &["bob"]).await;
     let resp = app
@@ -107,8 +105,6 @@ async fn a_deleted_image_is_404_on_every_route_for_everyone_and_listed_only_with
     assert_ne!(item["name"], "back");
     assert!(failures.is_empty(), "{}", failures.join("\n"));
     // Its location is free again: registering it gives a new id.
-    let again = app
-        .register_ok(ALICE.0, ALICE.1, "gone.img", b"gone", &[])
-        .await;
+    let again = app.alice().register("gone.img").data(b"gone").ok().await;
     assert_ne!(again, id);
 }

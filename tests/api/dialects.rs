@@ -20,8 +20,8 @@ fn set(names: &str) -> BTreeSet<String> {
 #[tokio::test]
 async fn cyclades_lists_are_bare_arrays_and_glance_lists_are_wrapped_in_images() {
     let app = TestApp::spawn().await;
-    let a = app.register_ok(ALICE.0, ALICE.1, "a.img", b"a", &[]).await;
-    let b = app.register_ok(ALICE.0, ALICE.1, "b.img", b"b", &[]).await;
+    let a = app.alice().register("a.img").data(b"a").ok().await;
+    let b = app.alice().register("b.img").data(b"b").ok().await;
     for prefix in PREFIXES {
         for path in ["/images", "/images/", "/images/detail"] {
             let body = app.list(&format!("{prefix}{path}"), ALICE.0).await;
@@ -52,21 +52,17 @@ async fn list_items_have_the_summary_fields_and_detail_items_every_field() {
     let app = TestApp::spawn().await;
     let data = b"some image bytes";
     let id = app
-        .register_ok(
-            ALICE.0,
-            ALICE.1,
-            "a.img",
-            data,
-            &[
-                ("X-Image-Meta-Name", "Debian 12"),
-                ("X-Image-Meta-Disk-Format", "raw"),
-                ("X-Image-Meta-Container-Format", "ovf"),
-                ("X-Image-Meta-Is-Public", "true"),
-                ("X-Image-Meta-Min-Ram", "512"),
-                ("X-Image-Meta-Min-Disk", "4"),
-                ("X-Image-Meta-Property-OS", "debian"),
-            ],
-        )
+        .alice()
+        .register("a.img")
+        .data(data)
+        .name("Debian 12")
+        .header("X-Image-Meta-Disk-Format", "raw")
+        .header("X-Image-Meta-Container-Format", "ovf")
+        .public()
+        .header("X-Image-Meta-Min-Ram", "512")
+        .header("X-Image-Meta-Min-Disk", "4")
+        .property("OS", "debian")
+        .ok()
         .await;
     for prefix in PREFIXES {
         let body = app.list(&format!("{prefix}/images"), ALICE.0).await;
@@ -125,15 +121,12 @@ async fn cyclades_shows_the_pithos_hash_and_glance_the_md5_in_bodies_headers_and
         let want = if is_glance(prefix) { &md5 } else { &pithos };
         // Register (and re-register) in this dialect.
         let resp = app
-            .request(
-                Method::POST,
-                &format!("{prefix}/images"),
-                Some(ALICE.0),
-                &[
-                    ("X-Image-Meta-Name", "a"),
-                    ("X-Image-Meta-Location", "pithos://alice/images/a.img"),
-                ],
-            )
+            .alice()
+            .register("a.img")
+            .already_there()
+            .prefix(prefix)
+            .name("a")
+            .send()
             .await;
         assert_eq!(must_header(&resp, "x-image-meta-checksum"), *want);
         let id = must_header(&resp, "x-image-meta-id");
@@ -181,7 +174,7 @@ async fn cyclades_shows_the_pithos_hash_and_glance_the_md5_in_bodies_headers_and
 #[tokio::test]
 async fn a_dialect_is_told_by_the_prefix_alone_not_by_headers() {
     let app = TestApp::spawn().await;
-    let id = app.register_ok(ALICE.0, ALICE.1, "a.img", b"x", &[]).await;
+    let id = app.alice().register("a.img").ok().await;
     let glance_headers = [
         ("Content-Type", "application/octet-stream"),
         ("User-Agent", "python-glanceclient"),

@@ -23,59 +23,33 @@ async fn version_prefixes_without_a_trailing_slash_also_answer_the_versions_docu
 async fn the_same_field_twice_with_different_values_is_400_and_with_one_value_is_fine() {
     let app = TestApp::spawn().await;
     let resp = app
-        .register(
-            ALICE.0,
-            ALICE.1,
-            "a.img",
-            b"x",
-            &[
-                ("X-Image-Meta-Disk-Format", "raw"),
-                ("x-image-meta-disk_format", "raw"),
-                ("X-Image-Meta-Property-OS", "linux"),
-                ("x-image-meta-property_os", "linux"),
-            ],
-        )
+        .alice()
+        .register("a.img")
+        .header("X-Image-Meta-Disk-Format", "raw")
+        .header("x-image-meta-disk_format", "raw")
+        .header("X-Image-Meta-Property-OS", "linux")
+        .header("x-image-meta-property_os", "linux")
+        .send()
         .await;
     assert_eq!(resp.status(), 200);
-    let resp = app
-        .register(
-            ALICE.0,
-            ALICE.1,
-            "a.img",
-            b"x",
-            &[
-                ("X-Image-Meta-Disk-Format", "raw"),
-                ("x-image-meta-disk_format", "iso"),
-            ],
-        )
+    app.alice()
+        .register("a.img")
+        .header("X-Image-Meta-Disk-Format", "raw")
+        .header("x-image-meta-disk_format", "iso")
+        .fault(400, "badRequest", &["disk-format"])
         .await;
-    fault(resp, 400, "badRequest", &["disk-format"]).await;
-    let resp = app
-        .register(
-            ALICE.0,
-            ALICE.1,
-            "a.img",
-            b"x",
-            &[
-                ("X-Image-Meta-Property-OS", "linux"),
-                ("x-image-meta-property_os", "bsd"),
-            ],
-        )
+    app.alice()
+        .register("a.img")
+        .header("X-Image-Meta-Property-OS", "linux")
+        .header("x-image-meta-property_os", "bsd")
+        .fault(400, "badRequest", &["os"])
         .await;
-    fault(resp, 400, "badRequest", &["os"]).await;
 }
 
 #[tokio::test]
 async fn listing_filters_match_case_sensitively() {
     let app = TestApp::spawn().await;
-    app.register_ok(
-        ALICE.0,
-        ALICE.1,
-        "a.img",
-        b"x",
-        &[("X-Image-Meta-Name", "Debian")],
-    )
-    .await;
+    app.alice().register("a.img").name("Debian").ok().await;
     for query in [
         "status=AVAILABLE",
         "name=debian",
@@ -90,8 +64,8 @@ async fn listing_filters_match_case_sensitively() {
 #[tokio::test]
 async fn changing_members_does_not_change_updated_at() {
     let app = TestApp::spawn().await;
-    let a = app.register_ok(ALICE.0, ALICE.1, "a.img", b"a", &[]).await;
-    let b = app.register_ok(ALICE.0, ALICE.1, "b.img", b"b", &[]).await;
+    let a = app.alice().register("a.img").data(b"a").ok().await;
+    let b = app.alice().register("b.img").data(b"b").ok().await;
     app.set_members(&a, ALICE.0, &["bob"]).await;
     let resp = app
         .request(
@@ -112,7 +86,10 @@ async fn changing_members_does_not_change_updated_at() {
 async fn several_ranges_are_answered_whole_with_200() {
     let app = TestApp::spawn().await;
     let id = app
-        .register_ok(ALICE.0, ALICE.1, "a.img", b"hello world", &[])
+        .alice()
+        .register("a.img")
+        .data(b"hello world")
+        .ok()
         .await;
     let resp = app
         .request(
@@ -130,7 +107,7 @@ async fn several_ranges_are_answered_whole_with_200() {
 #[tokio::test]
 async fn a_request_body_over_one_mebibyte_is_413() {
     let app = TestApp::spawn().await;
-    let id = app.register_ok(ALICE.0, ALICE.1, "a.img", b"x", &[]).await;
+    let id = app.alice().register("a.img").ok().await;
     let mut body = br#"{"memberships": [], "pad": ""#.to_vec();
     body.extend(std::iter::repeat_n(b' ', 1 << 20));
     body.extend(br#""}"#);
@@ -149,23 +126,17 @@ async fn a_request_body_over_one_mebibyte_is_413() {
 async fn a_marker_need_not_match_the_filters() {
     let app = TestApp::spawn().await;
     let a = app
-        .register_ok(
-            ALICE.0,
-            ALICE.1,
-            "a.img",
-            b"x",
-            &[("X-Image-Meta-Disk-Format", "raw")],
-        )
+        .alice()
+        .register("a.img")
+        .header("X-Image-Meta-Disk-Format", "raw")
+        .ok()
         .await;
-    let b = app.register_ok(ALICE.0, ALICE.1, "b.img", b"x", &[]).await;
+    let b = app.alice().register("b.img").ok().await;
     let c = app
-        .register_ok(
-            ALICE.0,
-            ALICE.1,
-            "c.img",
-            b"x",
-            &[("X-Image-Meta-Disk-Format", "raw")],
-        )
+        .alice()
+        .register("c.img")
+        .header("X-Image-Meta-Disk-Format", "raw")
+        .ok()
         .await;
     let ids = app
         .list_ids(&format!("/images?disk_format=raw&marker={b}"), ALICE.0)
@@ -177,7 +148,7 @@ async fn a_marker_need_not_match_the_filters() {
 #[tokio::test]
 async fn a_plus_zone_sent_unencoded_in_changes_since_is_read_as_plus() {
     let app = TestApp::spawn().await;
-    let id = app.register_ok(ALICE.0, ALICE.1, "a.img", b"x", &[]).await;
+    let id = app.alice().register("a.img").ok().await;
     let ids = app
         .list_ids("/images?changes-since=2000-01-01T02:00:00+02:00", ALICE.0)
         .await;

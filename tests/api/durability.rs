@@ -46,29 +46,15 @@ async fn observe(app: &TestApp, ids: &[String]) -> Vec<Value> {
 async fn a_restart_keeps_every_answered_write() {
     let app = TestApp::spawn().await;
     let a = app
-        .register_ok(
-            ALICE.0,
-            ALICE.1,
-            "a.img",
-            b"aaa",
-            &[("X-Image-Meta-Property-OS", "debian")],
-        )
+        .alice()
+        .register("a.img")
+        .data(b"aaa")
+        .property("OS", "debian")
+        .ok()
         .await;
-    let b = app
-        .register_ok(ALICE.0, ALICE.1, "b.img", b"bbb", &[])
-        .await;
-    let c = app
-        .register_ok(ALICE.0, ALICE.1, "c.img", b"ccc", &[])
-        .await;
-    let bobs = app
-        .register_ok(
-            BOB.0,
-            BOB.1,
-            "b.img",
-            b"bob",
-            &[("X-Image-Meta-Is-Public", "true")],
-        )
-        .await;
+    let b = app.alice().register("b.img").data(b"bbb").ok().await;
+    let c = app.alice().register("c.img").data(b"ccc").ok().await;
+    let bobs = app.bob().register("b.img").data(b"bob").public().ok().await;
     app.update_ok(
         &a,
         ALICE.0,
@@ -108,13 +94,11 @@ async fn a_restart_keeps_every_answered_write() {
     assert_eq!(resp.status(), 204);
     // Re-register b: same id, new metadata, members kept.
     let again = app
-        .register_ok(
-            ALICE.0,
-            ALICE.1,
-            "b.img",
-            b"bbb, rebuilt",
-            &[("X-Image-Meta-Disk-Format", "raw")],
-        )
+        .alice()
+        .register("b.img")
+        .data(b"bbb, rebuilt")
+        .header("X-Image-Meta-Disk-Format", "raw")
+        .ok()
         .await;
     assert_eq!(again, b);
 
@@ -138,9 +122,7 @@ async fn a_restart_keeps_every_answered_write() {
     assert_eq!(item["disk_format"], "raw");
     assert_eq!(item["size"], 12);
     // The deleted image's location is free, under a new id, after the restart too.
-    let new_c = app
-        .register_ok(ALICE.0, ALICE.1, "c.img", b"ccc", &[])
-        .await;
+    let new_c = app.alice().register("c.img").data(b"ccc").ok().await;
     assert!(!ids.contains(&new_c));
     // And a second restart keeps that as well.
     let ids = vec![a, b, c, bobs, new_c];
@@ -152,7 +134,7 @@ async fn a_restart_keeps_every_answered_write() {
 #[tokio::test]
 async fn concurrent_updates_of_one_image_all_succeed_and_none_is_lost() {
     let app = TestApp::spawn().await;
-    let id = app.register_ok(ALICE.0, ALICE.1, "a.img", b"x", &[]).await;
+    let id = app.alice().register("a.img").ok().await;
     let mut tasks = Vec::new();
     for i in 0..24 {
         let client = app.client.clone();
@@ -227,7 +209,7 @@ async fn concurrent_registrations_of_one_location_make_one_image() {
 #[tokio::test]
 async fn an_answered_registration_is_already_in_the_database_file_in_wal_mode() {
     let app = TestApp::spawn().await;
-    let id = app.register_ok(ALICE.0, ALICE.1, "a.img", b"x", &[]).await;
+    let id = app.alice().register("a.img").ok().await;
     // Another connection, as a backup or a second process would open it.
     let conn = rusqlite::Connection::open_with_flags(
         crate::helpers::db_path(&app),

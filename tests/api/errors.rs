@@ -114,21 +114,20 @@ struct Fixture {
 
 async fn fixture_with(app: TestApp) -> Fixture {
     let private = app
-        .register_ok(ALICE.0, ALICE.1, "a.img", b"hello world", &[])
+        .alice()
+        .register("a.img")
+        .data(b"hello world")
+        .ok()
         .await;
     app.set_members(&private, ALICE.0, &["bob"]).await;
     let public = app
-        .register_ok(
-            ALICE.0,
-            ALICE.1,
-            "pub.img",
-            b"public",
-            &[("X-Image-Meta-Is-Public", "true")],
-        )
+        .alice()
+        .register("pub.img")
+        .data(b"public")
+        .public()
+        .ok()
         .await;
-    let carols = app
-        .register_ok(CAROL.0, CAROL.1, "c.img", b"carol's", &[])
-        .await;
+    let carols = app.carol().register("c.img").data(b"carol's").ok().await;
     app.put_object(ALICE.1, "images", "spare.img", b"spare data");
     Fixture {
         app,
@@ -712,10 +711,7 @@ async fn locations_that_do_not_parse_are_400_naming_the_location() {
 async fn image_routes_answer_404_for_an_unknown_or_deleted_image() {
     let f = fixture().await;
     let unknown = "5583ffe1-5273-4c84-9e32-2fbe476bd7b7";
-    let deleted = f
-        .app
-        .register_ok(ALICE.0, ALICE.1, "gone.img", b"gone", &[])
-        .await;
+    let deleted = f.app.alice().register("gone.img").data(b"gone").ok().await;
     let resp = f
         .app
         .request(

@@ -1,5 +1,7 @@
 //! Spawning the real server on port 0 with a temporary directory holding its
-//! database, token file and store root, and small conveniences for requests.
+//! database, token file and store root, and every method of `TestApp`: plain
+//! and raw requests, listings, members, and the users to register as
+//! (`app.alice().register(..)`, see `registration`).
 //! In the `api_http` binary the same server talks to fake Astakos and Pithos
 //! instead (`crate::Backends`), which serve the same users and the same root.
 
@@ -12,6 +14,9 @@ use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
 use reqwest::{Method, Response};
 use serde_json::Value;
 use tempfile::TempDir;
+
+use crate::registration::User;
+use crate::util::{exchange, ids_of, items, json_with_status, RawResponse};
 
 /// Users of the token file every test app starts with: (token, user id).
 pub const ALICE: (&str, &str) = ("alice-token", "alice");
@@ -133,69 +138,161 @@ impl TestApp {
             .expect("request sent")
     }
 
-    /// Registers `pithos://<owner>/images/<file>` after writing `data` there.
-    /// Returns the response (for the caller to check).
-    pub async fn register(
+    /// `host:port` of the server.
+    pub fn host_port(&self) -> String {
+        let rest = self.address.strip_prefix("http://").unwrap();
+        rest.split('/').next().unwrap().to_string()
+    }
+
+    /// The configured base path (empty or `/something`).
+    pub fn base(&self) -> String {
+        self.settings.base_path.clone()
+    }
+
+    /// A GET with a token.
+    pub async fn get(&self, path: &str, token: &str) -> Response {
+        self.request(Method::GET, path, Some(token), &[]).await
+    }
+
+    /// A HEAD with a token.
+    pub async fn head(&self, path: &str, token: &str) -> Response {
+        self.request(Method::HEAD, path, Some(token), &[]).await
+    }
+
+    /// A request with a token and a body.
+    pub async fn send_body(
         &self,
-        token: &str,
-        owner: &str,
-        file: &str,
-        data: &[u8],
-        headers: &[(&str, &str)],
+        method: Method,
+        path: &str,
+        token: Option<&str>,
+        body: &[u8],
     ) -> Response {
-        self.put_object(owner, "images", file, data);
-        let location = format!("pithos://{owner}/images/{file}");
-        let mut all: Vec<(&str, &str)> = vec![("X-Image-Meta-Location", &location)];
-        if !headers
-            .iter()
-            .any(|(k, _)| k.eq_ignore_ascii_case("x-image-meta-name"))
-        {
-            all.push(("X-Image-Meta-Name", file));
+        let mut req = self
+            .client
+            .request(method, self.url(path))
+            .body(body.to_vec());
+        if let Some(t) = token {
+            req = req.header("x-auth-token", t);
         }
-        all.extend_from_slice(headers);
-        self.request(Method::POST, "/images", Some(token), &all)
-            .await
+        req.send().await.expect("request sent")
     }
 
-    /// Registers and returns the new image's id, asserting a 200.
-    pub async fn register_ok(
-        &self,
-        token: &str,
-        owner: &str,
-        file: &str,
-        data: &[u8],
-        headers: &[(&str, &str)],
-    ) -> String {
-        let resp = self.register(token, owner, file, data, headers).await;
-        assert_eq!(
-            resp.status(),
+    /// The listing body at `path` (with its query) as JSON, asserting 200.
+    pub async fn list(&self, path: &str, token: &str) -> Value {
+        json_with_status(self.get(path, token).await, 200).await
+    }
+
+    /// The ids listed at `path` (either dialect), asserting 200.
+    pub async fn list_ids(&self, path: &str, token: &str) -> Vec<String> {
+        ids_of(&self.list(path, token).await)
+    }
+
+    /// `/images/detail` item of one image as `token` sees it in the listing.
+    pub async fn detail_of(&self, id: &str, token: &str) -> Value {
+        let body = self.list("/images/detail", token).await;
+        items(&body)
+            .into_iter()
+            .find(|i| i["id"] == id)
+            .unwrap_or_else(|| panic!("{id} not listed in {body}"))
+    }
+
+    /// The member ids of an image, asserting 200.
+    pub async fn member_ids(&self, prefix: &str, id: &str, token: &str) -> Vec<String> {
+        let body = json_with_status(
+            self.get(&format!("{prefix}/images/{id}/members"), token)
+                .await,
             200,
-            "register {file}: {:?}",
-            resp.text().await
-        );
-        resp.headers()["x-image-meta-id"]
-            .to_str()
-            .unwrap()
-            .to_string()
+        )
+        .await;
+        body["members"]
+            .as_array()
+            .expect("members array")
+            .iter()
+            .map(|m| m["member_id"].as_str().unwrap().to_string())
+            .collect()
     }
-}
 
-/// Asserts a fault: status, the single fault-name key, its code, and that the
-/// message contains `needle`. Returns the message.
-pub async fn assert_fault(resp: Response, status: u16, fault: &str, needle: &str) -> String {
-    let got = resp.status().as_u16();
-    let body: Value = resp.json().await.expect("fault body is JSON");
-    assert_eq!(got, status, "status; body {body}");
-    let obj = body.as_object().expect("fault body is an object");
-    assert_eq!(obj.len(), 1, "exactly one key: {body}");
-    let inner = &obj[fault];
-    assert_eq!(inner["code"], status, "{body}");
-    let message = inner["message"].as_str().expect("message").to_string();
-    assert!(
-        message.contains(needle),
-        "message {message:?} should mention {needle:?}"
-    );
-    message
+    /// Replaces the members of an image, asserting 204.
+    pub async fn set_members(&self, id: &str, token: &str, members: &[&str]) {
+        let list: Vec<Value> = members
+            .iter()
+            .map(|m| serde_json::json!({"member_id": m, "can_share": false}))
+            .collect();
+        let body = serde_json::json!({ "memberships": list }).to_string();
+        let resp = self
+            .send_body(
+                Method::PUT,
+                &format!("/images/{id}/members"),
+                Some(token),
+                body.as_bytes(),
+            )
+            .await;
+        assert_eq!(resp.status(), 204, "{:?}", resp.text().await);
+    }
+
+    /// Updates an image with headers, asserting 200.
+    pub async fn update_ok(&self, id: &str, token: &str, headers: &[(&str, &str)]) -> Response {
+        let resp = self
+            .request(Method::PUT, &format!("/images/{id}"), Some(token), headers)
+            .await;
+        assert_eq!(resp.status(), 200, "update {id} {headers:?}");
+        resp
+    }
+
+    /// Sends raw bytes of one request (which should ask `Connection: close`)
+    /// and reads the whole answer.
+    pub async fn raw(&self, request: Vec<u8>) -> RawResponse {
+        let addr = self.host_port();
+        tokio::task::spawn_blocking(move || exchange(&addr, &request))
+            .await
+            .unwrap()
+    }
+
+    /// A raw request: `method`, a path under the base path, and header lines
+    /// given as bytes (names exactly as sent).
+    pub async fn raw_request(
+        &self,
+        method: &str,
+        path: &[u8],
+        headers: &[(&[u8], &[u8])],
+    ) -> RawResponse {
+        let mut req = Vec::new();
+        req.extend_from_slice(method.as_bytes());
+        req.push(b' ');
+        req.extend_from_slice(self.base().as_bytes());
+        req.extend_from_slice(path);
+        req.extend_from_slice(b" HTTP/1.1\r\nHost: ");
+        req.extend_from_slice(self.host_port().as_bytes());
+        req.extend_from_slice(b"\r\nConnection: close\r\n");
+        for (k, v) in headers {
+            req.extend_from_slice(k);
+            req.extend_from_slice(b": ");
+            req.extend_from_slice(v);
+            req.extend_from_slice(b"\r\n");
+        }
+        req.extend_from_slice(b"\r\n");
+        self.raw(req).await
+    }
+
+    /// Alice (`ALICE`), to register as: `app.alice().register("a.img")`.
+    pub fn alice(&self) -> User<'_> {
+        self.as_user(ALICE)
+    }
+
+    /// Bob (`BOB`).
+    pub fn bob(&self) -> User<'_> {
+        self.as_user(BOB)
+    }
+
+    /// Carol (`CAROL`).
+    pub fn carol(&self) -> User<'_> {
+        self.as_user(CAROL)
+    }
+
+    /// Any (token, user id) pair.
+    pub fn as_user<'a>(&'a self, user: (&'a str, &'a str)) -> User<'a> {
+        User::new(self, user)
+    }
 }
 
 /// The database file of an app, for inspecting it directly.

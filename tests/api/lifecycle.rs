@@ -12,20 +12,13 @@ async fn register_answers_200_with_the_image_in_headers_and_in_the_body() {
     let data = b"hello world";
     for prefix in PREFIXES {
         let file = format!("r{}.img", prefix.len());
-        app.put_object(ALICE.1, "images", &file, data);
         let resp = app
-            .request(
-                Method::POST,
-                &format!("{prefix}/images"),
-                Some(ALICE.0),
-                &[
-                    ("X-Image-Meta-Name", "Debian 12"),
-                    (
-                        "X-Image-Meta-Location",
-                        &format!("pithos://alice/images/{file}"),
-                    ),
-                ],
-            )
+            .alice()
+            .register(&file)
+            .data(data)
+            .prefix(prefix)
+            .name("Debian 12")
+            .send()
             .await;
         assert_eq!(resp.status(), 200, "{prefix}: kamaki accepts nothing else");
         let id = must_header(&resp, "x-image-meta-id");
@@ -75,28 +68,23 @@ async fn register_sets_every_settable_field() {
     let app = TestApp::spawn().await;
     let data = b"all fields";
     let md5 = md5_hex(data);
-    let resp = app
-        .register(
-            ALICE.0,
-            ALICE.1,
-            "a.img",
-            data,
-            &[
-                ("X-Image-Meta-Name", "full"),
-                ("X-Image-Meta-Disk-Format", "vhd"),
-                ("X-Image-Meta-Container-Format", "ami"),
-                ("X-Image-Meta-Is-Public", "true"),
-                ("X-Image-Meta-Min-Ram", "2048"),
-                ("X-Image-Meta-Min-Disk", "20"),
-                ("X-Image-Meta-Owner", "alice"),
-                ("X-Image-Meta-Store", "pithos"),
-                ("X-Image-Meta-Size", "10"),
-                ("X-Image-Meta-Checksum", &md5.to_uppercase()),
-                ("X-Image-Meta-Property-OS", "linux"),
-            ],
-        )
+    let body = app
+        .alice()
+        .register("a.img")
+        .data(data)
+        .name("full")
+        .header("X-Image-Meta-Disk-Format", "vhd")
+        .header("X-Image-Meta-Container-Format", "ami")
+        .public()
+        .header("X-Image-Meta-Min-Ram", "2048")
+        .header("X-Image-Meta-Min-Disk", "20")
+        .header("X-Image-Meta-Owner", "alice")
+        .header("X-Image-Meta-Store", "pithos")
+        .header("X-Image-Meta-Size", "10")
+        .header("X-Image-Meta-Checksum", &md5.to_uppercase())
+        .property("OS", "linux")
+        .json()
         .await;
-    let body = json_with_status(resp, 200).await;
     let image = &body["image"];
     assert_eq!(image["disk_format"], "vhd");
     assert_eq!(image["container_format"], "ami");
@@ -115,38 +103,23 @@ async fn configured_format_lists_decide_which_formats_are_allowed() {
     })
     .await;
     let ok = app
-        .register(
-            ALICE.0,
-            ALICE.1,
-            "a.img",
-            b"x",
-            &[
-                ("X-Image-Meta-Disk-Format", "raw"),
-                ("X-Image-Meta-Container-Format", "docker"),
-            ],
-        )
+        .alice()
+        .register("a.img")
+        .header("X-Image-Meta-Disk-Format", "raw")
+        .header("X-Image-Meta-Container-Format", "docker")
+        .send()
         .await;
     assert_eq!(ok.status(), 200);
-    let resp = app
-        .register(
-            ALICE.0,
-            ALICE.1,
-            "a.img",
-            b"x",
-            &[("X-Image-Meta-Disk-Format", "vmdk")],
-        )
+    app.alice()
+        .register("a.img")
+        .header("X-Image-Meta-Disk-Format", "vmdk")
+        .fault(400, "badRequest", &["disk-format", "vmdk"])
         .await;
-    fault(resp, 400, "badRequest", &["disk-format", "vmdk"]).await;
-    let resp = app
-        .register(
-            ALICE.0,
-            ALICE.1,
-            "a.img",
-            b"x",
-            &[("X-Image-Meta-Container-Format", "ovf")],
-        )
+    app.alice()
+        .register("a.img")
+        .header("X-Image-Meta-Container-Format", "ovf")
+        .fault(400, "badRequest", &["container-format", "ovf"])
         .await;
-    fault(resp, 400, "badRequest", &["container-format", "ovf"]).await;
 }
 
 #[tokio::test]
@@ -164,18 +137,14 @@ async fn a_size_and_checksum_given_at_register_must_match_the_object() {
             ("X-Image-Meta-Checksum", pithos.clone()),
             ("X-Image-Meta-Checksum", pithos.to_uppercase()),
         ] {
-            app.put_object(ALICE.1, "images", "a.img", data);
             let resp = app
-                .request(
-                    Method::POST,
-                    &format!("{prefix}/images"),
-                    Some(ALICE.0),
-                    &[
-                        ("X-Image-Meta-Name", "a"),
-                        ("X-Image-Meta-Location", "pithos://alice/images/a.img"),
-                        (name, &value),
-                    ],
-                )
+                .alice()
+                .register("a.img")
+                .data(data)
+                .prefix(prefix)
+                .name("a")
+                .header(name, &value)
+                .send()
                 .await;
             assert_eq!(resp.status(), 200, "{prefix} {name}: {value}");
         }
@@ -188,25 +157,14 @@ async fn a_size_and_checksum_given_at_register_must_match_the_object() {
             ("X-Image-Meta-Checksum", format!("{md5}{md5}")),
             ("X-Image-Meta-Checksum", pithos[..32].to_string()),
         ] {
-            let resp = app
-                .request(
-                    Method::POST,
-                    &format!("{prefix}/images"),
-                    Some(ALICE.0),
-                    &[
-                        ("X-Image-Meta-Name", "a"),
-                        ("X-Image-Meta-Location", "pithos://alice/images/b.img"),
-                        (name, &value),
-                    ],
-                )
+            app.alice()
+                .register("b.img")
+                .already_there()
+                .prefix(prefix)
+                .name("a")
+                .header(name, &value)
+                .fault(400, "badRequest", &[&name[13..], &value.to_lowercase()])
                 .await;
-            fault(
-                resp,
-                400,
-                "badRequest",
-                &[&name[13..], &value.to_lowercase()],
-            )
-            .await;
         }
     }
     let ids = app.list_ids("/images/detail", ALICE.0).await;
@@ -217,41 +175,31 @@ async fn a_size_and_checksum_given_at_register_must_match_the_object() {
 async fn re_registering_a_location_keeps_id_created_at_and_members_and_replaces_the_rest() {
     let app = TestApp::spawn().await;
     let first = app
-        .register_ok(
-            ALICE.0,
-            ALICE.1,
-            "a.img",
-            b"version 1",
-            &[
-                ("X-Image-Meta-Name", "v1"),
-                ("X-Image-Meta-Disk-Format", "raw"),
-                ("X-Image-Meta-Container-Format", "ovf"),
-                ("X-Image-Meta-Is-Public", "true"),
-                ("X-Image-Meta-Min-Ram", "512"),
-                ("X-Image-Meta-Property-A", "1"),
-                ("X-Image-Meta-Property-B", "2"),
-            ],
-        )
+        .alice()
+        .register("a.img")
+        .data(b"version 1")
+        .name("v1")
+        .header("X-Image-Meta-Disk-Format", "raw")
+        .header("X-Image-Meta-Container-Format", "ovf")
+        .public()
+        .header("X-Image-Meta-Min-Ram", "512")
+        .property("A", "1")
+        .property("B", "2")
+        .ok()
         .await;
     app.set_members(&first, ALICE.0, &["bob", "carol"]).await;
     app.update_ok(&first, ALICE.0, &[("X-Image-Meta-Status", "error")])
         .await;
-    let other = app
-        .register_ok(ALICE.0, ALICE.1, "other.img", b"other", &[])
-        .await;
+    let other = app.alice().register("other.img").data(b"other").ok().await;
     let before = app.detail_of(&first, ALICE.0).await;
 
     let resp = app
-        .register(
-            ALICE.0,
-            ALICE.1,
-            "a.img",
-            b"version 2, longer",
-            &[
-                ("X-Image-Meta-Name", "v2"),
-                ("X-Image-Meta-Property-C", "3"),
-            ],
-        )
+        .alice()
+        .register("a.img")
+        .data(b"version 2, longer")
+        .name("v2")
+        .property("C", "3")
+        .send()
         .await;
     assert_eq!(resp.status(), 200);
     assert_eq!(must_header(&resp, "x-image-meta-id"), first, "same id");
@@ -297,7 +245,7 @@ async fn re_registering_a_location_keeps_id_created_at_and_members_and_replaces_
 #[tokio::test]
 async fn re_registering_after_delete_gives_a_new_id_and_the_old_id_stays_404() {
     let app = TestApp::spawn().await;
-    let old = app.register_ok(ALICE.0, ALICE.1, "a.img", b"a", &[]).await;
+    let old = app.alice().register("a.img").data(b"a").ok().await;
     app.set_members(&old, ALICE.0, &["bob"]).await;
     let resp = app
         .request(
@@ -308,7 +256,7 @@ async fn re_registering_after_delete_gives_a_new_id_and_the_old_id_stays_404() {
         )
         .await;
     assert_eq!(resp.status(), 204);
-    let new = app.register_ok(ALICE.0, ALICE.1, "a.img", b"a", &[]).await;
+    let new = app.alice().register("a.img").data(b"a").ok().await;
     assert_ne!(new, old);
     assert_eq!(
         app.head(&format!("/images/{old}"), ALICE.0).await.status(),
@@ -331,25 +279,17 @@ async fn re_registering_after_delete_gives_a_new_id_and_the_old_id_stays_404() {
 async fn owner_given_at_register_must_be_the_caller() {
     let app = TestApp::spawn().await;
     let resp = app
-        .register(
-            ALICE.0,
-            ALICE.1,
-            "a.img",
-            b"x",
-            &[("X-Image-Meta-Owner", "alice")],
-        )
+        .alice()
+        .register("a.img")
+        .header("X-Image-Meta-Owner", "alice")
+        .send()
         .await;
     assert_eq!(resp.status(), 200);
-    let resp = app
-        .register(
-            ALICE.0,
-            ALICE.1,
-            "b.img",
-            b"x",
-            &[("X-Image-Meta-Owner", "bob")],
-        )
+    app.alice()
+        .register("b.img")
+        .header("X-Image-Meta-Owner", "bob")
+        .fault(403, "forbidden", &["owner", "bob"])
         .await;
-    fault(resp, 403, "forbidden", &["owner", "bob"]).await;
     assert_eq!(app.list_ids("/images", ALICE.0).await.len(), 1);
 }
 
@@ -358,18 +298,12 @@ async fn a_location_of_another_account_is_403_and_registers_nothing() {
     let app = TestApp::spawn().await;
     app.put_object(BOB.1, "images", "b.img", b"bob's");
     for prefix in PREFIXES {
-        let resp = app
-            .request(
-                Method::POST,
-                &format!("{prefix}/images"),
-                Some(ALICE.0),
-                &[
-                    ("X-Image-Meta-Name", "stolen"),
-                    ("X-Image-Meta-Location", "pithos://bob/images/b.img"),
-                ],
-            )
+        app.alice()
+            .register("stolen")
+            .location("pithos://bob/images/b.img")
+            .prefix(prefix)
+            .fault(403, "forbidden", &["bob"])
             .await;
-        fault(resp, 403, "forbidden", &["bob"]).await;
     }
     assert!(app.list_ids("/images", ALICE.0).await.is_empty());
     assert!(app.list_ids("/images", BOB.0).await.is_empty());
@@ -383,21 +317,11 @@ async fn a_missing_object_is_400_file_not_found_on_given_location() {
         "pithos://alice/nocontainer/x.img",
         "pithos://alice/images/dir/deeper/none.img",
     ] {
-        let resp = app
-            .request(
-                Method::POST,
-                "/images",
-                Some(ALICE.0),
-                &[("X-Image-Meta-Name", "n"), ("X-Image-Meta-Location", loc)],
-            )
+        app.alice()
+            .register("n")
+            .location(loc)
+            .fault(400, "badRequest", &["File not found on given location"])
             .await;
-        fault(
-            resp,
-            400,
-            "badRequest",
-            &["File not found on given location"],
-        )
-        .await;
     }
 }
 
@@ -433,17 +357,12 @@ async fn a_missing_location_is_501_but_a_missing_name_is_400_first() {
 async fn update_merges_properties_and_an_empty_value_deletes_one() {
     let app = TestApp::spawn().await;
     let id = app
-        .register_ok(
-            ALICE.0,
-            ALICE.1,
-            "a.img",
-            b"x",
-            &[
-                ("X-Image-Meta-Property-Keep", "k"),
-                ("X-Image-Meta-Property-Change", "old"),
-                ("X-Image-Meta-Property-Drop", "d"),
-            ],
-        )
+        .alice()
+        .register("a.img")
+        .property("Keep", "k")
+        .property("Change", "old")
+        .property("Drop", "d")
+        .ok()
         .await;
     let resp = app
         .update_ok(
@@ -484,16 +403,11 @@ async fn update_with_purge_props_true_replaces_the_property_set() {
     let app = TestApp::spawn().await;
     for (i, value) in ["true", "True", "TRUE"].iter().enumerate() {
         let id = app
-            .register_ok(
-                ALICE.0,
-                ALICE.1,
-                &format!("p{i}.img"),
-                b"x",
-                &[
-                    ("X-Image-Meta-Property-Old", "o"),
-                    ("X-Image-Meta-Property-Both", "1"),
-                ],
-            )
+            .alice()
+            .register(&format!("p{i}.img"))
+            .property("Old", "o")
+            .property("Both", "1")
+            .ok()
             .await;
         let resp = app
             .update_ok(
@@ -521,7 +435,7 @@ async fn update_with_purge_props_true_replaces_the_property_set() {
 #[tokio::test]
 async fn update_changes_the_settable_fields_and_answers_like_register() {
     let app = TestApp::spawn().await;
-    let id = app.register_ok(ALICE.0, ALICE.1, "a.img", b"x", &[]).await;
+    let id = app.alice().register("a.img").ok().await;
     for prefix in PREFIXES {
         let resp = app
             .request(
@@ -566,7 +480,7 @@ async fn update_changes_the_settable_fields_and_answers_like_register() {
 #[tokio::test]
 async fn update_takes_each_status_an_owner_may_set() {
     let app = TestApp::spawn().await;
-    let id = app.register_ok(ALICE.0, ALICE.1, "a.img", b"x", &[]).await;
+    let id = app.alice().register("a.img").ok().await;
     for status in ["saving", "error", "available", "SAVING", "Available"] {
         let resp = app
             .update_ok(&id, ALICE.0, &[("X-Image-Meta-Status", status)])
@@ -600,8 +514,8 @@ async fn update_takes_each_status_an_owner_may_set() {
 #[tokio::test]
 async fn an_update_moves_updated_at_but_not_created_at() {
     let app = TestApp::spawn().await;
-    let a = app.register_ok(ALICE.0, ALICE.1, "a.img", b"a", &[]).await;
-    let b = app.register_ok(ALICE.0, ALICE.1, "b.img", b"b", &[]).await;
+    let a = app.alice().register("a.img").data(b"a").ok().await;
+    let b = app.alice().register("b.img").data(b"b").ok().await;
     let created = app.detail_of(&a, ALICE.0).await["created_at"].clone();
     app.update_ok(&a, ALICE.0, &[("X-Image-Meta-Property-X", "1")])
         .await;
@@ -621,9 +535,7 @@ async fn delete_answers_204_and_the_image_is_gone_but_for_changes_since() {
     let app = TestApp::spawn().await;
     for prefix in PREFIXES {
         let file = format!("d{}.img", prefix.len());
-        let id = app
-            .register_ok(ALICE.0, ALICE.1, &file, b"to delete", &[])
-            .await;
+        let id = app.alice().register(&file).data(b"to delete").ok().await;
         app.set_members(&id, ALICE.0, &["bob"]).await;
         let resp = app
             .request(
@@ -691,15 +603,7 @@ async fn delete_answers_204_and_the_image_is_gone_but_for_changes_since() {
 #[tokio::test]
 async fn only_the_owner_may_delete() {
     let app = TestApp::spawn().await;
-    let id = app
-        .register_ok(
-            ALICE.0,
-            ALICE.1,
-            "a.img",
-            b"x",
-            &[("X-Image-Meta-Is-Public", "true")],
-        )
-        .await;
+    let id = app.alice().register("a.img").public().ok().await;
     for token in [BOB.0, CAROL.0] {
         let resp = app
             .request(Method::DELETE, &format!("/images/{id}"), Some(token), &[])

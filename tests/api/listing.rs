@@ -34,52 +34,40 @@ async fn thirty_images(app: &TestApp) -> (Vec<String>, Vec<String>) {
         let size = (i * 7) % 11 + 1;
         let data: Vec<u8> = (0..size).map(|b| b as u8 + 1).collect();
         let id = app
-            .register_ok(
-                ALICE.0,
-                ALICE.1,
-                &format!("img{i:02}"),
-                &data,
-                &[
-                    ("X-Image-Meta-Name", names[i % 5]),
-                    ("X-Image-Meta-Disk-Format", disks[i % 4]),
-                    ("X-Image-Meta-Container-Format", containers[i % 3]),
-                ],
-            )
+            .alice()
+            .register(&format!("img{i:02}"))
+            .data(&data)
+            .name(names[i % 5])
+            .header("X-Image-Meta-Disk-Format", disks[i % 4])
+            .header("X-Image-Meta-Container-Format", containers[i % 3])
+            .ok()
             .await;
         created.push(id);
     }
     let bobs_public = app
-        .register_ok(
-            BOB.0,
-            BOB.1,
-            "public",
-            b"bob public",
-            &[
-                ("X-Image-Meta-Name", "alpha"),
-                ("X-Image-Meta-Is-Public", "true"),
-            ],
-        )
+        .bob()
+        .register("public")
+        .data(b"bob public")
+        .name("alpha")
+        .public()
+        .ok()
         .await;
     created.push(bobs_public);
     let bobs_shared = app
-        .register_ok(
-            BOB.0,
-            BOB.1,
-            "shared",
-            b"bob",
-            &[("X-Image-Meta-Name", "zulu")],
-        )
+        .bob()
+        .register("shared")
+        .data(b"bob")
+        .name("zulu")
+        .ok()
         .await;
     app.set_members(&bobs_shared, BOB.0, &["alice"]).await;
     created.push(bobs_shared);
-    app.register_ok(
-        CAROL.0,
-        CAROL.1,
-        "hidden",
-        b"carol",
-        &[("X-Image-Meta-Name", "alpha")],
-    )
-    .await;
+    app.carol()
+        .register("hidden")
+        .data(b"carol")
+        .name("alpha")
+        .ok()
+        .await;
     let mut touched = created.clone();
     for i in (0..30).step_by(6) {
         for (j, status) in [(i, "saving"), (i + 1, "error")] {
@@ -255,8 +243,8 @@ async fn limit_alone_gives_the_first_images_and_accepts_up_to_ten_thousand() {
 #[tokio::test]
 async fn a_marker_the_caller_cannot_see_is_400() {
     let app = TestApp::spawn().await;
-    let mine = app.register_ok(ALICE.0, ALICE.1, "a.img", b"a", &[]).await;
-    let carols = app.register_ok(CAROL.0, CAROL.1, "c.img", b"c", &[]).await;
+    let mine = app.alice().register("a.img").data(b"a").ok().await;
+    let carols = app.carol().register("c.img").data(b"c").ok().await;
     for prefix in PREFIXES {
         let resp = app
             .get(&format!("{prefix}/images?marker={carols}&limit=2"), ALICE.0)
@@ -275,14 +263,12 @@ async fn ties_are_broken_by_id_in_the_direction_of_the_sort() {
     let mut same = Vec::new();
     for i in 0..6 {
         same.push(
-            app.register_ok(
-                ALICE.0,
-                ALICE.1,
-                &format!("t{i}"),
-                b"same size",
-                &[("X-Image-Meta-Name", "same")],
-            )
-            .await,
+            app.alice()
+                .register(&format!("t{i}"))
+                .data(b"same size")
+                .name("same")
+                .ok()
+                .await,
         );
     }
     let mut asc = same.clone();
@@ -307,13 +293,10 @@ async fn strings_sort_by_their_utf8_bytes() {
     let mut by_name = Vec::new();
     for name in ["b", "é", "B", "a", "Z", "ä", "_", "1"] {
         let id = app
-            .register_ok(
-                ALICE.0,
-                ALICE.1,
-                &format!("f{}", by_name.len()),
-                b"x",
-                &[("X-Image-Meta-Name", name)],
-            )
+            .alice()
+            .register(&format!("f{}", by_name.len()))
+            .name(name)
+            .ok()
             .await;
         by_name.push((name.to_string(), id));
     }
@@ -336,93 +319,69 @@ struct Filtered {
 
 async fn filter_fixture(app: &TestApp) -> Filtered {
     let a = app
-        .register_ok(
-            ALICE.0,
-            ALICE.1,
-            "a.img",
-            &[1u8; 10],
-            &[
-                ("X-Image-Meta-Name", "Debian 12"),
-                ("X-Image-Meta-Disk-Format", "raw"),
-                ("X-Image-Meta-Property-OS", "debian"),
-                ("X-Image-Meta-Property-Version", "12"),
-            ],
-        )
+        .alice()
+        .register("a.img")
+        .data(&[1u8; 10])
+        .name("Debian 12")
+        .header("X-Image-Meta-Disk-Format", "raw")
+        .property("OS", "debian")
+        .property("Version", "12")
+        .ok()
         .await;
     let b = app
-        .register_ok(
-            ALICE.0,
-            ALICE.1,
-            "b.img",
-            &[2u8; 20],
-            &[
-                ("X-Image-Meta-Name", "Ubuntu"),
-                ("X-Image-Meta-Disk-Format", "qcow2"),
-                ("X-Image-Meta-Container-Format", "ovf"),
-                ("X-Image-Meta-Is-Public", "true"),
-                ("X-Image-Meta-Property-OS", "ubuntu"),
-            ],
-        )
+        .alice()
+        .register("b.img")
+        .data(&[2u8; 20])
+        .name("Ubuntu")
+        .header("X-Image-Meta-Disk-Format", "qcow2")
+        .header("X-Image-Meta-Container-Format", "ovf")
+        .public()
+        .property("OS", "ubuntu")
+        .ok()
         .await;
     let c = app
-        .register_ok(
-            BOB.0,
-            BOB.1,
-            "c.img",
-            &[3u8; 30],
-            &[
-                ("X-Image-Meta-Name", "Debian 12"),
-                ("X-Image-Meta-Disk-Format", "raw"),
-                ("X-Image-Meta-Is-Public", "true"),
-                ("X-Image-Meta-Property-OS", "debian"),
-            ],
-        )
+        .bob()
+        .register("c.img")
+        .data(&[3u8; 30])
+        .name("Debian 12")
+        .header("X-Image-Meta-Disk-Format", "raw")
+        .public()
+        .property("OS", "debian")
+        .ok()
         .await;
     let d = app
-        .register_ok(
-            BOB.0,
-            BOB.1,
-            "d.img",
-            &[4u8; 40],
-            &[
-                ("X-Image-Meta-Name", "Fedora"),
-                ("X-Image-Meta-Disk-Format", "vmdk"),
-                ("X-Image-Meta-Container-Format", "aki"),
-            ],
-        )
+        .bob()
+        .register("d.img")
+        .data(&[4u8; 40])
+        .name("Fedora")
+        .header("X-Image-Meta-Disk-Format", "vmdk")
+        .header("X-Image-Meta-Container-Format", "aki")
+        .ok()
         .await;
     app.set_members(&d, BOB.0, &["alice"]).await;
-    app.register_ok(
-        CAROL.0,
-        CAROL.1,
-        "e.img",
-        &[5u8; 10],
-        &[
-            ("X-Image-Meta-Name", "Debian 12"),
-            ("X-Image-Meta-Disk-Format", "raw"),
-            ("X-Image-Meta-Property-OS", "debian"),
-        ],
-    )
-    .await;
+    app.carol()
+        .register("e.img")
+        .data(&[5u8; 10])
+        .name("Debian 12")
+        .header("X-Image-Meta-Disk-Format", "raw")
+        .property("OS", "debian")
+        .ok()
+        .await;
     let f = app
-        .register_ok(
-            ALICE.0,
-            ALICE.1,
-            "f.img",
-            &[6u8; 5],
-            &[("X-Image-Meta-Name", "Arch")],
-        )
+        .alice()
+        .register("f.img")
+        .data(&[6u8; 5])
+        .name("Arch")
+        .ok()
         .await;
     app.update_ok(&f, ALICE.0, &[("X-Image-Meta-Status", "saving")])
         .await;
     let deleted = app
-        .register_ok(
-            ALICE.0,
-            ALICE.1,
-            "g.img",
-            &[7u8; 10],
-            &[("X-Image-Meta-Name", "Debian 12")],
-        )
+        .alice()
+        .register("g.img")
+        .data(&[7u8; 10])
+        .name("Debian 12")
+        .ok()
         .await;
     let resp = app
         .request(
@@ -504,21 +463,20 @@ async fn each_caller_lists_what_they_own_what_is_public_and_what_is_shared_with_
 #[tokio::test]
 async fn changes_since_includes_deleted_images_for_those_who_could_see_them() {
     let app = TestApp::spawn().await;
-    let live = app
-        .register_ok(ALICE.0, ALICE.1, "live.img", b"live", &[])
-        .await;
+    let live = app.alice().register("live.img").data(b"live").ok().await;
     let shared = app
-        .register_ok(ALICE.0, ALICE.1, "shared.img", b"shared", &[])
+        .alice()
+        .register("shared.img")
+        .data(b"shared")
+        .ok()
         .await;
     app.set_members(&shared, ALICE.0, &["bob"]).await;
     let public = app
-        .register_ok(
-            ALICE.0,
-            ALICE.1,
-            "public.img",
-            b"public",
-            &[("X-Image-Meta-Is-Public", "true")],
-        )
+        .alice()
+        .register("public.img")
+        .data(b"public")
+        .public()
+        .ok()
         .await;
     for id in [&shared, &public] {
         let resp = app
@@ -587,7 +545,7 @@ fn q(v: &str) -> String {
 #[tokio::test]
 async fn changes_since_takes_every_documented_time_form() {
     let app = TestApp::spawn().await;
-    let id = app.register_ok(ALICE.0, ALICE.1, "a.img", b"a", &[]).await;
+    let id = app.alice().register("a.img").data(b"a").ok().await;
     let t = shown(&app.detail_of(&id, ALICE.0).await, "updated_at");
     let before = t - TimeDelta::seconds(1);
     let later = t + TimeDelta::days(1);
@@ -651,12 +609,8 @@ async fn changes_since_takes_every_documented_time_form() {
 #[tokio::test]
 async fn changes_since_a_shown_time_includes_changes_later_than_it_only() {
     let app = TestApp::spawn().await;
-    let old = app
-        .register_ok(ALICE.0, ALICE.1, "old.img", b"old", &[])
-        .await;
-    let new = app
-        .register_ok(ALICE.0, ALICE.1, "new.img", b"new", &[])
-        .await;
+    let old = app.alice().register("old.img").data(b"old").ok().await;
+    let new = app.alice().register("new.img").data(b"new").ok().await;
     // Times are shown to the second: to tell the two changes apart by a shown
     // time, the second change must fall in a later second than the first.
     tokio::time::sleep(Duration::from_millis(1100)).await;

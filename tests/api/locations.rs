@@ -1,22 +1,12 @@
 //! Locations and the fs store (§9): nothing outside the store root may be
 //! reached, and two spellings of one object are one location.
 
-use reqwest::Method;
-
-use crate::helpers::{TestApp, ALICE, BOB};
+use crate::helpers::{TestApp, ALICE};
 use crate::util::{fault, json_with_status, must_header};
 
+/// Alice registers `n` at `location`, as it is spelled.
 async fn register_at(app: &TestApp, location: &str) -> reqwest::Response {
-    app.request(
-        Method::POST,
-        "/images",
-        Some(ALICE.0),
-        &[
-            ("X-Image-Meta-Name", "n"),
-            ("X-Image-Meta-Location", location),
-        ],
-    )
-    .await
+    app.alice().register("n").location(location).send().await
 }
 
 #[tokio::test]
@@ -113,20 +103,12 @@ async fn unreserved_characters_stay_as_they_are_in_the_canonical_location() {
 #[tokio::test]
 async fn objects_deeper_in_a_container_register_with_their_whole_path() {
     let app = TestApp::spawn().await;
-    app.put_object(BOB.1, "images", "a/b/c/deep.img", b"deep");
     let resp = app
-        .request(
-            Method::POST,
-            "/images",
-            Some(BOB.0),
-            &[
-                ("X-Image-Meta-Name", "deep"),
-                (
-                    "X-Image-Meta-Location",
-                    "pithos://bob/images/a/b/c/deep.img",
-                ),
-            ],
-        )
+        .bob()
+        .register("a/b/c/deep.img")
+        .data(b"deep")
+        .name("deep")
+        .send()
         .await;
     assert_eq!(resp.status(), 200);
     assert_eq!(

@@ -32,6 +32,7 @@ mod locations;
 mod members;
 mod metadata_headers;
 mod pithos_hash;
+mod registration;
 mod robustness;
 mod routing;
 mod smoke;

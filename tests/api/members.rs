@@ -38,7 +38,7 @@ async fn remove(app: &TestApp, id: &str, member: &str) -> reqwest::Response {
 #[tokio::test]
 async fn members_are_listed_sorted_by_id_with_can_share_false() {
     let app = TestApp::spawn().await;
-    let id = app.register_ok(ALICE.0, ALICE.1, "a.img", b"x", &[]).await;
+    let id = app.alice().register("a.img").ok().await;
     for prefix in PREFIXES {
         let body = json_with_status(
             app.get(&format!("{prefix}/images/{id}/members"), ALICE.0)
@@ -71,7 +71,7 @@ async fn members_are_listed_sorted_by_id_with_can_share_false() {
 #[tokio::test]
 async fn replacing_members_sets_the_whole_list_dropping_the_owner_and_duplicates() {
     let app = TestApp::spawn().await;
-    let id = app.register_ok(ALICE.0, ALICE.1, "a.img", b"x", &[]).await;
+    let id = app.alice().register("a.img").ok().await;
     app.set_members(&id, ALICE.0, &["dave", "erin"]).await;
     let resp = put_members(
         &app,
@@ -98,7 +98,7 @@ async fn replacing_members_sets_the_whole_list_dropping_the_owner_and_duplicates
 #[tokio::test]
 async fn replacing_with_a_bad_body_or_member_id_is_400_and_changes_nothing() {
     let app = TestApp::spawn().await;
-    let id = app.register_ok(ALICE.0, ALICE.1, "a.img", b"x", &[]).await;
+    let id = app.alice().register("a.img").ok().await;
     app.set_members(&id, ALICE.0, &["bob"]).await;
     for body in [
         "",
@@ -127,7 +127,7 @@ async fn replacing_with_a_bad_body_or_member_id_is_400_and_changes_nothing() {
 #[tokio::test]
 async fn more_members_than_the_configured_maximum_is_413_and_the_owner_never_counts() {
     let app = TestApp::spawn_with(|s| s.limits.max_members = 3).await;
-    let id = app.register_ok(ALICE.0, ALICE.1, "a.img", b"x", &[]).await;
+    let id = app.alice().register("a.img").ok().await;
     let resp = put_members(
         &app,
         &id,
@@ -158,7 +158,7 @@ async fn more_members_than_the_configured_maximum_is_413_and_the_owner_never_cou
 #[tokio::test]
 async fn adding_a_member_is_idempotent_and_adding_the_owner_is_a_no_op() {
     let app = TestApp::spawn().await;
-    let id = app.register_ok(ALICE.0, ALICE.1, "a.img", b"x", &[]).await;
+    let id = app.alice().register("a.img").ok().await;
     for prefix in PREFIXES {
         for _ in 0..2 {
             let resp = app
@@ -181,7 +181,7 @@ async fn adding_a_member_is_idempotent_and_adding_the_owner_is_a_no_op() {
 #[tokio::test]
 async fn adding_takes_no_body_or_glances_member_body_and_refuses_others() {
     let app = TestApp::spawn().await;
-    let id = app.register_ok(ALICE.0, ALICE.1, "a.img", b"x", &[]).await;
+    let id = app.alice().register("a.img").ok().await;
     for (member, body) in [
         ("m1", &br#"{"member": {"can_share": false}}"#[..]),
         ("m2", br#"{"member": {"can_share": true}}"#),
@@ -212,7 +212,7 @@ async fn adding_takes_no_body_or_glances_member_body_and_refuses_others() {
 #[tokio::test]
 async fn removing_a_member_is_idempotent() {
     let app = TestApp::spawn().await;
-    let id = app.register_ok(ALICE.0, ALICE.1, "a.img", b"x", &[]).await;
+    let id = app.alice().register("a.img").ok().await;
     app.set_members(&id, ALICE.0, &["bob", "carol"]).await;
     for _ in 0..2 {
         let resp = remove(&app, &id, "bob").await;
@@ -226,7 +226,7 @@ async fn removing_a_member_is_idempotent() {
 #[tokio::test]
 async fn member_ids_in_the_path_are_percent_decoded() {
     let app = TestApp::spawn().await;
-    let id = app.register_ok(ALICE.0, ALICE.1, "a.img", b"x", &[]).await;
+    let id = app.alice().register("a.img").ok().await;
     assert_eq!(
         add(&app, &id, "user%40example.org", None).await.status(),
         204
@@ -243,7 +243,10 @@ async fn member_ids_in_the_path_are_percent_decoded() {
 async fn a_member_reads_the_image_and_its_members_but_may_not_change_anything() {
     let app = TestApp::spawn().await;
     let id = app
-        .register_ok(ALICE.0, ALICE.1, "a.img", b"shared bytes", &[])
+        .alice()
+        .register("a.img")
+        .data(b"shared bytes")
+        .ok()
         .await;
     app.set_members(&id, ALICE.0, &["bob"]).await;
     assert!(app.list_ids("/images", BOB.0).await.contains(&id));
@@ -318,14 +321,12 @@ struct Sharing {
 async fn sharing(app: &TestApp) -> Sharing {
     let reg = |owner: (&'static str, &'static str), file: &'static str, public: bool| async move {
         let public = if public { "true" } else { "false" };
-        app.register_ok(
-            owner.0,
-            owner.1,
-            file,
-            file.as_bytes(),
-            &[("X-Image-Meta-Is-Public", public)],
-        )
-        .await
+        app.as_user(owner)
+            .register(file)
+            .data(file.as_bytes())
+            .header("X-Image-Meta-Is-Public", public)
+            .ok()
+            .await
     };
     let a1 = reg(ALICE, "a1", false).await;
     let a2 = reg(ALICE, "a2", false).await;

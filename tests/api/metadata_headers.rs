@@ -10,10 +10,14 @@ use crate::util::{fault, header, json_with_status, must_header};
 
 /// Registers `a.img` with `headers` and returns the detail body of the answer.
 async fn register_body(app: &TestApp, headers: &[(&str, &str)]) -> Value {
-    let resp = app
-        .register(ALICE.0, ALICE.1, "a.img", b"data", headers)
+    let body = app
+        .alice()
+        .register("a.img")
+        .data(b"data")
+        .headers(headers)
+        .json()
         .await;
-    json_with_status(resp, 200).await["image"].clone()
+    body["image"].clone()
 }
 
 #[tokio::test]
@@ -217,18 +221,14 @@ async fn malformed_header_values_are_400_and_register_nothing() {
 async fn response_values_are_percent_encoded_with_upper_case_hex() {
     let app = TestApp::spawn().await;
     let resp = app
-        .register(
-            ALICE.0,
-            ALICE.1,
-            "a.img",
-            b"data",
-            &[
-                ("X-Image-Meta-Name", "Debian 12"),
-                ("X-Image-Meta-Property-Desc", "Ωmega é+1"),
-                ("X-Image-Meta-Property-Safe", "A-Z_a.z~0/9"),
-                ("X-Image-Meta-Property-Punct", "a:b;c,d=e?f&g#h%25i"),
-            ],
-        )
+        .alice()
+        .register("a.img")
+        .data(b"data")
+        .name("Debian 12")
+        .property("Desc", "Ωmega é+1")
+        .property("Safe", "A-Z_a.z~0/9")
+        .property("Punct", "a:b;c,d=e?f&g#h%25i")
+        .send()
         .await;
     assert_eq!(resp.status(), 200);
     let id = must_header(&resp, "x-image-meta-id");
@@ -270,16 +270,12 @@ async fn response_values_are_percent_encoded_with_upper_case_hex() {
 async fn property_headers_turn_underscores_into_dashes_and_encode_non_ascii_keys() {
     let app = TestApp::spawn().await;
     let resp = app
-        .register(
-            ALICE.0,
-            ALICE.1,
-            "a.img",
-            b"data",
-            &[
-                ("X-Image-Meta-Property-Root_Partition", "1"),
-                ("X-Image-Meta-Property-%CE%B5%CE%BB", "greek"),
-            ],
-        )
+        .alice()
+        .register("a.img")
+        .data(b"data")
+        .property("Root_Partition", "1")
+        .property("%CE%B5%CE%BB", "greek")
+        .send()
         .await;
     assert_eq!(resp.status(), 200);
     assert_eq!(
@@ -303,18 +299,14 @@ async fn property_headers_turn_underscores_into_dashes_and_encode_non_ascii_keys
 async fn responses_carry_the_whole_image_in_both_spellings_of_multi_word_headers() {
     let app = TestApp::spawn().await;
     let resp = app
-        .register(
-            ALICE.0,
-            ALICE.1,
-            "a.img",
-            b"twelve bytes",
-            &[
-                ("X-Image-Meta-Disk-Format", "raw"),
-                ("X-Image-Meta-Container-Format", "ovf"),
-                ("X-Image-Meta-Min-Ram", "1024"),
-                ("X-Image-Meta-Min-Disk", "2"),
-            ],
-        )
+        .alice()
+        .register("a.img")
+        .data(b"twelve bytes")
+        .header("X-Image-Meta-Disk-Format", "raw")
+        .header("X-Image-Meta-Container-Format", "ovf")
+        .header("X-Image-Meta-Min-Ram", "1024")
+        .header("X-Image-Meta-Min-Disk", "2")
+        .send()
         .await;
     assert_eq!(resp.status(), 200);
     let id = must_header(&resp, "x-image-meta-id");
@@ -368,7 +360,7 @@ async fn responses_carry_the_whole_image_in_both_spellings_of_multi_word_headers
 #[tokio::test]
 async fn head_of_an_image_has_no_json_content_type() {
     let app = TestApp::spawn().await;
-    let id = app.register_ok(ALICE.0, ALICE.1, "a.img", b"x", &[]).await;
+    let id = app.alice().register("a.img").ok().await;
     for prefix in ["", "/v1"] {
         let head = app.head(&format!("{prefix}/images/{id}"), ALICE.0).await;
         assert_eq!(head.status(), 200);
@@ -394,16 +386,12 @@ async fn is_public_takes_true_or_false_in_any_case() {
         assert_eq!(body["is_public"], public, "{value}");
     }
     for value in ["yes", "no", "1", "0", "t", "", "true false"] {
-        let resp = app
-            .register(
-                ALICE.0,
-                ALICE.1,
-                "a.img",
-                b"d",
-                &[("X-Image-Meta-Is-Public", value)],
-            )
+        app.alice()
+            .register("a.img")
+            .data(b"d")
+            .header("X-Image-Meta-Is-Public", value)
+            .fault(400, "badRequest", &["is-public"])
             .await;
-        fault(resp, 400, "badRequest", &["is-public"]).await;
     }
 }
 
@@ -431,10 +419,12 @@ async fn sizes_and_minimums_are_non_negative_decimal_integers() {
         ("X-Image-Meta-Min-Ram", "1e3"),
         ("X-Image-Meta-Min-Disk", "one"),
     ] {
-        let resp = app
-            .register(ALICE.0, ALICE.1, "a.img", b"data", &[(name, value)])
+        app.alice()
+            .register("a.img")
+            .data(b"data")
+            .header(name, value)
+            .fault(400, "badRequest", &[&name[13..]])
             .await;
-        fault(resp, 400, "badRequest", &[&name[13..]]).await;
     }
 }
 
@@ -448,8 +438,12 @@ async fn sixty_four_properties_fit_and_sixty_five_are_413() {
     let body = register_body(&app, &all[..64]).await;
     assert_eq!(body["properties"].as_object().unwrap().len(), 64);
     let id = body["id"].as_str().unwrap().to_string();
-    let resp = app.register(ALICE.0, ALICE.1, "b.img", b"data", &all).await;
-    fault(resp, 413, "overLimit", &["64"]).await;
+    app.alice()
+        .register("b.img")
+        .data(b"data")
+        .headers(&all)
+        .fault(413, "overLimit", &["64"])
+        .await;
     // An update that would make 65 is a 413 too, and changes nothing.
     let resp = app
         .request(
@@ -490,21 +484,14 @@ async fn a_configured_lower_property_limit_is_enforced() {
     )
     .await;
     let id = body["id"].as_str().unwrap().to_string();
-    let resp = app
-        .register(
-            ALICE.0,
-            ALICE.1,
-            "b.img",
-            b"x",
-            &[
-                ("X-Image-Meta-Property-A", "1"),
-                ("X-Image-Meta-Property-B", "2"),
-                ("X-Image-Meta-Property-C", "3"),
-                ("X-Image-Meta-Property-D", "4"),
-            ],
-        )
+    app.alice()
+        .register("b.img")
+        .property("A", "1")
+        .property("B", "2")
+        .property("C", "3")
+        .property("D", "4")
+        .fault(413, "overLimit", &["3"])
         .await;
-    fault(resp, 413, "overLimit", &["3"]).await;
     let resp = app
         .request(
             Method::PUT,
@@ -544,30 +531,20 @@ async fn property_values_up_to_4096_bytes_and_keys_up_to_255_are_accepted() {
     assert_eq!(body["properties"]["long"], value.as_str());
     assert_eq!(body["properties"][&key], "x");
     let too_long = format!("{value}a");
-    let resp = app
-        .register(
-            ALICE.0,
-            ALICE.1,
-            "b.img",
-            b"x",
-            &[("X-Image-Meta-Property-Long", &too_long)],
-        )
+    app.alice()
+        .register("b.img")
+        .property("Long", &too_long)
+        .fault(400, "badRequest", &["long"])
         .await;
-    fault(resp, 400, "badRequest", &["long"]).await;
     // Percent-encoded, the limit is on the decoded bytes.
     let encoded = "%41".repeat(4096);
     let body = register_body(&app, &[("X-Image-Meta-Property-Enc", &encoded)]).await;
     assert_eq!(body["properties"]["enc"], "A".repeat(4096));
-    let resp = app
-        .register(
-            ALICE.0,
-            ALICE.1,
-            "b.img",
-            b"x",
-            &[("X-Image-Meta-Property-Enc", &format!("{encoded}%41"))],
-        )
+    app.alice()
+        .register("b.img")
+        .property("Enc", &format!("{encoded}%41"))
+        .fault(400, "badRequest", &["enc"])
         .await;
-    fault(resp, 400, "badRequest", &["enc"]).await;
 }
 
 #[tokio::test]
@@ -587,7 +564,7 @@ async fn an_empty_property_value_on_register_sets_nothing() {
 #[tokio::test]
 async fn glance_clients_content_type_on_get_head_and_delete_is_accepted() {
     let app = TestApp::spawn().await;
-    let id = app.register_ok(ALICE.0, ALICE.1, "a.img", b"x", &[]).await;
+    let id = app.alice().register("a.img").ok().await;
     let ct = [("Content-Type", "application/octet-stream")];
     for method in [Method::GET, Method::HEAD] {
         for path in ["/v1/images".to_string(), format!("/v1/images/{id}")] {
@@ -640,30 +617,22 @@ async fn key_and_name_limits_count_what_the_contract_says() {
     let name = "é".repeat(255);
     let body = register_body(&app, &[("X-Image-Meta-Name", &name)]).await;
     assert_eq!(body["name"], name.as_str());
-    let resp = app
-        .register(
-            ALICE.0,
-            ALICE.1,
-            "a.img",
-            b"data",
-            &[("X-Image-Meta-Name", &"é".repeat(256))],
-        )
+    app.alice()
+        .register("a.img")
+        .data(b"data")
+        .name(&"é".repeat(256))
+        .fault(400, "badRequest", &["name"])
         .await;
-    fault(resp, 400, "badRequest", &["name"]).await;
     // A property key is 1-255 bytes after normalising.
     let key = format!("{}a", "%C3%A9".repeat(127));
     let body = register_body(&app, &[(&format!("X-Image-Meta-Property-{key}"), "ok")]).await;
     let props = body["properties"].as_object().unwrap();
     assert_eq!(props.keys().next().unwrap().len(), 255);
     let key = "%C3%A9".repeat(128);
-    let resp = app
-        .register(
-            ALICE.0,
-            ALICE.1,
-            "a.img",
-            b"data",
-            &[(&format!("X-Image-Meta-Property-{key}"), "too long")],
-        )
+    app.alice()
+        .register("a.img")
+        .data(b"data")
+        .header(&format!("X-Image-Meta-Property-{key}"), "too long")
+        .fault(400, "badRequest", &["property key"])
         .await;
-    fault(resp, 400, "badRequest", &["property key"]).await;
 }

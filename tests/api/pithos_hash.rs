@@ -1,6 +1,14 @@
-//! The Pithos hash (§9) of registered objects against the reference vectors
-//! of `tools/pithos-hash-vectors.tsv` (copied here: the shared folder may be
-//! absent where the tests run), and the MD5 the Glance dialect shows.
+//! The Pithos hash (§9) of registered objects against reference vectors, and
+//! the MD5 the Glance dialect shows.
+//!
+//! The vectors are in `tests/data/pithos-hash-vectors.tsv` (the unit tests of
+//! `src/backends/hash.rs` read the same file). They are the output of a small
+//! Python reference implementation of the hash (run with `--vectors`), which
+//! is kept outside this repository, with the team's shared tools: the file
+//! here is a copy of its output, so the tests need nothing outside the repo.
+//! That implementation hashes 4 MiB blocks with SHA-256 after stripping each
+//! block's trailing NUL bytes, and combines more than one block hash as a
+//! Merkle tree padded with all-zero hashes to a power of two.
 
 use reqwest::Method;
 
@@ -9,12 +17,12 @@ use crate::util::{md5_hex, must_header};
 
 const BLOCK: usize = 4 * 1024 * 1024;
 
-/// Byte i of the reference pattern is (i * 7 + 3) % 251 (`tools/pithos_hash.py`).
+/// Byte i of the reference implementation's pattern is (i * 7 + 3) % 251.
 fn pat(n: usize) -> Vec<u8> {
     (0..n).map(|i| ((i * 7 + 3) % 251) as u8).collect()
 }
 
-/// The vectors' contents, built as `tools/pithos_hash.py` builds them.
+/// The vectors' contents, built as the reference implementation builds them.
 fn contents(name: &str) -> Vec<u8> {
     match name {
         "empty" => Vec::new(),
@@ -38,8 +46,8 @@ fn contents(name: &str) -> Vec<u8> {
     }
 }
 
-/// The reference implementation's `--vectors` output (name, size, hash),
-/// kept in the repository so that the tests need nothing outside it.
+/// The reference implementation's `--vectors` output (name, size, hash), as
+/// copied into `tests/data/pithos-hash-vectors.tsv`.
 fn vectors() -> Vec<(&'static str, u64, &'static str)> {
     include_str!("../data/pithos-hash-vectors.tsv")
         .lines()
@@ -63,18 +71,14 @@ async fn registered_objects_carry_the_pithos_hash_of_the_reference_vectors() {
         let file = format!("{name}.img");
         app.put_object(ALICE.1, "vectors", &file, &data);
         drop(data);
-        let location = format!("pithos://alice/vectors/{file}");
-        let resp = app
-            .request(
-                Method::POST,
-                "/v1.0/images",
-                Some(ALICE.0),
-                &[
-                    ("X-Image-Meta-Name", name),
-                    ("X-Image-Meta-Location", &location),
-                ],
-            )
-            .await;
+        let register = || {
+            app.alice()
+                .register(&file)
+                .in_container("vectors")
+                .already_there()
+                .name(name)
+        };
+        let resp = register().prefix("/v1.0").send().await;
         assert_eq!(resp.status(), 200, "{name}");
         assert_eq!(must_header(&resp, "x-image-meta-checksum"), *hash, "{name}");
         assert_eq!(must_header(&resp, "x-image-meta-size"), size.to_string());
@@ -86,18 +90,10 @@ async fn registered_objects_carry_the_pithos_hash_of_the_reference_vectors() {
         assert_eq!(must_header(&head, "x-image-meta-checksum"), *hash, "{name}");
         // A registration that states the hash (or the MD5) is accepted.
         for sum in [*hash, md5.as_str()] {
-            let resp = app
-                .request(
-                    Method::POST,
-                    "/images",
-                    Some(ALICE.0),
-                    &[
-                        ("X-Image-Meta-Name", name),
-                        ("X-Image-Meta-Location", &location),
-                        ("X-Image-Meta-Checksum", sum),
-                        ("X-Image-Meta-Size", &size.to_string()),
-                    ],
-                )
+            let resp = register()
+                .header("X-Image-Meta-Checksum", sum)
+                .header("X-Image-Meta-Size", &size.to_string())
+                .send()
                 .await;
             assert_eq!(resp.status(), 200, "{name} with checksum {sum}");
             assert_eq!(must_header(&resp, "x-image-meta-id"), id);
@@ -109,9 +105,7 @@ async fn registered_objects_carry_the_pithos_hash_of_the_reference_vectors() {
 async fn the_downloaded_data_of_a_multi_block_object_is_the_object() {
     let app = TestApp::spawn().await;
     let data = pat(BLOCK + 1);
-    let id = app
-        .register_ok(ALICE.0, ALICE.1, "big.img", &data, &[])
-        .await;
+    let id = app.alice().register("big.img").data(&data).ok().await;
     let resp = app.get(&format!("/v1/images/{id}"), ALICE.0).await;
     assert_eq!(resp.status(), 200);
     assert_eq!(

@@ -255,9 +255,7 @@ fn malformed_probes(id: &str) -> Vec<Probe> {
 #[tokio::test]
 async fn a_battery_of_malformed_requests_gets_only_4xx_answers() {
     let app = TestApp::spawn().await;
-    let id = app
-        .register_ok(ALICE.0, ALICE.1, "a.img", b"hello", &[])
-        .await;
+    let id = app.alice().register("a.img").data(b"hello").ok().await;
     let fifo = app.root().join("alice/images/fifo");
     let _ = std::process::Command::new("mkfifo").arg(&fifo).status();
     let before = app
@@ -292,9 +290,7 @@ async fn a_battery_of_malformed_requests_gets_only_4xx_answers() {
 #[tokio::test]
 async fn odd_but_valid_requests_never_get_a_5xx() {
     let app = TestApp::spawn().await;
-    let id = app
-        .register_ok(ALICE.0, ALICE.1, "a.img", b"hello", &[])
-        .await;
+    let id = app.alice().register("a.img").data(b"hello").ok().await;
     let probes = vec![
         probe(Method::GET, "/images?size_min=9223372036854775807"),
         probe(
@@ -374,16 +370,11 @@ async fn odd_but_valid_requests_never_get_a_5xx() {
 async fn response_headers_cannot_be_injected_through_metadata() {
     let app = TestApp::spawn().await;
     let resp = app
-        .register(
-            ALICE.0,
-            ALICE.1,
-            "a.img",
-            b"x",
-            &[
-                ("X-Image-Meta-Name", "x%0D%0AX-Injected:%20yes"),
-                ("X-Image-Meta-Property-P", "%0D%0ASet-Cookie:%20a=b"),
-            ],
-        )
+        .alice()
+        .register("a.img")
+        .name("x%0D%0AX-Injected:%20yes")
+        .property("P", "%0D%0ASet-Cookie:%20a=b")
+        .send()
         .await;
     assert_eq!(resp.status(), 200);
     assert!(resp.headers().get("x-injected").is_none());
@@ -410,9 +401,7 @@ fn assert_4xx(what: &str, r: &RawResponse) {
 #[tokio::test]
 async fn raw_malformed_requests_get_4xx_answers_and_the_server_stays_up() {
     let app = TestApp::spawn().await;
-    let id = app
-        .register_ok(ALICE.0, ALICE.1, "a.img", b"hello", &[])
-        .await;
+    let id = app.alice().register("a.img").data(b"hello").ok().await;
     let token = ALICE.0.as_bytes();
     let auth: &[u8] = b"X-Auth-Token";
     type RawCase<'a> = (&'a str, &'a str, Vec<u8>, Vec<(&'a [u8], Vec<u8>)>);

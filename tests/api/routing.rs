@@ -18,13 +18,10 @@ async fn exercise_every_route(app: &TestApp, prefix: &str) {
         &prefix[1..]
     };
     let id = app
-        .register_ok(
-            ALICE.0,
-            ALICE.1,
-            &format!("{tag}-a.img"),
-            b"route data",
-            &[],
-        )
+        .alice()
+        .register(&format!("{tag}-a.img"))
+        .data(b"route data")
+        .ok()
         .await;
     let p = |s: &str| format!("{prefix}{s}");
 
@@ -178,7 +175,7 @@ async fn the_versions_document_answers_at_root_versions_and_both_version_prefixe
 #[tokio::test]
 async fn an_unknown_path_is_404_item_not_found_with_or_without_a_token() {
     let app = TestApp::spawn().await;
-    let id = app.register_ok(ALICE.0, ALICE.1, "a.img", b"x", &[]).await;
+    let id = app.alice().register("a.img").ok().await;
     let paths = [
         "/foo".to_string(),
         "/v2/images".into(),
@@ -219,7 +216,7 @@ fn allow_set(value: &str) -> BTreeSet<String> {
 #[tokio::test]
 async fn a_method_the_route_does_not_take_is_405_not_allowed_with_an_allow_header() {
     let app = TestApp::spawn().await;
-    let id = app.register_ok(ALICE.0, ALICE.1, "a.img", b"x", &[]).await;
+    let id = app.alice().register("a.img").ok().await;
     let routes: Vec<(String, &[&str])> = vec![
         ("/".into(), &["GET", "HEAD"]),
         ("/versions".into(), &["GET", "HEAD"]),
@@ -258,9 +255,7 @@ async fn a_method_the_route_does_not_take_is_405_not_allowed_with_an_allow_heade
 #[tokio::test]
 async fn head_answers_wherever_get_does_with_gets_status_and_no_body() {
     let app = TestApp::spawn().await;
-    let id = app
-        .register_ok(ALICE.0, ALICE.1, "a.img", b"some bytes", &[])
-        .await;
+    let id = app.alice().register("a.img").data(b"some bytes").ok().await;
     app.set_members(&id, ALICE.0, &["bob"]).await;
     let unknown = "5583ffe1-5273-4c84-9e32-2fbe476bd7b7";
     let mut cases: Vec<(String, Option<&str>)> = Vec::new();
@@ -308,16 +303,12 @@ async fn head_answers_wherever_get_does_with_gets_status_and_no_body() {
 async fn head_of_an_image_shows_the_same_metadata_headers_as_get_of_its_data() {
     let app = TestApp::spawn().await;
     let id = app
-        .register_ok(
-            ALICE.0,
-            ALICE.1,
-            "a.img",
-            b"some bytes",
-            &[
-                ("X-Image-Meta-Name", "Debian 12"),
-                ("X-Image-Meta-Property-OS", "debian"),
-            ],
-        )
+        .alice()
+        .register("a.img")
+        .data(b"some bytes")
+        .name("Debian 12")
+        .property("OS", "debian")
+        .ok()
         .await;
     for prefix in PREFIXES {
         let path = format!("{prefix}/images/{id}");
@@ -341,8 +332,8 @@ async fn head_of_an_image_shows_the_same_metadata_headers_as_get_of_its_data() {
 #[tokio::test]
 async fn images_with_and_without_a_trailing_slash_are_the_same_route() {
     let app = TestApp::spawn().await;
-    app.register_ok(ALICE.0, ALICE.1, "a.img", b"x", &[]).await;
-    app.register_ok(ALICE.0, ALICE.1, "b.img", b"y", &[]).await;
+    app.alice().register("a.img").ok().await;
+    app.alice().register("b.img").data(b"y").ok().await;
     for prefix in PREFIXES {
         for query in ["", "?sort_key=name&sort_dir=desc", "?limit=1"] {
             let a = app.list(&format!("{prefix}/images{query}"), ALICE.0).await;
@@ -355,7 +346,7 @@ async fn images_with_and_without_a_trailing_slash_are_the_same_route() {
 #[tokio::test]
 async fn upper_case_image_ids_name_the_same_image_which_is_rendered_lower_case() {
     let app = TestApp::spawn().await;
-    let id = app.register_ok(ALICE.0, ALICE.1, "a.img", b"x", &[]).await;
+    let id = app.alice().register("a.img").ok().await;
     assert_eq!(id, id.to_lowercase());
     let upper = id.to_uppercase();
     let head = app.head(&format!("/images/{upper}"), ALICE.0).await;
@@ -374,7 +365,7 @@ async fn upper_case_image_ids_name_the_same_image_which_is_rendered_lower_case()
 #[tokio::test]
 async fn an_image_id_in_any_other_form_is_400_naming_it() {
     let app = TestApp::spawn().await;
-    let id = app.register_ok(ALICE.0, ALICE.1, "a.img", b"x", &[]).await;
+    let id = app.alice().register("a.img").ok().await;
     // (id as sent, what the message must quote); braces are percent-encoded on the way.
     let bad_ids = [
         (id.replace('-', ""), id.replace('-', "")),
@@ -411,16 +402,8 @@ async fn an_image_id_in_any_other_form_is_400_naming_it() {
 #[tokio::test]
 async fn checks_answer_in_order_route_then_method_then_token_then_input_then_image() {
     let app = TestApp::spawn().await;
-    let private = app.register_ok(ALICE.0, ALICE.1, "p.img", b"p", &[]).await;
-    let public = app
-        .register_ok(
-            ALICE.0,
-            ALICE.1,
-            "q.img",
-            b"q",
-            &[("X-Image-Meta-Is-Public", "true")],
-        )
-        .await;
+    let private = app.alice().register("p.img").data(b"p").ok().await;
+    let public = app.alice().register("q.img").data(b"q").public().ok().await;
     let unknown = "5583ffe1-5273-4c84-9e32-2fbe476bd7b7";
     type Case<'a> = (
         Method,

@@ -7,7 +7,10 @@ use reqwest::Method;
 async fn register_list_head_and_download_an_image() {
     let app = TestApp::spawn().await;
     let id = app
-        .register_ok(ALICE.0, ALICE.1, "one.img", b"hello world", &[])
+        .alice()
+        .register("one.img")
+        .data(b"hello world")
+        .ok()
         .await;
     let list: serde_json::Value = app
         .request(Method::GET, "/images", Some(ALICE.0), &[])

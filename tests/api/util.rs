@@ -1,16 +1,14 @@
-//! Shared conveniences of the test modules: JSON and header readers, fault
-//! checks with several needles, listing helpers, and raw HTTP over a socket
-//! for what reqwest cannot send or hides (non-UTF-8 bytes, upper-case header
-//! names, HEAD bodies).
+//! Free functions shared by the test modules: JSON and header readers, the
+//! one fault check, listing helpers, and raw HTTP over a socket for what
+//! reqwest cannot send or hides (non-UTF-8 bytes, upper-case header names,
+//! HEAD bodies). The methods of `TestApp` are all in `helpers`.
 
 use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::time::Duration;
 
-use reqwest::{Method, Response};
+use reqwest::Response;
 use serde_json::Value;
-
-use crate::helpers::TestApp;
 
 /// The three prefixes every route answers under (§1): Cyclades, Cyclades, Glance.
 pub const PREFIXES: [&str; 3] = ["", "/v1.0", "/v1"];
@@ -114,149 +112,15 @@ impl RawResponse {
     }
 }
 
-impl TestApp {
-    /// `host:port` of the server.
-    pub fn host_port(&self) -> String {
-        let rest = self.address.strip_prefix("http://").unwrap();
-        rest.split('/').next().unwrap().to_string()
-    }
-
-    /// The configured base path (empty or `/something`).
-    pub fn base(&self) -> String {
-        self.settings.base_path.clone()
-    }
-
-    /// A GET with a token.
-    pub async fn get(&self, path: &str, token: &str) -> Response {
-        self.request(Method::GET, path, Some(token), &[]).await
-    }
-
-    /// A HEAD with a token.
-    pub async fn head(&self, path: &str, token: &str) -> Response {
-        self.request(Method::HEAD, path, Some(token), &[]).await
-    }
-
-    /// A request with a token and a body.
-    pub async fn send_body(
-        &self,
-        method: Method,
-        path: &str,
-        token: Option<&str>,
-        body: &[u8],
-    ) -> Response {
-        let mut req = self
-            .client
-            .request(method, self.url(path))
-            .body(body.to_vec());
-        if let Some(t) = token {
-            req = req.header("x-auth-token", t);
-        }
-        req.send().await.expect("request sent")
-    }
-
-    /// The listing body at `path` (with its query) as JSON, asserting 200.
-    pub async fn list(&self, path: &str, token: &str) -> Value {
-        json_with_status(self.get(path, token).await, 200).await
-    }
-
-    /// The ids listed at `path` (either dialect), asserting 200.
-    pub async fn list_ids(&self, path: &str, token: &str) -> Vec<String> {
-        ids_of(&self.list(path, token).await)
-    }
-
-    /// `/images/detail` item of one image as `token` sees it in the listing.
-    pub async fn detail_of(&self, id: &str, token: &str) -> Value {
-        let body = self.list("/images/detail", token).await;
-        items(&body)
-            .into_iter()
-            .find(|i| i["id"] == id)
-            .unwrap_or_else(|| panic!("{id} not listed in {body}"))
-    }
-
-    /// The member ids of an image, asserting 200.
-    pub async fn member_ids(&self, prefix: &str, id: &str, token: &str) -> Vec<String> {
-        let body = json_with_status(
-            self.get(&format!("{prefix}/images/{id}/members"), token)
-                .await,
-            200,
-        )
-        .await;
-        body["members"]
-            .as_array()
-            .expect("members array")
-            .iter()
-            .map(|m| m["member_id"].as_str().unwrap().to_string())
-            .collect()
-    }
-
-    /// Replaces the members of an image, asserting 204.
-    pub async fn set_members(&self, id: &str, token: &str, members: &[&str]) {
-        let list: Vec<Value> = members
-            .iter()
-            .map(|m| serde_json::json!({"member_id": m, "can_share": false}))
-            .collect();
-        let body = serde_json::json!({ "memberships": list }).to_string();
-        let resp = self
-            .send_body(
-                Method::PUT,
-                &format!("/images/{id}/members"),
-                Some(token),
-                body.as_bytes(),
-            )
-            .await;
-        assert_eq!(resp.status(), 204, "{:?}", resp.text().await);
-    }
-
-    /// Updates an image with headers, asserting 200.
-    pub async fn update_ok(&self, id: &str, token: &str, headers: &[(&str, &str)]) -> Response {
-        let resp = self
-            .request(Method::PUT, &format!("/images/{id}"), Some(token), headers)
-            .await;
-        assert_eq!(resp.status(), 200, "update {id} {headers:?}");
-        resp
-    }
-
-    /// Sends raw bytes of one request (which should ask `Connection: close`)
-    /// and reads the whole answer.
-    pub async fn raw(&self, request: Vec<u8>) -> RawResponse {
-        let addr = self.host_port();
-        tokio::task::spawn_blocking(move || {
-            let mut s = TcpStream::connect(addr).expect("connect");
-            s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
-            s.write_all(&request).expect("write");
-            let mut out = Vec::new();
-            let _ = s.read_to_end(&mut out);
-            parse_raw(&out)
-        })
-        .await
-        .unwrap()
-    }
-
-    /// A raw request: `method`, a path under the base path, and header lines
-    /// given as bytes (names exactly as sent).
-    pub async fn raw_request(
-        &self,
-        method: &str,
-        path: &[u8],
-        headers: &[(&[u8], &[u8])],
-    ) -> RawResponse {
-        let mut req = Vec::new();
-        req.extend_from_slice(method.as_bytes());
-        req.push(b' ');
-        req.extend_from_slice(self.base().as_bytes());
-        req.extend_from_slice(path);
-        req.extend_from_slice(b" HTTP/1.1\r\nHost: ");
-        req.extend_from_slice(self.host_port().as_bytes());
-        req.extend_from_slice(b"\r\nConnection: close\r\n");
-        for (k, v) in headers {
-            req.extend_from_slice(k);
-            req.extend_from_slice(b": ");
-            req.extend_from_slice(v);
-            req.extend_from_slice(b"\r\n");
-        }
-        req.extend_from_slice(b"\r\n");
-        self.raw(req).await
-    }
+/// Sends raw bytes of one request to `addr` (`host:port`) and reads the whole
+/// answer, blocking; `TestApp::raw` runs it off the runtime.
+pub fn exchange(addr: &str, request: &[u8]) -> RawResponse {
+    let mut s = TcpStream::connect(addr).expect("connect");
+    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    s.write_all(request).expect("write");
+    let mut out = Vec::new();
+    let _ = s.read_to_end(&mut out);
+    parse_raw(&out)
 }
 
 fn parse_raw(bytes: &[u8]) -> RawResponse {

@@ -53,11 +53,11 @@ fn within_timeout(elapsed: Duration, what: &str) {
 }
 
 async fn register_a(app: &TestApp) -> reqwest::Response {
-    app.register(ALICE.0, ALICE.1, "a.img", DATA, &[]).await
+    app.alice().register("a.img").data(DATA).send().await
 }
 
 async fn one_image(app: &TestApp) -> String {
-    app.register_ok(ALICE.0, ALICE.1, "a.img", DATA, &[]).await
+    app.alice().register("a.img").data(DATA).ok().await
 }
 
 async fn add_member(app: &TestApp, id: &str, member: &str) -> reqwest::Response {
@@ -332,7 +332,7 @@ async fn a_slow_pithos_is_503_within_the_timeout_for_head_get_and_sharing() {
     // The three at once, each waiting on its own request to Pithos.
     let data = format!("/images/{id}");
     let (register, get, share) = tokio::join!(
-        timed(app.register(ALICE.0, ALICE.1, "b.img", DATA, &[])),
+        timed(app.alice().register("b.img").data(DATA).send()),
         timed(app.get(&data, ALICE.0)),
         timed(add_member(&app, &id, BOB.1)),
     );
@@ -476,17 +476,15 @@ async fn the_objects_sharing_follows_members_publicity_and_unregistering() {
     assert_eq!(readers(), vec!["bob", "carol"]);
     // Re-registering keeps the members and takes this request's publicity.
     let resp = app
-        .register(
-            ALICE.0,
-            ALICE.1,
-            "a.img",
-            DATA,
-            &[("X-Image-Meta-Is-Public", "true")],
-        )
+        .alice()
+        .register("a.img")
+        .data(DATA)
+        .public()
+        .send()
         .await;
     assert_eq!(must_header(&resp, "x-image-meta-id"), id);
     assert_eq!(readers(), vec!["*"]);
-    let resp = app.register(ALICE.0, ALICE.1, "a.img", DATA, &[]).await;
+    let resp = app.alice().register("a.img").data(DATA).send().await;
     assert_eq!(resp.status(), 200);
     assert_eq!(readers(), vec!["bob", "carol"]);
 
@@ -549,16 +547,12 @@ async fn a_pithos_that_refuses_the_sharing_change_leaves_the_catalogue_unchanged
         &[],
     )
     .await;
-    let resp = app
-        .register(
-            ALICE.0,
-            ALICE.1,
-            "a.img",
-            DATA,
-            &[("X-Image-Meta-Is-Public", "true")],
-        )
+    app.alice()
+        .register("a.img")
+        .data(DATA)
+        .public()
+        .fault(503, "serviceUnavailable", &[])
         .await;
-    fault(resp, 503, "serviceUnavailable", &[]).await;
     let resp = app
         .request(Method::DELETE, &format!("/images/{id}"), Some(ALICE.0), &[])
         .await;
@@ -645,24 +639,18 @@ async fn a_pithos_whose_etag_is_not_an_md5_leaves_the_glance_checksum_absent() {
     assert_eq!(header(&resp, "etag"), None);
     assert_eq!(resp.bytes().await.unwrap().as_ref(), DATA);
     let md5 = md5_hex(DATA);
-    let resp = app
-        .register(
-            ALICE.0,
-            ALICE.1,
-            "a.img",
-            DATA,
-            &[("X-Image-Meta-Checksum", &md5)],
-        )
+    app.alice()
+        .register("a.img")
+        .data(DATA)
+        .header("X-Image-Meta-Checksum", &md5)
+        .fault(400, "badRequest", &["MD5"])
         .await;
-    fault(resp, 400, "badRequest", &["MD5"]).await;
     let resp = app
-        .register(
-            ALICE.0,
-            ALICE.1,
-            "a.img",
-            DATA,
-            &[("X-Image-Meta-Checksum", &merkle)],
-        )
+        .alice()
+        .register("a.img")
+        .data(DATA)
+        .header("X-Image-Meta-Checksum", &merkle)
+        .send()
         .await;
     assert_eq!(resp.status(), 200);
 }

@@ -42,6 +42,8 @@ mod members;
 mod metadata_headers;
 #[path = "../api/pithos_hash.rs"]
 mod pithos_hash;
+#[path = "../api/registration.rs"]
+mod registration;
 #[path = "../api/robustness.rs"]
 mod robustness;
 #[path = "../api/routing.rs"]
