@@ -318,9 +318,15 @@ pub(super) fn image_headers(image: &Image, dialect: Dialect, extra: HeaderMap) -
         Some(&min_disk),
         Some(&min_disk),
     ];
+    // Every fixed name goes in, in FIXED's order, before anything else, so
+    // that each lands where it did in the template; an absent one is then
+    // taken out again, which moves no other.
     for (name, value) in FIXED.into_iter().zip(values) {
-        if let Some(v) = value {
-            put(&mut map, name, v);
+        put(&mut map, name, value.unwrap_or_default());
+    }
+    for (name, value) in FIXED.into_iter().zip(values) {
+        if value.is_none() {
+            map.remove(name);
         }
     }
     for (key, value) in &image.properties {

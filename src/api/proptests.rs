@@ -531,8 +531,14 @@ async fn members_now(client: &reqwest::Client, base: &str, id: &str) -> BTreeSet
         .collect()
 }
 
-#[test]
-fn members_bodies_replace_the_list_whole_or_are_a_400_changing_nothing() {
+/// Runs a property against a real server holding one image of alice's:
+/// each case gets the client, the server's base URL and the image id.
+fn against_a_server<S, F, Fut>(strategy: S, test: F)
+where
+    S: Strategy,
+    F: Fn(reqwest::Client, String, String, S::Value) -> Fut,
+    Fut: std::future::Future<Output = Result<(), TestCaseError>>,
+{
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -545,33 +551,8 @@ fn members_bodies_replace_the_list_whole_or_are_a_400_changing_nothing() {
         cases: server_cases(),
         ..config()
     });
-    let result = runner.run(&members_body(), |body| {
-        rt.block_on(async {
-            let before = members_now(&client, &base, &id).await;
-            let resp = client
-                .put(format!("{base}/images/{id}/members"))
-                .header("X-Auth-Token", "alice-token")
-                .header("Content-Type", "application/json")
-                .body(body.clone())
-                .send()
-                .await
-                .unwrap();
-            let status = resp.status().as_u16();
-            let text = resp.text().await.unwrap_or_default();
-            let after = members_now(&client, &base, &id).await;
-            let shown = String::from_utf8_lossy(&body).into_owned();
-            match expected_members(&body) {
-                Some(want) => {
-                    prop_assert_eq!(status, 204, "{}: {}", shown, text);
-                    prop_assert_eq!(after, want, "{}", shown);
-                }
-                None => {
-                    prop_assert_eq!(status, 400, "{}: {}", shown, text);
-                    prop_assert_eq!(after, before, "a refused body changed the list: {}", shown);
-                }
-            }
-            Ok(())
-        })
+    let result = runner.run(&strategy, |value| {
+        rt.block_on(test(client.clone(), base.clone(), id.clone(), value))
     });
     rt.block_on(handle.stop(false));
     if let Err(e) = result {
@@ -580,19 +561,37 @@ fn members_bodies_replace_the_list_whole_or_are_a_400_changing_nothing() {
 }
 
 #[test]
-fn member_paths_and_add_bodies_are_a_204_or_a_400() {
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap();
-    let dir = tempfile::tempdir().unwrap();
-    let (base, id, handle) = rt.block_on(server_with_an_image(dir.path()));
-    let client = reqwest::Client::new();
-    let mut runner = TestRunner::new(Config {
-        cases: server_cases(),
-        ..config()
+fn members_bodies_replace_the_list_whole_or_are_a_400_changing_nothing() {
+    against_a_server(members_body(), |client, base, id, body| async move {
+        let before = members_now(&client, &base, &id).await;
+        let resp = client
+            .put(format!("{base}/images/{id}/members"))
+            .header("X-Auth-Token", "alice-token")
+            .header("Content-Type", "application/json")
+            .body(body.clone())
+            .send()
+            .await
+            .unwrap();
+        let status = resp.status().as_u16();
+        let text = resp.text().await.unwrap_or_default();
+        let after = members_now(&client, &base, &id).await;
+        let shown = String::from_utf8_lossy(&body).into_owned();
+        match expected_members(&body) {
+            Some(want) => {
+                prop_assert_eq!(status, 204, "{}: {}", shown, text);
+                prop_assert_eq!(after, want, "{}", shown);
+            }
+            None => {
+                prop_assert_eq!(status, 400, "{}: {}", shown, text);
+                prop_assert_eq!(after, before, "a refused body changed the list: {}", shown);
+            }
+        }
+        Ok(())
     });
+}
+
+#[test]
+fn member_paths_and_add_bodies_are_a_204_or_a_400() {
     // ("." and ".." are not sent, nor "%2E" and the like: the client's URL
     // parser removes dot segments.)
     let member = prop_oneof![
@@ -611,8 +610,9 @@ fn member_paths_and_add_bodies_are_a_204_or_a_400() {
         Just(b"{}".to_vec()),
         prop::collection::vec(any::<u8>(), 1..32),
     ];
-    let result = runner.run(&(member, body), |(member, body)| {
-        rt.block_on(async {
+    against_a_server(
+        (member, body),
+        |client, base, id, (member, body)| async move {
             let before = members_now(&client, &base, &id).await;
             let resp = client
                 .put(format!("{base}/images/{id}/members/{member}"))
@@ -655,10 +655,6 @@ fn member_paths_and_add_bodies_are_a_204_or_a_400() {
                 }
             }
             Ok(())
-        })
-    });
-    rt.block_on(handle.stop(false));
-    if let Err(e) = result {
-        panic!("{e}");
-    }
+        },
+    );
 }

@@ -125,6 +125,28 @@ async fn replacing_with_a_bad_body_or_member_id_is_400_and_changes_nothing() {
 }
 
 #[tokio::test]
+async fn a_can_share_that_is_not_a_boolean_is_a_400_naming_can_share() {
+    let app = TestApp::spawn().await;
+    let id = app.alice().register("a.img").ok().await;
+    for body in [
+        r#"{"memberships": [{"member_id": "carol", "can_share": 1}]}"#,
+        r#"{"memberships": [{"member_id": "bob"}, {"member_id": "carol", "can_share": "yes"}]}"#,
+    ] {
+        let resp = put_members(&app, &id, ALICE.0, body).await;
+        fault(resp, 400, "badRequest", &["can_share", "boolean"]).await;
+    }
+    let resp = add(
+        &app,
+        &id,
+        "bob",
+        Some(br#"{"member": {"can_share": "no"}}"#),
+    )
+    .await;
+    fault(resp, 400, "badRequest", &["member.can_share", "boolean"]).await;
+    assert!(app.member_ids("", &id, ALICE.0).await.is_empty());
+}
+
+#[tokio::test]
 async fn more_members_than_the_configured_maximum_is_413_and_the_owner_never_counts() {
     let app = TestApp::spawn_with(|s| s.limits.max_members = 3).await;
     let id = app.alice().register("a.img").ok().await;

@@ -370,6 +370,37 @@ async fn head_of_an_image_has_no_json_content_type() {
     }
 }
 
+/// The `x-image-meta-*` header names of a response, in the order sent.
+fn image_header_order(resp: &reqwest::Response) -> Vec<String> {
+    resp.headers()
+        .keys()
+        .map(|k| k.as_str().to_string())
+        .filter(|k| k.starts_with("x-image-meta-"))
+        .collect()
+}
+
+#[tokio::test]
+async fn head_and_get_send_the_image_headers_in_one_order_every_time() {
+    let app = TestApp::spawn().await;
+    let id = app
+        .alice()
+        .register("a.img")
+        .property("os", "debian")
+        .property("root_partition", "1")
+        .property("users", "root")
+        .ok()
+        .await;
+    for prefix in ["", "/v1"] {
+        let path = format!("{prefix}/images/{id}");
+        let first = image_header_order(&app.head(&path, ALICE.0).await);
+        assert!(first.len() > 20, "{first:?}");
+        for _ in 0..20 {
+            assert_eq!(image_header_order(&app.head(&path, ALICE.0).await), first);
+            assert_eq!(image_header_order(&app.get(&path, ALICE.0).await), first);
+        }
+    }
+}
+
 #[tokio::test]
 async fn is_public_takes_true_or_false_in_any_case() {
     let app = TestApp::spawn().await;
