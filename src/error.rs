@@ -30,6 +30,12 @@ pub enum AppError {
     /// The image's state does not allow it (no data, data gone or changed).
     #[error("{0}")]
     Conflict(String),
+    /// A precondition of the request (`If-Match`, `If-None-Match`, ...) does not hold.
+    #[error("{0}")]
+    PreconditionFailed(String),
+    /// The data arrived but is not what the request said (an `ETag` that does not match).
+    #[error("{0}")]
+    Unprocessable(String),
     /// More properties or members than the configured limits, or a body too large.
     #[error("{0}")]
     OverLimit(String),

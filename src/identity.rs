@@ -134,8 +134,8 @@ fn access(token: &str, user: &User, url: &str) -> serde_json::Value {
                 endpoint("astakos_account", "account", "v1.0", format!("{url}/account/v1.0"), &ui),
                 endpoint("astakos_identity", "identity", "v2.0", format!("{url}/identity/v2.0"), &ui),
                 endpoint("cyclades_plankton", "image", "v1.0", format!("{url}/v1.0"), &ui),
-                // snf-image-creator looks this up (and never uses it offline);
-                // the path answers 501.
+                // kamaki and snf-image-creator upload here (docs/api.md §14);
+                // with the pithos store the path answers 404.
                 endpoint("pithos_object-store", "object-store", "v1", format!("{url}/object-store/v1"), &ui),
             ],
             "user": {

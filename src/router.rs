@@ -15,8 +15,8 @@ pub(crate) enum Surface<'a> {
     Images(Dialect, &'a str),
     /// The offline identity endpoints.
     Identity(&'a str),
-    /// The object-store endpoint.
-    ObjectStore,
+    /// The object-store endpoint, and the path after the base.
+    ObjectStore(&'a str),
     /// `GET <base>/healthz`.
     Health,
 }
@@ -37,7 +37,7 @@ pub(crate) fn surface<'a>(path: &'a str, base: &str) -> Option<Surface<'a>> {
             } else {
                 let r = r.strip_prefix('/')?;
                 if crate::objects::owns(r) {
-                    Surface::ObjectStore
+                    Surface::ObjectStore(r)
                 } else if crate::identity::owns(r) {
                     Surface::Identity(r)
                 } else {
@@ -60,7 +60,7 @@ pub(crate) async fn dispatch(
             crate::api::serve(req, payload, state, dialect, rest).await
         }
         Some(Surface::Identity(rest)) => crate::identity::serve(req, payload, state, rest).await,
-        Some(Surface::ObjectStore) => crate::objects::serve(&req),
+        Some(Surface::ObjectStore(rest)) => crate::objects::serve(req, payload, state, rest).await,
         Some(Surface::Health) => health(&req, &state).await,
         None => fault::json(&crate::http::missed(
             &req,
@@ -114,7 +114,10 @@ mod tests {
         );
         assert_eq!(s("/base"), Some(Surface::Images(Dialect::Cyclades, "")));
         assert_eq!(s("/base/healthz"), Some(Surface::Health));
-        assert_eq!(s("/base/object-store/v1/a"), Some(Surface::ObjectStore));
+        assert_eq!(
+            s("/base/object-store/v1/a"),
+            Some(Surface::ObjectStore("object-store/v1/a"))
+        );
         assert_eq!(
             s("/base/identity/v2.0/tokens"),
             Some(Surface::Identity("identity/v2.0/tokens"))

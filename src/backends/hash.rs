@@ -106,6 +106,28 @@ impl ObjectHasher {
     }
 }
 
+/// The hash of each 4 MiB block of a file, in order (the empty file: the
+/// hash of nothing, alone).
+pub(crate) fn block_hashes(path: &Path) -> std::io::Result<Vec<String>> {
+    let mut f = File::open(path)?;
+    let mut hasher = ObjectHasher::pithos_only();
+    let mut buf = vec![0u8; BLOCK_SIZE];
+    loop {
+        let n = read_full(&mut f, &mut buf)?;
+        if n == 0 {
+            break;
+        }
+        hasher.update(&buf[..n]);
+    }
+    if hasher.in_block > 0 {
+        hasher.finish_block();
+    }
+    if hasher.block_hashes.is_empty() {
+        return Ok(vec![hex::encode(Sha256::digest(b""))]);
+    }
+    Ok(hasher.block_hashes.iter().map(hex::encode).collect())
+}
+
 fn merkle_root(mut hashes: Vec<[u8; 32]>) -> String {
     match hashes.len() {
         0 => hex::encode(Sha256::digest(b"")),

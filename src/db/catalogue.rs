@@ -29,7 +29,7 @@ pub(crate) struct StoredImage {
 /// One transaction of the catalogue, read or write: the only way the
 /// registry reaches the database.
 pub(crate) struct Tx<'c> {
-    conn: &'c Connection,
+    pub(super) conn: &'c Connection,
 }
 
 impl<'c> Tx<'c> {

@@ -4,6 +4,7 @@
 //! `catalogue`, the operator commands' in `ops`.
 
 mod catalogue;
+mod objects;
 pub(crate) mod ops;
 mod writer;
 
@@ -41,8 +42,25 @@ UPDATE images SET properties_json = (
     FROM image_properties p WHERE p.image_seq = images.seq);
 ";
 
+/// What the object-store endpoint keeps of an object beside its file
+/// (docs/api.md §14): keyed by its path under the store root, as
+/// `object_hashes` is, which holds the hashes of what was written.
+const OBJECTS: &str = "
+CREATE TABLE objects (
+    path         TEXT    PRIMARY KEY,
+    content_type TEXT    NOT NULL,
+    meta_json    TEXT    NOT NULL DEFAULT '{}',
+    read_list    TEXT    NOT NULL DEFAULT '',
+    write_list   TEXT    NOT NULL DEFAULT '',
+    public       INTEGER NOT NULL DEFAULT 0 CHECK (public IN (0, 1)),
+    version      INTEGER NOT NULL CHECK (version >= 1),
+    modified_by  TEXT    NOT NULL,
+    modified_at  INTEGER NOT NULL
+) WITHOUT ROWID;
+";
+
 fn migrations() -> Migrations<'static> {
-    Migrations::new(vec![M::up(SCHEMA), M::up(PROPERTIES_JSON)])
+    Migrations::new(vec![M::up(SCHEMA), M::up(PROPERTIES_JSON), M::up(OBJECTS)])
 }
 
 /// Per-connection settings: foreign keys, busy timeout, durable commits.
@@ -282,7 +300,7 @@ mod tests {
         );
         drop(c);
         assert_eq!(mode, "wal");
-        assert_eq!(version, 2);
+        assert_eq!(version, 3);
         drop(db);
         assert!(
             Database::open(&path).is_ok(),

@@ -33,34 +33,44 @@ impl Location {
         let object_raw = parts
             .next()
             .ok_or_else(|| fail("expected pithos://<account>/<container>/<object path>"))?;
-        let dec = |s: &str, what: &str| decode(s).map_err(|e| fail(&format!("{what}: {e}")));
-        let account = dec(account_raw, "account")?;
-        let container = dec(container_raw, "container")?;
-        let object = dec(object_raw, "object path")?;
-        check_part(&account, "account").map_err(|w| fail(&w))?;
-        if account.contains('/') {
-            return Err(fail("the account holds a '/'"));
-        }
-        if !super::ids::is_valid_user_id(&account) {
-            return Err(fail("the account is not a valid user id"));
-        }
-        check_part(&container, "container").map_err(|w| fail(&w))?;
-        if container.contains('/') {
-            return Err(fail("the container holds a '/'"));
-        }
-        if container.len() > MAX_CONTAINER_LEN {
-            return Err(fail(&format!(
-                "the container is longer than {MAX_CONTAINER_LEN} bytes"
-            )));
-        }
+        Location::from_raw_parts(account_raw, container_raw, object_raw).map_err(|w| fail(&w))
+    }
+
+    /// The object the object-store endpoint names by the path
+    /// `<account>/<container>/<object>` (each part still percent-encoded).
+    pub(crate) fn from_store_path(
+        account: &str,
+        container: &str,
+        object: &str,
+    ) -> Result<Location, AppError> {
+        Location::from_raw_parts(account, container, object).map_err(|why| {
+            AppError::invalid(format!(
+                "Invalid object name '{}/{}/{}': {why}",
+                truncate(account, 80),
+                truncate(container, 80),
+                truncate(object, 200)
+            ))
+        })
+    }
+
+    /// The location of decoded parts (an object's name as the store lists it).
+    pub(crate) fn of_decoded(account: &str, container: &str, object: &str) -> Result<Location, AppError> {
+        Location::parse(&canonical_of(account, container, object))
+    }
+
+    /// The location of percent-encoded parts, or why they name none.
+    fn from_raw_parts(account: &str, container: &str, object: &str) -> Result<Location, String> {
+        let account = account_name(account)?;
+        let container = container_name(container)?;
+        let object = decode(object).map_err(|e| format!("object path: {e}"))?;
         if object.len() > MAX_OBJECT_LEN {
-            return Err(fail(&format!(
+            return Err(format!(
                 "the object path is longer than {MAX_OBJECT_LEN} bytes"
-            )));
+            ));
         }
         let segments: Vec<String> = object.split('/').map(str::to_string).collect();
         for seg in &segments {
-            check_part(seg, "object path segment").map_err(|w| fail(&w))?;
+            check_part(seg, "object path segment")?;
         }
         Ok(Location {
             account,
@@ -85,24 +95,52 @@ impl Location {
     }
 
     /// The object path, decoded, segments joined by `/`.
-    #[cfg(test)]
     pub(crate) fn object_path(&self) -> String {
         self.segments.join("/")
     }
 
     /// The canonical rendering: every segment percent-encoded, upper-case hex.
     pub(crate) fn canonical(&self) -> String {
-        let mut out = String::with_capacity(16 + self.account.len() + self.container.len());
-        out.push_str("pithos://");
-        out.push_str(&encode_segment(&self.account));
-        out.push('/');
-        out.push_str(&encode_segment(&self.container));
-        for seg in &self.segments {
-            out.push('/');
-            out.push_str(&encode_segment(seg));
-        }
-        out
+        canonical_of(&self.account, &self.container, &self.object_path())
     }
+}
+
+/// The canonical text of the location of decoded parts.
+pub(crate) fn canonical_of(account: &str, container: &str, object: &str) -> String {
+    let mut out = format!("pithos://{}/{}", encode_segment(account), encode_segment(container));
+    for seg in object.split('/') {
+        out.push('/');
+        out.push_str(&encode_segment(seg));
+    }
+    out
+}
+
+/// An account name (a user id), percent-decoded and checked.
+pub(crate) fn account_name(raw: &str) -> Result<String, String> {
+    let account = decode(raw).map_err(|e| format!("account: {e}"))?;
+    check_part(&account, "account")?;
+    if account.contains('/') {
+        return Err("the account holds a '/'".into());
+    }
+    if !super::ids::is_valid_user_id(&account) {
+        return Err("the account is not a valid user id".into());
+    }
+    Ok(account)
+}
+
+/// A container name, percent-decoded and checked.
+pub(crate) fn container_name(raw: &str) -> Result<String, String> {
+    let container = decode(raw).map_err(|e| format!("container: {e}"))?;
+    check_part(&container, "container")?;
+    if container.contains('/') {
+        return Err("the container holds a '/'".into());
+    }
+    if container.len() > MAX_CONTAINER_LEN {
+        return Err(format!(
+            "the container is longer than {MAX_CONTAINER_LEN} bytes"
+        ));
+    }
+    Ok(container)
 }
 
 fn check_part(part: &str, what: &str) -> Result<(), String> {

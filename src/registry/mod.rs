@@ -7,11 +7,15 @@
 mod accounts;
 mod images;
 mod members;
+pub(crate) mod objects;
 mod sharing;
+pub(crate) mod uploads;
+pub(crate) mod writes;
 
 use std::sync::Arc;
 
 use crate::backends::identity::{Identity, IdentityError};
+use crate::backends::store::blocks::Blocks;
 use crate::backends::store::{Access, ObjectStore, StoreError};
 use crate::config::Limits;
 use crate::db::{Database, StoredImage, Tx};
@@ -28,6 +32,8 @@ pub(crate) struct Registry {
     identity: Identity,
     limits: Limits,
     locks: StripedLocks,
+    /// The object-store endpoint's uploaded blocks (the `fs` store only).
+    blocks: Option<Arc<Blocks>>,
 }
 
 impl Registry {
@@ -38,8 +44,16 @@ impl Registry {
         identity: Identity,
         limits: Limits,
     ) -> Registry {
+        let blocks = store.fs().and_then(|fs| match Blocks::open(fs.root()) {
+            Ok(b) => Some(Arc::new(b)),
+            Err(e) => {
+                log::error!("the object-store endpoint cannot keep blocks under {}: {e}", fs.root().display());
+                None
+            }
+        });
         Registry {
             db,
+            blocks,
             store: Arc::new(store),
             identity,
             limits,
@@ -128,6 +142,9 @@ impl From<StoreError> for AppError {
                 AppError::Unavailable("The object store could not be reached".into())
             }
             StoreError::Unsupported(what) => AppError::internal(what),
+            StoreError::InTheWay(path) => AppError::Conflict(format!(
+                "'{path}': a file or directory of the store is in the way"
+            )),
             StoreError::Io(what) => AppError::internal(what),
         }
     }

@@ -31,6 +31,11 @@ pub(crate) struct OpenObject {
 }
 
 impl OpenObject {
+    /// An object already opened, of `size` bytes.
+    pub(crate) fn from_file(file: File, size: u64) -> OpenObject {
+        OpenObject { file, size }
+    }
+
     /// Streams the object, or the `range` of it.
     pub(crate) async fn read(self, range: Option<ByteRange>) -> Result<ObjectRead, StoreError> {
         let (start, len, partial) = match range {

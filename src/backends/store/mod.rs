@@ -1,7 +1,9 @@
 //! Object store backends: where image data lives, its size and hashes
 //! (docs/api.md §9). The enum is the seam; `fs` and `pithos` are its variants.
 
+pub(crate) mod blocks;
 mod fs;
+pub(crate) mod objects;
 mod pithos;
 
 use std::pin::Pin;
@@ -67,6 +69,9 @@ pub(crate) enum StoreError {
     /// The store cannot do this.
     #[error("{0}")]
     Unsupported(&'static str),
+    /// A file stands where a directory must be, or a directory where a file must.
+    #[error("{0}: a file or directory of the store is in the way")]
+    InTheWay(String),
     /// A local I/O failure.
     #[error("{0}")]
     Io(String),
@@ -170,6 +175,14 @@ impl ObjectStore {
                 opened.read(range).await
             }
             ObjectStore::Pithos(p) => p.read(loc, expected_size, range, token).await,
+        }
+    }
+
+    /// The `fs` store, which the object-store endpoint serves.
+    pub(crate) fn fs(&self) -> Option<&Arc<FsStore>> {
+        match self {
+            ObjectStore::Fs(fs) => Some(fs),
+            ObjectStore::Pithos(_) => None,
         }
     }
 

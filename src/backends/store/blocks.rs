@@ -1,0 +1,234 @@
+//! Uploaded blocks (`POST /<account>/<container>?update`), kept under
+//! `<root>/+blocks/<hash>` until a hashmap `PUT` uses them or they have
+//! gone unused for a day. A block is kept without its trailing NULs (they
+//! are not hashed, and an object puts each block in a slot padded with
+//! NULs), so a short block and the full one with the same hash are one
+//! file. The block of NULs alone, whose hash is that of nothing, is always
+//! known and never stored.
+
+use std::collections::HashMap;
+use std::fs::{File, OpenOptions};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant, SystemTime};
+
+use sha2::{Digest, Sha256};
+
+use crate::domain::objects::hashmap::{is_block_hash, EMPTY_HASH};
+
+/// The block directory under the store root ('+' is in no user id, so no
+/// account directory has this name).
+pub(crate) const BLOCKS_DIR: &str = "+blocks";
+
+/// How long a block nobody used is kept.
+pub(crate) const BLOCK_TTL: Duration = Duration::from_secs(24 * 3600);
+
+/// How often a block upload also sweeps expired blocks.
+const SWEEP_EVERY: Duration = Duration::from_secs(3600);
+
+/// The block store.
+pub(crate) struct Blocks {
+    dir: PathBuf,
+    last_sweep: Mutex<Instant>,
+    /// Hashes an assembly in progress reads, with how many read each.
+    pins: Mutex<HashMap<String, usize>>,
+}
+
+/// The blocks an assembly reads, held until it ends.
+pub(crate) struct Pinned {
+    blocks: Arc<Blocks>,
+    hashes: Vec<String>,
+}
+
+fn strip(data: &[u8]) -> &[u8] {
+    let end = data.iter().rposition(|&b| b != 0).map_or(0, |i| i + 1);
+    &data[..end]
+}
+
+/// The hash of a block: SHA-256 of it without its trailing NULs.
+pub(crate) fn block_hash(data: &[u8]) -> String {
+    hex::encode(Sha256::digest(strip(data)))
+}
+
+fn sync_dir(dir: &Path) -> std::io::Result<()> {
+    File::open(dir)?.sync_all()
+}
+
+impl Blocks {
+    /// The block store of `root`, made if missing; expired blocks and
+    /// leftover partial writes are removed.
+    pub(crate) fn open(root: &Path) -> std::io::Result<Blocks> {
+        let dir = root.join(BLOCKS_DIR);
+        if !dir.is_dir() {
+            std::fs::create_dir_all(&dir)?;
+            sync_dir(root)?;
+        }
+        let blocks = Blocks {
+            dir,
+            last_sweep: Mutex::new(Instant::now()),
+            pins: Mutex::new(HashMap::new()),
+        };
+        let removed = blocks.sweep(BLOCK_TTL)?;
+        if removed > 0 {
+            log::info!("removed {removed} block(s) unused for a day");
+        }
+        Ok(blocks)
+    }
+
+    fn path(&self, hash: &str) -> PathBuf {
+        self.dir.join(hash)
+    }
+
+    /// Whether the block is known.
+    pub(crate) fn has(&self, hash: &str) -> bool {
+        hash == EMPTY_HASH || (is_block_hash(hash) && self.path(hash).is_file())
+    }
+
+    /// Stores one block (synced) under its hash: the hash, and whether this
+    /// call made the file (a block already there only has its time renewed).
+    pub(crate) fn put(&self, data: &[u8]) -> std::io::Result<(String, bool)> {
+        let hash = block_hash(data);
+        if hash == EMPTY_HASH {
+            return Ok((hash, false));
+        }
+        let path = self.path(&hash);
+        if let Ok(f) = File::options().append(true).open(&path) {
+            f.set_modified(SystemTime::now())?;
+            return Ok((hash, false));
+        }
+        let tmp = self.dir.join(format!(".part-{}", uuid::Uuid::new_v4().simple()));
+        let written = (|| {
+            let mut f = OpenOptions::new().write(true).create_new(true).open(&tmp)?;
+            f.write_all(strip(data))?;
+            f.sync_all()?;
+            std::fs::rename(&tmp, &path)?;
+            sync_dir(&self.dir)
+        })();
+        if let Err(e) = written {
+            let _ = std::fs::remove_file(&tmp);
+            return Err(e);
+        }
+        Ok((hash, true))
+    }
+
+    /// Removes blocks this request made, when it fails after making them.
+    pub(crate) fn undo(&self, made: &[String]) {
+        for h in made {
+            let _ = std::fs::remove_file(self.path(h));
+        }
+    }
+
+    /// A block's bytes (without its trailing NULs); `None` if it is gone.
+    pub(crate) fn read(&self, hash: &str) -> Option<Vec<u8>> {
+        if hash == EMPTY_HASH {
+            return Some(Vec::new());
+        }
+        std::fs::read(self.path(hash)).ok()
+    }
+
+    /// Holds `hashes` against removal by other assemblies until the guard is dropped.
+    pub(crate) fn pin(self: &Arc<Self>, hashes: &[String]) -> Pinned {
+        let mut pins = self.pins.lock().unwrap_or_else(|p| p.into_inner());
+        for h in hashes {
+            *pins.entry(h.clone()).or_default() += 1;
+        }
+        Pinned {
+            blocks: self.clone(),
+            hashes: hashes.to_vec(),
+        }
+    }
+
+    /// Removes files older than `age` (blocks, and partial writes).
+    pub(crate) fn sweep(&self, age: Duration) -> std::io::Result<usize> {
+        let now = SystemTime::now();
+        let mut removed = 0;
+        for entry in std::fs::read_dir(&self.dir)?.flatten() {
+            let old = entry
+                .metadata()
+                .and_then(|m| m.modified())
+                .is_ok_and(|t| now.duration_since(t).unwrap_or_default() >= age);
+            if old && std::fs::remove_file(entry.path()).is_ok() {
+                removed += 1;
+            }
+        }
+        if removed > 0 {
+            sync_dir(&self.dir)?;
+        }
+        Ok(removed)
+    }
+
+    /// Sweeps expired blocks if the last sweep was an hour ago or more.
+    pub(crate) fn sweep_now_and_then(&self) {
+        {
+            let mut last = self.last_sweep.lock().unwrap_or_else(|p| p.into_inner());
+            if last.elapsed() < SWEEP_EVERY {
+                return;
+            }
+            *last = Instant::now();
+        }
+        if let Err(e) = self.sweep(BLOCK_TTL) {
+            log::warn!("sweeping expired blocks: {e}");
+        }
+    }
+}
+
+impl Pinned {
+    /// Ends the assembly, which used its blocks: those no other assembly
+    /// holds are removed, since the object now keeps their bytes.
+    pub(crate) fn consume(self) {
+        let mut pins = self.blocks.pins.lock().unwrap_or_else(|p| p.into_inner());
+        let mut removed = false;
+        for h in &self.hashes {
+            let last = pins.get(h).is_some_and(|n| *n == 1);
+            if last && h != EMPTY_HASH && std::fs::remove_file(self.blocks.path(h)).is_ok() {
+                removed = true;
+            }
+        }
+        drop(pins);
+        if removed {
+            let _ = sync_dir(&self.blocks.dir);
+        }
+    }
+}
+
+impl Drop for Pinned {
+    fn drop(&mut self) {
+        let mut pins = self.blocks.pins.lock().unwrap_or_else(|p| p.into_inner());
+        for h in &self.hashes {
+            if let Some(n) = pins.get_mut(h) {
+                *n -= 1;
+                if *n == 0 {
+                    pins.remove(h);
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn blocks_are_kept_by_hash_without_trailing_nuls() {
+        let dir = tempfile::tempdir().unwrap();
+        let blocks = Arc::new(Blocks::open(dir.path()).unwrap());
+        let (h, made) = blocks.put(b"abc\0\0").unwrap();
+        assert!(made);
+        assert_eq!(h, block_hash(b"abc"));
+        assert_eq!(blocks.put(b"abc").unwrap(), (h.clone(), false));
+        assert_eq!(blocks.read(&h).unwrap(), b"abc");
+        assert_eq!(blocks.put(&[0u8; 10]).unwrap(), (EMPTY_HASH.to_string(), false));
+        assert!(blocks.has(EMPTY_HASH) && blocks.has(&h) && !blocks.has("../x"));
+        let (other, _) = blocks.put(b"xyz").unwrap();
+        {
+            let _a = blocks.pin(std::slice::from_ref(&h));
+            blocks.pin(&[h.clone(), other.clone()]).consume();
+        }
+        assert!(blocks.has(&h), "held by another assembly");
+        assert!(!blocks.has(&other), "consumed");
+        assert_eq!(blocks.sweep(Duration::ZERO).unwrap(), 1);
+        assert!(!blocks.has(&h));
+    }
+}

@@ -1,0 +1,112 @@
+//! `/<account>/<container>`: HEAD, list, create, block upload or
+//! metadata update, delete (docs/api.md §14).
+
+use actix_web::http::StatusCode;
+use actix_web::HttpResponse;
+
+use super::{parse, render, Req};
+use crate::domain::objects::hashmap::BLOCK_SIZE;
+use crate::domain::objects::listing::{Entry, NameQuery};
+use crate::error::AppError;
+use crate::registry::objects::ObjectView;
+use crate::registry::uploads::{blocks_too_large, MAX_BLOCK_UPLOAD};
+
+fn names(r: &Req) -> Result<(String, String), AppError> {
+    parse::container(r.part(0), r.part(1))
+}
+
+/// `HEAD /<account>/<container>`: exactly 204, with its counts and block scheme.
+pub(super) async fn head(r: Req) -> Result<HttpResponse, AppError> {
+    let (account, container) = names(&r)?;
+    let objects = r
+        .registry()
+        .container_objects(&r.caller, &account, &container)
+        .await?;
+    let bytes: u64 = objects.iter().map(|o| o.info.size).sum();
+    Ok(HttpResponse::NoContent()
+        .insert_header(("x-container-object-count", objects.len().to_string()))
+        .insert_header(("x-container-bytes-used", bytes.to_string()))
+        .insert_header(("x-container-block-size", BLOCK_SIZE.to_string()))
+        .insert_header(("x-container-block-hash", "sha256"))
+        .finish())
+}
+
+/// `GET /<account>/<container>`: its objects, as JSON (`[]` when none) or
+/// one name a line (204 when none).
+pub(super) async fn get(r: Req) -> Result<HttpResponse, AppError> {
+    let (account, container) = names(&r)?;
+    let q = NameQuery::parse(&r.query)?;
+    let objects = r
+        .registry()
+        .container_objects(&r.caller, &account, &container)
+        .await?;
+    let mut entries = q.apply(objects.into_iter().map(|o| (o.name.clone(), o)));
+    if !r.query.json() {
+        return Ok(render::text_lines(&render::names(&entries, |o| o.name.as_str())));
+    }
+    let listed: Vec<ObjectView> = entries
+        .iter()
+        .filter_map(|e| match e {
+            Entry::Item(o) => Some(o.clone()),
+            Entry::Subdir(_) => None,
+        })
+        .collect();
+    let mut hashed = r
+        .registry()
+        .with_hashes(&account, &container, listed)
+        .await?
+        .into_iter();
+    for e in entries.iter_mut() {
+        if let Entry::Item(o) = e {
+            *o = hashed.next().unwrap_or_else(|| o.clone());
+        }
+    }
+    Ok(render::object_list(&entries))
+}
+
+/// `PUT /<account>/<container>`: 201 made, 202 already there.
+pub(super) async fn put(r: Req) -> Result<HttpResponse, AppError> {
+    let (account, container) = names(&r)?;
+    let made = r
+        .registry()
+        .create_container(&r.caller, &account, &container)
+        .await?;
+    Ok(if made {
+        HttpResponse::Created().finish()
+    } else {
+        HttpResponse::Accepted().finish()
+    })
+}
+
+/// `POST /<account>/<container>`: with `Content-Type: application/octet-stream`
+/// the body's blocks are stored (202 and their hashes); otherwise a
+/// metadata update, which containers here keep nothing of (202).
+pub(super) async fn post(mut r: Req) -> Result<HttpResponse, AppError> {
+    let (account, container) = names(&r)?;
+    if !parse::is_blocks(r.http.headers()) {
+        r.registry()
+            .own_container(&r.caller, &account, &container)
+            .await?;
+        return Ok(HttpResponse::Accepted().finish());
+    }
+    if parse::content_length(&r.http)?.is_some_and(|n| n > MAX_BLOCK_UPLOAD) {
+        return Err(blocks_too_large());
+    }
+    let body = parse::body(r.payload.take());
+    let hashes = r
+        .registry()
+        .store_blocks(&r.caller, &account, &container, body)
+        .await?;
+    Ok(render::json(StatusCode::ACCEPTED, &hashes))
+}
+
+/// `DELETE /<account>/<container>`: 204 when empty, 409 otherwise;
+/// `?delimiter=` deletes its objects first, `?until=` is a plain delete.
+pub(super) async fn delete(r: Req) -> Result<HttpResponse, AppError> {
+    let (account, container) = names(&r)?;
+    let recursive = r.query.get("delimiter").is_some_and(|d| !d.is_empty());
+    r.registry()
+        .delete_container(&r.caller, &account, &container, recursive)
+        .await?;
+    Ok(HttpResponse::NoContent().finish())
+}

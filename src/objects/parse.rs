@@ -1,0 +1,177 @@
+//! Reading the object-store surface's requests: names in the path, the
+//! metadata and sharing headers, preconditions, and bodies as streams.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use actix_web::http::header::{self, HeaderMap};
+use actix_web::{web, HttpRequest};
+use futures_util::StreamExt;
+
+use crate::domain::ids::truncate;
+use crate::domain::location::{account_name, container_name, Location};
+use crate::domain::objects::conditions::{etag_list, http_date, Preconditions};
+use crate::domain::objects::{MetaChange, Sharing, DEFAULT_CONTENT_TYPE, MAX_META_KEY, MAX_META_VALUE};
+use crate::domain::range::ByteRange;
+use crate::error::AppError;
+use crate::registry::uploads::Body;
+
+/// How long a body may go without a byte arriving.
+const IDLE: Duration = Duration::from_secs(30);
+
+/// The account of the path, decoded and checked.
+pub(super) fn account(raw: &str) -> Result<String, AppError> {
+    account_name(raw).map_err(|why| {
+        AppError::invalid(format!("Invalid account '{}': {why}", truncate(raw, 80)))
+    })
+}
+
+/// The account and container of the path, decoded and checked.
+pub(super) fn container(account_raw: &str, raw: &str) -> Result<(String, String), AppError> {
+    let a = account(account_raw)?;
+    let c = container_name(raw).map_err(|why| {
+        AppError::invalid(format!("Invalid container '{}': {why}", truncate(raw, 80)))
+    })?;
+    Ok((a, c))
+}
+
+/// The object of the path.
+pub(super) fn object(account: &str, container: &str, object: &str) -> Result<Location, AppError> {
+    Location::from_store_path(account, container, object)
+}
+
+fn text<'h>(headers: &'h HeaderMap, name: &str) -> Result<Option<&'h str>, AppError> {
+    match headers.get(name) {
+        None => Ok(None),
+        Some(v) => std::str::from_utf8(v.as_bytes())
+            .map(|s| Some(s.trim()))
+            .map_err(|_| AppError::invalid(format!("Invalid {name} header: it is not UTF-8"))),
+    }
+}
+
+/// The content type of a write, as sent (no MIME check), or the default.
+pub(super) fn content_type(headers: &HeaderMap) -> Result<String, AppError> {
+    Ok(text(headers, "content-type")?
+        .filter(|t| !t.is_empty())
+        .unwrap_or(DEFAULT_CONTENT_TYPE)
+        .to_string())
+}
+
+/// Whether the body is blocks to store: `Content-Type` exactly `application/octet-stream`.
+pub(super) fn is_blocks(headers: &HeaderMap) -> bool {
+    headers
+        .get(header::CONTENT_TYPE)
+        .is_some_and(|v| v.as_bytes() == b"application/octet-stream")
+}
+
+/// The sharing, publicity and `X-Object-Meta-*` headers of a write.
+pub(super) fn meta_change(headers: &HeaderMap, merge: bool) -> Result<MetaChange, AppError> {
+    let sharing = text(headers, "x-object-sharing")?.map(Sharing::parse).transpose()?;
+    let public = match text(headers, "x-object-public")? {
+        None => None,
+        Some(v) if v.is_empty() || v.eq_ignore_ascii_case("false") => Some(false),
+        Some(v) if v.eq_ignore_ascii_case("true") => Some(true),
+        Some(v) => {
+            return Err(AppError::invalid(format!(
+                "Invalid X-Object-Public '{}': expected true or false",
+                truncate(v, 40)
+            )))
+        }
+    };
+    let mut meta = BTreeMap::new();
+    for (name, _) in headers.iter() {
+        let Some(key) = name.as_str().strip_prefix("x-object-meta-") else {
+            continue;
+        };
+        let value = text(headers, name.as_str())?.unwrap_or_default();
+        if key.is_empty() || key.len() > MAX_META_KEY || value.len() > MAX_META_VALUE {
+            return Err(AppError::invalid(format!(
+                "Invalid X-Object-Meta-{}: a key is 1-{MAX_META_KEY} bytes, a value at most {MAX_META_VALUE}",
+                truncate(key, 80)
+            )));
+        }
+        meta.insert(key.to_string(), value.to_string());
+    }
+    Ok(MetaChange {
+        sharing,
+        public,
+        meta,
+        merge,
+    })
+}
+
+/// The request's preconditions.
+pub(super) fn preconditions(headers: &HeaderMap) -> Result<Preconditions, AppError> {
+    Ok(Preconditions {
+        if_match: text(headers, "if-match")?.map(etag_list),
+        if_none_match: text(headers, "if-none-match")?.map(etag_list),
+        if_modified_since: text(headers, "if-modified-since")?.and_then(http_date),
+        if_unmodified_since: text(headers, "if-unmodified-since")?.and_then(http_date),
+    })
+}
+
+/// The `ETag` a write's data must have, quotes dropped.
+pub(super) fn etag(headers: &HeaderMap) -> Result<Option<String>, AppError> {
+    Ok(text(headers, "etag")?
+        .map(|e| e.trim_matches('"').to_ascii_lowercase())
+        .filter(|e| !e.is_empty()))
+}
+
+/// The `Range` of a read.
+pub(super) fn range(headers: &HeaderMap) -> Result<Option<ByteRange>, AppError> {
+    match text(headers, "range")? {
+        None => Ok(None),
+        Some(v) => ByteRange::parse(v),
+    }
+}
+
+/// The `Content-Length` sent, if any (unparsable: 400).
+pub(super) fn content_length(http: &HttpRequest) -> Result<Option<u64>, AppError> {
+    match text(http.headers(), "content-length")? {
+        None => Ok(None),
+        Some(v) => v.parse().map(Some).map_err(|_| {
+            AppError::invalid(format!("Invalid Content-Length '{}'", truncate(v, 40)))
+        }),
+    }
+}
+
+/// The body as a stream of chunks: an error ends it (a body cut short, or
+/// no byte for `IDLE`).
+pub(super) fn body(payload: Option<web::Payload>) -> Body {
+    let Some(payload) = payload else {
+        return Box::pin(futures_util::stream::empty());
+    };
+    Box::pin(futures_util::stream::unfold(Some(payload), |p| async move {
+        let mut p = p?;
+        match actix_web::rt::time::timeout(IDLE, p.next()).await {
+            Err(_) => Some((
+                Err(AppError::invalid(format!(
+                    "The request body stalled: no data for {} s",
+                    IDLE.as_secs()
+                ))),
+                None,
+            )),
+            Ok(None) => None,
+            Ok(Some(Err(e))) => Some((
+                Err(AppError::invalid(format!("Could not read the request body: {e}"))),
+                None,
+            )),
+            Ok(Some(Ok(chunk))) => Some((Ok(chunk), Some(p))),
+        }
+    }))
+}
+
+/// A whole body of at most `limit` bytes.
+pub(super) async fn read_all(mut body: Body, limit: usize) -> Result<Vec<u8>, AppError> {
+    let mut out = Vec::new();
+    while let Some(chunk) = body.next().await {
+        let chunk = chunk?;
+        if out.len() + chunk.len() > limit {
+            return Err(AppError::OverLimit(format!(
+                "Request body is larger than {limit} bytes"
+            )));
+        }
+        out.extend_from_slice(&chunk);
+    }
+    Ok(out)
+}

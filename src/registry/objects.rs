@@ -1,0 +1,354 @@
+//! The object-store endpoint's reads (docs/api.md §14): accounts,
+//! containers and objects of the `fs` store as a caller may see them, with
+//! what the catalogue keeps of each object. Writes are in `uploads`.
+//!
+//! Who may read an object: its owner; users (or `*`) in its sharing, or
+//! anyone when it is public; and whoever may read a live image registered
+//! at it. Everyone else is refused (403), whether the object is there or not.
+
+use std::collections::{BTreeMap, HashSet};
+use std::sync::Arc;
+
+use super::Registry;
+use crate::backends::store::blocks::Blocks;
+use crate::backends::store::objects::{container_key, object_key, FileInfo};
+use crate::backends::store::{FsStore, ObjectRead, StoreError};
+use crate::domain::location::{canonical_of, Location};
+use crate::domain::object::CachedHash;
+use crate::domain::objects::conditions::{Preconditions, Verdict};
+use crate::domain::objects::{shared_with, ObjectMeta};
+use crate::domain::percent::encode_segment;
+use crate::domain::range::ByteRange;
+use crate::domain::user::Caller;
+use crate::error::AppError;
+
+/// The containers every user has from the start (kamaki lists `pithos`;
+/// `kamaki image register --upload-image-file` does not create `images`).
+pub(crate) const STANDING: [&str; 2] = ["images", "pithos"];
+
+/// An object's MD5 and Pithos hash.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Hashes {
+    /// MD5, lower-case hex (the ETag).
+    pub(crate) md5: String,
+    /// The Pithos hash, lower-case hex.
+    pub(crate) pithos: String,
+}
+
+/// An object as a caller sees it.
+#[derive(Debug, Clone)]
+pub(crate) struct ObjectView {
+    /// Its name in its container (`/`-separated).
+    pub(crate) name: String,
+    /// Its file's size and mtime.
+    pub(crate) info: FileInfo,
+    /// Its hashes, where asked for.
+    pub(crate) hashes: Option<Hashes>,
+    /// What the catalogue keeps of it.
+    pub(crate) meta: ObjectMeta,
+}
+
+impl ObjectView {
+    /// The MD5, or empty where the hashes were not asked for.
+    pub(crate) fn md5(&self) -> &str {
+        self.hashes.as_ref().map_or("", |h| h.md5.as_str())
+    }
+}
+
+/// A container as a caller sees it: the objects they may read in it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct ContainerView {
+    /// Its name.
+    pub(crate) name: String,
+    /// How many objects.
+    pub(crate) count: u64,
+    /// Their bytes.
+    pub(crate) bytes: u64,
+    /// The directory's mtime (nanoseconds; 0 for a standing container not yet made).
+    pub(crate) modified_ns: i64,
+}
+
+/// A read of an object's data, or why there is none to send.
+pub(crate) enum Served {
+    /// The data (or the range asked).
+    Data(ObjectView, ObjectRead),
+    /// 304: the client's copy is current.
+    NotModified(ObjectView),
+}
+
+/// What an object-store failure means at this endpoint: a path through a
+/// link is refused (403) rather than a bad location (400).
+pub(crate) fn store_error(e: StoreError) -> AppError {
+    match e {
+        StoreError::OutsideRoot(path) => AppError::Forbidden(format!(
+            "'{path}' leads through a symbolic link of the store: it is not followed"
+        )),
+        other => other.into(),
+    }
+}
+
+/// Runs blocking file work off the async workers.
+pub(crate) async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> Result<T, StoreError> + Send + 'static,
+) -> Result<T, AppError> {
+    actix_web::web::block(f)
+        .await
+        .map_err(|e| AppError::internal(format!("blocking pool: {e}")))?
+        .map_err(store_error)
+}
+
+fn forbidden(what: &str) -> AppError {
+    AppError::Forbidden(format!("You may not read {what}"))
+}
+
+/// Writes in an account are its owner's alone.
+pub(crate) fn check_owner(caller: &Caller, account: &str) -> Result<(), AppError> {
+    if caller.id() == account {
+        Ok(())
+    } else {
+        Err(AppError::Forbidden(format!(
+            "Account '{account}' is not yours: you may only write in your own account"
+        )))
+    }
+}
+
+impl Registry {
+    /// Whether the object-store endpoint is served (the `fs` store).
+    pub(crate) fn serves_object_store(&self) -> bool {
+        self.store.fs().is_some()
+    }
+
+    /// The `fs` store and its blocks.
+    pub(super) fn object_store(&self) -> Result<(Arc<FsStore>, Arc<Blocks>), AppError> {
+        match (self.store.fs(), &self.blocks) {
+            (Some(fs), Some(b)) => Ok((fs.clone(), b.clone())),
+            (Some(_), None) => Err(AppError::Unavailable(
+                "The object store's block directory could not be opened".into(),
+            )),
+            (None, _) => Err(AppError::NotFound(
+                "No such route: the object store is Pithos's, not plankton's".into(),
+            )),
+        }
+    }
+
+    /// The objects of a container the caller may read, with their metadata;
+    /// 403 if it is another user's and there are none, 404 if it is the
+    /// caller's and not there.
+    pub(crate) async fn container_objects(
+        &self,
+        caller: &Caller,
+        account: &str,
+        container: &str,
+    ) -> Result<Vec<ObjectView>, AppError> {
+        let (fs, _) = self.object_store()?;
+        let own = caller.id() == account;
+        let (a, c) = (account.to_string(), container.to_string());
+        let (exists, files) = blocking(move || Ok((fs.container_exists(&a, &c)?, fs.objects(&a, &c)?))).await?;
+        if own && !exists && !STANDING.contains(&container) {
+            return Err(AppError::NotFound(format!("Container '{container}' not found")));
+        }
+        let views = self.with_meta(caller, account, container, files).await?;
+        if !own && views.is_empty() {
+            return Err(forbidden(&format!("container '{account}/{container}'")));
+        }
+        Ok(views)
+    }
+
+    /// Pairs listed files with their metadata, keeping those the caller may read.
+    async fn with_meta(
+        &self,
+        caller: &Caller,
+        account: &str,
+        container: &str,
+        files: Vec<(String, FileInfo)>,
+    ) -> Result<Vec<ObjectView>, AppError> {
+        let own = caller.id() == account;
+        let prefix = format!("{}/", container_key(account, container));
+        let image_prefix = format!(
+            "pithos://{}/{}/",
+            encode_segment(account),
+            encode_segment(container)
+        );
+        let who = caller.id().to_string();
+        let (mut metas, by_image): (BTreeMap<String, ObjectMeta>, HashSet<String>) = self
+            .db
+            .read(move |tx| {
+                let metas = tx.object_metas_under(&prefix)?;
+                let images = if own { HashSet::new() } else { tx.image_readable_under(&image_prefix, &who)? };
+                Ok((metas, images))
+            })
+            .await?;
+        let mut out = Vec::new();
+        for (name, info) in files {
+            let key = format!("{}/{name}", container_key(account, container));
+            let meta = metas
+                .remove(&key)
+                .unwrap_or_else(|| ObjectMeta::unrecorded(account, info.mtime_ns / 1000));
+            if own || shared_with(&meta, caller.id()) || by_image.contains(&canonical_of(account, container, &name)) {
+                out.push(ObjectView { name, info, hashes: None, meta });
+            }
+        }
+        Ok(out)
+    }
+
+    /// Fills in the hashes of `views`: remembered ones where the file is
+    /// unchanged, else read through once (and remembered).
+    pub(crate) async fn with_hashes(
+        &self,
+        account: &str,
+        container: &str,
+        mut views: Vec<ObjectView>,
+    ) -> Result<Vec<ObjectView>, AppError> {
+        let (fs, _) = self.object_store()?;
+        let keys: Vec<String> = views
+            .iter()
+            .map(|v| format!("{}/{}", container_key(account, container), v.name))
+            .collect();
+        let lookup = keys.clone();
+        let cached: Vec<Option<CachedHash>> = self
+            .db
+            .read(move |tx| lookup.iter().map(|k| tx.cached_hash(k)).collect())
+            .await?;
+        let mut computed = Vec::new();
+        for ((view, key), hit) in views.iter_mut().zip(keys).zip(cached) {
+            let info = view.info;
+            let hashes = match hit.filter(|h| h.size == info.size && h.mtime_ns == info.mtime_ns) {
+                Some(h) => Hashes { md5: h.md5, pithos: h.checksum },
+                None => {
+                    let (fs, k) = (fs.clone(), key.clone());
+                    let (pithos, md5) = blocking(move || fs.hash_object(&k, info)).await?;
+                    computed.push(CachedHash {
+                        path: key,
+                        size: info.size,
+                        mtime_ns: info.mtime_ns,
+                        checksum: pithos.clone(),
+                        md5: md5.clone(),
+                    });
+                    Hashes { md5, pithos }
+                }
+            };
+            view.hashes = Some(hashes);
+        }
+        if !computed.is_empty() {
+            self.db
+                .write(move |tx| computed.iter().try_for_each(|h| tx.remember_hash(h)))
+                .await?;
+        }
+        Ok(views)
+    }
+
+    /// The containers of an account the caller may see: all of the
+    /// caller's own (the standing ones among them); of another user's,
+    /// those holding objects the caller may read (403 if none).
+    pub(crate) async fn account_containers(
+        &self,
+        caller: &Caller,
+        account: &str,
+    ) -> Result<Vec<ContainerView>, AppError> {
+        let (fs, _) = self.object_store()?;
+        let a = account.to_string();
+        let mut dirs: BTreeMap<String, i64> = blocking(move || fs.containers(&a))
+            .await?
+            .into_iter()
+            .filter(|(name, _)| crate::domain::location::container_name(name).is_ok())
+            .map(|(name, info)| (name, info.mtime_ns))
+            .collect();
+        if caller.id() == account {
+            for s in STANDING {
+                dirs.entry(s.to_string()).or_insert(0);
+            }
+        }
+        let mut out = Vec::new();
+        for (name, modified_ns) in dirs {
+            let objects = match self.container_objects(caller, account, &name).await {
+                Ok(o) => o,
+                Err(AppError::Forbidden(_)) => continue,
+                Err(e) => return Err(e),
+            };
+            out.push(ContainerView {
+                count: objects.len() as u64,
+                bytes: objects.iter().map(|o| o.info.size).sum(),
+                name,
+                modified_ns,
+            });
+        }
+        if caller.id() != account && out.is_empty() {
+            return Err(forbidden(&format!("account '{account}'")));
+        }
+        Ok(out)
+    }
+
+    /// One object the caller may read, with its hashes: 403 before 404.
+    pub(crate) async fn object(&self, caller: &Caller, loc: &Location) -> Result<ObjectView, AppError> {
+        let (fs, _) = self.object_store()?;
+        let key = object_key(loc);
+        let l = loc.clone();
+        let file = blocking(move || fs.object_file(&l)).await?;
+        let (k, who, at) = (key.clone(), caller.id().to_string(), loc.canonical());
+        let (meta, by_image) = self
+            .db
+            .read(move |tx| Ok((tx.object_meta(&k)?, tx.image_lets_read(&at, &who)?)))
+            .await?;
+        let own = caller.id() == loc.account();
+        let readable = own || by_image || meta.as_ref().is_some_and(|m| shared_with(m, caller.id()));
+        if !readable {
+            return Err(forbidden(&format!("object '{}'", loc.canonical())));
+        }
+        let Some((_, info)) = file else {
+            return Err(AppError::NotFound(format!("Object '{}' not found", loc.canonical())));
+        };
+        let meta = meta.unwrap_or_else(|| ObjectMeta::unrecorded(loc.account(), info.mtime_ns / 1000));
+        let view = ObjectView { name: loc.object_path(), info, hashes: None, meta };
+        let mut views = self.with_hashes(loc.account(), loc.container(), vec![view]).await?;
+        views.pop().ok_or_else(|| AppError::internal("an object view went missing"))
+    }
+
+    /// The object's data (a range of it), after its preconditions.
+    pub(crate) async fn read_object(
+        &self,
+        caller: &Caller,
+        loc: &Location,
+        range: Option<ByteRange>,
+        pre: &Preconditions,
+    ) -> Result<Served, AppError> {
+        let view = self.object(caller, loc).await?;
+        match pre.for_read(view.md5(), view.info.mtime_ns.div_euclid(1_000_000_000)) {
+            Verdict::Proceed => {}
+            Verdict::NotModified => return Ok(Served::NotModified(view)),
+            Verdict::Failed => return Err(precondition_failed(loc)),
+        }
+        let (fs, _) = self.object_store()?;
+        let l = loc.clone();
+        let gone = || AppError::NotFound(format!("Object '{}' not found", loc.canonical()));
+        let (open, info) = blocking(move || fs.open_object_file(&l)).await?.ok_or_else(gone)?;
+        if info != view.info {
+            return Err(AppError::Conflict(format!(
+                "Object '{}' changed while it was read; repeat the request",
+                loc.canonical()
+            )));
+        }
+        let read = open.read(range).await.map_err(store_error)?;
+        Ok(Served::Data(view, read))
+    }
+
+    /// The object and the hash of each of its blocks.
+    pub(crate) async fn object_hashmap(
+        &self,
+        caller: &Caller,
+        loc: &Location,
+    ) -> Result<(ObjectView, Vec<String>), AppError> {
+        let view = self.object(caller, loc).await?;
+        let (fs, _) = self.object_store()?;
+        let key = object_key(loc);
+        let hashes = blocking(move || fs.object_block_hashes(&key)).await?;
+        Ok((view, hashes))
+    }
+}
+
+/// The 412 of a precondition that does not hold.
+pub(crate) fn precondition_failed(loc: &Location) -> AppError {
+    AppError::PreconditionFailed(format!(
+        "A precondition (If-Match, If-None-Match, If-Unmodified-Since) does not hold for '{}'",
+        loc.canonical()
+    ))
+}

@@ -1,0 +1,189 @@
+//! The object-store endpoint's writes that keep no object data of their
+//! own: containers, uploaded blocks, object metadata, deletion (docs/api.md
+//! §14). Every write is in the caller's own account.
+
+use std::pin::Pin;
+
+use bytes::Bytes;
+use futures_util::{Stream, StreamExt};
+
+use super::objects::{blocking, check_owner, STANDING};
+use super::Registry;
+use crate::backends::store::objects::object_key;
+use crate::domain::location::Location;
+use crate::domain::objects::hashmap::BLOCK_SIZE;
+use crate::domain::objects::{MetaChange, ObjectMeta};
+use crate::domain::user::Caller;
+use crate::error::AppError;
+
+/// A request body as it arrives, chunk by chunk.
+pub(crate) type Body = Pin<Box<dyn Stream<Item = Result<Bytes, AppError>>>>;
+
+/// The most bytes one block upload may carry.
+pub(crate) const MAX_BLOCK_UPLOAD: u64 = 64 * 1024 * 1024;
+
+/// The 413 of a block upload over the limit.
+pub(crate) fn blocks_too_large() -> AppError {
+    AppError::OverLimit(format!(
+        "A block upload carries at most {MAX_BLOCK_UPLOAD} bytes"
+    ))
+}
+
+impl Registry {
+    /// Checks that the container is the caller's and is there (a standing
+    /// one is made when it is not yet); a metadata update of it does no more
+    /// (containers keep no metadata here).
+    pub(crate) async fn own_container(
+        &self,
+        caller: &Caller,
+        account: &str,
+        container: &str,
+    ) -> Result<(), AppError> {
+        check_owner(caller, account)?;
+        let (fs, _) = self.object_store()?;
+        let (a, c) = (account.to_string(), container.to_string());
+        let standing = STANDING.contains(&container);
+        blocking(move || {
+            if standing {
+                fs.create_container(&a, &c)?;
+                Ok(true)
+            } else {
+                fs.container_exists(&a, &c)
+            }
+        })
+        .await?
+        .then_some(())
+        .ok_or_else(|| AppError::NotFound(format!("Container '{container}' not found")))
+    }
+
+    /// Makes a container; whether it was made now (a standing one was
+    /// always there).
+    pub(crate) async fn create_container(
+        &self,
+        caller: &Caller,
+        account: &str,
+        container: &str,
+    ) -> Result<bool, AppError> {
+        check_owner(caller, account)?;
+        let (fs, _) = self.object_store()?;
+        let (a, c) = (account.to_string(), container.to_string());
+        let made = blocking(move || fs.create_container(&a, &c)).await?;
+        Ok(made && !STANDING.contains(&container))
+    }
+
+    /// Removes an empty container (with `recursive`, its objects first);
+    /// 409 if it holds objects.
+    pub(crate) async fn delete_container(
+        &self,
+        caller: &Caller,
+        account: &str,
+        container: &str,
+        recursive: bool,
+    ) -> Result<(), AppError> {
+        self.own_container(caller, account, container).await?;
+        if recursive {
+            let views = self.container_objects(caller, account, container).await?;
+            for v in views {
+                let loc = Location::of_decoded(account, container, &v.name)?;
+                self.delete_object(caller, &loc).await?;
+            }
+        }
+        let (fs, _) = self.object_store()?;
+        let (a, c) = (account.to_string(), container.to_string());
+        if blocking(move || fs.remove_container(&a, &c)).await? {
+            Ok(())
+        } else {
+            Err(AppError::Conflict(format!(
+                "Container '{container}' is not empty: delete its objects first"
+            )))
+        }
+    }
+
+    /// Stores the body's blocks (each `BLOCK_SIZE` bytes, the last maybe
+    /// short) and answers their hashes in order. A body over
+    /// `MAX_BLOCK_UPLOAD` is refused, and a failed upload leaves none of the
+    /// blocks it made.
+    pub(crate) async fn store_blocks(
+        &self,
+        caller: &Caller,
+        account: &str,
+        container: &str,
+        mut body: Body,
+    ) -> Result<Vec<String>, AppError> {
+        self.own_container(caller, account, container).await?;
+        let (_, blocks) = self.object_store()?;
+        let (mut hashes, mut made) = (Vec::new(), Vec::new());
+        let mut buf: Vec<u8> = Vec::with_capacity(BLOCK_SIZE as usize);
+        let mut total = 0u64;
+        let result: Result<(), AppError> = async {
+            loop {
+                let chunk = body.next().await.transpose()?;
+                let end = chunk.is_none();
+                let mut chunk = chunk.unwrap_or_default();
+                total += chunk.len() as u64;
+                if total > MAX_BLOCK_UPLOAD {
+                    return Err(blocks_too_large());
+                }
+                while !chunk.is_empty() || (end && !buf.is_empty()) {
+                    let room = BLOCK_SIZE as usize - buf.len();
+                    let piece = chunk.split_to(room.min(chunk.len()));
+                    buf.extend_from_slice(&piece);
+                    if buf.len() == BLOCK_SIZE as usize || (end && chunk.is_empty()) {
+                        let (b, data) = (blocks.clone(), std::mem::take(&mut buf));
+                        let (hash, new) = actix_web::web::block(move || b.put(&data))
+                            .await
+                            .map_err(AppError::internal)?
+                            .map_err(|e| AppError::internal(format!("storing a block: {e}")))?;
+                        if new {
+                            made.push(hash.clone());
+                        }
+                        hashes.push(hash);
+                    }
+                }
+                if end {
+                    return Ok(());
+                }
+            }
+        }
+        .await;
+        if let Err(e) = result {
+            blocks.undo(&made);
+            return Err(e);
+        }
+        let b = blocks.clone();
+        let _ = actix_web::web::block(move || b.sweep_now_and_then()).await;
+        Ok(hashes)
+    }
+
+    /// Changes an object's sharing, publicity or `X-Object-Meta-*` (owner only).
+    pub(crate) async fn update_object(
+        &self,
+        caller: &Caller,
+        loc: &Location,
+        change: MetaChange,
+    ) -> Result<(), AppError> {
+        check_owner(caller, loc.account())?;
+        let _turn = self.locks.lock(&loc.canonical()).await;
+        let view = self.object(caller, loc).await?;
+        let mut meta: ObjectMeta = view.meta;
+        change.apply(&mut meta)?;
+        let key = object_key(loc);
+        self.db.write(move |tx| tx.put_object_meta(&key, &meta)).await
+    }
+
+    /// Deletes an object (owner only): its file, its metadata and its hash.
+    pub(crate) async fn delete_object(&self, caller: &Caller, loc: &Location) -> Result<(), AppError> {
+        check_owner(caller, loc.account())?;
+        let (fs, _) = self.object_store()?;
+        let _turn = self.locks.lock(&loc.canonical()).await;
+        let l = loc.clone();
+        if !blocking(move || fs.remove_object(&l)).await? {
+            return Err(AppError::NotFound(format!(
+                "Object '{}' not found",
+                loc.canonical()
+            )));
+        }
+        let key = object_key(loc);
+        self.db.write(move |tx| tx.forget_object(&key)).await
+    }
+}

@@ -1,0 +1,264 @@
+//! Writing objects through the object-store endpoint (docs/api.md §14):
+//! a `PUT` of the data, or of a hashmap whose blocks were uploaded before.
+//! All or nothing: the data goes to a staging file no location reaches
+//! (`backends::store::staging`), is synced and checked, and only then is
+//! renamed into place; the catalogue row follows in one transaction.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use futures_util::StreamExt;
+
+use super::objects::{blocking, check_owner, precondition_failed};
+use super::uploads::Body;
+use super::Registry;
+use crate::backends::store::blocks::Blocks;
+use crate::backends::store::objects::object_key;
+use crate::backends::store::staging::{Finished, Staged};
+use crate::backends::store::StoreError;
+use crate::domain::location::Location;
+use crate::domain::object::CachedHash;
+use crate::domain::objects::conditions::{Preconditions, Verdict};
+use crate::domain::objects::hashmap::Hashmap;
+use crate::domain::objects::{MetaChange, ObjectMeta, MAX_META};
+use crate::domain::time::now_micros;
+use crate::domain::user::Caller;
+use crate::error::AppError;
+
+/// The largest hashmap body: enough for a 1 TiB object's 262144 hashes.
+pub(crate) const MAX_HASHMAP_BODY: usize = 32 << 20;
+
+/// How much of a body is gathered before it is written to the staging file.
+const WRITE_CHUNK: usize = 1 << 20;
+
+/// What a `PUT` says of the object besides its data.
+pub(crate) struct PutObject {
+    /// Its content type, as sent.
+    pub(crate) content_type: String,
+    /// Its sharing, publicity and `X-Object-Meta-*` (replacing the old ones).
+    pub(crate) change: MetaChange,
+    /// The MD5 the data must have.
+    pub(crate) etag: Option<String>,
+    /// `If-Match`, `If-None-Match`.
+    pub(crate) pre: Preconditions,
+}
+
+/// An object written.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Written {
+    /// The MD5 of its data.
+    pub(crate) md5: String,
+    /// Its new version.
+    pub(crate) version: u64,
+}
+
+fn io_error(e: std::io::Error) -> StoreError {
+    StoreError::Io(format!("writing an object: {e}"))
+}
+
+/// What a failed write of the store means for the request.
+fn write_error(e: StoreError) -> AppError {
+    match e {
+        StoreError::Io(msg) if msg.contains("No space left") => {
+            AppError::OverLimit("Not enough space in the store".into())
+        }
+        other => super::objects::store_error(other),
+    }
+}
+
+async fn staged_blocking<T: Send + 'static>(
+    f: impl FnOnce() -> Result<T, StoreError> + Send + 'static,
+) -> Result<T, AppError> {
+    actix_web::web::block(f)
+        .await
+        .map_err(|e| AppError::internal(format!("blocking pool: {e}")))?
+        .map_err(write_error)
+}
+
+/// Streams `body` into a new staging file under `root`, synced at the end.
+async fn stage(root: PathBuf, mut body: Body) -> Result<Finished, AppError> {
+    let mut staged = staged_blocking(move || Staged::create(&root).map_err(io_error)).await?;
+    let mut buf = Vec::with_capacity(WRITE_CHUNK);
+    loop {
+        let chunk = body.next().await.transpose()?;
+        if let Some(c) = &chunk {
+            buf.extend_from_slice(c);
+        }
+        if buf.len() >= WRITE_CHUNK || (chunk.is_none() && !buf.is_empty()) {
+            let data = std::mem::take(&mut buf);
+            staged = staged_blocking(move || {
+                staged.write(&data).map_err(io_error)?;
+                Ok(staged)
+            })
+            .await?;
+        }
+        if chunk.is_none() {
+            return staged_blocking(move || staged.finish().map_err(io_error)).await;
+        }
+    }
+}
+
+/// Assembles a hashmap's blocks into a staging file: each block padded
+/// with NULs to its slot, the last cut at the size. `None` if a block went
+/// missing meanwhile.
+fn assemble(root: &std::path::Path, blocks: &Blocks, map: &Hashmap) -> Result<Option<Finished>, StoreError> {
+    static ZEROS: [u8; 64 * 1024] = [0; 64 * 1024];
+    let mut staged = Staged::create(root).map_err(io_error)?;
+    for (i, hash) in map.hashes.iter().enumerate() {
+        let Some(data) = blocks.read(hash) else {
+            return Ok(None);
+        };
+        let slot = map.slot(i) as usize;
+        let take = data.len().min(slot);
+        staged.write(&data[..take]).map_err(io_error)?;
+        let mut pad = slot - take;
+        while pad > 0 {
+            let n = pad.min(ZEROS.len());
+            staged.write(&ZEROS[..n]).map_err(io_error)?;
+            pad -= n;
+        }
+    }
+    staged.finish().map(Some).map_err(io_error)
+}
+
+impl Registry {
+    /// Checks everything that refuses a write before its data is read:
+    /// the account, the container, the way to the file, the preconditions.
+    async fn before_write(&self, caller: &Caller, loc: &Location, put: &PutObject) -> Result<PathBuf, AppError> {
+        check_owner(caller, loc.account())?;
+        if put.change.meta.len() > MAX_META {
+            return Err(AppError::OverLimit(format!(
+                "An object holds at most {MAX_META} X-Object-Meta-* keys"
+            )));
+        }
+        self.own_container(caller, loc.account(), loc.container()).await?;
+        let (fs, _) = self.object_store()?;
+        let l = loc.clone();
+        let dest = blocking(move || fs.object_destination(&l)).await?;
+        self.check_write(caller, loc, &put.pre).await?;
+        Ok(dest)
+    }
+
+    /// The preconditions of a write against the object there now.
+    async fn check_write(&self, caller: &Caller, loc: &Location, pre: &Preconditions) -> Result<(), AppError> {
+        if pre.if_match.is_none() && pre.if_none_match.is_none() {
+            return Ok(());
+        }
+        let (fs, _) = self.object_store()?;
+        let l = loc.clone();
+        let exists = blocking(move || fs.object_file(&l)).await?.is_some();
+        let by_value = pre
+            .if_match
+            .iter()
+            .chain(&pre.if_none_match)
+            .flatten()
+            .any(|t| t != "*");
+        let current = match (exists, by_value) {
+            (false, _) => None,
+            (true, false) => Some(String::new()),
+            (true, true) => Some(self.object(caller, loc).await?.md5().to_string()),
+        };
+        match pre.for_write(current.as_deref()) {
+            Verdict::Failed => Err(precondition_failed(loc)),
+            _ => Ok(()),
+        }
+    }
+
+    /// `PUT` of an object's data: streamed to staging, checked against
+    /// `ETag`, then put in place.
+    pub(crate) async fn put_object(
+        &self,
+        caller: &Caller,
+        loc: &Location,
+        put: PutObject,
+        body: Body,
+    ) -> Result<Written, AppError> {
+        let dest = self.before_write(caller, loc, &put).await?;
+        let (fs, _) = self.object_store()?;
+        let finished = stage(fs.root().to_path_buf(), body).await?;
+        self.commit(caller, loc, put, dest, finished).await
+    }
+
+    /// `PUT` of a hashmap: the object made of known blocks, or (the inner
+    /// `Err`) the hashes of the blocks missing, each once in order of first use.
+    pub(crate) async fn put_hashmap(
+        &self,
+        caller: &Caller,
+        loc: &Location,
+        put: PutObject,
+        map: Hashmap,
+    ) -> Result<Result<Written, Vec<String>>, AppError> {
+        let dest = self.before_write(caller, loc, &put).await?;
+        let (fs, blocks) = self.object_store()?;
+        let map = Arc::new(map);
+        let (b, m) = (blocks.clone(), map.clone());
+        let missing = blocking(move || Ok(m.missing(|h| b.has(h)))).await?;
+        if !missing.is_empty() {
+            return Ok(Err(missing));
+        }
+        let pinned = blocks.pin(&map.hashes);
+        let (b, m, root) = (blocks.clone(), map.clone(), fs.root().to_path_buf());
+        let Some(finished) = staged_blocking(move || assemble(&root, &b, &m)).await? else {
+            let (b, m) = (blocks.clone(), map.clone());
+            return Ok(Err(blocking(move || Ok(m.missing(|h| b.has(h)))).await?));
+        };
+        let written = self.commit(caller, loc, put, dest, finished).await?;
+        let _ = actix_web::web::block(move || pinned.consume()).await;
+        Ok(Ok(written))
+    }
+
+    /// Puts finished data in place and records it: the `ETag`, then (in the
+    /// object's turn) the preconditions again, the rename, the catalogue row.
+    async fn commit(
+        &self,
+        caller: &Caller,
+        loc: &Location,
+        put: PutObject,
+        dest: PathBuf,
+        finished: Finished,
+    ) -> Result<Written, AppError> {
+        if let Some(etag) = &put.etag {
+            if *etag != finished.md5 {
+                return Err(AppError::Unprocessable(format!(
+                    "ETag '{etag}' does not match the MD5 of the data received, {}",
+                    finished.md5
+                )));
+            }
+        }
+        let _turn = self.locks.lock(&loc.canonical()).await;
+        self.check_write(caller, loc, &put.pre).await?;
+        let key = object_key(loc);
+        let k = key.clone();
+        let old = self.db.read(move |tx| tx.object_meta(&k)).await?;
+        let (fs, _) = self.object_store()?;
+        let (l, f) = (loc.clone(), fs.clone());
+        let existed = blocking(move || f.object_file(&l)).await?.is_some();
+        let version = old.as_ref().map_or(if existed { 2 } else { 1 }, |m| m.version + 1);
+        let mut meta = old.unwrap_or_else(|| ObjectMeta::unrecorded(loc.account(), now_micros()));
+        meta.content_type = put.content_type;
+        put.change.apply(&mut meta)?;
+        meta.version = version;
+        meta.modified_by = caller.id().to_string();
+        meta.modified_at = now_micros();
+        let (md5, pithos) = (finished.md5.clone(), finished.pithos_hash.clone());
+        let info = staged_blocking(move || {
+            finished.commit(&dest).map_err(io_error)?;
+            fs.written(&dest)
+        })
+        .await?;
+        let remembered = CachedHash {
+            path: key.clone(),
+            size: info.size,
+            mtime_ns: info.mtime_ns,
+            checksum: pithos,
+            md5: md5.clone(),
+        };
+        self.db
+            .write(move |tx| {
+                tx.put_object_meta(&key, &meta)?;
+                tx.remember_hash(&remembered)
+            })
+            .await?;
+        Ok(Written { md5, version })
+    }
+}
