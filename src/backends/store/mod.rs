@@ -3,6 +3,7 @@
 
 mod fs;
 mod pithos;
+pub(crate) mod staging;
 
 use std::pin::Pin;
 use std::sync::Arc;
