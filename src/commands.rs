@@ -138,10 +138,12 @@ fn run_check(settings: &Settings) -> Result<usize, String> {
         problems += out_of_step as usize;
     }
     let store = match settings.store.backend {
-        StoreBackendKind::Fs => ObjectStore::Fs(Arc::new(
-            FsStore::open(&settings.store.root)
-                .map_err(|e| format!("store root {}: {e}", settings.store.root.display()))?,
-        )),
+        StoreBackendKind::Fs => {
+            let fs = FsStore::open(&settings.store.root)
+                .map_err(|e| format!("store root {}: {e}", settings.store.root.display()))?;
+            sweep_staging(&fs);
+            ObjectStore::Fs(Arc::new(fs))
+        }
         StoreBackendKind::Pithos => {
             return Err("checking objects in Pithos is not available in this version".into())
         }
@@ -194,4 +196,15 @@ fn run_check(settings: &Settings) -> Result<usize, String> {
         let _ = writeln!(stderr);
     }
     Ok(problems)
+}
+
+/// Removes unfinished uploads, unless a running server holds them; says what
+/// it did on standard error (leftovers are not problems: nothing reaches them).
+fn sweep_staging(fs: &FsStore) {
+    match fs.sweep_staging() {
+        Ok(Some(0)) => {}
+        Ok(Some(n)) => eprintln!("removed {n} unfinished upload(s) from staging"),
+        Ok(None) => eprintln!("staging left alone: a server is running on this store root"),
+        Err(e) => eprintln!("staging not swept: {e}"),
+    }
 }

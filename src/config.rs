@@ -7,67 +7,51 @@ use serde::{Deserialize, Serialize};
 
 /// The whole configuration, loaded once at start and passed by value.
 #[derive(Debug, Clone, Deserialize, Serialize)]
-#[serde(deny_unknown_fields)]
+#[serde(default, deny_unknown_fields)]
 pub struct Settings {
     /// Address to listen on, `host:port`.
-    #[serde(default = "default_listen")]
     pub listen: String,
     /// Prefix every route is mounted under, e.g. `/image`; empty for none.
-    #[serde(default)]
     pub base_path: String,
     /// The SQLite catalogue.
-    #[serde(default = "default_database")]
     pub database: PathBuf,
     /// Who callers are.
-    #[serde(default)]
     pub identity: IdentitySettings,
     /// Where image data lives.
-    #[serde(default)]
     pub store: StoreSettings,
     /// Per-image limits.
-    #[serde(default)]
     pub limits: Limits,
     /// Allowed disk and container formats.
-    #[serde(default)]
     pub formats: Formats,
     /// The HTTP client the `astakos` and `pithos` backends share.
-    #[serde(default)]
     pub http: HttpSettings,
 }
 
 /// The one HTTP client of the HTTP backends.
 #[derive(Debug, Clone, Deserialize, Serialize)]
-#[serde(deny_unknown_fields)]
+#[serde(default, deny_unknown_fields)]
 pub struct HttpSettings {
     /// A PEM bundle of extra certificate authorities to trust (beside the system's).
-    #[serde(default)]
     pub tls_ca_file: Option<PathBuf>,
     /// Seconds to wait for a connection to a backend.
-    #[serde(default = "default_connect_timeout")]
     pub connect_timeout: u64,
     /// Seconds to wait for a backend's whole answer (its headers, for downloads).
-    #[serde(default = "default_http_timeout")]
     pub timeout: u64,
 }
 
 /// The identity backend and its keys.
 #[derive(Debug, Clone, Deserialize, Serialize)]
-#[serde(deny_unknown_fields)]
+#[serde(default, deny_unknown_fields)]
 pub struct IdentitySettings {
     /// `tokenfile` (offline) or `astakos`.
-    #[serde(default)]
     pub backend: IdentityBackendKind,
     /// The token file of the `tokenfile` backend.
-    #[serde(default = "default_token_file")]
     pub token_file: PathBuf,
     /// Astakos's identity endpoint, e.g. `https://accounts.example.org/identity/v2.0`.
-    #[serde(default)]
     pub auth_url: Option<String>,
     /// Seconds an Astakos answer is cached.
-    #[serde(default = "default_token_cache_ttl")]
     pub token_cache_ttl: u64,
     /// How many tokens the Astakos cache holds at most.
-    #[serde(default = "default_token_cache_size")]
     pub token_cache_size: usize,
 }
 
@@ -84,19 +68,15 @@ pub enum IdentityBackendKind {
 
 /// The object store backend and its keys.
 #[derive(Debug, Clone, Deserialize, Serialize)]
-#[serde(deny_unknown_fields)]
+#[serde(default, deny_unknown_fields)]
 pub struct StoreSettings {
     /// `fs` (offline) or `pithos`.
-    #[serde(default)]
     pub backend: StoreBackendKind,
     /// The directory the `fs` backend serves objects from.
-    #[serde(default = "default_store_root")]
     pub root: PathBuf,
     /// Pithos's object-store endpoint, e.g. `https://storage.example.org/object-store/v1`.
-    #[serde(default)]
     pub pithos_url: Option<String>,
     /// Keep Pithos's read permissions in step with members and publicity.
-    #[serde(default = "default_true")]
     pub sync_sharing: bool,
 }
 
@@ -113,89 +93,43 @@ pub enum StoreBackendKind {
 
 /// Limits on what one image may carry.
 #[derive(Debug, Clone, Deserialize, Serialize)]
-#[serde(deny_unknown_fields)]
+#[serde(default, deny_unknown_fields)]
 pub struct Limits {
     /// Properties per image.
-    #[serde(default = "default_max_properties")]
     pub max_properties: usize,
     /// Members per image.
-    #[serde(default = "default_max_members")]
     pub max_members: usize,
     /// Seconds an idle connection is kept open for its next request; 0 closes
     /// every connection after one request.
-    #[serde(default = "default_keep_alive")]
     pub keep_alive: u64,
 }
 
 /// The allowed format names.
 #[derive(Debug, Clone, Deserialize, Serialize)]
-#[serde(deny_unknown_fields)]
+#[serde(default, deny_unknown_fields)]
 pub struct Formats {
     /// Allowed `disk_format` values; must include `diskdump`, the default.
-    #[serde(default = "default_disk_formats")]
     pub disk: Vec<String>,
     /// Allowed `container_format` values; must include `bare`, the default.
-    #[serde(default = "default_container_formats")]
     pub container: Vec<String>,
 }
 
-fn default_listen() -> String {
-    "127.0.0.1:9292".into()
-}
-fn default_database() -> PathBuf {
-    "./var/plankton.db".into()
-}
-fn default_token_file() -> PathBuf {
-    "./var/tokens".into()
-}
-fn default_token_cache_ttl() -> u64 {
-    60
-}
-fn default_token_cache_size() -> usize {
-    10_000
-}
-fn default_true() -> bool {
-    true
-}
-fn default_connect_timeout() -> u64 {
-    5
-}
-fn default_http_timeout() -> u64 {
-    10
-}
-fn default_store_root() -> PathBuf {
-    "./var/objects".into()
-}
-fn default_max_properties() -> usize {
-    64
-}
-fn default_max_members() -> usize {
-    1024
-}
-fn default_keep_alive() -> u64 {
-    5
-}
-fn default_disk_formats() -> Vec<String> {
-    "diskdump extdump ntfsdump raw vhd vmdk vdi iso qcow2 aki ari ami"
-        .split(' ')
-        .map(String::from)
-        .collect()
-}
-fn default_container_formats() -> Vec<String> {
-    "aki ari ami bare ovf"
-        .split(' ')
-        .map(String::from)
-        .collect()
+// The built-in defaults are the `Default` impls below, and only they:
+// `#[serde(default)]` on each struct fills a missing key from them.
+
+/// A space-separated list as owned strings.
+fn words(list: &str) -> Vec<String> {
+    list.split(' ').map(String::from).collect()
 }
 
 impl Default for IdentitySettings {
     fn default() -> Self {
         IdentitySettings {
             backend: IdentityBackendKind::default(),
-            token_file: default_token_file(),
+            token_file: "./var/tokens".into(),
             auth_url: None,
-            token_cache_ttl: default_token_cache_ttl(),
-            token_cache_size: default_token_cache_size(),
+            token_cache_ttl: 60,
+            token_cache_size: 10_000,
         }
     }
 }
@@ -204,7 +138,7 @@ impl Default for StoreSettings {
     fn default() -> Self {
         StoreSettings {
             backend: StoreBackendKind::default(),
-            root: default_store_root(),
+            root: "./var/objects".into(),
             pithos_url: None,
             sync_sharing: true,
         }
@@ -214,9 +148,9 @@ impl Default for StoreSettings {
 impl Default for Limits {
     fn default() -> Self {
         Limits {
-            max_properties: default_max_properties(),
-            max_members: default_max_members(),
-            keep_alive: default_keep_alive(),
+            max_properties: 64,
+            max_members: 1024,
+            keep_alive: 5,
         }
     }
 }
@@ -224,8 +158,8 @@ impl Default for Limits {
 impl Default for Formats {
     fn default() -> Self {
         Formats {
-            disk: default_disk_formats(),
-            container: default_container_formats(),
+            disk: words("diskdump extdump ntfsdump raw vhd vmdk vdi iso qcow2 aki ari ami"),
+            container: words("aki ari ami bare ovf"),
         }
     }
 }
@@ -234,8 +168,8 @@ impl Default for HttpSettings {
     fn default() -> Self {
         HttpSettings {
             tls_ca_file: None,
-            connect_timeout: default_connect_timeout(),
-            timeout: default_http_timeout(),
+            connect_timeout: 5,
+            timeout: 10,
         }
     }
 }
@@ -243,9 +177,9 @@ impl Default for HttpSettings {
 impl Default for Settings {
     fn default() -> Self {
         Settings {
-            listen: default_listen(),
+            listen: "127.0.0.1:9292".into(),
             base_path: String::new(),
-            database: default_database(),
+            database: "./var/plankton.db".into(),
             identity: IdentitySettings::default(),
             store: StoreSettings::default(),
             limits: Limits::default(),
@@ -257,8 +191,17 @@ impl Default for Settings {
 
 /// A configuration that cannot be used, with what was wrong.
 #[derive(Debug, thiserror::Error)]
-#[error("invalid configuration: {0}")]
-pub struct ConfigError(pub String);
+pub enum ConfigError {
+    /// The named file is not there.
+    #[error("configuration file {} does not exist or is not a file", .0.display())]
+    NoFile(PathBuf),
+    /// The file or the environment could not be read or does not fit the settings.
+    #[error("cannot load the configuration")]
+    Load(#[from] config::ConfigError),
+    /// Values that parse but cannot be used together.
+    #[error("invalid configuration: {0}")]
+    Invalid(String),
+}
 
 /// The environment variable naming the configuration file.
 pub const CONFIG_ENV: &str = "PLANKTON_CONFIG";
@@ -282,10 +225,7 @@ impl Settings {
         let mut builder = config::Config::builder();
         if let Some(path) = file {
             if !path.is_file() {
-                return Err(ConfigError(format!(
-                    "configuration file {} does not exist or is not a file",
-                    path.display()
-                )));
+                return Err(ConfigError::NoFile(path.to_path_buf()));
             }
             builder = builder.add_source(
                 config::File::from(path)
@@ -303,10 +243,7 @@ impl Settings {
                 .with_list_parse_key("formats.container")
                 .source(Some(vars)),
         );
-        let raw = builder.build().map_err(|e| ConfigError(e.to_string()))?;
-        let settings: Settings = raw
-            .try_deserialize()
-            .map_err(|e| ConfigError(e.to_string()))?;
+        let settings: Settings = builder.build()?.try_deserialize()?;
         settings.validated()
     }
 
@@ -335,22 +272,22 @@ impl Settings {
         if !bp.is_empty()
             && (!bp.starts_with('/') || bp.contains("//") || bp.contains(['?', '#', ' ', '%']))
         {
-            return Err(ConfigError(format!(
+            return Err(ConfigError::Invalid(format!(
                 "base_path '{}' must be empty or a path like /image",
                 self.base_path
             )));
         }
         self.base_path = bp;
         if self.listen.trim().is_empty() {
-            return Err(ConfigError("listen must be host:port".into()));
+            return Err(ConfigError::Invalid("listen must be host:port".into()));
         }
         if !self.formats.disk.iter().any(|f| f == "diskdump") {
-            return Err(ConfigError(
+            return Err(ConfigError::Invalid(
                 "formats.disk must include diskdump, the default disk format".into(),
             ));
         }
         if !self.formats.container.iter().any(|f| f == "bare") {
-            return Err(ConfigError(
+            return Err(ConfigError::Invalid(
                 "formats.container must include bare, the default container format".into(),
             ));
         }
@@ -361,12 +298,12 @@ impl Settings {
             check_url("store.pithos_url", self.store.pithos_url.as_deref())?;
         }
         if self.http.timeout == 0 || self.http.connect_timeout == 0 {
-            return Err(ConfigError(
+            return Err(ConfigError::Invalid(
                 "http.timeout and http.connect_timeout must be at least 1 second".into(),
             ));
         }
         if self.identity.token_cache_size == 0 {
-            return Err(ConfigError(
+            return Err(ConfigError::Invalid(
                 "identity.token_cache_size must be at least 1".into(),
             ));
         }
@@ -377,10 +314,10 @@ impl Settings {
 fn check_url(key: &str, url: Option<&str>) -> Result<(), ConfigError> {
     match url {
         Some(u) if (u.starts_with("http://") || u.starts_with("https://")) && u.len() > 8 => Ok(()),
-        Some(u) => Err(ConfigError(format!(
+        Some(u) => Err(ConfigError::Invalid(format!(
             "{key} '{u}' must be an http:// or https:// URL"
         ))),
-        None => Err(ConfigError(format!(
+        None => Err(ConfigError::Invalid(format!(
             "{key} is needed by the backend chosen"
         ))),
     }
@@ -440,9 +377,11 @@ mod tests {
         let file = dir.path().join("p.toml");
         std::fs::write(&file, "[store]\nrooot = \"/x\"\n").unwrap();
         let err = Settings::load_from(Some(&file), env(&[])).unwrap_err();
-        assert!(err.to_string().contains("rooot"), "{err}");
+        let err = crate::error::chain(&err);
+        assert!(err.contains("rooot"), "{err}");
         let err = Settings::load_from(None, env(&[("PLANKTON_LISTN", "x")])).unwrap_err();
-        assert!(err.to_string().contains("listn"), "{err}");
+        let err = crate::error::chain(&err);
+        assert!(err.contains("listn"), "{err}");
     }
 }
 

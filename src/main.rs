@@ -81,7 +81,7 @@ fn main() -> ExitCode {
     let settings = match Settings::load(config.as_deref()) {
         Ok(s) => s,
         Err(e) => {
-            eprintln!("plankton: {e}");
+            eprintln!("plankton: {}", plankton::error::chain(&e));
             return ExitCode::from(2);
         }
     };

@@ -99,7 +99,7 @@ impl Application {
                 timeout,
                 settings.store.sync_sharing,
             )),
-            _ => ObjectStore::Fs(Arc::new(FsStore::open(&settings.store.root).map_err(
+            _ => ObjectStore::Fs(Arc::new(FsStore::serve(&settings.store.root).map_err(
                 |source| StartupError::StoreRoot {
                     path: settings.store.root.clone(),
                     source,

@@ -1,6 +1,7 @@
 //! Image metadata in headers (docs/api.md §5): parsing `X-Image-Meta-*` requests and
 //! rendering an image as response headers.
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 
 use std::sync::LazyLock;
@@ -155,40 +156,51 @@ pub(super) fn parse_meta(headers: &HeaderMap) -> Result<MetaHeaders, AppError> {
         let name = name.as_str();
         if name == PURGE_PROPS {
             let text = header_text(name, value)?;
-            let v = parse_bool(PURGE_PROPS, text.trim())?;
-            out.purge_props = Some(v);
-            continue;
-        }
-        let Some(rest) = name.strip_prefix(META_PREFIX) else {
-            continue;
-        };
-        let text = header_text(name, value)?.trim_matches([' ', '\t']);
-        if let Some(raw_key) = property_suffix(rest) {
-            let decoded_key = decode(raw_key).map_err(|e| {
-                AppError::invalid(format!("Invalid header {name}: property key has a {e}"))
-            })?;
-            let key = normalise_property_key(&decoded_key);
-            check_property_key(&key)?;
-            let value = decode(text).map_err(|e| {
-                AppError::invalid(format!(
-                    "Invalid value of property '{}': {e}",
-                    truncate(&key, 80)
-                ))
-            })?;
-            check_property_value(&key, &value)?;
-            match out.properties.get(&key) {
-                Some(prev) if *prev != value => {
-                    out.conflicts
-                        .entry(key)
-                        .or_insert_with(|| vec![prev.clone()])
-                        .push(value);
-                }
-                _ => {
-                    out.properties.insert(key, value);
-                }
+            out.purge_props = Some(parse_bool(PURGE_PROPS, text.trim())?);
+        } else if let Some(rest) = name.strip_prefix(META_PREFIX) {
+            let text = header_text(name, value)?.trim_matches([' ', '\t']);
+            match property_suffix(rest) {
+                Some(raw_key) => out.add_property(name, raw_key, text)?,
+                None => out.add_field(name, rest, text)?,
             }
-            continue;
         }
+    }
+    Ok(out)
+}
+
+impl MetaHeaders {
+    /// One `X-Image-Meta-Property-<raw_key>` header; a repeat with another
+    /// value is kept as a conflict for the use case to settle.
+    fn add_property(&mut self, name: &str, raw_key: &str, text: &str) -> Result<(), AppError> {
+        let decoded_key = decode(raw_key).map_err(|e| {
+            AppError::invalid(format!("Invalid header {name}: property key has a {e}"))
+        })?;
+        let key = normalise_property_key(&decoded_key);
+        check_property_key(&key)?;
+        let value = decode(text).map_err(|e| {
+            AppError::invalid(format!(
+                "Invalid value of property '{}': {e}",
+                truncate(&key, 80)
+            ))
+        })?;
+        check_property_value(&key, &value)?;
+        match self.properties.get(&key) {
+            Some(prev) if *prev != value => {
+                self.conflicts
+                    .entry(key)
+                    .or_insert_with(|| vec![prev.clone()])
+                    .push(value);
+            }
+            _ => {
+                self.properties.insert(key, value);
+            }
+        }
+        Ok(())
+    }
+
+    /// One `X-Image-Meta-<rest>` header of a known field; a repeat with
+    /// another value is a 400.
+    fn add_field(&mut self, name: &str, rest: &str, text: &str) -> Result<(), AppError> {
         let field = Field::parse(&normalise_name(rest)).ok_or_else(|| {
             AppError::invalid(format!(
                 "Unknown header {}: not an image field (properties go in X-Image-Meta-Property-<key>)",
@@ -201,17 +213,17 @@ pub(super) fn parse_meta(headers: &HeaderMap) -> Result<MetaHeaders, AppError> {
             decode(text)
                 .map_err(|e| AppError::invalid(format!("Invalid header {}: {e}", field.header())))?
         };
-        if let Some(prev) = out.fields.get(&field) {
-            if *prev != value {
-                return Err(AppError::invalid(format!(
-                    "Header {} is given twice with different values",
-                    field.header()
-                )));
+        match self.fields.get(&field) {
+            Some(prev) if *prev != value => Err(AppError::invalid(format!(
+                "Header {} is given twice with different values",
+                field.header()
+            ))),
+            _ => {
+                self.fields.insert(field, value);
+                Ok(())
             }
         }
-        out.fields.insert(field, value);
     }
-    Ok(out)
 }
 
 /// The raw key of a `property-<key>` header name suffix (any punctuation after
@@ -283,52 +295,71 @@ fn put(map: &mut HeaderMap, name: &'static str, value: &str) {
 /// one order for every response of the process.
 pub(super) fn image_headers(image: &Image, dialect: Dialect, extra: HeaderMap) -> HeaderMap {
     let mut map = TEMPLATE.clone();
-    let id = image.id.to_string();
-    let size = image.size.to_string();
-    let created = format_micros(image.created_at);
-    let updated = format_micros(image.updated_at);
-    let deleted = image.deleted_at.map(format_micros).unwrap_or_default();
-    let public = if image.is_public { "True" } else { "False" };
-    let min_ram = image.min_ram.to_string();
-    let min_disk = image.min_disk.to_string();
-    let name = dialect.header_value(&image.name);
-    let checksum = dialect.checksum(image);
-    let values: [Option<&str>; 23] = [
-        Some(&id),
-        Some(&name),
-        Some(&image.location),
-        Some(image.status.as_str()),
-        Some(&size),
-        checksum,
-        Some(&image.owner),
-        Some(&image.disk_format),
-        Some(&image.disk_format),
-        Some(&image.container_format),
-        Some(&image.container_format),
-        Some(&created),
-        Some(&created),
-        Some(&updated),
-        Some(&updated),
-        Some(&deleted),
-        Some(&deleted),
-        Some(public),
-        Some(public),
-        Some(&min_ram),
-        Some(&min_ram),
-        Some(&min_disk),
-        Some(&min_disk),
-    ];
+    let values = fixed_values(image, dialect);
     // Every fixed name goes in, in FIXED's order, before anything else, so
     // that each lands where it did in the template; an absent one is then
     // taken out again, which moves no other.
-    for (name, value) in FIXED.into_iter().zip(values) {
-        put(&mut map, name, value.unwrap_or_default());
+    for (name, value) in FIXED.into_iter().zip(&values) {
+        put(&mut map, name, value.as_deref().unwrap_or_default());
     }
-    for (name, value) in FIXED.into_iter().zip(values) {
+    for (name, value) in FIXED.into_iter().zip(&values) {
         if value.is_none() {
             map.remove(name);
         }
     }
+    put_properties(&mut map, image, dialect);
+    for (name, value) in extra {
+        map.append(name, value);
+    }
+    map
+}
+
+/// The values of the `FIXED` headers, in its order; `None` for one the image
+/// does not have in this dialect.
+fn fixed_values(image: &Image, dialect: Dialect) -> [Option<Cow<'_, str>>; 23] {
+    let own = |s: String| Some(Cow::Owned(s));
+    let twice = |s: String| [Some(Cow::Owned(s.clone())), Some(Cow::Owned(s))];
+    let [created, created_] = twice(format_micros(image.created_at));
+    let [updated, updated_] = twice(format_micros(image.updated_at));
+    let [deleted, deleted_] = twice(image.deleted_at.map(format_micros).unwrap_or_default());
+    let [min_ram, min_ram_] = twice(image.min_ram.to_string());
+    let [min_disk, min_disk_] = twice(image.min_disk.to_string());
+    let public = Some(Cow::Borrowed(if image.is_public {
+        "True"
+    } else {
+        "False"
+    }));
+    let disk = Some(Cow::Borrowed(image.disk_format.as_str()));
+    let container = Some(Cow::Borrowed(image.container_format.as_str()));
+    [
+        own(image.id.to_string()),
+        Some(dialect.header_value(&image.name)),
+        Some(Cow::Borrowed(&image.location)),
+        Some(Cow::Borrowed(image.status.as_str())),
+        own(image.size.to_string()),
+        dialect.checksum(image).map(Cow::Borrowed),
+        Some(Cow::Borrowed(&image.owner)),
+        disk.clone(),
+        disk,
+        container.clone(),
+        container,
+        created,
+        created_,
+        updated,
+        updated_,
+        deleted,
+        deleted_,
+        public.clone(),
+        public,
+        min_ram,
+        min_ram_,
+        min_disk,
+        min_disk_,
+    ]
+}
+
+/// The image's properties as `x-image-meta-property-<key>` headers.
+fn put_properties(map: &mut HeaderMap, image: &Image, dialect: Dialect) {
     for (key, value) in &image.properties {
         // Cyclades (Synnefo) spells keys with `-`; Glance clients show the
         // key as sent, so the Glance dialect keeps the stored `_`.
@@ -345,10 +376,6 @@ pub(super) fn image_headers(image: &Image, dialect: Dialect, extra: HeaderMap) -
             map.append(n, v);
         }
     }
-    for (name, value) in extra {
-        map.append(name, value);
-    }
-    map
 }
 
 #[cfg(test)]

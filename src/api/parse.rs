@@ -85,20 +85,7 @@ pub(super) fn new_image(headers: &HeaderMap, formats: &Formats) -> Result<NewIma
         AppError::invalid("Missing X-Image-Meta-Name header: an image needs a name")
     })?;
     check_name(name)?;
-    let location =
-        match meta.get(Field::Location) {
-            Some(l) if !l.is_empty() => Location::parse(l)?,
-            _ => return Err(AppError::Unsupported(
-                "Registering needs X-Image-Meta-Location: uploading image data is not supported"
-                    .into(),
-            )),
-        };
-    if let Some(store) = meta.get(Field::Store).filter(|s| *s != "pithos") {
-        return Err(AppError::invalid(format!(
-            "Invalid X-Image-Meta-Store '{}': expected pithos",
-            truncate(store, 80)
-        )));
-    }
+    let location = location(&meta)?;
     let set = settable(&meta, formats)?;
     let size = meta
         .get(Field::Size)
@@ -117,6 +104,25 @@ pub(super) fn new_image(headers: &HeaderMap, formats: &Formats) -> Result<NewIma
             .filter(|(_, v)| !v.is_empty())
             .collect(),
     })
+}
+
+/// The location to register, and the store it is in, which must be Pithos.
+fn location(meta: &MetaHeaders) -> Result<Location, AppError> {
+    let location =
+        match meta.get(Field::Location) {
+            Some(l) if !l.is_empty() => Location::parse(l)?,
+            _ => return Err(AppError::Unsupported(
+                "Registering needs X-Image-Meta-Location: uploading image data is not supported"
+                    .into(),
+            )),
+        };
+    match meta.get(Field::Store) {
+        Some(store) if store != "pithos" => Err(AppError::invalid(format!(
+            "Invalid X-Image-Meta-Store '{}': expected pithos",
+            truncate(store, 80)
+        ))),
+        _ => Ok(location),
+    }
 }
 
 /// `PUT /images/{id}` headers: a patch of an image's metadata.

@@ -1,4 +1,4 @@
-//! Who may do what to an image (§4): the owner everything; members and, for a
+//! Who may do what to an image (docs/api.md §4): the owner everything; members and, for a
 //! public image, anyone may read it.
 
 use super::image::{Image, Status};

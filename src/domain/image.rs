@@ -1,4 +1,4 @@
-//! The image record and its field types (§4).
+//! The image record and its field types (docs/api.md §4).
 
 use std::collections::BTreeMap;
 

@@ -1,4 +1,4 @@
-//! A listing request (§6): filters, sort, paging, parsed once from the query string.
+//! A listing request (docs/api.md §6): filters, sort, paging, parsed once from the query string.
 
 use super::ids::{truncate, ImageId};
 use super::image::{normalise_property_key, parse_bool, parse_count};

@@ -1,4 +1,4 @@
-//! Pithos locations, `pithos://<account>/<container>/<object path>`, parsed once into parts (§9).
+//! Pithos locations, `pithos://<account>/<container>/<object path>`, parsed once into parts (docs/api.md §9).
 
 use super::ids::truncate;
 use super::percent::{decode, encode_segment};

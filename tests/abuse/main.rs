@@ -381,7 +381,7 @@ fn at_most_96_header_lines_are_read() {
         );
     }
     // A register with 64 properties (the default limit) and its other
-    // metadata fits in the 96 lines, as API.md promises.
+    // metadata fits in the 96 lines, as docs/api.md promises.
     let mut extra = b"X-Image-Meta-Name: many\r\nX-Image-Meta-Location: pithos://alice/images/a.img\r\nX-Image-Meta-Disk-Format: raw\r\nX-Image-Meta-Container-Format: bare\r\nX-Image-Meta-Is-Public: false\r\nX-Image-Meta-Min-Ram: 1\r\nX-Image-Meta-Min-Disk: 1\r\nContent-Type: application/octet-stream\r\nContent-Length: 0\r\nConnection: close\r\nUser-Agent: abuse\r\nAccept-Encoding: identity\r\n".to_vec();
     for i in 0..64 {
         extra.extend_from_slice(format!("X-Image-Meta-Property-P{i}: {i}\r\n").as_bytes());

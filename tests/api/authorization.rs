@@ -1,4 +1,4 @@
-//! The authorization matrix (§3, §4, §8): every route against no token, a bad
+//! The authorization matrix (docs/api.md §3, §4, §8): every route against no token, a bad
 //! token, the owner, a member, a stranger, and a stranger on a public image.
 
 use reqwest::Method;

@@ -1,4 +1,4 @@
-//! What the real clients need beyond the letter of API.md: the offline
+//! What the real clients need beyond the letter of docs/api.md: the offline
 //! identity endpoints (kamaki, snf-image-creator), glanceclient's `None`
 //! values and header spellings, and kamaki's repeated properties on modify.
 

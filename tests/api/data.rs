@@ -1,4 +1,4 @@
-//! Raw data (§7 GET /images/{id}): whole and ranged downloads, 416, and the
+//! Raw data (docs/api.md §7 GET /images/{id}): whole and ranged downloads, 416, and the
 //! 409s of an image that is not available or whose object went away.
 
 use reqwest::Method;

@@ -1,4 +1,4 @@
-//! The two dialects (§1, §4, §6, §7): list shapes, listing fields, and the
+//! The two dialects (docs/api.md §1, §4, §6, §7): list shapes, listing fields, and the
 //! checksum each shows in bodies, headers and the ETag of the data.
 
 use std::collections::BTreeSet;

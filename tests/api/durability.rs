@@ -1,4 +1,4 @@
-//! Durability and concurrency (§10): every answered write survives a restart,
+//! Durability and concurrency (docs/api.md §10): every answered write survives a restart,
 //! and concurrent writers to one image lose nothing.
 
 use reqwest::Method;

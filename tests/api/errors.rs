@@ -1,4 +1,4 @@
-//! Every error line of the contract (§2-§9), table-driven: the status, the
+//! Every error line of the contract (docs/api.md §2-§9), table-driven: the status, the
 //! fault name, and a message that names the offending field and value; and
 //! that a failed request changes nothing.
 

@@ -1,4 +1,4 @@
-//! Registering, re-registering, updating and unregistering images (§7).
+//! Registering, re-registering, updating and unregistering images (docs/api.md §7).
 
 use reqwest::Method;
 use serde_json::{json, Value};

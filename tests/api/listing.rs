@@ -1,4 +1,4 @@
-//! Listing (§6): visibility, every filter, every sort key in both directions
+//! Listing (docs/api.md §6): visibility, every filter, every sort key in both directions
 //! with ties broken by id, paging with limit and marker, and changes-since.
 
 use std::cmp::Ordering;

@@ -1,4 +1,4 @@
-//! Locations and the fs store (§9): nothing outside the store root may be
+//! Locations and the fs store (docs/api.md §9): nothing outside the store root may be
 //! reached, and two spellings of one object are one location.
 
 use crate::helpers::{TestApp, ALICE};

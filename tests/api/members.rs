@@ -1,4 +1,4 @@
-//! Members and sharing (§8): listing, replacing, adding and removing members,
+//! Members and sharing (docs/api.md §8): listing, replacing, adding and removing members,
 //! limits, and `/shared-images/{member}` in both of its meanings.
 
 use reqwest::Method;

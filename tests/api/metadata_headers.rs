@@ -1,4 +1,4 @@
-//! Metadata in headers (§5): name normalisation, property keys, percent coding
+//! Metadata in headers (docs/api.md §5): name normalisation, property keys, percent coding
 //! of request and response values, both spellings of response headers, and
 //! the limits on properties.
 

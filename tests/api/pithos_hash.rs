@@ -1,4 +1,4 @@
-//! The Pithos hash (§9) of registered objects against reference vectors, and
+//! The Pithos hash (docs/api.md §9) of registered objects against reference vectors, and
 //! the MD5 the Glance dialect shows.
 //!
 //! The vectors are in `tests/data/pithos-hash-vectors.tsv` (the unit tests of

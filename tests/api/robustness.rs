@@ -1,4 +1,4 @@
-//! No input produces a 500 (§2): batteries of malformed ids, queries, headers,
+//! No input produces a 500 (docs/api.md §2): batteries of malformed ids, queries, headers,
 //! bodies and raw requests, each answered with a 4xx, and the server healthy
 //! and unchanged afterwards.
 

@@ -1,4 +1,4 @@
-//! Paths and versions (§1): every route under every prefix and a base path,
+//! Paths and versions (docs/api.md §1): every route under every prefix and a base path,
 //! the versions document, 404 and 405, HEAD, the trailing slash of `/images`,
 //! image ids, and the order in which checks answer.
 
@@ -10,7 +10,7 @@ use serde_json::json;
 use crate::helpers::{TestApp, ALICE, BOB, CAROL};
 use crate::util::{fault, ids_of, json_with_status, must_header, PREFIXES};
 
-/// Drives every route of the table of §1 under `prefix` and checks each answers.
+/// Drives every route of the table of docs/api.md §1 under `prefix` and checks each answers.
 async fn exercise_every_route(app: &TestApp, prefix: &str) {
     let tag = if prefix.is_empty() {
         "plain"

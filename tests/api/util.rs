@@ -10,7 +10,7 @@ use std::time::Duration;
 use reqwest::Response;
 use serde_json::Value;
 
-/// The three prefixes every route answers under (§1): Cyclades, Cyclades, Glance.
+/// The three prefixes every route answers under (docs/api.md §1): Cyclades, Cyclades, Glance.
 pub const PREFIXES: [&str; 3] = ["", "/v1.0", "/v1"];
 
 /// Whether a prefix speaks the Glance dialect.

@@ -1,4 +1,4 @@
-//! What plankton answers when its HTTP backends fail (§2, §3, §9): Astakos or
+//! What plankton answers when its HTTP backends fail (docs/api.md §2, §3, §9): Astakos or
 //! Pithos down, slow, erring, talking nonsense or saying no; each answer comes
 //! within the configured timeout. And what it asks of them: one round trip
 //! for a burst of requests with one token, and Pithos's sharing kept in step
@@ -625,7 +625,7 @@ async fn ranges_reach_pithos_as_asked_and_the_answer_is_passed_on() {
 #[tokio::test]
 async fn a_pithos_whose_etag_is_not_an_md5_leaves_the_glance_checksum_absent() {
     // Synnefo's Pithos sends the Merkle hash as ETag unless PITHOS_UPDATE_MD5
-    // is set: plankton then knows no MD5 (§4: absent in the Glance dialect).
+    // is set: plankton then knows no MD5 (docs/api.md §4: absent in the Glance dialect).
     let app = spawn().await;
     app.backends.pithos.etag_is_merkle(true);
     let id = one_image(&app).await;

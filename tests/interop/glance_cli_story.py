@@ -143,7 +143,7 @@ def show():
 
 @story.step('image-show: both spellings of a field agree', needs=('register',))
 def show_spellings():
-    # API.md 5 sends every multi-word field in both spellings (x-image-meta-disk-format
+    # docs/api.md §5 sends every multi-word field in both spellings (x-image-meta-disk-format
     # and x-image-meta-disk_format), so image-show has a row for each; they must agree.
     shown = table_dict(alice('image-show', story.state['register']).out)
     twice = sorted(k for k in shown if '-' in k and k.replace('-', '_') in shown)

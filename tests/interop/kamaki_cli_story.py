@@ -166,7 +166,7 @@ def info():
 
 @story.step('image info: both spellings of a field agree', needs=('register',))
 def info_spellings():
-    # API.md 5 sends every multi-word field in both spellings, so kamaki shows both.
+    # docs/api.md §5 sends every multi-word field in both spellings, so kamaki shows both.
     meta = kjson('image', 'info', story.state['register'][0])
     twice = sorted(k for k in meta if '-' in k and k.replace('-', '_') in meta)
     for k in twice:

@@ -4,6 +4,7 @@ use std::fs::File;
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 
+use super::staging::{self, StagingLock, STAGING_DIR};
 use super::{Inspected, ObjectRead, StoreError};
 use crate::backends::hash::hash_file;
 use crate::domain::location::Location;
@@ -13,6 +14,8 @@ use crate::domain::range::ByteRange;
 /// The offline store.
 pub(crate) struct FsStore {
     root: PathBuf,
+    /// Held by the serving process (see `FsStore::serve`).
+    _staging: Option<StagingLock>,
 }
 
 /// How many times hashing is retried when the file changes under it.
@@ -71,7 +74,36 @@ impl FsStore {
             ));
         }
         std::fs::read_dir(&canon)?;
-        Ok(FsStore { root: canon })
+        Ok(FsStore {
+            root: canon,
+            _staging: None,
+        })
+    }
+
+    /// Opens the store to serve it: takes the staging lock and removes the
+    /// uploads an earlier process left unfinished. A second server on the
+    /// same root serves without the lock (and sweeps nothing).
+    pub(crate) fn serve(root: &Path) -> std::io::Result<FsStore> {
+        let mut store = FsStore::open(root)?;
+        match staging::claim(&store.root)? {
+            Some((lock, removed)) => {
+                if removed > 0 {
+                    log::info!("removed {removed} unfinished upload(s) from staging");
+                }
+                store._staging = Some(lock);
+            }
+            None => log::warn!(
+                "another process serves the store root {}; unfinished uploads are left for it",
+                store.root.display()
+            ),
+        }
+        Ok(store)
+    }
+
+    /// For `plankton check`: removes unfinished uploads unless a server holds
+    /// the staging lock; how many were removed, `None` if a server runs.
+    pub(crate) fn sweep_staging(&self) -> std::io::Result<Option<usize>> {
+        Ok(staging::claim(&self.root)?.map(|(_, removed)| removed))
     }
 
     /// The canonical root directory.
@@ -92,8 +124,9 @@ impl FsStore {
             Err(_) => return Ok(None),
         };
         let rel = match canon.strip_prefix(&self.root) {
-            Ok(rel) => rel.to_string_lossy().into_owned(),
-            Err(_) => return Err(StoreError::OutsideRoot(loc.canonical())),
+            // `+staging` and the like are the store's own, never an account.
+            Ok(rel) if !rel.starts_with(STAGING_DIR) => rel.to_string_lossy().into_owned(),
+            _ => return Err(StoreError::OutsideRoot(loc.canonical())),
         };
         match std::fs::metadata(&canon) {
             Ok(m) if m.is_file() => Ok(Some((canon, rel))),

@@ -5,6 +5,7 @@ pub(crate) mod blocks;
 mod fs;
 pub(crate) mod objects;
 mod pithos;
+pub(crate) mod staging;
 
 use std::pin::Pin;
 use std::sync::Arc;

@@ -27,7 +27,7 @@ pub const PREFIX: &str = "/object-store/v1";
 /// Pithos's block size.
 const BLOCK: usize = 4 * 1024 * 1024;
 
-/// The Pithos hash, as object-api-guide.rst and the contract (§9) describe
+/// The Pithos hash, as object-api-guide.rst and docs/api.md §9 describe
 /// it: 4 MiB blocks, each hashed with SHA-256 after its trailing NULs are
 /// stripped; one block is its own hash; more are padded with zero hashes to
 /// a power of two and hashed pairwise up to the root.

@@ -74,7 +74,10 @@ def pattern(n, seed):
 
 
 def pithos_hash(data):
-    """The Pithos hash of API.md section 9 (shared/tools/pithos_hash.py)."""
+    """The Pithos hash of docs/api.md §9, written again here so the stories
+    need nothing outside the repository; tests/data/pithos-hash-vectors.tsv
+    (the output of the team's reference implementation, kept outside this
+    repository) pins the same function down in tests/api/pithos_hash.rs."""
     hs = [hashlib.sha256(data[i:i + BLOCK].rstrip(b'\x00')).digest()
           for i in range(0, len(data), BLOCK)]
     if not hs:
