@@ -142,6 +142,7 @@ fn run_check(settings: &Settings) -> Result<usize, String> {
             let fs = FsStore::open(&settings.store.root)
                 .map_err(|e| format!("store root {}: {e}", settings.store.root.display()))?;
             sweep_staging(&fs);
+            sweep_blocks(&fs);
             ObjectStore::Fs(Arc::new(fs))
         }
         StoreBackendKind::Pithos => {
@@ -196,6 +197,16 @@ fn run_check(settings: &Settings) -> Result<usize, String> {
         let _ = writeln!(stderr);
     }
     Ok(problems)
+}
+
+/// Removes uploaded blocks left unused for a day (a running server does the
+/// same; blocks that old are of no upload in progress).
+fn sweep_blocks(fs: &FsStore) {
+    match crate::backends::store::blocks::sweep_expired(fs.root()) {
+        Ok(0) => {}
+        Ok(n) => eprintln!("removed {n} block(s) unused for a day"),
+        Err(e) => eprintln!("blocks not swept: {e}"),
+    }
 }
 
 /// Removes unfinished uploads, unless a running server holds them; says what

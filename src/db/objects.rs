@@ -146,7 +146,11 @@ mod tests {
     fn past_a_prefix_is_after_everything_under_it() {
         let p = "alice/pithos/";
         let end = past(p);
-        for under in ["alice/pithos/a", "alice/pithos/\u{10FFFF}", "alice/pithos/~"] {
+        for under in [
+            "alice/pithos/a",
+            "alice/pithos/\u{10FFFF}",
+            "alice/pithos/~",
+        ] {
             assert!(under >= p && under < end.as_str(), "{under}");
         }
         for outside in ["alice/pithos", "alice/pithos0", "alice/pithos-x/a"] {

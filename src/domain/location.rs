@@ -54,7 +54,11 @@ impl Location {
     }
 
     /// The location of decoded parts (an object's name as the store lists it).
-    pub(crate) fn of_decoded(account: &str, container: &str, object: &str) -> Result<Location, AppError> {
+    pub(crate) fn of_decoded(
+        account: &str,
+        container: &str,
+        object: &str,
+    ) -> Result<Location, AppError> {
         Location::parse(&canonical_of(account, container, object))
     }
 
@@ -107,7 +111,11 @@ impl Location {
 
 /// The canonical text of the location of decoded parts.
 pub(crate) fn canonical_of(account: &str, container: &str, object: &str) -> String {
-    let mut out = format!("pithos://{}/{}", encode_segment(account), encode_segment(container));
+    let mut out = format!(
+        "pithos://{}/{}",
+        encode_segment(account),
+        encode_segment(container)
+    );
     for seg in object.split('/') {
         out.push('/');
         out.push_str(&encode_segment(seg));

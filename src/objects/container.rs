@@ -42,7 +42,9 @@ pub(super) async fn get(r: Req) -> Result<HttpResponse, AppError> {
         .await?;
     let mut entries = q.apply(objects.into_iter().map(|o| (o.name.clone(), o)));
     if !r.query.json() {
-        return Ok(render::text_lines(&render::names(&entries, |o| o.name.as_str())));
+        return Ok(render::text_lines(&render::names(&entries, |o| {
+            o.name.as_str()
+        })));
     }
     let listed: Vec<ObjectView> = entries
         .iter()

@@ -24,7 +24,11 @@ pub(super) async fn get(r: Req) -> Result<HttpResponse, AppError> {
     }
     let range = parse::range(r.http.headers())?;
     let pre = parse::preconditions(r.http.headers())?;
-    match r.registry().read_object(&r.caller, &loc, range, &pre).await? {
+    match r
+        .registry()
+        .read_object(&r.caller, &loc, range, &pre)
+        .await?
+    {
         Served::NotModified(view) => {
             let mut resp = HttpResponseBuilder::new(StatusCode::NOT_MODIFIED);
             render::object_headers(&mut resp, &view);

@@ -11,7 +11,9 @@ use futures_util::StreamExt;
 use crate::domain::ids::truncate;
 use crate::domain::location::{account_name, container_name, Location};
 use crate::domain::objects::conditions::{etag_list, http_date, Preconditions};
-use crate::domain::objects::{MetaChange, Sharing, DEFAULT_CONTENT_TYPE, MAX_META_KEY, MAX_META_VALUE};
+use crate::domain::objects::{
+    MetaChange, Sharing, DEFAULT_CONTENT_TYPE, MAX_META_KEY, MAX_META_VALUE,
+};
 use crate::domain::range::ByteRange;
 use crate::error::AppError;
 use crate::registry::uploads::Body;
@@ -21,9 +23,8 @@ const IDLE: Duration = Duration::from_secs(30);
 
 /// The account of the path, decoded and checked.
 pub(super) fn account(raw: &str) -> Result<String, AppError> {
-    account_name(raw).map_err(|why| {
-        AppError::invalid(format!("Invalid account '{}': {why}", truncate(raw, 80)))
-    })
+    account_name(raw)
+        .map_err(|why| AppError::invalid(format!("Invalid account '{}': {why}", truncate(raw, 80))))
 }
 
 /// The account and container of the path, decoded and checked.
@@ -66,7 +67,9 @@ pub(super) fn is_blocks(headers: &HeaderMap) -> bool {
 
 /// The sharing, publicity and `X-Object-Meta-*` headers of a write.
 pub(super) fn meta_change(headers: &HeaderMap, merge: bool) -> Result<MetaChange, AppError> {
-    let sharing = text(headers, "x-object-sharing")?.map(Sharing::parse).transpose()?;
+    let sharing = text(headers, "x-object-sharing")?
+        .map(Sharing::parse)
+        .transpose()?;
     let public = match text(headers, "x-object-public")? {
         None => None,
         Some(v) if v.is_empty() || v.eq_ignore_ascii_case("false") => Some(false),
@@ -141,24 +144,29 @@ pub(super) fn body(payload: Option<web::Payload>) -> Body {
     let Some(payload) = payload else {
         return Box::pin(futures_util::stream::empty());
     };
-    Box::pin(futures_util::stream::unfold(Some(payload), |p| async move {
-        let mut p = p?;
-        match actix_web::rt::time::timeout(IDLE, p.next()).await {
-            Err(_) => Some((
-                Err(AppError::invalid(format!(
-                    "The request body stalled: no data for {} s",
-                    IDLE.as_secs()
-                ))),
-                None,
-            )),
-            Ok(None) => None,
-            Ok(Some(Err(e))) => Some((
-                Err(AppError::invalid(format!("Could not read the request body: {e}"))),
-                None,
-            )),
-            Ok(Some(Ok(chunk))) => Some((Ok(chunk), Some(p))),
-        }
-    }))
+    Box::pin(futures_util::stream::unfold(
+        Some(payload),
+        |p| async move {
+            let mut p = p?;
+            match actix_web::rt::time::timeout(IDLE, p.next()).await {
+                Err(_) => Some((
+                    Err(AppError::invalid(format!(
+                        "The request body stalled: no data for {} s",
+                        IDLE.as_secs()
+                    ))),
+                    None,
+                )),
+                Ok(None) => None,
+                Ok(Some(Err(e))) => Some((
+                    Err(AppError::invalid(format!(
+                        "Could not read the request body: {e}"
+                    ))),
+                    None,
+                )),
+                Ok(Some(Ok(chunk))) => Some((Ok(chunk), Some(p))),
+            }
+        },
+    ))
 }
 
 /// A whole body of at most `limit` bytes.

@@ -15,8 +15,11 @@ const JSON: &str = "application/json; charset=utf-8";
 const TEXT: &str = "text/plain; charset=utf-8";
 
 fn utc(ns: i64) -> chrono::DateTime<chrono::Utc> {
-    chrono::DateTime::from_timestamp(ns.div_euclid(1_000_000_000), ns.rem_euclid(1_000_000_000) as u32)
-        .unwrap_or_default()
+    chrono::DateTime::from_timestamp(
+        ns.div_euclid(1_000_000_000),
+        ns.rem_euclid(1_000_000_000) as u32,
+    )
+    .unwrap_or_default()
 }
 
 /// ISO 8601 with microseconds, as Pithos lists times.

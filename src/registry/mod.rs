@@ -47,7 +47,10 @@ impl Registry {
         let blocks = store.fs().and_then(|fs| match Blocks::open(fs.root()) {
             Ok(b) => Some(Arc::new(b)),
             Err(e) => {
-                log::error!("the object-store endpoint cannot keep blocks under {}: {e}", fs.root().display());
+                log::error!(
+                    "the object-store endpoint cannot keep blocks under {}: {e}",
+                    fs.root().display()
+                );
                 None
             }
         });

@@ -143,9 +143,12 @@ impl Registry {
         let (fs, _) = self.object_store()?;
         let own = caller.id() == account;
         let (a, c) = (account.to_string(), container.to_string());
-        let (exists, files) = blocking(move || Ok((fs.container_exists(&a, &c)?, fs.objects(&a, &c)?))).await?;
+        let (exists, files) =
+            blocking(move || Ok((fs.container_exists(&a, &c)?, fs.objects(&a, &c)?))).await?;
         if own && !exists && !STANDING.contains(&container) {
-            return Err(AppError::NotFound(format!("Container '{container}' not found")));
+            return Err(AppError::NotFound(format!(
+                "Container '{container}' not found"
+            )));
         }
         let views = self.with_meta(caller, account, container, files).await?;
         if !own && views.is_empty() {
@@ -174,7 +177,11 @@ impl Registry {
             .db
             .read(move |tx| {
                 let metas = tx.object_metas_under(&prefix)?;
-                let images = if own { HashSet::new() } else { tx.image_readable_under(&image_prefix, &who)? };
+                let images = if own {
+                    HashSet::new()
+                } else {
+                    tx.image_readable_under(&image_prefix, &who)?
+                };
                 Ok((metas, images))
             })
             .await?;
@@ -184,8 +191,16 @@ impl Registry {
             let meta = metas
                 .remove(&key)
                 .unwrap_or_else(|| ObjectMeta::unrecorded(account, info.mtime_ns / 1000));
-            if own || shared_with(&meta, caller.id()) || by_image.contains(&canonical_of(account, container, &name)) {
-                out.push(ObjectView { name, info, hashes: None, meta });
+            if own
+                || shared_with(&meta, caller.id())
+                || by_image.contains(&canonical_of(account, container, &name))
+            {
+                out.push(ObjectView {
+                    name,
+                    info,
+                    hashes: None,
+                    meta,
+                });
             }
         }
         Ok(out)
@@ -213,7 +228,10 @@ impl Registry {
         for ((view, key), hit) in views.iter_mut().zip(keys).zip(cached) {
             let info = view.info;
             let hashes = match hit.filter(|h| h.size == info.size && h.mtime_ns == info.mtime_ns) {
-                Some(h) => Hashes { md5: h.md5, pithos: h.checksum },
+                Some(h) => Hashes {
+                    md5: h.md5,
+                    pithos: h.checksum,
+                },
                 None => {
                     let (fs, k) = (fs.clone(), key.clone());
                     let (pithos, md5) = blocking(move || fs.hash_object(&k, info)).await?;
@@ -279,7 +297,11 @@ impl Registry {
     }
 
     /// One object the caller may read, with its hashes: 403 before 404.
-    pub(crate) async fn object(&self, caller: &Caller, loc: &Location) -> Result<ObjectView, AppError> {
+    pub(crate) async fn object(
+        &self,
+        caller: &Caller,
+        loc: &Location,
+    ) -> Result<ObjectView, AppError> {
         let (fs, _) = self.object_store()?;
         let key = object_key(loc);
         let l = loc.clone();
@@ -290,17 +312,31 @@ impl Registry {
             .read(move |tx| Ok((tx.object_meta(&k)?, tx.image_lets_read(&at, &who)?)))
             .await?;
         let own = caller.id() == loc.account();
-        let readable = own || by_image || meta.as_ref().is_some_and(|m| shared_with(m, caller.id()));
+        let readable =
+            own || by_image || meta.as_ref().is_some_and(|m| shared_with(m, caller.id()));
         if !readable {
             return Err(forbidden(&format!("object '{}'", loc.canonical())));
         }
         let Some((_, info)) = file else {
-            return Err(AppError::NotFound(format!("Object '{}' not found", loc.canonical())));
+            return Err(AppError::NotFound(format!(
+                "Object '{}' not found",
+                loc.canonical()
+            )));
         };
-        let meta = meta.unwrap_or_else(|| ObjectMeta::unrecorded(loc.account(), info.mtime_ns / 1000));
-        let view = ObjectView { name: loc.object_path(), info, hashes: None, meta };
-        let mut views = self.with_hashes(loc.account(), loc.container(), vec![view]).await?;
-        views.pop().ok_or_else(|| AppError::internal("an object view went missing"))
+        let meta =
+            meta.unwrap_or_else(|| ObjectMeta::unrecorded(loc.account(), info.mtime_ns / 1000));
+        let view = ObjectView {
+            name: loc.object_path(),
+            info,
+            hashes: None,
+            meta,
+        };
+        let mut views = self
+            .with_hashes(loc.account(), loc.container(), vec![view])
+            .await?;
+        views
+            .pop()
+            .ok_or_else(|| AppError::internal("an object view went missing"))
     }
 
     /// The object's data (a range of it), after its preconditions.
@@ -320,7 +356,9 @@ impl Registry {
         let (fs, _) = self.object_store()?;
         let l = loc.clone();
         let gone = || AppError::NotFound(format!("Object '{}' not found", loc.canonical()));
-        let (open, info) = blocking(move || fs.open_object_file(&l)).await?.ok_or_else(gone)?;
+        let (open, info) = blocking(move || fs.open_object_file(&l))
+            .await?
+            .ok_or_else(gone)?;
         if info != view.info {
             return Err(AppError::Conflict(format!(
                 "Object '{}' changed while it was read; repeat the request",

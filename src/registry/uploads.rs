@@ -30,9 +30,9 @@ pub(crate) fn blocks_too_large() -> AppError {
 }
 
 impl Registry {
-    /// Checks that the container is the caller's and is there (a standing
-    /// one is made when it is not yet); a metadata update of it does no more
-    /// (containers keep no metadata here).
+    /// Checks that the container is the caller's and is there (the standing
+    /// ones always are, their directory made by the first write into them);
+    /// a metadata update of it does no more (containers keep no metadata here).
     pub(crate) async fn own_container(
         &self,
         caller: &Caller,
@@ -40,20 +40,15 @@ impl Registry {
         container: &str,
     ) -> Result<(), AppError> {
         check_owner(caller, account)?;
+        if STANDING.contains(&container) {
+            return Ok(());
+        }
         let (fs, _) = self.object_store()?;
         let (a, c) = (account.to_string(), container.to_string());
-        let standing = STANDING.contains(&container);
-        blocking(move || {
-            if standing {
-                fs.create_container(&a, &c)?;
-                Ok(true)
-            } else {
-                fs.container_exists(&a, &c)
-            }
-        })
-        .await?
-        .then_some(())
-        .ok_or_else(|| AppError::NotFound(format!("Container '{container}' not found")))
+        blocking(move || fs.container_exists(&a, &c))
+            .await?
+            .then_some(())
+            .ok_or_else(|| AppError::NotFound(format!("Container '{container}' not found")))
     }
 
     /// Makes a container; whether it was made now (a standing one was
@@ -168,11 +163,17 @@ impl Registry {
         let mut meta: ObjectMeta = view.meta;
         change.apply(&mut meta)?;
         let key = object_key(loc);
-        self.db.write(move |tx| tx.put_object_meta(&key, &meta)).await
+        self.db
+            .write(move |tx| tx.put_object_meta(&key, &meta))
+            .await
     }
 
     /// Deletes an object (owner only): its file, its metadata and its hash.
-    pub(crate) async fn delete_object(&self, caller: &Caller, loc: &Location) -> Result<(), AppError> {
+    pub(crate) async fn delete_object(
+        &self,
+        caller: &Caller,
+        loc: &Location,
+    ) -> Result<(), AppError> {
         check_owner(caller, loc.account())?;
         let (fs, _) = self.object_store()?;
         let _turn = self.locks.lock(&loc.canonical()).await;

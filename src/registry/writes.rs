@@ -93,6 +93,7 @@ async fn stage(root: PathBuf, mut body: Body) -> Result<Finished, AppError> {
             .await?;
         }
         if chunk.is_none() {
+            log::debug!("staged {} bytes", staged.len());
             return staged_blocking(move || staged.finish().map_err(io_error)).await;
         }
     }
@@ -101,7 +102,11 @@ async fn stage(root: PathBuf, mut body: Body) -> Result<Finished, AppError> {
 /// Assembles a hashmap's blocks into a staging file: each block padded
 /// with NULs to its slot, the last cut at the size. `None` if a block went
 /// missing meanwhile.
-fn assemble(root: &std::path::Path, blocks: &Blocks, map: &Hashmap) -> Result<Option<Finished>, StoreError> {
+fn assemble(
+    root: &std::path::Path,
+    blocks: &Blocks,
+    map: &Hashmap,
+) -> Result<Option<Finished>, StoreError> {
     static ZEROS: [u8; 64 * 1024] = [0; 64 * 1024];
     let mut staged = Staged::create(root).map_err(io_error)?;
     for (i, hash) in map.hashes.iter().enumerate() {
@@ -124,14 +129,20 @@ fn assemble(root: &std::path::Path, blocks: &Blocks, map: &Hashmap) -> Result<Op
 impl Registry {
     /// Checks everything that refuses a write before its data is read:
     /// the account, the container, the way to the file, the preconditions.
-    async fn before_write(&self, caller: &Caller, loc: &Location, put: &PutObject) -> Result<PathBuf, AppError> {
+    async fn before_write(
+        &self,
+        caller: &Caller,
+        loc: &Location,
+        put: &PutObject,
+    ) -> Result<PathBuf, AppError> {
         check_owner(caller, loc.account())?;
         if put.change.meta.len() > MAX_META {
             return Err(AppError::OverLimit(format!(
                 "An object holds at most {MAX_META} X-Object-Meta-* keys"
             )));
         }
-        self.own_container(caller, loc.account(), loc.container()).await?;
+        self.own_container(caller, loc.account(), loc.container())
+            .await?;
         let (fs, _) = self.object_store()?;
         let l = loc.clone();
         let dest = blocking(move || fs.object_destination(&l)).await?;
@@ -140,7 +151,12 @@ impl Registry {
     }
 
     /// The preconditions of a write against the object there now.
-    async fn check_write(&self, caller: &Caller, loc: &Location, pre: &Preconditions) -> Result<(), AppError> {
+    async fn check_write(
+        &self,
+        caller: &Caller,
+        loc: &Location,
+        pre: &Preconditions,
+    ) -> Result<(), AppError> {
         if pre.if_match.is_none() && pre.if_none_match.is_none() {
             return Ok(());
         }
@@ -233,19 +249,31 @@ impl Registry {
         let (fs, _) = self.object_store()?;
         let (l, f) = (loc.clone(), fs.clone());
         let existed = blocking(move || f.object_file(&l)).await?.is_some();
-        let version = old.as_ref().map_or(if existed { 2 } else { 1 }, |m| m.version + 1);
+        let version = old
+            .as_ref()
+            .map_or(if existed { 2 } else { 1 }, |m| m.version + 1);
         let mut meta = old.unwrap_or_else(|| ObjectMeta::unrecorded(loc.account(), now_micros()));
         meta.content_type = put.content_type;
         put.change.apply(&mut meta)?;
         meta.version = version;
         meta.modified_by = caller.id().to_string();
         meta.modified_at = now_micros();
-        let (md5, pithos) = (finished.md5.clone(), finished.pithos_hash.clone());
+        let (md5, pithos, size) = (
+            finished.md5.clone(),
+            finished.pithos_hash.clone(),
+            finished.size,
+        );
         let info = staged_blocking(move || {
             finished.commit(&dest).map_err(io_error)?;
             fs.written(&dest)
         })
         .await?;
+        if info.size != size {
+            return Err(AppError::internal(format!(
+                "{key}: {} bytes in place after {size} were staged",
+                info.size
+            )));
+        }
         let remembered = CachedHash {
             path: key.clone(),
             size: info.size,

@@ -40,6 +40,8 @@ mod locations;
 mod members;
 #[path = "../api/metadata_headers.rs"]
 mod metadata_headers;
+#[path = "../api/objects.rs"]
+mod objects;
 #[path = "../api/pithos_hash.rs"]
 mod pithos_hash;
 #[path = "../api/registration.rs"]

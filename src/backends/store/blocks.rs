@@ -15,6 +15,7 @@ use std::time::{Duration, Instant, SystemTime};
 
 use sha2::{Digest, Sha256};
 
+use super::staging::sync_dir;
 use crate::domain::objects::hashmap::{is_block_hash, EMPTY_HASH};
 
 /// The block directory under the store root ('+' is in no user id, so no
@@ -49,10 +50,6 @@ fn strip(data: &[u8]) -> &[u8] {
 /// The hash of a block: SHA-256 of it without its trailing NULs.
 pub(crate) fn block_hash(data: &[u8]) -> String {
     hex::encode(Sha256::digest(strip(data)))
-}
-
-fn sync_dir(dir: &Path) -> std::io::Result<()> {
-    File::open(dir)?.sync_all()
 }
 
 impl Blocks {
@@ -97,7 +94,9 @@ impl Blocks {
             f.set_modified(SystemTime::now())?;
             return Ok((hash, false));
         }
-        let tmp = self.dir.join(format!(".part-{}", uuid::Uuid::new_v4().simple()));
+        let tmp = self
+            .dir
+            .join(format!(".part-{}", uuid::Uuid::new_v4().simple()));
         let written = (|| {
             let mut f = OpenOptions::new().write(true).create_new(true).open(&tmp)?;
             f.write_all(strip(data))?;
@@ -129,35 +128,54 @@ impl Blocks {
 
     /// Holds `hashes` against removal by other assemblies until the guard is dropped.
     pub(crate) fn pin(self: &Arc<Self>, hashes: &[String]) -> Pinned {
+        let mut unique = hashes.to_vec();
+        unique.sort();
+        unique.dedup();
         let mut pins = self.pins.lock().unwrap_or_else(|p| p.into_inner());
-        for h in hashes {
+        for h in &unique {
             *pins.entry(h.clone()).or_default() += 1;
         }
         Pinned {
             blocks: self.clone(),
-            hashes: hashes.to_vec(),
+            hashes: unique,
         }
     }
 
     /// Removes files older than `age` (blocks, and partial writes).
     pub(crate) fn sweep(&self, age: Duration) -> std::io::Result<usize> {
-        let now = SystemTime::now();
-        let mut removed = 0;
-        for entry in std::fs::read_dir(&self.dir)?.flatten() {
-            let old = entry
-                .metadata()
-                .and_then(|m| m.modified())
-                .is_ok_and(|t| now.duration_since(t).unwrap_or_default() >= age);
-            if old && std::fs::remove_file(entry.path()).is_ok() {
-                removed += 1;
-            }
-        }
-        if removed > 0 {
-            sync_dir(&self.dir)?;
-        }
-        Ok(removed)
+        sweep_dir(&self.dir, age)
     }
+}
 
+/// Removes the files of `dir` older than `age`.
+fn sweep_dir(dir: &Path, age: Duration) -> std::io::Result<usize> {
+    let now = SystemTime::now();
+    let mut removed = 0;
+    for entry in std::fs::read_dir(dir)?.flatten() {
+        let old = entry
+            .metadata()
+            .and_then(|m| m.modified())
+            .is_ok_and(|t| now.duration_since(t).unwrap_or_default() >= age);
+        if old && std::fs::remove_file(entry.path()).is_ok() {
+            removed += 1;
+        }
+    }
+    if removed > 0 {
+        sync_dir(dir)?;
+    }
+    Ok(removed)
+}
+
+/// For `plankton check`: removes the blocks of `root` unused for a day.
+pub(crate) fn sweep_expired(root: &Path) -> std::io::Result<usize> {
+    let dir = root.join(BLOCKS_DIR);
+    if !dir.is_dir() {
+        return Ok(0);
+    }
+    sweep_dir(&dir, BLOCK_TTL)
+}
+
+impl Blocks {
     /// Sweeps expired blocks if the last sweep was an hour ago or more.
     pub(crate) fn sweep_now_and_then(&self) {
         {
@@ -177,7 +195,7 @@ impl Pinned {
     /// Ends the assembly, which used its blocks: those no other assembly
     /// holds are removed, since the object now keeps their bytes.
     pub(crate) fn consume(self) {
-        let mut pins = self.blocks.pins.lock().unwrap_or_else(|p| p.into_inner());
+        let pins = self.blocks.pins.lock().unwrap_or_else(|p| p.into_inner());
         let mut removed = false;
         for h in &self.hashes {
             let last = pins.get(h).is_some_and(|n| *n == 1);
@@ -219,12 +237,17 @@ mod tests {
         assert_eq!(h, block_hash(b"abc"));
         assert_eq!(blocks.put(b"abc").unwrap(), (h.clone(), false));
         assert_eq!(blocks.read(&h).unwrap(), b"abc");
-        assert_eq!(blocks.put(&[0u8; 10]).unwrap(), (EMPTY_HASH.to_string(), false));
+        assert_eq!(
+            blocks.put(&[0u8; 10]).unwrap(),
+            (EMPTY_HASH.to_string(), false)
+        );
         assert!(blocks.has(EMPTY_HASH) && blocks.has(&h) && !blocks.has("../x"));
         let (other, _) = blocks.put(b"xyz").unwrap();
         {
             let _a = blocks.pin(std::slice::from_ref(&h));
-            blocks.pin(&[h.clone(), other.clone()]).consume();
+            blocks
+                .pin(&[h.clone(), other.clone(), other.clone()])
+                .consume();
         }
         assert!(blocks.has(&h), "held by another assembly");
         assert!(!blocks.has(&other), "consumed");

@@ -57,9 +57,7 @@ fn io(what: &Path, e: std::io::Error) -> StoreError {
 
 /// Syncs a directory, so that the entries made or removed in it survive a crash.
 fn sync_dir(dir: &Path) -> Result<(), StoreError> {
-    File::open(dir)
-        .and_then(|d| d.sync_all())
-        .map_err(|e| io(dir, e))
+    super::staging::sync_dir(dir).map_err(|e| io(dir, e))
 }
 
 impl FsStore {
@@ -79,13 +77,21 @@ impl FsStore {
     }
 
     /// Whether the container is there (a directory).
-    pub(crate) fn container_exists(&self, account: &str, container: &str) -> Result<bool, StoreError> {
+    pub(crate) fn container_exists(
+        &self,
+        account: &str,
+        container: &str,
+    ) -> Result<bool, StoreError> {
         let dir = self.inside(&container_key(account, container))?;
         Ok(std::fs::symlink_metadata(dir).is_ok_and(|m| m.is_dir()))
     }
 
     /// Makes the container's directory (synced); whether it was made now.
-    pub(crate) fn create_container(&self, account: &str, container: &str) -> Result<bool, StoreError> {
+    pub(crate) fn create_container(
+        &self,
+        account: &str,
+        container: &str,
+    ) -> Result<bool, StoreError> {
         let key = container_key(account, container);
         let dir = self.inside(&key)?;
         if std::fs::symlink_metadata(&dir).is_ok_and(|m| m.is_dir()) {
@@ -98,7 +104,9 @@ impl FsStore {
         }
         match std::fs::create_dir(&dir) {
             Ok(()) => {}
-            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists && dir.is_dir() => return Ok(false),
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists && dir.is_dir() => {
+                return Ok(false)
+            }
             Err(_) if dir.exists() => return Err(StoreError::InTheWay(key)),
             Err(e) => return Err(io(&dir, e)),
         }
@@ -129,7 +137,11 @@ impl FsStore {
     }
 
     /// Every object of a container, by name (`/`-separated below it).
-    pub(crate) fn objects(&self, account: &str, container: &str) -> Result<Vec<(String, FileInfo)>, StoreError> {
+    pub(crate) fn objects(
+        &self,
+        account: &str,
+        container: &str,
+    ) -> Result<Vec<(String, FileInfo)>, StoreError> {
         let dir = self.inside(&container_key(account, container))?;
         let mut out = Vec::new();
         walk(&dir, "", &mut out);
@@ -138,7 +150,10 @@ impl FsStore {
     }
 
     /// The object's file, if it is a regular file reached through no link.
-    pub(crate) fn object_file(&self, loc: &Location) -> Result<Option<(PathBuf, FileInfo)>, StoreError> {
+    pub(crate) fn object_file(
+        &self,
+        loc: &Location,
+    ) -> Result<Option<(PathBuf, FileInfo)>, StoreError> {
         let path = self.inside(&object_key(loc))?;
         match std::fs::symlink_metadata(&path) {
             Ok(m) if m.is_file() => Ok(Some((path, FileInfo::of(&m)))),
@@ -147,7 +162,10 @@ impl FsStore {
     }
 
     /// Opens the object to stream it; `Ok(None)` if there is none.
-    pub(crate) fn open_object_file(&self, loc: &Location) -> Result<Option<(OpenObject, FileInfo)>, StoreError> {
+    pub(crate) fn open_object_file(
+        &self,
+        loc: &Location,
+    ) -> Result<Option<(OpenObject, FileInfo)>, StoreError> {
         let Some((path, _)) = self.object_file(loc)? else {
             return Ok(None);
         };
@@ -213,7 +231,11 @@ impl FsStore {
 
     /// Removes an empty container (its empty subdirectories too); `false`
     /// if it holds an object. A container that is not there is removed.
-    pub(crate) fn remove_container(&self, account: &str, container: &str) -> Result<bool, StoreError> {
+    pub(crate) fn remove_container(
+        &self,
+        account: &str,
+        container: &str,
+    ) -> Result<bool, StoreError> {
         if !self.objects(account, container)?.is_empty() {
             return Ok(false);
         }
@@ -252,7 +274,11 @@ fn walk(dir: &Path, prefix: &str, out: &mut Vec<(String, FileInfo)>) {
 impl FsStore {
     /// Hashes the object at `key` (`(pithos hash, md5)`), if it still has
     /// the size and mtime it was listed with.
-    pub(crate) fn hash_object(&self, key: &str, expect: FileInfo) -> Result<(String, String), StoreError> {
+    pub(crate) fn hash_object(
+        &self,
+        key: &str,
+        expect: FileInfo,
+    ) -> Result<(String, String), StoreError> {
         let path = self.inside(key)?;
         let (read, pithos, md5) =
             crate::backends::hash::hash_file(&path).map_err(|e| io(&path, e))?;

@@ -29,7 +29,12 @@ pub(crate) enum Verdict {
 /// The ETags of an `If-Match` / `If-None-Match` value, quotes and `W/` dropped.
 pub(crate) fn etag_list(raw: &str) -> Vec<String> {
     raw.split(',')
-        .map(|t| t.trim().trim_start_matches("W/").trim_matches('"').to_string())
+        .map(|t| {
+            t.trim()
+                .trim_start_matches("W/")
+                .trim_matches('"')
+                .to_string()
+        })
         .filter(|t| !t.is_empty())
         .collect()
 }

@@ -37,10 +37,12 @@ impl Hashmap {
                 "{e}; expected {{\"bytes\": <size>, \"hashes\": [<64 hex digits>, ...]}}"
             ))
         })?;
-        let bytes = raw
-            .bytes
-            .as_u64()
-            .ok_or_else(|| bad(format!("bytes {} is not a size", truncate(&raw.bytes.to_string(), 40))))?;
+        let bytes = raw.bytes.as_u64().ok_or_else(|| {
+            bad(format!(
+                "bytes {} is not a size",
+                truncate(&raw.bytes.to_string(), 40)
+            ))
+        })?;
         let mut hashes = Vec::with_capacity(raw.hashes.len());
         for (i, h) in raw.hashes.iter().enumerate() {
             match h.as_str() {
@@ -96,13 +98,22 @@ mod tests {
 
     #[test]
     fn a_hashmap_needs_as_many_hashes_as_its_blocks() {
-        let body = format!(r#"{{"bytes": {}, "hashes": ["{}", "{}"]}}"#, BLOCK_SIZE + 1, h('a'), h('b'));
+        let body = format!(
+            r#"{{"bytes": {}, "hashes": ["{}", "{}"]}}"#,
+            BLOCK_SIZE + 1,
+            h('a'),
+            h('b')
+        );
         let m = Hashmap::parse(body.as_bytes()).unwrap();
         assert_eq!((m.slot(0), m.slot(1)), (BLOCK_SIZE, 1));
         assert!(Hashmap::parse(br#"{"bytes": 0, "hashes": []}"#).is_ok());
         for bad in [
             format!(r#"{{"bytes": 1, "hashes": []}}"#),
-            format!(r#"{{"bytes": {}, "hashes": ["{}"]}}"#, BLOCK_SIZE + 1, h('a')),
+            format!(
+                r#"{{"bytes": {}, "hashes": ["{}"]}}"#,
+                BLOCK_SIZE + 1,
+                h('a')
+            ),
             format!(r#"{{"bytes": 0, "hashes": ["{}"]}}"#, h('a')),
             format!(r#"{{"bytes": -1, "hashes": []}}"#),
             format!(r#"{{"bytes": "1", "hashes": ["{}"]}}"#, h('a')),

@@ -38,15 +38,25 @@ impl NameQuery {
             None | Some("") => MAX_LIMIT,
             Some(l) => l
                 .parse::<usize>()
-                .map_err(|_| AppError::invalid(format!("Invalid limit '{}': expected a count", super::super::ids::truncate(l, 40))))?
+                .map_err(|_| {
+                    AppError::invalid(format!(
+                        "Invalid limit '{}': expected a count",
+                        super::super::ids::truncate(l, 40)
+                    ))
+                })?
                 .min(MAX_LIMIT),
         };
-        let marker = q.get("marker").filter(|m| !m.is_empty()).map(str::to_string);
+        let marker = q
+            .get("marker")
+            .filter(|m| !m.is_empty())
+            .map(str::to_string);
         let (mut prefix, delimiter) = match q.get("path") {
             Some(p) => (p.to_string(), Some("/".to_string())),
             None => (
                 q.get("prefix").unwrap_or_default().to_string(),
-                q.get("delimiter").filter(|d| !d.is_empty()).map(str::to_string),
+                q.get("delimiter")
+                    .filter(|d| !d.is_empty())
+                    .map(str::to_string),
             ),
         };
         if let Some(d) = &delimiter {
@@ -73,7 +83,11 @@ impl NameQuery {
             if !name.starts_with(&self.prefix) {
                 continue;
             }
-            if self.marker.as_ref().is_some_and(|m| name.as_str() <= m.as_str()) {
+            if self
+                .marker
+                .as_ref()
+                .is_some_and(|m| name.as_str() <= m.as_str())
+            {
                 continue;
             }
             let rolled = self.delimiter.as_ref().and_then(|d| {
@@ -115,7 +129,10 @@ mod tests {
         let all = ["a", "b/1", "b/2", "b/c/3", "c"];
         assert_eq!(names("", &all), all);
         assert_eq!(names("delimiter=/", &all), ["a", "subdir:b/", "c"]);
-        assert_eq!(names("prefix=b&delimiter=/", &all), ["b/1", "b/2", "subdir:b/c/"]);
+        assert_eq!(
+            names("prefix=b&delimiter=/", &all),
+            ["b/1", "b/2", "subdir:b/c/"]
+        );
         assert_eq!(names("path=b", &all), ["b/1", "b/2", "subdir:b/c/"]);
         assert_eq!(names("prefix=b", &all), ["b/1", "b/2", "b/c/3"]);
         assert_eq!(names("marker=b/1&limit=2", &all), ["b/2", "b/c/3"]);

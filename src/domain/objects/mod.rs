@@ -49,7 +49,12 @@ impl Sharing {
             let list = match kind.trim().to_ascii_lowercase().as_str() {
                 "read" => &mut sharing.read,
                 "write" => &mut sharing.write,
-                other => return Err(bad(&format!("unknown permission '{}'", truncate(other, 40)))),
+                other => {
+                    return Err(bad(&format!(
+                        "unknown permission '{}'",
+                        truncate(other, 40)
+                    )))
+                }
             };
             for user in users.split(',').map(str::trim).filter(|u| !u.is_empty()) {
                 if user != "*" && !is_valid_user_id(user) {
@@ -70,7 +75,10 @@ impl Sharing {
 
     /// Whether `user` is named (or covered by `*`) in either list.
     pub(crate) fn lets_read(&self, user: &str) -> bool {
-        self.read.iter().chain(&self.write).any(|u| u == "*" || u == user)
+        self.read
+            .iter()
+            .chain(&self.write)
+            .any(|u| u == "*" || u == user)
     }
 
     /// The header form, `read=a,b;write=c`; empty when nobody is named.
@@ -160,23 +168,6 @@ impl MetaChange {
             )));
         }
         Ok(())
-    }
-}
-
-/// Why a caller may read an object that is not theirs: what the catalogue
-/// says of it.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub(crate) struct ReadGrant {
-    /// Named in the object's sharing (or the object is public).
-    pub(crate) by_sharing: bool,
-    /// A live image registered at the object lets the caller read it.
-    pub(crate) by_image: bool,
-}
-
-impl ReadGrant {
-    /// Whether either grant holds.
-    pub(crate) fn any(self) -> bool {
-        self.by_sharing || self.by_image
     }
 }
 
