@@ -22,7 +22,7 @@ use crate::domain::image::Image;
 use crate::domain::user::Caller;
 use crate::error::AppError;
 use crate::http::routing::find;
-use crate::http::{authenticate, fault, missed, read_body, AppState, CallerId};
+use crate::http::{authenticate, finish, missed, read_body, AppState};
 use crate::registry::Registry;
 
 /// Which API a request speaks, told apart by its path prefix alone.
@@ -116,14 +116,8 @@ pub(crate) async fn serve(
     rest: &str,
 ) -> HttpResponse {
     let mut caller_id = None;
-    let mut resp = match answer(http, payload, state, dialect, rest, &mut caller_id).await {
-        Ok(resp) => resp,
-        Err(e) => fault::json(&e),
-    };
-    if let Some(id) = caller_id {
-        resp.extensions_mut().insert(CallerId(id));
-    }
-    resp
+    let result = answer(http, payload, state, dialect, rest, &mut caller_id).await;
+    finish(result, caller_id)
 }
 
 async fn answer(

@@ -95,6 +95,19 @@ pub(crate) async fn read_body(
         })
 }
 
+/// The answer to a request: its response, or its error's JSON fault, with
+/// the caller (once known) left on it for the access log.
+pub(crate) fn finish(
+    result: Result<actix_web::HttpResponse, AppError>,
+    caller_id: Option<String>,
+) -> actix_web::HttpResponse {
+    let mut resp = result.unwrap_or_else(|e| fault::json(&e));
+    if let Some(id) = caller_id {
+        resp.extensions_mut().insert(CallerId(id));
+    }
+    resp
+}
+
 /// The fault of a request that matched no handler.
 pub(crate) fn missed(http: &HttpRequest, miss: Miss) -> AppError {
     match miss {

@@ -18,7 +18,7 @@ use crate::domain::percent::decode_query;
 use crate::domain::user::Caller;
 use crate::error::AppError;
 use crate::http::routing::Miss;
-use crate::http::{fault, missed, AppState, CallerId};
+use crate::http::{finish, missed, AppState};
 use crate::registry::Registry;
 
 /// The prefix of the surface after the base.
@@ -124,13 +124,8 @@ pub(crate) async fn serve(
     rest: &str,
 ) -> HttpResponse {
     let mut caller_id = None;
-    let mut resp = answer(http, payload, state, rest, &mut caller_id)
-        .await
-        .unwrap_or_else(|e| fault::json(&e));
-    if let Some(id) = caller_id {
-        resp.extensions_mut().insert(CallerId(id));
-    }
-    resp
+    let result = answer(http, payload, state, rest, &mut caller_id).await;
+    finish(result, caller_id)
 }
 
 async fn answer(

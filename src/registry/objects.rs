@@ -77,12 +77,16 @@ pub(crate) enum Served {
 }
 
 /// What an object-store failure means at this endpoint: a path through a
-/// link is refused (403) rather than a bad location (400).
+/// link is refused (403) rather than a bad location (400), and a full disk
+/// is over the limit (413).
 pub(crate) fn store_error(e: StoreError) -> AppError {
     match e {
         StoreError::OutsideRoot(path) => AppError::Forbidden(format!(
             "'{path}' leads through a symbolic link of the store: it is not followed"
         )),
+        StoreError::Io(msg) if msg.contains("No space left") => {
+            AppError::OverLimit("Not enough space in the store".into())
+        }
         other => other.into(),
     }
 }

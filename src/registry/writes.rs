@@ -56,28 +56,9 @@ fn io_error(e: std::io::Error) -> StoreError {
     StoreError::Io(format!("writing an object: {e}"))
 }
 
-/// What a failed write of the store means for the request.
-fn write_error(e: StoreError) -> AppError {
-    match e {
-        StoreError::Io(msg) if msg.contains("No space left") => {
-            AppError::OverLimit("Not enough space in the store".into())
-        }
-        other => super::objects::store_error(other),
-    }
-}
-
-async fn staged_blocking<T: Send + 'static>(
-    f: impl FnOnce() -> Result<T, StoreError> + Send + 'static,
-) -> Result<T, AppError> {
-    actix_web::web::block(f)
-        .await
-        .map_err(|e| AppError::internal(format!("blocking pool: {e}")))?
-        .map_err(write_error)
-}
-
 /// Streams `body` into a new staging file under `root`, synced at the end.
 async fn stage(root: PathBuf, mut body: Body) -> Result<Finished, AppError> {
-    let mut staged = staged_blocking(move || Staged::create(&root).map_err(io_error)).await?;
+    let mut staged = blocking(move || Staged::create(&root).map_err(io_error)).await?;
     let mut buf = Vec::with_capacity(WRITE_CHUNK);
     loop {
         let chunk = body.next().await.transpose()?;
@@ -86,15 +67,19 @@ async fn stage(root: PathBuf, mut body: Body) -> Result<Finished, AppError> {
         }
         if buf.len() >= WRITE_CHUNK || (chunk.is_none() && !buf.is_empty()) {
             let data = std::mem::take(&mut buf);
-            staged = staged_blocking(move || {
+            staged = blocking(move || {
                 staged.write(&data).map_err(io_error)?;
                 Ok(staged)
             })
             .await?;
         }
         if chunk.is_none() {
-            log::debug!("staged {} bytes", staged.len());
-            return staged_blocking(move || staged.finish().map_err(io_error)).await;
+            if staged.is_empty() {
+                log::debug!("staged an empty object");
+            } else {
+                log::debug!("staged {} bytes", staged.len());
+            }
+            return blocking(move || staged.finish().map_err(io_error)).await;
         }
     }
 }
@@ -214,7 +199,7 @@ impl Registry {
         }
         let pinned = blocks.pin(&map.hashes);
         let (b, m, root) = (blocks.clone(), map.clone(), fs.root().to_path_buf());
-        let Some(finished) = staged_blocking(move || assemble(&root, &b, &m)).await? else {
+        let Some(finished) = blocking(move || assemble(&root, &b, &m)).await? else {
             let (b, m) = (blocks.clone(), map.clone());
             return Ok(Err(blocking(move || Ok(m.missing(|h| b.has(h)))).await?));
         };
@@ -263,7 +248,7 @@ impl Registry {
             finished.pithos_hash.clone(),
             finished.size,
         );
-        let info = staged_blocking(move || {
+        let info = blocking(move || {
             finished.commit(&dest).map_err(io_error)?;
             fs.written(&dest)
         })

@@ -49,6 +49,11 @@ async fn put(app: &TestApp, rest: &str, token: &str, data: &[u8]) -> Response {
     call(app, Method::PUT, rest, token, &[], data.to_vec()).await
 }
 
+/// Alice's `PUT` with headers.
+async fn put_with(app: &TestApp, rest: &str, headers: &[(&str, &str)], data: &[u8]) -> Response {
+    call(app, Method::PUT, rest, ALICE.0, headers, data.to_vec()).await
+}
+
 /// `POST ?update` of blocks, as kamaki sends it.
 async fn post_blocks(app: &TestApp, account: &str, container: &str, data: &[u8]) -> Response {
     call(
@@ -395,65 +400,29 @@ async fn put_refusals_change_nothing() {
     refused(
         &app,
         422,
-        call(
-            &app,
-            Method::PUT,
-            "/alice/pithos/a",
-            ALICE.0,
-            &[("etag", &wrong)],
-            b"two".to_vec(),
-        ),
+        put_with(&app, "/alice/pithos/a", &[("etag", &wrong)], b"two"),
     )
     .await;
     refused(
         &app,
         422,
-        call(
-            &app,
-            Method::PUT,
-            "/alice/pithos/new",
-            ALICE.0,
-            &[("etag", &wrong)],
-            b"two".to_vec(),
-        ),
+        put_with(&app, "/alice/pithos/new", &[("etag", &wrong)], b"two"),
     )
     .await;
     // If-None-Match: * on an existing object.
     refused(
         &app,
         412,
-        call(
-            &app,
-            Method::PUT,
-            "/alice/pithos/a",
-            ALICE.0,
-            &[("if-none-match", "*")],
-            b"two".to_vec(),
-        ),
+        put_with(&app, "/alice/pithos/a", &[("if-none-match", "*")], b"two"),
     )
     .await;
-    let fresh = call(
-        &app,
-        Method::PUT,
-        "/alice/pithos/b",
-        ALICE.0,
-        &[("if-none-match", "*")],
-        b"b".to_vec(),
-    )
-    .await;
+    let fresh = put_with(&app, "/alice/pithos/b", &[("if-none-match", "*")], b"b").await;
     assert_eq!(fresh.status(), 201);
     // If-Match on a missing object.
     refused(
         &app,
         412,
-        call(
-            &app,
-            Method::PUT,
-            "/alice/pithos/c",
-            ALICE.0,
-            &[("if-match", "abc")],
-            b"c".to_vec(),
-        ),
+        put_with(&app, "/alice/pithos/c", &[("if-match", "abc")], b"c"),
     )
     .await;
     // A file where a directory must be, a directory where the object must be.
@@ -467,26 +436,22 @@ async fn put_refusals_change_nothing() {
     refused(
         &app,
         400,
-        call(
+        put_with(
             &app,
-            Method::PUT,
             "/alice/pithos/a",
-            ALICE.0,
             &[("x-object-sharing", "read=a b")],
-            b"x".to_vec(),
+            b"x",
         ),
     )
     .await;
     refused(
         &app,
         400,
-        call(
+        put_with(
             &app,
-            Method::PUT,
             "/alice/pithos/a",
-            ALICE.0,
             &[("x-object-public", "maybe")],
-            b"x".to_vec(),
+            b"x",
         ),
     )
     .await;
@@ -1021,15 +986,7 @@ async fn object_post_merges_or_replaces_metadata() {
     if !served(&app).await {
         return;
     }
-    let first = call(
-        &app,
-        Method::PUT,
-        "/alice/pithos/m",
-        ALICE.0,
-        &[("x-object-meta-a", "1")],
-        b"m".to_vec(),
-    )
-    .await;
+    let first = put_with(&app, "/alice/pithos/m", &[("x-object-meta-a", "1")], b"m").await;
     assert_eq!(first.status(), 201);
     let post = |q: &'static str, h: &'static [(&'static str, &'static str)]| {
         call(&app, Method::POST, q, ALICE.0, h, Vec::new())
@@ -1247,10 +1204,6 @@ async fn bad_names_are_400_and_change_nothing() {
         put(&app, "/alice/pithos/a", ALICE.0, b"1").await.status(),
         201
     );
-    let token: &[(&[u8], &[u8])] = &[
-        (b"X-Auth-Token", ALICE.0.as_bytes()),
-        (b"Content-Length", b"1"),
-    ];
     for path in [
         "/alice/pithos/a//b",
         "/alice/pithos/./x",
@@ -1270,21 +1223,14 @@ async fn bad_names_are_400_and_change_nothing() {
     ] {
         let before = snapshot(&app);
         for method in ["PUT", "GET", "DELETE"] {
-            let mut req = format!(
-                "{method} {}{} HTTP/1.1\r\nHost: {}\r\nConnection: close\r\n",
-                app.base(),
-                os(path),
-                app.host_port()
-            )
-            .into_bytes();
-            for (k, v) in token {
-                req.extend_from_slice(k);
-                req.extend_from_slice(b": ");
-                req.extend_from_slice(v);
-                req.extend_from_slice(b"\r\n");
-            }
-            req.extend_from_slice(b"\r\nx");
-            let resp = app.raw(req).await;
+            let full = os(path);
+            let resp = app
+                .raw_request(
+                    method,
+                    full.as_bytes(),
+                    &[(b"X-Auth-Token", ALICE.0.as_bytes())],
+                )
+                .await;
             assert_eq!(
                 resp.status,
                 400,

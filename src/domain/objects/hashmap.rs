@@ -108,18 +108,18 @@ mod tests {
         assert_eq!((m.slot(0), m.slot(1)), (BLOCK_SIZE, 1));
         assert!(Hashmap::parse(br#"{"bytes": 0, "hashes": []}"#).is_ok());
         for bad in [
-            format!(r#"{{"bytes": 1, "hashes": []}}"#),
+            r#"{"bytes": 1, "hashes": []}"#.to_string(),
             format!(
                 r#"{{"bytes": {}, "hashes": ["{}"]}}"#,
                 BLOCK_SIZE + 1,
                 h('a')
             ),
             format!(r#"{{"bytes": 0, "hashes": ["{}"]}}"#, h('a')),
-            format!(r#"{{"bytes": -1, "hashes": []}}"#),
+            r#"{"bytes": -1, "hashes": []}"#.to_string(),
             format!(r#"{{"bytes": "1", "hashes": ["{}"]}}"#, h('a')),
             format!(r#"{{"bytes": 1, "hashes": ["{}"]}}"#, h('A')),
-            format!(r#"{{"bytes": 1, "hashes": ["abc"]}}"#),
-            format!(r#"{{"bytes": 1, "hashes": [7]}}"#),
+            r#"{"bytes": 1, "hashes": ["abc"]}"#.to_string(),
+            r#"{"bytes": 1, "hashes": [7]}"#.to_string(),
             "{".to_string(),
             "[]".to_string(),
         ] {
