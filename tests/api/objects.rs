@@ -45,6 +45,10 @@ async fn get(app: &TestApp, rest: &str, token: &str) -> Response {
     call(app, Method::GET, rest, token, &[], Vec::new()).await
 }
 
+async fn head(app: &TestApp, rest: &str, token: &str) -> Response {
+    call(app, Method::HEAD, rest, token, &[], Vec::new()).await
+}
+
 async fn put(app: &TestApp, rest: &str, token: &str, data: &[u8]) -> Response {
     call(app, Method::PUT, rest, token, &[], data.to_vec()).await
 }
@@ -179,6 +183,12 @@ async fn served(app: &TestApp) -> bool {
     false
 }
 
+/// A server on the `fs` store; `None` (after checking the 404) on the `pithos` one.
+async fn fs_app() -> Option<TestApp> {
+    let app = TestApp::spawn().await;
+    served(&app).await.then_some(app)
+}
+
 #[tokio::test]
 async fn the_identity_catalog_names_the_endpoint() {
     let app = TestApp::spawn().await;
@@ -210,10 +220,7 @@ async fn with_the_pithos_store_the_endpoint_is_not_served() {
 
 #[tokio::test]
 async fn accounts_list_the_standing_containers_as_json_and_text() {
-    let app = TestApp::spawn().await;
-    if !served(&app).await {
-        return;
-    }
+    let Some(app) = fs_app().await else { return };
     let body = json_with_status(get(&app, "/alice?format=json", ALICE.0).await, 200).await;
     let names: Vec<&str> = body
         .as_array()
@@ -236,21 +243,18 @@ async fn accounts_list_the_standing_containers_as_json_and_text() {
         put(&app, "/alice/pithos/a", ALICE.0, b"abc").await.status(),
         201
     );
-    let head = call(&app, Method::HEAD, "/alice", ALICE.0, &[], Vec::new()).await;
-    assert_eq!(head.status(), 204);
-    assert_eq!(must_header(&head, "x-account-container-count"), "2");
-    assert_eq!(must_header(&head, "x-account-bytes-used"), "3");
-    assert_eq!(must_header(&head, "x-account-policy-quota"), "0");
+    let h = head(&app, "/alice", ALICE.0).await;
+    assert_eq!(h.status(), 204);
+    assert_eq!(must_header(&h, "x-account-container-count"), "2");
+    assert_eq!(must_header(&h, "x-account-bytes-used"), "3");
+    assert_eq!(must_header(&h, "x-account-policy-quota"), "0");
     // Another user's account: nothing readable there, 403.
     assert_eq!(get(&app, "/alice?format=json", BOB.0).await.status(), 403);
 }
 
 #[tokio::test]
 async fn containers_are_made_once_and_head_is_exactly_204() {
-    let app = TestApp::spawn().await;
-    if !served(&app).await {
-        return;
-    }
+    let Some(app) = fs_app().await else { return };
     assert_eq!(
         put(&app, "/alice/backups", ALICE.0, b"").await.status(),
         201
@@ -265,21 +269,13 @@ async fn containers_are_made_once_and_head_is_exactly_204() {
         "standing"
     );
     assert!(app.root().join("alice/backups").is_dir());
-    let head = call(
-        &app,
-        Method::HEAD,
-        "/alice/backups",
-        ALICE.0,
-        &[],
-        Vec::new(),
-    )
-    .await;
-    assert_eq!(head.status(), StatusCode::NO_CONTENT);
-    assert_eq!(must_header(&head, "x-container-object-count"), "0");
-    assert_eq!(must_header(&head, "x-container-bytes-used"), "0");
-    assert_eq!(must_header(&head, "x-container-block-size"), "4194304");
-    assert_eq!(must_header(&head, "x-container-block-hash"), "sha256");
-    let missing = call(&app, Method::HEAD, "/alice/nope", ALICE.0, &[], Vec::new()).await;
+    let h = head(&app, "/alice/backups", ALICE.0).await;
+    assert_eq!(h.status(), StatusCode::NO_CONTENT);
+    assert_eq!(must_header(&h, "x-container-object-count"), "0");
+    assert_eq!(must_header(&h, "x-container-bytes-used"), "0");
+    assert_eq!(must_header(&h, "x-container-block-size"), "4194304");
+    assert_eq!(must_header(&h, "x-container-block-hash"), "sha256");
+    let missing = head(&app, "/alice/nope", ALICE.0).await;
     assert_eq!(missing.status(), 404);
     // Empty listings: `[]` as JSON, 204 as text.
     let list = get(&app, "/alice/backups?format=json", ALICE.0).await;
@@ -297,10 +293,7 @@ async fn containers_are_made_once_and_head_is_exactly_204() {
 
 #[tokio::test]
 async fn a_put_object_round_trips_with_its_metadata_and_registers_instantly() {
-    let app = TestApp::spawn().await;
-    if !served(&app).await {
-        return;
-    }
+    let Some(app) = fs_app().await else { return };
     let data = pattern(BLOCK + 10, 7);
     let odd_type = "(1/3)  Calculating block hashes";
     let resp = call(
@@ -327,35 +320,27 @@ async fn a_put_object_round_trips_with_its_metadata_and_registers_instantly() {
     let again = put(&app, "/alice/images/dir/disk.img", ALICE.0, &data).await;
     assert_eq!(must_header(&again, "x-object-version"), "2");
 
-    let head = call(
-        &app,
-        Method::HEAD,
-        "/alice/images/dir/disk.img",
-        ALICE.0,
-        &[],
-        Vec::new(),
-    )
-    .await;
-    assert_eq!(head.status(), 200);
-    assert_eq!(must_header(&head, "content-length"), data.len().to_string());
+    let h = head(&app, "/alice/images/dir/disk.img", ALICE.0).await;
+    assert_eq!(h.status(), 200);
+    assert_eq!(must_header(&h, "content-length"), data.len().to_string());
     assert_eq!(
-        must_header(&head, "content-type"),
+        must_header(&h, "content-type"),
         "application/octet-stream",
         "a PUT sets the type anew"
     );
-    assert_eq!(must_header(&head, "etag"), md5_hex(&data));
-    assert_eq!(must_header(&head, "x-object-hash").len(), 64);
-    assert_eq!(must_header(&head, "x-object-modified-by"), "alice");
+    assert_eq!(must_header(&h, "etag"), md5_hex(&data));
+    assert_eq!(must_header(&h, "x-object-hash").len(), 64);
+    assert_eq!(must_header(&h, "x-object-modified-by"), "alice");
     assert_eq!(
-        must_header(&head, "x-object-sharing"),
+        must_header(&h, "x-object-sharing"),
         "read=bob",
         "kept when not sent"
     );
     assert!(
-        header(&head, "x-object-meta-os").is_none(),
+        header(&h, "x-object-meta-os").is_none(),
         "a PUT replaces the metadata"
     );
-    assert!(must_header(&head, "last-modified").ends_with("GMT"));
+    assert!(must_header(&h, "last-modified").ends_with("GMT"));
     let got = get(&app, "/alice/images/dir/disk.img", ALICE.0).await;
     assert_eq!(got.status(), 200);
     assert_eq!(got.bytes().await.unwrap().to_vec(), data);
@@ -365,7 +350,7 @@ async fn a_put_object_round_trips_with_its_metadata_and_registers_instantly() {
     assert_eq!(item["name"], "dir/disk.img");
     assert_eq!(item["bytes"], data.len());
     assert_eq!(item["hash"], md5_hex(&data));
-    assert_eq!(item["x_object_hash"], must_header(&head, "x-object-hash"));
+    assert_eq!(item["x_object_hash"], must_header(&h, "x-object-hash"));
     assert_eq!(item["x_object_version"], 2);
     assert_eq!(item["x_object_sharing"], "read=bob");
     assert!(item["last_modified"].as_str().unwrap().contains('T'));
@@ -377,18 +362,12 @@ async fn a_put_object_round_trips_with_its_metadata_and_registers_instantly() {
         .already_there()
         .json()
         .await;
-    assert_eq!(
-        image["image"]["checksum"],
-        must_header(&head, "x-object-hash")
-    );
+    assert_eq!(image["image"]["checksum"], must_header(&h, "x-object-hash"));
 }
 
 #[tokio::test]
 async fn put_refusals_change_nothing() {
-    let app = TestApp::spawn().await;
-    if !served(&app).await {
-        return;
-    }
+    let Some(app) = fs_app().await else { return };
     assert_eq!(
         put(&app, "/alice/pithos/a", ALICE.0, b"one").await.status(),
         201
@@ -463,10 +442,7 @@ async fn put_refusals_change_nothing() {
 
 #[tokio::test]
 async fn ranges_are_exact_206_and_416_even_with_format_json() {
-    let app = TestApp::spawn().await;
-    if !served(&app).await {
-        return;
-    }
+    let Some(app) = fs_app().await else { return };
     let data = pattern(1000, 3);
     assert_eq!(
         put(&app, "/alice/pithos/r", ALICE.0, &data).await.status(),
@@ -513,10 +489,7 @@ async fn ranges_are_exact_206_and_416_even_with_format_json() {
 
 #[tokio::test]
 async fn conditional_reads_follow_http() {
-    let app = TestApp::spawn().await;
-    if !served(&app).await {
-        return;
-    }
+    let Some(app) = fs_app().await else { return };
     assert_eq!(
         put(&app, "/alice/pithos/c", ALICE.0, b"abc").await.status(),
         201
@@ -563,10 +536,7 @@ async fn conditional_reads_follow_http() {
 
 #[tokio::test]
 async fn the_hashmap_protocol_uploads_what_is_missing_then_assembles() {
-    let app = TestApp::spawn().await;
-    if !served(&app).await {
-        return;
-    }
+    let Some(app) = fs_app().await else { return };
     let (a, b) = (pattern(BLOCK, 1), pattern(BLOCK, 2));
     let c = pattern(100, 3);
     let data = [a.clone(), b.clone(), a.clone(), c.clone()].concat();
@@ -666,10 +636,7 @@ async fn json_with_status_any(resp: Response) -> Value {
 
 #[tokio::test]
 async fn short_all_zero_and_nul_ending_blocks() {
-    let app = TestApp::spawn().await;
-    if !served(&app).await {
-        return;
-    }
+    let Some(app) = fs_app().await else { return };
     // A block ending in NULs hashes as its short form: the short one stands for it.
     let mut full = b"abc".to_vec();
     full.resize(BLOCK, 0);
@@ -699,10 +666,7 @@ async fn short_all_zero_and_nul_ending_blocks() {
 
 #[tokio::test]
 async fn an_empty_hashmap_makes_an_empty_object() {
-    let app = TestApp::spawn().await;
-    if !served(&app).await {
-        return;
-    }
+    let Some(app) = fs_app().await else { return };
     let resp = put_hashmap(
         &app,
         "/alice/pithos/empty",
@@ -711,17 +675,9 @@ async fn an_empty_hashmap_makes_an_empty_object() {
     .await;
     assert_eq!(resp.status(), 201);
     assert_eq!(must_header(&resp, "etag"), md5_hex(b""));
-    let head = call(
-        &app,
-        Method::HEAD,
-        "/alice/pithos/empty",
-        ALICE.0,
-        &[],
-        Vec::new(),
-    )
-    .await;
-    assert_eq!(must_header(&head, "content-length"), "0");
-    assert_eq!(must_header(&head, "x-object-hash"), sha256_hex(b""));
+    let h = head(&app, "/alice/pithos/empty", ALICE.0).await;
+    assert_eq!(must_header(&h, "content-length"), "0");
+    assert_eq!(must_header(&h, "x-object-hash"), sha256_hex(b""));
     let map = json_with_status(
         get(&app, "/alice/pithos/empty?hashmap&format=json", ALICE.0).await,
         200,
@@ -733,10 +689,7 @@ async fn an_empty_hashmap_makes_an_empty_object() {
 
 #[tokio::test]
 async fn bad_hashmaps_and_block_uploads_are_refused_and_change_nothing() {
-    let app = TestApp::spawn().await;
-    if !served(&app).await {
-        return;
-    }
+    let Some(app) = fs_app().await else { return };
     let h = "a".repeat(64);
     for bad in [
         json!({"bytes": 1, "hashes": []}),
@@ -809,10 +762,7 @@ async fn bad_hashmaps_and_block_uploads_are_refused_and_change_nothing() {
 
 #[tokio::test]
 async fn writes_in_another_users_account_are_403_and_change_nothing() {
-    let app = TestApp::spawn().await;
-    if !served(&app).await {
-        return;
-    }
+    let Some(app) = fs_app().await else { return };
     assert_eq!(
         put(&app, "/bob/pithos/mine", BOB.0, b"bob's")
             .await
@@ -862,10 +812,7 @@ async fn writes_in_another_users_account_are_403_and_change_nothing() {
 
 #[tokio::test]
 async fn sharing_lists_and_image_members_let_others_read() {
-    let app = TestApp::spawn().await;
-    if !served(&app).await {
-        return;
-    }
+    let Some(app) = fs_app().await else { return };
     for name in ["a", "b"] {
         assert_eq!(
             put(
@@ -898,29 +845,17 @@ async fn sharing_lists_and_image_members_let_others_read() {
     let listed = json_with_status(get(&app, "/alice/pithos?format=json", BOB.0).await, 200).await;
     assert_eq!(listed.as_array().unwrap().len(), 1);
     assert_eq!(listed[0]["name"], "a");
-    let head = call(&app, Method::HEAD, "/alice/pithos", BOB.0, &[], Vec::new()).await;
+    let h = head(&app, "/alice/pithos", BOB.0).await;
     assert_eq!(
         (
-            head.status().as_u16(),
-            must_header(&head, "x-container-object-count")
+            h.status().as_u16(),
+            must_header(&h, "x-container-object-count")
         ),
         (204, "1".into())
     );
     let account = json_with_status(get(&app, "/alice?format=json", BOB.0).await, 200).await;
     assert_eq!(account.as_array().unwrap().len(), 1);
-    assert_eq!(
-        call(
-            &app,
-            Method::HEAD,
-            "/alice/pithos",
-            CAROL.0,
-            &[],
-            Vec::new()
-        )
-        .await
-        .status(),
-        403
-    );
+    assert_eq!(head(&app, "/alice/pithos", CAROL.0).await.status(), 403);
     // `*` in the write list lets everyone read; an empty header clears.
     call(
         &app,
@@ -982,10 +917,7 @@ async fn sharing_lists_and_image_members_let_others_read() {
 
 #[tokio::test]
 async fn object_post_merges_or_replaces_metadata() {
-    let app = TestApp::spawn().await;
-    if !served(&app).await {
-        return;
-    }
+    let Some(app) = fs_app().await else { return };
     let first = put_with(&app, "/alice/pithos/m", &[("x-object-meta-a", "1")], b"m").await;
     assert_eq!(first.status(), 201);
     let post = |q: &'static str, h: &'static [(&'static str, &'static str)]| {
@@ -997,20 +929,9 @@ async fn object_post_merges_or_replaces_metadata() {
             .status(),
         202
     );
-    let head = call(
-        &app,
-        Method::HEAD,
-        "/alice/pithos/m",
-        ALICE.0,
-        &[],
-        Vec::new(),
-    )
-    .await;
+    let h = head(&app, "/alice/pithos/m", ALICE.0).await;
     assert_eq!(
-        (
-            header(&head, "x-object-meta-a"),
-            header(&head, "x-object-meta-b")
-        ),
+        (header(&h, "x-object-meta-a"), header(&h, "x-object-meta-b")),
         (Some("1".into()), Some("2".into()))
     );
     assert_eq!(
@@ -1019,19 +940,11 @@ async fn object_post_merges_or_replaces_metadata() {
             .status(),
         202
     );
-    let head = call(
-        &app,
-        Method::HEAD,
-        "/alice/pithos/m",
-        ALICE.0,
-        &[],
-        Vec::new(),
-    )
-    .await;
-    assert_eq!(header(&head, "x-object-meta-a"), None);
-    assert_eq!(header(&head, "x-object-meta-c"), Some("3".into()));
+    let h = head(&app, "/alice/pithos/m", ALICE.0).await;
+    assert_eq!(header(&h, "x-object-meta-a"), None);
+    assert_eq!(header(&h, "x-object-meta-c"), Some("3".into()));
     assert_eq!(
-        must_header(&head, "x-object-version"),
+        must_header(&h, "x-object-version"),
         "1",
         "metadata does not make a version"
     );
@@ -1045,10 +958,7 @@ async fn object_post_merges_or_replaces_metadata() {
 
 #[tokio::test]
 async fn deleting_objects_and_containers() {
-    let app = TestApp::spawn().await;
-    if !served(&app).await {
-        return;
-    }
+    let Some(app) = fs_app().await else { return };
     assert_eq!(put(&app, "/alice/work", ALICE.0, b"").await.status(), 201);
     for name in ["x", "d/y", "d/e/z"] {
         assert_eq!(
@@ -1080,10 +990,7 @@ async fn deleting_objects_and_containers() {
 
 #[tokio::test]
 async fn listings_take_prefix_delimiter_path_marker_and_limit() {
-    let app = TestApp::spawn().await;
-    if !served(&app).await {
-        return;
-    }
+    let Some(app) = fs_app().await else { return };
     for name in ["a", "b/1", "b/2", "b/c/3", "c"] {
         assert_eq!(
             put(&app, &format!("/alice/pithos/{name}"), ALICE.0, b"1")
@@ -1131,10 +1038,7 @@ async fn listings_take_prefix_delimiter_path_marker_and_limit() {
 
 #[tokio::test]
 async fn files_put_under_the_root_by_hand_are_objects() {
-    let app = TestApp::spawn().await;
-    if !served(&app).await {
-        return;
-    }
+    let Some(app) = fs_app().await else { return };
     app.put_object("alice", "images", "hand/made.img", b"by hand");
     let list = json_with_status(get(&app, "/alice/images?format=json", ALICE.0).await, 200).await;
     assert_eq!(list[0]["name"], "hand/made.img");
@@ -1149,10 +1053,7 @@ async fn files_put_under_the_root_by_hand_are_objects() {
 
 #[tokio::test]
 async fn tokens_come_in_the_header_or_the_query() {
-    let app = TestApp::spawn().await;
-    if !served(&app).await {
-        return;
-    }
+    let Some(app) = fs_app().await else { return };
     let url = app.url(&os("/alice/pithos?format=json"));
     let none = app.client.get(&url).send().await.unwrap();
     fault(none, 401, "unauthorized", &[]).await;
@@ -1196,10 +1097,7 @@ async fn tokens_come_in_the_header_or_the_query() {
 
 #[tokio::test]
 async fn bad_names_are_400_and_change_nothing() {
-    let app = TestApp::spawn().await;
-    if !served(&app).await {
-        return;
-    }
+    let Some(app) = fs_app().await else { return };
     assert_eq!(
         put(&app, "/alice/pithos/a", ALICE.0, b"1").await.status(),
         201
@@ -1244,10 +1142,7 @@ async fn bad_names_are_400_and_change_nothing() {
 
 #[tokio::test]
 async fn a_content_length_that_lies_stores_nothing() {
-    let app = TestApp::spawn().await;
-    if !served(&app).await {
-        return;
-    }
+    let Some(app) = fs_app().await else { return };
     assert_eq!(
         put(&app, "/alice/pithos/a", ALICE.0, b"1").await.status(),
         201
@@ -1299,10 +1194,7 @@ fn half_closed(addr: &str, head: &[u8], body: &[u8]) -> u16 {
 
 #[tokio::test]
 async fn symlinks_under_the_root_are_never_followed() {
-    let app = TestApp::spawn().await;
-    if !served(&app).await {
-        return;
-    }
+    let Some(app) = fs_app().await else { return };
     let outside = app.dir.path().join("outside");
     std::fs::create_dir_all(&outside).unwrap();
     std::fs::write(outside.join("secret"), b"secret").unwrap();
@@ -1372,10 +1264,7 @@ async fn symlinks_under_the_root_are_never_followed() {
 
 #[tokio::test]
 async fn no_input_makes_a_500() {
-    let app = TestApp::spawn().await;
-    if !served(&app).await {
-        return;
-    }
+    let Some(app) = fs_app().await else { return };
     let odd = [
         ("GET", "/alice/pithos?limit=-1"),
         ("GET", "/alice/pithos?marker=%ff"),
