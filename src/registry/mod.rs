@@ -8,6 +8,9 @@ mod accounts;
 mod images;
 mod members;
 mod sharing;
+mod image_data;
+
+pub(crate) use image_data::Uploads;
 
 use std::sync::Arc;
 
@@ -27,6 +30,7 @@ pub(crate) struct Registry {
     store: Arc<ObjectStore>,
     identity: Identity,
     limits: Limits,
+    uploads: Uploads,
     locks: StripedLocks,
 }
 
@@ -37,12 +41,14 @@ impl Registry {
         store: ObjectStore,
         identity: Identity,
         limits: Limits,
+        uploads: Uploads,
     ) -> Registry {
         Registry {
             db,
             store: Arc::new(store),
             identity,
             limits,
+            uploads,
             locks: StripedLocks::default(),
         }
     }
@@ -127,7 +133,13 @@ impl From<StoreError> for AppError {
             StoreError::Unreachable => {
                 AppError::Unavailable("The object store could not be reached".into())
             }
-            StoreError::Unsupported(what) => AppError::internal(what),
+            StoreError::PastLimit { limit } => {
+                AppError::OverLimit(format!("The data passes the limit of {limit} bytes"))
+            }
+            StoreError::NoSpace => AppError::OverLimit("There is not enough space in the store".into()),
+            StoreError::Cut(why) => AppError::invalid(format!("The request body stopped short: {why}")),
+            StoreError::Taken(loc) => AppError::Conflict(format!("An object is already at '{loc}'")),
+            StoreError::Unsupported(what) => AppError::Unsupported(what.into()),
             StoreError::Io(what) => AppError::internal(what),
         }
     }
