@@ -96,12 +96,18 @@ impl FsStore {
     /// without it, and leaves staging to the first.
     pub(crate) fn serve(root: &Path) -> std::io::Result<FsStore> {
         let mut store = FsStore::open(root)?;
-        store._staging = staging::claim(&store.root)?;
-        if store._staging.is_none() {
-            log::warn!(
+        match staging::claim(&store.root) {
+            Ok(Some(lock)) => store._staging = Some(lock),
+            Ok(None) => log::warn!(
                 "another process serves the store root {}; its uploads in staging are left to it",
                 store.root.display()
-            );
+            ),
+            // A read-only root still serves what is in it; uploads will fail.
+            Err(e) => log::warn!(
+                "store root {}: cannot use {}/ ({e}); uploads will fail",
+                store.root.display(),
+                STAGING_DIR
+            ),
         }
         Ok(store)
     }
