@@ -8,6 +8,7 @@ use std::sync::Arc;
 use crate::backends::identity::TokenFile;
 use crate::backends::store::{FsStore, ObjectStore};
 use crate::config::{IdentityBackendKind, Settings, StoreBackendKind};
+use crate::db::ops::LiveImage;
 use crate::db::ops::Snapshot;
 use crate::domain::location::Location;
 use crate::error::chain;
@@ -141,7 +142,6 @@ fn run_check(settings: &Settings) -> Result<usize, String> {
         StoreBackendKind::Fs => {
             let fs = FsStore::open(&settings.store.root)
                 .map_err(|e| format!("store root {}: {e}", settings.store.root.display()))?;
-            sweep_staging(&fs);
             sweep_blocks(&fs);
             ObjectStore::Fs(Arc::new(fs))
         }
@@ -151,6 +151,9 @@ fn run_check(settings: &Settings) -> Result<usize, String> {
     };
     let rows = snapshot.live_images()?;
     drop(snapshot);
+    if let ObjectStore::Fs(fs) = &store {
+        recover_staging(fs, &rows);
+    }
     let total = rows.len();
     let mut bytes = 0u64;
     let mut stderr = std::io::stderr();
@@ -209,13 +212,21 @@ fn sweep_blocks(fs: &FsStore) {
     }
 }
 
-/// Removes unfinished uploads, unless a running server holds them; says what
-/// it did on standard error (leftovers are not problems: nothing reaches them).
-fn sweep_staging(fs: &FsStore) {
-    match fs.sweep_staging() {
-        Ok(Some(0)) => {}
-        Ok(Some(n)) => eprintln!("removed {n} unfinished upload(s) from staging"),
+/// Finishes or removes what uploads left in staging, unless a running server
+/// holds it; says what it did on standard error (leftovers are not problems:
+/// no location reaches them).
+fn recover_staging(fs: &FsStore, live: &[LiveImage]) {
+    let committed = |name: &str| {
+        let image = live.iter().find(|i| i.id == name)?;
+        Location::parse(&image.location).ok()
+    };
+    match fs.recover(committed) {
+        Ok(Some(done)) if done.placed + done.removed > 0 => eprintln!(
+            "staging: {} committed upload(s) put in place, {} unfinished removed",
+            done.placed, done.removed
+        ),
+        Ok(Some(_)) => {}
         Ok(None) => eprintln!("staging left alone: a server is running on this store root"),
-        Err(e) => eprintln!("staging not swept: {e}"),
+        Err(e) => eprintln!("staging not recovered: {e}"),
     }
 }

@@ -78,6 +78,10 @@ pub struct StoreSettings {
     pub pithos_url: Option<String>,
     /// Keep Pithos's read permissions in step with members and publicity.
     pub sync_sharing: bool,
+    /// The container uploads through the image API go to (docs/api.md §13).
+    pub upload_container: String,
+    /// Bytes each account may keep in the `fs` store; 0 for no quota.
+    pub quota: u64,
 }
 
 /// Which object store backend serves.
@@ -102,6 +106,8 @@ pub struct Limits {
     /// Seconds an idle connection is kept open for its next request; 0 closes
     /// every connection after one request.
     pub keep_alive: u64,
+    /// Bytes one uploaded image may have.
+    pub max_image_size: u64,
 }
 
 /// The allowed format names.
@@ -141,6 +147,8 @@ impl Default for StoreSettings {
             root: "./var/objects".into(),
             pithos_url: None,
             sync_sharing: true,
+            upload_container: "images".into(),
+            quota: 0,
         }
     }
 }
@@ -151,6 +159,7 @@ impl Default for Limits {
             max_properties: 64,
             max_members: 1024,
             keep_alive: 5,
+            max_image_size: 1 << 40,
         }
     }
 }
@@ -301,6 +310,12 @@ impl Settings {
             return Err(ConfigError::Invalid(
                 "http.timeout and http.connect_timeout must be at least 1 second".into(),
             ));
+        }
+        let c = &self.store.upload_container;
+        if c.is_empty() || c.len() > 256 || c == "." || c == ".." || c.contains(['/', '\0']) {
+            return Err(ConfigError::Invalid(format!(
+                "store.upload_container '{c}' must be a container name: 1-256 bytes, no '/'"
+            )));
         }
         if self.identity.token_cache_size == 0 {
             return Err(ConfigError::Invalid(

@@ -16,7 +16,7 @@ use crate::backends::store::{FsStore, ObjectStore, PithosStore};
 use crate::config::{IdentityBackendKind, Settings, StoreBackendKind};
 use crate::db::Database;
 use crate::http::{AppState, CallerId};
-use crate::registry::Registry;
+use crate::registry::{Registry, Uploads};
 use crate::router::dispatch;
 
 /// Open connections per worker (one worker per core).
@@ -127,8 +127,16 @@ impl Application {
         let hangup = signal(SignalKind::hangup())
             .map_err(|e| log::warn!("SIGHUP will not re-read the token file: {e}"))
             .ok();
+        let uploads = Uploads {
+            container: settings.store.upload_container.clone(),
+            quota: settings.store.quota,
+        };
+        let registry = Registry::new(db, store, identity, settings.limits.clone(), uploads);
+        registry
+            .recover_uploads()
+            .map_err(|e| StartupError::Database(e.into()))?;
         let state = web::Data::new(AppState {
-            registry: Registry::new(db, store, identity, settings.limits.clone()),
+            registry,
             base_path: settings.base_path.clone(),
             formats: settings.formats.clone(),
         });

@@ -30,9 +30,28 @@ pub(super) async fn detail(r: Req) -> Result<HttpResponse, AppError> {
 }
 
 /// `POST /images`: register, or re-register the live image at the same location.
-pub(super) async fn register(r: Req) -> Result<HttpResponse, AppError> {
-    let new = parse::new_image(r.http.headers(), &r.state.formats)?;
+pub(super) async fn register(mut r: Req) -> Result<HttpResponse, AppError> {
+    if let Some(declared) = parse::upload_body(r.http.headers())? {
+        return upload(&mut r, declared).await;
+    }
+    let new = parse::new_image(r.http.headers(), &r.state.formats, None)?;
     let image = r.registry().register(r.caller()?, new).await?;
+    render::image(&image, r.dialect)
+}
+
+/// `POST /images` with the image data as its body (docs/api.md §13).
+async fn upload(r: &mut Req, declared: Option<u64>) -> Result<HttpResponse, AppError> {
+    let id = ImageId::generate();
+    let at = r.registry().upload_location(r.caller()?, &id)?;
+    let new = parse::new_image(r.http.headers(), &r.state.formats, Some(at))?;
+    let body = r
+        .payload
+        .take()
+        .ok_or_else(|| AppError::internal("the body was read before the upload"))?;
+    let image = r
+        .registry()
+        .upload(r.caller()?, id, new, declared, body)
+        .await?;
     render::image(&image, r.dialect)
 }
 
@@ -46,6 +65,11 @@ pub(super) async fn head(r: Req) -> Result<HttpResponse, AppError> {
 /// `PUT /images/{id}`: change metadata, merge (or with purge, replace) properties.
 pub(super) async fn update(r: Req) -> Result<HttpResponse, AppError> {
     let id = ImageId::parse(r.param(0))?;
+    if parse::has_body(r.http.headers()) {
+        return Err(AppError::Conflict(
+            "An image's data cannot be replaced: register a new image with the new data".into(),
+        ));
+    }
     let patch = parse::patch(r.http.headers(), &r.state.formats)?;
     let image = r.registry().update(r.caller()?, id, patch).await?;
     render::image(&image, r.dialect)

@@ -66,8 +66,13 @@ fn settable(meta: &MetaHeaders, formats: &Formats) -> Result<Settable, AppError>
     })
 }
 
-/// `POST /images` headers: a registration of an object at a location.
-pub(super) fn new_image(headers: &HeaderMap, formats: &Formats) -> Result<NewImage, AppError> {
+/// `POST /images` headers: a registration of an object at a location, or,
+/// with `upload` (the location the data will have), of the request's body.
+pub(super) fn new_image(
+    headers: &HeaderMap,
+    formats: &Formats,
+    upload: Option<Location>,
+) -> Result<NewImage, AppError> {
     let mut meta = parse_meta(headers)?;
     resolve_conflicts(
         &mut meta.properties,
@@ -85,7 +90,10 @@ pub(super) fn new_image(headers: &HeaderMap, formats: &Formats) -> Result<NewIma
         AppError::invalid("Missing X-Image-Meta-Name header: an image needs a name")
     })?;
     check_name(name)?;
-    let location = location(&meta)?;
+    let location = match upload {
+        None => location(&meta)?,
+        Some(at) => upload_location(&meta, at)?,
+    };
     let set = settable(&meta, formats)?;
     let size = meta
         .get(Field::Size)
@@ -104,6 +112,22 @@ pub(super) fn new_image(headers: &HeaderMap, formats: &Formats) -> Result<NewIma
             .filter(|(_, v)| !v.is_empty())
             .collect(),
     })
+}
+
+/// The location of an upload: `at`, since the request may not name one.
+fn upload_location(meta: &MetaHeaders, at: Location) -> Result<Location, AppError> {
+    if meta.get(Field::Location).is_some_and(|l| !l.is_empty()) {
+        return Err(AppError::invalid(
+            "X-Image-Meta-Location cannot be given with image data in the body: the upload chooses its location",
+        ));
+    }
+    match meta.get(Field::Store) {
+        Some(store) if store != "pithos" => Err(AppError::invalid(format!(
+            "Invalid X-Image-Meta-Store '{}': expected pithos",
+            truncate(store, 80)
+        ))),
+        _ => Ok(at),
+    }
 }
 
 /// The location to register, and the store it is in, which must be Pithos.
@@ -164,6 +188,46 @@ fn parse_checksum(v: &str) -> Result<String, AppError> {
             truncate(v, 80)
         )))
     }
+}
+
+/// Whether a `POST /images` carries image data (docs/api.md §13), and how
+/// many bytes it says: an `application/octet-stream` body, by a
+/// `Content-Length` of at least 1 or chunked.
+pub(super) fn upload_body(headers: &HeaderMap) -> Result<Option<Option<u64>>, AppError> {
+    let octets = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .is_some_and(|v| v.trim().eq_ignore_ascii_case("application/octet-stream"));
+    if !octets {
+        return Ok(None);
+    }
+    let chunked = headers
+        .get(header::TRANSFER_ENCODING)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.to_ascii_lowercase().contains("chunked"));
+    match headers.get(header::CONTENT_LENGTH) {
+        Some(v) => {
+            let n = v.to_str().ok().and_then(|v| v.trim().parse::<u64>().ok());
+            match n {
+                Some(0) => Ok(None),
+                Some(n) => Ok(Some(Some(n))),
+                None => Err(AppError::invalid("Invalid Content-Length header")),
+            }
+        }
+        None if chunked => Ok(Some(None)),
+        None => Ok(None),
+    }
+}
+
+/// Whether a request has a body: a `Content-Length` over 0, or chunked.
+pub(super) fn has_body(headers: &HeaderMap) -> bool {
+    let length = headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.trim() != "0");
+    let chunked = headers.contains_key(header::TRANSFER_ENCODING);
+    length || chunked
 }
 
 /// The request's `Range`, if any (one `bytes=` range; see `ByteRange::parse`).

@@ -9,12 +9,12 @@ use crate::error::AppError;
 use crate::registry::objects::ContainerView;
 
 /// The account's headers: its containers, bytes, and quota (0: none).
-fn account_headers(resp: &mut HttpResponse, containers: &[ContainerView]) {
+fn account_headers(resp: &mut HttpResponse, containers: &[ContainerView], quota: u64) {
     let bytes: u64 = containers.iter().map(|c| c.bytes).sum();
     for (k, v) in [
         ("x-account-container-count", containers.len().to_string()),
         ("x-account-bytes-used", bytes.to_string()),
-        ("x-account-policy-quota", "0".to_string()),
+        ("x-account-policy-quota", quota.to_string()),
     ] {
         if let Ok(v) = HeaderValue::from_str(&v) {
             resp.headers_mut().insert(HeaderName::from_static(k), v);
@@ -31,7 +31,7 @@ async fn containers(r: &Req) -> Result<Vec<ContainerView>, AppError> {
 pub(super) async fn head(r: Req) -> Result<HttpResponse, AppError> {
     let all = containers(&r).await?;
     let mut resp = HttpResponse::NoContent().finish();
-    account_headers(&mut resp, &all);
+    account_headers(&mut resp, &all, r.registry().object_quota());
     Ok(resp)
 }
 
@@ -45,6 +45,6 @@ pub(super) async fn get(r: Req) -> Result<HttpResponse, AppError> {
     } else {
         render::text_lines(&render::names(&entries, |c| c.name.as_str()))
     };
-    account_headers(&mut resp, &all);
+    account_headers(&mut resp, &all, r.registry().object_quota());
     Ok(resp)
 }

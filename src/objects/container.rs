@@ -8,8 +8,8 @@ use super::{parse, render, Req};
 use crate::domain::objects::hashmap::BLOCK_SIZE;
 use crate::domain::objects::listing::{Entry, NameQuery};
 use crate::error::AppError;
+use crate::registry::containers::{blocks_too_large, MAX_BLOCK_UPLOAD};
 use crate::registry::objects::ObjectView;
-use crate::registry::uploads::{blocks_too_large, MAX_BLOCK_UPLOAD};
 
 fn names(r: &Req) -> Result<(String, String), AppError> {
     parse::container(r.part(0), r.part(1))

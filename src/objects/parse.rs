@@ -16,7 +16,7 @@ use crate::domain::objects::{
 };
 use crate::domain::range::ByteRange;
 use crate::error::AppError;
-use crate::registry::uploads::Body;
+use crate::registry::containers::Body;
 
 /// How long a body may go without a byte arriving.
 const IDLE: Duration = Duration::from_secs(30);

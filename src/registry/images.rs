@@ -181,7 +181,7 @@ impl Registry {
 
 /// An image is owned by the user who registers it, and only an object of
 /// their own account can be registered.
-fn check_ownership(caller: &Caller, new: &NewImage) -> Result<(), AppError> {
+pub(super) fn check_ownership(caller: &Caller, new: &NewImage) -> Result<(), AppError> {
     if let Some(owner) = &new.set.owner {
         if owner != caller.id() {
             return Err(AppError::Forbidden(format!(
@@ -202,7 +202,7 @@ fn check_ownership(caller: &Caller, new: &NewImage) -> Result<(), AppError> {
 }
 
 /// The image a registration describes, with the object's size and hashes.
-fn described(caller: &Caller, new: NewImage, info: ObjectInfo) -> Image {
+pub(super) fn described(caller: &Caller, new: NewImage, info: ObjectInfo) -> Image {
     let now = now_micros();
     let set = new.set;
     Image {

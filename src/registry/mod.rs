@@ -5,12 +5,15 @@
 //! parse a request, call one function here, and render what it returns.
 
 mod accounts;
+pub(crate) mod containers;
+mod image_data;
 mod images;
 mod members;
 pub(crate) mod objects;
 mod sharing;
-pub(crate) mod uploads;
 pub(crate) mod writes;
+
+pub(crate) use image_data::Uploads;
 
 use std::sync::Arc;
 
@@ -31,6 +34,7 @@ pub(crate) struct Registry {
     store: Arc<ObjectStore>,
     identity: Identity,
     limits: Limits,
+    uploads: Uploads,
     locks: StripedLocks,
     /// The object-store endpoint's uploaded blocks (the `fs` store only).
     blocks: Option<Arc<Blocks>>,
@@ -43,6 +47,7 @@ impl Registry {
         store: ObjectStore,
         identity: Identity,
         limits: Limits,
+        uploads: Uploads,
     ) -> Registry {
         let blocks = store.fs().and_then(|fs| match Blocks::open(fs.root()) {
             Ok(b) => Some(Arc::new(b)),
@@ -60,6 +65,7 @@ impl Registry {
             store: Arc::new(store),
             identity,
             limits,
+            uploads,
             locks: StripedLocks::default(),
         }
     }
@@ -144,7 +150,13 @@ impl From<StoreError> for AppError {
             StoreError::Unreachable => {
                 AppError::Unavailable("The object store could not be reached".into())
             }
-            StoreError::Unsupported(what) => AppError::internal(what),
+            StoreError::PastLimit { limit } => {
+                AppError::OverLimit(format!("The data passes the limit of {limit} bytes"))
+            }
+            StoreError::NoSpace => AppError::OverLimit("There is not enough space in the store".into()),
+            StoreError::Cut(why) => AppError::invalid(format!("The request body stopped short: {why}")),
+            StoreError::Taken(loc) => AppError::Conflict(format!("An object is already at '{loc}'")),
+            StoreError::Unsupported(what) => AppError::Unsupported(what.into()),
             StoreError::InTheWay(path) => AppError::Conflict(format!(
                 "'{path}': a file or directory of the store is in the way"
             )),

@@ -77,16 +77,12 @@ pub(crate) enum Served {
 }
 
 /// What an object-store failure means at this endpoint: a path through a
-/// link is refused (403) rather than a bad location (400), and a full disk
-/// is over the limit (413).
+/// link is refused (403) rather than a bad location (400).
 pub(crate) fn store_error(e: StoreError) -> AppError {
     match e {
         StoreError::OutsideRoot(path) => AppError::Forbidden(format!(
             "'{path}' leads through a symbolic link of the store: it is not followed"
         )),
-        StoreError::Io(msg) if msg.contains("No space left") => {
-            AppError::OverLimit("Not enough space in the store".into())
-        }
         other => other.into(),
     }
 }
@@ -120,6 +116,11 @@ impl Registry {
     /// Whether the object-store endpoint is served (the `fs` store).
     pub(crate) fn serves_object_store(&self) -> bool {
         self.store.fs().is_some()
+    }
+
+    /// The bytes an account may keep (`store.quota`; 0: no limit).
+    pub(crate) fn object_quota(&self) -> u64 {
+        self.uploads.quota
     }
 
     /// The `fs` store and its blocks.

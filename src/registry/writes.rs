@@ -1,7 +1,8 @@
 //! Writing objects through the object-store endpoint (docs/api.md §14):
 //! a `PUT` of the data, or of a hashmap whose blocks were uploaded before.
 //! All or nothing: the data goes to a staging file no location reaches
-//! (`backends::store::staging`), is synced and checked, and only then is
+//! (`backends::store::staging`, named by a fresh UUID, which no image has,
+//! so a restart removes it), is synced and checked, and only then is
 //! renamed into place; the catalogue row follows in one transaction.
 
 use std::path::PathBuf;
@@ -9,8 +10,8 @@ use std::sync::Arc;
 
 use futures_util::StreamExt;
 
+use super::containers::Body;
 use super::objects::{blocking, check_owner, precondition_failed};
-use super::uploads::Body;
 use super::Registry;
 use crate::backends::store::blocks::Blocks;
 use crate::backends::store::objects::object_key;
@@ -53,12 +54,17 @@ pub(crate) struct Written {
 }
 
 fn io_error(e: std::io::Error) -> StoreError {
-    StoreError::Io(format!("writing an object: {e}"))
+    if e.kind() == std::io::ErrorKind::StorageFull || e.raw_os_error() == Some(28) {
+        StoreError::NoSpace
+    } else {
+        StoreError::Io(format!("writing an object: {e}"))
+    }
 }
 
 /// Streams `body` into a new staging file under `root`, synced at the end.
 async fn stage(root: PathBuf, mut body: Body) -> Result<Finished, AppError> {
-    let mut staged = blocking(move || Staged::create(&root).map_err(io_error)).await?;
+    let name = uuid::Uuid::new_v4().to_string();
+    let mut staged = blocking(move || Staged::named(&root, &name).map_err(io_error)).await?;
     let mut buf = Vec::with_capacity(WRITE_CHUNK);
     loop {
         let chunk = body.next().await.transpose()?;
@@ -74,11 +80,6 @@ async fn stage(root: PathBuf, mut body: Body) -> Result<Finished, AppError> {
             .await?;
         }
         if chunk.is_none() {
-            if staged.is_empty() {
-                log::debug!("staged an empty object");
-            } else {
-                log::debug!("staged {} bytes", staged.len());
-            }
             return blocking(move || staged.finish().map_err(io_error)).await;
         }
     }
@@ -93,7 +94,8 @@ fn assemble(
     map: &Hashmap,
 ) -> Result<Option<Finished>, StoreError> {
     static ZEROS: [u8; 64 * 1024] = [0; 64 * 1024];
-    let mut staged = Staged::create(root).map_err(io_error)?;
+    let name = uuid::Uuid::new_v4().to_string();
+    let mut staged = Staged::named(root, &name).map_err(io_error)?;
     for (i, hash) in map.hashes.iter().enumerate() {
         let Some(data) = blocks.read(hash) else {
             return Ok(None);

@@ -37,4 +37,5 @@ mod registration;
 mod robustness;
 mod routing;
 mod smoke;
+mod uploads;
 mod util;

@@ -52,6 +52,8 @@ mod robustness;
 mod routing;
 #[path = "../api/smoke.rs"]
 mod smoke;
+#[path = "../api/uploads.rs"]
+mod uploads;
 #[path = "../api/util.rs"]
 mod util;
 

@@ -4,8 +4,11 @@ use std::fs::File;
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 
-use super::staging::{self, StagingLock, STAGING_DIR};
-use super::{Inspected, ObjectRead, StoreError};
+use bytes::Bytes;
+use futures_util::{Stream, StreamExt};
+
+use super::staging::{self, Staged, StagingLock, STAGING_DIR};
+use super::{blocking, Inspected, ObjectRead, StoreError};
 use crate::backends::hash::hash_file;
 use crate::domain::location::Location;
 use crate::domain::object::{CachedHash, ObjectInfo};
@@ -16,6 +19,19 @@ pub(crate) struct FsStore {
     root: PathBuf,
     /// Held by the serving process (see `FsStore::serve`).
     _staging: Option<StagingLock>,
+}
+
+/// Bytes of a body gathered before they are written out in one blocking call.
+const WRITE_BATCH: usize = 1 << 20;
+
+/// A failed write: a full disk is the caller's to know about, anything else
+/// is logged.
+fn write_error(e: std::io::Error) -> StoreError {
+    if e.kind() == std::io::ErrorKind::StorageFull || e.raw_os_error() == Some(28) {
+        StoreError::NoSpace
+    } else {
+        StoreError::Io(format!("writing to the store: {e}"))
+    }
 }
 
 /// How many times hashing is retried when the file changes under it.
@@ -80,30 +96,150 @@ impl FsStore {
         })
     }
 
-    /// Opens the store to serve it: takes the staging lock and removes the
-    /// uploads an earlier process left unfinished. A second server on the
-    /// same root serves without the lock (and sweeps nothing).
+    /// Opens the store to serve it, holding the staging lock for the life of
+    /// the process (see `recover`). A second server on the same root serves
+    /// without it, and leaves staging to the first.
     pub(crate) fn serve(root: &Path) -> std::io::Result<FsStore> {
         let mut store = FsStore::open(root)?;
-        match staging::claim(&store.root)? {
-            Some((lock, removed)) => {
-                if removed > 0 {
-                    log::info!("removed {removed} unfinished upload(s) from staging");
-                }
-                store._staging = Some(lock);
-            }
-            None => log::warn!(
-                "another process serves the store root {}; unfinished uploads are left for it",
+        match staging::claim(&store.root) {
+            Ok(Some(lock)) => store._staging = Some(lock),
+            Ok(None) => log::warn!(
+                "another process serves the store root {}; its uploads in staging are left to it",
                 store.root.display()
+            ),
+            // A read-only root still serves what is in it; uploads will fail.
+            Err(e) => log::warn!(
+                "store root {}: cannot use {}/ ({e}); uploads will fail",
+                store.root.display(),
+                STAGING_DIR
             ),
         }
         Ok(store)
     }
 
-    /// For `plankton check`: removes unfinished uploads unless a server holds
-    /// the staging lock; how many were removed, `None` if a server runs.
-    pub(crate) fn sweep_staging(&self) -> std::io::Result<Option<usize>> {
-        Ok(staging::claim(&self.root)?.map(|(_, removed)| removed))
+    /// Finishes uploads a crash interrupted after their image was committed
+    /// (`committed` maps a staging name to the location of its committed
+    /// image) and removes every other leftover. `None` if another process
+    /// holds the staging lock: its uploads may be running. Blocking.
+    pub(crate) fn recover(
+        &self,
+        committed: impl Fn(&str) -> Option<Location>,
+    ) -> std::io::Result<Option<staging::Recovered>> {
+        let claimed;
+        let lock = match &self._staging {
+            Some(lock) => lock,
+            None => match staging::claim(&self.root)? {
+                Some(lock) => {
+                    claimed = lock;
+                    &claimed
+                }
+                None => return Ok(None),
+            },
+        };
+        let done = staging::recover(lock, &self.root, |name| {
+            let path = self.path_of(&committed(name)?);
+            (!path.exists()).then_some(path)
+        })?;
+        Ok(Some(done))
+    }
+
+    /// Receives a new object's data into staging, at most `limit` bytes.
+    pub(crate) async fn receive<S, E>(
+        &self,
+        name: &str,
+        mut body: S,
+        limit: u64,
+    ) -> Result<staging::Finished, StoreError>
+    where
+        S: Stream<Item = Result<Bytes, E>> + Unpin,
+        E: std::fmt::Display,
+    {
+        let (root, name) = (self.root.clone(), name.to_string());
+        let mut staged = blocking(move || Staged::named(&root, &name).map_err(write_error)).await?;
+        let mut batch: Vec<Bytes> = Vec::new();
+        let mut batched = 0;
+        let mut total = 0u64;
+        loop {
+            let next = body.next().await;
+            let end = next.is_none();
+            if let Some(chunk) = next {
+                let chunk = chunk.map_err(|e| StoreError::Cut(e.to_string()))?;
+                total += chunk.len() as u64;
+                if total > limit {
+                    return Err(StoreError::PastLimit { limit });
+                }
+                batched += chunk.len();
+                batch.push(chunk);
+            }
+            if batched >= WRITE_BATCH || (end && batched > 0) {
+                let chunks = std::mem::take(&mut batch);
+                batched = 0;
+                staged = blocking(move || {
+                    for c in &chunks {
+                        staged.write(c).map_err(write_error)?;
+                    }
+                    Ok(staged)
+                })
+                .await?;
+            }
+            if end {
+                break;
+            }
+        }
+        blocking(move || staged.finish().map_err(write_error)).await
+    }
+
+    /// Puts received data at `loc`, which must not hold an object yet and
+    /// must stay inside the root. Blocking.
+    pub(crate) fn place(&self, data: staging::Finished, loc: &Location) -> Result<(), StoreError> {
+        let dest = self.path_of(loc);
+        let mut ancestor = dest.parent();
+        while let Some(dir) = ancestor {
+            if dir.exists() {
+                let canon = std::fs::canonicalize(dir).map_err(write_error)?;
+                if !canon.starts_with(&self.root) {
+                    return Err(StoreError::OutsideRoot(loc.canonical()));
+                }
+                break;
+            }
+            ancestor = dir.parent();
+        }
+        if std::fs::symlink_metadata(&dest).is_ok() {
+            return Err(StoreError::Taken(loc.canonical()));
+        }
+        data.commit(&dest).map_err(write_error)
+    }
+
+    /// Bytes in the regular files under the account's directory (symlinks
+    /// are not followed). Blocking.
+    pub(crate) fn usage(&self, account: &str) -> Result<u64, StoreError> {
+        let mut total = 0;
+        let mut dirs = vec![self.root.join(account)];
+        while let Some(dir) = dirs.pop() {
+            let entries = match std::fs::read_dir(&dir) {
+                Ok(e) => e,
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
+                Err(e) => return Err(StoreError::Io(format!("{}: {e}", dir.display()))),
+            };
+            for entry in entries.flatten() {
+                match entry.file_type() {
+                    Ok(t) if t.is_dir() => dirs.push(entry.path()),
+                    Ok(t) if t.is_file() => total += entry.metadata().map(|m| m.len()).unwrap_or(0),
+                    _ => {}
+                }
+            }
+        }
+        Ok(total)
+    }
+
+    /// Where the object at `loc` lives (or would), without resolving links.
+    fn path_of(&self, loc: &Location) -> PathBuf {
+        let mut path = self.root.join(loc.account());
+        path.push(loc.container());
+        for seg in loc.segments() {
+            path.push(seg);
+        }
+        path
     }
 
     /// The canonical root directory.
@@ -114,11 +250,7 @@ impl FsStore {
     /// Resolves a location to a regular file inside the root: `Ok(None)` if
     /// there is none, `OutsideRoot` if the path leads out (through a symlink).
     fn resolve(&self, loc: &Location) -> Result<Option<(PathBuf, String)>, StoreError> {
-        let mut path = self.root.join(loc.account());
-        path.push(loc.container());
-        for seg in loc.segments() {
-            path.push(seg);
-        }
+        let path = self.path_of(loc);
         let canon = match std::fs::canonicalize(&path) {
             Ok(c) => c,
             Err(_) => return Ok(None),

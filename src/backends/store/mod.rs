@@ -76,6 +76,31 @@ pub(crate) enum StoreError {
     /// A local I/O failure.
     #[error("{0}")]
     Io(String),
+    /// Data being received passed the limit it was given.
+    #[error("more than {limit} bytes")]
+    PastLimit {
+        /// The limit, in bytes.
+        limit: u64,
+    },
+    /// The disk holding the store is full.
+    #[error("not enough space in the store")]
+    NoSpace,
+    /// The data being received stopped short: the client went away or sent
+    /// a malformed body.
+    #[error("the data stopped short: {0}")]
+    Cut(String),
+    /// Uploaded data's new home is taken (an object is already there).
+    #[error("an object is already at {0}")]
+    Taken(String),
+}
+
+/// Data received for a new object: complete, synced and hashed, but not yet
+/// at any location (see `ObjectStore::place`). Dropping it discards it.
+#[derive(Debug)]
+pub(crate) struct Received {
+    /// Its size and hashes.
+    pub(crate) info: ObjectInfo,
+    staged: staging::Finished,
 }
 
 /// What the caller was refused.
@@ -184,6 +209,66 @@ impl ObjectStore {
         match self {
             ObjectStore::Fs(fs) => Some(fs),
             ObjectStore::Pithos(_) => None,
+        }
+    }
+
+    /// Receives the data of a new object from `body`, at most `limit` bytes,
+    /// into staging named `name` (a fresh image id: the name lets a restart
+    /// finish what a crash interrupted; see `FsStore::staged`).
+    pub(crate) async fn receive<S, E>(
+        &self,
+        name: &str,
+        body: S,
+        limit: u64,
+    ) -> Result<Received, StoreError>
+    where
+        S: Stream<Item = Result<Bytes, E>> + Unpin,
+        E: std::fmt::Display,
+    {
+        match self {
+            ObjectStore::Fs(fs) => {
+                let staged = fs.receive(name, body, limit).await?;
+                let info = ObjectInfo {
+                    size: staged.size,
+                    checksum: staged.pithos_hash.clone(),
+                    md5: Some(staged.md5.clone()),
+                };
+                Ok(Received { info, staged })
+            }
+            ObjectStore::Pithos(_) => Err(StoreError::Unsupported(
+                "uploading image data in pithos mode is not supported yet",
+            )),
+        }
+    }
+
+    /// Puts received data at `loc`, durably. Blocking.
+    pub(crate) fn place(&self, received: Received, loc: &Location) -> Result<(), StoreError> {
+        match self {
+            ObjectStore::Fs(fs) => fs.place(received.staged, loc),
+            ObjectStore::Pithos(_) => Err(StoreError::Unsupported(
+                "uploading image data in pithos mode is not supported yet",
+            )),
+        }
+    }
+
+    /// Finishes or removes leftovers of staging (`fs` only); see
+    /// `FsStore::recover`. Blocking.
+    pub(crate) fn recover(
+        &self,
+        committed: impl Fn(&str) -> Option<Location>,
+    ) -> std::io::Result<Option<staging::Recovered>> {
+        match self {
+            ObjectStore::Fs(fs) => fs.recover(committed),
+            ObjectStore::Pithos(_) => Ok(None),
+        }
+    }
+
+    /// Bytes the account keeps in the store (`fs` only; 0 for Pithos, whose
+    /// quota is its own). Blocking.
+    pub(crate) fn usage(&self, account: &str) -> Result<u64, StoreError> {
+        match self {
+            ObjectStore::Fs(fs) => fs.usage(account),
+            ObjectStore::Pithos(_) => Ok(0),
         }
     }
 

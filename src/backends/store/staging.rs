@@ -35,14 +35,15 @@ pub(crate) struct Finished {
 }
 
 impl Staged {
-    /// Starts an upload: a new, empty file under `<root>/+staging/`.
-    pub(crate) fn create(root: &Path) -> std::io::Result<Staged> {
+    /// Starts an upload under a name of the caller's (a fresh image id),
+    /// which must not be in use in staging.
+    pub(crate) fn named(root: &Path, name: &str) -> std::io::Result<Staged> {
         let dir = root.join(STAGING_DIR);
         if !dir.is_dir() {
             std::fs::create_dir_all(&dir)?;
             sync_dir(root)?;
         }
-        let path = dir.join(uuid::Uuid::new_v4().simple().to_string());
+        let path = dir.join(name);
         let file = OpenOptions::new()
             .write(true)
             .create_new(true)
@@ -61,16 +62,6 @@ impl Staged {
         self.hasher.update(data);
         self.len += data.len() as u64;
         Ok(())
-    }
-
-    /// Bytes written so far.
-    pub(crate) fn len(&self) -> u64 {
-        self.len
-    }
-
-    /// Whether nothing has been written.
-    pub(crate) fn is_empty(&self) -> bool {
-        self.len == 0
     }
 
     /// Ends the upload: the file is synced and its hashes known.
@@ -162,11 +153,9 @@ pub(crate) struct StagingLock {
     _file: File,
 }
 
-/// Takes the staging lock of `root` and, holding it, removes what earlier
-/// processes left in staging: the lock and the number of files removed, or
-/// `None` if another process holds the lock (a server is running on this
-/// root), in which case nothing is removed.
-pub(crate) fn claim(root: &Path) -> std::io::Result<Option<(StagingLock, usize)>> {
+/// Takes the staging lock of `root`: `None` if another process holds it (a
+/// server is running on this root).
+pub(crate) fn claim(root: &Path) -> std::io::Result<Option<StagingLock>> {
     let dir = root.join(STAGING_DIR);
     if !dir.is_dir() {
         std::fs::create_dir_all(&dir)?;
@@ -179,32 +168,56 @@ pub(crate) fn claim(root: &Path) -> std::io::Result<Option<(StagingLock, usize)>
         .truncate(false)
         .open(dir.join(LOCK_FILE))?;
     match file.try_lock() {
-        Ok(()) => {}
-        Err(std::fs::TryLockError::WouldBlock) => return Ok(None),
-        Err(std::fs::TryLockError::Error(e)) => return Err(e),
+        Ok(()) => Ok(Some(StagingLock { _file: file })),
+        Err(std::fs::TryLockError::WouldBlock) => Ok(None),
+        Err(std::fs::TryLockError::Error(e)) => Err(e),
     }
-    let removed = sweep(root)?;
-    Ok(Some((StagingLock { _file: file }, removed)))
 }
 
-/// Removes every staging file under `root` but the lock; the number removed.
-/// Only for a caller holding the lock (see `claim`).
-fn sweep(root: &Path) -> std::io::Result<usize> {
-    let dir = root.join(STAGING_DIR);
-    let entries = match std::fs::read_dir(&dir) {
-        Ok(entries) => entries,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(0),
-        Err(e) => return Err(e),
-    };
-    let mut removed = 0;
-    for entry in entries {
+/// What `recover` did.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub(crate) struct Recovered {
+    /// Uploads whose image was committed, moved to their place.
+    pub(crate) placed: usize,
+    /// Unfinished or refused uploads removed.
+    pub(crate) removed: usize,
+}
+
+/// Finishes or removes what earlier processes left in staging; only for a
+/// holder of the lock. `destination` says, from a staging file's name,
+/// where its data belongs if the upload was committed (its image is in the
+/// catalogue and its object not yet at the location); every other file is
+/// removed.
+pub(crate) fn recover(
+    _lock: &StagingLock,
+    root: &Path,
+    destination: impl Fn(&str) -> Option<PathBuf>,
+) -> std::io::Result<Recovered> {
+    let mut done = Recovered::default();
+    for entry in std::fs::read_dir(root.join(STAGING_DIR))? {
         let entry = entry?;
-        if entry.file_type()?.is_file() && entry.file_name() != LOCK_FILE {
-            std::fs::remove_file(entry.path())?;
-            removed += 1;
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if !entry.file_type()?.is_file() || name == LOCK_FILE {
+            continue;
+        }
+        let leftover = Finished {
+            path: Some(entry.path()),
+            size: 0,
+            md5: String::new(),
+            pithos_hash: String::new(),
+        };
+        match destination(&name) {
+            Some(dest) => {
+                leftover.commit(&dest)?;
+                done.placed += 1;
+            }
+            None => {
+                drop(leftover);
+                done.removed += 1;
+            }
         }
     }
-    Ok(removed)
+    Ok(done)
 }
 
 #[cfg(test)]
@@ -222,11 +235,10 @@ mod tests {
     fn a_committed_upload_is_at_its_place_with_its_hashes() {
         let root = tempfile::tempdir().unwrap();
         let data: Vec<u8> = (0..9_000_000u32).map(|i| (i % 251) as u8).collect();
-        let mut s = Staged::create(root.path()).unwrap();
+        let mut s = Staged::named(root.path(), "x").unwrap();
         for piece in data.chunks(65_537) {
             s.write(piece).unwrap();
         }
-        assert_eq!(s.len(), data.len() as u64);
         let done = s.finish().unwrap();
         let (pithos, md5) = hash_bytes(&data);
         assert_eq!(
@@ -242,32 +254,45 @@ mod tests {
     #[test]
     fn an_abandoned_upload_leaves_nothing() {
         let root = tempfile::tempdir().unwrap();
-        let mut s = Staged::create(root.path()).unwrap();
+        let mut s = Staged::named(root.path(), "x").unwrap();
         s.write(b"half").unwrap();
         assert_eq!(staged_files(root.path()), 1);
         drop(s);
         assert_eq!(staged_files(root.path()), 0);
-        let mut s = Staged::create(root.path()).unwrap();
+        let mut s = Staged::named(root.path(), "x").unwrap();
         s.write(b"all").unwrap();
         drop(s.finish().unwrap());
         assert_eq!(staged_files(root.path()), 0);
     }
 
     #[test]
-    fn claiming_removes_what_a_crash_left_unless_another_holds_the_lock() {
+    fn recovery_places_committed_uploads_and_removes_the_rest_only_for_the_lock_holder() {
         let root = tempfile::tempdir().unwrap();
-        let mut s = Staged::create(root.path()).unwrap();
-        s.write(b"left behind").unwrap();
-        std::mem::forget(s);
-        let (lock, removed) = claim(root.path()).unwrap().expect("the lock is free");
-        assert_eq!(removed, 1);
-        assert_eq!(staged_files(root.path()), 1, "only the lock file is left");
-        let mut running = Staged::create(root.path()).unwrap();
-        running.write(b"in flight").unwrap();
+        for (name, data) in [("committed", b"kept".as_slice()), ("unfinished", b"half")] {
+            let mut s = Staged::named(root.path(), name).unwrap();
+            s.write(data).unwrap();
+            std::mem::forget(s);
+        }
+        let lock = claim(root.path()).unwrap().expect("the lock is free");
         assert!(claim(root.path()).unwrap().is_none(), "the lock is held");
-        assert_eq!(staged_files(root.path()), 2, "an upload in flight is kept");
+        let dest = root.path().join("alice/images/committed");
+        let done = recover(&lock, root.path(), |name| {
+            (name == "committed").then(|| dest.clone())
+        })
+        .unwrap();
+        assert_eq!(
+            done,
+            Recovered {
+                placed: 1,
+                removed: 1
+            }
+        );
+        assert_eq!(std::fs::read(&dest).unwrap(), b"kept");
+        assert_eq!(staged_files(root.path()), 1, "only the lock file is left");
         drop(lock);
-        drop(running);
-        assert_eq!(claim(root.path()).unwrap().unwrap().1, 0);
+        assert!(
+            claim(root.path()).unwrap().is_some(),
+            "dropping releases it"
+        );
     }
 }
