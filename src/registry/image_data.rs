@@ -14,7 +14,7 @@ use crate::domain::location::Location;
 use crate::domain::user::Caller;
 use crate::error::AppError;
 
-use super::images::{check_ownership, described};
+use super::images::{check_declared, check_ownership, described};
 use super::Registry;
 
 /// Where uploads go and how much an account may keep.
@@ -73,7 +73,7 @@ impl Registry {
                 "The request body is empty: an uploaded image needs at least one byte",
             ));
         }
-        check_declared(&new, &received.info)?;
+        check_declared(&new, &received.info, "the data that arrived")?;
         let mut image = described(caller, new, received.info.clone());
         image.id = id;
         let location = image.parsed_location()?;
@@ -164,32 +164,4 @@ impl Limit {
             ))
         }
     }
-}
-
-/// The size and checksum the caller gave, against the data that arrived.
-fn check_declared(
-    new: &NewImage,
-    info: &crate::domain::object::ObjectInfo,
-) -> Result<(), AppError> {
-    if let Some(size) = new.size {
-        if size != info.size {
-            return Err(AppError::invalid(format!(
-                "Invalid X-Image-Meta-Size '{size}': {} bytes arrived",
-                info.size
-            )));
-        }
-    }
-    if let Some(sum) = &new.checksum {
-        let got = if sum.len() == 32 {
-            info.md5.as_deref().unwrap_or_default()
-        } else {
-            info.checksum.as_str()
-        };
-        if got != sum {
-            return Err(AppError::invalid(format!(
-                "Invalid X-Image-Meta-Checksum '{sum}': the data that arrived has {got}"
-            )));
-        }
-    }
-    Ok(())
 }

@@ -115,31 +115,7 @@ impl Registry {
                     .flatten()
             })
             .await?;
-        let info = &inspected.info;
-        if let Some(size) = new.size {
-            if size != info.size {
-                return Err(AppError::invalid(format!(
-                    "Invalid X-Image-Meta-Size '{size}': the object at the location has {} bytes",
-                    info.size
-                )));
-            }
-        }
-        if let Some(sum) = &new.checksum {
-            let known = if sum.len() == 32 {
-                info.md5.as_deref()
-            } else {
-                Some(info.checksum.as_str())
-            };
-            match known {
-                Some(k) if k == sum => {}
-                Some(_) => return Err(AppError::invalid(format!(
-                    "Invalid X-Image-Meta-Checksum '{sum}': it does not match the object at the location"
-                ))),
-                None => return Err(AppError::invalid(format!(
-                    "Invalid X-Image-Meta-Checksum '{sum}': the store does not know this object's MD5; give its 64-digit hash"
-                ))),
-            }
-        }
+        check_declared(new, &inspected.info, "the object at the location")?;
         Ok(inspected)
     }
 
@@ -177,6 +153,40 @@ impl Registry {
         })
         .await
     }
+}
+
+/// The size and checksum the caller gave, against the data's (`what` says
+/// which data, for the message).
+pub(super) fn check_declared(
+    new: &NewImage,
+    info: &ObjectInfo,
+    what: &str,
+) -> Result<(), AppError> {
+    if let Some(size) = new.size {
+        if size != info.size {
+            return Err(AppError::invalid(format!(
+                "Invalid X-Image-Meta-Size '{size}': {what} has {} bytes",
+                info.size
+            )));
+        }
+    }
+    if let Some(sum) = &new.checksum {
+        let known = if sum.len() == 32 {
+            info.md5.as_deref()
+        } else {
+            Some(info.checksum.as_str())
+        };
+        match known {
+            Some(k) if k == sum => {}
+            Some(_) => return Err(AppError::invalid(format!(
+                "Invalid X-Image-Meta-Checksum '{sum}': it does not match {what}"
+            ))),
+            None => return Err(AppError::invalid(format!(
+                "Invalid X-Image-Meta-Checksum '{sum}': the store does not know this object's MD5; give its 64-digit hash"
+            ))),
+        }
+    }
+    Ok(())
 }
 
 /// An image is owned by the user who registers it, and only an object of

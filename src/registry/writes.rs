@@ -16,7 +16,7 @@ use super::Registry;
 use crate::backends::store::blocks::Blocks;
 use crate::backends::store::objects::object_key;
 use crate::backends::store::staging::{Finished, Staged};
-use crate::backends::store::StoreError;
+use crate::backends::store::{write_error, StoreError};
 use crate::domain::location::Location;
 use crate::domain::object::CachedHash;
 use crate::domain::objects::conditions::{Preconditions, Verdict};
@@ -53,18 +53,10 @@ pub(crate) struct Written {
     pub(crate) version: u64,
 }
 
-fn io_error(e: std::io::Error) -> StoreError {
-    if e.kind() == std::io::ErrorKind::StorageFull || e.raw_os_error() == Some(28) {
-        StoreError::NoSpace
-    } else {
-        StoreError::Io(format!("writing an object: {e}"))
-    }
-}
-
 /// Streams `body` into a new staging file under `root`, synced at the end.
 async fn stage(root: PathBuf, mut body: Body) -> Result<Finished, AppError> {
     let name = uuid::Uuid::new_v4().to_string();
-    let mut staged = blocking(move || Staged::named(&root, &name).map_err(io_error)).await?;
+    let mut staged = blocking(move || Staged::named(&root, &name).map_err(write_error)).await?;
     let mut buf = Vec::with_capacity(WRITE_CHUNK);
     loop {
         let chunk = body.next().await.transpose()?;
@@ -74,13 +66,13 @@ async fn stage(root: PathBuf, mut body: Body) -> Result<Finished, AppError> {
         if buf.len() >= WRITE_CHUNK || (chunk.is_none() && !buf.is_empty()) {
             let data = std::mem::take(&mut buf);
             staged = blocking(move || {
-                staged.write(&data).map_err(io_error)?;
+                staged.write(&data).map_err(write_error)?;
                 Ok(staged)
             })
             .await?;
         }
         if chunk.is_none() {
-            return blocking(move || staged.finish().map_err(io_error)).await;
+            return blocking(move || staged.finish().map_err(write_error)).await;
         }
     }
 }
@@ -95,22 +87,22 @@ fn assemble(
 ) -> Result<Option<Finished>, StoreError> {
     static ZEROS: [u8; 64 * 1024] = [0; 64 * 1024];
     let name = uuid::Uuid::new_v4().to_string();
-    let mut staged = Staged::named(root, &name).map_err(io_error)?;
+    let mut staged = Staged::named(root, &name).map_err(write_error)?;
     for (i, hash) in map.hashes.iter().enumerate() {
         let Some(data) = blocks.read(hash) else {
             return Ok(None);
         };
         let slot = map.slot(i) as usize;
         let take = data.len().min(slot);
-        staged.write(&data[..take]).map_err(io_error)?;
+        staged.write(&data[..take]).map_err(write_error)?;
         let mut pad = slot - take;
         while pad > 0 {
             let n = pad.min(ZEROS.len());
-            staged.write(&ZEROS[..n]).map_err(io_error)?;
+            staged.write(&ZEROS[..n]).map_err(write_error)?;
             pad -= n;
         }
     }
-    staged.finish().map(Some).map_err(io_error)
+    staged.finish().map(Some).map_err(write_error)
 }
 
 impl Registry {
@@ -251,7 +243,7 @@ impl Registry {
             finished.size,
         );
         let info = blocking(move || {
-            finished.commit(&dest).map_err(io_error)?;
+            finished.commit(&dest).map_err(write_error)?;
             fs.written(&dest)
         })
         .await?;

@@ -8,7 +8,7 @@ use bytes::Bytes;
 use futures_util::{Stream, StreamExt};
 
 use super::staging::{self, Staged, StagingLock, STAGING_DIR};
-use super::{blocking, Inspected, ObjectRead, StoreError};
+use super::{blocking, write_error, Inspected, ObjectRead, StoreError};
 use crate::backends::hash::hash_file;
 use crate::domain::location::Location;
 use crate::domain::object::{CachedHash, ObjectInfo};
@@ -23,16 +23,6 @@ pub(crate) struct FsStore {
 
 /// Bytes of a body gathered before they are written out in one blocking call.
 const WRITE_BATCH: usize = 1 << 20;
-
-/// A failed write: a full disk is the caller's to know about, anything else
-/// is logged.
-fn write_error(e: std::io::Error) -> StoreError {
-    if e.kind() == std::io::ErrorKind::StorageFull || e.raw_os_error() == Some(28) {
-        StoreError::NoSpace
-    } else {
-        StoreError::Io(format!("writing to the store: {e}"))
-    }
-}
 
 /// How many times hashing is retried when the file changes under it.
 const HASH_ATTEMPTS: usize = 3;

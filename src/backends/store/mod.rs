@@ -94,6 +94,16 @@ pub(crate) enum StoreError {
     Taken(String),
 }
 
+/// A failed write into the store: a full disk is the caller's to know
+/// about, anything else is logged.
+pub(crate) fn write_error(e: std::io::Error) -> StoreError {
+    if e.kind() == std::io::ErrorKind::StorageFull || e.raw_os_error() == Some(28) {
+        StoreError::NoSpace
+    } else {
+        StoreError::Io(format!("writing to the store: {e}"))
+    }
+}
+
 /// Data received for a new object: complete, synced and hashed, but not yet
 /// at any location (see `ObjectStore::place`). Dropping it discards it.
 #[derive(Debug)]
