@@ -10,7 +10,7 @@ use actix_web::middleware::Logger;
 use actix_web::{web, App, HttpServer};
 use tokio::signal::unix::{signal, Signal, SignalKind};
 
-use crate::backends::http::build_client;
+use crate::backends::http::build_clients;
 use crate::backends::identity::{Astakos, Identity, TokenFile};
 use crate::backends::store::{FsStore, ObjectStore, PithosStore};
 use crate::config::{IdentityBackendKind, Settings, StoreBackendKind};
@@ -72,16 +72,16 @@ impl Application {
     pub fn build(settings: Settings) -> Result<Application, StartupError> {
         let needs_http = settings.identity.backend == IdentityBackendKind::Astakos
             || settings.store.backend == StoreBackendKind::Pithos;
-        // One client, built once, shared by both network backends.
+        // The clients, built once, shared by both network backends.
         let http = if needs_http {
-            Some(build_client(&settings.http).map_err(StartupError::HttpClient)?)
+            Some(build_clients(&settings.http).map_err(StartupError::HttpClient)?)
         } else {
             None
         };
         let timeout = Duration::from_secs(settings.http.timeout);
         let identity = match (settings.identity.backend, &http) {
-            (IdentityBackendKind::Astakos, Some(client)) => Identity::Astakos(Astakos::new(
-                client.clone(),
+            (IdentityBackendKind::Astakos, Some(clients)) => Identity::Astakos(Astakos::new(
+                clients.calls.clone(),
                 settings.identity.auth_url.as_deref().unwrap_or_default(),
                 Duration::from_secs(settings.identity.token_cache_ttl),
                 timeout,
@@ -93,8 +93,8 @@ impl Application {
             ),
         };
         let store = match (settings.store.backend, &http) {
-            (StoreBackendKind::Pithos, Some(client)) => ObjectStore::Pithos(PithosStore::new(
-                client.clone(),
+            (StoreBackendKind::Pithos, Some(clients)) => ObjectStore::Pithos(PithosStore::new(
+                clients,
                 settings.store.pithos_url.as_deref().unwrap_or_default(),
                 timeout,
                 settings.store.sync_sharing,

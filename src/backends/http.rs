@@ -4,12 +4,31 @@ use std::time::Duration;
 
 use crate::config::HttpSettings;
 
-/// Builds the shared client: rustls with the system's certificate store plus
+/// The clients of the network backends.
+pub(crate) struct Clients {
+    /// For every request but uploads: an answer (and each read of its
+    /// body) must come within `http.timeout`.
+    pub(crate) calls: reqwest::Client,
+    /// For uploads, whose answer comes only after the whole body was sent:
+    /// the store bounds their waits itself.
+    pub(crate) uploads: reqwest::Client,
+}
+
+/// Builds the clients: rustls with the system's certificate store plus
 /// `tls_ca_file`, and the configured connect and request timeouts.
-pub(crate) fn build_client(settings: &HttpSettings) -> Result<reqwest::Client, String> {
+pub(crate) fn build_clients(settings: &HttpSettings) -> Result<Clients, String> {
+    Ok(Clients {
+        calls: build_client(settings, Some(Duration::from_secs(settings.timeout)))?,
+        uploads: build_client(settings, None)?,
+    })
+}
+
+fn build_client(
+    settings: &HttpSettings,
+    read_timeout: Option<Duration>,
+) -> Result<reqwest::Client, String> {
     let mut builder = reqwest::Client::builder()
         .connect_timeout(Duration::from_secs(settings.connect_timeout))
-        .read_timeout(Duration::from_secs(settings.timeout))
         .pool_idle_timeout(Duration::from_secs(60))
         .redirect(reqwest::redirect::Policy::none())
         .user_agent(concat!("plankton/", env!("CARGO_PKG_VERSION")))
@@ -28,6 +47,9 @@ pub(crate) fn build_client(settings: &HttpSettings) -> Result<reqwest::Client, S
         for cert in certs {
             builder = builder.add_root_certificate(cert);
         }
+    }
+    if let Some(t) = read_timeout {
+        builder = builder.read_timeout(t);
     }
     builder
         .build()

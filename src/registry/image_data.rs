@@ -11,6 +11,7 @@ use crate::domain::changes::{check_property_count, NewImage};
 use crate::domain::ids::ImageId;
 use crate::domain::image::Image;
 use crate::domain::location::Location;
+use crate::domain::object::{ObjectInfo, Readers};
 use crate::domain::user::Caller;
 use crate::error::AppError;
 
@@ -60,30 +61,44 @@ impl Registry {
         if let Some(n) = declared {
             limit.check(n)?;
         }
+        let location = new.location.clone();
+        let accept = |info: &ObjectInfo| {
+            if info.size == 0 {
+                return Err(
+                    "The request body is empty: an uploaded image needs at least one byte".into(),
+                );
+            }
+            check_declared(&new, info, "the data that arrived").map_err(|e| e.to_string())
+        };
         let received = self
             .store
-            .receive(&id.to_string(), body, limit.bytes)
+            .receive(
+                &id.to_string(),
+                (&location, &caller.token),
+                body,
+                limit.bytes,
+                accept,
+            )
             .await
             .map_err(|e| match e {
                 StoreError::PastLimit { .. } => limit.refusal(),
                 e => e.into(),
             })?;
-        if received.info.size == 0 {
-            return Err(AppError::invalid(
-                "The request body is empty: an uploaded image needs at least one byte",
-            ));
-        }
-        check_declared(&new, &received.info, "the data that arrived")?;
         let mut image = described(caller, new, received.info.clone());
         image.id = id;
-        let location = image.parsed_location()?;
-        let stored = self
-            .db
-            .write(move |tx| tx.upsert_at_location(image))
-            .await?;
-        if stored.id != id {
-            return Err(AppError::internal("an uploaded image's id was taken"));
-        }
+        let readers = (Readers::Owner, Readers::of(image.is_public, &[]));
+        let write = self.db.write(move |tx| tx.upsert_at_location(image));
+        let stored = match self.sync_readers(caller, &location, readers, write).await {
+            Ok(stored) if stored.id == id => stored,
+            Ok(_) => {
+                self.store.discard(received).await;
+                return Err(AppError::internal("an uploaded image's id was taken"));
+            }
+            Err(e) => {
+                self.store.discard(received).await;
+                return Err(e);
+            }
+        };
         let store = self.store.clone();
         actix_web::web::block(move || store.place(received, &location))
             .await

@@ -147,6 +147,12 @@ impl From<StoreError> for AppError {
             } => AppError::Forbidden(format!(
                 "The object store does not let you change who may read '{location}'"
             )),
+            StoreError::Denied {
+                access: Access::Write,
+                location,
+            } => AppError::Forbidden(format!(
+                "The object store does not let you write '{location}'"
+            )),
             StoreError::Unreachable => {
                 AppError::Unavailable("The object store could not be reached".into())
             }
@@ -157,6 +163,10 @@ impl From<StoreError> for AppError {
             StoreError::Cut(why) => AppError::invalid(format!("The request body stopped short: {why}")),
             StoreError::Taken(loc) => AppError::Conflict(format!("An object is already at '{loc}'")),
             StoreError::Unsupported(what) => AppError::Unsupported(what.into()),
+            StoreError::Refused(why) => AppError::Invalid(why),
+            StoreError::QuotaFull => {
+                AppError::OverLimit("Upload refused: quota exceeded in the object store".into())
+            }
             StoreError::InTheWay(path) => AppError::Conflict(format!(
                 "'{path}': a file or directory of the store is in the way"
             )),

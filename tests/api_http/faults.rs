@@ -11,7 +11,7 @@ use actix_web::http::Method as FakeMethod;
 use reqwest::Method;
 
 use crate::fakes::astakos::{expires_in, Behaviour};
-use crate::fakes::pithos::Fault;
+use crate::fakes::pithos::{Fault, PREFIX};
 use crate::fakes::{closed_url, tls};
 use crate::helpers::{TestApp, ALICE, BOB, CAROL};
 use crate::util::{fault, header, json_with_status, md5_hex, must_header};
@@ -653,4 +653,240 @@ async fn a_pithos_whose_etag_is_not_an_md5_leaves_the_glance_checksum_absent() {
         .send()
         .await;
     assert_eq!(resp.status(), 200);
+}
+
+// ---- Uploads to Pithos (docs/api.md §13) ------------------------------
+
+async fn upload_to(app: &TestApp, data: &[u8], headers: &[(&str, &str)]) -> reqwest::Response {
+    let mut req = app
+        .client
+        .post(app.url("/v1/images"))
+        .header("x-auth-token", ALICE.0)
+        .header("content-type", "application/octet-stream")
+        .header("x-image-meta-name", "up.img")
+        .body(data.to_vec());
+    for (k, v) in headers {
+        req = req.header(*k, *v);
+    }
+    req.send().await.unwrap()
+}
+
+fn uploads_seen(app: &TestApp) -> Vec<(String, String, Option<String>)> {
+    app.backends
+        .pithos
+        .seen()
+        .into_iter()
+        .filter(|s| s.method != "GET")
+        .map(|s| (s.method, s.path, s.user))
+        .collect()
+}
+
+#[tokio::test]
+async fn an_upload_makes_the_container_and_puts_the_object_with_the_callers_token() {
+    let app = spawn().await;
+    let resp = upload_to(&app, DATA, &[]).await;
+    assert_eq!(resp.status(), 200, "{:?}", resp.text().await);
+    let id = must_header(&resp, "x-image-meta-id");
+    assert_eq!(must_header(&resp, "x-image-meta-checksum"), md5_hex(DATA));
+    let alice = Some(ALICE.1.to_string());
+    let container = format!("{PREFIX}/alice/images");
+    assert_eq!(
+        uploads_seen(&app),
+        vec![
+            ("HEAD".into(), container.clone(), alice.clone()),
+            ("PUT".into(), container.clone(), alice.clone()),
+            ("HEAD".into(), container, alice.clone()),
+            ("PUT".into(), format!("alice/images/{id}"), alice),
+        ]
+    );
+    assert_eq!(
+        std::fs::read(app.root().join("alice/images").join(&id)).unwrap(),
+        DATA
+    );
+    // The container is there now: the next upload goes straight to it.
+    let resp = upload_to(&app, b"second", &[]).await;
+    let second = must_header(&resp, "x-image-meta-id");
+    let seen = uploads_seen(&app);
+    assert_eq!(
+        seen[4..]
+            .iter()
+            .map(|(m, p, _)| format!("{m} {p}"))
+            .collect::<Vec<_>>(),
+        vec![
+            format!("HEAD {PREFIX}/alice/images"),
+            format!("PUT alice/images/{second}")
+        ]
+    );
+}
+
+#[tokio::test]
+async fn an_upload_pithos_refuses_is_refused_alike_and_registers_nothing() {
+    let app = spawn().await;
+    let pithos = &app.backends.pithos;
+    for (code, status, name, needle) in [
+        (413, 413, "overLimit", "quota exceeded"),
+        (403, 403, "forbidden", "write"),
+        (401, 403, "forbidden", "write"),
+        (500, 503, "serviceUnavailable", "object store"),
+    ] {
+        pithos.fail(Some(FakeMethod::PUT), Fault::Status(code));
+        let resp = upload_to(&app, DATA, &[]).await;
+        fault(resp, status, name, &[needle]).await;
+    }
+    pithos.heal();
+    pithos.fail(Some(FakeMethod::HEAD), Fault::Status(403));
+    fault(
+        upload_to(&app, DATA, &[]).await,
+        403,
+        "forbidden",
+        &["write"],
+    )
+    .await;
+    pithos.heal();
+    assert!(app.list_ids("/images", ALICE.0).await.is_empty());
+    assert_eq!(objects_in(&app, "alice/images"), 0);
+}
+
+/// How many objects the fake Pithos holds in a container.
+fn objects_in(app: &TestApp, container: &str) -> usize {
+    std::fs::read_dir(app.root().join(container))
+        .map(|d| d.count())
+        .unwrap_or(0)
+}
+
+#[tokio::test]
+async fn pithos_down_at_upload_is_503_within_the_timeout() {
+    let app = spawn_with(|s| s.store.pithos_url = Some(closed_url("https"))).await;
+    let (resp, took) = timed(upload_to(&app, DATA, &[])).await;
+    fault(resp, 503, "serviceUnavailable", &["object store"]).await;
+    within_timeout(took, "upload, pithos down");
+}
+
+#[tokio::test]
+async fn a_refused_or_cut_off_upload_never_completes_an_object_in_pithos() {
+    let app = spawn_with(|s| s.limits.max_image_size = 16 << 20).await;
+    // Refused once all of it was seen: the checksum is not the data's. The
+    // data is large enough to pass any socket buffer on its way to Pithos.
+    let data = vec![9u8; 12 << 20];
+    let wrong = md5_hex(b"other");
+    let resp = upload_to(&app, &data, &[("x-image-meta-checksum", &wrong)]).await;
+    fault(resp, 400, "badRequest", &["x-image-meta-checksum"]).await;
+    // Past the limit half way, with no length to refuse it by at once.
+    let chunks: Vec<Result<Vec<u8>, std::io::Error>> =
+        (0..80).map(|_| Ok(vec![3u8; 256 << 10])).collect();
+    let resp = app
+        .client
+        .post(app.url("/images"))
+        .header("x-auth-token", ALICE.0)
+        .header("content-type", "application/octet-stream")
+        .header("x-image-meta-name", "big.img")
+        .body(reqwest::Body::wrap_stream(futures_util::stream::iter(
+            chunks,
+        )))
+        .send()
+        .await
+        .unwrap();
+    fault(resp, 413, "overLimit", &["max_image_size"]).await;
+    let puts = uploads_seen(&app)
+        .into_iter()
+        .filter(|(m, p, _)| m == "PUT" && p.starts_with("alice/images/"))
+        .count();
+    assert_eq!(puts, 2, "both uploads were on their way to Pithos");
+    assert!(
+        app.backends.pithos.put_bytes() > 2 << 20,
+        "data reached Pithos"
+    );
+    // The fake drops an upload whose body broke off; it may notice late.
+    for _ in 0..400 {
+        if app.backends.pithos.incomplete_uploads() == 0 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    assert_eq!(app.backends.pithos.incomplete_uploads(), 0);
+    assert_eq!(
+        objects_in(&app, "alice/images"),
+        0,
+        "no object was completed"
+    );
+    assert!(app.list_ids("/images", ALICE.0).await.is_empty());
+}
+
+#[tokio::test]
+async fn a_public_upload_is_shared_with_everyone_in_pithos() {
+    let app = spawn().await;
+    let resp = upload_to(&app, DATA, &[("x-image-meta-is-public", "true")]).await;
+    assert_eq!(resp.status(), 200);
+    let id = must_header(&resp, "x-image-meta-id");
+    let object = format!("alice/images/{id}");
+    assert_eq!(app.backends.pithos.readers(&object), vec!["*"]);
+    let got = app.get(&format!("/images/{id}"), BOB.0).await;
+    assert_eq!(got.bytes().await.unwrap().as_ref(), DATA);
+    // A private one is not shared at all.
+    let resp = upload_to(&app, DATA, &[]).await;
+    let id = must_header(&resp, "x-image-meta-id");
+    assert!(app
+        .backends
+        .pithos
+        .sharing_log(&format!("alice/images/{id}"))
+        .is_empty());
+}
+
+#[tokio::test]
+async fn an_upload_pithos_stores_wrongly_is_deleted_and_503() {
+    let app = spawn().await;
+    app.backends.pithos.corrupt_uploads(true);
+    let resp = upload_to(&app, DATA, &[]).await;
+    fault(resp, 503, "serviceUnavailable", &["object store"]).await;
+    let deletes = uploads_seen(&app)
+        .into_iter()
+        .filter(|(m, _, _)| m == "DELETE")
+        .count();
+    assert_eq!(deletes, 1);
+    assert_eq!(objects_in(&app, "alice/images"), 0);
+    assert!(app.list_ids("/images", ALICE.0).await.is_empty());
+    // A Pithos whose ETag is its Merkle hash is fine: the upload's own MD5
+    // is the image's checksum.
+    app.backends.pithos.corrupt_uploads(false);
+    app.backends.pithos.etag_is_merkle(true);
+    let resp = upload_to(&app, DATA, &[]).await;
+    assert_eq!(resp.status(), 200);
+    assert_eq!(must_header(&resp, "x-image-meta-checksum"), md5_hex(DATA));
+}
+
+#[tokio::test]
+async fn an_upload_may_take_longer_than_the_timeout_but_a_pithos_that_stalls_is_503() {
+    let app = spawn().await;
+    // A slow client: the whole takes three times `http.timeout`.
+    let slow = futures_util::stream::unfold(0, |i| async move {
+        if i == 8 {
+            return None;
+        }
+        tokio::time::sleep(Duration::from_millis(400)).await;
+        Some((Ok::<_, std::io::Error>(vec![i as u8 + 1; 64 << 10]), i + 1))
+    });
+    let resp = app
+        .client
+        .post(app.url("/v1/images"))
+        .header("x-auth-token", ALICE.0)
+        .header("content-type", "application/octet-stream")
+        .header("x-image-meta-name", "slow.img")
+        .body(reqwest::Body::wrap_stream(slow))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200, "{:?}", resp.text().await);
+    assert_eq!(
+        must_header(&resp, "x-image-meta-size"),
+        (8 << 16).to_string()
+    );
+    // A Pithos that takes the body and then never answers.
+    app.backends
+        .pithos
+        .fail(Some(FakeMethod::PUT), Fault::Slow(HANG));
+    let (resp, took) = timed(upload_to(&app, DATA, &[])).await;
+    fault(resp, 503, "serviceUnavailable", &["object store"]).await;
+    within_timeout(took, "upload, PUT hangs");
+    app.backends.pithos.heal();
+    assert_eq!(app.list_ids("/images", ALICE.0).await.len(), 1);
 }

@@ -5,8 +5,9 @@ use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 
 use bytes::Bytes;
-use futures_util::{Stream, StreamExt};
+use futures_util::Stream;
 
+use super::intake::Batches;
 use super::staging::{self, Staged, StagingLock, STAGING_DIR};
 use super::{blocking, write_error, Inspected, ObjectRead, StoreError};
 use crate::backends::hash::hash_file;
@@ -20,9 +21,6 @@ pub(crate) struct FsStore {
     /// Held by the serving process (see `FsStore::serve`).
     _staging: Option<StagingLock>,
 }
-
-/// Bytes of a body gathered before they are written out in one blocking call.
-const WRITE_BATCH: usize = 1 << 20;
 
 /// How many times hashing is retried when the file changes under it.
 const HASH_ATTEMPTS: usize = 3;
@@ -137,7 +135,7 @@ impl FsStore {
     pub(crate) async fn receive<S, E>(
         &self,
         name: &str,
-        mut body: S,
+        body: S,
         limit: u64,
     ) -> Result<staging::Finished, StoreError>
     where
@@ -146,35 +144,15 @@ impl FsStore {
     {
         let (root, name) = (self.root.clone(), name.to_string());
         let mut staged = blocking(move || Staged::named(&root, &name).map_err(write_error)).await?;
-        let mut batch: Vec<Bytes> = Vec::new();
-        let mut batched = 0;
-        let mut total = 0u64;
-        loop {
-            let next = body.next().await;
-            let end = next.is_none();
-            if let Some(chunk) = next {
-                let chunk = chunk.map_err(|e| StoreError::Cut(e.to_string()))?;
-                total += chunk.len() as u64;
-                if total > limit {
-                    return Err(StoreError::PastLimit { limit });
+        let mut batches = Batches::new(body, limit);
+        while let Some(batch) = batches.next().await? {
+            staged = blocking(move || {
+                for c in &batch {
+                    staged.write(c).map_err(write_error)?;
                 }
-                batched += chunk.len();
-                batch.push(chunk);
-            }
-            if batched >= WRITE_BATCH || (end && batched > 0) {
-                let chunks = std::mem::take(&mut batch);
-                batched = 0;
-                staged = blocking(move || {
-                    for c in &chunks {
-                        staged.write(c).map_err(write_error)?;
-                    }
-                    Ok(staged)
-                })
-                .await?;
-            }
-            if end {
-                break;
-            }
+                Ok(staged)
+            })
+            .await?;
         }
         blocking(move || staged.finish().map_err(write_error)).await
     }

@@ -3,6 +3,7 @@
 
 pub(crate) mod blocks;
 mod fs;
+mod intake;
 pub(crate) mod objects;
 mod pithos;
 pub(crate) mod staging;
@@ -92,6 +93,13 @@ pub(crate) enum StoreError {
     /// Uploaded data's new home is taken (an object is already there).
     #[error("an object is already at {0}")]
     Taken(String),
+    /// Received data is not what the request said of it; the message says
+    /// how, in the request's terms.
+    #[error("{0}")]
+    Refused(String),
+    /// The store refuses the data: the account's quota there is used up.
+    #[error("the object store's quota is used up")]
+    QuotaFull,
 }
 
 /// A failed write into the store: a full disk is the caller's to know
@@ -104,13 +112,21 @@ pub(crate) fn write_error(e: std::io::Error) -> StoreError {
     }
 }
 
-/// Data received for a new object: complete, synced and hashed, but not yet
-/// at any location (see `ObjectStore::place`). Dropping it discards it.
+/// Data received for a new object: complete, durable, hashed and accepted,
+/// and in place once `ObjectStore::place` says so. In the `fs` store it waits
+/// in staging until then, and dropping it discards it; Pithos has it at its
+/// location already, and only `ObjectStore::discard` takes it back.
 #[derive(Debug)]
 pub(crate) struct Received {
     /// Its size and hashes.
     pub(crate) info: ObjectInfo,
-    staged: staging::Finished,
+    held: Held,
+}
+
+#[derive(Debug)]
+enum Held {
+    Staged(staging::Finished),
+    InPithos { location: Location, token: String },
 }
 
 /// What the caller was refused.
@@ -120,6 +136,8 @@ pub(crate) enum Access {
     Read,
     /// Changing who may read it.
     Share,
+    /// Writing it.
+    Write,
 }
 
 impl Access {
@@ -127,6 +145,7 @@ impl Access {
         match self {
             Access::Read => "read",
             Access::Share => "share",
+            Access::Write => "write",
         }
     }
 }
@@ -222,14 +241,22 @@ impl ObjectStore {
         }
     }
 
-    /// Receives the data of a new object from `body`, at most `limit` bytes,
-    /// into staging named `name` (a fresh image id: the name lets a restart
-    /// finish what a crash interrupted; see `FsStore::staged`).
+    /// Receives the data of a new object for `loc` from `body`, at most
+    /// `limit` bytes, written with the caller's `token`. Once every byte is
+    /// in and hashed, `accept` has the last word (its `Err` is `Refused`):
+    /// data it refuses is not kept anywhere.
+    ///
+    /// The `fs` store keeps the data in staging named `name` (a fresh image
+    /// id: the name lets a restart finish what a crash interrupted; see
+    /// `FsStore::recover`) until `place`; Pithos is sent it as it arrives and
+    /// has it at `loc` when this returns.
     pub(crate) async fn receive<S, E>(
         &self,
         name: &str,
+        (loc, token): (&Location, &str),
         body: S,
         limit: u64,
+        accept: impl FnOnce(&ObjectInfo) -> Result<(), String>,
     ) -> Result<Received, StoreError>
     where
         S: Stream<Item = Result<Bytes, E>> + Unpin,
@@ -243,21 +270,39 @@ impl ObjectStore {
                     checksum: staged.pithos_hash.clone(),
                     md5: Some(staged.md5.clone()),
                 };
-                Ok(Received { info, staged })
+                accept(&info).map_err(StoreError::Refused)?;
+                let held = Held::Staged(staged);
+                Ok(Received { info, held })
             }
-            ObjectStore::Pithos(_) => Err(StoreError::Unsupported(
-                "uploading image data in pithos mode is not supported yet",
-            )),
+            ObjectStore::Pithos(p) => {
+                let info = p.receive(loc, token, body, limit, accept).await?;
+                let held = Held::InPithos {
+                    location: loc.clone(),
+                    token: token.to_string(),
+                };
+                Ok(Received { info, held })
+            }
         }
     }
 
-    /// Puts received data at `loc`, durably. Blocking.
+    /// Puts received data at `loc`, durably (in Pithos it is there already).
+    /// Blocking.
     pub(crate) fn place(&self, received: Received, loc: &Location) -> Result<(), StoreError> {
-        match self {
-            ObjectStore::Fs(fs) => fs.place(received.staged, loc),
-            ObjectStore::Pithos(_) => Err(StoreError::Unsupported(
-                "uploading image data in pithos mode is not supported yet",
-            )),
+        match (self, received.held) {
+            (ObjectStore::Fs(fs), Held::Staged(staged)) => fs.place(staged, loc),
+            (_, Held::InPithos { .. }) => Ok(()),
+            (ObjectStore::Pithos(_), Held::Staged(_)) => {
+                Err(StoreError::Io("data staged for another store".into()))
+            }
+        }
+    }
+
+    /// Takes back received data that will not be registered: staging is
+    /// removed, a Pithos object deleted (a failure to is logged).
+    pub(crate) async fn discard(&self, received: Received) {
+        if let (ObjectStore::Pithos(p), Held::InPithos { location, token }) = (self, received.held)
+        {
+            p.delete(&location, &token).await;
         }
     }
 

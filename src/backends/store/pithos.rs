@@ -1,13 +1,20 @@
 //! The Pithos object store over HTTP(S): object size and hash by `HEAD`, data
-//! by a streamed `GET` (ranges passed through), and read permissions by
-//! `POST ... X-Object-Sharing`, each with the caller's token.
+//! by a streamed `GET` (ranges passed through), read permissions by
+//! `POST ... X-Object-Sharing`, and uploads by a streamed `PUT` (the
+//! container made first where missing), each with the caller's token.
 
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 use std::time::Duration;
 
-use futures_util::TryStreamExt;
+use bytes::Bytes;
+use futures_util::{Stream, TryStreamExt};
 use reqwest::{Method, RequestBuilder, Response, StatusCode};
 
-use super::{Access, Inspected, ObjectRead, StoreError};
+use super::intake::Batches;
+use super::{blocking, Access, Inspected, ObjectRead, StoreError};
+use crate::backends::hash::{ObjectHasher, BLOCK_SIZE};
+use crate::backends::http::Clients;
 use crate::domain::location::Location;
 use crate::domain::object::{ObjectInfo, Readers};
 use crate::domain::range::ByteRange;
@@ -15,6 +22,8 @@ use crate::domain::range::ByteRange;
 /// The Pithos backend.
 pub(crate) struct PithosStore {
     client: reqwest::Client,
+    /// Without a read timeout: an upload's answer waits for its whole body.
+    upload_client: reqwest::Client,
     base_url: String,
     timeout: Duration,
     sync_sharing: bool,
@@ -27,13 +36,14 @@ fn is_hex(s: &str, len: usize) -> bool {
 impl PithosStore {
     /// A backend for `base_url` (e.g. `https://storage.example.org/object-store/v1`).
     pub(crate) fn new(
-        client: reqwest::Client,
+        clients: &Clients,
         base_url: &str,
         timeout: Duration,
         sync_sharing: bool,
     ) -> PithosStore {
         PithosStore {
-            client,
+            client: clients.calls.clone(),
+            upload_client: clients.uploads.clone(),
             base_url: base_url.trim_end_matches('/').to_string(),
             timeout,
             sync_sharing,
@@ -55,6 +65,17 @@ impl PithosStore {
     fn url(&self, loc: &Location) -> String {
         let canonical = loc.canonical();
         format!("{}/{}", self.base_url, &canonical["pithos://".len()..])
+    }
+
+    /// The URL of the object's container.
+    fn container_url(&self, loc: &Location) -> String {
+        let canonical = loc.canonical();
+        let path = &canonical["pithos://".len()..];
+        let end = path
+            .match_indices('/')
+            .nth(1)
+            .map_or(path.len(), |(i, _)| i);
+        format!("{}/{}", self.base_url, &path[..end])
     }
 
     fn request(&self, method: Method, url: &str, token: &str) -> RequestBuilder {
@@ -244,4 +265,233 @@ impl PithosStore {
             other => Err(self.down("POST sharing", format!("answered {other}"))),
         }
     }
+
+    /// Sends an upload's `body` to `loc` as it arrives (a chunked `PUT`),
+    /// hashing it on the way, and answers its size and hashes once Pithos has
+    /// all of it. The container is made first if it is missing. The last
+    /// bytes are held back until `accept` has seen the whole: a body it
+    /// refuses, one past `limit`, or one that stops short is cut off before
+    /// its end, so Pithos never completes the object.
+    pub(crate) async fn receive<S, E>(
+        &self,
+        loc: &Location,
+        token: &str,
+        body: S,
+        limit: u64,
+        accept: impl FnOnce(&ObjectInfo) -> Result<(), String>,
+    ) -> Result<ObjectInfo, StoreError>
+    where
+        S: Stream<Item = Result<Bytes, E>> + Unpin,
+        E: std::fmt::Display,
+    {
+        self.ensure_container(loc, token).await?;
+        // Memory does not grow with the upload: a batch being hashed, one
+        // held back, and at most 64 chunks on their way.
+        let (tx, rx) = tokio::sync::mpsc::channel::<Bytes>(64);
+        // The body ends cleanly only if every byte was accepted; any other
+        // end is an error, which breaks the request off before its end.
+        let accepted = Arc::new(AtomicBool::new(false));
+        let outgoing = futures_util::stream::unfold(
+            (rx, accepted.clone(), false),
+            |(mut rx, accepted, ended)| async move {
+                if ended {
+                    return None;
+                }
+                match rx.recv().await {
+                    Some(chunk) => Some((Ok(chunk), (rx, accepted, false))),
+                    None if accepted.load(Ordering::SeqCst) => None,
+                    None => Some((
+                        Err(std::io::Error::other("upload refused or cut off")),
+                        (rx, accepted, true),
+                    )),
+                }
+            },
+        );
+        let put = self
+            .upload_client
+            .request(Method::PUT, self.url(loc))
+            .header("X-Auth-Token", token)
+            .header("Content-Type", "application/octet-stream")
+            .header("If-None-Match", "*")
+            .body(reqwest::Body::wrap_stream(outgoing));
+        // Pithos answers once it has the whole body; from then on (and for
+        // each chunk it is slow to take) it has `timeout`.
+        let finished = tokio::sync::Notify::new();
+        let answer = async {
+            let put = std::pin::pin!(self.send("PUT", put, false));
+            let late = std::pin::pin!(async {
+                finished.notified().await;
+                tokio::time::sleep(self.timeout).await;
+            });
+            match futures_util::future::select(put, late).await {
+                futures_util::future::Either::Left((answer, _)) => answer,
+                futures_util::future::Either::Right(_) => {
+                    Err(self.down("PUT", "no answer once the body was sent"))
+                }
+            }
+        };
+        let pump = async {
+            let sent = pump(body, (limit, self.timeout), &tx, accept).await;
+            accepted.store(sent.is_ok(), Ordering::SeqCst);
+            drop(tx);
+            finished.notify_one();
+            sent
+        };
+        let (sent, answer) = futures_util::future::join(pump, answer).await;
+        let refused = |status: StatusCode| match status {
+            StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN => Self::denied(Access::Write, loc),
+            StatusCode::PAYLOAD_TOO_LARGE => StoreError::QuotaFull,
+            StatusCode::PRECONDITION_FAILED | StatusCode::CONFLICT => {
+                StoreError::Taken(loc.canonical())
+            }
+            other => self.down("PUT", format!("answered {other}")),
+        };
+        let (info, resp) = match (sent, answer) {
+            (Ok(info), Ok(resp)) => (Some(info), resp),
+            // Pithos stopped reading: its answer says why.
+            (Err(StoreError::Unreachable), Ok(resp)) => (None, resp),
+            (Err(e), _) | (Ok(_), Err(e)) => return Err(e),
+        };
+        if !resp.status().is_success() {
+            return Err(refused(resp.status()));
+        }
+        let Some(info) = info else {
+            return Err(self.down("PUT", "answered before it had the whole body"));
+        };
+        let etag = resp
+            .headers()
+            .get("etag")
+            .and_then(|v| v.to_str().ok())
+            .map(|v| v.trim().trim_matches('"').to_ascii_lowercase());
+        let ours = |h: &String| *h == info.checksum || Some(h) == info.md5.as_ref();
+        if !etag.as_ref().is_some_and(ours) {
+            self.delete(loc, token).await;
+            return Err(self.down(
+                "PUT",
+                format!("stored data whose ETag {etag:?} is not the upload's"),
+            ));
+        }
+        Ok(info)
+    }
+
+    /// The container of `loc`, made if it is missing; refused unless it
+    /// hashes as plankton does (4 MiB blocks of SHA-256).
+    async fn ensure_container(&self, loc: &Location, token: &str) -> Result<(), StoreError> {
+        let url = self.container_url(loc);
+        for attempt in 0..2 {
+            let head = self.request(Method::HEAD, &url, token);
+            let resp = self.send("HEAD container", head, true).await?;
+            match resp.status() {
+                s if s.is_success() => {
+                    let header = |name: &str| {
+                        resp.headers()
+                            .get(name)
+                            .and_then(|v| v.to_str().ok())
+                            .map(|v| v.trim().to_ascii_lowercase())
+                    };
+                    let size = header("x-container-block-size");
+                    let hash = header("x-container-block-hash");
+                    let ours = (BLOCK_SIZE.to_string(), "sha256".to_string());
+                    if let (Some(size), Some(hash)) = (size, hash) {
+                        if (size.clone(), hash.clone()) != ours {
+                            return Err(StoreError::Unsupported(
+                                "the Pithos container hashes other than by 4 MiB blocks of SHA-256, as plankton does",
+                            ));
+                        }
+                    }
+                    return Ok(());
+                }
+                StatusCode::NOT_FOUND if attempt == 0 => {}
+                StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN => {
+                    return Err(Self::denied(Access::Write, loc))
+                }
+                other => return Err(self.down("HEAD container", format!("answered {other}"))),
+            }
+            let create = self
+                .request(Method::PUT, &url, token)
+                .header("Content-Length", "0");
+            let resp = self.send("PUT container", create, true).await?;
+            match resp.status() {
+                s if s.is_success() => {}
+                StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN => {
+                    return Err(Self::denied(Access::Write, loc))
+                }
+                StatusCode::PAYLOAD_TOO_LARGE => return Err(StoreError::QuotaFull),
+                other => return Err(self.down("PUT container", format!("answered {other}"))),
+            }
+        }
+        Err(self.down("HEAD container", "missing just after it was made"))
+    }
+
+    /// Deletes the object at `loc`, as far as it can: a failure is logged,
+    /// since this only ever takes back an upload that will not be used.
+    pub(crate) async fn delete(&self, loc: &Location, token: &str) {
+        let req = self.request(Method::DELETE, &self.url(loc), token);
+        match self.send("DELETE", req, true).await {
+            Ok(r) if r.status().is_success() || r.status() == StatusCode::NOT_FOUND => {}
+            Ok(r) => log::warn!(
+                "pithos {}: could not delete the unregistered upload at {}: answered {}",
+                self.base_url,
+                loc.canonical(),
+                r.status()
+            ),
+            Err(_) => log::warn!(
+                "pithos {}: could not delete the unregistered upload at {}",
+                self.base_url,
+                loc.canonical()
+            ),
+        }
+    }
+}
+
+/// Reads `body` in batches, hashes each off the async workers, and passes
+/// it on to `tx`, always one batch behind: the last is sent only once the
+/// whole is hashed and `accept` took it.
+async fn pump<S, E>(
+    body: S,
+    (limit, stall): (u64, Duration),
+    tx: &tokio::sync::mpsc::Sender<Bytes>,
+    accept: impl FnOnce(&ObjectInfo) -> Result<(), String>,
+) -> Result<ObjectInfo, StoreError>
+where
+    S: Stream<Item = Result<Bytes, E>> + Unpin,
+    E: std::fmt::Display,
+{
+    // Pithos stopped reading (it answered, the connection broke, or it took
+    // no chunk for `stall`).
+    let send = |chunk: Bytes| async move {
+        match tokio::time::timeout(stall, tx.send(chunk)).await {
+            Ok(Ok(())) => Ok(()),
+            _ => Err(StoreError::Unreachable),
+        }
+    };
+    let mut batches = Batches::new(body, limit);
+    let mut hasher = ObjectHasher::new();
+    let mut held: Vec<Bytes> = Vec::new();
+    let mut size = 0u64;
+    while let Some(batch) = batches.next().await? {
+        size += batch.iter().map(|c| c.len() as u64).sum::<u64>();
+        let (h, batch) = blocking(move || {
+            for c in &batch {
+                hasher.update(c);
+            }
+            Ok((hasher, batch))
+        })
+        .await?;
+        hasher = h;
+        for chunk in std::mem::replace(&mut held, batch) {
+            send(chunk).await?;
+        }
+    }
+    let (checksum, md5) = hasher.finish();
+    let info = ObjectInfo {
+        size,
+        checksum,
+        md5: Some(md5),
+    };
+    accept(&info).map_err(StoreError::Refused)?;
+    for chunk in held {
+        send(chunk).await?;
+    }
+    Ok(info)
 }

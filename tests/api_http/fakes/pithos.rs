@@ -1,7 +1,9 @@
 //! A fake Pithos: objects served from a directory laid out as the fs store's
 //! root (`<root>/<account>/<container>/<object path>`), with `HEAD`, `GET`
-//! (one range) and `POST ?update` of `X-Object-Sharing` as
-//! object-api-guide.rst documents them; read permission enforced by token
+//! (one range), `PUT` (plain or chunked; the object appears only once its
+//! body is complete), `DELETE` and `POST ?update` of `X-Object-Sharing` of
+//! objects, and `HEAD` and `PUT` of containers, as object-api-guide.rst
+//! documents them; read permission enforced by token
 //! (the account's owner, or those its sharing names, or everyone for `*`);
 //! the Merkle hash computed here, independently of plankton's code.
 
@@ -96,6 +98,12 @@ struct State {
     /// `ETag` is the Merkle hash rather than the MD5, as on a Pithos with
     /// `PITHOS_UPDATE_MD5 = False`.
     etag_is_merkle: AtomicBool,
+    /// Uploads are stored with a byte too many, as a broken store might.
+    corrupt_uploads: AtomicBool,
+    /// Bytes of uploads' bodies received, complete or not.
+    put_bytes: std::sync::atomic::AtomicU64,
+    /// Where object uploads are written until they are complete.
+    incoming: tempfile::TempDir,
 }
 
 /// A running fake Pithos.
@@ -110,20 +118,29 @@ fn status(code: u16, text: &str) -> HttpResponse {
         .body(text.to_string())
 }
 
-/// `<account>/<container>/<object path>` of a request path, decoded, with the
-/// object's segments; `None` for a path that names no object.
-fn object_path(path: &str) -> Option<(String, String, Vec<String>)> {
+/// The segments of a request path under the prefix, decoded; `None` if any
+/// is empty, `.`, `..`, holds a NUL or does not decode.
+fn path_segments(path: &str) -> Option<Vec<String>> {
     let rest = path.strip_prefix(PREFIX)?.strip_prefix('/')?;
     let segments: Vec<String> = rest
         .split('/')
         .map(|s| percent_decode_str(s).decode_utf8().map(|c| c.into_owned()))
         .collect::<Result<_, _>>()
         .ok()?;
-    if segments.len() < 3
-        || segments
-            .iter()
-            .any(|s| s.is_empty() || s == "." || s == ".." || s.contains('\0'))
+    if segments
+        .iter()
+        .any(|s| s.is_empty() || s == "." || s == ".." || s.contains('\0'))
     {
+        return None;
+    }
+    Some(segments)
+}
+
+/// `<account>/<container>/<object path>` of a request path, decoded, with the
+/// object's segments; `None` for a path that names no object.
+fn object_path(path: &str) -> Option<(String, String, Vec<String>)> {
+    let segments = path_segments(path)?;
+    if segments.len() < 3 {
         return None;
     }
     Some((
@@ -261,7 +278,11 @@ impl MessageBody for Declared {
     }
 }
 
-async fn object(req: HttpRequest, state: web::Data<Arc<State>>) -> HttpResponse {
+async fn object(
+    req: HttpRequest,
+    body: web::Payload,
+    state: web::Data<Arc<State>>,
+) -> HttpResponse {
     let method = req.method().clone();
     let token = req
         .headers()
@@ -291,16 +312,32 @@ async fn object(req: HttpRequest, state: web::Data<Arc<State>>) -> HttpResponse 
         Some(Fault::Status(code)) => return status(code, "told to fail"),
         None => {}
     }
-    let Some((account, container, segments)) = parsed else {
-        return status(400, "The request is invalid: not an object path");
-    };
     let Some(user) = user else {
         return status(401, "Missing or invalid token");
+    };
+    let Some((account, container, segments)) = parsed else {
+        return match path_segments(req.uri().path()) {
+            Some(s) if s.len() == 2 => container_request(&method, &state, &user, &s[0], &s[1]),
+            _ => status(400, "The request is invalid: not an object path"),
+        };
     };
     let key = format!("{account}/{container}/{}", segments.join("/"));
     let mut file = state.root.join(&account).join(&container);
     file.extend(&segments);
     let owner = user == account;
+    if method == Method::PUT || method == Method::DELETE {
+        if !owner {
+            return status(403, "Not allowed");
+        }
+        if method == Method::DELETE {
+            return match std::fs::remove_file(&file) {
+                Ok(()) => HttpResponse::NoContent().finish(),
+                Err(_) => status(404, "Object does not exist"),
+            };
+        }
+        let dir = state.root.join(&account).join(&container);
+        return put_object(&req, body, &state, &dir, &file).await;
+    }
 
     if method == Method::POST {
         let query = req.query_string();
@@ -411,6 +448,91 @@ async fn object(req: HttpRequest, state: web::Data<Arc<State>>) -> HttpResponse 
     }
 }
 
+/// `HEAD` a container (its block size and hash) or `PUT` it (made if
+/// missing); the owner's alone.
+fn container_request(
+    method: &Method,
+    state: &State,
+    user: &str,
+    account: &str,
+    container: &str,
+) -> HttpResponse {
+    if user != account {
+        return status(403, "Not allowed");
+    }
+    let dir = state.root.join(account).join(container);
+    if *method == Method::HEAD || *method == Method::GET {
+        if !dir.is_dir() {
+            return status(404, "Container does not exist");
+        }
+        return HttpResponse::NoContent()
+            .insert_header(("X-Container-Block-Size", BLOCK.to_string()))
+            .insert_header(("X-Container-Block-Hash", "sha256"))
+            .finish();
+    }
+    if *method == Method::PUT {
+        if dir.is_dir() {
+            return HttpResponse::Accepted().finish();
+        }
+        return match std::fs::create_dir_all(&dir) {
+            Ok(()) => HttpResponse::Created().finish(),
+            Err(e) => status(500, &e.to_string()),
+        };
+    }
+    status(405, "Method not allowed")
+}
+
+/// `PUT` an object's data, plain or chunked: written to a file outside the
+/// root and moved to `file` only once the whole body arrived, as Pithos
+/// creates an object's version only at the end of its upload. The file is
+/// removed if the upload breaks off (actix may drop the handler then,
+/// rather than tell it).
+async fn put_object(
+    req: &HttpRequest,
+    mut body: web::Payload,
+    state: &Arc<State>,
+    container: &Path,
+    file: &Path,
+) -> HttpResponse {
+    use futures_util::StreamExt;
+    use std::io::Write;
+    if !container.is_dir() {
+        return status(404, "Container does not exist");
+    }
+    if !req.headers().contains_key("content-type") {
+        return status(411, "Missing Content-Type");
+    }
+    let exists = file.exists();
+    if exists && req.headers().get("if-none-match").is_some_and(|v| v == "*") {
+        return status(412, "Object exists");
+    }
+    let mut out = tempfile::NamedTempFile::new_in(state.incoming.path()).unwrap();
+    while let Some(chunk) = body.next().await {
+        match chunk {
+            Ok(c) => {
+                state.put_bytes.fetch_add(c.len() as u64, Ordering::SeqCst);
+                out.write_all(&c).unwrap();
+            }
+            Err(_) => return status(400, "The request body stopped short"),
+        }
+    }
+    if state.corrupt_uploads.load(Ordering::SeqCst) {
+        out.write_all(b"!").unwrap();
+    }
+    std::fs::create_dir_all(file.parent().unwrap()).unwrap();
+    out.persist(file).unwrap();
+    let meta = std::fs::metadata(file).unwrap();
+    let (merkle, md5) = state.hashes_of(file, &meta).unwrap();
+    let etag = if state.etag_is_merkle.load(Ordering::SeqCst) {
+        merkle
+    } else {
+        md5
+    };
+    HttpResponse::Created()
+        .insert_header(("ETag", etag))
+        .finish()
+}
+
 impl FakePithos {
     /// Starts a fake Pithos serving the objects under `root` to `users`, over
     /// TLS if given a configuration.
@@ -424,6 +546,9 @@ impl FakePithos {
             seen: Mutex::new(Vec::new()),
             hashes: Mutex::new(HashMap::new()),
             etag_is_merkle: AtomicBool::new(false),
+            corrupt_uploads: AtomicBool::new(false),
+            put_bytes: Default::default(),
+            incoming: tempfile::tempdir().unwrap(),
         });
         let data = web::Data::new(state.clone());
         let served = serve(tls, move |cfg| {
@@ -445,6 +570,16 @@ impl FakePithos {
     /// Makes `ETag` the Merkle hash (Pithos without `UPDATE_MD5`) or the MD5.
     pub fn etag_is_merkle(&self, merkle: bool) {
         self.state.etag_is_merkle.store(merkle, Ordering::SeqCst);
+    }
+
+    /// Bytes of uploads' bodies it received until now, complete or not.
+    pub fn put_bytes(&self) -> u64 {
+        self.state.put_bytes.load(Ordering::SeqCst)
+    }
+
+    /// Makes uploads store a byte more than they were sent.
+    pub fn corrupt_uploads(&self, on: bool) {
+        self.state.corrupt_uploads.store(on, Ordering::SeqCst);
     }
 
     /// Ends every fault.
@@ -474,6 +609,14 @@ impl FakePithos {
             .filter(|(p, _)| p == path)
             .map(|(_, v)| v.clone())
             .collect()
+    }
+
+    /// Files written to until now but not yet complete (uploads in progress
+    /// or abandoned).
+    pub fn incomplete_uploads(&self) -> usize {
+        std::fs::read_dir(self.state.incoming.path())
+            .unwrap()
+            .count()
     }
 
     /// Every request it was sent, in order.
