@@ -14,6 +14,11 @@
 //! - `PRAGMA integrity_check` is ok and `PRAGMA foreign_key_check` is empty;
 //! - and, at the end, `plankton check` passes.
 //!
+//! Beside them, uploaders (`uploads.rs`) stream image data in through
+//! `POST /images`: after each restart their images are their answered
+//! uploads (and perhaps the one in flight) with all their data, the files
+//! are exactly those images', and staging is empty.
+//!
 //! Each writer is its own user and owns its images alone, so its requests
 //! are sequential and at most one of them is in flight at the kill: the state
 //! of its images after the restart must be exactly the state after its last
@@ -26,6 +31,7 @@
 //! kill; every cycle must then fail).
 
 mod http;
+mod uploads;
 
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::io::{BufRead, BufReader};
@@ -37,6 +43,7 @@ use std::sync::{mpsc, Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use http::{request, Failure, Response};
+use uploads::{uploader_user, Uploader, UPLOADERS};
 
 /// Concurrent writers, one user each.
 const WRITERS: usize = 16;
@@ -709,6 +716,10 @@ impl Deployment {
                 std::fs::write(&file, format!("object {j} of {user}\n").repeat(j + 1)).unwrap();
             }
         }
+        for u in 0..UPLOADERS {
+            let user = uploader_user(u);
+            tokens.push_str(&format!("tok-{user} {user}\n"));
+        }
         let token_file = dir.join("tokens");
         std::fs::write(&token_file, tokens).unwrap();
         use std::os::unix::fs::PermissionsExt;
@@ -866,6 +877,8 @@ struct Totals {
     props_checked: u64,
     members_checked: u64,
     integrity_ok: u64,
+    uploads_sent: u64,
+    uploads_answered: u64,
 }
 
 fn main() {
@@ -905,6 +918,7 @@ fn main() {
             serial: 0,
         })
         .collect();
+    let mut uploaders: Vec<Uploader> = (0..UPLOADERS).map(|u| Uploader::new(u, seed)).collect();
     let mut totals = Totals::default();
     let (mut passed, mut failed) = (0u64, 0u64);
     let mut server = match dep.start() {
@@ -928,6 +942,16 @@ fn main() {
                 })
             })
             .collect();
+        let upload_handles: Vec<_> = uploaders
+            .drain(..)
+            .map(|mut u| {
+                let stop = stop.clone();
+                std::thread::spawn(move || {
+                    let (sent, answered, p) = u.run(addr, cycle, &stop);
+                    (u, sent, answered, p)
+                })
+            })
+            .collect();
         let delay = if rng.chance(10) {
             Duration::from_millis(rng.below(50) as u64)
         } else {
@@ -945,6 +969,14 @@ fn main() {
             writers.push(w);
         }
         writers.sort_by_key(|w| w.index);
+        let mut uploads_answered = 0;
+        for h in upload_handles {
+            let (u, sent, answered, p) = h.join().expect("an uploader thread");
+            totals.uploads_sent += sent;
+            uploads_answered += answered;
+            problems.extend(p);
+            uploaders.push(u);
+        }
         for a in alarms {
             problems.push(format!("server log: {a}"));
         }
@@ -1009,6 +1041,15 @@ fn main() {
                 members += img.members.len() as i64;
             }
         }
+        let mut uploaded = 0;
+        for u in uploaders.iter_mut() {
+            match u.check(server.addr, &dep.dir.join("objects")) {
+                Ok(n) => uploaded += n,
+                Err(e) => problems.push(format!("uploads: {e}")),
+            }
+        }
+        images += uploaded as i64;
+        totals.uploads_answered += uploads_answered;
         match sql_check(&dep.db()) {
             Ok(counted) => {
                 totals.integrity_ok += 1;
@@ -1034,7 +1075,7 @@ fn main() {
         totals.in_flight_applied += applied;
         let ok = problems.is_empty();
         println!(
-            "cycle {cycle}/{cycles}: killed after {} ms; {} writes answered, {in_flight} in flight ({applied} applied, {} not); {images} images, {props} properties, {members} members; {}",
+            "cycle {cycle}/{cycles}: killed after {} ms; {} writes answered, {in_flight} in flight ({applied} applied, {} not); {uploads_answered} uploads answered, {uploaded} uploaded images whole; {images} images, {props} properties, {members} members; {}",
             delay.as_millis(),
             cycle_counts.answered,
             in_flight - applied,
@@ -1083,9 +1124,11 @@ fn main() {
         failed += 1;
     }
     println!(
-        "crash test figures: {} cycles in {:.1} s; {} writes sent, {} answered, {} in flight at a kill ({} of them applied whole, {} not at all); {} writes checked; image states checked: {} images, {} property values, {} memberships; integrity_check ok {}/{}; plankton check {}",
+        "crash test figures: {} cycles in {:.1} s; {} uploads sent, {} answered; {} writes sent, {} answered, {} in flight at a kill ({} of them applied whole, {} not at all); {} writes checked; image states checked: {} images, {} property values, {} memberships; integrity_check ok {}/{}; plankton check {}",
         passed + failed - u64::from(!final_ok),
         started.elapsed().as_secs_f64(),
+        totals.uploads_sent,
+        totals.uploads_answered,
         totals.sent,
         totals.answered,
         totals.in_flight,
