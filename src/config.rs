@@ -25,6 +25,16 @@ pub struct Settings {
     pub formats: Formats,
     /// The HTTP client the `astakos` and `pithos` backends share.
     pub http: HttpSettings,
+    /// The web view (docs/api.md §15).
+    pub ui: UiSettings,
+}
+
+/// The web view at `<base>/ui/`.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct UiSettings {
+    /// Seconds a browser session lasts from its login.
+    pub session_ttl: u64,
 }
 
 /// The one HTTP client of the HTTP backends.
@@ -183,6 +193,14 @@ impl Default for HttpSettings {
     }
 }
 
+impl Default for UiSettings {
+    fn default() -> Self {
+        UiSettings {
+            session_ttl: 8 * 60 * 60,
+        }
+    }
+}
+
 impl Default for Settings {
     fn default() -> Self {
         Settings {
@@ -194,6 +212,7 @@ impl Default for Settings {
             limits: Limits::default(),
             formats: Formats::default(),
             http: HttpSettings::default(),
+            ui: UiSettings::default(),
         }
     }
 }
@@ -316,6 +335,11 @@ impl Settings {
             return Err(ConfigError::Invalid(format!(
                 "store.upload_container '{c}' must be a container name: 1-256 bytes, no '/'"
             )));
+        }
+        if self.ui.session_ttl == 0 {
+            return Err(ConfigError::Invalid(
+                "ui.session_ttl must be at least 1 second".into(),
+            ));
         }
         if self.identity.token_cache_size == 0 {
             return Err(ConfigError::Invalid(

@@ -4,7 +4,8 @@
 //! The layers, top down (an import only ever points down):
 //! - `startup`, `router`: the server, and which surface a path belongs to;
 //! - surfaces: `api` (the image API), `identity` (offline identity),
-//!   `objects` (the object-store endpoint), over `http`, what they share;
+//!   `objects` (the object-store endpoint), `web` (the browser view), over
+//!   `http`, what they share;
 //! - `registry`: the use cases, in domain types;
 //! - `db` (every SQL statement) and `backends` (identity, object store);
 //! - `domain`, `error`, `config`: types every layer uses.
@@ -22,3 +23,4 @@ mod objects;
 mod registry;
 mod router;
 pub mod startup;
+mod web;

@@ -1,6 +1,7 @@
 //! The first step of every request: which surface its path belongs to (the
 //! image API in one of its dialects, the offline identity, the object store,
-//! the health check); each surface then finds the route in its own table.
+//! the web view, the health check); each surface then finds the route in its
+//! own table.
 
 use actix_web::{web, HttpRequest, HttpResponse};
 
@@ -19,6 +20,8 @@ pub(crate) enum Surface<'a> {
     ObjectStore(&'a str),
     /// `GET <base>/healthz`.
     Health,
+    /// The web view, and the path after the base (`ui` or `ui/...`).
+    Web(&'a str),
 }
 
 /// The surface of a raw request path under `base` (empty, or `/something`
@@ -38,6 +41,8 @@ pub(crate) fn surface<'a>(path: &'a str, base: &str) -> Option<Surface<'a>> {
                 let r = r.strip_prefix('/')?;
                 if crate::objects::owns(r) {
                     Surface::ObjectStore(r)
+                } else if crate::web::owns(r) {
+                    Surface::Web(r)
                 } else if crate::identity::owns(r) {
                     Surface::Identity(r)
                 } else {
@@ -55,13 +60,23 @@ pub(crate) async fn dispatch(
     state: web::Data<AppState>,
 ) -> HttpResponse {
     let path = req.uri().path().to_string();
-    match surface(&path, &state.base_path) {
+    let surface = surface(&path, &state.base_path);
+    // A browser at the front door is shown the web view (docs/api.md §15).
+    let root = path
+        .strip_prefix(state.base_path.as_str())
+        .is_some_and(|r| r.is_empty() || r == "/");
+    let read = matches!(req.method().as_str(), "GET" | "HEAD");
+    if root && read && crate::web::prefers_html(req.headers()) {
+        return crate::web::front_door(&state.base_path);
+    }
+    match surface {
         Some(Surface::Images(dialect, rest)) => {
             crate::api::serve(req, payload, state, dialect, rest).await
         }
         Some(Surface::Identity(rest)) => crate::identity::serve(req, payload, state, rest).await,
         Some(Surface::ObjectStore(rest)) => crate::objects::serve(req, payload, state, rest).await,
         Some(Surface::Health) => health(&req, &state).await,
+        Some(Surface::Web(rest)) => crate::web::serve(req, payload, state, rest).await,
         None => fault::json(&crate::http::missed(
             &req,
             crate::http::routing::Miss::NoRoute,
@@ -121,6 +136,12 @@ mod tests {
         assert_eq!(
             s("/base/identity/v2.0/tokens"),
             Some(Surface::Identity("identity/v2.0/tokens"))
+        );
+        assert_eq!(s("/base/ui"), Some(Surface::Web("ui")));
+        assert_eq!(s("/base/ui/images/x"), Some(Surface::Web("ui/images/x")));
+        assert_eq!(
+            s("/base/uix"),
+            Some(Surface::Images(Dialect::Cyclades, "uix"))
         );
         assert_eq!(s("/images"), None);
         assert_eq!(s("/basement/images"), None);

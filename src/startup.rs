@@ -18,6 +18,7 @@ use crate::db::Database;
 use crate::http::{AppState, CallerId};
 use crate::registry::{Registry, Uploads};
 use crate::router::dispatch;
+use crate::web::WebState;
 
 /// Open connections per worker (one worker per core).
 pub const MAX_CONNECTIONS_PER_WORKER: usize = 1024;
@@ -141,9 +142,11 @@ impl Application {
             formats: settings.formats.clone(),
         });
         let app_state = state.clone();
+        let web_state = web::Data::new(WebState::new(&settings.ui));
         let server = HttpServer::new(move || {
             App::new()
                 .app_data(app_state.clone())
+                .app_data(web_state.clone())
                 .wrap(
                     Logger::new("%a \"%r\" %s %b %Dms user=%{user}xo").custom_response_replace(
                         "user",

@@ -449,6 +449,12 @@ impl Tx<'_> {
         if let Some(n) = q.size_max {
             arg(&mut sql, " AND i.size <= ?", Value::Integer(n as i64));
         }
+        if q.shared_with_caller {
+            sql.push_str(
+                " AND i.owner <> ?1 AND EXISTS (SELECT 1 FROM image_members m \
+                 WHERE m.image_seq = i.seq AND m.member = ?1)",
+            );
+        }
         if let Some(p) = q.is_public {
             arg(&mut sql, " AND i.is_public = ?", Value::Integer(p as i64));
         }

@@ -88,6 +88,10 @@ pub(crate) struct ListQuery {
     pub(crate) limit: Option<u32>,
     /// The last image of the previous page.
     pub(crate) marker: Option<ImageId>,
+    /// Only images shared with the caller (they are a member, not the
+    /// owner): the web view's "shared with me" (docs/api.md §15); the API
+    /// has no parameter for it.
+    pub(crate) shared_with_caller: bool,
 }
 
 /// The largest page.
@@ -110,6 +114,7 @@ impl Default for ListQuery {
             descending: false,
             limit: None,
             marker: None,
+            shared_with_caller: false,
         }
     }
 }

@@ -48,7 +48,7 @@ fn fault_name(e: &AppError) -> &'static str {
 
 /// What the client may read of an error: everything but an internal one's
 /// cause, which is logged here, once.
-fn public_message(e: &AppError) -> String {
+pub(crate) fn public_message(e: &AppError) -> String {
     match e {
         AppError::Internal(cause) => {
             log::error!("request failed: {cause}");

@@ -11,6 +11,7 @@ mod images;
 mod members;
 pub(crate) mod objects;
 mod sharing;
+mod views;
 pub(crate) mod writes;
 
 pub(crate) use image_data::Uploads;
