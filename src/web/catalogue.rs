@@ -295,7 +295,7 @@ fn row_views(rows: Vec<Row>, names: &BTreeMap<String, String>, ui: &str) -> Vec<
 
 fn whose(current: &str) -> Vec<Choice> {
     [
-        ("", "Everything I can see"),
+        ("", "All I can see"),
         ("mine", "Mine"),
         ("shared", "Shared with me"),
         ("public", "Public"),

@@ -205,7 +205,8 @@ impl WebApp {
     /// Posts the login form with `token`.
     pub async fn post_login(&self, token: &str) -> Page {
         let (_, cookie, csrf) = self.login_form().await;
-        let body = serde_urlencoded::to_string([("csrf", csrf.as_str()), ("token", token)]).unwrap();
+        let body =
+            serde_urlencoded::to_string([("csrf", csrf.as_str()), ("token", token)]).unwrap();
         self.send(
             Method::POST,
             "/ui/login",
@@ -270,8 +271,10 @@ impl WebApp {
         let mut body = Vec::new();
         for (k, v) in fields {
             body.extend_from_slice(
-                format!("--{boundary}\r\nContent-Disposition: form-data; name=\"{k}\"\r\n\r\n{v}\r\n")
-                    .as_bytes(),
+                format!(
+                    "--{boundary}\r\nContent-Disposition: form-data; name=\"{k}\"\r\n\r\n{v}\r\n"
+                )
+                .as_bytes(),
             );
         }
         if let Some((name, data)) = file {
@@ -293,14 +296,23 @@ impl WebApp {
     }
 
     /// Uploads an image through the API as `user`; its id.
-    pub async fn api_upload(&self, user: (&str, &str), name: &str, data: &[u8], public: bool) -> String {
+    pub async fn api_upload(
+        &self,
+        user: (&str, &str),
+        name: &str,
+        data: &[u8],
+        public: bool,
+    ) -> String {
         let resp = self
             .client
             .post(self.url("/images"))
             .header("x-auth-token", user.0)
             .header(CONTENT_TYPE, "application/octet-stream")
             .header("x-image-meta-name", crate::helpers::encode(name))
-            .header("x-image-meta-is-public", if public { "true" } else { "false" })
+            .header(
+                "x-image-meta-is-public",
+                if public { "true" } else { "false" },
+            )
             .body(data.to_vec())
             .send()
             .await

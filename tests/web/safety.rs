@@ -27,8 +27,18 @@ async fn every_answer_of_the_view_carries_the_security_headers() {
     let alice = app.login(ALICE.0).await;
     let id = app.api_upload(ALICE, "debian", b"data", false).await;
     let list = app.page(&alice, "/ui/").await;
-    let style = list.body.split("href=\"").nth(1).unwrap().split('"').next().unwrap();
-    let style = style.strip_prefix(&app.settings.base_path).unwrap().to_string();
+    let style = list
+        .body
+        .split("href=\"")
+        .nth(1)
+        .unwrap()
+        .split('"')
+        .next()
+        .unwrap();
+    let style = style
+        .strip_prefix(&app.settings.base_path)
+        .unwrap()
+        .to_string();
     let mut pages = Vec::new();
     for path in [
         "/ui/".to_string(),
@@ -45,8 +55,15 @@ async fn every_answer_of_the_view_carries_the_security_headers() {
         pages.push((path.clone(), app.page(&alice, &path).await));
     }
     pages.push(("no session".into(), app.get("/ui/", &[]).await));
-    pages.push(("bad csrf".into(), app.post_fields(&alice, &format!("/ui/images/{id}/name"), &[("name", "x")]).await));
-    pages.push(("405".into(), app.send(Method::DELETE, "/ui/", &[], Vec::new()).await));
+    pages.push((
+        "bad csrf".into(),
+        app.post_fields(&alice, &format!("/ui/images/{id}/name"), &[("name", "x")])
+            .await,
+    ));
+    pages.push((
+        "405".into(),
+        app.send(Method::DELETE, "/ui/", &[], Vec::new()).await,
+    ));
     pages.push(("bad login".into(), app.post_login("nope").await));
     for (what, page) in &pages {
         assert_guarded(page, what);
@@ -64,7 +81,12 @@ async fn the_session_cookie_is_http_only_strict_and_scoped_to_the_view() {
     assert_eq!(page.status, 303);
     assert_eq!(page.header("location"), "/image/ui/");
     let cookie = page.set_cookie("plankton_session").unwrap();
-    for part in ["; HttpOnly", "; SameSite=Strict", "; Path=/image/ui;", "; Max-Age=28800"] {
+    for part in [
+        "; HttpOnly",
+        "; SameSite=Strict",
+        "; Path=/image/ui;",
+        "; Max-Age=28800",
+    ] {
         assert!(cookie.contains(part), "{cookie} lacks {part}");
     }
     assert!(!cookie.contains("Secure"), "{cookie}");
@@ -83,7 +105,10 @@ async fn the_session_cookie_is_http_only_strict_and_scoped_to_the_view() {
             body.into_bytes(),
         )
         .await;
-    assert!(page.set_cookie("plankton_session").unwrap().ends_with("; Secure"));
+    assert!(page
+        .set_cookie("plankton_session")
+        .unwrap()
+        .ends_with("; Secure"));
 }
 
 #[tokio::test]
@@ -106,12 +131,20 @@ async fn a_login_form_without_its_csrf_starts_no_session() {
     let (_, cookie, _) = app.login_form().await;
     for (headers, body) in [
         (vec![], format!("token={}", ALICE.0)),
-        (vec![("cookie", cookie.as_str())], format!("token={}", ALICE.0)),
-        (vec![("cookie", cookie.as_str())], format!("token={}&csrf={}", ALICE.0, "0".repeat(64))),
+        (
+            vec![("cookie", cookie.as_str())],
+            format!("token={}", ALICE.0),
+        ),
+        (
+            vec![("cookie", cookie.as_str())],
+            format!("token={}&csrf={}", ALICE.0, "0".repeat(64)),
+        ),
     ] {
         let mut h = headers.clone();
         h.push(("content-type", "application/x-www-form-urlencoded"));
-        let page = app.send(Method::POST, "/ui/login", &h, body.into_bytes()).await;
+        let page = app
+            .send(Method::POST, "/ui/login", &h, body.into_bytes())
+            .await;
         page.assert_page(403);
         assert_eq!(page.set_cookie("plankton_session"), None);
     }
@@ -124,14 +157,24 @@ async fn the_token_is_never_in_a_cookie_a_page_or_a_url() {
     let alice = app.login(ALICE.0).await;
     let id = app.api_upload(ALICE, "debian", b"data", false).await;
     let mut seen = vec![login];
-    for path in ["/ui/".to_string(), format!("/ui/images/{id}"), "/ui/upload".into()] {
+    for path in [
+        "/ui/".to_string(),
+        format!("/ui/images/{id}"),
+        "/ui/upload".into(),
+    ] {
         seen.push(app.page(&alice, &path).await);
     }
-    seen.push(app.post(&alice, &format!("/ui/images/{id}/name"), &[("name", "x")]).await);
+    seen.push(
+        app.post(&alice, &format!("/ui/images/{id}/name"), &[("name", "x")])
+            .await,
+    );
     for page in &seen {
         assert!(!page.body.contains(ALICE.0), "{}", page.body);
         for (name, value) in &page.headers {
-            assert!(!value.to_str().unwrap().contains(ALICE.0), "{name}: {value:?}");
+            assert!(
+                !value.to_str().unwrap().contains(ALICE.0),
+                "{name}: {value:?}"
+            );
         }
     }
     assert!(!alice.cookie.contains(ALICE.0));
@@ -143,9 +186,15 @@ async fn without_a_session_every_page_leads_to_the_login_and_nothing_changes() {
     let id = app.api_upload(ALICE, "debian", b"data", false).await;
     for (path, next) in [
         ("/ui/".to_string(), None),
-        (format!("/ui/images/{id}"), Some(format!("%2Fui%2Fimages%2F{id}"))),
+        (
+            format!("/ui/images/{id}"),
+            Some(format!("%2Fui%2Fimages%2F{id}")),
+        ),
         ("/ui/upload".into(), Some("%2Fui%2Fupload".to_string())),
-        ("/ui/?sort_key=name".into(), Some("%2Fui%2F%3Fsort_key%3Dname".to_string())),
+        (
+            "/ui/?sort_key=name".into(),
+            Some("%2Fui%2F%3Fsort_key%3Dname".to_string()),
+        ),
     ] {
         let page = app.get(&path, &[]).await;
         assert_eq!(page.status, 303, "{path}");
@@ -159,10 +208,19 @@ async fn without_a_session_every_page_leads_to_the_login_and_nothing_changes() {
         cookie: format!("plankton_session={}", "a".repeat(64)),
         csrf: "b".repeat(64),
     };
-    let page = app.post(&stale, &format!("/ui/images/{id}/name"), &[("name", "hijacked")]).await;
+    let page = app
+        .post(
+            &stale,
+            &format!("/ui/images/{id}/name"),
+            &[("name", "hijacked")],
+        )
+        .await;
     assert_eq!(page.status, 303);
     assert_eq!(page.header("location"), "/ui/login");
-    assert!(page.set_cookie("plankton_session").unwrap().contains("Max-Age=0"));
+    assert!(page
+        .set_cookie("plankton_session")
+        .unwrap()
+        .contains("Max-Age=0"));
     assert_eq!(app.api_detail(ALICE, &id).await.unwrap()["name"], "debian");
     // After logging in, the login leads back to where the user was going.
     let (_, cookie, csrf) = app.login_form().await;
@@ -176,7 +234,10 @@ async fn without_a_session_every_page_leads_to_the_login_and_nothing_changes() {
         .send(
             Method::POST,
             "/ui/login",
-            &[("cookie", &cookie), ("content-type", "application/x-www-form-urlencoded")],
+            &[
+                ("cookie", &cookie),
+                ("content-type", "application/x-www-form-urlencoded"),
+            ],
             body.into_bytes(),
         )
         .await;
@@ -193,15 +254,32 @@ async fn a_form_without_the_csrf_field_or_with_another_sessions_changes_nothing(
     let id = app.api_upload(ALICE, "debian", b"data", false).await;
     let forms: Vec<(String, Vec<(&str, &str)>)> = vec![
         (format!("/ui/images/{id}/name"), vec![("name", "changed")]),
-        (format!("/ui/images/{id}/public"), vec![("is_public", "true")]),
-        (format!("/ui/images/{id}/properties"), vec![("key", "os"), ("value", "x")]),
-        (format!("/ui/images/{id}/members"), vec![("member", "carol")]),
+        (
+            format!("/ui/images/{id}/public"),
+            vec![("is_public", "true")],
+        ),
+        (
+            format!("/ui/images/{id}/properties"),
+            vec![("key", "os"), ("value", "x")],
+        ),
+        (
+            format!("/ui/images/{id}/members"),
+            vec![("member", "carol")],
+        ),
         (format!("/ui/images/{id}/unregister"), vec![]),
-        ("/ui/register".into(), vec![("name", "n"), ("location", "pithos://alice/images/x")]),
+        (
+            "/ui/register".into(),
+            vec![("name", "n"), ("location", "pithos://alice/images/x")],
+        ),
         ("/ui/logout".into(), vec![]),
     ];
     for (path, fields) in &forms {
-        for csrf in [None, Some(other.csrf.as_str()), Some(bob.csrf.as_str()), Some("")] {
+        for csrf in [
+            None,
+            Some(other.csrf.as_str()),
+            Some(bob.csrf.as_str()),
+            Some(""),
+        ] {
             let mut all = fields.clone();
             if let Some(c) = csrf {
                 all.push(("csrf", c));
@@ -212,7 +290,13 @@ async fn a_form_without_the_csrf_field_or_with_another_sessions_changes_nothing(
         }
     }
     let upload = app
-        .post_multipart(&alice, "/ui/upload", &[("name", "up")], Some(("a.img", b"bytes")), &[])
+        .post_multipart(
+            &alice,
+            "/ui/upload",
+            &[("name", "up")],
+            Some(("a.img", b"bytes")),
+            &[],
+        )
         .await;
     upload.assert_page(403);
     let detail = app.api_detail(ALICE, &id).await.expect("still there");
@@ -233,7 +317,12 @@ async fn a_browser_at_the_front_door_is_sent_to_the_view_and_api_clients_are_not
         assert_eq!(page.status, 303, "{path:?}");
         assert_eq!(page.header("location"), "/image/ui/");
     }
-    for accept in [None, Some("*/*"), Some("application/json"), Some("application/json, text/html")] {
+    for accept in [
+        None,
+        Some("*/*"),
+        Some("application/json"),
+        Some("application/json, text/html"),
+    ] {
         let headers: Vec<(&str, &str)> = accept.iter().map(|a| ("accept", *a)).collect();
         let page = app.get("/", &headers).await;
         assert_eq!(page.status, 200, "{accept:?}");
@@ -243,7 +332,10 @@ async fn a_browser_at_the_front_door_is_sent_to_the_view_and_api_clients_are_not
     let page = app.get("/v1.0/", &[("accept", BROWSER_ACCEPT)]).await;
     assert_eq!(page.status, 200);
     let page = app.get("/ui", &[]).await;
-    assert_eq!((page.status.as_u16(), page.header("location")), (303, "/image/ui/"));
+    assert_eq!(
+        (page.status.as_u16(), page.header("location")),
+        (303, "/image/ui/")
+    );
 }
 
 #[tokio::test]
@@ -262,10 +354,19 @@ async fn logout_ends_the_session_and_its_old_cookie_gets_the_login_page() {
     let app = WebApp::spawn().await;
     let alice = app.login(ALICE.0).await;
     let page = app.post(&alice, "/ui/logout", &[]).await;
-    assert_eq!((page.status.as_u16(), page.header("location")), (303, "/ui/login"));
-    assert!(page.set_cookie("plankton_session").unwrap().contains("Max-Age=0"));
+    assert_eq!(
+        (page.status.as_u16(), page.header("location")),
+        (303, "/ui/login")
+    );
+    assert!(page
+        .set_cookie("plankton_session")
+        .unwrap()
+        .contains("Max-Age=0"));
     let again = app.page(&alice, "/ui/").await;
-    assert_eq!((again.status.as_u16(), again.header("location")), (303, "/ui/login"));
+    assert_eq!(
+        (again.status.as_u16(), again.header("location")),
+        (303, "/ui/login")
+    );
     let login = app.page(&alice, "/ui/login").await;
     login.assert_page(200);
     assert!(login.body.contains("name=\"token\""));
@@ -275,9 +376,16 @@ async fn logout_ends_the_session_and_its_old_cookie_gets_the_login_page() {
 async fn a_token_taken_out_of_the_token_file_ends_its_sessions() {
     let app = WebApp::spawn().await;
     let alice = app.login(ALICE.0).await;
-    std::fs::write(&app.settings.identity.token_file, format!("{} {}\n", BOB.0, BOB.1)).unwrap();
+    std::fs::write(
+        &app.settings.identity.token_file,
+        format!("{} {}\n", BOB.0, BOB.1),
+    )
+    .unwrap();
     let page = app.page(&alice, "/ui/").await;
-    assert_eq!((page.status.as_u16(), page.header("location")), (303, "/ui/login"));
+    assert_eq!(
+        (page.status.as_u16(), page.header("location")),
+        (303, "/ui/login")
+    );
 }
 
 #[tokio::test]
@@ -287,14 +395,28 @@ async fn names_and_properties_are_shown_as_text_never_as_markup() {
     let evil = "<script>alert(1)</script>";
     let id = app.api_upload(ALICE, evil, b"data", false).await;
     let attr = "\"><img src=x onerror=alert(2)>";
-    let page = app.post(&alice, &format!("/ui/images/{id}/properties"), &[("key", "note"), ("value", attr)]).await;
+    let page = app
+        .post(
+            &alice,
+            &format!("/ui/images/{id}/properties"),
+            &[("key", "note"), ("value", attr)],
+        )
+        .await;
     assert_eq!(page.status, 303);
-    for path in ["/ui/".to_string(), format!("/ui/images/{id}"), format!("/ui/images/{id}/unregister")] {
+    for path in [
+        "/ui/".to_string(),
+        format!("/ui/images/{id}"),
+        format!("/ui/images/{id}/unregister"),
+    ] {
         let page = app.page(&alice, &path).await;
         page.assert_page(200);
         assert!(!page.body.contains(evil), "{path}: {}", page.body);
         assert!(!page.body.contains("<img src=x"), "{path}");
-        assert!(page.body.contains("&#60;script&#62;alert(1)&#60;/script&#62;"), "{path}");
+        assert!(
+            page.body
+                .contains("&#60;script&#62;alert(1)&#60;/script&#62;"),
+            "{path}"
+        );
     }
 }
 
@@ -315,7 +437,13 @@ async fn another_users_private_image_is_a_404_page() {
         assert!(page.body.contains("404"), "{}", page.body);
         assert!(!page.body.contains("alice&#39;s") && !page.body.contains("alice's"));
     }
-    let page = app.post(&carol, &format!("/ui/images/{private}/name"), &[("name", "mine")]).await;
+    let page = app
+        .post(
+            &carol,
+            &format!("/ui/images/{private}/name"),
+            &[("name", "mine")],
+        )
+        .await;
     page.assert_page(404);
     let wrong = app.send(Method::PUT, "/ui/upload", &[], Vec::new()).await;
     wrong.assert_page(405);
@@ -328,13 +456,25 @@ async fn a_member_may_look_but_not_change() {
     let bob = app.login(BOB.0).await;
     let alice = app.login(ALICE.0).await;
     let id = app.api_upload(ALICE, "shared", b"data", false).await;
-    app.post(&alice, &format!("/ui/images/{id}/members"), &[("member", "bob")]).await;
+    app.post(
+        &alice,
+        &format!("/ui/images/{id}/members"),
+        &[("member", "bob")],
+    )
+    .await;
     let page = app.page(&bob, &format!("/ui/images/{id}")).await;
     page.assert_page(200);
-    assert!(!page.body.contains("id=\"rename\""), "no owner forms for a member");
-    let refused = app.post(&bob, &format!("/ui/images/{id}/name"), &[("name", "bob's")]).await;
+    assert!(
+        !page.body.contains("id=\"rename\""),
+        "no owner forms for a member"
+    );
+    let refused = app
+        .post(&bob, &format!("/ui/images/{id}/name"), &[("name", "bob's")])
+        .await;
     refused.assert_page(403);
-    app.page(&bob, &format!("/ui/images/{id}/unregister")).await.assert_page(403);
+    app.page(&bob, &format!("/ui/images/{id}/unregister"))
+        .await
+        .assert_page(403);
     assert_eq!(app.api_detail(ALICE, &id).await.unwrap()["name"], "shared");
 }
 
@@ -349,7 +489,10 @@ async fn static_files_are_kept_a_year_and_revalidate_by_etag() {
         let path = &login.body[start..end];
         let page = app.get(path, &[]).await;
         assert_eq!(page.status, 200, "{path}");
-        assert_eq!(page.header("cache-control"), "public, max-age=31536000, immutable");
+        assert_eq!(
+            page.header("cache-control"),
+            "public, max-age=31536000, immutable"
+        );
         let etag = page.header("etag").to_string();
         let again = app.get(path, &[("if-none-match", &etag)]).await;
         assert_eq!(again.status, 304);

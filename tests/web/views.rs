@@ -9,7 +9,8 @@ async fn the_catalogue_pages_25_at_a_time_both_ways() {
     let app = WebApp::spawn().await;
     let alice = app.login(ALICE.0).await;
     for i in 0..30 {
-        app.api_upload(ALICE, &format!("image {i:02}"), b"x", false).await;
+        app.api_upload(ALICE, &format!("image {i:02}"), b"x", false)
+            .await;
     }
     let first = app.page(&alice, "/ui/?sort_key=name").await;
     first.assert_page(200);
@@ -17,7 +18,10 @@ async fn the_catalogue_pages_25_at_a_time_both_ways() {
     assert!(first.body.contains("image 00") && first.body.contains("image 24"));
     assert!(first.link("previous").is_none());
     let next = first.link("next").expect("a next page");
-    assert!(next.contains("sort_key=name") && next.contains("marker="), "{next}");
+    assert!(
+        next.contains("sort_key=name") && next.contains("marker="),
+        "{next}"
+    );
     let second = app.page(&alice, &next).await;
     assert_eq!(second.rows(), 5);
     assert!(second.body.contains("image 25") && !second.body.contains("image 24"));
@@ -28,13 +32,28 @@ async fn the_catalogue_pages_25_at_a_time_both_ways() {
     let desc = app.page(&alice, "/ui/?sort_key=name&sort_dir=desc").await;
     assert!(desc.body.find("image 29").unwrap() < desc.body.find("image 28").unwrap());
     for i in 30..55 {
-        app.api_upload(ALICE, &format!("image {i:02}"), b"x", false).await;
+        app.api_upload(ALICE, &format!("image {i:02}"), b"x", false)
+            .await;
     }
-    let p2 = app.page(&alice, &app.page(&alice, "/ui/?sort_key=name").await.link("next").unwrap()).await;
+    let p2 = app
+        .page(
+            &alice,
+            &app.page(&alice, "/ui/?sort_key=name")
+                .await
+                .link("next")
+                .unwrap(),
+        )
+        .await;
     let p3 = app.page(&alice, &p2.link("next").unwrap()).await;
     assert_eq!(p3.rows(), 5);
     let back_to_2 = app.page(&alice, &p3.link("previous").unwrap()).await;
-    assert_eq!(back_to_2.body, p2.body.replace(&p2.field("csrf").unwrap(), &back_to_2.field("csrf").unwrap()));
+    assert_eq!(
+        back_to_2.body,
+        p2.body.replace(
+            &p2.field("csrf").unwrap(),
+            &back_to_2.field("csrf").unwrap()
+        )
+    );
 }
 
 #[tokio::test]
@@ -46,7 +65,12 @@ async fn filters_and_sorting_are_the_apis_and_live_in_the_url() {
     let public = app.api_upload(CAROL, "carol public", b"123", true).await;
     let _hidden = app.api_upload(CAROL, "carol private", b"12", false).await;
     let bob = app.login(BOB.0).await;
-    app.post(&bob, &format!("/ui/images/{shared}/members"), &[("member", "alice")]).await;
+    app.post(
+        &bob,
+        &format!("/ui/images/{shared}/members"),
+        &[("member", "alice")],
+    )
+    .await;
     let all = app.page(&alice, "/ui/").await;
     assert_eq!(all.rows(), 3);
     assert!(!all.body.contains("carol private"));
@@ -73,7 +97,10 @@ async fn filters_and_sorting_are_the_apis_and_live_in_the_url() {
     assert!(by_size.body.contains("aria-sort=\"descending\""));
     // The column head turns the order round and keeps the filters.
     let filtered = app.page(&alice, "/ui/?visibility=mine&sort_key=size").await;
-    assert_eq!(filtered.link("sort-size").unwrap(), "/ui/?visibility=mine&sort_key=size&sort_dir=desc");
+    assert_eq!(
+        filtered.link("sort-size").unwrap(),
+        "/ui/?visibility=mine&sort_key=size&sort_dir=desc"
+    );
     let bad = app.page(&alice, "/ui/?sort_key=owner").await;
     bad.assert_page(400);
     assert!(bad.body.contains("Invalid sort_key"), "{}", bad.body);
@@ -95,11 +122,20 @@ async fn an_empty_catalogue_says_what_to_do() {
 async fn the_image_page_shows_every_field_with_names_and_human_sizes() {
     let app = WebApp::spawn().await;
     let alice = app.login(ALICE.0).await;
-    let id = app.api_upload(ALICE, "Debian 12", &vec![7u8; 3 * 1024 * 1024 + 512], false).await;
+    let id = app
+        .api_upload(ALICE, "Debian 12", &vec![7u8; 3 * 1024 * 1024 + 512], false)
+        .await;
     let page = app.page(&alice, &format!("/ui/images/{id}")).await;
     page.assert_page(200);
     let api = app.api_detail(ALICE, &id).await.unwrap();
-    for field in ["id", "location", "checksum", "disk_format", "container_format", "created_at"] {
+    for field in [
+        "id",
+        "location",
+        "checksum",
+        "disk_format",
+        "container_format",
+        "created_at",
+    ] {
         let value = api[field].as_str().unwrap();
         assert!(page.body.contains(value), "{field} {value}");
     }
@@ -118,7 +154,9 @@ async fn owner_post(
     form: &str,
     fields: &[(&str, &str)],
 ) {
-    let page = app.post(s, &format!("/ui/images/{id}/{form}"), fields).await;
+    let page = app
+        .post(s, &format!("/ui/images/{id}/{form}"), fields)
+        .await;
     assert_eq!(page.status, 303, "{form}: {}", page.body);
     assert_eq!(page.header("location"), format!("/ui/images/{id}"));
 }
@@ -129,11 +167,39 @@ async fn the_owners_forms_change_what_the_api_shows() {
     let alice = app.login(ALICE.0).await;
     let id = app.api_upload(ALICE, "debian", b"data", false).await;
     let page_path = format!("/ui/images/{id}");
-    owner_post(&app, &alice, &id, "name", &[("name", "Debian 12 «bookworm»")]).await;
+    owner_post(
+        &app,
+        &alice,
+        &id,
+        "name",
+        &[("name", "Debian 12 «bookworm»")],
+    )
+    .await;
     owner_post(&app, &alice, &id, "public", &[("is_public", "true")]).await;
-    owner_post(&app, &alice, &id, "properties", &[("key", "OS"), ("value", "debian")]).await;
-    owner_post(&app, &alice, &id, "properties", &[("key", "kernel"), ("value", "6.1")]).await;
-    owner_post(&app, &alice, &id, "properties", &[("key", "kernel"), ("value", "")]).await;
+    owner_post(
+        &app,
+        &alice,
+        &id,
+        "properties",
+        &[("key", "OS"), ("value", "debian")],
+    )
+    .await;
+    owner_post(
+        &app,
+        &alice,
+        &id,
+        "properties",
+        &[("key", "kernel"), ("value", "6.1")],
+    )
+    .await;
+    owner_post(
+        &app,
+        &alice,
+        &id,
+        "properties",
+        &[("key", "kernel"), ("value", "")],
+    )
+    .await;
     owner_post(&app, &alice, &id, "members", &[("member", "bob")]).await;
     owner_post(&app, &alice, &id, "members", &[("member", "carol")]).await;
     owner_post(&app, &alice, &id, "members/remove", &[("member", "carol")]).await;
@@ -143,22 +209,43 @@ async fn the_owners_forms_change_what_the_api_shows() {
     assert_eq!(api["properties"], serde_json::json!({"os": "debian"}));
     assert_eq!(app.api_members(ALICE, &id).await, vec!["bob"]);
     let page = app.page(&alice, &page_path).await;
-    assert!(page.body.contains("No longer shared with carol."), "the notice");
+    assert!(
+        page.body.contains("No longer shared with carol."),
+        "the notice"
+    );
     assert!(page.body.contains("Debian 12 «bookworm»"));
     let again = app.page(&alice, &page_path).await;
-    assert!(!again.body.contains("No longer shared"), "a notice is shown once");
+    assert!(
+        !again.body.contains("No longer shared"),
+        "a notice is shown once"
+    );
     // A bad input is said on the page, and changes nothing.
     owner_post(&app, &alice, &id, "name", &[("name", "")]).await;
-    owner_post(&app, &alice, &id, "members", &[("member", "no spaces allowed")]).await;
+    owner_post(
+        &app,
+        &alice,
+        &id,
+        "members",
+        &[("member", "no spaces allowed")],
+    )
+    .await;
     let page = app.page(&alice, &page_path).await;
     assert!(page.body.contains("Invalid member id"), "{}", page.body);
-    assert_eq!(app.api_detail(ALICE, &id).await.unwrap()["name"], "Debian 12 «bookworm»");
+    assert_eq!(
+        app.api_detail(ALICE, &id).await.unwrap()["name"],
+        "Debian 12 «bookworm»"
+    );
     // Unregister: a confirmation first, then gone from the API.
     let confirm = app.page(&alice, &format!("{page_path}/unregister")).await;
     confirm.assert_page(200);
     assert!(confirm.body.contains("confirm-unregister"));
-    let done = app.post(&alice, &format!("{page_path}/unregister"), &[]).await;
-    assert_eq!((done.status.as_u16(), done.header("location")), (303, "/ui/"));
+    let done = app
+        .post(&alice, &format!("{page_path}/unregister"), &[])
+        .await;
+    assert_eq!(
+        (done.status.as_u16(), done.header("location")),
+        (303, "/ui/")
+    );
     assert!(app.api_detail(ALICE, &id).await.is_none());
     app.page(&alice, &page_path).await.assert_page(404);
 }
@@ -170,7 +257,12 @@ async fn a_shared_image_shows_in_the_members_view() {
     let bob = app.login(BOB.0).await;
     let id = app.api_upload(ALICE, "for bob", b"data", false).await;
     assert_eq!(app.page(&bob, "/ui/?visibility=shared").await.rows(), 0);
-    app.post(&alice, &format!("/ui/images/{id}/members"), &[("member", "bob")]).await;
+    app.post(
+        &alice,
+        &format!("/ui/images/{id}/members"),
+        &[("member", "bob")],
+    )
+    .await;
     let page = app.page(&bob, "/ui/?visibility=shared").await;
     assert_eq!(page.rows(), 1);
     assert!(page.body.contains("for bob") && page.body.contains("Alice Liddell"));
@@ -185,7 +277,12 @@ async fn a_file_uploaded_through_the_view_downloads_back_the_same() {
         .post_multipart(
             &alice,
             "/ui/upload",
-            &[("csrf", &alice.csrf), ("name", ""), ("disk_format", "raw"), ("container_format", "bare")],
+            &[
+                ("csrf", &alice.csrf),
+                ("name", ""),
+                ("disk_format", "raw"),
+                ("container_format", "bare"),
+            ],
             Some(("lab.img", &data)),
             &[],
         )
@@ -206,8 +303,14 @@ async fn a_file_uploaded_through_the_view_downloads_back_the_same() {
         .await
         .unwrap();
     assert_eq!(resp.status(), 200);
-    let disposition = resp.headers()["content-disposition"].to_str().unwrap().to_string();
-    assert!(disposition.starts_with("attachment; filename=\"lab.img\""), "{disposition}");
+    let disposition = resp.headers()["content-disposition"]
+        .to_str()
+        .unwrap()
+        .to_string();
+    assert!(
+        disposition.starts_with("attachment; filename=\"lab.img\""),
+        "{disposition}"
+    );
     assert_eq!(resp.bytes().await.unwrap().as_ref(), &data[..]);
     // The page's script gets the next page in a header instead of a 303.
     let scripted = app
@@ -220,12 +323,23 @@ async fn a_file_uploaded_through_the_view_downloads_back_the_same() {
         )
         .await;
     assert_eq!(scripted.status, 200);
-    assert!(scripted.header("x-plankton-next").starts_with("/ui/images/"));
+    assert!(scripted
+        .header("x-plankton-next")
+        .starts_with("/ui/images/"));
     // No file: said on the upload page; nothing made.
     let empty = app
-        .post_multipart(&alice, "/ui/upload", &[("csrf", &alice.csrf), ("name", "e")], Some(("e.img", b"")), &[])
+        .post_multipart(
+            &alice,
+            "/ui/upload",
+            &[("csrf", &alice.csrf), ("name", "e")],
+            Some(("e.img", b"")),
+            &[],
+        )
         .await;
-    assert_eq!((empty.status.as_u16(), empty.header("location")), (303, "/ui/upload"));
+    assert_eq!(
+        (empty.status.as_u16(), empty.header("location")),
+        (303, "/ui/upload")
+    );
     let page = app.page(&alice, "/ui/upload").await;
     assert!(page.body.contains("empty"), "{}", page.body);
     assert_eq!(app.api_count(ALICE).await, 2);
@@ -242,21 +356,45 @@ async fn an_object_in_the_store_registers_through_the_view() {
         .post(
             &alice,
             "/ui/register",
-            &[("name", "Debian"), ("location", "pithos://alice/images/debian.img"), ("disk_format", "diskdump"), ("is_public", "true")],
+            &[
+                ("name", "Debian"),
+                ("location", "pithos://alice/images/debian.img"),
+                ("disk_format", "diskdump"),
+                ("is_public", "true"),
+            ],
         )
         .await;
     assert_eq!(page.status, 303, "{}", page.body);
-    let id = page.header("location").strip_prefix("/ui/images/").unwrap().to_string();
+    let id = page
+        .header("location")
+        .strip_prefix("/ui/images/")
+        .unwrap()
+        .to_string();
     let api = app.api_detail(ALICE, &id).await.unwrap();
-    assert_eq!((api["name"].as_str(), api["is_public"].as_bool()), (Some("Debian"), Some(true)));
+    assert_eq!(
+        (api["name"].as_str(), api["is_public"].as_bool()),
+        (Some("Debian"), Some(true))
+    );
     let missing = app
-        .post(&alice, "/ui/register", &[("name", "x"), ("location", "pithos://alice/images/none")])
+        .post(
+            &alice,
+            "/ui/register",
+            &[("name", "x"), ("location", "pithos://alice/images/none")],
+        )
         .await;
     assert_eq!(missing.header("location"), "/ui/upload");
     let page = app.page(&alice, "/ui/upload").await;
-    assert!(page.body.contains("File not found on given location"), "{}", page.body);
+    assert!(
+        page.body.contains("File not found on given location"),
+        "{}",
+        page.body
+    );
     let theirs = app
-        .post(&alice, "/ui/register", &[("name", "x"), ("location", "pithos://bob/images/x")])
+        .post(
+            &alice,
+            "/ui/register",
+            &[("name", "x"), ("location", "pithos://bob/images/x")],
+        )
         .await;
     theirs.assert_page(403);
 }
