@@ -7,10 +7,10 @@ DESTDIR    ?=
 BIN        := target/release/plankton
 
 .DEFAULT_GOAL := help
-.PHONY: help build run test interop lint install clean bench bench-large soak
+.PHONY: help build run test test-browser browser-deps interop lint install clean bench bench-large soak
 
 help: ## list the targets
-	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  make %-11s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  make %-13s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 
 build: ## build the release binary
 	$(CARGO) build --release --locked
@@ -21,6 +21,16 @@ run: build ## serve offline on built-in defaults, state in ./var/
 
 test: ## run every test (unit and end to end)
 	$(CARGO) test --locked --all-targets
+
+test-browser: browser-deps ## the web view's stories in headless Chromium (installs it when missing)
+	PLANKTON_REQUIRE_BROWSER=1 $(CARGO) test --locked --test browser
+
+browser-deps: ## Debian's chromium and chromedriver for the browser tests, when missing (needs root)
+	@if [ -x /usr/bin/chromium ] && [ -x /usr/bin/chromedriver ]; then \
+	    echo "chromium and chromedriver are installed"; \
+	else \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver; \
+	fi
 
 interop: build ## the real clients (kamaki, snf-image-creator, glance) from PyPI against the binary
 	tests/interop/run.sh

@@ -20,7 +20,11 @@ cat <<MSG
 
 Serving offline: database var/plankton.db, tokens var/tokens, objects under var/objects/.
 Alice's token: ${token:-(no user alice in var/tokens)}
-Try:
-    curl -H "X-Auth-Token: ${token:-<token>}" http://127.0.0.1:${port}/images/detail
+
+Open the web view in a browser and log in with that token:
+    http://127.0.0.1:${port}${PLANKTON_BASE_PATH:-}/ui/
+
+Or try the API:
+    curl -H "X-Auth-Token: ${token:-<token>}" http://127.0.0.1:${port}${PLANKTON_BASE_PATH:-}/images/detail
 
 MSG
