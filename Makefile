@@ -23,7 +23,7 @@ test: ## run every test (unit and end to end)
 	$(CARGO) test --locked --all-targets
 
 test-browser: browser-deps ## the web view's stories in headless Chromium (installs it when missing)
-	PLANKTON_REQUIRE_BROWSER=1 $(CARGO) test --locked --test browser
+	REQUIRE_BROWSER_TESTS=1 $(CARGO) test --locked --test browser
 
 browser-deps: ## Debian's chromium and chromedriver for the browser tests, when missing (needs root)
 	@if [ -x /usr/bin/chromium ] && [ -x /usr/bin/chromedriver ]; then \

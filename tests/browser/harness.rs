@@ -5,7 +5,7 @@
 //! `<target>/ui-screenshots/`.
 //!
 //! Chromium and chromedriver absent: on a developer's machine the stories
-//! skip, loudly; with `PLANKTON_REQUIRE_BROWSER` set (`.ci/run` sets it)
+//! skip, loudly; with `REQUIRE_BROWSER_TESTS` set (`.ci/run` sets it)
 //! they fail instead.
 
 use std::io::{BufRead, BufReader};
@@ -52,14 +52,14 @@ pub fn tools() -> Option<(PathBuf, PathBuf)> {
     if chromium.exists() && driver.exists() {
         return Some((chromium, driver));
     }
-    let required = std::env::var("PLANKTON_REQUIRE_BROWSER").is_ok_and(|v| !v.is_empty());
+    let required = std::env::var("REQUIRE_BROWSER_TESTS").is_ok_and(|v| !v.is_empty());
     let missing = format!(
         "{} or {} is missing (apt-get install chromium chromium-driver)",
         chromium.display(),
         driver.display()
     );
     if required {
-        panic!("PLANKTON_REQUIRE_BROWSER is set but {missing}");
+        panic!("REQUIRE_BROWSER_TESTS is set but {missing}");
     }
     eprintln!(
         "\n{}\nSKIPPING the browser tests: {missing}\n{}\n",
@@ -128,6 +128,9 @@ impl Stage {
         let driver_url = format!("http://127.0.0.1:{port}");
         let http = reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
+            // Below the server's keep-alive (5 s), so that a pooled
+            // connection is never reused just as the server closes it.
+            .pool_idle_timeout(Duration::from_secs(2))
             .build()
             .unwrap();
         let deadline = Instant::now() + Duration::from_secs(20);

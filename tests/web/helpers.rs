@@ -3,6 +3,8 @@
 //! session, form fields posted with the session's `csrf`, links read out of
 //! the pages.
 
+use std::time::Duration;
+
 use actix_web::dev::ServerHandle;
 use plankton::config::Settings;
 use plankton::startup::Application;
@@ -160,6 +162,9 @@ impl WebApp {
             address,
             client: reqwest::Client::builder()
                 .redirect(reqwest::redirect::Policy::none())
+                // Below the server's keep-alive (5 s), so that a pooled
+                // connection is never reused just as the server closes it.
+                .pool_idle_timeout(Duration::from_secs(2))
                 .build()
                 .unwrap(),
             _dir: dir,
