@@ -8,7 +8,7 @@
 //! skip, loudly; with `REQUIRE_BROWSER_TESTS` set (`.ci/run` sets it)
 //! they fail instead.
 
-use std::io::{BufRead, BufReader};
+use std::io::{BufRead, BufReader, Write};
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -61,11 +61,15 @@ pub fn tools() -> Option<(PathBuf, PathBuf)> {
     if required {
         panic!("REQUIRE_BROWSER_TESTS is set but {missing}");
     }
-    eprintln!(
-        "\n{}\nSKIPPING the browser tests: {missing}\n{}\n",
-        "!".repeat(72),
-        "!".repeat(72)
-    );
+    // Straight to standard error, past the test harness's capture, once.
+    static SAID: std::sync::Once = std::sync::Once::new();
+    SAID.call_once(|| {
+        let bar = "!".repeat(72);
+        let _ = writeln!(
+            std::io::stderr(),
+            "\n{bar}\nSKIPPING the browser tests: {missing}\n{bar}\n"
+        );
+    });
     None
 }
 
