@@ -18,6 +18,7 @@ mod domain;
 pub mod error;
 mod http;
 mod identity;
+mod metrics;
 mod objects;
 mod registry;
 mod router;

@@ -6,6 +6,7 @@ use actix_web::{web, HttpRequest, HttpResponse};
 
 use crate::api::Dialect;
 use crate::error::AppError;
+use crate::http::metrics::{self, RouteName};
 use crate::http::{fault, AppState};
 
 /// A surface, with the path left for it to route.
@@ -19,6 +20,8 @@ pub(crate) enum Surface<'a> {
     ObjectStore(&'a str),
     /// `GET <base>/healthz`.
     Health,
+    /// `GET <base>/metrics`.
+    Metrics,
 }
 
 /// The surface of a raw request path under `base` (empty, or `/something`
@@ -29,6 +32,7 @@ pub(crate) fn surface<'a>(path: &'a str, base: &str) -> Option<Surface<'a>> {
         "" | "/" | "/versions" | "/v1.0" => Surface::Images(Dialect::Cyclades, ""),
         "/v1" => Surface::Images(Dialect::Glance, ""),
         "/healthz" => Surface::Health,
+        "/metrics" => Surface::Metrics,
         r => {
             if let Some(r) = r.strip_prefix("/v1.0/") {
                 Surface::Images(Dialect::Cyclades, r)
@@ -55,18 +59,42 @@ pub(crate) async fn dispatch(
     state: web::Data<AppState>,
 ) -> HttpResponse {
     let path = req.uri().path().to_string();
-    match surface(&path, &state.base_path) {
+    let surface = surface(&path, &state.base_path);
+    let route = route_name(surface);
+    let mut resp = match surface {
         Some(Surface::Images(dialect, rest)) => {
             crate::api::serve(req, payload, state, dialect, rest).await
         }
         Some(Surface::Identity(rest)) => crate::identity::serve(req, payload, state, rest).await,
         Some(Surface::ObjectStore(rest)) => crate::objects::serve(req, payload, state, rest).await,
         Some(Surface::Health) => health(&req, &state).await,
+        Some(Surface::Metrics) => metrics::serve(&req, &state.metrics, state.metrics_access),
         None => fault::json(&crate::http::missed(
             &req,
             crate::http::routing::Miss::NoRoute,
         )),
-    }
+    };
+    resp.extensions_mut().insert(RouteName(route));
+    resp
+}
+
+/// The route pattern of a request, for the metrics: never the path itself,
+/// so that the label's values stay few.
+fn route_name(surface: Option<Surface<'_>>) -> String {
+    let known = match surface {
+        Some(Surface::Images(dialect, rest)) => {
+            crate::api::route_pattern(rest).map(|p| match dialect {
+                Dialect::Cyclades => p,
+                Dialect::Glance => format!("/v1{p}"),
+            })
+        }
+        Some(Surface::ObjectStore(rest)) => crate::objects::route_pattern(rest).map(String::from),
+        Some(Surface::Identity(_)) => Some("/identity".into()),
+        Some(Surface::Health) => Some("/healthz".into()),
+        Some(Surface::Metrics) => Some("/metrics".into()),
+        None => None,
+    };
+    known.unwrap_or_else(|| "unmatched".into())
 }
 
 /// `GET <base>/healthz`: 200 when the database answers, 503 otherwise.

@@ -57,6 +57,7 @@ impl Registry {
     {
         check_ownership(caller, &new)?;
         check_property_count(new.properties.len(), self.limits.max_properties)?;
+        let _in_flight = self.metrics.upload_started();
         let limit = self.upload_limit(caller).await?;
         if let Some(n) = declared {
             limit.check(n)?;
