@@ -263,11 +263,14 @@ class Result(object):
             self.code, ' '.join(self.argv), self.out, self.err)
 
 
-def run(argv, env=None, check=True):
+def run(argv, env=None, check=True, timeout=120):
     """Runs a command as a user at a terminal would: its standard input is a
     terminal (glance takes a non-terminal stdin for image data), its output
-    is captured. Returns Result with text stdout/stderr (UTF-8)."""
+    is captured. Returns Result with text stdout/stderr (UTF-8). A command
+    still running after `timeout` seconds (waiting at a prompt, say) is
+    killed, and fails."""
     import pty
+    import threading
     full_env = dict(os.environ)
     full_env.update({'LC_ALL': 'C.UTF-8', 'LANG': 'C.UTF-8', 'PYTHONIOENCODING': 'utf-8'})
     if env:
@@ -277,7 +280,12 @@ def run(argv, env=None, check=True):
     try:
         p = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                              stdin=slave, env=full_env)
-        out, err = p.communicate()
+        timer = threading.Timer(timeout, p.kill)
+        timer.start()
+        try:
+            out, err = p.communicate()
+        finally:
+            timer.cancel()
     finally:
         os.close(slave)
         os.close(master)
