@@ -64,6 +64,15 @@ def first_json(result):
         raise AssertionError('kamaki did not print JSON: %s' % result)
 
 
+def printed_id(result):
+    """The id in kamaki's text answer (the line `id: <id>`), as the README's
+    `awk '$1 == "id:" {print $2}'` reads it."""
+    ids = [line.split()[1] for line in result.out.splitlines()
+           if len(line.split()) == 2 and line.split()[0] == 'id:']
+    ok(len(ids) == 1, 'one "id:" line in the answer: %s' % result)
+    return ids[0]
+
+
 def downloaded(*args, **kw):
     """Runs kamaki file download REMOTE LOCAL (a fresh LOCAL) and returns its bytes."""
     local = os.path.join(env.work, 'download.bin')
@@ -325,16 +334,18 @@ def file_download():
 @story.step('image register of the uploaded file (its .meta file uploaded beside it)',
             needs=('file_upload',))
 def register_uploaded():
-    r = first_json(kamaki('image', 'register', '--name', 'Lab image',
-                          '--location', '/images/lab.diskdump', '--disk-format', 'diskdump',
-                          '--output-format', 'json'))
-    subset(r, {'name': 'Lab image', 'status': 'available', 'size': '%d' % len(LAB),
-               'checksum': pithos_hash(LAB),
-               'location': 'pithos://%s/images/lab.diskdump' % A_ID}, 'kamaki image register')
+    # As the README runs it: the id read from the text answer.
+    image_id = printed_id(kamaki('image', 'register', '--name', 'Lab image',
+                                 '--location', '/images/lab.diskdump',
+                                 '--disk-format', 'diskdump'))
+    subset(kjson('image', 'info', image_id),
+           {'name': 'Lab image', 'status': 'available', 'size': '%d' % len(LAB),
+            'checksum': pithos_hash(LAB), 'disk_format': 'diskdump',
+            'location': 'pithos://%s/images/lab.diskdump' % A_ID}, 'kamaki image info')
     meta = json.loads(downloaded('/images/lab.diskdump.meta').decode('utf-8'))
-    subset(meta, {'id': r['id'], 'name': 'Lab image', 'checksum': pithos_hash(LAB)},
+    subset(meta, {'id': image_id, 'name': 'Lab image', 'checksum': pithos_hash(LAB)},
            'the .meta file kamaki uploaded')
-    return r['id']
+    return image_id
 
 
 @story.step("share the image with bob (--member-add): he downloads the file from alice's "
@@ -395,12 +406,28 @@ def register_upload_new_container():
     eq([i['name'] for i in kjson('image', 'list')].count('Lab (own container)'), 0,
        'images named "Lab (own container)" after the failure')
     kamaki('container', 'create', 'lab')
-    r = first_json(kamaki(*argv))
-    subset(r, {'size': '%d' % len(UPLOAD), 'checksum': pithos_hash(UPLOAD),
-               'location': 'pithos://%s/lab/upload.diskdump' % A_ID},
+    image_id = printed_id(kamaki(*argv[:-2]))  # as the README runs it, without JSON
+    subset(kjson('image', 'info', image_id),
+           {'size': '%d' % len(UPLOAD), 'checksum': pithos_hash(UPLOAD),
+            'location': 'pithos://%s/lab/upload.diskdump' % A_ID},
            'register after kamaki container create lab')
     same_bytes(downloaded('/lab/upload.diskdump'), UPLOAD, 'kamaki file download')
-    return r['id']
+    return image_id
+
+
+@story.step('file upload --unchunked (one plain PUT), and -f over it (version 2)',
+            needs=('configure',))
+def file_upload_plain():
+    kamaki('file', 'upload', '--unchunked', UPLOAD_FILE, '/pithos/plain.diskdump')
+    same_bytes(downloaded('/pithos/plain.diskdump'), UPLOAD, 'kamaki file download')
+    fails(kamaki('file', 'upload', LAB_FILE, '/pithos/plain.diskdump', check=False),
+          'file upload over an existing file without -f')
+    kamaki('file', 'upload', '-f', LAB_FILE, '/pithos/plain.diskdump')
+    info = kjson('file', 'info', '/pithos/plain.diskdump')
+    subset(info, {'x-object-version': '2', 'etag': md5(LAB),
+                  'x-object-hash': pithos_hash(LAB)}, 'kamaki file info after -f')
+    same_bytes(downloaded('/pithos/plain.diskdump'), LAB, 'kamaki file download after -f')
+    kamaki('file', 'delete', '--yes', '/pithos/plain.diskdump')
 
 
 @story.step('unregister the uploaded images; file delete removes their files',
