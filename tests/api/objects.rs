@@ -1297,3 +1297,95 @@ async fn no_input_makes_a_500() {
         );
     }
 }
+
+#[tokio::test]
+async fn object_writes_count_against_the_quota() {
+    let quota = BLOCK + 1000;
+    let app = TestApp::spawn_with(|s| s.store.quota = quota as u64).await;
+    if !served(&app).await {
+        return;
+    }
+    let h = head(&app, "/alice", ALICE.0).await;
+    assert_eq!(must_header(&h, "x-account-policy-quota"), quota.to_string());
+    // A plain PUT that fits.
+    let first = pattern(BLOCK, 1);
+    assert_eq!(
+        put(&app, "/alice/pithos/a", ALICE.0, &first).await.status(),
+        201
+    );
+    // One past what is left: by its Content-Length, refused before it is read.
+    refused(
+        &app,
+        413,
+        put(&app, "/alice/images/b", ALICE.0, &[7u8; 1001]),
+    )
+    .await;
+    fault(
+        put(&app, "/alice/images/b", ALICE.0, &[7u8; 1001]).await,
+        413,
+        "overLimit",
+        &["Quota exceeded"],
+    )
+    .await;
+    // Chunked, with no length: refused as soon as it passes the quota.
+    let chunks: Vec<Result<bytes::Bytes, std::io::Error>> = (0..4)
+        .map(|_| Ok(bytes::Bytes::from(vec![9u8; 600])))
+        .collect();
+    let chunked = async {
+        app.client
+            .put(app.url(&os("/alice/images/c")))
+            .header("x-auth-token", ALICE.0)
+            .body(reqwest::Body::wrap_stream(futures_util::stream::iter(
+                chunks,
+            )))
+            .send()
+            .await
+            .expect("request sent")
+    };
+    refused(&app, 413, chunked).await;
+    // Exactly what is left fits.
+    assert_eq!(
+        put(&app, "/alice/images/d", ALICE.0, &[5u8; 1000])
+            .await
+            .status(),
+        201
+    );
+    // Replacing an object counts its old bytes as freed.
+    let bigger = pattern(BLOCK + 1, 2);
+    refused(&app, 413, put(&app, "/alice/pithos/a", ALICE.0, &bigger)).await;
+    assert_eq!(
+        call(
+            &app,
+            Method::DELETE,
+            "/alice/images/d",
+            ALICE.0,
+            &[],
+            Vec::new()
+        )
+        .await
+        .status(),
+        204
+    );
+    assert_eq!(
+        put(&app, "/alice/pithos/a", ALICE.0, &bigger)
+            .await
+            .status(),
+        201
+    );
+    // A hashmap past the quota is 413 before any block is asked for.
+    let two = pattern(2 * BLOCK, 3);
+    let map = json!({"bytes": two.len(), "hashes": hashes_of(&two)});
+    refused(&app, 413, put_hashmap(&app, "/alice/pithos/h", &map)).await;
+    // One that fits (replacing `a`) is asked for its blocks as usual.
+    let one = pattern(BLOCK, 4);
+    let map = json!({"bytes": one.len(), "hashes": hashes_of(&one)});
+    let missing = json_with_status(put_hashmap(&app, "/alice/pithos/a", &map).await, 409).await;
+    assert_eq!(missing, json!(hashes_of(&one)));
+    // Each account has a quota of its own.
+    assert_eq!(
+        put(&app, "/bob/pithos/x", BOB.0, &pattern(BLOCK, 5))
+            .await
+            .status(),
+        201
+    );
+}
