@@ -243,6 +243,10 @@ impl Registry {
             room.check(map.bytes)?;
         }
         let (fs, blocks) = self.object_store()?;
+        let key = object_key(loc);
+        // Reserved before they are looked for: an object another upload
+        // finishes meanwhile leaves them for this one.
+        blocks.reserve(&key, &map.hashes);
         let map = Arc::new(map);
         let (b, m) = (blocks.clone(), map.clone());
         let missing = blocking(move || Ok(m.missing(|h| b.has(h)))).await?;
@@ -256,7 +260,7 @@ impl Registry {
             return Ok(Err(blocking(move || Ok(m.missing(|h| b.has(h)))).await?));
         };
         let written = self.commit(caller, loc, put, dest, finished).await?;
-        let _ = actix_web::web::block(move || pinned.consume()).await;
+        let _ = actix_web::web::block(move || pinned.consume(&key)).await;
         Ok(Ok(written))
     }
 

@@ -1389,3 +1389,41 @@ async fn object_writes_count_against_the_quota() {
         201
     );
 }
+
+#[tokio::test]
+async fn two_uploads_sharing_a_block_both_finish() {
+    let Some(app) = fs_app().await else { return };
+    let shared = pattern(BLOCK, 11);
+    let own = pattern(1000, 12);
+    let b_data = [shared.clone(), own.clone()].concat();
+    let b_map = json!({"bytes": b_data.len(), "hashes": hashes_of(&b_data)});
+    let a_map = json!({"bytes": shared.len(), "hashes": hashes_of(&shared)});
+    // Upload A sends the shared block.
+    let missing = json_with_status(put_hashmap(&app, "/alice/pithos/a", &a_map).await, 409).await;
+    assert_eq!(missing, json!(hashes_of(&shared)));
+    assert_eq!(
+        post_blocks(&app, "alice", "pithos", &shared).await.status(),
+        202
+    );
+    // Upload B is told only its own block is missing ...
+    let missing = json_with_status(put_hashmap(&app, "/alice/pithos/b", &b_map).await, 409).await;
+    assert_eq!(missing, json!([block_hash(&own)]));
+    // ... A finishes meanwhile ...
+    assert_eq!(
+        put_hashmap(&app, "/alice/pithos/a", &a_map).await.status(),
+        201
+    );
+    // ... and B still finds the shared block at its final PUT.
+    assert_eq!(
+        post_blocks(&app, "alice", "pithos", &own).await.status(),
+        202
+    );
+    let resp = put_hashmap(&app, "/alice/pithos/b", &b_map).await;
+    assert_eq!(resp.status(), 201, "{:?}", resp.text().await);
+    for (rest, data) in [("/alice/pithos/a", &shared), ("/alice/pithos/b", &b_data)] {
+        let got = get(&app, rest, ALICE.0).await.bytes().await.unwrap();
+        assert!(got.as_ref() == data.as_slice(), "{rest}");
+    }
+    // Both objects written, their blocks are kept no longer.
+    assert_eq!(blocks_on_disk(&app), Vec::<String>::new());
+}
