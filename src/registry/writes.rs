@@ -3,7 +3,8 @@
 //! All or nothing: the data goes to a staging file no location reaches
 //! (`backends::store::staging`, named by a fresh UUID, which no image has,
 //! so a restart removes it), is synced and checked, and only then is
-//! renamed into place; the catalogue row follows in one transaction.
+//! renamed into place; the catalogue row follows in one transaction, and
+//! if it fails the file replaced (kept aside until then) is put back.
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -304,30 +305,60 @@ impl Registry {
             finished.pithos_hash.clone(),
             finished.size,
         );
-        let info = blocking(move || {
-            finished.commit(&dest).map_err(write_error)?;
-            fs.written(&dest)
+        // All or nothing: the file replaced is kept aside until the
+        // catalogue row is committed, and put back if it is not.
+        let (f, d) = (fs.clone(), dest.clone());
+        let (previous, info) = blocking(move || {
+            let previous = f.keep_previous(&d)?;
+            if let Err(e) = finished.commit(&d) {
+                f.drop_previous(previous);
+                return Err(write_error(e));
+            }
+            let info = f.written(&d);
+            Ok((previous, info))
         })
         .await?;
-        if info.size != size {
-            return Err(AppError::internal(format!(
+        let recorded = match info.map_err(super::objects::store_error) {
+            Ok(info) if info.size != size => Err(AppError::internal(format!(
                 "{key}: {} bytes in place after {size} were staged",
                 info.size
-            )));
-        }
-        let remembered = CachedHash {
-            path: key.clone(),
-            size: info.size,
-            mtime_ns: info.mtime_ns,
-            checksum: pithos,
-            md5: md5.clone(),
+            ))),
+            Ok(info) => {
+                let remembered = CachedHash {
+                    path: key.clone(),
+                    size: info.size,
+                    mtime_ns: info.mtime_ns,
+                    checksum: pithos,
+                    md5: md5.clone(),
+                };
+                self.db
+                    .write(move |tx| {
+                        tx.put_object_meta(&key, &meta)?;
+                        tx.remember_hash(&remembered)
+                    })
+                    .await
+            }
+            Err(e) => Err(e),
         };
-        self.db
-            .write(move |tx| {
-                tx.put_object_meta(&key, &meta)?;
-                tx.remember_hash(&remembered)
-            })
-            .await?;
-        Ok(Written { md5, version })
+        let l = loc.clone();
+        match recorded {
+            Ok(()) => {
+                let _ = blocking(move || {
+                    fs.drop_previous(previous);
+                    Ok(())
+                })
+                .await;
+                Ok(Written { md5, version })
+            }
+            Err(e) => {
+                if let Err(undo) = blocking(move || fs.undo_write(&l, &dest, previous)).await {
+                    log::error!(
+                        "{}: the write could not be undone after it failed ({e}): {undo}",
+                        loc.canonical()
+                    );
+                }
+                Err(e)
+            }
+        }
     }
 }

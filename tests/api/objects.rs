@@ -1427,3 +1427,60 @@ async fn two_uploads_sharing_a_block_both_finish() {
     // Both objects written, their blocks are kept no longer.
     assert_eq!(blocks_on_disk(&app), Vec::<String>::new());
 }
+
+#[tokio::test]
+async fn a_write_the_catalogue_refuses_leaves_the_old_object() {
+    let Some(app) = fs_app().await else { return };
+    let old = pattern(3000, 21);
+    let resp = put_with(
+        &app,
+        "/alice/pithos/a",
+        &[("x-object-meta-build", "1")],
+        &old,
+    )
+    .await;
+    assert_eq!(resp.status(), 201);
+    let block = pattern(2000, 22);
+    assert_eq!(
+        post_blocks(&app, "alice", "pithos", &block).await.status(),
+        202
+    );
+    let conn = rusqlite::Connection::open(db_path(&app)).unwrap();
+    conn.execute_batch(
+        "CREATE TRIGGER refuse BEFORE INSERT ON objects \
+         BEGIN SELECT RAISE(ABORT, 'refused by the test'); END;",
+    )
+    .unwrap();
+    // A replacement, a new object in new directories, a hashmap: each a
+    // 500 that changes nothing, on disk or in the catalogue.
+    let new = pattern(5000, 23);
+    refused(
+        &app,
+        500,
+        put_with(
+            &app,
+            "/alice/pithos/a",
+            &[("x-object-meta-build", "2")],
+            &new,
+        ),
+    )
+    .await;
+    refused(&app, 500, put(&app, "/alice/pithos/d/e/new", ALICE.0, &new)).await;
+    let map = json!({"bytes": block.len(), "hashes": hashes_of(&block)});
+    refused(&app, 500, put_hashmap(&app, "/alice/pithos/a", &map)).await;
+    assert!(!app.root().join("alice/pithos/d").exists());
+    let resp = get(&app, "/alice/pithos/a", ALICE.0).await;
+    assert_eq!(must_header(&resp, "x-object-meta-build"), "1");
+    assert_eq!(must_header(&resp, "x-object-version"), "1");
+    assert_eq!(must_header(&resp, "etag"), md5_hex(&old));
+    assert!(resp.bytes().await.unwrap().as_ref() == old.as_slice());
+    // Once the catalogue takes writes again, they go through.
+    conn.execute_batch("DROP TRIGGER refuse;").unwrap();
+    assert_eq!(
+        put_hashmap(&app, "/alice/pithos/a", &map).await.status(),
+        201
+    );
+    let resp = get(&app, "/alice/pithos/a", ALICE.0).await;
+    assert_eq!(must_header(&resp, "x-object-version"), "2");
+    assert!(resp.bytes().await.unwrap().as_ref() == block.as_slice());
+}
