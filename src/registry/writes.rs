@@ -3,7 +3,8 @@
 //! All or nothing: the data goes to a staging file no location reaches
 //! (`backends::store::staging`, named by a fresh UUID, which no image has,
 //! so a restart removes it), is synced and checked, and only then is
-//! renamed into place; the catalogue row follows in one transaction.
+//! renamed into place; the catalogue row follows in one transaction, and
+//! if it fails the file replaced (kept aside until then) is put back.
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -42,6 +43,8 @@ pub(crate) struct PutObject {
     pub(crate) etag: Option<String>,
     /// `If-Match`, `If-None-Match`.
     pub(crate) pre: Preconditions,
+    /// The body's `Content-Length`, where it was sent.
+    pub(crate) length: Option<u64>,
 }
 
 /// An object written.
@@ -53,14 +56,43 @@ pub(crate) struct Written {
     pub(crate) version: u64,
 }
 
-/// Streams `body` into a new staging file under `root`, synced at the end.
-async fn stage(root: PathBuf, mut body: Body) -> Result<Finished, AppError> {
+/// What an account may still write, under `store.quota`.
+#[derive(Debug, Clone, Copy)]
+struct Room {
+    /// The quota.
+    quota: u64,
+    /// The bytes left of it for this write.
+    left: u64,
+}
+
+impl Room {
+    /// 413 if `bytes` do not fit.
+    fn check(self, bytes: u64) -> Result<(), AppError> {
+        if bytes > self.left {
+            Err(AppError::OverLimit(format!(
+                "Quota exceeded: {bytes} bytes do not fit in the {} left of the account's {} (store.quota)",
+                self.left, self.quota
+            )))
+        } else {
+            Ok(())
+        }
+    }
+}
+
+/// Streams `body` into a new staging file under `root`, synced at the end;
+/// 413 (and nothing kept) as soon as it passes `room`.
+async fn stage(root: PathBuf, mut body: Body, room: Option<Room>) -> Result<Finished, AppError> {
     let name = uuid::Uuid::new_v4().to_string();
     let mut staged = blocking(move || Staged::named(&root, &name).map_err(write_error)).await?;
     let mut buf = Vec::with_capacity(WRITE_CHUNK);
+    let mut total = 0u64;
     loop {
         let chunk = body.next().await.transpose()?;
         if let Some(c) = &chunk {
+            total += c.len() as u64;
+            if let Some(room) = room {
+                room.check(total)?;
+            }
             buf.extend_from_slice(c);
         }
         if buf.len() >= WRITE_CHUNK || (chunk.is_none() && !buf.is_empty()) {
@@ -129,6 +161,26 @@ impl Registry {
         Ok(dest)
     }
 
+    /// What the caller's quota leaves for writing `loc` (the object there
+    /// now, which the write replaces, counted as free); `None` without a quota.
+    async fn room(&self, caller: &Caller, loc: &Location) -> Result<Option<Room>, AppError> {
+        let quota = self.object_quota();
+        if quota == 0 {
+            return Ok(None);
+        }
+        let (fs, _) = self.object_store()?;
+        let (who, l) = (caller.id().to_string(), loc.clone());
+        let (used, replaced) = blocking(move || {
+            let replaced = fs.object_file(&l)?.map_or(0, |(_, info)| info.size);
+            Ok((fs.usage(&who)?, replaced))
+        })
+        .await?;
+        Ok(Some(Room {
+            quota,
+            left: quota.saturating_sub(used.saturating_sub(replaced)),
+        }))
+    }
+
     /// The preconditions of a write against the object there now.
     async fn check_write(
         &self,
@@ -169,8 +221,12 @@ impl Registry {
         body: Body,
     ) -> Result<Written, AppError> {
         let dest = self.before_write(caller, loc, &put).await?;
+        let room = self.room(caller, loc).await?;
+        if let (Some(room), Some(n)) = (room, put.length) {
+            room.check(n)?;
+        }
         let (fs, _) = self.object_store()?;
-        let finished = stage(fs.root().to_path_buf(), body).await?;
+        let finished = stage(fs.root().to_path_buf(), body, room).await?;
         self.commit(caller, loc, put, dest, finished).await
     }
 
@@ -184,7 +240,14 @@ impl Registry {
         map: Hashmap,
     ) -> Result<Result<Written, Vec<String>>, AppError> {
         let dest = self.before_write(caller, loc, &put).await?;
+        if let Some(room) = self.room(caller, loc).await? {
+            room.check(map.bytes)?;
+        }
         let (fs, blocks) = self.object_store()?;
+        let key = object_key(loc);
+        // Reserved before they are looked for: an object another upload
+        // finishes meanwhile leaves them for this one.
+        blocks.reserve(&key, &map.hashes);
         let map = Arc::new(map);
         let (b, m) = (blocks.clone(), map.clone());
         let missing = blocking(move || Ok(m.missing(|h| b.has(h)))).await?;
@@ -198,7 +261,7 @@ impl Registry {
             return Ok(Err(blocking(move || Ok(m.missing(|h| b.has(h)))).await?));
         };
         let written = self.commit(caller, loc, put, dest, finished).await?;
-        let _ = actix_web::web::block(move || pinned.consume()).await;
+        let _ = actix_web::web::block(move || pinned.consume(&key)).await;
         Ok(Ok(written))
     }
 
@@ -242,30 +305,60 @@ impl Registry {
             finished.pithos_hash.clone(),
             finished.size,
         );
-        let info = blocking(move || {
-            finished.commit(&dest).map_err(write_error)?;
-            fs.written(&dest)
+        // All or nothing: the file replaced is kept aside until the
+        // catalogue row is committed, and put back if it is not.
+        let (f, d) = (fs.clone(), dest.clone());
+        let (previous, info) = blocking(move || {
+            let previous = f.keep_previous(&d)?;
+            if let Err(e) = finished.commit(&d) {
+                f.drop_previous(previous);
+                return Err(write_error(e));
+            }
+            let info = f.written(&d);
+            Ok((previous, info))
         })
         .await?;
-        if info.size != size {
-            return Err(AppError::internal(format!(
+        let recorded = match info.map_err(super::objects::store_error) {
+            Ok(info) if info.size != size => Err(AppError::internal(format!(
                 "{key}: {} bytes in place after {size} were staged",
                 info.size
-            )));
-        }
-        let remembered = CachedHash {
-            path: key.clone(),
-            size: info.size,
-            mtime_ns: info.mtime_ns,
-            checksum: pithos,
-            md5: md5.clone(),
+            ))),
+            Ok(info) => {
+                let remembered = CachedHash {
+                    path: key.clone(),
+                    size: info.size,
+                    mtime_ns: info.mtime_ns,
+                    checksum: pithos,
+                    md5: md5.clone(),
+                };
+                self.db
+                    .write(move |tx| {
+                        tx.put_object_meta(&key, &meta)?;
+                        tx.remember_hash(&remembered)
+                    })
+                    .await
+            }
+            Err(e) => Err(e),
         };
-        self.db
-            .write(move |tx| {
-                tx.put_object_meta(&key, &meta)?;
-                tx.remember_hash(&remembered)
-            })
-            .await?;
-        Ok(Written { md5, version })
+        let l = loc.clone();
+        match recorded {
+            Ok(()) => {
+                let _ = blocking(move || {
+                    fs.drop_previous(previous);
+                    Ok(())
+                })
+                .await;
+                Ok(Written { md5, version })
+            }
+            Err(e) => {
+                if let Err(undo) = blocking(move || fs.undo_write(&l, &dest, previous)).await {
+                    log::error!(
+                        "{}: the write could not be undone after it failed ({e}): {undo}",
+                        loc.canonical()
+                    );
+                }
+                Err(e)
+            }
+        }
     }
 }

@@ -5,8 +5,14 @@
 //! NULs), so a short block and the full one with the same hash are one
 //! file. The block of NULs alone, whose hash is that of nothing, is always
 //! known and never stored.
+//!
+//! A hashmap `PUT` reserves the hashes it names for its object until that
+//! object is written (or a day has passed): another upload whose object
+//! uses the same blocks then leaves them in place, so that an upload told
+//! "these blocks are there" (or told to send only the others) still finds
+//! them at its final `PUT`.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::fs::{File, OpenOptions};
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -34,6 +40,15 @@ pub(crate) struct Blocks {
     last_sweep: Mutex<Instant>,
     /// Hashes an assembly in progress reads, with how many read each.
     pins: Mutex<HashMap<String, usize>>,
+    /// By object key: the hashes its hashmap `PUT` named, and until when
+    /// they are kept for it.
+    reserved: Mutex<HashMap<String, Reservation>>,
+}
+
+/// The blocks a hashmap `PUT` named for its object.
+struct Reservation {
+    until: Instant,
+    hashes: HashSet<String>,
 }
 
 /// The blocks an assembly reads, held until it ends.
@@ -65,6 +80,7 @@ impl Blocks {
             dir,
             last_sweep: Mutex::new(Instant::now()),
             pins: Mutex::new(HashMap::new()),
+            reserved: Mutex::new(HashMap::new()),
         };
         let removed = blocks.sweep(BLOCK_TTL)?;
         if removed > 0 {
@@ -124,6 +140,32 @@ impl Blocks {
             return Some(Vec::new());
         }
         std::fs::read(self.path(hash)).ok()
+    }
+
+    /// Keeps `hashes` for the object `key` (replacing what was kept for it)
+    /// until that object is written or `BLOCK_TTL` has passed; drops the
+    /// reservations that expired. Call it before looking for the blocks:
+    /// one removed before this is then seen as missing.
+    pub(crate) fn reserve(&self, key: &str, hashes: &[String]) {
+        let now = Instant::now();
+        let mut reserved = self.reserved.lock().unwrap_or_else(|p| p.into_inner());
+        reserved.retain(|_, r| r.until > now);
+        let hashes: HashSet<String> = hashes
+            .iter()
+            .filter(|h| h.as_str() != EMPTY_HASH)
+            .cloned()
+            .collect();
+        if hashes.is_empty() {
+            reserved.remove(key);
+        } else {
+            reserved.insert(
+                key.to_string(),
+                Reservation {
+                    until: now + BLOCK_TTL,
+                    hashes,
+                },
+            );
+        }
     }
 
     /// Holds `hashes` against removal by other assemblies until the guard is dropped.
@@ -192,17 +234,31 @@ impl Blocks {
 }
 
 impl Pinned {
-    /// Ends the assembly, which used its blocks: those no other assembly
-    /// holds are removed, since the object now keeps their bytes.
-    pub(crate) fn consume(self) {
+    /// Ends the assembly of the object `key`, which used its blocks: its
+    /// reservation ends, and the blocks no other assembly holds and no other
+    /// object's upload reserved are removed, since the object now keeps
+    /// their bytes.
+    pub(crate) fn consume(self, key: &str) {
         let pins = self.blocks.pins.lock().unwrap_or_else(|p| p.into_inner());
+        let mut reserved = self
+            .blocks
+            .reserved
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
+        reserved.remove(key);
+        let now = Instant::now();
         let mut removed = false;
         for h in &self.hashes {
             let last = pins.get(h).is_some_and(|n| *n == 1);
-            if last && h != EMPTY_HASH && std::fs::remove_file(self.blocks.path(h)).is_ok() {
+            let kept = reserved
+                .values()
+                .any(|r| r.until > now && r.hashes.contains(h));
+            if last && !kept && h != EMPTY_HASH && std::fs::remove_file(self.blocks.path(h)).is_ok()
+            {
                 removed = true;
             }
         }
+        drop(reserved);
         drop(pins);
         if removed {
             let _ = sync_dir(&self.blocks.dir);
@@ -247,11 +303,32 @@ mod tests {
             let _a = blocks.pin(std::slice::from_ref(&h));
             blocks
                 .pin(&[h.clone(), other.clone(), other.clone()])
-                .consume();
+                .consume("a/c/x");
         }
         assert!(blocks.has(&h), "held by another assembly");
         assert!(!blocks.has(&other), "consumed");
         assert_eq!(blocks.sweep(Duration::ZERO).unwrap(), 1);
         assert!(!blocks.has(&h));
+    }
+
+    #[test]
+    fn blocks_reserved_by_another_upload_outlive_an_assembly() {
+        let dir = tempfile::tempdir().unwrap();
+        let blocks = Arc::new(Blocks::open(dir.path()).unwrap());
+        let (x, _) = blocks.put(b"shared").unwrap();
+        let (y, _) = blocks.put(b"own").unwrap();
+        blocks.reserve("a/c/b", std::slice::from_ref(&x));
+        blocks.reserve("a/c/a", &[x.clone(), y.clone()]);
+        blocks.pin(&[x.clone(), y.clone()]).consume("a/c/a");
+        assert!(blocks.has(&x), "reserved by the upload of a/c/b");
+        assert!(!blocks.has(&y), "used by a/c/a alone");
+        blocks.pin(std::slice::from_ref(&x)).consume("a/c/b");
+        assert!(!blocks.has(&x), "no reservation left");
+        // Replacing a reservation with an empty one ends it.
+        let (z, _) = blocks.put(b"z").unwrap();
+        blocks.reserve("a/c/d", std::slice::from_ref(&z));
+        blocks.reserve("a/c/d", &[]);
+        blocks.pin(std::slice::from_ref(&z)).consume("a/c/e");
+        assert!(!blocks.has(&z));
     }
 }
