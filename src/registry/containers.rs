@@ -106,6 +106,7 @@ impl Registry {
         mut body: Body,
     ) -> Result<Vec<String>, AppError> {
         self.own_container(caller, account, container).await?;
+        let _in_flight = self.metrics.upload_started();
         let (_, blocks) = self.object_store()?;
         let (mut hashes, mut made) = (Vec::new(), Vec::new());
         let mut buf: Vec<u8> = Vec::with_capacity(BLOCK_SIZE as usize);

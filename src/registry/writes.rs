@@ -9,15 +9,13 @@
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use futures_util::StreamExt;
-
 use super::containers::Body;
 use super::objects::{blocking, check_owner, precondition_failed};
 use super::Registry;
 use crate::backends::store::blocks::Blocks;
 use crate::backends::store::objects::object_key;
 use crate::backends::store::staging::{Finished, Staged};
-use crate::backends::store::{write_error, StoreError};
+use crate::backends::store::{write_error, FsStore, StoreError};
 use crate::domain::location::Location;
 use crate::domain::object::CachedHash;
 use crate::domain::objects::conditions::{Preconditions, Verdict};
@@ -29,9 +27,6 @@ use crate::error::AppError;
 
 /// The largest hashmap body: enough for a 1 TiB object's 262144 hashes.
 pub(crate) const MAX_HASHMAP_BODY: usize = 32 << 20;
-
-/// How much of a body is gathered before it is written to the staging file.
-const WRITE_CHUNK: usize = 1 << 20;
 
 /// What a `PUT` says of the object besides its data.
 pub(crate) struct PutObject {
@@ -66,6 +61,14 @@ struct Room {
 }
 
 impl Room {
+    /// The 413 of a body that grew past what is left.
+    fn refusal(self) -> AppError {
+        AppError::OverLimit(format!(
+            "Quota exceeded: the data passes the {} bytes left of the account's {} (store.quota)",
+            self.left, self.quota
+        ))
+    }
+
     /// 413 if `bytes` do not fit.
     fn check(self, bytes: u64) -> Result<(), AppError> {
         if bytes > self.left {
@@ -79,34 +82,19 @@ impl Room {
     }
 }
 
-/// Streams `body` into a new staging file under `root`, synced at the end;
-/// 413 (and nothing kept) as soon as it passes `room`.
-async fn stage(root: PathBuf, mut body: Body, room: Option<Room>) -> Result<Finished, AppError> {
+/// Streams `body` into a new staging file of `fs` (named by a fresh UUID),
+/// synced at the end; 413 (and nothing kept) as soon as it passes `room`.
+async fn stage(fs: &FsStore, body: Body, room: Option<Room>) -> Result<Finished, AppError> {
     let name = uuid::Uuid::new_v4().to_string();
-    let mut staged = blocking(move || Staged::named(&root, &name).map_err(write_error)).await?;
-    let mut buf = Vec::with_capacity(WRITE_CHUNK);
-    let mut total = 0u64;
-    loop {
-        let chunk = body.next().await.transpose()?;
-        if let Some(c) = &chunk {
-            total += c.len() as u64;
-            if let Some(room) = room {
-                room.check(total)?;
-            }
-            buf.extend_from_slice(c);
-        }
-        if buf.len() >= WRITE_CHUNK || (chunk.is_none() && !buf.is_empty()) {
-            let data = std::mem::take(&mut buf);
-            staged = blocking(move || {
-                staged.write(&data).map_err(write_error)?;
-                Ok(staged)
-            })
-            .await?;
-        }
-        if chunk.is_none() {
-            return blocking(move || staged.finish().map_err(write_error)).await;
-        }
-    }
+    let limit = room.map_or(u64::MAX, |r| r.left);
+    fs.receive(&name, body, limit)
+        .await
+        .map_err(|e| match (e, room) {
+            (StoreError::PastLimit { .. }, Some(room)) => room.refusal(),
+            // The body's own error says what went wrong with it.
+            (StoreError::Cut(why), _) => AppError::invalid(why),
+            (e, _) => e.into(),
+        })
 }
 
 /// Assembles a hashmap's blocks into a staging file: each block padded
@@ -221,12 +209,13 @@ impl Registry {
         body: Body,
     ) -> Result<Written, AppError> {
         let dest = self.before_write(caller, loc, &put).await?;
+        let _in_flight = self.metrics.upload_started();
         let room = self.room(caller, loc).await?;
         if let (Some(room), Some(n)) = (room, put.length) {
             room.check(n)?;
         }
         let (fs, _) = self.object_store()?;
-        let finished = stage(fs.root().to_path_buf(), body, room).await?;
+        let finished = stage(&fs, body, room).await?;
         self.commit(caller, loc, put, dest, finished).await
     }
 
