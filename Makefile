@@ -47,8 +47,14 @@ ifndef INSTALL_BIN
 INSTALL_BIN := $(BIN)
 install: build
 endif
-install: ## install the binary, unit, system user and config (PREFIX, DESTDIR)
+install: ## install the binary (its debug info split off beside it), unit, system user and config (PREFIX, DESTDIR)
 	install -D -m 755 $(INSTALL_BIN) $(DESTDIR)$(PREFIX)/bin/plankton
+	@# The debug info goes to bin/.debug/plankton.debug, where gdb and
+	@# perf find it by the binary's debuglink; the binary keeps its symbols.
+	install -d -m 755 $(DESTDIR)$(PREFIX)/bin/.debug
+	objcopy --only-keep-debug $(DESTDIR)$(PREFIX)/bin/plankton $(DESTDIR)$(PREFIX)/bin/.debug/plankton.debug
+	chmod 644 $(DESTDIR)$(PREFIX)/bin/.debug/plankton.debug
+	cd $(DESTDIR)$(PREFIX)/bin && objcopy --strip-debug --add-gnu-debuglink=.debug/plankton.debug plankton
 	install -d -m 755 $(DESTDIR)$(PREFIX)/lib/systemd/system $(DESTDIR)$(PREFIX)/lib/sysusers.d
 	sed -e 's|/usr/local/bin/plankton|$(PREFIX)/bin/plankton|' \
 	    -e 's|/usr/local/share/doc|$(PREFIX)/share/doc|' \
