@@ -604,7 +604,7 @@ def run_upload(args):
                 ("curl-many", f"curl, {args.upload_at_once} at once", args.upload_at_once, "curl"),
                 ("kamaki-many", f"kamaki, {args.upload_at_once} at once", args.upload_at_once, "kamaki")]
         for key, label, n, client in plan:
-            if key not in args.upload_rows:
+            if key not in args.upload_rows or n < 1:
                 continue
             if client == "kamaki" and not kamaki_ok:
                 print(f"  skipping '{label}': no kamaki at {args.kamaki}", file=sys.stderr)
