@@ -7,10 +7,10 @@ DESTDIR    ?=
 BIN        := target/release/plankton
 
 .DEFAULT_GOAL := help
-.PHONY: help build run test interop lint install clean bench bench-large soak
+.PHONY: help build run test interop lint install clean bench bench-large bench-upload soak
 
 help: ## list the targets
-	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  make %-11s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  make %-12s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 
 build: ## build the release binary
 	$(CARGO) build --release --locked
@@ -86,6 +86,13 @@ soak: build ## ten minutes of mixed load at c=64: zero errors, flat memory (SOAK
 
 bench-large: build ## measure: registering a fresh 512 MiB file against md5sum
 	python3 bench/run.py --binary $(BIN) --large
+
+# kamaki 0.16 comes from the interop venv, made (from PyPI) by the kamaki-cli
+# story the first time.
+KAMAKI_VENV := target/interop-venvs/py27
+bench-upload: build ## measure: a 1 GiB upload by curl and kamaki, one and 8 at once, against md5sum + sha256sum (~4 min, 10 GiB of disk)
+	@[ -x $(KAMAKI_VENV)/bin/kamaki ] || tests/interop/run.sh kamaki-cli
+	python3 bench/run.py --binary $(BIN) --upload --kamaki $(KAMAKI_VENV)/bin/kamaki
 
 clean: ## remove build output (./var/ is kept: it is your data)
 	$(CARGO) clean
