@@ -7,7 +7,7 @@ DESTDIR    ?=
 BIN        := target/release/plankton
 
 .DEFAULT_GOAL := help
-.PHONY: help build run test test-browser browser-deps interop lint install clean bench bench-large soak
+.PHONY: help build run test test-browser browser-deps interop lint install clean bench bench-large bench-upload soak
 
 help: ## list the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  make %-13s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -57,8 +57,14 @@ ifndef INSTALL_BIN
 INSTALL_BIN := $(BIN)
 install: build
 endif
-install: ## install the binary, unit, system user and config (PREFIX, DESTDIR)
+install: ## install the binary (its debug info split off beside it), unit, system user and config (PREFIX, DESTDIR)
 	install -D -m 755 $(INSTALL_BIN) $(DESTDIR)$(PREFIX)/bin/plankton
+	@# The debug info goes to bin/.debug/plankton.debug, where gdb and
+	@# perf find it by the binary's debuglink; the binary keeps its symbols.
+	install -d -m 755 $(DESTDIR)$(PREFIX)/bin/.debug
+	objcopy --only-keep-debug $(DESTDIR)$(PREFIX)/bin/plankton $(DESTDIR)$(PREFIX)/bin/.debug/plankton.debug
+	chmod 644 $(DESTDIR)$(PREFIX)/bin/.debug/plankton.debug
+	cd $(DESTDIR)$(PREFIX)/bin && objcopy --strip-debug --add-gnu-debuglink=.debug/plankton.debug plankton
 	install -d -m 755 $(DESTDIR)$(PREFIX)/lib/systemd/system $(DESTDIR)$(PREFIX)/lib/sysusers.d
 	sed -e 's|/usr/local/bin/plankton|$(PREFIX)/bin/plankton|' \
 	    -e 's|/usr/local/share/doc|$(PREFIX)/share/doc|' \
@@ -90,6 +96,13 @@ soak: build ## ten minutes of mixed load at c=64: zero errors, flat memory (SOAK
 
 bench-large: build ## measure: registering a fresh 512 MiB file against md5sum
 	python3 bench/run.py --binary $(BIN) --large
+
+# kamaki 0.16 comes from the interop venv, made (from PyPI) by the kamaki-cli
+# story the first time.
+KAMAKI_VENV := target/interop-venvs/py27
+bench-upload: build ## measure: a 1 GiB upload by curl and kamaki, one and 8 at once, against md5sum + sha256sum (~4 min, 10 GiB of disk)
+	@[ -x $(KAMAKI_VENV)/bin/kamaki ] || tests/interop/run.sh kamaki-cli
+	python3 bench/run.py --binary $(BIN) --upload --kamaki $(KAMAKI_VENV)/bin/kamaki
 
 clean: ## remove build output (./var/ is kept: it is your data)
 	$(CARGO) clean

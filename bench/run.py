@@ -7,7 +7,11 @@ images with 8 properties each through the API, then measures with wrk
 at concurrency 1, 16 and 64, each rate also as a ratio to the versions
 document measured in the same run; then peak resident memory and the time from
 start to first answer. `--large` instead registers a fresh 512 MiB file and
-prints its time beside `md5sum` of the same file.
+prints its time beside `md5sum` of the same file. `--upload` instead uploads a
+1 GiB file with curl (`POST /v1/images`) and with kamaki 0.16 (`file upload`,
+the object store's hashmap protocol), one and eight at once, each row on a
+fresh server, and prints wall time, rate and the server's resident growth
+beside `md5sum` + `sha256sum` of the same file.
 """
 import argparse
 import http.client
@@ -368,6 +372,293 @@ def run_large(args):
         shutil.rmtree(work, ignore_errors=True)
 
 
+MIB = 1 << 20
+GIB = 1 << 30
+CLK_TCK = os.sysconf("SC_CLK_TCK")
+
+
+def cpu_s(pid):
+    """User plus system CPU seconds of a live process, from /proc/<pid>/stat."""
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / CLK_TCK
+
+
+class RssSampler:
+    """Samples a process's VmRSS every `interval` seconds in a thread."""
+
+    def __init__(self, server, interval=0.05):
+        self.server, self.interval = server, interval
+        self.samples = []
+        self.stop = threading.Event()
+        self.thread = threading.Thread(target=self.run, daemon=True)
+
+    def run(self):
+        while True:
+            try:
+                self.samples.append(self.server.rss_kib())
+            except OSError:
+                return
+            if self.stop.wait(self.interval):
+                return
+
+    def __enter__(self):
+        self.before = self.server.rss_kib()
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.stop.set()
+        self.thread.join()
+        self.samples.append(self.server.rss_kib())
+        self.peak = max(self.samples)
+
+
+def run_clients(argvs, env=None, logdir=None):
+    """Starts every argv at once; returns (wall seconds of the whole, one
+    (seconds, exit status, CPU seconds, max resident KiB) per client)."""
+    procs, done = [], []
+    t0 = time.perf_counter()
+    for i, argv in enumerate(argvs):
+        out = open(os.path.join(logdir, f"client-{i}.out"), "wb")
+        err = open(os.path.join(logdir, f"client-{i}.err"), "wb")
+        procs.append(subprocess.Popen(argv, env=env, stdout=out, stderr=err))
+        out.close()
+        err.close()
+    results = [None] * len(procs)
+
+    def reap(i, p):
+        _, status, ru = os.wait4(p.pid, 0)
+        p.returncode = os.waitstatus_to_exitcode(status)
+        results[i] = (time.perf_counter() - t0, p.returncode, ru.ru_utime + ru.ru_stime, ru.ru_maxrss)
+
+    waiters = [threading.Thread(target=reap, args=(i, p)) for i, p in enumerate(procs)]
+    for w in waiters:
+        w.start()
+    for w in waiters:
+        w.join()
+    return time.perf_counter() - t0, results
+
+
+def make_upload_file(path, size):
+    """`size` bytes like a disk image: 1 MiB pieces of pseudo-random data
+    (AES-CTR from openssl, else os.urandom), one in eight all zeros."""
+    rnd = random.Random(42)
+    src = None
+    if shutil.which("openssl"):
+        src = subprocess.Popen(
+            ["openssl", "enc", "-aes-128-ctr", "-nosalt", "-K", "00" * 16, "-iv", "00" * 16, "-in", "/dev/zero"],
+            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+    zeros = bytes(MIB)
+    try:
+        with open(path, "wb") as f:
+            for _ in range(size // MIB):
+                if rnd.random() < 1 / 8:
+                    f.write(zeros)
+                elif src:
+                    f.write(src.stdout.read(MIB))
+                else:
+                    f.write(os.urandom(MIB))
+    finally:
+        if src:
+            src.kill()
+            src.wait()
+
+
+def fresh_server(binary, work, name):
+    """A fresh offline plankton with its own database, store root and token file."""
+    d = os.path.join(work, name)
+    os.makedirs(os.path.join(d, "objects"))
+    with open(os.path.join(d, "tokens"), "w") as f:
+        f.write(f"{TOKEN} {USER}\n")
+    os.chmod(os.path.join(d, "tokens"), 0o600)
+    server = Server(binary, d, free_port())
+    server.start()
+    return server
+
+
+def header_of(path, name):
+    with open(path, "rb") as f:
+        for line in f.read().decode("latin-1").splitlines():
+            k, _, v = line.partition(":")
+            if k.strip().lower() == name:
+                return v.strip()
+    return None
+
+
+def object_etag(port, name):
+    c = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+    c.request("HEAD", f"/object-store/v1/{USER}/images/{name}", headers={"X-Auth-Token": TOKEN})
+    r = c.getresponse()
+    r.read()
+    return r.status, r.getheader("etag"), r.getheader("content-length")
+
+
+def kamaki_setup(kamaki, home, port):
+    os.makedirs(home, exist_ok=True)
+    env = dict(os.environ, HOME=home, KAMAKI_CONFIG=os.path.join(home, "kamakirc"), PYTHONDONTWRITEBYTECODE="1")
+    for k, v in (("cloud.bench.url", f"http://127.0.0.1:{port}/identity/v2.0"),
+                 ("cloud.bench.token", TOKEN), ("default_cloud", "bench")):
+        subprocess.run([kamaki, "config", "set", k, v], env=env, check=True,
+                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    return env
+
+
+def upload_row(args, work, label, n, client, size, md5, baseline):
+    """One row: a fresh server, `n` uploads at once by `client` ("curl" or
+    "kamaki"), every answer checked; the server's dir is removed after."""
+    server = fresh_server(args.binary, work, label)
+    port = server.port
+    try:
+        logdir = os.path.join(server.workdir, "clients")
+        os.makedirs(logdir)
+        env = None
+        if client == "curl":
+            argvs = [["curl", "-sS", "--fail", "-X", "POST", "-T", args.upload_file,
+                      "-H", f"X-Auth-Token: {TOKEN}", "-H", "Content-Type: application/octet-stream",
+                      "-H", f"X-Image-Meta-Name: big-{i}", "-o", "/dev/null",
+                      "-D", os.path.join(logdir, f"headers-{i}"),
+                      f"http://127.0.0.1:{port}/v1/images"] for i in range(n)]
+        else:
+            env = kamaki_setup(args.kamaki, os.path.join(server.workdir, "home"), port)
+            argvs = [[args.kamaki, "file", "upload", "-N", args.upload_file, f"/images/big-{i}"] for i in range(n)]
+        cpu0 = cpu_s(server.proc.pid)
+        with RssSampler(server) as rss:
+            wall, results = run_clients(argvs, env, logdir)
+        cpu = cpu_s(server.proc.pid) - cpu0
+        bad = []
+        for i, (_, rc, _, _) in enumerate(results):
+            if client == "curl":
+                got = header_of(os.path.join(logdir, f"headers-{i}"), "x-image-meta-checksum")
+                if rc != 0 or got != md5:
+                    bad.append(f"#{i}: exit {rc}, checksum {got}")
+            else:
+                status, etag, length = object_etag(port, f"big-{i}")
+                if rc != 0 or status != 200 or (etag or "").strip('"') != md5 or length != str(size):
+                    bad.append(f"#{i}: exit {rc}, HEAD {status} ETag {etag} length {length}")
+        for b in bad:
+            print(f"  {label} {b}; see {logdir}", file=sys.stderr)
+    finally:
+        server.stop()
+    if args.keep:
+        pass
+    elif bad:
+        # Kept for a look (the log, the clients' output), without the data.
+        shutil.rmtree(os.path.join(server.workdir, "objects"), ignore_errors=True)
+        args.keep_failed = True
+    else:
+        shutil.rmtree(server.workdir, ignore_errors=True)
+    return {
+        "label": label, "n": n, "wall": wall, "each": [r[0] for r in results],
+        "client_cpu": sum(r[2] for r in results),
+        "server_cpu": cpu, "before": rss.before, "peak": rss.peak,
+        "bad": len(bad), "ratio": wall / (n * baseline), "mibs": n * size / MIB / wall,
+    }
+
+
+def hash_baseline(path):
+    """md5sum, then sha256sum, of `path` (in the page cache): (md5, md5sum s, sha256sum s)."""
+    times = []
+    for tool in ("md5sum", "sha256sum"):
+        t0 = time.perf_counter()
+        out = subprocess.run([tool, path], capture_output=True, text=True, check=True).stdout
+        times.append(time.perf_counter() - t0)
+        if tool == "md5sum":
+            md5 = out.split()[0]
+    return md5, times[0], times[1]
+
+
+def run_upload(args):
+    """`--upload`: a 1 GiB file uploaded with curl (POST /v1/images, by
+    Content-Length) and kamaki 0.16 (`file upload`, the hashmap protocol),
+    one at a time and eight at once, beside md5sum + sha256sum of it (taken
+    again just before each row, so that each row is set against the machine
+    as it was then)."""
+    size = args.upload_mib * MIB
+    args.kamaki = os.path.abspath(args.kamaki)
+    kamaki_ok = os.access(args.kamaki, os.X_OK)
+    base_dir = args.upload_dir or tempfile.gettempdir()
+    need = size * (1 + max(args.upload_at_once, 1)) + GIB
+    free = shutil.disk_usage(base_dir).free
+    if free < need:
+        sys.exit(f"{base_dir}: {free / GIB:.1f} GiB free, the upload bench needs {need / GIB:.1f} GiB")
+    work = tempfile.mkdtemp(prefix="plankton-bench-upload-", dir=base_dir)
+    args.keep_failed = False
+    args.upload_file = os.path.join(work, "big.img")
+    t_start = time.perf_counter()
+    try:
+        t0 = time.perf_counter()
+        make_upload_file(args.upload_file, size)
+        made_s = time.perf_counter() - t0
+        subprocess.run(["cat", args.upload_file], stdout=subprocess.DEVNULL, check=True)
+        md5, md5_s, sha_s = hash_baseline(args.upload_file)
+        copy = os.path.join(work, "copy.img")
+        t0 = time.perf_counter()
+        subprocess.run(["dd", f"if={args.upload_file}", f"of={copy}", "bs=4M", "conv=fsync", "status=none"],
+                       check=True)
+        dd_s = time.perf_counter() - t0
+        os.unlink(copy)
+
+        rows = []
+        plan = [("curl", "curl, one upload", 1, "curl"), ("kamaki", "kamaki, one upload", 1, "kamaki"),
+                ("curl-many", f"curl, {args.upload_at_once} at once", args.upload_at_once, "curl"),
+                ("kamaki-many", f"kamaki, {args.upload_at_once} at once", args.upload_at_once, "kamaki")]
+        for key, label, n, client in plan:
+            if key not in args.upload_rows or n < 1:
+                continue
+            if client == "kamaki" and not kamaki_ok:
+                print(f"  skipping '{label}': no kamaki at {args.kamaki}", file=sys.stderr)
+                continue
+            print(f"  {label} ...", file=sys.stderr, flush=True)
+            _, m, s = hash_baseline(args.upload_file)
+            load = os.getloadavg()[0]
+            r = upload_row(args, work, key, n, client, size, md5, m + s)
+            r.update(label=label, baseline=m + s, load=load)
+            rows.append(r)
+        total_s = time.perf_counter() - t_start
+
+        print()
+        print(f"plankton upload benchmark: a {args.upload_mib} MiB file (1 MiB pieces of AES-CTR output, one in eight"
+              f" all zeros), {os.cpu_count()} cores, page cache warm,"
+              f" RUST_LOG={os.environ.get('BENCH_RUST_LOG', 'warn')}; server resident sampled every 50 ms")
+        print()
+        print("| baseline (first) | s | MiB/s |")
+        print("|---|---|---|")
+        print(f"| md5sum | {md5_s:.2f} | {size / MIB / md5_s:.0f} |")
+        print(f"| sha256sum | {sha_s:.2f} | {size / MIB / sha_s:.0f} |")
+        print(f"| md5sum + sha256sum (the baseline) | {md5_s + sha_s:.2f} | {size / MIB / (md5_s + sha_s):.0f} |")
+        print(f"| dd bs=4M conv=fsync (a synced copy: the disk, for reference) | {dd_s:.2f} | {size / MIB / dd_s:.0f} |")
+        print()
+        print("| upload | wall s | MiB/s (all) | baseline s, just before | x baseline | each s (min-max) |"
+              " resident before, MiB | growth (peak - before), MiB | server CPU s | clients' CPU s |"
+              " load avg before | answers | target (x <= 1, growth <= 64 MiB) |")
+        print("|---|---|---|---|---|---|---|---|---|---|---|---|---|")
+        for r in rows:
+            many = r["n"] > 1
+            x = f"{r['ratio']:.2f}" + (f" (of {r['n']} x baseline)" if many else "")
+            each = f"{min(r['each']):.2f}-{max(r['each']):.2f}" if many else f"{r['each'][0]:.2f}"
+            ok = "ok" if not r["bad"] else f"{r['bad']} of {r['n']} WRONG"
+            growth = (r["peak"] - r["before"]) / 1024
+            misses = [w for w, bad in (("time", r["ratio"] > 1), ("memory", growth > 64)) if bad]
+            target = "met" if not misses else "NOT met (" + ", ".join(misses) + ")"
+            print(f"| {r['label']} | {r['wall']:.2f} | {r['mibs']:.0f} | {r['baseline']:.2f} | {x} | {each} |"
+                  f" {r['before'] / 1024:.1f} | {growth:.1f} | {r['server_cpu']:.1f} | {r['client_cpu']:.1f} |"
+                  f" {r['load']:.1f} | {ok} | {target} |")
+        print()
+        print(f"making the file {made_s:.1f} s; the whole mode {total_s:.0f} s")
+        if any(r["bad"] for r in rows):
+            sys.exit(1)
+    finally:
+        if args.keep:
+            print(f"kept {work}")
+        elif args.keep_failed:
+            if os.path.exists(args.upload_file):
+                os.unlink(args.upload_file)
+            print(f"kept {work} (the logs of the rows with wrong answers)")
+        else:
+            shutil.rmtree(work, ignore_errors=True)
+
+
 def main():
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--binary", default="target/release/plankton")
@@ -376,6 +667,16 @@ def main():
     p.add_argument("--concurrency", type=lambda s: [int(x) for x in s.split(",")], default=[1, 16, 64])
     p.add_argument("--large", action="store_true", help="only the 512 MiB registration against md5sum")
     p.add_argument("--large-mib", type=int, default=512)
+    p.add_argument("--upload", action="store_true",
+                   help="only uploads of a 1 GiB file (curl and kamaki, one and eight at once) against"
+                        " md5sum + sha256sum")
+    p.add_argument("--upload-mib", type=int, default=1024)
+    p.add_argument("--upload-at-once", type=int, default=8)
+    p.add_argument("--upload-rows", type=lambda s: s.split(","), default=["curl", "kamaki", "curl-many", "kamaki-many"],
+                   help="which upload rows (curl,kamaki,curl-many,kamaki-many: all)")
+    p.add_argument("--upload-dir", help="where the file and the stores go (default: the temporary directory)")
+    p.add_argument("--kamaki", default=os.environ.get("BENCH_KAMAKI", "target/interop-venvs/py27/bin/kamaki"),
+                   help="kamaki 0.16 (default: the interop venv's; BENCH_KAMAKI)")
     p.add_argument("--keep", action="store_true", help="keep the temporary directory")
     p.add_argument("--soak", type=int, default=0, metavar="SECONDS",
                    help="only a soak: mixed load at c=64 for SECONDS")
@@ -384,6 +685,8 @@ def main():
         run_soak(args)
     elif args.large:
         run_large(args)
+    elif args.upload:
+        run_upload(args)
     else:
         run(args)
 

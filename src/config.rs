@@ -25,6 +25,8 @@ pub struct Settings {
     pub formats: Formats,
     /// The HTTP client the `astakos` and `pithos` backends share.
     pub http: HttpSettings,
+    /// `<base>/metrics`.
+    pub metrics: MetricsSettings,
     /// The web view (docs/api.md §15).
     pub ui: UiSettings,
 }
@@ -35,6 +37,27 @@ pub struct Settings {
 pub struct UiSettings {
     /// Seconds a browser session lasts from its login.
     pub session_ttl: u64,
+}
+
+/// Who may read `<base>/metrics`.
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct MetricsSettings {
+    /// `loopback` (the default), `everyone`, or `off`.
+    pub access: MetricsAccess,
+}
+
+/// Who may read the metrics.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum MetricsAccess {
+    /// Requests from 127.0.0.0/8 and ::1 only.
+    #[default]
+    Loopback,
+    /// Anyone who can reach the server.
+    Everyone,
+    /// No one: `<base>/metrics` is not served.
+    Off,
 }
 
 /// The one HTTP client of the HTTP backends.
@@ -212,6 +235,7 @@ impl Default for Settings {
             limits: Limits::default(),
             formats: Formats::default(),
             http: HttpSettings::default(),
+            metrics: MetricsSettings::default(),
             ui: UiSettings::default(),
         }
     }

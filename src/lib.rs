@@ -19,6 +19,7 @@ mod domain;
 pub mod error;
 mod http;
 mod identity;
+mod metrics;
 mod objects;
 mod registry;
 mod router;

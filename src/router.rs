@@ -7,6 +7,7 @@ use actix_web::{web, HttpRequest, HttpResponse};
 
 use crate::api::Dialect;
 use crate::error::AppError;
+use crate::http::metrics::{self, RouteName};
 use crate::http::{fault, AppState};
 
 /// A surface, with the path left for it to route.
@@ -20,6 +21,8 @@ pub(crate) enum Surface<'a> {
     ObjectStore(&'a str),
     /// `GET <base>/healthz`.
     Health,
+    /// `GET <base>/metrics`.
+    Metrics,
     /// The web view, and the path after the base (`ui` or `ui/...`).
     Web(&'a str),
 }
@@ -32,6 +35,7 @@ pub(crate) fn surface<'a>(path: &'a str, base: &str) -> Option<Surface<'a>> {
         "" | "/" | "/versions" | "/v1.0" => Surface::Images(Dialect::Cyclades, ""),
         "/v1" => Surface::Images(Dialect::Glance, ""),
         "/healthz" => Surface::Health,
+        "/metrics" => Surface::Metrics,
         r => {
             if let Some(r) = r.strip_prefix("/v1.0/") {
                 Surface::Images(Dialect::Cyclades, r)
@@ -67,21 +71,47 @@ pub(crate) async fn dispatch(
         .is_some_and(|r| r.is_empty() || r == "/");
     let read = matches!(req.method().as_str(), "GET" | "HEAD");
     if root && read && crate::web::prefers_html(req.headers()) {
-        return crate::web::front_door(&state.base_path);
+        let mut resp = crate::web::front_door(&state.base_path);
+        resp.extensions_mut().insert(RouteName("/".into()));
+        return resp;
     }
-    match surface {
+    let route = route_name(surface);
+    let mut resp = match surface {
         Some(Surface::Images(dialect, rest)) => {
             crate::api::serve(req, payload, state, dialect, rest).await
         }
         Some(Surface::Identity(rest)) => crate::identity::serve(req, payload, state, rest).await,
         Some(Surface::ObjectStore(rest)) => crate::objects::serve(req, payload, state, rest).await,
         Some(Surface::Health) => health(&req, &state).await,
+        Some(Surface::Metrics) => metrics::serve(&req, &state.metrics, state.metrics_access),
         Some(Surface::Web(rest)) => crate::web::serve(req, payload, state, rest).await,
         None => fault::json(&crate::http::missed(
             &req,
             crate::http::routing::Miss::NoRoute,
         )),
-    }
+    };
+    resp.extensions_mut().insert(RouteName(route));
+    resp
+}
+
+/// The route pattern of a request, for the metrics: never the path itself,
+/// so that the label's values stay few.
+fn route_name(surface: Option<Surface<'_>>) -> String {
+    let known = match surface {
+        Some(Surface::Images(dialect, rest)) => {
+            crate::api::route_pattern(rest).map(|p| match dialect {
+                Dialect::Cyclades => p,
+                Dialect::Glance => format!("/v1{p}"),
+            })
+        }
+        Some(Surface::ObjectStore(rest)) => crate::objects::route_pattern(rest).map(String::from),
+        Some(Surface::Identity(_)) => Some("/identity".into()),
+        Some(Surface::Health) => Some("/healthz".into()),
+        Some(Surface::Metrics) => Some("/metrics".into()),
+        Some(Surface::Web(_)) => Some("/ui".into()),
+        None => None,
+    };
+    known.unwrap_or_else(|| "unmatched".into())
 }
 
 /// `GET <base>/healthz`: 200 when the database answers, 503 otherwise.

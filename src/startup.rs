@@ -4,7 +4,8 @@ use std::net::TcpListener;
 use std::sync::Arc;
 use std::time::Duration;
 
-use actix_web::dev::{Server, ServerHandle};
+use actix_web::body::BoxBody;
+use actix_web::dev::{Server, ServerHandle, Service, ServiceRequest, ServiceResponse};
 use actix_web::http::KeepAlive;
 use actix_web::middleware::Logger;
 use actix_web::{web, App, HttpServer};
@@ -16,6 +17,7 @@ use crate::backends::store::{FsStore, ObjectStore, PithosStore};
 use crate::config::{IdentityBackendKind, Settings, StoreBackendKind};
 use crate::db::Database;
 use crate::http::{AppState, CallerId};
+use crate::metrics::Metrics;
 use crate::registry::{Registry, Uploads};
 use crate::router::dispatch;
 use crate::web::WebState;
@@ -80,6 +82,7 @@ impl Application {
             None
         };
         let timeout = Duration::from_secs(settings.http.timeout);
+        let metrics = Metrics::new();
         let identity = match (settings.identity.backend, &http) {
             (IdentityBackendKind::Astakos, Some(clients)) => Identity::Astakos(Astakos::new(
                 clients.calls.clone(),
@@ -87,6 +90,7 @@ impl Application {
                 Duration::from_secs(settings.identity.token_cache_ttl),
                 timeout,
                 settings.identity.token_cache_size,
+                (metrics.identity_cache.clone(), metrics.backend.clone()),
             )),
             _ => Identity::TokenFile(
                 TokenFile::open(&settings.identity.token_file)
@@ -99,6 +103,7 @@ impl Application {
                 settings.store.pithos_url.as_deref().unwrap_or_default(),
                 timeout,
                 settings.store.sync_sharing,
+                metrics.backend.clone(),
             )),
             _ => ObjectStore::Fs(Arc::new(FsStore::serve(&settings.store.root).map_err(
                 |source| StartupError::StoreRoot {
@@ -107,8 +112,8 @@ impl Application {
                 },
             )?)),
         };
-        let db =
-            Database::open(&settings.database).map_err(|e| StartupError::Database(e.into()))?;
+        let db = Database::open_measured(&settings.database, metrics.writer.clone())
+            .map_err(|e| StartupError::Database(e.into()))?;
         let listen = |source| StartupError::Listen {
             addr: settings.listen.clone(),
             source,
@@ -132,7 +137,13 @@ impl Application {
             container: settings.store.upload_container.clone(),
             quota: settings.store.quota,
         };
-        let registry = Registry::new(db, store, identity, settings.limits.clone(), uploads);
+        let registry = Registry::new(
+            db,
+            store,
+            identity,
+            settings.limits.clone(),
+            (uploads, metrics.clone()),
+        );
         registry
             .recover_uploads()
             .map_err(|e| StartupError::Database(e.into()))?;
@@ -140,6 +151,8 @@ impl Application {
             registry,
             base_path: settings.base_path.clone(),
             formats: settings.formats.clone(),
+            metrics: metrics.clone(),
+            metrics_access: settings.metrics.access,
         });
         let app_state = state.clone();
         let web_state = web::Data::new(WebState::new(&settings.ui));
@@ -147,6 +160,8 @@ impl Application {
             App::new()
                 .app_data(app_state.clone())
                 .app_data(web_state.clone())
+                // Inside the log's wrapper: it sees the router's answer.
+                .wrap_fn(measure)
                 .wrap(
                     Logger::new("%a \"%r\" %s %b %Dms user=%{user}xo").custom_response_replace(
                         "user",
@@ -224,5 +239,28 @@ impl Application {
         state.registry.close();
         log::info!("stopped; database closed");
         result
+    }
+}
+
+/// The metrics middleware: counts the request's body, then its answer.
+fn measure<S>(
+    mut req: ServiceRequest,
+    srv: &S,
+) -> impl std::future::Future<Output = Result<ServiceResponse<BoxBody>, actix_web::Error>>
+where
+    S: Service<ServiceRequest, Response = ServiceResponse<BoxBody>, Error = actix_web::Error>,
+{
+    let started = std::time::Instant::now();
+    let metrics = crate::http::metrics::of(&req);
+    if let Some(m) = &metrics {
+        crate::http::metrics::count_request_body(&mut req, m);
+    }
+    let answer = srv.call(req);
+    async move {
+        let res = answer.await?;
+        Ok(match metrics {
+            Some(m) => crate::http::metrics::observe(res, &m, started),
+            None => res,
+        })
     }
 }

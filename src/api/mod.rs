@@ -108,6 +108,11 @@ pub(crate) type Handler = fn(Req) -> Handled;
 
 /// Serves one request of the image API; `rest` is its path after the base
 /// and the dialect's prefix.
+/// The pattern of the route `rest` names (`/images/{}`), for the metrics.
+pub(crate) fn route_pattern(rest: &str) -> Option<String> {
+    crate::http::routing::pattern(routes::ROUTES, &routes::segments(rest))
+}
+
 pub(crate) async fn serve(
     http: HttpRequest,
     payload: web::Payload,

@@ -19,6 +19,7 @@ use rusqlite::Connection;
 use rusqlite_migration::{Migrations, M};
 
 use crate::error::AppError;
+use crate::metrics::WriterMetrics;
 use writer::Writer;
 
 /// The schema, applied as migration 1.
@@ -146,7 +147,16 @@ impl From<r2d2::Error> for AppError {
 impl Database {
     /// Opens (creating if needed) the database file, migrates it, and starts the
     /// writer. The file's directory must exist.
+    #[cfg(test)]
     pub(crate) fn open(path: &Path) -> Result<Database, OpenError> {
+        Self::open_measured(path, WriterMetrics::default())
+    }
+
+    /// `open`, with the writer's batches and commits counted in `metrics`.
+    pub(crate) fn open_measured(
+        path: &Path,
+        metrics: WriterMetrics,
+    ) -> Result<Database, OpenError> {
         check_directory(path)?;
         let sqlite = |source| OpenError::Sqlite {
             path: path.to_path_buf(),
@@ -185,7 +195,7 @@ impl Database {
             })?;
         Ok(Database {
             pool,
-            writer: Writer::start(conn),
+            writer: Writer::start(conn, metrics),
         })
     }
 

@@ -10,6 +10,7 @@ use rusqlite::Connection;
 use tokio::sync::oneshot;
 
 use crate::error::AppError;
+use crate::metrics::WriterMetrics;
 
 /// The most requests committed together.
 const MAX_BATCH: usize = 128;
@@ -73,11 +74,11 @@ pub(crate) struct Writer {
 
 impl Writer {
     /// Starts the writer thread on `conn`.
-    pub(crate) fn start(conn: Connection) -> Writer {
+    pub(crate) fn start(conn: Connection, metrics: WriterMetrics) -> Writer {
         let (jobs, rx) = mpsc::channel::<Message>();
         let thread = std::thread::Builder::new()
             .name("plankton-writer".into())
-            .spawn(move || run(conn, rx))
+            .spawn(move || run(conn, rx, metrics))
             .expect("spawning the writer thread");
         Writer {
             jobs,
@@ -129,7 +130,7 @@ fn in_savepoint<T>(
     }
 }
 
-fn run(conn: Connection, rx: mpsc::Receiver<Message>) {
+fn run(conn: Connection, rx: mpsc::Receiver<Message>, metrics: WriterMetrics) {
     let mut stopping = false;
     while !stopping {
         let Ok(first) = rx.recv() else { break };
@@ -148,7 +149,12 @@ fn run(conn: Connection, rx: mpsc::Receiver<Message>) {
                 Err(_) => break,
             }
         }
+        let (size, started) = (batch.len(), std::time::Instant::now());
         commit_batch(&conn, batch);
+        metrics.batch_size.observe(size as f64);
+        metrics
+            .commit_seconds
+            .observe(started.elapsed().as_secs_f64());
     }
     if let Err(e) = conn.execute_batch("PRAGMA wal_checkpoint(TRUNCATE)") {
         log::warn!("closing the database: checkpoint failed: {e}");

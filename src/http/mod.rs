@@ -3,14 +3,16 @@
 //! the reading of tokens and bodies.
 
 pub(crate) mod fault;
+pub(crate) mod metrics;
 pub(crate) mod routing;
 
 use actix_web::{web, HttpRequest};
 use futures_util::StreamExt;
 
-use crate::config::Formats;
+use crate::config::{Formats, MetricsAccess};
 use crate::domain::user::Caller;
 use crate::error::AppError;
+use crate::metrics::Metrics;
 use crate::registry::Registry;
 use routing::Miss;
 
@@ -22,6 +24,10 @@ pub(crate) struct AppState {
     pub(crate) base_path: String,
     /// The allowed formats, which requests are checked against as they are parsed.
     pub(crate) formats: Formats,
+    /// What `<base>/metrics` serves.
+    pub(crate) metrics: Metrics,
+    /// Who may read it.
+    pub(crate) metrics_access: MetricsAccess,
 }
 
 /// How long a request body may take to arrive, whole.

@@ -63,6 +63,24 @@ pub(crate) fn find<'t, H>(
     })
 }
 
+/// The pattern of the route whose path is `segs`, e.g. `/images/{}` (for
+/// the metrics: a parameter is never shown).
+pub(crate) fn pattern<H>(table: &[Route<H>], segs: &[&str]) -> Option<String> {
+    let (route, _) = locate(table, segs)?;
+    let mut out = String::new();
+    for seg in route.path {
+        out.push('/');
+        out.push_str(match seg {
+            Seg::Lit(s) => s,
+            Seg::Param => "{}",
+        });
+    }
+    if out.is_empty() {
+        out.push('/');
+    }
+    Some(out)
+}
+
 /// The route whose path is `segs`, and its `Param` segments in order.
 pub(crate) fn locate<'t, H>(
     table: &'t [Route<H>],

@@ -29,6 +29,15 @@ pub(crate) fn owns(rest: &str) -> bool {
     rest == "object-store" || rest.starts_with("object-store/")
 }
 
+/// The pattern of the path `rest` names, for the metrics.
+pub(crate) fn route_pattern(rest: &str) -> Option<&'static str> {
+    Some(match route(rest)?.0 {
+        Level::Account => "/object-store/v1/{account}",
+        Level::Container => "/object-store/v1/{account}/{container}",
+        Level::Object => "/object-store/v1/{account}/{container}/{object}",
+    })
+}
+
 /// What a path names.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Level {

@@ -64,6 +64,7 @@ pub(super) async fn put(mut r: Req) -> Result<HttpResponse, AppError> {
         change: parse::meta_change(headers, false)?,
         etag: parse::etag(headers)?,
         pre: parse::preconditions(headers)?,
+        length: parse::content_length(&r.http)?,
     };
     let body = parse::body(r.payload.take());
     let written = if r.query.flag("hashmap") {

@@ -5,13 +5,13 @@
 use std::pin::Pin;
 
 use bytes::Bytes;
-use futures_util::{Stream, StreamExt};
+use futures_util::Stream;
 
 use super::objects::{blocking, check_owner, STANDING};
 use super::Registry;
 use crate::backends::store::objects::object_key;
+use crate::backends::store::StoreError;
 use crate::domain::location::Location;
-use crate::domain::objects::hashmap::BLOCK_SIZE;
 use crate::domain::objects::{MetaChange, ObjectMeta};
 use crate::domain::user::Caller;
 use crate::error::AppError;
@@ -103,48 +103,21 @@ impl Registry {
         caller: &Caller,
         account: &str,
         container: &str,
-        mut body: Body,
+        body: Body,
     ) -> Result<Vec<String>, AppError> {
         self.own_container(caller, account, container).await?;
+        let _in_flight = self.metrics.upload_started();
         let (_, blocks) = self.object_store()?;
-        let (mut hashes, mut made) = (Vec::new(), Vec::new());
-        let mut buf: Vec<u8> = Vec::with_capacity(BLOCK_SIZE as usize);
-        let mut total = 0u64;
-        let result: Result<(), AppError> = async {
-            loop {
-                let chunk = body.next().await.transpose()?;
-                let end = chunk.is_none();
-                let mut chunk = chunk.unwrap_or_default();
-                total += chunk.len() as u64;
-                if total > MAX_BLOCK_UPLOAD {
-                    return Err(blocks_too_large());
-                }
-                while !chunk.is_empty() || (end && !buf.is_empty()) {
-                    let room = BLOCK_SIZE as usize - buf.len();
-                    let piece = chunk.split_to(room.min(chunk.len()));
-                    buf.extend_from_slice(&piece);
-                    if buf.len() == BLOCK_SIZE as usize || (end && chunk.is_empty()) {
-                        let (b, data) = (blocks.clone(), std::mem::take(&mut buf));
-                        let (hash, new) = actix_web::web::block(move || b.put(&data))
-                            .await
-                            .map_err(AppError::internal)?
-                            .map_err(|e| AppError::internal(format!("storing a block: {e}")))?;
-                        if new {
-                            made.push(hash.clone());
-                        }
-                        hashes.push(hash);
-                    }
-                }
-                if end {
-                    return Ok(());
-                }
-            }
-        }
-        .await;
-        if let Err(e) = result {
-            blocks.undo(&made);
-            return Err(e);
-        }
+        let (hashes, _made) =
+            blocks
+                .receive(body, MAX_BLOCK_UPLOAD)
+                .await
+                .map_err(|e| match e {
+                    StoreError::PastLimit { .. } => blocks_too_large(),
+                    // The body's own error says what went wrong with it.
+                    StoreError::Cut(why) => AppError::invalid(why),
+                    e => AppError::internal(format!("storing a block: {e}")),
+                })?;
         let b = blocks.clone();
         let _ = actix_web::web::block(move || b.sweep_now_and_then()).await;
         Ok(hashes)

@@ -57,6 +57,7 @@ impl Registry {
     {
         check_ownership(caller, &new)?;
         check_property_count(new.properties.len(), self.limits.max_properties)?;
+        let _in_flight = self.metrics.upload_started();
         let limit = self.upload_limit(caller).await?;
         if let Some(n) = declared {
             limit.check(n)?;
@@ -100,9 +101,15 @@ impl Registry {
             }
         };
         let store = self.store.clone();
-        actix_web::web::block(move || store.place(received, &location))
+        let placed = actix_web::web::block(move || store.place(received, &location))
             .await
             .map_err(AppError::internal)??;
+        if let Some(hash) = placed {
+            // Not remembering it only costs hashing the file once, later.
+            if let Err(e) = self.db.write(move |tx| tx.remember_hash(&hash)).await {
+                log::warn!("remembering an upload's hash: {e}");
+            }
+        }
         Ok(stored)
     }
 

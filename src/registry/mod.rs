@@ -27,6 +27,7 @@ use crate::domain::access::{authorize, not_found, Intent, Viewed};
 use crate::domain::ids::ImageId;
 use crate::domain::user::Caller;
 use crate::error::AppError;
+use crate::metrics::Metrics;
 use sharing::StripedLocks;
 
 /// The catalogue and the backends it stands on, shared by every surface.
@@ -36,6 +37,8 @@ pub(crate) struct Registry {
     identity: Identity,
     limits: Limits,
     uploads: Uploads,
+    /// Uploads in flight are counted here.
+    metrics: Metrics,
     locks: StripedLocks,
     /// The object-store endpoint's uploaded blocks (the `fs` store only).
     blocks: Option<Arc<Blocks>>,
@@ -48,7 +51,7 @@ impl Registry {
         store: ObjectStore,
         identity: Identity,
         limits: Limits,
-        uploads: Uploads,
+        (uploads, metrics): (Uploads, Metrics),
     ) -> Registry {
         let blocks = store.fs().and_then(|fs| match Blocks::open(fs.root()) {
             Ok(b) => Some(Arc::new(b)),
@@ -67,6 +70,7 @@ impl Registry {
             identity,
             limits,
             uploads,
+            metrics,
             locks: StripedLocks::default(),
         }
     }

@@ -3,12 +3,11 @@
 //! All or nothing: the data goes to a staging file no location reaches
 //! (`backends::store::staging`, named by a fresh UUID, which no image has,
 //! so a restart removes it), is synced and checked, and only then is
-//! renamed into place; the catalogue row follows in one transaction.
+//! renamed into place; the catalogue row follows in one transaction, and
+//! if it fails the file replaced (kept aside until then) is put back.
 
 use std::path::PathBuf;
 use std::sync::Arc;
-
-use futures_util::StreamExt;
 
 use super::containers::Body;
 use super::objects::{blocking, check_owner, precondition_failed};
@@ -16,7 +15,7 @@ use super::Registry;
 use crate::backends::store::blocks::Blocks;
 use crate::backends::store::objects::object_key;
 use crate::backends::store::staging::{Finished, Staged};
-use crate::backends::store::{write_error, StoreError};
+use crate::backends::store::{write_error, FsStore, StoreError};
 use crate::domain::location::Location;
 use crate::domain::object::CachedHash;
 use crate::domain::objects::conditions::{Preconditions, Verdict};
@@ -29,9 +28,6 @@ use crate::error::AppError;
 /// The largest hashmap body: enough for a 1 TiB object's 262144 hashes.
 pub(crate) const MAX_HASHMAP_BODY: usize = 32 << 20;
 
-/// How much of a body is gathered before it is written to the staging file.
-const WRITE_CHUNK: usize = 1 << 20;
-
 /// What a `PUT` says of the object besides its data.
 pub(crate) struct PutObject {
     /// Its content type, as sent.
@@ -42,6 +38,8 @@ pub(crate) struct PutObject {
     pub(crate) etag: Option<String>,
     /// `If-Match`, `If-None-Match`.
     pub(crate) pre: Preconditions,
+    /// The body's `Content-Length`, where it was sent.
+    pub(crate) length: Option<u64>,
 }
 
 /// An object written.
@@ -53,28 +51,50 @@ pub(crate) struct Written {
     pub(crate) version: u64,
 }
 
-/// Streams `body` into a new staging file under `root`, synced at the end.
-async fn stage(root: PathBuf, mut body: Body) -> Result<Finished, AppError> {
-    let name = uuid::Uuid::new_v4().to_string();
-    let mut staged = blocking(move || Staged::named(&root, &name).map_err(write_error)).await?;
-    let mut buf = Vec::with_capacity(WRITE_CHUNK);
-    loop {
-        let chunk = body.next().await.transpose()?;
-        if let Some(c) = &chunk {
-            buf.extend_from_slice(c);
-        }
-        if buf.len() >= WRITE_CHUNK || (chunk.is_none() && !buf.is_empty()) {
-            let data = std::mem::take(&mut buf);
-            staged = blocking(move || {
-                staged.write(&data).map_err(write_error)?;
-                Ok(staged)
-            })
-            .await?;
-        }
-        if chunk.is_none() {
-            return blocking(move || staged.finish().map_err(write_error)).await;
+/// What an account may still write, under `store.quota`.
+#[derive(Debug, Clone, Copy)]
+struct Room {
+    /// The quota.
+    quota: u64,
+    /// The bytes left of it for this write.
+    left: u64,
+}
+
+impl Room {
+    /// The 413 of a body that grew past what is left.
+    fn refusal(self) -> AppError {
+        AppError::OverLimit(format!(
+            "Quota exceeded: the data passes the {} bytes left of the account's {} (store.quota)",
+            self.left, self.quota
+        ))
+    }
+
+    /// 413 if `bytes` do not fit.
+    fn check(self, bytes: u64) -> Result<(), AppError> {
+        if bytes > self.left {
+            Err(AppError::OverLimit(format!(
+                "Quota exceeded: {bytes} bytes do not fit in the {} left of the account's {} (store.quota)",
+                self.left, self.quota
+            )))
+        } else {
+            Ok(())
         }
     }
+}
+
+/// Streams `body` into a new staging file of `fs` (named by a fresh UUID),
+/// synced at the end; 413 (and nothing kept) as soon as it passes `room`.
+async fn stage(fs: &FsStore, body: Body, room: Option<Room>) -> Result<Finished, AppError> {
+    let name = uuid::Uuid::new_v4().to_string();
+    let limit = room.map_or(u64::MAX, |r| r.left);
+    fs.receive(&name, body, limit)
+        .await
+        .map_err(|e| match (e, room) {
+            (StoreError::PastLimit { .. }, Some(room)) => room.refusal(),
+            // The body's own error says what went wrong with it.
+            (StoreError::Cut(why), _) => AppError::invalid(why),
+            (e, _) => e.into(),
+        })
 }
 
 /// Assembles a hashmap's blocks into a staging file: each block padded
@@ -129,6 +149,26 @@ impl Registry {
         Ok(dest)
     }
 
+    /// What the caller's quota leaves for writing `loc` (the object there
+    /// now, which the write replaces, counted as free); `None` without a quota.
+    async fn room(&self, caller: &Caller, loc: &Location) -> Result<Option<Room>, AppError> {
+        let quota = self.object_quota();
+        if quota == 0 {
+            return Ok(None);
+        }
+        let (fs, _) = self.object_store()?;
+        let (who, l) = (caller.id().to_string(), loc.clone());
+        let (used, replaced) = blocking(move || {
+            let replaced = fs.object_file(&l)?.map_or(0, |(_, info)| info.size);
+            Ok((fs.usage(&who)?, replaced))
+        })
+        .await?;
+        Ok(Some(Room {
+            quota,
+            left: quota.saturating_sub(used.saturating_sub(replaced)),
+        }))
+    }
+
     /// The preconditions of a write against the object there now.
     async fn check_write(
         &self,
@@ -169,8 +209,13 @@ impl Registry {
         body: Body,
     ) -> Result<Written, AppError> {
         let dest = self.before_write(caller, loc, &put).await?;
+        let _in_flight = self.metrics.upload_started();
+        let room = self.room(caller, loc).await?;
+        if let (Some(room), Some(n)) = (room, put.length) {
+            room.check(n)?;
+        }
         let (fs, _) = self.object_store()?;
-        let finished = stage(fs.root().to_path_buf(), body).await?;
+        let finished = stage(&fs, body, room).await?;
         self.commit(caller, loc, put, dest, finished).await
     }
 
@@ -184,7 +229,14 @@ impl Registry {
         map: Hashmap,
     ) -> Result<Result<Written, Vec<String>>, AppError> {
         let dest = self.before_write(caller, loc, &put).await?;
+        if let Some(room) = self.room(caller, loc).await? {
+            room.check(map.bytes)?;
+        }
         let (fs, blocks) = self.object_store()?;
+        let key = object_key(loc);
+        // Reserved before they are looked for: an object another upload
+        // finishes meanwhile leaves them for this one.
+        blocks.reserve(&key, &map.hashes);
         let map = Arc::new(map);
         let (b, m) = (blocks.clone(), map.clone());
         let missing = blocking(move || Ok(m.missing(|h| b.has(h)))).await?;
@@ -198,7 +250,7 @@ impl Registry {
             return Ok(Err(blocking(move || Ok(m.missing(|h| b.has(h)))).await?));
         };
         let written = self.commit(caller, loc, put, dest, finished).await?;
-        let _ = actix_web::web::block(move || pinned.consume()).await;
+        let _ = actix_web::web::block(move || pinned.consume(&key)).await;
         Ok(Ok(written))
     }
 
@@ -242,30 +294,60 @@ impl Registry {
             finished.pithos_hash.clone(),
             finished.size,
         );
-        let info = blocking(move || {
-            finished.commit(&dest).map_err(write_error)?;
-            fs.written(&dest)
+        // All or nothing: the file replaced is kept aside until the
+        // catalogue row is committed, and put back if it is not.
+        let (f, d) = (fs.clone(), dest.clone());
+        let (previous, info) = blocking(move || {
+            let previous = f.keep_previous(&d)?;
+            if let Err(e) = finished.commit(&d) {
+                f.drop_previous(previous);
+                return Err(write_error(e));
+            }
+            let info = f.written(&d);
+            Ok((previous, info))
         })
         .await?;
-        if info.size != size {
-            return Err(AppError::internal(format!(
+        let recorded = match info.map_err(super::objects::store_error) {
+            Ok(info) if info.size != size => Err(AppError::internal(format!(
                 "{key}: {} bytes in place after {size} were staged",
                 info.size
-            )));
-        }
-        let remembered = CachedHash {
-            path: key.clone(),
-            size: info.size,
-            mtime_ns: info.mtime_ns,
-            checksum: pithos,
-            md5: md5.clone(),
+            ))),
+            Ok(info) => {
+                let remembered = CachedHash {
+                    path: key.clone(),
+                    size: info.size,
+                    mtime_ns: info.mtime_ns,
+                    checksum: pithos,
+                    md5: md5.clone(),
+                };
+                self.db
+                    .write(move |tx| {
+                        tx.put_object_meta(&key, &meta)?;
+                        tx.remember_hash(&remembered)
+                    })
+                    .await
+            }
+            Err(e) => Err(e),
         };
-        self.db
-            .write(move |tx| {
-                tx.put_object_meta(&key, &meta)?;
-                tx.remember_hash(&remembered)
-            })
-            .await?;
-        Ok(Written { md5, version })
+        let l = loc.clone();
+        match recorded {
+            Ok(()) => {
+                let _ = blocking(move || {
+                    fs.drop_previous(previous);
+                    Ok(())
+                })
+                .await;
+                Ok(Written { md5, version })
+            }
+            Err(e) => {
+                if let Err(undo) = blocking(move || fs.undo_write(&l, &dest, previous)).await {
+                    log::error!(
+                        "{}: the write could not be undone after it failed ({e}): {undo}",
+                        loc.canonical()
+                    );
+                }
+                Err(e)
+            }
+        }
     }
 }

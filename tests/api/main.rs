@@ -31,6 +31,7 @@ mod listing;
 mod locations;
 mod members;
 mod metadata_headers;
+mod metrics;
 mod objects;
 mod pithos_hash;
 mod registration;

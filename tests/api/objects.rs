@@ -1297,3 +1297,190 @@ async fn no_input_makes_a_500() {
         );
     }
 }
+
+#[tokio::test]
+async fn object_writes_count_against_the_quota() {
+    let quota = BLOCK + 1000;
+    let app = TestApp::spawn_with(|s| s.store.quota = quota as u64).await;
+    if !served(&app).await {
+        return;
+    }
+    let h = head(&app, "/alice", ALICE.0).await;
+    assert_eq!(must_header(&h, "x-account-policy-quota"), quota.to_string());
+    // A plain PUT that fits.
+    let first = pattern(BLOCK, 1);
+    assert_eq!(
+        put(&app, "/alice/pithos/a", ALICE.0, &first).await.status(),
+        201
+    );
+    // One past what is left: by its Content-Length, refused before it is read.
+    refused(
+        &app,
+        413,
+        put(&app, "/alice/images/b", ALICE.0, &[7u8; 1001]),
+    )
+    .await;
+    fault(
+        put(&app, "/alice/images/b", ALICE.0, &[7u8; 1001]).await,
+        413,
+        "overLimit",
+        &["Quota exceeded"],
+    )
+    .await;
+    // Chunked, with no length: refused as soon as it passes the quota.
+    let chunks: Vec<Result<bytes::Bytes, std::io::Error>> = (0..4)
+        .map(|_| Ok(bytes::Bytes::from(vec![9u8; 600])))
+        .collect();
+    let chunked = async {
+        app.client
+            .put(app.url(&os("/alice/images/c")))
+            .header("x-auth-token", ALICE.0)
+            .body(reqwest::Body::wrap_stream(futures_util::stream::iter(
+                chunks,
+            )))
+            .send()
+            .await
+            .expect("request sent")
+    };
+    refused(&app, 413, chunked).await;
+    // Exactly what is left fits.
+    assert_eq!(
+        put(&app, "/alice/images/d", ALICE.0, &[5u8; 1000])
+            .await
+            .status(),
+        201
+    );
+    // Replacing an object counts its old bytes as freed.
+    let bigger = pattern(BLOCK + 1, 2);
+    refused(&app, 413, put(&app, "/alice/pithos/a", ALICE.0, &bigger)).await;
+    assert_eq!(
+        call(
+            &app,
+            Method::DELETE,
+            "/alice/images/d",
+            ALICE.0,
+            &[],
+            Vec::new()
+        )
+        .await
+        .status(),
+        204
+    );
+    assert_eq!(
+        put(&app, "/alice/pithos/a", ALICE.0, &bigger)
+            .await
+            .status(),
+        201
+    );
+    // A hashmap past the quota is 413 before any block is asked for.
+    let two = pattern(2 * BLOCK, 3);
+    let map = json!({"bytes": two.len(), "hashes": hashes_of(&two)});
+    refused(&app, 413, put_hashmap(&app, "/alice/pithos/h", &map)).await;
+    // One that fits (replacing `a`) is asked for its blocks as usual.
+    let one = pattern(BLOCK, 4);
+    let map = json!({"bytes": one.len(), "hashes": hashes_of(&one)});
+    let missing = json_with_status(put_hashmap(&app, "/alice/pithos/a", &map).await, 409).await;
+    assert_eq!(missing, json!(hashes_of(&one)));
+    // Each account has a quota of its own.
+    assert_eq!(
+        put(&app, "/bob/pithos/x", BOB.0, &pattern(BLOCK, 5))
+            .await
+            .status(),
+        201
+    );
+}
+
+#[tokio::test]
+async fn two_uploads_sharing_a_block_both_finish() {
+    let Some(app) = fs_app().await else { return };
+    let shared = pattern(BLOCK, 11);
+    let own = pattern(1000, 12);
+    let b_data = [shared.clone(), own.clone()].concat();
+    let b_map = json!({"bytes": b_data.len(), "hashes": hashes_of(&b_data)});
+    let a_map = json!({"bytes": shared.len(), "hashes": hashes_of(&shared)});
+    // Upload A sends the shared block.
+    let missing = json_with_status(put_hashmap(&app, "/alice/pithos/a", &a_map).await, 409).await;
+    assert_eq!(missing, json!(hashes_of(&shared)));
+    assert_eq!(
+        post_blocks(&app, "alice", "pithos", &shared).await.status(),
+        202
+    );
+    // Upload B is told only its own block is missing ...
+    let missing = json_with_status(put_hashmap(&app, "/alice/pithos/b", &b_map).await, 409).await;
+    assert_eq!(missing, json!([block_hash(&own)]));
+    // ... A finishes meanwhile ...
+    assert_eq!(
+        put_hashmap(&app, "/alice/pithos/a", &a_map).await.status(),
+        201
+    );
+    // ... and B still finds the shared block at its final PUT.
+    assert_eq!(
+        post_blocks(&app, "alice", "pithos", &own).await.status(),
+        202
+    );
+    let resp = put_hashmap(&app, "/alice/pithos/b", &b_map).await;
+    assert_eq!(resp.status(), 201, "{:?}", resp.text().await);
+    for (rest, data) in [("/alice/pithos/a", &shared), ("/alice/pithos/b", &b_data)] {
+        let got = get(&app, rest, ALICE.0).await.bytes().await.unwrap();
+        assert!(got.as_ref() == data.as_slice(), "{rest}");
+    }
+    // Both objects written, their blocks are kept no longer.
+    assert_eq!(blocks_on_disk(&app), Vec::<String>::new());
+}
+
+#[tokio::test]
+async fn a_write_the_catalogue_refuses_leaves_the_old_object() {
+    let Some(app) = fs_app().await else { return };
+    let old = pattern(3000, 21);
+    let resp = put_with(
+        &app,
+        "/alice/pithos/a",
+        &[("x-object-meta-build", "1")],
+        &old,
+    )
+    .await;
+    assert_eq!(resp.status(), 201);
+    let block = pattern(2000, 22);
+    assert_eq!(
+        post_blocks(&app, "alice", "pithos", &block).await.status(),
+        202
+    );
+    let conn = rusqlite::Connection::open(db_path(&app)).unwrap();
+    conn.execute_batch(
+        "CREATE TRIGGER refuse BEFORE INSERT ON objects \
+         BEGIN SELECT RAISE(ABORT, 'refused by the test'); END;",
+    )
+    .unwrap();
+    // A replacement, a new object in new directories, a hashmap: each a
+    // 500 that changes nothing, on disk or in the catalogue.
+    let new = pattern(5000, 23);
+    refused(
+        &app,
+        500,
+        put_with(
+            &app,
+            "/alice/pithos/a",
+            &[("x-object-meta-build", "2")],
+            &new,
+        ),
+    )
+    .await;
+    refused(&app, 500, put(&app, "/alice/pithos/d/e/new", ALICE.0, &new)).await;
+    let map = json!({"bytes": block.len(), "hashes": hashes_of(&block)});
+    refused(&app, 500, put_hashmap(&app, "/alice/pithos/a", &map)).await;
+    assert!(!app.root().join("alice/pithos/d").exists());
+    let resp = get(&app, "/alice/pithos/a", ALICE.0).await;
+    assert_eq!(must_header(&resp, "x-object-meta-build"), "1");
+    assert_eq!(must_header(&resp, "x-object-version"), "1");
+    assert_eq!(must_header(&resp, "etag"), md5_hex(&old));
+    assert!(resp.bytes().await.unwrap().as_ref() == old.as_slice());
+    // Once the catalogue takes writes again, they go through.
+    conn.execute_batch("DROP TRIGGER refuse;").unwrap();
+    assert_eq!(
+        put_hashmap(&app, "/alice/pithos/a", &map).await.status(),
+        201
+    );
+    let resp = get(&app, "/alice/pithos/a", ALICE.0).await;
+    assert_eq!(must_header(&resp, "x-object-version"), "2");
+    assert!(resp.bytes().await.unwrap().as_ref() == block.as_slice());
+}

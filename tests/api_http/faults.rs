@@ -890,3 +890,28 @@ async fn an_upload_may_take_longer_than_the_timeout_but_a_pithos_that_stalls_is_
     app.backends.pithos.heal();
     assert_eq!(app.list_ids("/images", ALICE.0).await.len(), 1);
 }
+
+#[tokio::test]
+async fn backend_failures_are_counted_in_the_metrics() {
+    let app = spawn_with(|s| s.store.pithos_url = Some(closed_url("https"))).await;
+    fault(register_a(&app).await, 503, "serviceUnavailable", &[]).await;
+    let text = app
+        .client
+        .get(app.url("/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let parsed = openmetrics_parser::openmetrics::parse_openmetrics(&text).unwrap();
+    let errors = &parsed.families["plankton_backend_call_errors"];
+    let head = errors
+        .iter_samples()
+        .find(|s| s.get_labelset().unwrap().get_label_value("call") == Some("HEAD"))
+        .expect("a HEAD error counted");
+    match &head.value {
+        openmetrics_parser::OpenMetricsValue::Counter(c) => assert_eq!(c.value.as_f64(), 1.0),
+        other => panic!("not a counter: {other:?}"),
+    }
+}

@@ -40,6 +40,8 @@ mod locations;
 mod members;
 #[path = "../api/metadata_headers.rs"]
 mod metadata_headers;
+#[path = "../api/metrics.rs"]
+mod metrics;
 #[path = "../api/objects.rs"]
 mod objects;
 #[path = "../api/pithos_hash.rs"]

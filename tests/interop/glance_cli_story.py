@@ -8,8 +8,8 @@ import sys
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), 'lib'))
 
-from interop import (Env, Story, contains, eq, md5, ok, pattern, run,  # noqa: E402
-                     subset, table_dict, table_dicts)
+from interop import (Env, Story, contains, eq, md5, ok, pattern, read_file,  # noqa: E402
+                     run, same_bytes, subset, table_dict, table_dicts, upload_image)
 
 env = Env()
 story = Story('glance-cli')
@@ -25,6 +25,12 @@ DESCRIPTION = 'Ελληνικό Debian, «δοκιμή»'
 # image-show reads HEAD headers, which glanceclient cannot decode from
 # non-ASCII under Python 3 (see glance_lib_story.py): it is checked on NOTES.
 NOTES = 'lab build #3 (bookworm), see /srv/images'
+# Uploaded with image-create --file (docs/api.md §13); the README's
+# "air-gapped lab" runs these same commands.
+LAB = upload_image('glance-cli-lab')
+LAB_FILE = os.path.join(env.work, 'lab.img')
+with open(LAB_FILE, 'wb') as f:
+    f.write(LAB)
 
 
 def glance(token, *args, **kw):
@@ -239,6 +245,53 @@ def unregister():
     eq(listed_ids(alice('image-list')), [], 'image-list after image-delete')
     fails(alice('image-show', a, check=False), 'image-show after image-delete',
           'No image with a name or ID of')
+
+
+
+# ------------------------------------------- uploading (docs/api.md §13)
+
+@story.step('image-create --file uploads the data: size and MD5 in the answer')
+def upload():
+    shown = table_dict(alice('image-create', '--name', 'Lab image', '--disk-format', 'diskdump',
+                             '--container-format', 'bare', '--file', LAB_FILE).out)
+    subset(shown, {'name': 'Lab image', 'status': 'available', 'size': str(len(LAB)),
+                   'checksum': md5(LAB), 'is_public': 'False', 'owner': A_ID},
+           'image-create --file')
+    same_bytes(read_file(os.path.join(env.store_root, A_ID, 'images', shown['id'])), LAB,
+               'the object the upload stored')
+    return shown['id']
+
+
+@story.step('image-download --file gives back the same bytes', needs=('upload',))
+def upload_download():
+    image_id = story.state['upload']
+    path = os.path.join(env.work, 'lab.copy')
+    alice('image-download', image_id, '--file', path)
+    same_bytes(read_file(path), LAB, 'image-download')
+    subset(table_dict(alice('image-show', image_id).out),
+           {'size': str(len(LAB)), 'checksum': md5(LAB)}, 'image-show of the upload')
+
+
+@story.step('image-create --file with a wrong --checksum fails and leaves no image')
+def upload_wrong_checksum():
+    fails(alice('image-create', '--name', 'refused', '--disk-format', 'raw',
+                '--container-format', 'bare', '--checksum', md5(b'other data'),
+                '--file', LAB_FILE, check=False), 'image-create --checksum <wrong>',
+          'Invalid X-Image-Meta-Checksum')
+    eq(listed_ids(alice('image-list', '--name', 'refused')), [], 'images named "refused"')
+
+
+@story.step('member-create: Bob downloads the uploaded image with image-download',
+            needs=('upload',))
+def upload_shared():
+    image_id = story.state['upload']
+    alice('member-create', image_id, B_ID)
+    path = os.path.join(env.work, 'lab.bob')
+    bob('image-download', image_id, '--file', path)
+    same_bytes(read_file(path), LAB, "Bob's image-download")
+    alice('member-delete', image_id, B_ID)
+    alice('image-delete', image_id)
+    eq(listed_ids(alice('image-list')), [], 'image-list after deleting the upload')
 
 
 story.finish()

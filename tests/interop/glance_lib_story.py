@@ -13,7 +13,8 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), 'lib
 
 import glanceclient  # noqa: E402
 
-from interop import Env, Story, eq, md5, ok, pattern, raises, subset  # noqa: E402
+from interop import (Env, Story, eq, md5, ok, pattern, pithos_hash, raises,  # noqa: E402
+                     read_file, same_bytes, subset, upload_image)
 
 env = Env()
 story = Story('glance-lib')
@@ -39,6 +40,26 @@ DEBIAN_PROPS = {'os': 'debian', 'os_version': '12', 'users': 'root user',
                 'description': 'Debian 12 (bookworm), lab build #3'}
 UBUNTU_PROPS = {'os': 'ubuntu', 'description': 'Ubuntu για το εργαστήριο'}
 UBUNTU_NAME = 'Ubuntu 24.04 «noble»'
+# Uploaded with images.create(data=...) (docs/api.md §13).
+LAB = upload_image('glance-lib-lab')
+LAB_FILE = os.path.join(env.work, 'lab.img')
+with open(LAB_FILE, 'wb') as f:
+    f.write(LAB)
+STREAMED = upload_image('glance-lib-streamed', short=4321)
+
+
+class Unsized(object):
+    """A file-like object whose size glanceclient cannot tell (no seek or
+    tell): the data goes out chunked with no x-image-meta-size."""
+
+    def __init__(self, data):
+        self.data, self.at = data, 0
+
+    def read(self, n=-1):
+        n = len(self.data) - self.at if n < 0 else n
+        chunk = self.data[self.at:self.at + n]
+        self.at += len(chunk)
+        return chunk
 
 
 def status_of(code):
@@ -260,6 +281,71 @@ def unregister():
     eq(ids(alice.images.list()), [], 'list after unregistering both')
     ok(os.path.exists(os.path.join(env.store_root, A_ID, 'images', 'debian-12.img')),
        'the object itself is left in the store')
+
+
+
+# ------------------------------------------- uploading (docs/api.md §13)
+
+def uploaded_object(image_id):
+    """The bytes of the object an upload stored, read from the fs store."""
+    return read_file(os.path.join(env.store_root, A_ID, 'images', image_id))
+
+
+@story.step('images.create(data=<file>) uploads the data: size, MD5 and status in the answer')
+def upload():
+    with open(LAB_FILE, 'rb') as f:
+        image = alice.images.create(name='Lab image', disk_format='diskdump',
+                                    container_format='bare', data=f)
+    subset(image.to_dict(), {'name': 'Lab image', 'status': 'available', 'size': len(LAB),
+                             'checksum': md5(LAB), 'owner': A_ID, 'is_public': False,
+                             'location': 'pithos://%s/images/%s' % (A_ID, image.id)},
+           'images.create with data')
+    same_bytes(uploaded_object(image.id), LAB, 'the object the upload stored')
+    return image.id
+
+
+@story.step('images.data() of the uploaded image gives back the same bytes (MD5 checked)',
+            needs=('upload',))
+def upload_download():
+    image_id = story.state['upload']
+    body = alice.images.data(image_id)
+    eq(len(body), len(LAB), 'length announced')
+    same_bytes(b''.join(body), LAB, 'images.data()')
+    eq(alice.images.get(image_id).checksum, md5(LAB), 'checksum shown by HEAD')
+
+
+@story.step('images.create(data=) of a stream of unknown size (chunked, no x-image-meta-size)')
+def upload_chunked():
+    image = alice.images.create(name='Lab (streamed)', disk_format='raw',
+                                container_format='bare', data=Unsized(STREAMED))
+    subset(image.to_dict(), {'size': len(STREAMED), 'checksum': md5(STREAMED),
+                             'status': 'available'}, 'images.create of a stream')
+    same_bytes(b''.join(alice.images.data(image.id)), STREAMED, 'images.data()')
+    alice.images.delete(image.id)
+
+
+@story.step('images.create(data=) with a wrong checksum or size is refused (400), '
+            'and leaves no image')
+def upload_refused():
+    for wrong in ({'checksum': md5(b'something else')}, {'checksum': pithos_hash(b'x')},
+                  {'size': len(LAB) - 1}):
+        with open(LAB_FILE, 'rb') as f:
+            raises(lambda: alice.images.create(name='refused', disk_format='raw',
+                                               container_format='bare', data=f, **wrong),
+                   status_of(400), 'images.create with %s' % wrong)
+    eq([i.name for i in alice.images.list(filters={'name': 'refused'})], [],
+       'images named "refused"')
+
+
+@story.step('a member (Bob) downloads the uploaded image with images.data()', needs=('upload',))
+def upload_shared():
+    image_id = story.state['upload']
+    raises(lambda: bob.images.data(image_id), status_of(404), 'Bob before sharing')
+    alice.image_members.create(image_id, B_ID)
+    same_bytes(b''.join(bob.images.data(image_id)), LAB, "Bob's images.data()")
+    alice.image_members.delete(image_id, B_ID)
+    alice.images.delete(image_id)
+    eq(ids(alice.images.list()), [], 'list after unregistering the upload')
 
 
 story.finish()

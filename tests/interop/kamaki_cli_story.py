@@ -12,8 +12,8 @@ import sys
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), 'lib'))
 
-from interop import (Env, Story, contains, eq, not_contains, ok, pattern,  # noqa: E402
-                     pithos_hash, run, subset)
+from interop import (Env, Story, contains, eq, md5, not_contains, ok, pattern,  # noqa: E402
+                     pithos_hash, read_file, run, same_bytes, subset, upload_image)
 
 env = Env()
 story = Story('kamaki-cli')
@@ -27,6 +27,15 @@ UBUNTU = pattern(4 * 1024 * 1024 + 100, 'kamaki-cli-ubuntu')
 env.put_object(A_ID, 'images', 'debian-12.diskdump', DEBIAN)
 UBUNTU_LOC = env.put_object(A_ID, 'images', 'ubuntu-24.04.diskdump', UBUNTU)
 DEBIAN_NAME = 'Debian 12 «bookworm»'
+# Images uploaded through the object store (docs/api.md §14), as files on
+# Alice's disk; the README's "air-gapped lab" runs these same commands.
+LAB = upload_image('kamaki-cli-lab')
+LAB_FILE = os.path.join(env.work, 'lab.diskdump')
+UPLOAD = upload_image('kamaki-cli-upload', short=123457)
+UPLOAD_FILE = os.path.join(env.work, 'upload.diskdump')
+for _path, _data in ((LAB_FILE, LAB), (UPLOAD_FILE, UPLOAD)):
+    with open(_path, 'wb') as _f:
+        _f.write(_data)
 DESCRIPTION = 'Ελληνικό Debian για το εργαστήριο'
 
 
@@ -44,6 +53,33 @@ def kjson(*args, **kw):
         return json.loads(r.out)
     except ValueError:
         raise AssertionError('kamaki did not print JSON: %s' % r)
+
+
+def first_json(result):
+    """The first JSON document kamaki printed (image register prints the
+    image, then where its .meta file went)."""
+    try:
+        return json.JSONDecoder().raw_decode(result.out.lstrip())[0]
+    except ValueError:
+        raise AssertionError('kamaki did not print JSON: %s' % result)
+
+
+def printed_id(result):
+    """The id in kamaki's text answer (the line `id: <id>`), as the README's
+    `awk '$1 == "id:" {print $2}'` reads it."""
+    ids = [line.split()[1] for line in result.out.splitlines()
+           if len(line.split()) == 2 and line.split()[0] == 'id:']
+    ok(len(ids) == 1, 'one "id:" line in the answer: %s' % result)
+    return ids[0]
+
+
+def downloaded(*args, **kw):
+    """Runs kamaki file download REMOTE LOCAL (a fresh LOCAL) and returns its bytes."""
+    local = os.path.join(env.work, 'download.bin')
+    if os.path.exists(local):
+        os.remove(local)
+    kamaki(*(('file', 'download') + args + (local,)), **kw)
+    return read_file(local)
 
 
 def fails(result, what):
@@ -265,6 +301,146 @@ def unregister():
     eq(ids(kjson('image', 'list')), [b], 'list after unregistering one')
     kamaki('image', 'unregister', b)
     eq(kjson('image', 'list'), [], 'list after unregistering both')
+
+
+
+# ------------------------------------------- uploading (docs/api.md §14)
+
+@story.step('file list: the standing containers pithos and images, empty', needs=('configure',))
+def file_list_empty():
+    r = kamaki('file', 'list')
+    contains(r.err, 'Container "pithos" is empty', 'kamaki file list')
+    eq(sorted(c['name'] for c in kjson('container', 'list')), ['images', 'pithos'],
+       'kamaki container list')
+
+
+@story.step('file upload into images; file list shows it with size, MD5 and Pithos hash',
+            needs=('configure',))
+def file_upload():
+    kamaki('file', 'upload', LAB_FILE, '/images/lab.diskdump')
+    contains(kamaki('file', 'list', '/images').out, 'lab.diskdump', 'kamaki file list /images')
+    listed = dict((o['name'], o) for o in kjson('file', 'list', '/images'))
+    subset(listed.get('lab.diskdump', {}), {'bytes': len(LAB), 'hash': md5(LAB),
+                                            'x_object_hash': pithos_hash(LAB)},
+           'kamaki file list /images (JSON)')
+    return True
+
+
+@story.step('file download gives back the bytes uploaded', needs=('file_upload',))
+def file_download():
+    same_bytes(downloaded('/images/lab.diskdump'), LAB, 'kamaki file download')
+
+
+@story.step('image register of the uploaded file (its .meta file uploaded beside it)',
+            needs=('file_upload',))
+def register_uploaded():
+    # As the README runs it: the id read from the text answer.
+    image_id = printed_id(kamaki('image', 'register', '--name', 'Lab image',
+                                 '--location', '/images/lab.diskdump',
+                                 '--disk-format', 'diskdump'))
+    subset(kjson('image', 'info', image_id),
+           {'name': 'Lab image', 'status': 'available', 'size': '%d' % len(LAB),
+            'checksum': pithos_hash(LAB), 'disk_format': 'diskdump',
+            'location': 'pithos://%s/images/lab.diskdump' % A_ID}, 'kamaki image info')
+    meta = json.loads(downloaded('/images/lab.diskdump.meta').decode('utf-8'))
+    subset(meta, {'id': image_id, 'name': 'Lab image', 'checksum': pithos_hash(LAB)},
+           'the .meta file kamaki uploaded')
+    return image_id
+
+
+@story.step("share the image with bob (--member-add): he downloads the file from alice's "
+            "account; --member-del: he may not", needs=('register_uploaded',))
+def share_uploaded():
+    image_id = story.state['register_uploaded']
+    remote = 'pithos://%s/images/lab.diskdump' % A_ID
+    fails(kamaki('file', 'download', remote, os.path.join(env.work, 'no.bin'), cloud='bob',
+                 check=False), 'bob: file download before sharing')
+    kamaki('image', 'modify', image_id, '--member-add', B_ID)
+    same_bytes(downloaded(remote, cloud='bob'), LAB, 'bob: kamaki file download')
+    # Only what bob may read is listed: the image, not its .meta file.
+    eq([o['name'] for o in kjson('file', 'list', 'pithos://%s/images' % A_ID, cloud='bob')],
+       ['lab.diskdump'], "bob: kamaki file list of alice's images")
+    kamaki('image', 'modify', image_id, '--member-del', B_ID)
+    fails(kamaki('file', 'download', remote, os.path.join(env.work, 'no.bin'), cloud='bob',
+                 check=False), 'bob: file download after --member-del')
+
+
+@story.step('file modify --read-permission: bob downloads the file; --no-permissions: he may not',
+            needs=('file_upload',))
+def file_sharing():
+    remote = 'pithos://%s/images/lab.diskdump.meta' % A_ID
+    kamaki('file', 'modify', '/images/lab.diskdump.meta', '--read-permission', B_ID)
+    subset(kjson('file', 'info', '/images/lab.diskdump.meta', '--sharing'), {'read': B_ID},
+           'kamaki file info --sharing')
+    ok(json.loads(downloaded(remote, cloud='bob').decode('utf-8')).get('name') == 'Lab image',
+       'bob: the .meta file he downloaded')
+    kamaki('file', 'modify', '/images/lab.diskdump.meta', '--no-permissions')
+    fails(kamaki('file', 'download', remote, os.path.join(env.work, 'no.bin'), cloud='bob',
+                 check=False), 'bob: file download after --no-permissions')
+
+
+@story.step('image register --upload-image-file into the standing container images',
+            needs=('configure',))
+def register_upload_file():
+    r = first_json(kamaki('image', 'register', '--name', 'Lab upload',
+                          '--upload-image-file', UPLOAD_FILE,
+                          '--location', '/images/lab-upload.diskdump',
+                          '--disk-format', 'diskdump', '--output-format', 'json'))
+    subset(r, {'name': 'Lab upload', 'status': 'available', 'size': '%d' % len(UPLOAD),
+               'checksum': pithos_hash(UPLOAD),
+               'location': 'pithos://%s/images/lab-upload.diskdump' % A_ID},
+           'kamaki image register --upload-image-file')
+    same_bytes(downloaded('/images/lab-upload.diskdump'), UPLOAD, 'kamaki file download')
+    return r['id']
+
+
+@story.step('image register --upload-image-file into a new container: it fails until '
+            'container create makes it', needs=('configure',))
+def register_upload_new_container():
+    # kamaki never creates the container of --upload-image-file (§14): the
+    # upload asks for its block size first, and a missing container is 404.
+    argv = ('image', 'register', '--name', 'Lab (own container)',
+            '--upload-image-file', UPLOAD_FILE, '--location', '/lab/upload.diskdump',
+            '--disk-format', 'diskdump', '--no-metafile-upload', '--output-format', 'json')
+    fails(kamaki(*argv, check=False), 'register into a container that is not there')
+    eq([i['name'] for i in kjson('image', 'list')].count('Lab (own container)'), 0,
+       'images named "Lab (own container)" after the failure')
+    kamaki('container', 'create', 'lab')
+    image_id = printed_id(kamaki(*argv[:-2]))  # as the README runs it, without JSON
+    subset(kjson('image', 'info', image_id),
+           {'size': '%d' % len(UPLOAD), 'checksum': pithos_hash(UPLOAD),
+            'location': 'pithos://%s/lab/upload.diskdump' % A_ID},
+           'register after kamaki container create lab')
+    same_bytes(downloaded('/lab/upload.diskdump'), UPLOAD, 'kamaki file download')
+    return image_id
+
+
+@story.step('file upload --unchunked (one plain PUT), and -f over it (version 2)',
+            needs=('configure',))
+def file_upload_plain():
+    kamaki('file', 'upload', '--unchunked', UPLOAD_FILE, '/pithos/plain.diskdump')
+    same_bytes(downloaded('/pithos/plain.diskdump'), UPLOAD, 'kamaki file download')
+    fails(kamaki('file', 'upload', LAB_FILE, '/pithos/plain.diskdump', check=False),
+          'file upload over an existing file without -f')
+    kamaki('file', 'upload', '-f', LAB_FILE, '/pithos/plain.diskdump')
+    info = kjson('file', 'info', '/pithos/plain.diskdump')
+    subset(info, {'x-object-version': '2', 'etag': md5(LAB),
+                  'x-object-hash': pithos_hash(LAB)}, 'kamaki file info after -f')
+    same_bytes(downloaded('/pithos/plain.diskdump'), LAB, 'kamaki file download after -f')
+    kamaki('file', 'delete', '--yes', '/pithos/plain.diskdump')
+
+
+@story.step('unregister the uploaded images; file delete removes their files',
+            needs=('configure',))
+def cleanup_uploaded():
+    for step in ('register_uploaded', 'register_upload_file', 'register_upload_new_container'):
+        if step in story.state:
+            kamaki('image', 'unregister', story.state[step])
+    eq(kjson('image', 'list'), [], 'image list after unregistering')
+    kamaki('file', 'delete', '--yes', '/lab/upload.diskdump')
+    kamaki('container', 'delete', '--yes', 'lab')
+    names = [c['name'] for c in kjson('container', 'list')]
+    not_contains(names, 'lab', 'kamaki container list after container delete')
 
 
 story.finish()

@@ -5,8 +5,10 @@
 #   tests/interop/run.sh [STORY...]     (default: every story)
 #
 # Stories: glance-lib glance-cli (python-glanceclient 4.13.0, Python 3.11),
-# kamaki-lib kamaki-cli (kamaki 0.16 + astakosclient 0.19, Python 2.7),
-# snf-image-creator (snf-image-creator 0.10's registration path, Python 2.7).
+# kamaki-lib kamaki-pithos kamaki-cli (kamaki 0.16 + astakosclient 0.19,
+# Python 2.7: the image client, the object-store client, the command line),
+# snf-image-creator (snf-image-creator 0.10's upload and registration path,
+# Python 2.7). Every story that uploads compares each download byte for byte.
 #
 # Each story gets a fresh plankton on a free port with a temporary directory
 # (database, store root, token file with users alice, bob and carol). Every step of a
@@ -27,7 +29,7 @@ CACHE=${INTEROP_CACHE:-$top/target/interop-venvs}
 PY27=${INTEROP_PY27:-$HOME/.pyenv/versions/2.7.18/bin/python2.7}
 PY311=${INTEROP_PY311:-$HOME/.pyenv/versions/3.11.7/bin/python3.11}
 BASE_PATH=${INTEROP_BASE_PATH:-}
-ALL_STORIES=(glance-lib glance-cli kamaki-lib kamaki-cli snf-image-creator)
+ALL_STORIES=(glance-lib glance-cli kamaki-lib kamaki-pithos kamaki-cli snf-image-creator)
 
 # Users of every server: Synnefo-style UUIDs and display names as in Astakos.
 # Carol's display name is not ASCII, as many of Synnefo's users' are not.
@@ -51,6 +53,7 @@ story_cmd() { # story -> sets py and script
         glance-lib) py=$CACHE/py311/bin/python script=$here/glance_lib_story.py ;;
         glance-cli) py=$CACHE/py311/bin/python script=$here/glance_cli_story.py ;;
         kamaki-lib) py=$CACHE/py27/bin/python script=$here/kamaki_lib_story.py ;;
+        kamaki-pithos) py=$CACHE/py27/bin/python script=$here/kamaki_pithos_story.py ;;
         kamaki-cli) py=$CACHE/py27/bin/python script=$here/kamaki_cli_story.py ;;
         snf-image-creator) py=$CACHE/py27/bin/python script=$here/snf_image_creator_story.py ;;
         *) return 1 ;;
@@ -134,7 +137,7 @@ start_server() { # dir -> sets PLANKTON_URL
     (umask 077; printf '# interop users\n%s %s %s\n%s %s %s\n%s %s %s\n' \
         "$ALICE_TOKEN" "$ALICE_ID" "$ALICE_NAME" "$BOB_TOKEN" "$BOB_ID" "$BOB_NAME" \
         "$CAROL_TOKEN" "$CAROL_ID" "$CAROL_NAME" > "$dir/tokens")
-    PLANKTON_LISTEN=127.0.0.1:0 PLANKTON_BASE_PATH="$BASE_PATH" \
+    env -u PLANKTON_BIN PLANKTON_LISTEN=127.0.0.1:0 PLANKTON_BASE_PATH="$BASE_PATH" \
         PLANKTON_DATABASE="$dir/plankton.db" PLANKTON_IDENTITY__TOKEN_FILE="$dir/tokens" \
         PLANKTON_STORE__ROOT="$dir/objects" RUST_LOG=info,actix_web=info \
         "$BIN" > "$dir/server.log" 2>&1 &

@@ -207,6 +207,18 @@ async fn an_installed_tree_starts_with_the_installed_config() {
     ] {
         assert!(dest.join(file).is_file(), "{file} installed");
     }
+    // The installed binary's debug info is split off beside it, not lost
+    // (the release binary installs at ~13 MiB: BENCHMARKS.md).
+    let built = std::fs::metadata(binary()).unwrap().len();
+    let installed = std::fs::metadata(dest.join("usr/local/bin/plankton"))
+        .unwrap()
+        .len();
+    let debug = std::fs::metadata(dest.join("usr/local/bin/.debug/plankton.debug")).unwrap();
+    assert!(
+        installed < built / 2,
+        "{installed} of {built} bytes installed"
+    );
+    assert!(debug.len() > installed, "the debug info is kept");
     let unit = std::fs::read_to_string(dest.join("usr/local/lib/systemd/system/plankton.service"))
         .unwrap();
     assert!(

@@ -6,12 +6,15 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
 
 use super::IdentityError;
 use crate::domain::ids::is_valid_user_id;
 use crate::domain::user::User;
+use crate::metrics::{BackendMetrics, CacheLabels};
 
 /// Tokens are kept hashed: a memory dump does not hand them out.
 type TokenKey = [u8; 32];
@@ -47,6 +50,8 @@ pub(crate) struct Astakos {
     in_flight: Mutex<HashMap<TokenKey, Arc<tokio::sync::OnceCell<Outcome>>>>,
     /// Hit and miss counts.
     pub(crate) stats: CacheStats,
+    /// The same, and the round trips' times, for `/metrics`.
+    metrics: (Family<CacheLabels, Counter>, BackendMetrics),
 }
 
 #[derive(Deserialize)]
@@ -79,6 +84,7 @@ impl Astakos {
         ttl: Duration,
         timeout: Duration,
         max_entries: usize,
+        metrics: (Family<CacheLabels, Counter>, BackendMetrics),
     ) -> Astakos {
         Astakos {
             client,
@@ -89,6 +95,7 @@ impl Astakos {
             cache: Mutex::new(HashMap::new()),
             in_flight: Mutex::new(HashMap::new()),
             stats: CacheStats::default(),
+            metrics,
         }
     }
 
@@ -126,6 +133,7 @@ impl Astakos {
         let key = key_of(token);
         if let Some(user) = self.cached(&key) {
             self.stats.hits.fetch_add(1, Ordering::Relaxed);
+            self.count_lookup("hit");
             return Ok(Some(user));
         }
         let flight = {
@@ -150,8 +158,11 @@ impl Astakos {
                 flights.remove(&key);
             }
         }
-        if !asked {
+        if asked {
+            self.count_lookup("miss");
+        } else {
             self.stats.hits.fetch_add(1, Ordering::Relaxed);
+            self.count_lookup("hit");
         }
         match outcome {
             Ok(found) => Ok(found.as_ref().map(|(user, _)| user.clone())),
@@ -159,7 +170,21 @@ impl Astakos {
         }
     }
 
+    fn count_lookup(&self, result: &'static str) {
+        self.metrics.0.get_or_create(&CacheLabels { result }).inc();
+    }
+
+    /// One round trip, timed for the metrics.
     async fn ask(&self, token: &str) -> Outcome {
+        let started = std::time::Instant::now();
+        let outcome = self.ask_once(token).await;
+        self.metrics
+            .1
+            .record("astakos", "tokens", started.elapsed(), outcome.is_err());
+        outcome
+    }
+
+    async fn ask_once(&self, token: &str) -> Outcome {
         self.stats.round_trips.fetch_add(1, Ordering::Relaxed);
         let down = |why: String| {
             log::warn!("astakos {}: {why}", self.tokens_url);

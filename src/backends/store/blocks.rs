@@ -5,17 +5,27 @@
 //! NULs), so a short block and the full one with the same hash are one
 //! file. The block of NULs alone, whose hash is that of nothing, is always
 //! known and never stored.
+//!
+//! A hashmap `PUT` reserves the hashes it names for its object until that
+//! object is written (or a day has passed): another upload whose object
+//! uses the same blocks then leaves them in place, so that an upload told
+//! "these blocks are there" (or told to send only the others) still finds
+//! them at its final `PUT`.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::fs::{File, OpenOptions};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime};
 
-use sha2::{Digest, Sha256};
+use bytes::Bytes;
+use futures_util::Stream;
 
+use super::intake::Batches;
 use super::staging::sync_dir;
+use super::{write_error, StoreError};
+use crate::backends::hash::{ObjectHasher, BLOCK_SIZE};
 use crate::domain::objects::hashmap::{is_block_hash, EMPTY_HASH};
 
 /// The block directory under the store root ('+' is in no user id, so no
@@ -34,6 +44,15 @@ pub(crate) struct Blocks {
     last_sweep: Mutex<Instant>,
     /// Hashes an assembly in progress reads, with how many read each.
     pins: Mutex<HashMap<String, usize>>,
+    /// By object key: the hashes its hashmap `PUT` named, and until when
+    /// they are kept for it.
+    reserved: Mutex<HashMap<String, Reservation>>,
+}
+
+/// The blocks a hashmap `PUT` named for its object.
+struct Reservation {
+    until: Instant,
+    hashes: HashSet<String>,
 }
 
 /// The blocks an assembly reads, held until it ends.
@@ -42,13 +61,94 @@ pub(crate) struct Pinned {
     hashes: Vec<String>,
 }
 
+/// A block being written (see `Blocks::start_block`); dropped unfinished,
+/// its file is removed.
+pub(crate) struct BlockWriter {
+    tmp: Option<PathBuf>,
+    file: File,
+    hasher: ObjectHasher,
+    /// Bytes written.
+    len: u64,
+    /// Bytes up to the last one that is not NUL: what is kept.
+    kept: u64,
+}
+
+impl BlockWriter {
+    /// Appends the next bytes of the block.
+    pub(crate) fn write(&mut self, data: &[u8]) -> std::io::Result<()> {
+        self.file.write_all(data)?;
+        self.hasher.update(data);
+        if let Some(i) = data.iter().rposition(|&b| b != 0) {
+            self.kept = self.len + i as u64 + 1;
+        }
+        self.len += data.len() as u64;
+        Ok(())
+    }
+}
+
+impl Drop for BlockWriter {
+    fn drop(&mut self) {
+        if let Some(tmp) = self.tmp.take() {
+            let _ = std::fs::remove_file(tmp);
+        }
+    }
+}
+
+/// The blocks of one upload so far: the one being written, the hashes of
+/// those done, and which of them this upload made.
+#[derive(Default)]
+struct Taken {
+    current: Option<BlockWriter>,
+    in_block: usize,
+    hashes: Vec<String>,
+    made: Vec<String>,
+}
+
+impl Taken {
+    fn feed(&mut self, blocks: &Blocks, mut data: &[u8]) -> std::io::Result<()> {
+        while !data.is_empty() {
+            let w = match &mut self.current {
+                Some(w) => w,
+                None => self.current.insert(blocks.start_block()?),
+            };
+            let take = (BLOCK_SIZE - self.in_block).min(data.len());
+            w.write(&data[..take])?;
+            self.in_block += take;
+            data = &data[take..];
+            if self.in_block == BLOCK_SIZE {
+                self.close(blocks)?;
+            }
+        }
+        Ok(())
+    }
+
+    fn close(&mut self, blocks: &Blocks) -> std::io::Result<()> {
+        if let Some(w) = self.current.take() {
+            let (hash, new) = blocks.finish_block(w)?;
+            if new {
+                self.made.push(hash.clone());
+            }
+            self.hashes.push(hash);
+        }
+        self.in_block = 0;
+        Ok(())
+    }
+
+    fn end(&mut self, blocks: &Blocks) -> std::io::Result<()> {
+        self.close(blocks)
+    }
+}
+
+#[cfg(test)]
 fn strip(data: &[u8]) -> &[u8] {
     let end = data.iter().rposition(|&b| b != 0).map_or(0, |i| i + 1);
     &data[..end]
 }
 
 /// The hash of a block: SHA-256 of it without its trailing NULs.
+#[cfg(test)]
 pub(crate) fn block_hash(data: &[u8]) -> String {
+    use sha2::{Digest, Sha256};
     hex::encode(Sha256::digest(strip(data)))
 }
 
@@ -65,6 +165,7 @@ impl Blocks {
             dir,
             last_sweep: Mutex::new(Instant::now()),
             pins: Mutex::new(HashMap::new()),
+            reserved: Mutex::new(HashMap::new()),
         };
         let removed = blocks.sweep(BLOCK_TTL)?;
         if removed > 0 {
@@ -84,8 +185,33 @@ impl Blocks {
 
     /// Stores one block (synced) under its hash: the hash, and whether this
     /// call made the file (a block already there only has its time renewed).
+    #[cfg(test)]
     pub(crate) fn put(&self, data: &[u8]) -> std::io::Result<(String, bool)> {
-        let hash = block_hash(data);
+        let mut w = self.start_block()?;
+        w.write(data)?;
+        self.finish_block(w)
+    }
+
+    /// Starts writing a block that arrives in pieces.
+    pub(crate) fn start_block(&self) -> std::io::Result<BlockWriter> {
+        let tmp = self
+            .dir
+            .join(format!(".part-{}", uuid::Uuid::new_v4().simple()));
+        let file = OpenOptions::new().write(true).create_new(true).open(&tmp)?;
+        Ok(BlockWriter {
+            tmp: Some(tmp),
+            file,
+            hasher: ObjectHasher::pithos_only(),
+            len: 0,
+            kept: 0,
+        })
+    }
+
+    /// Ends a block as `put` does: without its trailing NULs, synced, under
+    /// its hash, unless a block of that hash is there already.
+    pub(crate) fn finish_block(&self, mut w: BlockWriter) -> std::io::Result<(String, bool)> {
+        let hasher = std::mem::take(&mut w.hasher);
+        let (hash, _) = hasher.finish();
         if hash == EMPTY_HASH {
             return Ok((hash, false));
         }
@@ -94,21 +220,78 @@ impl Blocks {
             f.set_modified(SystemTime::now())?;
             return Ok((hash, false));
         }
-        let tmp = self
-            .dir
-            .join(format!(".part-{}", uuid::Uuid::new_v4().simple()));
-        let written = (|| {
-            let mut f = OpenOptions::new().write(true).create_new(true).open(&tmp)?;
-            f.write_all(strip(data))?;
-            f.sync_all()?;
-            std::fs::rename(&tmp, &path)?;
-            sync_dir(&self.dir)
-        })();
-        if let Err(e) = written {
+        w.file.set_len(w.kept)?;
+        w.file.sync_all()?;
+        let tmp = w.tmp.take().expect("a block being written has its file");
+        if let Err(e) = std::fs::rename(&tmp, &path).and_then(|_| sync_dir(&self.dir)) {
             let _ = std::fs::remove_file(&tmp);
             return Err(e);
         }
         Ok((hash, true))
+    }
+
+    /// Stores the blocks of `body` (each `BLOCK_SIZE` bytes, the last maybe
+    /// short), written as they arrive, a mebibyte at a time: their hashes
+    /// in order, and those this call made. A body past `limit` bytes is
+    /// `PastLimit`; on any failure the blocks this call made are removed.
+    pub(crate) async fn receive<S, E>(
+        self: &Arc<Self>,
+        body: S,
+        limit: u64,
+    ) -> Result<(Vec<String>, Vec<String>), StoreError>
+    where
+        S: Stream<Item = Result<Bytes, E>> + Unpin,
+        E: std::fmt::Display,
+    {
+        let mut taken = Taken::default();
+        let mut batches = Batches::new(body, limit);
+        let outcome = loop {
+            let batch = match batches.next().await {
+                Ok(Some(batch)) => batch,
+                Ok(None) => break Ok(()),
+                Err(e) => break Err(e),
+            };
+            let b = self.clone();
+            let stepped = actix_web::web::block(move || {
+                let r = batch.iter().try_for_each(|c| taken.feed(&b, c));
+                (taken, r)
+            })
+            .await;
+            match stepped {
+                Ok((t, r)) => {
+                    taken = t;
+                    if let Err(e) = r {
+                        break Err(write_error(e));
+                    }
+                }
+                Err(e) => return Err(StoreError::Io(format!("blocking pool: {e}"))),
+            }
+        };
+        let outcome = match outcome {
+            Ok(()) => {
+                let b = self.clone();
+                match actix_web::web::block(move || {
+                    let r = taken.end(&b);
+                    (taken, r)
+                })
+                .await
+                {
+                    Ok((t, r)) => {
+                        taken = t;
+                        r.map_err(write_error)
+                    }
+                    Err(e) => return Err(StoreError::Io(format!("blocking pool: {e}"))),
+                }
+            }
+            Err(e) => Err(e),
+        };
+        match outcome {
+            Ok(()) => Ok((taken.hashes, taken.made)),
+            Err(e) => {
+                self.undo(&taken.made);
+                Err(e)
+            }
+        }
     }
 
     /// Removes blocks this request made, when it fails after making them.
@@ -124,6 +307,32 @@ impl Blocks {
             return Some(Vec::new());
         }
         std::fs::read(self.path(hash)).ok()
+    }
+
+    /// Keeps `hashes` for the object `key` (replacing what was kept for it)
+    /// until that object is written or `BLOCK_TTL` has passed; drops the
+    /// reservations that expired. Call it before looking for the blocks:
+    /// one removed before this is then seen as missing.
+    pub(crate) fn reserve(&self, key: &str, hashes: &[String]) {
+        let now = Instant::now();
+        let mut reserved = self.reserved.lock().unwrap_or_else(|p| p.into_inner());
+        reserved.retain(|_, r| r.until > now);
+        let hashes: HashSet<String> = hashes
+            .iter()
+            .filter(|h| h.as_str() != EMPTY_HASH)
+            .cloned()
+            .collect();
+        if hashes.is_empty() {
+            reserved.remove(key);
+        } else {
+            reserved.insert(
+                key.to_string(),
+                Reservation {
+                    until: now + BLOCK_TTL,
+                    hashes,
+                },
+            );
+        }
     }
 
     /// Holds `hashes` against removal by other assemblies until the guard is dropped.
@@ -192,17 +401,31 @@ impl Blocks {
 }
 
 impl Pinned {
-    /// Ends the assembly, which used its blocks: those no other assembly
-    /// holds are removed, since the object now keeps their bytes.
-    pub(crate) fn consume(self) {
+    /// Ends the assembly of the object `key`, which used its blocks: its
+    /// reservation ends, and the blocks no other assembly holds and no other
+    /// object's upload reserved are removed, since the object now keeps
+    /// their bytes.
+    pub(crate) fn consume(self, key: &str) {
         let pins = self.blocks.pins.lock().unwrap_or_else(|p| p.into_inner());
+        let mut reserved = self
+            .blocks
+            .reserved
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
+        reserved.remove(key);
+        let now = Instant::now();
         let mut removed = false;
         for h in &self.hashes {
             let last = pins.get(h).is_some_and(|n| *n == 1);
-            if last && h != EMPTY_HASH && std::fs::remove_file(self.blocks.path(h)).is_ok() {
+            let kept = reserved
+                .values()
+                .any(|r| r.until > now && r.hashes.contains(h));
+            if last && !kept && h != EMPTY_HASH && std::fs::remove_file(self.blocks.path(h)).is_ok()
+            {
                 removed = true;
             }
         }
+        drop(reserved);
         drop(pins);
         if removed {
             let _ = sync_dir(&self.blocks.dir);
@@ -247,11 +470,32 @@ mod tests {
             let _a = blocks.pin(std::slice::from_ref(&h));
             blocks
                 .pin(&[h.clone(), other.clone(), other.clone()])
-                .consume();
+                .consume("a/c/x");
         }
         assert!(blocks.has(&h), "held by another assembly");
         assert!(!blocks.has(&other), "consumed");
         assert_eq!(blocks.sweep(Duration::ZERO).unwrap(), 1);
         assert!(!blocks.has(&h));
+    }
+
+    #[test]
+    fn blocks_reserved_by_another_upload_outlive_an_assembly() {
+        let dir = tempfile::tempdir().unwrap();
+        let blocks = Arc::new(Blocks::open(dir.path()).unwrap());
+        let (x, _) = blocks.put(b"shared").unwrap();
+        let (y, _) = blocks.put(b"own").unwrap();
+        blocks.reserve("a/c/b", std::slice::from_ref(&x));
+        blocks.reserve("a/c/a", &[x.clone(), y.clone()]);
+        blocks.pin(&[x.clone(), y.clone()]).consume("a/c/a");
+        assert!(blocks.has(&x), "reserved by the upload of a/c/b");
+        assert!(!blocks.has(&y), "used by a/c/a alone");
+        blocks.pin(std::slice::from_ref(&x)).consume("a/c/b");
+        assert!(!blocks.has(&x), "no reservation left");
+        // Replacing a reservation with an empty one ends it.
+        let (z, _) = blocks.put(b"z").unwrap();
+        blocks.reserve("a/c/d", std::slice::from_ref(&z));
+        blocks.reserve("a/c/d", &[]);
+        blocks.pin(std::slice::from_ref(&z)).consume("a/c/e");
+        assert!(!blocks.has(&z));
     }
 }

@@ -159,7 +159,11 @@ impl FsStore {
 
     /// Puts received data at `loc`, which must not hold an object yet and
     /// must stay inside the root. Blocking.
-    pub(crate) fn place(&self, data: staging::Finished, loc: &Location) -> Result<(), StoreError> {
+    pub(crate) fn place(
+        &self,
+        data: staging::Finished,
+        loc: &Location,
+    ) -> Result<CachedHash, StoreError> {
         let dest = self.path_of(loc);
         let mut ancestor = dest.parent();
         while let Some(dir) = ancestor {
@@ -175,7 +179,19 @@ impl FsStore {
         if std::fs::symlink_metadata(&dest).is_ok() {
             return Err(StoreError::Taken(loc.canonical()));
         }
-        data.commit(&dest).map_err(write_error)
+        let (size, checksum, md5) = (data.size, data.pithos_hash.clone(), data.md5.clone());
+        data.commit(&dest).map_err(write_error)?;
+        // The hashes are known: remembered, the file is never read to list it.
+        let meta = std::fs::metadata(&dest).map_err(write_error)?;
+        let canon = std::fs::canonicalize(&dest).map_err(write_error)?;
+        let rel = canon.strip_prefix(&self.root).unwrap_or(&canon);
+        Ok(CachedHash {
+            path: rel.to_string_lossy().into_owned(),
+            size,
+            mtime_ns: mtime_ns(&meta),
+            checksum,
+            md5,
+        })
     }
 
     /// Bytes in the regular files under the account's directory (symlinks

@@ -285,12 +285,16 @@ impl ObjectStore {
         }
     }
 
-    /// Puts received data at `loc`, durably (in Pithos it is there already).
-    /// Blocking.
-    pub(crate) fn place(&self, received: Received, loc: &Location) -> Result<(), StoreError> {
+    /// Puts received data at `loc`, durably (in Pithos it is there already),
+    /// and answers the hash to remember for an `fs` file. Blocking.
+    pub(crate) fn place(
+        &self,
+        received: Received,
+        loc: &Location,
+    ) -> Result<Option<CachedHash>, StoreError> {
         match (self, received.held) {
-            (ObjectStore::Fs(fs), Held::Staged(staged)) => fs.place(staged, loc),
-            (_, Held::InPithos { .. }) => Ok(()),
+            (ObjectStore::Fs(fs), Held::Staged(staged)) => fs.place(staged, loc).map(Some),
+            (_, Held::InPithos { .. }) => Ok(None),
             (ObjectStore::Pithos(_), Held::Staged(_)) => {
                 Err(StoreError::Io("data staged for another store".into()))
             }

@@ -18,6 +18,7 @@ use crate::backends::http::Clients;
 use crate::domain::location::Location;
 use crate::domain::object::{ObjectInfo, Readers};
 use crate::domain::range::ByteRange;
+use crate::metrics::BackendMetrics;
 
 /// The Pithos backend.
 pub(crate) struct PithosStore {
@@ -27,6 +28,7 @@ pub(crate) struct PithosStore {
     base_url: String,
     timeout: Duration,
     sync_sharing: bool,
+    metrics: BackendMetrics,
 }
 
 fn is_hex(s: &str, len: usize) -> bool {
@@ -40,6 +42,7 @@ impl PithosStore {
         base_url: &str,
         timeout: Duration,
         sync_sharing: bool,
+        metrics: BackendMetrics,
     ) -> PithosStore {
         PithosStore {
             client: clients.calls.clone(),
@@ -47,6 +50,7 @@ impl PithosStore {
             base_url: base_url.trim_end_matches('/').to_string(),
             timeout,
             sync_sharing,
+            metrics,
         }
     }
 
@@ -96,9 +100,11 @@ impl PithosStore {
         }
     }
 
+    /// Sends a request (bounded by `timeout` if `whole`), timing it until
+    /// its answer's head for the metrics.
     async fn send(
         &self,
-        what: &str,
+        what: &'static str,
         req: RequestBuilder,
         whole: bool,
     ) -> Result<Response, StoreError> {
@@ -107,9 +113,14 @@ impl PithosStore {
         } else {
             req
         };
-        req.send()
-            .await
-            .map_err(|e| self.down(what, format!("no answer: {e}")))
+        let started = std::time::Instant::now();
+        let answer = req.send().await;
+        let failed = answer
+            .as_ref()
+            .map_or(true, |r| r.status().is_server_error());
+        self.metrics
+            .record("pithos", what, started.elapsed(), failed);
+        answer.map_err(|e| self.down(what, format!("no answer: {e}")))
     }
 
     /// `HEAD` the object: its size and Merkle hash (and MD5, where Pithos's

@@ -73,6 +73,22 @@ def pattern(n, seed):
     return bytes(out[:n])
 
 
+def upload_image(seed, short=300001):
+    """An image to upload, of four Pithos blocks (a little over 12 MiB):
+    data; all NULs (its hash is that of nothing, a block no client
+    uploads); data ending in 64 KiB of NULs (hashed without them, stored
+    padded back); a short last block, itself ending in NULs."""
+    return (pattern(BLOCK, seed + '-data') + b'\x00' * BLOCK
+            + pattern(BLOCK - 65536, seed + '-nuls') + b'\x00' * 65536
+            + pattern(short - 100, seed + '-short') + b'\x00' * 100)
+
+
+def block_hashes(data):
+    """The hash of each 4 MiB block (SHA-256 without trailing NULs), in order."""
+    return [_hex(hashlib.sha256(data[i:i + BLOCK].rstrip(b'\x00')).digest())
+            for i in range(0, len(data), BLOCK)]
+
+
 def pithos_hash(data):
     """The Pithos hash of docs/api.md §9, written again here so the stories
     need nothing outside the repository; tests/data/pithos-hash-vectors.tsv
@@ -122,6 +138,23 @@ def _r(v):
 def eq(actual, expected, what):
     if actual != expected:
         raise AssertionError('%s: expected %s, got %s' % (what, _r(expected), _r(actual)))
+
+
+def same_bytes(actual, expected, what):
+    """Byte for byte, reporting sizes and the first difference (not the data)."""
+    if actual == expected:
+        return
+    at = next((i for i, (a, b) in enumerate(zip(actual, expected)) if a != b),
+              min(len(actual), len(expected)))
+    raise AssertionError('%s: %d bytes where %d were expected, first difference at byte %d '
+                         '(block %d); MD5 %s, expected %s' % (
+                             what, len(actual), len(expected), at, at // BLOCK,
+                             md5(actual), md5(expected)))
+
+
+def read_file(path):
+    with open(path, 'rb') as f:
+        return f.read()
 
 
 def ok(cond, what):
@@ -230,11 +263,14 @@ class Result(object):
             self.code, ' '.join(self.argv), self.out, self.err)
 
 
-def run(argv, env=None, check=True):
+def run(argv, env=None, check=True, timeout=120):
     """Runs a command as a user at a terminal would: its standard input is a
     terminal (glance takes a non-terminal stdin for image data), its output
-    is captured. Returns Result with text stdout/stderr (UTF-8)."""
+    is captured. Returns Result with text stdout/stderr (UTF-8). A command
+    still running after `timeout` seconds (waiting at a prompt, say) is
+    killed, and fails."""
     import pty
+    import threading
     full_env = dict(os.environ)
     full_env.update({'LC_ALL': 'C.UTF-8', 'LANG': 'C.UTF-8', 'PYTHONIOENCODING': 'utf-8'})
     if env:
@@ -244,7 +280,12 @@ def run(argv, env=None, check=True):
     try:
         p = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                              stdin=slave, env=full_env)
-        out, err = p.communicate()
+        timer = threading.Timer(timeout, p.kill)
+        timer.start()
+        try:
+            out, err = p.communicate()
+        finally:
+            timer.cancel()
     finally:
         os.close(slave)
         os.close(master)
