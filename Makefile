@@ -86,7 +86,10 @@ install: ## install the binary (its debug info split off beside it), unit, syste
 	    echo "installed $(DESTDIR)$(SYSCONFDIR)/plankton/plankton.toml"; \
 	fi
 
-bench: build ## measure: 10,000 images, wrk at c=1/16/64, memory, start time (~5 min)
+# `make bench` also builds bench/reference (a bare actix-web server: the
+# reference limit, its own package and lock file) into target/bench-reference;
+# no other target builds it.
+bench: build ## measure: 10,000 images, wrk at c=1/16/64 beside a bare actix-web reference, memory, start time (~5 min)
 	@command -v wrk >/dev/null || (apt-get update -qq && apt-get install -y -qq wrk)
 	python3 bench/run.py --binary $(BIN)
 
@@ -100,7 +103,7 @@ bench-large: build ## measure: registering a fresh 512 MiB file against md5sum
 # kamaki 0.16 comes from the interop venv, made (from PyPI) by the kamaki-cli
 # story the first time.
 KAMAKI_VENV := target/interop-venvs/py27
-bench-upload: build ## measure: a 1 GiB upload by curl and kamaki, one and 8 at once, against md5sum + sha256sum (~4 min, 10 GiB of disk)
+bench-upload: build ## measure: a 1 GiB upload by curl and kamaki, one and 8 at once, against md5sum + sha256sum; HEAD beside 8 uploads (~5 min, 10 GiB of disk)
 	@[ -x $(KAMAKI_VENV)/bin/kamaki ] || tests/interop/run.sh kamaki-cli
 	python3 bench/run.py --binary $(BIN) --upload --kamaki $(KAMAKI_VENV)/bin/kamaki
 

@@ -6,12 +6,19 @@ images with 8 properties each through the API, then measures with wrk
 (keep-alive connections) and prints one table: requests/s, p50 and p99 latency
 at concurrency 1, 16 and 64, each rate also as a ratio to the versions
 document measured in the same run; then peak resident memory and the time from
-start to first answer. `--large` instead registers a fresh 512 MiB file and
+start to first answer. Before plankton's rows it builds and measures the
+reference limit (issue 13): a bare actix-web server (bench/reference/)
+answering a fixed body the size of the versions document, with wrk at c=16
+like plankton's rows; each row's c=16 rate is also shown as a share of it.
+The 1-minute load average is taken before every cell (the machine may be
+shared). `--large` instead registers a fresh 512 MiB file and
 prints its time beside `md5sum` of the same file. `--upload` instead uploads a
 1 GiB file with curl (`POST /v1/images`) and with kamaki 0.16 (`file upload`,
 the object store's hashmap protocol), one and eight at once, each row on a
 fresh server, and prints wall time, rate and the server's resident growth
-beside `md5sum` + `sha256sum` of the same file.
+beside `md5sum` + `sha256sum` of the same file. Its last row measures
+`HEAD /images/{id}` with wrk at c=16 on the idle server and again while eight
+curl uploads run.
 """
 import argparse
 import http.client
@@ -26,6 +33,11 @@ import tempfile
 import threading
 import time
 
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+REFERENCE_DIR = os.path.join(ROOT, "bench", "reference")
+REFERENCE_TARGET = os.path.join(ROOT, "target", "bench-reference")
+REFERENCE_BIN = os.path.join(REFERENCE_TARGET, "release", "plankton-bench-reference")
+REFERENCE_C = 16
 TOKEN = "bench-token"
 USER = "bench"
 PROPS = 8
@@ -153,6 +165,7 @@ def wrk(url, conns, seconds, lua_extra="", method="GET"):
     script.write(REPORT_LUA)
     script.close()
     threads = max(1, min(conns, 2))
+    load = os.getloadavg()[0]
     out = subprocess.run(
         ["wrk", f"-t{threads}", f"-c{conns}", f"-d{seconds}s", "--timeout", "10s", "-s", script.name, url],
         capture_output=True, text=True, check=True).stdout
@@ -160,7 +173,52 @@ def wrk(url, conns, seconds, lua_extra="", method="GET"):
     line = next(l for l in out.splitlines() if l.startswith("JSON"))
     r = json.loads(line[4:])
     r["rps"] = r["requests"] / (r["duration_us"] / 1e6)
+    r["load"] = load
     return r
+
+
+def build_reference():
+    """Builds bench/reference (its own package and lock file) into its own
+    target directory; returns (the binary, seconds the build took)."""
+    t0 = time.perf_counter()
+    subprocess.run(["cargo", "build", "--release", "--locked", "--quiet",
+                    "--manifest-path", os.path.join(REFERENCE_DIR, "Cargo.toml")],
+                   env=dict(os.environ, CARGO_TARGET_DIR=REFERENCE_TARGET), check=True)
+    return REFERENCE_BIN, time.perf_counter() - t0
+
+
+def measure_reference(binary, seconds):
+    """Starts the reference server on a free port, measures `GET /` with wrk at
+    c=16 as plankton's rows are measured, stops it; returns wrk's figures and
+    the body's size."""
+    port = free_port()
+    proc = subprocess.Popen([binary, f"127.0.0.1:{port}"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        while True:
+            try:
+                c = http.client.HTTPConnection("127.0.0.1", port, timeout=1)
+                c.request("GET", "/")
+                r = c.getresponse()
+                body = r.read()
+                if r.status == 200:
+                    break
+            except OSError:
+                pass
+            if proc.poll() is not None:
+                sys.exit(f"the reference server exited ({proc.returncode})")
+            time.sleep(0.005)
+        r = wrk(f"http://127.0.0.1:{port}/", REFERENCE_C, seconds)
+        r["body"] = len(body)
+        return r
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+
+
+def fmt_share(x):
+    """A share as a percentage, with the digits that small shares need."""
+    p = 100 * x
+    return f"{p:.0f} %" if p >= 10 else f"{p:.1f} %" if p >= 1 else f"{p:.2f} %"
 
 
 def fmt_ms(us):
@@ -170,6 +228,13 @@ def fmt_ms(us):
 def run(args):
     if not shutil.which("wrk"):
         sys.exit("wrk is needed (make bench installs it: apt-get install wrk)")
+    t_start = time.perf_counter()
+    ref_bin, ref_build_s = None, None
+    if args.reference_binary:
+        ref_bin = args.reference_binary
+    elif not args.no_reference:
+        print("  building the reference (bench/reference) ...", file=sys.stderr, flush=True)
+        ref_bin, ref_build_s = build_reference()
     work = tempfile.mkdtemp(prefix="plankton-bench-")
     try:
         os.makedirs(os.path.join(work, "objects"))
@@ -207,6 +272,10 @@ def run(args):
         )
         results = {}
         rss_after = {}
+        ref = None
+        if ref_bin:
+            # Plankton is up but idle meanwhile.
+            ref = measure_reference(ref_bin, args.seconds)
         for label, url, lua, method in cases:
             for c in args.concurrency:
                 results[(label, c)] = wrk(url, c, args.seconds, lua, method)
@@ -217,14 +286,32 @@ def run(args):
         peak = server.peak_rss_kib()
         server.stop()
 
+        total_s = time.perf_counter() - t_start
+
         labels = [c[0] for c in cases] + ["durable registrations"]
+        share = ref is not None and REFERENCE_C in args.concurrency
         print()
         print(f"plankton benchmark: {n} images x {PROPS} properties, {os.cpu_count()} cores, "
               f"wrk keep-alive, {args.seconds}s per cell, RUST_LOG={server.env()['RUST_LOG']}")
         print()
         head = "| request | " + " | ".join(f"c={c} req/s (x base) | p50 ms | p99 ms" for c in args.concurrency)
-        print(head + " | resident after, MiB |")
-        print("|" + "---|" * (2 + 3 * len(args.concurrency)))
+        if share:
+            head += f" | c={REFERENCE_C} share of reference"
+        loads = "/".join(str(c) for c in args.concurrency)
+        print(head + f" | resident after, MiB | load avg before c={loads} |")
+        print("|" + "---|" * (3 + 3 * len(args.concurrency) + share))
+        if ref is not None:
+            cells = []
+            for c in args.concurrency:
+                if c == REFERENCE_C:
+                    bad = ref["errors"] + ref["non2xx"]
+                    note = f" ({bad} errors)" if bad else ""
+                    cells.append(f"{ref['rps']:.0f}{note} | {fmt_ms(ref['p50'])} | {fmt_ms(ref['p99'])}")
+                else:
+                    cells.append("- | - | -")
+            load = "/".join(f"{ref['load']:.1f}" if c == REFERENCE_C else "-" for c in args.concurrency)
+            print(f"| reference: bare actix-web, fixed {ref['body']}-byte body (c={REFERENCE_C} only) | "
+                  + " | ".join(cells) + (" | 100 %" if share else "") + f" | - | {load} |")
         for label in labels:
             cells = []
             for c in args.concurrency:
@@ -233,12 +320,18 @@ def run(args):
                 bad = r["errors"] + r["non2xx"]
                 note = f" ({bad} errors)" if bad else ""
                 cells.append(f"{r['rps']:.0f} ({r['rps'] / b:.2f}){note} | {fmt_ms(r['p50'])} | {fmt_ms(r['p99'])}")
-            print(f"| {label} | " + " | ".join(cells) + f" | {rss_after[label] / 1024:.1f} |")
+            if share:
+                cells.append(fmt_share(results[(label, REFERENCE_C)]["rps"] / ref["rps"]))
+            load = "/".join(f"{results[(label, c)]['load']:.1f}" for c in args.concurrency)
+            print(f"| {label} | " + " | ".join(cells) + f" | {rss_after[label] / 1024:.1f} | {load} |")
         print()
         print(f"| loading {n} images through the API (16 clients) | {load_s:.1f} s ({n / load_s:.0f}/s) |")
         print(f"| peak resident memory after the run ({n} images) | {peak / 1024:.1f} MiB |")
         print(f"| start to first answer, empty database | {start_empty * 1000:.1f} ms |")
         print(f"| start to first answer, {n} images | {start_loaded * 1000:.1f} ms |")
+        print()
+        build = f"building the reference {ref_build_s:.1f} s; " if ref_build_s is not None else ""
+        print(f"{build}the whole mode {total_s:.0f} s (not counting plankton's own build)")
     finally:
         if not args.keep:
             shutil.rmtree(work, ignore_errors=True)
@@ -414,9 +507,10 @@ class RssSampler:
         self.peak = max(self.samples)
 
 
-def run_clients(argvs, env=None, logdir=None):
+def run_clients(argvs, env=None, logdir=None, during=None):
     """Starts every argv at once; returns (wall seconds of the whole, one
-    (seconds, exit status, CPU seconds, max resident KiB) per client)."""
+    (seconds, exit status, CPU seconds, max resident KiB) per client).
+    `during(procs)`, if given, is called once all are started."""
     procs, done = [], []
     t0 = time.perf_counter()
     for i, argv in enumerate(argvs):
@@ -435,6 +529,8 @@ def run_clients(argvs, env=None, logdir=None):
     waiters = [threading.Thread(target=reap, args=(i, p)) for i, p in enumerate(procs)]
     for w in waiters:
         w.start()
+    if during:
+        during(procs)
     for w in waiters:
         w.join()
     return time.perf_counter() - t0, results
@@ -504,11 +600,34 @@ def kamaki_setup(kamaki, home, port):
     return env
 
 
-def upload_row(args, work, label, n, client, size, md5, baseline):
+def register_small(server):
+    """Registers a small file of the server's store as an image; its id."""
+    d = os.path.join(server.workdir, "objects", USER, "images")
+    os.makedirs(d, exist_ok=True)
+    with open(os.path.join(d, "small.raw"), "wb") as f:
+        f.write(b"small image\n" * 1024)
+    c = http.client.HTTPConnection("127.0.0.1", server.port, timeout=60)
+    h = {"X-Auth-Token": TOKEN, "X-Image-Meta-Name": "small",
+         "X-Image-Meta-Location": f"pithos://{USER}/images/small.raw"}
+    for p in range(PROPS):
+        h[f"X-Image-Meta-Property-Key{p}"] = f"value-{p}"
+    c.request("POST", "/images", headers=h)
+    r = c.getresponse()
+    r.read()
+    if r.status != 200:
+        sys.exit(f"registering the small image: {r.status}")
+    return r.getheader("x-image-meta-id")
+
+
+def upload_row(args, work, label, n, client, size, md5, baseline, before=None, during=None):
     """One row: a fresh server, `n` uploads at once by `client` ("curl" or
-    "kamaki"), every answer checked; the server's dir is removed after."""
+    "kamaki"), every answer checked; the server's dir is removed after.
+    `before(server)` runs on the idle server just before the clients start,
+    `during(server, procs)` once they are started; what they answer is in
+    the result as "before" and "during"."""
     server = fresh_server(args.binary, work, label)
     port = server.port
+    extra = {}
     try:
         logdir = os.path.join(server.workdir, "clients")
         os.makedirs(logdir)
@@ -522,9 +641,15 @@ def upload_row(args, work, label, n, client, size, md5, baseline):
         else:
             env = kamaki_setup(args.kamaki, os.path.join(server.workdir, "home"), port)
             argvs = [[args.kamaki, "file", "upload", "-N", args.upload_file, f"/images/big-{i}"] for i in range(n)]
+        if before:
+            extra["before_reads"] = before(server)
+        hook = None
+        if during:
+            def hook(procs):
+                extra["during_reads"] = during(server, procs)
         cpu0 = cpu_s(server.proc.pid)
         with RssSampler(server) as rss:
-            wall, results = run_clients(argvs, env, logdir)
+            wall, results = run_clients(argvs, env, logdir, hook)
         cpu = cpu_s(server.proc.pid) - cpu0
         bad = []
         for i, (_, rc, _, _) in enumerate(results):
@@ -553,7 +678,49 @@ def upload_row(args, work, label, n, client, size, md5, baseline):
         "client_cpu": sum(r[2] for r in results),
         "server_cpu": cpu, "before": rss.before, "peak": rss.peak,
         "bad": len(bad), "ratio": wall / (n * baseline), "mibs": n * size / MIB / wall,
+        **extra,
     }
+
+
+READS_C = 16
+# How long the uploads run before the reads are measured beside them.
+READS_SETTLE_S = 2
+
+
+def reads_idle(args):
+    def before(server):
+        server.image_id = register_small(server)
+        return wrk(f"http://127.0.0.1:{server.port}/images/{server.image_id}", READS_C, args.seconds, method="HEAD")
+    return before
+
+
+def reads_during(args):
+    def during(server, procs):
+        time.sleep(READS_SETTLE_S)
+        running_at_start = sum(p.poll() is None for p in procs)
+        r = wrk(f"http://127.0.0.1:{server.port}/images/{server.image_id}", READS_C, args.seconds, method="HEAD")
+        r["running"] = (running_at_start, sum(p.poll() is None for p in procs))
+        return r
+    return during
+
+
+def print_reads(args, r):
+    idle, busy = r["before_reads"], r["during_reads"]
+    n = r["n"]
+    print()
+    print(f"| HEAD /images/{{id}} (one image, 8 properties), wrk c={READS_C}, {args.seconds} s | req/s | p50 ms |"
+          f" p99 ms | errors | load avg before | uploads running at start-end |")
+    print("|---|---|---|---|---|---|---|")
+    for label, w, running in (("idle server, just before", idle, "-"),
+                              (f"beside curl, {n} at once (from {READS_SETTLE_S} s after their start)", busy,
+                               "%d-%d of %d" % (*busy["running"], n))):
+        print(f"| {label} | {w['rps']:.0f} | {fmt_ms(w['p50'])} | {fmt_ms(w['p99'])} |"
+              f" {w['errors'] + w['non2xx']} | {w['load']:.1f} | {running} |")
+    print(f"| ratio (beside / idle) | {busy['rps'] / idle['rps']:.2f} | {busy['p50'] / max(idle['p50'], 1):.1f} |"
+          f" {busy['p99'] / max(idle['p99'], 1):.1f} | | | |")
+    ok = "ok" if not r["bad"] else f"{r['bad']} of {n} WRONG"
+    print(f"| the uploads of this row | {r['wall']:.2f} s wall, {r['mibs']:.0f} MiB/s, growth"
+          f" {(r['peak'] - r['before']) / 1024:.1f} MiB, answers {ok} | | | | {r['load']:.1f} | |")
 
 
 def hash_baseline(path):
@@ -600,6 +767,7 @@ def run_upload(args):
         os.unlink(copy)
 
         rows = []
+        reads = None
         plan = [("curl", "curl, one upload", 1, "curl"), ("kamaki", "kamaki, one upload", 1, "kamaki"),
                 ("curl-many", f"curl, {args.upload_at_once} at once", args.upload_at_once, "curl"),
                 ("kamaki-many", f"kamaki, {args.upload_at_once} at once", args.upload_at_once, "kamaki")]
@@ -615,6 +783,13 @@ def run_upload(args):
             r = upload_row(args, work, key, n, client, size, md5, m + s)
             r.update(label=label, baseline=m + s, load=load)
             rows.append(r)
+        if "reads" in args.upload_rows and args.upload_at_once >= 1:
+            print(f"  HEAD at c={READS_C}, idle and beside curl, {args.upload_at_once} at once ...",
+                  file=sys.stderr, flush=True)
+            load = os.getloadavg()[0]
+            reads = upload_row(args, work, "reads", args.upload_at_once, "curl", size, md5, 1,
+                               before=reads_idle(args), during=reads_during(args))
+            reads.update(load=load)
         total_s = time.perf_counter() - t_start
 
         print()
@@ -644,9 +819,11 @@ def run_upload(args):
             print(f"| {r['label']} | {r['wall']:.2f} | {r['mibs']:.0f} | {r['baseline']:.2f} | {x} | {each} |"
                   f" {r['before'] / 1024:.1f} | {growth:.1f} | {r['server_cpu']:.1f} | {r['client_cpu']:.1f} |"
                   f" {r['load']:.1f} | {ok} | {target} |")
+        if reads:
+            print_reads(args, reads)
         print()
         print(f"making the file {made_s:.1f} s; the whole mode {total_s:.0f} s")
-        if any(r["bad"] for r in rows):
+        if any(r["bad"] for r in rows) or (reads and reads["bad"]):
             sys.exit(1)
     finally:
         if args.keep:
@@ -665,6 +842,9 @@ def main():
     p.add_argument("--images", type=int, default=10_000)
     p.add_argument("--seconds", type=int, default=5)
     p.add_argument("--concurrency", type=lambda s: [int(x) for x in s.split(",")], default=[1, 16, 64])
+    p.add_argument("--no-reference", action="store_true",
+                   help="skip the reference limit (building and measuring bench/reference)")
+    p.add_argument("--reference-binary", help="a reference server already built (skips the build)")
     p.add_argument("--large", action="store_true", help="only the 512 MiB registration against md5sum")
     p.add_argument("--large-mib", type=int, default=512)
     p.add_argument("--upload", action="store_true",
@@ -672,8 +852,10 @@ def main():
                         " md5sum + sha256sum")
     p.add_argument("--upload-mib", type=int, default=1024)
     p.add_argument("--upload-at-once", type=int, default=8)
-    p.add_argument("--upload-rows", type=lambda s: s.split(","), default=["curl", "kamaki", "curl-many", "kamaki-many"],
-                   help="which upload rows (curl,kamaki,curl-many,kamaki-many: all)")
+    p.add_argument("--upload-rows", type=lambda s: s.split(","),
+                   default=["curl", "kamaki", "curl-many", "kamaki-many", "reads"],
+                   help="which upload rows (curl,kamaki,curl-many,kamaki-many,reads: all; reads is HEAD at c=16,"
+                        " idle and beside curl, --upload-at-once at once)")
     p.add_argument("--upload-dir", help="where the file and the stores go (default: the temporary directory)")
     p.add_argument("--kamaki", default=os.environ.get("BENCH_KAMAKI", "target/interop-venvs/py27/bin/kamaki"),
                    help="kamaki 0.16 (default: the interop venv's; BENCH_KAMAKI)")
