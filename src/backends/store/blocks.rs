@@ -22,7 +22,7 @@ use std::time::{Duration, Instant, SystemTime};
 use bytes::Bytes;
 use futures_util::Stream;
 
-use super::intake::Batches;
+use super::intake::{upload_work, Batches};
 use super::staging::sync_dir;
 use super::{write_error, StoreError};
 use crate::backends::hash::{ObjectHasher, BLOCK_SIZE};
@@ -252,7 +252,7 @@ impl Blocks {
                 Err(e) => break Err(e),
             };
             let b = self.clone();
-            let stepped = actix_web::web::block(move || {
+            let stepped = upload_work(move || {
                 let r = batch.iter().try_for_each(|c| taken.feed(&b, c));
                 (taken, r)
             })
@@ -264,7 +264,7 @@ impl Blocks {
                         break Err(write_error(e));
                     }
                 }
-                Err(e) => return Err(StoreError::Io(format!("blocking pool: {e}"))),
+                Err(e) => return Err(e),
             }
         };
         let outcome = match outcome {

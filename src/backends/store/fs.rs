@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use bytes::Bytes;
 use futures_util::Stream;
 
-use super::intake::Batches;
+use super::intake::{upload_work, Batches};
 use super::staging::{self, Staged, StagingLock, STAGING_DIR};
 use super::{blocking, write_error, Inspected, ObjectRead, StoreError};
 use crate::backends::hash::hash_file;
@@ -146,13 +146,13 @@ impl FsStore {
         let mut staged = blocking(move || Staged::named(&root, &name).map_err(write_error)).await?;
         let mut batches = Batches::new(body, limit);
         while let Some(batch) = batches.next().await? {
-            staged = blocking(move || {
+            staged = upload_work(move || {
                 for c in &batch {
                     staged.write(c).map_err(write_error)?;
                 }
                 Ok(staged)
             })
-            .await?;
+            .await??;
         }
         blocking(move || staged.finish().map_err(write_error)).await
     }

@@ -11,8 +11,8 @@ use bytes::Bytes;
 use futures_util::{Stream, TryStreamExt};
 use reqwest::{Method, RequestBuilder, Response, StatusCode};
 
-use super::intake::Batches;
-use super::{blocking, Access, Inspected, ObjectRead, StoreError};
+use super::intake::{upload_work, Batches};
+use super::{Access, Inspected, ObjectRead, StoreError};
 use crate::backends::hash::{ObjectHasher, BLOCK_SIZE};
 use crate::backends::http::Clients;
 use crate::domain::location::Location;
@@ -482,11 +482,11 @@ where
     let mut size = 0u64;
     while let Some(batch) = batches.next().await? {
         size += batch.iter().map(|c| c.len() as u64).sum::<u64>();
-        let (h, batch) = blocking(move || {
+        let (h, batch) = upload_work(move || {
             for c in &batch {
                 hasher.update(c);
             }
-            Ok((hasher, batch))
+            (hasher, batch)
         })
         .await?;
         hasher = h;
