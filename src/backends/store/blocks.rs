@@ -133,10 +133,6 @@ impl Taken {
         self.in_block = 0;
         Ok(())
     }
-
-    fn end(&mut self, blocks: &Blocks) -> std::io::Result<()> {
-        self.close(blocks)
-    }
 }
 
 #[cfg(test)]
@@ -271,7 +267,7 @@ impl Blocks {
             Ok(()) => {
                 let b = self.clone();
                 match actix_web::web::block(move || {
-                    let r = taken.end(&b);
+                    let r = taken.close(&b);
                     (taken, r)
                 })
                 .await

@@ -29,9 +29,7 @@ pub(crate) async fn upload_work<T: Send + 'static>(
         .acquire()
         .await
         .map_err(|e| StoreError::Io(format!("upload work: {e}")))?;
-    actix_web::web::block(f)
-        .await
-        .map_err(|e| StoreError::Io(format!("blocking pool: {e}")))
+    super::blocking(move || Ok(f())).await
 }
 
 /// An upload's body, read batch by batch.
