@@ -14,9 +14,8 @@ use crate::error::AppError;
 
 async fn listing(r: Req, detail: bool) -> Result<HttpResponse, AppError> {
     let q = ListQuery::parse(r.http.query_string())?;
-    let sink = JsonList::new(r.dialect, detail);
-    let body = r.registry().list(r.caller()?, q, detail, sink).await?;
-    Ok(render::json(body))
+    let list = JsonList::new(r.dialect, detail);
+    render::listing(r.registry().listing(r.caller()?, q, detail), list)
 }
 
 /// `GET /images`.

@@ -3,10 +3,15 @@
 //! §7).
 
 use std::collections::BTreeMap;
+use std::pin::Pin;
+use std::task::{Context, Poll};
 
+use actix_web::body::BodyStream;
 use actix_web::http::header::HeaderMap;
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, HttpResponseBuilder};
+use bytes::Bytes;
+use futures_util::Stream;
 use serde::Serialize;
 
 use super::headers::image_headers;
@@ -15,6 +20,7 @@ use crate::domain::image::Image;
 use crate::domain::listing::{ListSink, ListedImage};
 use crate::domain::time::{format_micros, write_micros};
 use crate::error::AppError;
+use crate::registry::Listing;
 
 /// The body of register and update (`{"image": ...}`); `write_listed` renders
 /// the same shape for listings.
@@ -99,6 +105,62 @@ pub(super) fn json(body: Vec<u8>) -> HttpResponse {
     HttpResponse::Ok().content_type(JSON).body(body)
 }
 
+/// A listing as JSON: whole, with its length, when it fits in one piece;
+/// else sent piece by piece as the catalogue reads them (chunked), so that
+/// no more than a piece of it is held at once.
+pub(super) fn listing(mut listing: Listing, mut list: JsonList) -> Result<HttpResponse, AppError> {
+    // The first piece before the answer's head, so that a refused marker
+    // is still a fault.
+    if !listing.next_piece(&mut list)? {
+        return Ok(json(list.finish()));
+    }
+    let first = list.take();
+    let pieces = Pieces {
+        listing,
+        list: Some(list),
+        first: Some(first),
+    };
+    Ok(HttpResponse::Ok()
+        .content_type(JSON)
+        .body(BodyStream::new(pieces)))
+}
+
+/// The pieces of a listing after its first, rendered as they are read: each
+/// on the worker that sends it, when the connection can take more.
+struct Pieces {
+    listing: Listing,
+    /// `None` once the listing has ended.
+    list: Option<JsonList>,
+    /// The first piece, read before the answer began.
+    first: Option<Vec<u8>>,
+}
+
+impl Stream for Pieces {
+    type Item = Result<Bytes, AppError>;
+
+    fn poll_next(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        let this = self.get_mut();
+        if let Some(first) = this.first.take() {
+            return Poll::Ready(Some(Ok(Bytes::from(first))));
+        }
+        let Some(list) = this.list.as_mut() else {
+            return Poll::Ready(None);
+        };
+        let piece = match this.listing.next_piece(list) {
+            Ok(true) => Ok(list.take()),
+            Ok(false) => Ok(this.list.take().map(JsonList::finish).unwrap_or_default()),
+            Err(e) => {
+                // The head is sent: all a client can be told is that the
+                // body ends early (the connection is closed).
+                log::error!("a listing broke off: {e}");
+                this.list = None;
+                Err(e)
+            }
+        };
+        Poll::Ready(Some(piece.map(Bytes::from)))
+    }
+}
+
 /// A listing as JSON, written image by image as the catalogue reads them.
 pub(super) struct JsonList {
     out: Vec<u8>,
@@ -121,6 +183,15 @@ impl JsonList {
             detail,
             dialect,
         }
+    }
+}
+
+impl JsonList {
+    /// What has been written so far, handed over; the listing goes on
+    /// into an empty buffer.
+    fn take(&mut self) -> Vec<u8> {
+        let capacity = self.out.capacity();
+        std::mem::replace(&mut self.out, Vec::with_capacity(capacity))
     }
 }
 

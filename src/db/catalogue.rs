@@ -407,15 +407,18 @@ impl Tx<'_> {
     }
 
     /// The images `caller` can see that match `q`, in its order and page, handed
-    /// to `visit` one row at a time; returns how many there were. `detail` also
-    /// fetches every image's properties, in the same statement.
+    /// to `visit` one row at a time; returns how many there were and where
+    /// the last one stands. `detail` also fetches every image's properties,
+    /// in the same statement. With `after`, the listing goes on from there
+    /// (a listing read in pieces) and `q`'s marker is not looked at.
     pub(crate) fn list(
         &self,
         caller: &str,
         q: &ListQuery,
         detail: bool,
+        after: Option<&ListPosition>,
         mut visit: impl FnMut(ListedImage<'_>),
-    ) -> Result<usize, AppError> {
+    ) -> Result<(usize, Option<ListPosition>), AppError> {
         let mut sql = format!("SELECT {COLUMNS}");
         if detail {
             sql.push_str(", ");
@@ -458,13 +461,20 @@ impl Tx<'_> {
         if let Some(p) = q.is_public {
             arg(&mut sql, " AND i.is_public = ?", Value::Integer(p as i64));
         }
-        for (k, v) in &q.properties {
-            // An IN over the (key, value, image_seq) index, not a scan of every image.
-            arg(
-                &mut sql,
-                " AND i.seq IN (SELECT pf.image_seq FROM image_properties pf WHERE pf.key = ?",
-                Value::Text(k.clone()),
-            );
+        let driving = self.rare_property(q)?;
+        for (n, (k, v)) in q.properties.iter().enumerate() {
+            let clause = if Some(n) == driving {
+                // Few images have it: they are read from the (key, value,
+                // image_seq) index and sorted, fewer than a scan would pass.
+                " AND i.seq IN (SELECT pf.image_seq FROM image_properties pf WHERE pf.key = ?"
+            } else {
+                // Many have it: the images are read in the listing's order
+                // and each looked up, so a page stops after its last image
+                // instead of sorting every match.
+                " AND EXISTS (SELECT 1 FROM image_properties pf \
+                 WHERE pf.image_seq = i.seq AND pf.key = ?"
+            };
+            arg(&mut sql, clause, Value::Text(k.clone()));
             arg(&mut sql, " AND pf.value = ?)", Value::Text(v.clone()));
         }
         let col = q.sort_key.column();
@@ -473,8 +483,16 @@ impl Tx<'_> {
         } else {
             (">", "ASC")
         };
-        if let Some(marker) = &q.marker {
-            let (value, marker_id) = marker_position(self.conn, caller, marker, q)?;
+        let from = match (after, &q.marker) {
+            (Some(at), _) => Some(at.clone()),
+            (None, Some(marker)) => Some(marker_position(self.conn, caller, marker, q)?),
+            (None, None) => None,
+        };
+        if let Some(ListPosition {
+            value,
+            id: marker_id,
+        }) = from
+        {
             if q.sort_key == SortKey::Id {
                 arg(
                     &mut sql,
@@ -502,11 +520,70 @@ impl Tx<'_> {
         let mut stmt = self.conn.prepare_cached(&sql)?;
         let mut rows = stmt.query(params_from_iter(args.iter()))?;
         let mut count = 0;
+        let mut last = ListPosition {
+            value: Value::Null,
+            id: String::new(),
+        };
+        let at = sort_column_index(q.sort_key);
         while let Some(row) = rows.next()? {
-            visit(listed_row(row, detail)?);
+            let listed = listed_row(row, detail)?;
+            last.id.clear();
+            last.id.push_str(listed.id);
+            last.value = row.get(at)?;
+            visit(listed);
             count += 1;
         }
-        Ok(count)
+        Ok((count, (count > 0).then_some(last)))
+    }
+}
+
+/// A property filter matched by fewer images than this is read from its
+/// index and sorted; one matched by more, by reading the images in the
+/// listing's order (see `Tx::list`). At 256 the two cost about the same
+/// for a page of 25 of 10,000 images (BENCHMARKS.md, "Property filters").
+const RARE: i64 = 256;
+
+/// Where a listing stands: the sort value and id of an image in it (the
+/// last one of a piece, or a marker's).
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct ListPosition {
+    value: Value,
+    id: String,
+}
+
+/// Where in `COLUMNS` the column `key` sorts by is.
+fn sort_column_index(key: SortKey) -> usize {
+    match key {
+        SortKey::Id => 1,
+        SortKey::Name => 2,
+        SortKey::Status => 4,
+        SortKey::DiskFormat => 5,
+        SortKey::ContainerFormat => 6,
+        SortKey::Size => 7,
+        SortKey::CreatedAt => 10,
+        SortKey::UpdatedAt => 11,
+    }
+}
+
+impl Tx<'_> {
+    /// Which of `q`'s property filters, if any, fewer than `RARE` images
+    /// match (the rarest of them): counted through the index, at most
+    /// `RARE` entries each.
+    fn rare_property(&self, q: &ListQuery) -> Result<Option<usize>, AppError> {
+        let mut rarest: Option<(usize, i64)> = None;
+        for (n, (k, v)) in q.properties.iter().enumerate() {
+            let count: i64 = self
+                .conn
+                .prepare_cached(
+                    "SELECT count(*) FROM (SELECT 1 FROM image_properties \
+                     WHERE key = ?1 AND value = ?2 LIMIT ?3)",
+                )?
+                .query_row(params![k, v, RARE], |r| r.get(0))?;
+            if count < RARE && rarest.is_none_or(|(_, c)| count < c) {
+                rarest = Some((n, count));
+            }
+        }
+        Ok(rarest.map(|(n, _)| n))
     }
 }
 
@@ -549,7 +626,7 @@ fn marker_position(
     caller: &str,
     marker: &ImageId,
     q: &ListQuery,
-) -> Result<(Value, String), AppError> {
+) -> Result<ListPosition, AppError> {
     let col = q.sort_key.column();
     let sql = format!(
         "SELECT i.{col}, i.id, i.deleted_at IS NULL FROM images i WHERE i.id = ?2 AND {VISIBLE}"
@@ -561,7 +638,9 @@ fn marker_position(
         })
         .optional()?;
     match found {
-        Some((v, id, live)) if live || q.changes_since.is_some() => Ok((v, id)),
+        Some((value, id, live)) if live || q.changes_since.is_some() => {
+            Ok(ListPosition { value, id })
+        }
         _ => Err(AppError::invalid(format!(
             "{MARKER_NOT_FOUND} '{marker}': no such image in this listing"
         ))),

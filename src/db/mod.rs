@@ -1,16 +1,20 @@
-//! The SQLite catalogue: connection pool for reads, one writer thread that
-//! commits requests' writes in groups, and the migrations. Every SQL
+//! The SQLite catalogue: reader connections owned by the threads that read
+//! (each async worker keeps its own, with its own statement cache), a pool
+//! of readers for blocking threads, one writer thread that commits
+//! requests' writes in groups, and the migrations. Every SQL
 //! statement of the service is in this module: the catalogue's in
 //! `catalogue`, the operator commands' in `ops`.
 
 mod catalogue;
 mod objects;
 pub(crate) mod ops;
+mod owned;
 mod writer;
 
-pub(crate) use catalogue::{StoredImage, Tx};
+pub(crate) use catalogue::{ListPosition, StoredImage, Tx};
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Duration;
 
 use r2d2::Pool;
@@ -28,7 +32,8 @@ const SCHEMA: &str = include_str!("../../schema.sql");
 /// How long a connection waits for a lock held by another process (a backup, say).
 const BUSY_TIMEOUT: Duration = Duration::from_secs(30);
 
-/// Readers in the pool; writes go through the one writer connection. As many
+/// Readers in the pool that blocking threads read through (the async
+/// workers own theirs); writes go through the one writer connection. As many
 /// as there are blocking threads (4 per worker, 2 workers on 2 cores) so that
 /// no query waits for a connection.
 const POOL_SIZE: u32 = 8;
@@ -71,10 +76,11 @@ fn configure(conn: &Connection) -> rusqlite::Result<()> {
     Ok(())
 }
 
-/// The catalogue: a pool of reader connections and the writer.
+/// The catalogue: the readers and the writer.
 #[derive(Clone)]
 pub(crate) struct Database {
     pool: Pool<SqliteConnectionManager>,
+    owned: Arc<owned::Owners>,
     writer: Writer,
 }
 
@@ -195,13 +201,32 @@ impl Database {
             })?;
         Ok(Database {
             pool,
+            owned: Arc::new(owned::Owners::new(path)),
             writer: Writer::start(conn, metrics),
         })
     }
 
-    /// Runs `f` on a reader connection inside one read transaction, off the
-    /// async workers.
-    pub(crate) async fn read<T, F>(&self, f: F) -> Result<T, AppError>
+    /// Runs `f` inside one read transaction on the connection this thread
+    /// owns (opened on its first read): for the short, indexed reads that
+    /// answer a request, which cost less than handing them to another
+    /// thread and back (docs/behaviour.md, "Reads"). A read that may be
+    /// long (one whose size no limit bounds) goes through `read_off`.
+    pub(crate) fn read<T, F>(&self, f: F) -> Result<T, AppError>
+    where
+        F: FnOnce(&Tx<'_>) -> Result<T, AppError>,
+    {
+        match self.owned.with(|conn| in_read(conn, f)) {
+            owned::Outcome::Done(out) => out,
+            // A read inside a read, or a thread being torn down: a pooled
+            // connection instead.
+            owned::Outcome::Busy(read) => read(&*self.pool.get()?),
+            owned::Outcome::Failed(e) => Err(e.into()),
+        }
+    }
+
+    /// Runs `f` on a pooled reader connection inside one read transaction,
+    /// on a blocking thread: for reads whose length nothing bounds.
+    pub(crate) async fn read_off<T, F>(&self, f: F) -> Result<T, AppError>
     where
         T: Send + 'static,
         F: FnOnce(&Tx<'_>) -> Result<T, AppError> + Send + 'static,
@@ -212,27 +237,14 @@ impl Database {
             .map_err(|e| AppError::Internal(format!("blocking pool: {e}")))?
     }
 
-    /// Runs `f` on a reader connection inside one read transaction, on this thread.
+    /// Runs `f` on a pooled reader connection inside one read transaction,
+    /// on this (blocking) thread.
     pub(crate) fn read_blocking<T, F>(&self, f: F) -> Result<T, AppError>
     where
         F: FnOnce(&Tx<'_>) -> Result<T, AppError>,
     {
         let conn = self.pool.get()?;
-        // BEGIN and COMMIT from the statement cache: parsing them anew for
-        // every read showed in profiles of small reads.
-        conn.prepare_cached("BEGIN")?.execute([])?;
-        match f(&Tx::new(&conn)) {
-            Ok(out) => {
-                conn.prepare_cached("COMMIT")?.execute([])?;
-                Ok(out)
-            }
-            Err(e) => {
-                let _ = conn
-                    .prepare_cached("ROLLBACK")
-                    .and_then(|mut s| s.execute([]));
-                Err(e)
-            }
-        }
+        in_read(&conn, f)
     }
 
     /// Runs `f` in the writer's transaction and answers once it is committed.
@@ -253,6 +265,28 @@ impl Database {
     /// The SQLite library version, for the start-up line.
     pub(crate) fn sqlite_version() -> &'static str {
         rusqlite::version()
+    }
+}
+
+/// Runs `f` inside one read transaction on `conn`.
+fn in_read<T>(
+    conn: &Connection,
+    f: impl FnOnce(&Tx<'_>) -> Result<T, AppError>,
+) -> Result<T, AppError> {
+    // BEGIN and COMMIT from the statement cache: parsing them anew for
+    // every read showed in profiles of small reads.
+    conn.prepare_cached("BEGIN")?.execute([])?;
+    match f(&Tx::new(conn)) {
+        Ok(out) => {
+            conn.prepare_cached("COMMIT")?.execute([])?;
+            Ok(out)
+        }
+        Err(e) => {
+            let _ = conn
+                .prepare_cached("ROLLBACK")
+                .and_then(|mut s| s.execute([]));
+            Err(e)
+        }
     }
 }
 

@@ -23,12 +23,10 @@ impl Registry {
         id: ImageId,
     ) -> Result<Vec<String>, AppError> {
         let who = caller.id().to_string();
-        self.db
-            .read(move |tx| {
-                let stored = super::load(tx, &id, &who, Intent::Read)?;
-                tx.members(&stored)
-            })
-            .await
+        self.db.read(move |tx| {
+            let stored = super::load(tx, &id, &who, Intent::Read)?;
+            tx.members(&stored)
+        })
     }
 
     /// Replaces an image's members (owner only); the owner is never one.
@@ -107,7 +105,7 @@ impl Registry {
     ) -> Result<Vec<ImageId>, AppError> {
         let who = caller.id().to_string();
         self.db
-            .read(move |tx| tx.shared_images(&who, &member))
+            .read_off(move |tx| tx.shared_images(&who, &member))
             .await
     }
 }

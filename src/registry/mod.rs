@@ -15,6 +15,7 @@ mod views;
 pub(crate) mod writes;
 
 pub(crate) use image_data::Uploads;
+pub(crate) use images::Listing;
 
 use std::sync::Arc;
 
@@ -77,7 +78,7 @@ impl Registry {
 
     /// How many images the catalogue holds: proof that the database answers.
     pub(crate) async fn health(&self) -> Result<i64, AppError> {
-        self.db.read(|tx| tx.count_images()).await
+        self.db.read(|tx| tx.count_images())
     }
 
     /// Finishes queued writes and closes the database cleanly.
@@ -94,7 +95,7 @@ impl Registry {
         intent: Intent,
     ) -> Result<StoredImage, AppError> {
         let who = caller.id().to_string();
-        self.db.read(move |tx| load(tx, &id, &who, intent)).await
+        self.db.read(move |tx| load(tx, &id, &who, intent))
     }
 }
 

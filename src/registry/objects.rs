@@ -180,7 +180,7 @@ impl Registry {
         let who = caller.id().to_string();
         let (mut metas, by_image): (BTreeMap<String, ObjectMeta>, HashSet<String>) = self
             .db
-            .read(move |tx| {
+            .read_off(move |tx| {
                 let metas = tx.object_metas_under(&prefix)?;
                 let images = if own {
                     HashSet::new()
@@ -227,7 +227,7 @@ impl Registry {
         let lookup = keys.clone();
         let cached: Vec<Option<CachedHash>> = self
             .db
-            .read(move |tx| lookup.iter().map(|k| tx.cached_hash(k)).collect())
+            .read_off(move |tx| lookup.iter().map(|k| tx.cached_hash(k)).collect())
             .await?;
         let mut computed = Vec::new();
         for ((view, key), hit) in views.iter_mut().zip(keys).zip(cached) {
@@ -314,8 +314,7 @@ impl Registry {
         let (k, who, at) = (key.clone(), caller.id().to_string(), loc.canonical());
         let (meta, by_image) = self
             .db
-            .read(move |tx| Ok((tx.object_meta(&k)?, tx.image_lets_read(&at, &who)?)))
-            .await?;
+            .read(move |tx| Ok((tx.object_meta(&k)?, tx.image_lets_read(&at, &who)?)))?;
         let own = caller.id() == loc.account();
         let readable =
             own || by_image || meta.as_ref().is_some_and(|m| shared_with(m, caller.id()));

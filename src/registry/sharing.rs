@@ -109,14 +109,11 @@ impl Registry {
         // sees the image as no other change of that location can alter it.
         let first = self.load_for(caller, id, Intent::Change).await?;
         let _turn = self.locks.lock(&first.image.location).await;
-        let (stored, members) = self
-            .db
-            .read(move |tx| {
-                let stored = super::load(tx, &id, &who, Intent::Change)?;
-                let members = tx.members(&stored)?;
-                Ok((stored, members))
-            })
-            .await?;
+        let (stored, members) = self.db.read(move |tx| {
+            let stored = super::load(tx, &id, &who, Intent::Change)?;
+            let members = tx.members(&stored)?;
+            Ok((stored, members))
+        })?;
         let location = stored.image.parsed_location()?;
         let before = Readers::of(stored.image.is_public, &members);
         let (after, write) = plan(&stored, &members)?;

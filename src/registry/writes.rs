@@ -276,7 +276,7 @@ impl Registry {
         self.check_write(caller, loc, &put.pre).await?;
         let key = object_key(loc);
         let k = key.clone();
-        let old = self.db.read(move |tx| tx.object_meta(&k)).await?;
+        let old = self.db.read(move |tx| tx.object_meta(&k))?;
         let (fs, _) = self.object_store()?;
         let (l, f) = (loc.clone(), fs.clone());
         let existed = blocking(move || f.object_file(&l)).await?.is_some();
