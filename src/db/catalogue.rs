@@ -406,11 +406,13 @@ impl Tx<'_> {
         Ok(())
     }
 
-    /// The images `caller` can see that match `q`, in its order and page, handed
-    /// to `visit` one row at a time; returns how many there were and where
-    /// the last one stands. `detail` also fetches every image's properties,
-    /// in the same statement. With `after`, the listing goes on from there
-    /// (a listing read in pieces) and `q`'s marker is not looked at.
+    /// The first piece of the images `caller` can see that match `q`, in
+    /// its order and within its limit (what is still wanted), handed to
+    /// `visit` one row at a time: at most `PIECE` images, or, when a rare
+    /// property filter's matches are sorted whole, at most `SORTED`.
+    /// `detail` also fetches every image's properties, in the same
+    /// statement. With `after` (the `last` of the piece before), the
+    /// listing goes on from there and `q`'s marker is not looked at.
     pub(crate) fn list(
         &self,
         caller: &str,
@@ -418,7 +420,7 @@ impl Tx<'_> {
         detail: bool,
         after: Option<&ListPosition>,
         mut visit: impl FnMut(ListedImage<'_>),
-    ) -> Result<(usize, Option<ListPosition>), AppError> {
+    ) -> Result<Piece, AppError> {
         let mut sql = format!("SELECT {COLUMNS}");
         if detail {
             sql.push_str(", ");
@@ -461,7 +463,13 @@ impl Tx<'_> {
         if let Some(p) = q.is_public {
             arg(&mut sql, " AND i.is_public = ?", Value::Integer(p as i64));
         }
-        let driving = self.rare_property(q)?;
+        // Decided on the first piece; the later ones keep it.
+        let driving = match after {
+            Some(at) => at.driving,
+            None => self.rare_property(q)?,
+        };
+        let most = if driving.is_some() { SORTED } else { PIECE };
+        let piece = q.limit.map_or(most, |l| l.min(most));
         for (n, (k, v)) in q.properties.iter().enumerate() {
             let clause = if Some(n) == driving {
                 // Few images have it: they are read from the (key, value,
@@ -491,6 +499,7 @@ impl Tx<'_> {
         if let Some(ListPosition {
             value,
             id: marker_id,
+            ..
         }) = from
         {
             if q.sort_key == SortKey::Id {
@@ -500,13 +509,9 @@ impl Tx<'_> {
                     Value::Text(marker_id),
                 );
             } else {
-                arg(&mut sql, &format!(" AND (i.{col} {cmp} ?"), value.clone());
-                arg(&mut sql, &format!(" OR (i.{col} = ?"), value);
-                arg(
-                    &mut sql,
-                    &format!(" AND i.id {cmp} ?))"),
-                    Value::Text(marker_id),
-                );
+                // A row value: SQLite seeks the (col, id) index to it.
+                arg(&mut sql, &format!(" AND (i.{col}, i.id) {cmp} (?"), value);
+                arg(&mut sql, ", ?)", Value::Text(marker_id));
             }
         }
         if q.sort_key == SortKey::Id {
@@ -514,15 +519,14 @@ impl Tx<'_> {
         } else {
             sql.push_str(&format!(" ORDER BY i.{col} {dir}, i.id {dir}"));
         }
-        if let Some(limit) = q.limit {
-            arg(&mut sql, " LIMIT ?", Value::Integer(limit as i64));
-        }
+        arg(&mut sql, " LIMIT ?", Value::Integer(piece as i64));
         let mut stmt = self.conn.prepare_cached(&sql)?;
         let mut rows = stmt.query(params_from_iter(args.iter()))?;
         let mut count = 0;
         let mut last = ListPosition {
             value: Value::Null,
             id: String::new(),
+            driving,
         };
         let at = sort_column_index(q.sort_key);
         while let Some(row) = rows.next()? {
@@ -533,22 +537,50 @@ impl Tx<'_> {
             visit(listed);
             count += 1;
         }
-        Ok((count, (count > 0).then_some(last)))
+        Ok(Piece {
+            count,
+            more: count == piece as usize && q.limit != Some(piece),
+            last: (count > 0).then_some(last),
+        })
     }
 }
 
-/// A property filter matched by fewer images than this is read from its
-/// index and sorted; one matched by more, by reading the images in the
-/// listing's order (see `Tx::list`). At 256 the two cost about the same
-/// for a page of 25 of 10,000 images (BENCHMARKS.md, "Property filters").
-const RARE: i64 = 256;
+/// The most images one read of a listing returns: one short read
+/// transaction (about 0.4 ms with properties) on the thread that serves
+/// the request, and about 70 KB of JSON held at a time per reader.
+const PIECE: u32 = 128;
+
+/// A rare property filter's matches are read from the property index and
+/// sorted whole, in one read, when fewer than this (a listing that wants
+/// more than a piece counts up to this many); sorting them again for every
+/// piece would cost more than scanning the catalogue once.
+const SORTED: u32 = 2048;
+
+/// One piece of a listing.
+pub(crate) struct Piece {
+    /// How many images it had.
+    pub(crate) count: usize,
+    /// Whether another piece may follow.
+    pub(crate) more: bool,
+    /// Where its last image stands, for the next piece.
+    pub(crate) last: Option<ListPosition>,
+}
+
+/// For a page of at most a piece, a property filter matched by fewer
+/// images than this is read from its index and sorted; one matched by
+/// more, by reading the images in the listing's order (see `Tx::list`).
+/// About where the two cost the same for a page of 25 of 10,000 images
+/// (BENCHMARKS.md, "Property filters").
+const RARE: u32 = 256;
 
 /// Where a listing stands: the sort value and id of an image in it (the
-/// last one of a piece, or a marker's).
+/// last one of a piece, or a marker's), and the filter the listing is read
+/// through.
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) struct ListPosition {
     value: Value,
     id: String,
+    driving: Option<usize>,
 }
 
 /// Where in `COLUMNS` the column `key` sorts by is.
@@ -566,10 +598,16 @@ fn sort_column_index(key: SortKey) -> usize {
 }
 
 impl Tx<'_> {
-    /// Which of `q`'s property filters, if any, fewer than `RARE` images
-    /// match (the rarest of them): counted through the index, at most
-    /// `RARE` entries each.
+    /// Which of `q`'s property filters, if any, few enough images match
+    /// for their sorting to cost less than a scan (the rarest of them):
+    /// fewer than `RARE` for a page of at most a piece, else fewer than
+    /// `SORTED`; counted through the index, no further than that.
     fn rare_property(&self, q: &ListQuery) -> Result<Option<usize>, AppError> {
+        let cap = i64::from(if q.limit.is_some_and(|l| l <= PIECE) {
+            RARE
+        } else {
+            SORTED
+        });
         let mut rarest: Option<(usize, i64)> = None;
         for (n, (k, v)) in q.properties.iter().enumerate() {
             let count: i64 = self
@@ -578,8 +616,8 @@ impl Tx<'_> {
                     "SELECT count(*) FROM (SELECT 1 FROM image_properties \
                      WHERE key = ?1 AND value = ?2 LIMIT ?3)",
                 )?
-                .query_row(params![k, v, RARE], |r| r.get(0))?;
-            if count < RARE && rarest.is_none_or(|(_, c)| count < c) {
+                .query_row(params![k, v, cap], |r| r.get(0))?;
+            if count < cap && rarest.is_none_or(|(_, c)| count < c) {
                 rarest = Some((n, count));
             }
         }
@@ -638,9 +676,11 @@ fn marker_position(
         })
         .optional()?;
     match found {
-        Some((value, id, live)) if live || q.changes_since.is_some() => {
-            Ok(ListPosition { value, id })
-        }
+        Some((value, id, live)) if live || q.changes_since.is_some() => Ok(ListPosition {
+            value,
+            id,
+            driving: None,
+        }),
         _ => Err(AppError::invalid(format!(
             "{MARKER_NOT_FOUND} '{marker}': no such image in this listing"
         ))),

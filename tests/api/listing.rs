@@ -634,3 +634,114 @@ async fn changes_since_a_shown_time_includes_changes_later_than_it_only() {
         assert_eq!(got, vec![new.clone()], "changes-since={form}");
     }
 }
+
+/// 300 of Alice's images, more than one piece of a listing (128), with ties
+/// in name and size; `all=yes` on all but every 30th (more than the 256 a
+/// filter must match to be read in the listing's order), `rare=yes` on
+/// every 30th (few enough to be read from the property index). Returns the
+/// ids in registration order.
+async fn three_hundred_images(app: &TestApp) -> Vec<String> {
+    let mut created = Vec::new();
+    for i in 0..300 {
+        let size = i % 7 + 1;
+        let data: Vec<u8> = (0..size).map(|b| (b + i) as u8).collect();
+        let (key, value) = if i % 30 == 0 {
+            ("X-Image-Meta-Property-Rare", "yes")
+        } else {
+            ("X-Image-Meta-Property-All", "yes")
+        };
+        let id = app
+            .alice()
+            .register(&format!("many{i:03}"))
+            .data(&data)
+            .name(["b", "a", "c"][i % 3])
+            .header(key, value)
+            .ok()
+            .await;
+        created.push(id);
+    }
+    created
+}
+
+#[tokio::test]
+async fn a_listing_longer_than_a_piece_is_streamed_with_every_image_once_in_order() {
+    let app = TestApp::spawn().await;
+    let created = three_hundred_images(&app).await;
+    let rare: Vec<String> = created.iter().step_by(30).cloned().collect();
+    let common: Vec<String> = created
+        .iter()
+        .filter(|i| !rare.contains(i))
+        .cloned()
+        .collect();
+    // The whole list, streamed (no length: chunked), equals its pages of 100
+    // (each one piece), for sort keys with ties, both ways, both dialects.
+    for (prefix, list) in [
+        ("", "/images/detail"),
+        ("/v1", "/images/detail"),
+        ("", "/images"),
+    ] {
+        for what in [
+            "sort_key=name",
+            "sort_key=size&sort_dir=desc",
+            "sort_key=created_at",
+        ] {
+            let base = format!("{prefix}{list}?{what}");
+            let resp = app.get(&base, ALICE.0).await;
+            assert_eq!(resp.status(), 200, "{base}");
+            assert_eq!(
+                resp.content_length(),
+                None,
+                "{base}: streamed, so of no declared length"
+            );
+            let whole: Value = resp.json().await.unwrap();
+            let whole = items(&whole);
+            assert_eq!(whole.len(), 300, "{base}");
+            assert_eq!(ids(&pages(&app, &base, 100).await), ids(&whole), "{base}");
+            let key = what.split(['=', '&']).nth(1).unwrap();
+            if list.ends_with("detail") || key != "created_at" {
+                assert_sorted(&whole, key, what.contains("desc"), &base);
+            }
+            // A limit over a piece, and a marker within the second piece.
+            let limited = items(&app.list(&format!("{base}&limit=200"), ALICE.0).await);
+            assert_eq!(
+                ids(&limited),
+                ids(&whole)[..200].to_vec(),
+                "{base} limit 200"
+            );
+            let marker = whole[150]["id"].as_str().unwrap();
+            let after = items(&app.list(&format!("{base}&marker={marker}"), ALICE.0).await);
+            assert_eq!(ids(&after), ids(&whole)[151..].to_vec(), "{base} after 150");
+        }
+    }
+    // A page that fits in one piece is sent whole, with its length.
+    let resp = app.get("/images/detail?limit=25", ALICE.0).await;
+    assert!(resp.content_length().is_some());
+    // A common filter and a rare one, alone and together: each image that
+    // has the property, once, in order.
+    for (filter, expected) in [
+        ("property-all=yes", common.clone()),
+        ("property-rare=yes", rare.clone()),
+        ("property-all=yes&property-rare=yes", Vec::new()),
+        ("property-all=yes&name=a", {
+            let a: Vec<String> = created.iter().skip(1).step_by(3).cloned().collect();
+            common.iter().filter(|i| a.contains(i)).cloned().collect()
+        }),
+    ] {
+        for prefix in ["", "/v1"] {
+            let base = format!("{prefix}/images/detail?{filter}");
+            let whole = ids(&items(&app.list(&base, ALICE.0).await));
+            assert_eq!(whole, expected, "{base}");
+            for limit in [25, 130] {
+                assert_eq!(
+                    ids(&pages(&app, &base, limit).await),
+                    expected,
+                    "{base} by {limit}"
+                );
+            }
+            let desc = format!("{base}&sort_dir=desc");
+            let mut reversed = expected.clone();
+            reversed.reverse();
+            assert_eq!(ids(&pages(&app, &desc, 25).await), reversed, "{desc}");
+        }
+    }
+}
