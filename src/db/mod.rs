@@ -65,8 +65,29 @@ CREATE TABLE objects (
 ) WITHOUT ROWID;
 ";
 
+/// Each property row also holds its image's creation time and id (neither
+/// ever changes), so that one index gives a property's images in the
+/// listings' default order: a filtered page reads its own images and no
+/// others (issue 13). The index replaces `image_properties_by_value`, whose
+/// (key, value) it begins with.
+const PROPERTIES_IN_ORDER: &str = "
+ALTER TABLE image_properties ADD COLUMN created_at INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE image_properties ADD COLUMN image_id TEXT NOT NULL DEFAULT '';
+UPDATE image_properties SET
+    created_at = (SELECT i.created_at FROM images i WHERE i.seq = image_seq),
+    image_id = (SELECT i.id FROM images i WHERE i.seq = image_seq);
+DROP INDEX image_properties_by_value;
+CREATE INDEX image_properties_in_order
+    ON image_properties (key, value, created_at, image_id);
+";
+
 fn migrations() -> Migrations<'static> {
-    Migrations::new(vec![M::up(SCHEMA), M::up(PROPERTIES_JSON), M::up(OBJECTS)])
+    Migrations::new(vec![
+        M::up(SCHEMA),
+        M::up(PROPERTIES_JSON),
+        M::up(OBJECTS),
+        M::up(PROPERTIES_IN_ORDER),
+    ])
 }
 
 /// Per-connection settings: foreign keys, busy timeout, durable commits.
@@ -344,7 +365,7 @@ mod tests {
         );
         drop(c);
         assert_eq!(mode, "wal");
-        assert_eq!(version, 3);
+        assert_eq!(version, 4);
         drop(db);
         assert!(
             Database::open(&path).is_ok(),
