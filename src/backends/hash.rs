@@ -159,35 +159,54 @@ pub(crate) fn hash_bytes(data: &[u8]) -> (String, String) {
 }
 
 /// Reads a file once: `(bytes read, pithos hash, md5)`. The MD5 runs on a
-/// second thread beside the Pithos hash, fed the same buffers: MD5 cannot be
-/// split, so it sets the pace, and registering a file takes about as long as
-/// `md5sum` reading it.
+/// second thread beside the Pithos hash, both on the same buffer at once:
+/// MD5 cannot be split, so it sets the pace, and registering a file takes
+/// about as long as `md5sum` reading it (the reading is done meanwhile,
+/// on the other core).
 pub(crate) fn hash_file(path: &Path) -> std::io::Result<(u64, String, String)> {
     use md5::{Digest, Md5};
-    use std::sync::mpsc::sync_channel;
+    use std::sync::mpsc::{channel, sync_channel};
+    use std::sync::Arc;
+
+    /// Buffers in flight: read ahead of the MD5 by this many, and no more
+    /// memory than this many 4 MiB buffers for a file of any size.
+    const BUFFERS: usize = 4;
 
     let mut f = File::open(path)?;
-    // Buffers go to the MD5 thread and come back to be filled again: a few
-    // 4 MiB buffers serve a file of any size.
-    let (to_md5, chunks) = sync_channel::<Vec<u8>>(3);
-    let (give_back, returned) = sync_channel::<Vec<u8>>(4);
+    // Each buffer goes to the MD5 thread as soon as it is read, the Pithos
+    // hash reads it here meanwhile, and it comes back to be filled again
+    // once the MD5 is done with it.
+    let (to_md5, chunks) = sync_channel::<Arc<Vec<u8>>>(BUFFERS);
+    let (give_back, returned) = channel::<Arc<Vec<u8>>>();
+    for _ in 0..BUFFERS {
+        let _ = give_back.send(Arc::new(Vec::with_capacity(BLOCK_SIZE)));
+    }
     std::thread::scope(|scope| {
         let md5 = scope.spawn(move || {
             let mut md5 = Md5::new();
             for chunk in chunks {
                 md5.update(&chunk[..]);
-                let _ = give_back.try_send(chunk);
+                let _ = give_back.send(chunk);
             }
             hex::encode(md5.finalize())
         });
         let mut hasher = ObjectHasher::pithos_only();
         let mut total = 0u64;
         let result = loop {
-            let mut buf = returned
-                .try_recv()
-                .unwrap_or_else(|_| vec![0u8; BLOCK_SIZE]);
+            let Ok(mut shared) = returned.recv() else {
+                break Err(std::io::Error::other("the MD5 thread stopped"));
+            };
+            // The MD5 thread let this one go before giving it back, and the
+            // Pithos hash let go of every buffer before this one: no one
+            // else holds it (were it otherwise, a new one would do).
+            if Arc::get_mut(&mut shared).is_none() {
+                shared = Arc::new(Vec::with_capacity(BLOCK_SIZE));
+            }
+            let Some(buf) = Arc::get_mut(&mut shared) else {
+                break Err(std::io::Error::other("a read buffer still in use"));
+            };
             buf.resize(BLOCK_SIZE, 0);
-            let n = match read_full(&mut f, &mut buf) {
+            let n = match read_full(&mut f, buf) {
                 Ok(n) => n,
                 Err(e) => break Err(e),
             };
@@ -195,11 +214,11 @@ pub(crate) fn hash_file(path: &Path) -> std::io::Result<(u64, String, String)> {
                 break Ok(());
             }
             buf.truncate(n);
-            hasher.update(&buf);
             total += n as u64;
-            if to_md5.send(buf).is_err() {
+            if to_md5.send(Arc::clone(&shared)).is_err() {
                 break Err(std::io::Error::other("the MD5 thread stopped"));
             }
+            hasher.update(&shared);
         };
         drop(to_md5);
         let md5 = md5
