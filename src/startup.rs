@@ -7,7 +7,7 @@ use std::time::Duration;
 use actix_web::body::BoxBody;
 use actix_web::dev::{Server, ServerHandle, Service, ServiceRequest, ServiceResponse};
 use actix_web::http::KeepAlive;
-use actix_web::middleware::Logger;
+use actix_web::middleware::{Condition, Logger};
 use actix_web::{web, App, HttpServer};
 use tokio::signal::unix::{signal, Signal, SignalKind};
 
@@ -156,13 +156,19 @@ impl Application {
         });
         let app_state = state.clone();
         let web_state = web::Data::new(WebState::new(&settings.ui));
+        let access_log =
+            log::log_enabled!(target: "actix_web::middleware::logger", log::Level::Info);
         let server = HttpServer::new(move || {
             App::new()
                 .app_data(app_state.clone())
                 .app_data(web_state.clone())
                 // Inside the log's wrapper: it sees the router's answer.
                 .wrap_fn(measure)
-                .wrap(
+                // The access log only where its lines are kept: the logger
+                // formats each request's line as it begins, whether or not
+                // the line is written (a tenth of a HEAD's time in profiles).
+                .wrap(Condition::new(
+                    access_log,
                     Logger::new("%a \"%r\" %s %b %Dms user=%{user}xo").custom_response_replace(
                         "user",
                         |res| {
@@ -173,7 +179,7 @@ impl Application {
                                 .unwrap_or_else(|| "-".into())
                         },
                     ),
-                )
+                ))
                 .default_service(web::to(dispatch))
         })
         // Connection limits, set here rather than left to actix's defaults
