@@ -240,7 +240,8 @@ fn text(out: &mut Vec<u8>, name: &str, value: &str) {
 
 fn number(out: &mut Vec<u8>, name: &str, value: i64) {
     key(out, name);
-    out.extend_from_slice(value.to_string().as_bytes());
+    // Without a String per number: three per image in a listing.
+    out.extend_from_slice(itoa::Buffer::new().format(value).as_bytes());
 }
 
 /// Appends one listed image: the fields of `/images` or of `/images/detail`,
