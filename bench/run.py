@@ -272,8 +272,10 @@ def new_workdir(prefix):
 def fsync_rate(directory, seconds):
     """write(4 KiB) + fsync on one new file of `directory`, one writer, for
     `seconds`: the raw durable-write rate of the disk that holds plankton.db,
-    which durable registrations are set against. The file grows, as SQLite's
-    WAL does between checkpoints."""
+    which durable registrations are set against. Each write appends, so each
+    fsync also commits the file's new size (SQLite's WAL grows so too, and is
+    overwritten from its start after a checkpoint). On a shared machine the
+    rate moves with the neighbours' I/O: read it beside its load average."""
     path = os.path.join(directory, "fsync-probe")
     block = os.urandom(4096)
     times = []
@@ -619,7 +621,8 @@ def figures(args, results, ref, rss_after, read_rows, readers, raw_fsync, large,
 
     def cell(label, c, key="rps"):
         r = results.get((label, c))
-        return None if r is None else r[key]
+        # A cell that finished no request (wrk's p50 is then 0) measured nothing.
+        return None if r is None or r["requests"] == 0 else r[key]
 
     def bad(label, c):
         r = results.get((label, c))
