@@ -20,7 +20,7 @@ use super::Registry;
 /// from the last image of the one before (a keyset cursor): a listing of
 /// any length is served in bounded memory and holds no transaction open
 /// while its reader is slow. What this means when the catalogue changes
-/// meanwhile: docs/behaviour.md, "Listings".
+/// meanwhile: docs/behaviour.md, "Listing".
 pub(crate) struct Listing {
     db: Database,
     who: String,
