@@ -184,9 +184,7 @@ impl JsonList {
             dialect,
         }
     }
-}
 
-impl JsonList {
     /// What has been written so far, handed over; the listing goes on
     /// into an empty buffer.
     fn take(&mut self) -> Vec<u8> {

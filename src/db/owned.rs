@@ -7,7 +7,6 @@
 
 use std::cell::RefCell;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Weak};
 
 use rusqlite::{Connection, OpenFlags};
@@ -18,17 +17,23 @@ const STATEMENTS: usize = 96;
 
 /// One database's owned connections, one per thread that has read from it.
 pub(super) struct Owners {
-    id: u64,
     path: PathBuf,
-    /// What the threads' entries hold to know that the database is still open.
+    /// What the threads' entries point to: which database a connection is
+    /// for, and whether it is still open.
     alive: Arc<()>,
 }
 
 /// The connection one thread owns for one database.
 struct Owned {
-    db: u64,
-    alive: Weak<()>,
+    /// Its database's `Owners::alive`.
+    db: Weak<()>,
     conn: Connection,
+}
+
+impl Owned {
+    fn is_for(&self, owners: &Owners) -> bool {
+        std::ptr::eq(self.db.as_ptr(), Arc::as_ptr(&owners.alive))
+    }
 }
 
 thread_local! {
@@ -48,9 +53,7 @@ pub(super) enum Outcome<R, F> {
 
 impl Owners {
     pub(super) fn new(path: &Path) -> Owners {
-        static NEXT: AtomicU64 = AtomicU64::new(0);
         Owners {
-            id: NEXT.fetch_add(1, Ordering::Relaxed),
             path: path.to_path_buf(),
             alive: Arc::new(()),
         }
@@ -64,15 +67,14 @@ impl Owners {
             let Ok(mut owned) = cell.try_borrow_mut() else {
                 return None;
             };
-            let at = match owned.iter().position(|o| o.db == self.id) {
+            let at = match owned.iter().position(|o| o.is_for(self)) {
                 Some(at) => at,
                 None => {
                     // Connections of databases closed since are let go here.
-                    owned.retain(|o| o.alive.strong_count() > 0);
+                    owned.retain(|o| o.db.strong_count() > 0);
                     match self.open() {
                         Ok(conn) => owned.push(Owned {
-                            db: self.id,
-                            alive: Arc::downgrade(&self.alive),
+                            db: Arc::downgrade(&self.alive),
                             conn,
                         }),
                         Err(e) => return Some(Err(e)),
@@ -110,7 +112,7 @@ impl Drop for Owners {
         // opening of a connection, or when they end.
         let _ = OWNED.try_with(|cell| {
             if let Ok(mut owned) = cell.try_borrow_mut() {
-                owned.retain(|o| o.db != self.id);
+                owned.retain(|o| !o.is_for(self));
             }
         });
     }

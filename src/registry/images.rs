@@ -24,10 +24,10 @@ use super::Registry;
 pub(crate) struct Listing {
     db: Database,
     who: String,
+    /// The listing's query; its limit is how many images the page may
+    /// still have (`None`: no limit), less each piece as it is read.
     q: ListQuery,
     detail: bool,
-    /// How many images the page may still have (`None`: no limit).
-    left: Option<u32>,
     after: Option<ListPosition>,
     done: bool,
 }
@@ -39,16 +39,12 @@ impl Listing {
         if self.done {
             return Ok(false);
         }
-        let q = ListQuery {
-            limit: self.left,
-            ..self.q.clone()
-        };
-        let (who, detail, after) = (&self.who, self.detail, self.after.as_ref());
+        let (who, q, detail, after) = (&self.who, &self.q, self.detail, self.after.as_ref());
         let piece = self
             .db
-            .read(|tx| tx.list(who, &q, detail, after, |image| sink.push(&image)))?;
+            .read(|tx| tx.list(who, q, detail, after, |image| sink.push(&image)))?;
         self.after = piece.last;
-        if let Some(left) = &mut self.left {
+        if let Some(left) = &mut self.q.limit {
             *left -= piece.count as u32;
         }
         self.done = !piece.more;
@@ -63,7 +59,6 @@ impl Registry {
         Listing {
             db: self.db.clone(),
             who: caller.id().to_string(),
-            left: q.limit,
             q,
             detail,
             after: None,

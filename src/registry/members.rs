@@ -22,9 +22,8 @@ impl Registry {
         caller: &Caller,
         id: ImageId,
     ) -> Result<Vec<String>, AppError> {
-        let who = caller.id().to_string();
-        self.db.read(move |tx| {
-            let stored = super::load(tx, &id, &who, Intent::Read)?;
+        self.db.read(|tx| {
+            let stored = super::load(tx, &id, caller.id(), Intent::Read)?;
             tx.members(&stored)
         })
     }

@@ -94,8 +94,7 @@ impl Registry {
         id: ImageId,
         intent: Intent,
     ) -> Result<StoredImage, AppError> {
-        let who = caller.id().to_string();
-        self.db.read(move |tx| load(tx, &id, &who, intent))
+        self.db.read(|tx| load(tx, &id, caller.id(), intent))
     }
 }
 

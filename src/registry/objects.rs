@@ -311,10 +311,10 @@ impl Registry {
         let key = object_key(loc);
         let l = loc.clone();
         let file = blocking(move || fs.object_file(&l)).await?;
-        let (k, who, at) = (key.clone(), caller.id().to_string(), loc.canonical());
+        let at = loc.canonical();
         let (meta, by_image) = self
             .db
-            .read(move |tx| Ok((tx.object_meta(&k)?, tx.image_lets_read(&at, &who)?)))?;
+            .read(|tx| Ok((tx.object_meta(&key)?, tx.image_lets_read(&at, caller.id())?)))?;
         let own = caller.id() == loc.account();
         let readable =
             own || by_image || meta.as_ref().is_some_and(|m| shared_with(m, caller.id()));

@@ -134,9 +134,8 @@ impl Registry {
         caller: &Caller,
         id: ImageId,
     ) -> Result<ImageView, AppError> {
-        let who = caller.id().to_string();
-        let (image, members) = self.db.read(move |tx| {
-            let stored = super::load(tx, &id, &who, Intent::Read)?;
+        let (image, members) = self.db.read(|tx| {
+            let stored = super::load(tx, &id, caller.id(), Intent::Read)?;
             let members = tx.members(&stored)?;
             Ok((stored.image, members))
         })?;

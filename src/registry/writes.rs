@@ -275,8 +275,7 @@ impl Registry {
         let _turn = self.locks.lock(&loc.canonical()).await;
         self.check_write(caller, loc, &put.pre).await?;
         let key = object_key(loc);
-        let k = key.clone();
-        let old = self.db.read(move |tx| tx.object_meta(&k))?;
+        let old = self.db.read(|tx| tx.object_meta(&key))?;
         let (fs, _) = self.object_store()?;
         let (l, f) = (loc.clone(), fs.clone());
         let existed = blocking(move || f.object_file(&l)).await?.is_some();
