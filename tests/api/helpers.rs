@@ -9,19 +9,17 @@ use std::path::{Path, PathBuf};
 
 use actix_web::dev::ServerHandle;
 use plankton::config::Settings;
-use plankton::startup::Application;
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
 use reqwest::{Method, Response};
 use serde_json::Value;
 use tempfile::TempDir;
 
 use crate::registration::User;
+use crate::support;
 use crate::util::{exchange, ids_of, items, json_with_status, RawResponse};
 
 /// Users of the token file every test app starts with: (token, user id).
-pub const ALICE: (&str, &str) = ("alice-token", "alice");
-pub const BOB: (&str, &str) = ("bob-token", "bob");
-pub const CAROL: (&str, &str) = ("carol-token", "carol");
+pub use crate::support::users::{ALICE, BOB, CAROL};
 
 /// A running plankton on a temporary directory.
 pub struct TestApp {
@@ -44,25 +42,8 @@ impl TestApp {
     /// A server whose settings `tweak` may change before it starts.
     pub async fn spawn_with(tweak: impl FnOnce(&mut Settings)) -> TestApp {
         let dir = tempfile::tempdir().expect("temp dir");
-        let root = dir.path().join("objects");
-        std::fs::create_dir_all(&root).unwrap();
-        let tokens = dir.path().join("tokens");
-        std::fs::write(
-            &tokens,
-            format!(
-                "# test users\n{} {} Alice Liddell\n{} {}\n{} {}\n",
-                ALICE.0, ALICE.1, BOB.0, BOB.1, CAROL.0, CAROL.1
-            ),
-        )
-        .unwrap();
-        let mut settings = Settings {
-            listen: "127.0.0.1:0".into(),
-            database: dir.path().join("plankton.db"),
-            ..Settings::default()
-        };
-        settings.identity.token_file = tokens;
-        let backends = crate::Backends::start(dir.path(), &root);
-        settings.store.root = root;
+        let mut settings = support::app::settings(dir.path());
+        let backends = crate::Backends::start(dir.path(), &settings.store.root);
         backends.configure(&mut settings);
         tweak(&mut settings);
         let settings = settings.validated().expect("valid test settings");
@@ -70,20 +51,14 @@ impl TestApp {
     }
 
     fn start(dir: TempDir, settings: Settings, backends: crate::Backends) -> TestApp {
-        let app = Application::build(settings.clone()).expect("app builds");
-        let address = format!("http://127.0.0.1:{}{}", app.port(), settings.base_path);
-        let handle = app.handle();
-        tokio::spawn(app.run_until_stopped());
+        let running = support::app::start(&settings);
         TestApp {
-            address,
-            client: reqwest::Client::builder()
-                .redirect(reqwest::redirect::Policy::none())
-                .build()
-                .unwrap(),
+            address: running.address,
+            client: support::app::client(),
             dir,
             settings,
             backends,
-            handle,
+            handle: running.handle,
         }
     }
 

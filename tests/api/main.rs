@@ -38,5 +38,7 @@ mod registration;
 mod robustness;
 mod routing;
 mod smoke;
+#[path = "../support/mod.rs"]
+mod support;
 mod uploads;
 mod util;

@@ -1,6 +1,6 @@
-//! What the browser stories stand on: the release-built binary (or the
-//! test profile's, `CARGO_BIN_EXE_plankton`) started on a temporary
-//! directory, Debian's chromedriver started on a free port, and headless
+//! What the browser stories stand on: the binary under test (located by
+//! `tests/support`: `TEST_PLANKTON_BIN` or the test profile's) started on a
+//! temporary directory, Debian's chromedriver started on a free port, and headless
 //! Chromium sessions driven through it with fantoccini. Screenshots go to
 //! `<target>/ui-screenshots/`.
 //!
@@ -8,20 +8,29 @@
 //! skip, loudly; with `REQUIRE_BROWSER_TESTS` set (`.ci/run` sets it)
 //! they fail instead.
 
-use std::io::{BufRead, BufReader, Write};
+use std::io::Write;
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use fantoccini::{Client, ClientBuilder, Locator};
 use serde_json::{json, Value};
 use tempfile::TempDir;
 
-pub const ALICE: (&str, &str) = ("alice-browser-token", "alice");
-pub const BOB: (&str, &str) = ("bob-browser-token", "bob");
-pub const CAROL: (&str, &str) = ("carol-browser-token", "carol");
+use crate::support::process::{self, Server};
+use crate::support::users::{write_tokens, Entry, ALICE_NAME};
+use crate::support::{self, images};
+
+pub use crate::support::users::{ALICE, BOB, CAROL};
+
+/// The token file of a story: Bob has a display name here, for the
+/// members view to show.
+const USERS: [Entry<'static>; 3] = [
+    (ALICE, Some(ALICE_NAME)),
+    (BOB, Some("Bob Dylan")),
+    (CAROL, None),
+];
 
 /// Chromium's flags: headless, as root, on a machine with no network
 /// (without the background-networking flags its connections are refused
@@ -99,8 +108,7 @@ pub struct Stage {
     pub http: reqwest::Client,
     chromium: PathBuf,
     driver_url: String,
-    log: Arc<Mutex<Vec<String>>>,
-    _server: Process,
+    server: Server,
     _driver: Process,
 }
 
@@ -111,15 +119,10 @@ impl Stage {
         let dir = tempfile::tempdir().unwrap();
         std::fs::create_dir_all(dir.path().join("objects")).unwrap();
         let tokens = dir.path().join("tokens");
-        std::fs::write(
-            &tokens,
-            format!(
-                "{} {} Alice Liddell\n{} {} Bob Dylan\n{} {}\n",
-                ALICE.0, ALICE.1, BOB.0, BOB.1, CAROL.0, CAROL.1
-            ),
-        )
-        .unwrap();
-        let (server, base, log) = start_server(dir.path());
+        write_tokens(&tokens, &USERS);
+        let server = Server::start(&mut process::command(dir.path()))
+            .unwrap_or_else(|e| panic!("plankton starts: {e}"));
+        let base = format!("http://{}", server.addr);
         let port = free_port();
         let driver = Process(
             Command::new(driver)
@@ -130,13 +133,7 @@ impl Stage {
                 .expect("chromedriver starts"),
         );
         let driver_url = format!("http://127.0.0.1:{port}");
-        let http = reqwest::Client::builder()
-            .redirect(reqwest::redirect::Policy::none())
-            // Below the server's keep-alive (5 s), so that a pooled
-            // connection is never reused just as the server closes it.
-            .pool_idle_timeout(Duration::from_secs(2))
-            .build()
-            .unwrap();
+        let http = support::app::client();
         let deadline = Instant::now() + Duration::from_secs(20);
         while http
             .get(format!("{driver_url}/status"))
@@ -156,8 +153,7 @@ impl Stage {
             http,
             chromium,
             driver_url,
-            log,
-            _server: server,
+            server,
             _driver: driver,
         })
     }
@@ -195,44 +191,17 @@ impl Stage {
         data: &[u8],
         headers: &[(&str, &str)],
     ) -> String {
-        let mut req = self
-            .http
-            .post(format!("{}/images", self.base))
-            .header("x-auth-token", user.0)
-            .header("content-type", "application/octet-stream")
-            .header("x-image-meta-name", encode(name))
-            .body(data.to_vec());
-        for (k, v) in headers {
-            req = req.header(*k, *v);
-        }
-        let resp = req.send().await.unwrap();
-        assert_eq!(resp.status(), 200);
-        let body: Value = resp.json().await.unwrap();
-        body["image"]["id"].as_str().unwrap().to_string()
+        images::upload(&self.http, &self.base, user, name, data, headers).await
     }
 
     /// The image as `user` reads it through the API (`/images/detail`), if listed.
     pub async fn api_detail(&self, user: (&str, &str), id: &str) -> Option<Value> {
-        let list: Value = self
-            .http
-            .get(format!("{}/images/detail", self.base))
-            .header("x-auth-token", user.0)
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        list.as_array()
-            .unwrap()
-            .iter()
-            .find(|i| i["id"] == id)
-            .cloned()
+        images::detail(&self.http, &self.base, user, id).await
     }
 
     /// The server's log so far.
     pub fn log(&self) -> String {
-        self.log.lock().unwrap().join("\n")
+        self.server.log_lines().join("\n")
     }
 
     /// The log names no token (docs/api.md §15: never in a log).
@@ -246,63 +215,6 @@ impl Stage {
             "the log has the view's requests:\n{log}"
         );
     }
-}
-
-/// Percent-encodes a header value.
-pub fn encode(value: &str) -> String {
-    value
-        .bytes()
-        .map(|b| {
-            if b.is_ascii_alphanumeric() || b"-._~ ".contains(&b) {
-                (b as char).to_string()
-            } else {
-                format!("%{b:02X}")
-            }
-        })
-        .collect()
-}
-
-/// The binary under test: `PLANKTON_BIN` (CI's release build) or this profile's.
-fn binary() -> PathBuf {
-    std::env::var_os("PLANKTON_BIN").map_or_else(
-        || PathBuf::from(env!("CARGO_BIN_EXE_plankton")),
-        PathBuf::from,
-    )
-}
-
-/// Starts plankton on `dir` on a free port; its log is gathered as it comes.
-fn start_server(dir: &Path) -> (Process, String, Arc<Mutex<Vec<String>>>) {
-    let mut child = Command::new(binary())
-        .env("PLANKTON_LISTEN", "127.0.0.1:0")
-        .env("PLANKTON_DATABASE", dir.join("plankton.db"))
-        .env("PLANKTON_IDENTITY__TOKEN_FILE", dir.join("tokens"))
-        .env("PLANKTON_STORE__ROOT", dir.join("objects"))
-        .env("RUST_LOG", "info")
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("plankton starts");
-    let stderr = child.stderr.take().unwrap();
-    let log = Arc::new(Mutex::new(Vec::new()));
-    let (tx, rx) = std::sync::mpsc::channel();
-    let lines = log.clone();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-            if let Some(rest) = line.split("listening on http://").nth(1) {
-                let addr = rest
-                    .split([' ', '/'])
-                    .next()
-                    .unwrap_or_default()
-                    .to_string();
-                let _ = tx.send(addr);
-            }
-            lines.lock().unwrap().push(line);
-        }
-    });
-    let addr = rx
-        .recv_timeout(Duration::from_secs(20))
-        .expect("plankton says where it listens");
-    (Process(child), format!("http://{addr}"), log)
 }
 
 /// One Chromium session.

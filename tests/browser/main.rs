@@ -6,6 +6,8 @@
 //! Each saves screenshots under `target/ui-screenshots/`.
 
 mod harness;
+#[path = "../support/mod.rs"]
+mod support;
 
 use fantoccini::Locator;
 use serde_json::{json, Value};

@@ -1,22 +1,19 @@
-//! The real server on port 0 with a temporary directory (as `tests/api`
-//! spawns it), and a browser's part played by hand: cookies kept per
+//! The real server on port 0 with a temporary directory (`tests/support`
+//! spawns it, as for `tests/api`), and a browser's part played by hand: cookies kept per
 //! session, form fields posted with the session's `csrf`, links read out of
 //! the pages.
 
-use std::time::Duration;
-
 use actix_web::dev::ServerHandle;
 use plankton::config::Settings;
-use plankton::startup::Application;
-use reqwest::header::{HeaderMap, CONTENT_TYPE, SET_COOKIE};
+use reqwest::header::{HeaderMap, SET_COOKIE};
 use reqwest::{Method, Response, StatusCode};
 use serde_json::Value;
 use tempfile::TempDir;
 
+use crate::support::{self, images};
+
 /// Users of the token file: (token, user id); Alice has a display name.
-pub const ALICE: (&str, &str) = ("alice-secret-token", "alice");
-pub const BOB: (&str, &str) = ("bob-secret-token", "bob");
-pub const CAROL: (&str, &str) = ("carol-secret-token", "carol");
+pub use crate::support::users::{ALICE, BOB, CAROL};
 
 /// What a browser asks for.
 pub const BROWSER_ACCEPT: &str =
@@ -134,42 +131,16 @@ impl WebApp {
 
     pub async fn spawn_with(tweak: impl FnOnce(&mut Settings)) -> WebApp {
         let dir = tempfile::tempdir().unwrap();
-        let root = dir.path().join("objects");
-        std::fs::create_dir_all(&root).unwrap();
-        let tokens = dir.path().join("tokens");
-        std::fs::write(
-            &tokens,
-            format!(
-                "{} {} Alice Liddell\n{} {}\n{} {}\n",
-                ALICE.0, ALICE.1, BOB.0, BOB.1, CAROL.0, CAROL.1
-            ),
-        )
-        .unwrap();
-        let mut settings = Settings {
-            listen: "127.0.0.1:0".into(),
-            database: dir.path().join("plankton.db"),
-            ..Settings::default()
-        };
-        settings.identity.token_file = tokens;
-        settings.store.root = root;
+        let mut settings = support::app::settings(dir.path());
         tweak(&mut settings);
         let settings = settings.validated().unwrap();
-        let app = Application::build(settings.clone()).unwrap();
-        let address = format!("http://127.0.0.1:{}{}", app.port(), settings.base_path);
-        let handle = app.handle();
-        tokio::spawn(app.run_until_stopped());
+        let running = support::app::start(&settings);
         WebApp {
-            address,
-            client: reqwest::Client::builder()
-                .redirect(reqwest::redirect::Policy::none())
-                // Below the server's keep-alive (5 s), so that a pooled
-                // connection is never reused just as the server closes it.
-                .pool_idle_timeout(Duration::from_secs(2))
-                .build()
-                .unwrap(),
+            address: running.address,
+            client: support::app::client(),
             _dir: dir,
             settings,
-            handle,
+            handle: running.handle,
         }
     }
 
@@ -308,56 +279,20 @@ impl WebApp {
         data: &[u8],
         public: bool,
     ) -> String {
-        let resp = self
-            .client
-            .post(self.url("/images"))
-            .header("x-auth-token", user.0)
-            .header(CONTENT_TYPE, "application/octet-stream")
-            .header("x-image-meta-name", crate::helpers::encode(name))
-            .header(
-                "x-image-meta-is-public",
-                if public { "true" } else { "false" },
-            )
-            .body(data.to_vec())
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(resp.status(), 200);
-        let body: Value = resp.json().await.unwrap();
-        body["image"]["id"].as_str().unwrap().to_string()
+        let public = if public { "true" } else { "false" };
+        let headers = [("x-image-meta-is-public", public)];
+        images::upload(&self.client, &self.address, user, name, data, &headers).await
     }
 
     /// `GET /images/detail` item of `id` as `user` sees it, if listed.
     pub async fn api_detail(&self, user: (&str, &str), id: &str) -> Option<Value> {
-        let list: Value = self
-            .client
-            .get(self.url("/images/detail"))
-            .header("x-auth-token", user.0)
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        list.as_array()
-            .unwrap()
-            .iter()
-            .find(|i| i["id"] == id)
-            .cloned()
+        images::detail(&self.client, &self.address, user, id).await
     }
 
     /// The member ids of `id` as its owner sees them through the API.
     pub async fn api_members(&self, user: (&str, &str), id: &str) -> Vec<String> {
-        let body: Value = self
-            .client
-            .get(self.url(&format!("/images/{id}/members")))
-            .header("x-auth-token", user.0)
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let path = format!("/images/{id}/members");
+        let body = images::get_json(&self.client, &self.address, user, &path).await;
         body["members"]
             .as_array()
             .unwrap()
@@ -368,30 +303,7 @@ impl WebApp {
 
     /// The number of live images `user` can list through the API.
     pub async fn api_count(&self, user: (&str, &str)) -> usize {
-        let list: Value = self
-            .client
-            .get(self.url("/images"))
-            .header("x-auth-token", user.0)
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let list = images::get_json(&self.client, &self.address, user, "/images").await;
         list.as_array().unwrap().len()
     }
-}
-
-/// Percent-encodes a header value (the API decodes every value once).
-pub fn encode(value: &str) -> String {
-    value
-        .bytes()
-        .map(|b| {
-            if b.is_ascii_alphanumeric() || b"-._~ ".contains(&b) {
-                (b as char).to_string()
-            } else {
-                format!("%{b:02X}")
-            }
-        })
-        .collect()
 }

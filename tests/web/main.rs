@@ -5,4 +5,6 @@
 
 mod helpers;
 mod safety;
+#[path = "../support/mod.rs"]
+mod support;
 mod views;

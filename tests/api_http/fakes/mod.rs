@@ -15,7 +15,7 @@ use actix_web::dev::ServerHandle;
 use actix_web::{web, App, HttpServer};
 use plankton::config::{IdentityBackendKind, Settings, StoreBackendKind};
 
-use crate::helpers::{ALICE, BOB, CAROL};
+use crate::support::users::{ALICE, ALICE_NAME, BOB, CAROL};
 
 /// A user both fakes know: the token, the user id Astakos answers for it, and
 /// a display name.
@@ -26,9 +26,9 @@ pub struct FakeUser {
     pub name: String,
 }
 
-/// The users of the test token file (`helpers.rs`), as the fakes know them.
+/// The users of the test token file (`tests/support/users.rs`), as the fakes know them.
 pub fn test_users() -> Vec<FakeUser> {
-    [(ALICE, "Alice Liddell"), (BOB, "Bob"), (CAROL, "Carol")]
+    [(ALICE, ALICE_NAME), (BOB, "Bob"), (CAROL, "Carol")]
         .iter()
         .map(|((token, id), name)| FakeUser {
             token: token.to_string(),
