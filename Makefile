@@ -42,7 +42,7 @@ FUZZ_CASES ?= 40000
 .PHONY: crashtest fuzz
 
 crashtest: build ## kill -9 the release binary under 16 writers CYCLES times (50): nothing lost, nothing half written
-	PLANKTON_BIN=$(BIN) CRASH_CYCLES=$(CYCLES) $(CARGO) test --locked --test crash
+	TEST_PLANKTON_BIN=$(BIN) CRASH_CYCLES=$(CYCLES) $(CARGO) test --locked --test crash
 
 fuzz: ## the generated-input (proptest) tests with FUZZ_CASES cases each (40000), optimised
 	PROPTEST_CASES=$(FUZZ_CASES) $(CARGO) test --locked --release --lib proptests

@@ -13,26 +13,22 @@
 //! - at most 16 pipelined requests are queued on one connection;
 //! - plankton's own: request bodies (member lists) of at most 1 MiB, else 413.
 
-#[path = "../crash/http.rs"]
-#[allow(dead_code)]
-mod http;
+#[path = "../support/mod.rs"]
+mod support;
 
-use std::io::{BufRead, BufReader, ErrorKind, Read, Write};
+use std::io::{ErrorKind, Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpStream};
-use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
-use std::sync::{mpsc, Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use tempfile::TempDir;
 
-const TOKEN: &str = "alice-token";
+use support::raw as http;
+use support::users::{write_tokens, ALICE, BOB};
 
 /// The real server on a temporary directory, with one image of Alice's.
 struct Server {
-    child: Child,
+    process: support::process::Server,
     addr: SocketAddr,
-    log: Arc<Mutex<Vec<String>>>,
     image: String,
     _dir: TempDir,
 }
@@ -48,60 +44,17 @@ impl Server {
         let objects = dir.path().join("objects/alice/images");
         std::fs::create_dir_all(&objects).unwrap();
         std::fs::write(objects.join("a.img"), b"hello").unwrap();
-        let tokens = dir.path().join("tokens");
-        std::fs::write(&tokens, format!("{TOKEN} alice\nbob-token bob\n")).unwrap();
-        use std::os::unix::fs::PermissionsExt;
-        std::fs::set_permissions(&tokens, std::fs::Permissions::from_mode(0o600)).unwrap();
-        let binary = std::env::var_os("PLANKTON_BIN")
-            .map(PathBuf::from)
-            .unwrap_or_else(|| PathBuf::from(env!("CARGO_BIN_EXE_plankton")));
-        let mut cmd = Command::new(binary);
-        // Only our settings: a PLANKTON_* variable of the caller's (this
-        // test's own PLANKTON_BIN among them) would be a setting too.
-        for (k, _) in std::env::vars_os() {
-            if k.to_string_lossy().starts_with("PLANKTON_") {
-                cmd.env_remove(k);
-            }
-        }
-        let mut child = cmd
-            .env("PLANKTON_LISTEN", "127.0.0.1:0")
-            .env("PLANKTON_DATABASE", dir.path().join("p.db"))
-            .env("PLANKTON_IDENTITY__TOKEN_FILE", &tokens)
-            .env("PLANKTON_STORE__ROOT", dir.path().join("objects"))
-            .envs(settings.iter().copied())
-            .env_remove("PLANKTON_CONFIG")
-            .env("RUST_LOG", "info")
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        let stderr = child.stderr.take().unwrap();
-        let log = Arc::new(Mutex::new(Vec::new()));
-        let (tx, rx) = mpsc::channel();
-        let sink = log.clone();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-                if let Some(pos) = line.find("listening on http://") {
-                    let rest = &line[pos + "listening on http://".len()..];
-                    let hp: String = rest
-                        .chars()
-                        .take_while(|c| !c.is_whitespace() && *c != '/')
-                        .collect();
-                    let _ = tx.send(hp);
-                }
-                sink.lock().unwrap().push(line);
-            }
-        });
-        let hp = rx
-            .recv_timeout(Duration::from_secs(30))
-            .unwrap_or_else(|_| panic!("server did not start: {:?}", log.lock().unwrap()));
-        let addr: SocketAddr = hp.parse().unwrap();
+        write_tokens(&dir.path().join("tokens"), &[(ALICE, None), (BOB, None)]);
+        let process = support::process::Server::start(
+            support::process::command(dir.path()).envs(settings.iter().copied()),
+        );
+        let addr = process.addr;
         let resp = http::request(
             addr,
             "POST",
             "/images",
             &[
-                ("X-Auth-Token", TOKEN.into()),
+                ("X-Auth-Token", ALICE.0.into()),
                 ("X-Image-Meta-Name", b"a".to_vec()),
                 (
                     "X-Image-Meta-Location",
@@ -115,9 +68,8 @@ impl Server {
         assert_eq!(resp.status, 200, "{}", resp.text());
         let image = resp.header("x-image-meta-id").unwrap().to_string();
         Server {
-            child,
+            process,
             addr,
-            log,
             image,
             _dir: dir,
         }
@@ -130,7 +82,7 @@ impl Server {
             self.addr,
             "GET",
             "/images/detail",
-            &[("X-Auth-Token", TOKEN.as_bytes().to_vec())],
+            &[("X-Auth-Token", ALICE.0.as_bytes().to_vec())],
             b"",
             Duration::from_secs(5),
         );
@@ -144,7 +96,7 @@ impl Server {
             t.elapsed()
         );
         assert!(
-            self.child.try_wait().unwrap().is_none(),
+            self.process.child.try_wait().unwrap().is_none(),
             "{when}: the server exited"
         );
     }
@@ -155,7 +107,7 @@ impl Server {
             self.addr,
             "GET",
             &format!("/images/{}/members", self.image),
-            &[("X-Auth-Token", TOKEN.as_bytes().to_vec())],
+            &[("X-Auth-Token", ALICE.0.as_bytes().to_vec())],
             b"",
             Duration::from_secs(5),
         )
@@ -168,7 +120,7 @@ impl Server {
     /// every malformed request head as an ERROR "stream error" of its
     /// dispatcher: those are the clients' faults, expected here.)
     fn assert_clean_log(&self) {
-        let log = self.log.lock().unwrap();
+        let log = self.process.log.lock().unwrap();
         let bad: Vec<&String> = log
             .iter()
             .filter(|l| {
@@ -178,13 +130,6 @@ impl Server {
             })
             .collect();
         assert!(bad.is_empty(), "the server logged: {bad:#?}");
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
     }
 }
 
@@ -283,7 +228,7 @@ fn head(method: &str, path: &[u8], extra: &[u8]) -> Vec<u8> {
     out.push(b' ');
     out.extend_from_slice(path);
     out.extend_from_slice(b" HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Auth-Token: ");
-    out.extend_from_slice(TOKEN.as_bytes());
+    out.extend_from_slice(ALICE.0.as_bytes());
     out.extend_from_slice(b"\r\n");
     out.extend_from_slice(extra);
     out.extend_from_slice(b"\r\n");

@@ -120,8 +120,7 @@ impl Stage {
         std::fs::create_dir_all(dir.path().join("objects")).unwrap();
         let tokens = dir.path().join("tokens");
         write_tokens(&tokens, &USERS);
-        let server = Server::start(&mut process::command(dir.path()))
-            .unwrap_or_else(|e| panic!("plankton starts: {e}"));
+        let server = Server::start(&mut process::command(dir.path()));
         let base = format!("http://{}", server.addr);
         let port = free_port();
         let driver = Process(

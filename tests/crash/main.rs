@@ -25,24 +25,26 @@
 //! answered write, or the state after the in-flight one.
 //!
 //! Environment: `CRASH_CYCLES` (default 2), `CRASH_SEED` (default: the
-//! clock), `PLANKTON_BIN` (default: the binary cargo built with this test;
+//! clock), `TEST_PLANKTON_BIN` (default: the binary cargo built with this test;
 //! `make crashtest` points it at the release binary), `CRASH_SABOTAGE=1`
 //! (self-test: delete a property row behind the server's back after each
 //! kill; every cycle must then fail).
 
-mod http;
+#[path = "../support/mod.rs"]
+mod support;
 mod uploads;
 
-use std::collections::{BTreeMap, BTreeSet, VecDeque};
-use std::io::{BufRead, BufReader};
+use std::collections::{BTreeMap, BTreeSet};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{mpsc, Arc, Mutex};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use http::{request, Failure, Response};
+use support::process::Server;
+use support::raw::{self as http, request, Failure, Response};
+use support::users::write_tokens;
 use uploads::{uploader_user, Uploader, UPLOADERS};
 
 /// Concurrent writers, one user each.
@@ -689,130 +691,62 @@ fn diff(model: &Model, observed: &BTreeMap<String, Img>) -> String {
     out.join("\n")
 }
 
-/// A running server whose stderr is kept (the last lines) and watched for
-/// panics and errors.
-struct Server {
-    child: Child,
-    addr: SocketAddr,
-    tail: Arc<Mutex<VecDeque<String>>>,
-    alarms: Arc<Mutex<Vec<String>>>,
-}
-
 struct Deployment {
     dir: PathBuf,
-    binary: PathBuf,
 }
 
 impl Deployment {
-    fn new(dir: &Path, binary: PathBuf) -> Deployment {
+    fn new(dir: &Path) -> Deployment {
         let root = dir.join("objects");
-        let mut tokens = String::new();
+        let mut users = Vec::new();
         for w in 0..WRITERS {
             let user = user_of(w);
-            tokens.push_str(&format!("tok-{user} {user}\n"));
             for j in 0..OBJECTS {
                 let file = root.join(&user).join("images").join(object_name(j));
                 std::fs::create_dir_all(file.parent().unwrap()).unwrap();
                 std::fs::write(&file, format!("object {j} of {user}\n").repeat(j + 1)).unwrap();
             }
+            users.push(user);
         }
-        for u in 0..UPLOADERS {
-            let user = uploader_user(u);
-            tokens.push_str(&format!("tok-{user} {user}\n"));
-        }
-        let token_file = dir.join("tokens");
-        std::fs::write(&token_file, tokens).unwrap();
-        use std::os::unix::fs::PermissionsExt;
-        std::fs::set_permissions(&token_file, std::fs::Permissions::from_mode(0o600)).unwrap();
+        users.extend((0..UPLOADERS).map(uploader_user));
+        let tokens: Vec<String> = users.iter().map(|u| format!("tok-{u}")).collect();
+        let entries: Vec<_> = tokens
+            .iter()
+            .zip(&users)
+            .map(|(t, u)| ((t.as_str(), u.as_str()), None))
+            .collect();
+        write_tokens(&dir.join("tokens"), &entries);
         Deployment {
             dir: dir.to_path_buf(),
-            binary,
         }
     }
 
     fn db(&self) -> PathBuf {
-        self.dir.join("p.db")
+        self.dir.join("plankton.db")
     }
 
     fn command(&self) -> Command {
-        let mut cmd = Command::new(&self.binary);
-        // Only our settings: a PLANKTON_* variable of the caller's (this
-        // test's own PLANKTON_BIN among them) would be a setting too.
-        for (k, _) in std::env::vars_os() {
-            if k.to_string_lossy().starts_with("PLANKTON_") {
-                cmd.env_remove(k);
-            }
-        }
-        cmd.env("PLANKTON_LISTEN", "127.0.0.1:0")
-            .env("PLANKTON_DATABASE", self.db())
-            .env("PLANKTON_IDENTITY__TOKEN_FILE", self.dir.join("tokens"))
-            .env("PLANKTON_STORE__ROOT", self.dir.join("objects"))
-            .env_remove("PLANKTON_CONFIG");
-        cmd
+        support::process::command(&self.dir)
     }
 
     fn start(&self) -> Result<Server, String> {
-        let mut child = self
-            .command()
-            .env("RUST_LOG", "info")
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .map_err(|e| format!("spawn {}: {e}", self.binary.display()))?;
-        let stderr = child.stderr.take().unwrap();
-        let tail = Arc::new(Mutex::new(VecDeque::new()));
-        let alarms = Arc::new(Mutex::new(Vec::new()));
-        let (tx, rx) = mpsc::channel();
-        let (t, a) = (tail.clone(), alarms.clone());
-        std::thread::spawn(move || {
-            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-                if let Some(pos) = line.find("listening on http://") {
-                    let rest = &line[pos + "listening on http://".len()..];
-                    let hostport: String = rest
-                        .chars()
-                        .take_while(|c| !c.is_whitespace() && *c != '/')
-                        .collect();
-                    let _ = tx.send(hostport);
-                }
-                if line.contains("panicked") || line.contains(" ERROR ") {
-                    a.lock().unwrap().push(line.clone());
-                }
-                let mut t = t.lock().unwrap();
-                t.push_back(line);
-                if t.len() > 50 {
-                    t.pop_front();
-                }
-            }
-        });
-        match rx.recv_timeout(Duration::from_secs(30)) {
-            Ok(hostport) => {
-                let addr = hostport
-                    .parse()
-                    .map_err(|_| format!("bad address {hostport}"))?;
-                Ok(Server {
-                    child,
-                    addr,
-                    tail,
-                    alarms,
-                })
-            }
-            Err(_) => {
-                let _ = child.kill();
-                let _ = child.wait();
-                let tail: Vec<String> = tail.lock().unwrap().iter().cloned().collect();
-                Err(format!("the server did not start:\n{}", tail.join("\n")))
-            }
-        }
+        Server::try_start(&mut self.command())
     }
 }
 
 impl Server {
-    /// SIGKILL, and wait for the process to be gone.
+    /// SIGKILL, and wait for the process to be gone: the panics and errors
+    /// it logged, and its last 50 lines.
     fn kill9(mut self) -> (Vec<String>, Vec<String>) {
         let _ = self.child.kill();
         let _ = self.child.wait();
-        let alarms = self.alarms.lock().unwrap().clone();
-        let tail = self.tail.lock().unwrap().iter().cloned().collect();
+        let log = self.log_lines();
+        let alarms = log
+            .iter()
+            .filter(|l| l.contains("panicked") || l.contains(" ERROR "))
+            .cloned()
+            .collect();
+        let tail = log[log.len().saturating_sub(50)..].to_vec();
         (alarms, tail)
     }
 }
@@ -896,16 +830,14 @@ fn main() {
                 .unwrap_or(1)
         });
     let sabotage = std::env::var_os("CRASH_SABOTAGE").is_some();
-    let binary = std::env::var_os("PLANKTON_BIN")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_BIN_EXE_plankton")));
+    let binary = support::process::binary();
     println!(
         "crash test: {cycles} cycles, {WRITERS} writers, seed {seed} (CRASH_SEED={seed} replays the choices), binary {}",
         binary.display()
     );
     let started = Instant::now();
     let tmp = tempfile::tempdir().expect("temp dir");
-    let dep = Deployment::new(tmp.path(), binary);
+    let dep = Deployment::new(tmp.path());
     let mut rng = Rng::new(seed);
     let mut writers: Vec<Writer> = (0..WRITERS)
         .map(|w| Writer {

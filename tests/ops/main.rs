@@ -4,3 +4,5 @@
 mod process;
 mod signals;
 mod subcommands;
+#[path = "../support/mod.rs"]
+mod support;

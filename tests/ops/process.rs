@@ -1,19 +1,14 @@
 //! Starting the built binary on a temporary directory and talking to it.
 
-use std::io::{BufRead, BufReader};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::path::PathBuf;
+use std::process::Command;
 
 use tempfile::TempDir;
 
-pub const ALICE: &str = "alice-token";
-
-/// The binary under test.
-pub fn binary() -> PathBuf {
-    PathBuf::from(env!("CARGO_BIN_EXE_plankton"))
-}
+use crate::support;
+pub use crate::support::process::{binary, Server};
+pub use crate::support::users::{set_mode, ALICE};
+use crate::support::users::{write_tokens, ALICE_NAME, BOB};
 
 /// A temporary deployment: token file, store root and database path.
 pub struct Deployment {
@@ -21,12 +16,15 @@ pub struct Deployment {
 }
 
 impl Deployment {
+    /// Alice and Bob in the token file (Carol is for a test to add), an
+    /// empty store root.
     pub fn new() -> Deployment {
         let dir = tempfile::tempdir().unwrap();
         std::fs::create_dir_all(dir.path().join("objects")).unwrap();
-        let tokens = dir.path().join("tokens");
-        std::fs::write(&tokens, format!("{ALICE} alice Alice\nbob-token bob\n")).unwrap();
-        set_mode(&tokens, 0o600);
+        write_tokens(
+            &dir.path().join("tokens"),
+            &[(ALICE, Some(ALICE_NAME)), (BOB, None)],
+        );
         Deployment { dir }
     }
 
@@ -36,21 +34,7 @@ impl Deployment {
 
     /// Environment overrides pointing plankton at this deployment.
     pub fn env(&self) -> Vec<(String, String)> {
-        vec![
-            ("PLANKTON_LISTEN".into(), "127.0.0.1:0".into()),
-            (
-                "PLANKTON_DATABASE".into(),
-                self.path("plankton.db").display().to_string(),
-            ),
-            (
-                "PLANKTON_IDENTITY__TOKEN_FILE".into(),
-                self.path("tokens").display().to_string(),
-            ),
-            (
-                "PLANKTON_STORE__ROOT".into(),
-                self.path("objects").display().to_string(),
-            ),
-        ]
+        support::process::env_for(self.dir.path())
     }
 
     /// Writes `data` as the object `pithos://alice/images/<name>`.
@@ -82,92 +66,11 @@ impl Deployment {
     }
 }
 
-pub fn set_mode(path: &Path, mode: u32) {
-    use std::os::unix::fs::PermissionsExt;
-    std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).unwrap();
-}
-
-/// A running server process whose log lines are collected.
-pub struct Server {
-    pub child: Child,
-    pub base: String,
-    pub log: Arc<Mutex<Vec<String>>>,
-}
-
-impl Server {
-    /// Starts `cmd` (already given its arguments and environment) and waits for
-    /// its start-up line to learn the port.
-    pub fn start(cmd: &mut Command) -> Server {
-        let mut child = cmd
-            .env("RUST_LOG", "info")
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        let stderr = child.stderr.take().unwrap();
-        let log = Arc::new(Mutex::new(Vec::new()));
-        let (tx, rx) = std::sync::mpsc::channel();
-        let sink = log.clone();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-                if let Some(pos) = line.find("listening on http://") {
-                    let rest = &line[pos + "listening on ".len()..];
-                    let url = rest.split_whitespace().next().unwrap_or("").to_string();
-                    let _ = tx.send(url);
-                }
-                sink.lock().unwrap().push(line);
-            }
-        });
-        let base = rx
-            .recv_timeout(Duration::from_secs(30))
-            .unwrap_or_else(|_| panic!("server did not start: {:?}", log.lock().unwrap()));
-        Server { child, base, log }
-    }
-
-    pub fn pid(&self) -> u32 {
-        self.child.id()
-    }
-
-    /// Sends a signal by name (`TERM`, `HUP`).
-    pub fn signal(&self, name: &str) {
-        let status = Command::new("kill")
-            .arg(format!("-{name}"))
-            .arg(self.pid().to_string())
-            .status()
-            .unwrap();
-        assert!(status.success());
-    }
-
-    /// Waits for the process to exit (at most `limit`), returning its code.
-    pub fn wait(&mut self, limit: Duration) -> Option<i32> {
-        let start = Instant::now();
-        while start.elapsed() < limit {
-            if let Some(status) = self.child.try_wait().unwrap() {
-                return status.code();
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        None
-    }
-
-    /// Every log line so far.
-    pub fn log_lines(&self) -> Vec<String> {
-        self.log.lock().unwrap().clone()
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
 /// Registers `pithos://alice/images/<name>` as alice; returns the new id.
 pub async fn register(client: &reqwest::Client, base: &str, name: &str) -> String {
     let resp = client
         .post(format!("{base}/images"))
-        .header("X-Auth-Token", ALICE)
+        .header("X-Auth-Token", ALICE.0)
         .header("X-Image-Meta-Name", name)
         .header(
             "X-Image-Meta-Location",

@@ -3,6 +3,7 @@
 use std::time::Duration;
 
 use crate::process::{register, Deployment, ALICE};
+use crate::support::users::{write_tokens, CAROL};
 
 #[tokio::test]
 async fn sigterm_mid_download_still_answers_it_whole() {
@@ -14,7 +15,7 @@ async fn sigterm_mid_download_still_answers_it_whole() {
     let id = register(&client, &server.base, "big.img").await;
     let mut resp = client
         .get(format!("{}/images/{id}", server.base))
-        .header("X-Auth-Token", ALICE)
+        .header("X-Auth-Token", ALICE.0)
         .send()
         .await
         .unwrap();
@@ -54,7 +55,7 @@ async fn sighup_rereads_the_token_file_without_dropping_requests() {
             for _ in 0..200 {
                 let r = client
                     .get(format!("{base}/images"))
-                    .header("X-Auth-Token", ALICE)
+                    .header("X-Auth-Token", ALICE.0)
                     .send()
                     .await
                     .map(|r| r.status().as_u16());
@@ -63,11 +64,7 @@ async fn sighup_rereads_the_token_file_without_dropping_requests() {
             statuses
         })
     };
-    std::fs::write(
-        d.path("tokens"),
-        format!("{ALICE} alice\ncarol-token carol\n"),
-    )
-    .unwrap();
+    write_tokens(&d.path("tokens"), &[(ALICE, None), (CAROL, None)]);
     for _ in 0..3 {
         server.signal("HUP");
         tokio::time::sleep(Duration::from_millis(20)).await;
@@ -100,7 +97,7 @@ async fn logs_have_a_startup_line_and_one_access_line_per_request_without_tokens
     let id = register(&client, &server.base, "a.img").await;
     let head = client
         .head(format!("{}/images/{id}", server.base))
-        .header("X-Auth-Token", ALICE)
+        .header("X-Auth-Token", ALICE.0)
         .send()
         .await
         .unwrap();
@@ -151,7 +148,7 @@ async fn logs_have_a_startup_line_and_one_access_line_per_request_without_tokens
         "{access:?}"
     );
     assert!(
-        lines.iter().all(|l| !l.contains(ALICE)),
+        lines.iter().all(|l| !l.contains(ALICE.0)),
         "no token in the log"
     );
 }

@@ -5,6 +5,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
 use crate::process::{binary, register, set_mode, Deployment, Server, ALICE};
+use crate::support::users::write_tokens;
 
 #[test]
 fn config_prints_the_effective_settings_with_environment_overrides() {
@@ -237,7 +238,7 @@ async fn an_installed_tree_starts_with_the_installed_config() {
     let state = dest.join("var/lib/plankton");
     std::fs::create_dir_all(state.join("objects")).unwrap();
     let tokens = dest.join("etc/plankton/tokens");
-    std::fs::write(&tokens, format!("{ALICE} alice\n")).unwrap();
+    write_tokens(&tokens, &[(ALICE, None)]);
     set_mode(&tokens, 0o640);
     let rewritten = config
         .replace("\"/var/lib/plankton/", &format!("\"{}/", state.display()))

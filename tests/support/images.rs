@@ -43,7 +43,12 @@ pub async fn upload(
 }
 
 /// A GET of the API at `base` as `user`, its body as JSON.
-pub async fn get_json(client: &reqwest::Client, base: &str, user: (&str, &str), path: &str) -> Value {
+pub async fn get_json(
+    client: &reqwest::Client,
+    base: &str,
+    user: (&str, &str),
+    path: &str,
+) -> Value {
     client
         .get(format!("{base}{path}"))
         .header("x-auth-token", user.0)

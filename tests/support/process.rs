@@ -57,8 +57,14 @@ pub struct Server {
 
 impl Server {
     /// Starts `cmd` (given its arguments and environment) at log level info
-    /// and waits (30 s) for its start-up line; its log if none comes.
-    pub fn start(cmd: &mut Command) -> Result<Server, String> {
+    /// and waits (30 s) for its start-up line, panicking with its log if
+    /// none comes.
+    pub fn start(cmd: &mut Command) -> Server {
+        Self::try_start(cmd).unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    /// `start`, the failure to start an error.
+    pub fn try_start(cmd: &mut Command) -> Result<Server, String> {
         let mut child = cmd
             .env("RUST_LOG", "info")
             .stdout(Stdio::null())
@@ -126,7 +132,10 @@ impl Drop for Server {
 
 /// Reads `stderr` into `log` on a thread of its own; the URL of the
 /// start-up line ("listening on http://…") comes on the channel.
-fn gather(stderr: impl std::io::Read + Send + 'static, log: Arc<Mutex<Vec<String>>>) -> mpsc::Receiver<String> {
+fn gather(
+    stderr: impl std::io::Read + Send + 'static,
+    log: Arc<Mutex<Vec<String>>>,
+) -> mpsc::Receiver<String> {
     let (tx, rx) = mpsc::channel();
     std::thread::spawn(move || {
         for line in BufReader::new(stderr).lines().map_while(Result::ok) {

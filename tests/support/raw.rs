@@ -105,9 +105,9 @@ pub fn request<K: AsRef<str>>(
     parse_response(&buf, method == "HEAD").map_err(Failure::Cut)
 }
 
-/// The status line and headers of a response, and where its body starts;
-/// `None` without a whole head.
-fn parse_head(buf: &[u8]) -> Option<Result<(u16, Vec<(String, String)>, usize), String>> {
+/// The status line and headers of a response, and every byte after them
+/// as its body; `None` without a whole head.
+fn parse_head(buf: &[u8]) -> Option<Result<Response, String>> {
     let end = find(buf, b"\r\n\r\n")?;
     let head = String::from_utf8_lossy(&buf[..end]).into_owned();
     let mut lines = head.split("\r\n");
@@ -119,51 +119,48 @@ fn parse_head(buf: &[u8]) -> Option<Result<(u16, Vec<(String, String)>, usize), 
         .filter_map(|l| l.split_once(':'))
         .map(|(k, v)| (k.trim().to_ascii_lowercase(), v.trim().to_string()))
         .collect();
-    Some(Ok((status, headers, end + 4)))
+    Some(Ok(Response {
+        status,
+        headers,
+        body: buf[end + 4..].to_vec(),
+    }))
 }
 
 /// The answer as it came: no head at all (the connection was closed) is
 /// status 0, and the body is every byte after the head.
 pub fn parse_raw(bytes: &[u8]) -> Response {
-    let Some(head) = parse_head(bytes) else {
-        return Response {
+    match parse_head(bytes) {
+        Some(head) => head.unwrap_or_else(|e| panic!("{e}")),
+        None => Response {
             status: 0,
             headers: Vec::new(),
             body: bytes.to_vec(),
-        };
-    };
-    let (status, headers, start) = head.unwrap_or_else(|e| panic!("{e}"));
-    Response {
-        status,
-        headers,
-        body: bytes[start..].to_vec(),
+        },
     }
 }
 
 /// Parses a whole response; an incomplete one is an error.
 pub fn parse_response(buf: &[u8], head_only: bool) -> Result<Response, String> {
-    let (status, headers, start) =
-        parse_head(buf).ok_or_else(|| format!("no head in {} bytes", buf.len()))??;
-    let rest = &buf[start..];
-    let get = |n: &str| headers.iter().find(|(k, _)| k == n).map(|(_, v)| v.clone());
-    let body = if head_only || status == 204 || status == 304 {
+    let mut resp = parse_head(buf).ok_or_else(|| format!("no head in {} bytes", buf.len()))??;
+    let rest = std::mem::take(&mut resp.body);
+    let status = resp.status;
+    resp.body = if head_only || status == 204 || status == 304 {
         Vec::new()
-    } else if get("transfer-encoding").is_some_and(|v| v.eq_ignore_ascii_case("chunked")) {
-        dechunk(rest)?
-    } else if let Some(len) = get("content-length") {
+    } else if resp
+        .header("transfer-encoding")
+        .is_some_and(|v| v.eq_ignore_ascii_case("chunked"))
+    {
+        dechunk(&rest)?
+    } else if let Some(len) = resp.header("content-length") {
         let len: usize = len.parse().map_err(|_| format!("bad length {len}"))?;
         if rest.len() < len {
             return Err(format!("body cut at {} of {len} bytes", rest.len()));
         }
         rest[..len].to_vec()
     } else {
-        rest.to_vec()
+        rest
     };
-    Ok(Response {
-        status,
-        headers,
-        body,
-    })
+    Ok(resp)
 }
 
 fn dechunk(mut rest: &[u8]) -> Result<Vec<u8>, String> {
