@@ -593,9 +593,8 @@ async fn unregistering_a_shared_image_whose_object_is_gone_is_204() {
 async fn ranges_reach_pithos_as_asked_and_the_answer_is_passed_on() {
     let app = spawn().await;
     let id = one_image(&app).await;
-    let range = [("Range", "bytes=6-")];
-    let resp = app.request(Method::GET, &format!("/images/{id}"), Some(ALICE.0), &range);
-    let resp = resp.await;
+    let (path, range) = (format!("/images/{id}"), [("Range", "bytes=6-")]);
+    let resp = app.request(Method::GET, &path, Some(ALICE.0), &range).await;
     assert_eq!(resp.status(), 206);
     assert_eq!(must_header(&resp, "content-range"), "bytes 6-10/11");
     assert_eq!(resp.bytes().await.unwrap().as_ref(), b"world");
