@@ -15,7 +15,7 @@
 # story prints PASS/FAIL/SKIP; the last line is `interop: N passed, N failed`.
 # The exit status is non-zero if any step failed or was skipped.
 #
-# Environment: PLANKTON_BIN (default target/release/plankton), INTEROP_CACHE
+# Environment: TEST_PLANKTON_BIN (default target/release/plankton), INTEROP_CACHE
 # (virtual environments, default target/interop-venvs, reused when their
 # requirements have not changed), INTEROP_PY27 / INTEROP_PY311 (interpreters,
 # default pyenv's 2.7.18 and 3.11.7), INTEROP_BASE_PATH (plankton's base_path,
@@ -24,7 +24,7 @@ set -uo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
 top=$(cd "$here/../.." && pwd)
-BIN=${PLANKTON_BIN:-$top/target/release/plankton}
+BIN=${TEST_PLANKTON_BIN:-$top/target/release/plankton}
 CACHE=${INTEROP_CACHE:-$top/target/interop-venvs}
 PY27=${INTEROP_PY27:-$HOME/.pyenv/versions/2.7.18/bin/python2.7}
 PY311=${INTEROP_PY311:-$HOME/.pyenv/versions/3.11.7/bin/python3.11}
@@ -112,7 +112,7 @@ say "interop: virtual environments ready in $((t1 - t0)) s"
 
 # --------------------------------------------------------------- servers
 for v in $(compgen -e | grep '^PLANKTON_' || true); do
-    [ "$v" = PLANKTON_BIN ] || unset "$v"
+    unset "$v"
 done
 
 new_token() { od -An -tx1 -N16 /dev/urandom | tr -d ' \n'; }
@@ -137,7 +137,7 @@ start_server() { # dir -> sets PLANKTON_URL
     (umask 077; printf '# interop users\n%s %s %s\n%s %s %s\n%s %s %s\n' \
         "$ALICE_TOKEN" "$ALICE_ID" "$ALICE_NAME" "$BOB_TOKEN" "$BOB_ID" "$BOB_NAME" \
         "$CAROL_TOKEN" "$CAROL_ID" "$CAROL_NAME" > "$dir/tokens")
-    env -u PLANKTON_BIN PLANKTON_LISTEN=127.0.0.1:0 PLANKTON_BASE_PATH="$BASE_PATH" \
+    env PLANKTON_LISTEN=127.0.0.1:0 PLANKTON_BASE_PATH="$BASE_PATH" \
         PLANKTON_DATABASE="$dir/plankton.db" PLANKTON_IDENTITY__TOKEN_FILE="$dir/tokens" \
         PLANKTON_STORE__ROOT="$dir/objects" RUST_LOG=info,actix_web=info \
         "$BIN" > "$dir/server.log" 2>&1 &
