@@ -1,5 +1,6 @@
-//! Spawning the real server on port 0 with a temporary directory holding its
-//! database, token file and store root, and every method of `TestApp`: plain
+//! `TestApp`: the real server spawned in-process by `tests/support` on port 0
+//! with a temporary directory holding its database, token file and store
+//! root, and every method the api modules use on it: plain
 //! and raw requests, listings, members, and the users to register as
 //! (`app.alice().register(..)`, see `registration`).
 //! In the `api_http` binary the same server talks to fake Astakos and Pithos

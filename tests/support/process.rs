@@ -45,6 +45,7 @@ pub fn command(dir: &Path) -> Command {
 
 /// A running server whose standard error is gathered; killed when dropped.
 pub struct Server {
+    /// The process.
     pub child: Child,
     /// The URL it says it listens on (`http://127.0.0.1:<port>`, and the
     /// base path if any).
@@ -91,6 +92,7 @@ impl Server {
         })
     }
 
+    /// Its process id.
     pub fn pid(&self) -> u32 {
         self.child.id()
     }

@@ -3,9 +3,12 @@
 
 use std::path::Path;
 
-/// (token, user id) of the users a test token file holds.
+/// (token, user id) of the users a test token file holds: Alice, who owns
+/// most images of the tests,
 pub const ALICE: (&str, &str) = ("alice-token", "alice");
+/// Bob, the other user (member, stranger),
 pub const BOB: (&str, &str) = ("bob-token", "bob");
+/// and Carol, the third when two are not enough.
 pub const CAROL: (&str, &str) = ("carol-token", "carol");
 
 /// Alice's display name; Bob and Carol have none unless a test names them.
