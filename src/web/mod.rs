@@ -147,7 +147,7 @@ impl Req {
     /// The image id of path parameter `n`; one that is not an id is a page
     /// that does not exist.
     fn image_id(&self, n: usize) -> Result<ImageId, AppError> {
-        let raw = self.params.get(n).map(String::as_str).unwrap_or_default();
+        let raw = self.param(n);
         ImageId::parse(raw).map_err(|_| AppError::NotFound(format!("No image '{raw}'")))
     }
 
@@ -158,17 +158,9 @@ impl Req {
 
     /// The layout's parts for a page of this session, taking its notice.
     fn chrome(&self, title: &str) -> Chrome {
-        let mut chrome = Chrome::anonymous(&self.ui(), title);
+        let mut chrome = session_chrome(&self.state, title, self.session.as_ref());
         if let Some((live, caller)) = &self.session {
-            chrome.user = Some(
-                caller
-                    .user
-                    .name
-                    .clone()
-                    .unwrap_or_else(|| caller.id().to_string()),
-            );
             chrome.user_id = caller.id().to_string();
-            chrome.csrf = live.csrf.clone();
             chrome.notice = self.web.sessions.take_notice(&live.id);
         }
         chrome
@@ -219,13 +211,13 @@ pub(crate) async fn serve(
     state: web::Data<AppState>,
     lookup: Option<Lookup<'static, Handler>>,
 ) -> HttpResponse {
-    let ui = format!("{}/ui", state.base_path);
+    let ui = || format!("{}/ui", state.base_path);
     let mut resp = match (http.app_data::<web::Data<WebState>>().cloned(), lookup) {
         (None, _) => render::error_page(
             &AppError::internal("the web view's state is missing"),
-            Chrome::anonymous(&ui, "Error"),
+            Chrome::anonymous(&ui(), "Error"),
         ),
-        (Some(_), None) => see_other(&format!("{ui}/")),
+        (Some(_), None) => see_other(&format!("{}/", ui())),
         (Some(web), Some(lookup)) => {
             surface::serve::<Web>(http, payload, state, lookup.found, web).await
         }
@@ -283,7 +275,7 @@ impl Surface for Web {
     }
 
     fn scene(state: &AppState, ext: Option<&Web>) -> Chrome {
-        fallback_chrome(state, ext.and_then(|w| w.session.as_ref()))
+        session_chrome(state, "", ext.and_then(|w| w.session.as_ref()))
     }
 
     async fn missed_scene(
@@ -294,7 +286,7 @@ impl Surface for Web {
         // A page that does not exist still belongs to the session, if live:
         // its error page keeps the user's navigation.
         let session = session_of(http, state, &web).await.ok().flatten();
-        fallback_chrome(state, session.as_ref())
+        session_chrome(state, "", session.as_ref())
     }
 
     fn fault(e: &AppError, chrome: Chrome) -> HttpResponse {
@@ -302,10 +294,11 @@ impl Surface for Web {
     }
 }
 
-/// The chrome of an error page: the session's user and CSRF value, if any
-/// (the notice stays for the next page).
-fn fallback_chrome(state: &AppState, session: Option<&(Live, Caller)>) -> Chrome {
-    let mut chrome = Chrome::anonymous(&format!("{}/ui", state.base_path), "");
+/// The layout's parts for a page titled `title`: the session's user and
+/// CSRF value, if any (an error page's whole chrome; its notice stays for
+/// the next page).
+fn session_chrome(state: &AppState, title: &str, session: Option<&(Live, Caller)>) -> Chrome {
+    let mut chrome = Chrome::anonymous(&format!("{}/ui", state.base_path), title);
     if let Some((live, caller)) = session {
         chrome.user = Some(
             caller
