@@ -1,7 +1,7 @@
 //! The first step of every request: which surface its path belongs to (the
 //! image API in one of its dialects, the offline identity, the object store,
-//! the web view, the health check); each surface then finds the route in its
-//! own table.
+//! the web view, the health check), and the route in that surface's table,
+//! matched once: its handler goes to the surface, its label to the metrics.
 
 use actix_web::{web, HttpRequest, HttpResponse};
 
