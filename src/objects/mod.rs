@@ -29,7 +29,9 @@ pub(crate) fn owns(rest: &str) -> bool {
 
 /// The object store's part of a request: every route needs a caller.
 pub(crate) struct Objects {
+    /// Who is asking.
     caller: Caller,
+    /// The query string, parsed.
     query: Query,
 }
 
