@@ -4,15 +4,15 @@
 //! (docs/api.md §3). Its faults are the image API's JSON.
 
 use actix_web::{web, HttpRequest, HttpResponse};
-use futures_util::future::LocalBoxFuture;
 use serde::Deserialize;
 use serde_json::json;
 
 use crate::domain::ids::truncate;
 use crate::domain::user::User;
 use crate::error::AppError;
-use crate::http::routing::{find, Route, Seg};
-use crate::http::{authenticate, fault, missed, read_body, AppState, CallerId};
+use crate::http::routing::{find, Lookup, Route, Seg};
+use crate::http::surface::{self, h, Halt, Surface};
+use crate::http::{caller_for, fault, AppState};
 
 /// How long a token is said to last; token-file tokens do not expire, but
 /// clients expect a time.
@@ -186,30 +186,26 @@ async fn user_catalogs(mut r: Req) -> Result<HttpResponse, AppError> {
     })))
 }
 
+/// The identity surface's part of a request: nothing its handlers read
+/// (the caller of `user_catalogs` is only checked, and logged).
+pub(crate) struct Identity;
+
 /// One request as the identity surface's handlers see it.
-struct Req {
-    http: HttpRequest,
-    payload: Option<web::Payload>,
-    state: web::Data<AppState>,
-}
+type Req = surface::Req<Identity>;
 
-impl Req {
-    async fn body(&mut self) -> Result<Vec<u8>, AppError> {
-        match self.payload.take() {
-            Some(p) => read_body(&self.http, p).await,
-            None => Ok(Vec::new()),
-        }
-    }
-}
+/// A handler of the route table.
+pub(crate) type Handler = surface::Handler<Identity>;
 
-type Handler = fn(Req) -> LocalBoxFuture<'static, Result<HttpResponse, AppError>>;
+/// The label of every identity route in the metrics.
+pub(crate) const LABEL: &str = "/identity";
 
 /// The identity surface's routes; `user_catalogs` needs a token.
 static ROUTES: &[Route<Handler>] = &[
     Route {
         path: &[Seg::Lit("identity"), Seg::Lit("v2.0"), Seg::Lit("tokens")],
+        label: LABEL,
         open: true,
-        methods: &[("POST", |r| Box::pin(tokens(r)))],
+        methods: &[("POST", h!(tokens))],
     },
     Route {
         path: &[
@@ -217,8 +213,9 @@ static ROUTES: &[Route<Handler>] = &[
             Seg::Lit("v1.0"),
             Seg::Lit("user_catalogs"),
         ],
+        label: LABEL,
         open: false,
-        methods: &[("POST", |r| Box::pin(user_catalogs(r)))],
+        methods: &[("POST", h!(user_catalogs))],
     },
 ];
 
@@ -227,38 +224,44 @@ pub(crate) fn owns(rest: &str) -> bool {
     rest.starts_with("identity/") || rest.starts_with("account/")
 }
 
-/// Serves one request of the identity surface; `rest` is its path after
-/// the base, without the leading `/`.
+/// The route of a path after the base, without the leading `/`.
+pub(crate) fn route(rest: &str, method: &str) -> Lookup<'static, Handler> {
+    let segs: Vec<&str> = rest.split('/').collect();
+    find(ROUTES, &segs, method)
+}
+
+impl Surface for Identity {
+    type Seed = ();
+    type Scene = ();
+
+    async fn admit(
+        http: &HttpRequest,
+        state: &web::Data<AppState>,
+        open: bool,
+        _: (),
+        who: &mut Option<String>,
+    ) -> Result<Identity, Halt> {
+        caller_for(open, http, state, who).await?;
+        Ok(Identity)
+    }
+
+    fn scene(_: &AppState, _: Option<&Identity>) {}
+
+    async fn missed_scene(_: &HttpRequest, _: &web::Data<AppState>, _: ()) {}
+
+    fn fault(e: &AppError, _: ()) -> HttpResponse {
+        fault::json(e)
+    }
+}
+
+/// Serves one request of the identity surface, whose route the router found.
 pub(crate) async fn serve(
     http: HttpRequest,
     payload: web::Payload,
     state: web::Data<AppState>,
-    rest: &str,
+    lookup: Lookup<'static, Handler>,
 ) -> HttpResponse {
-    let segs: Vec<&str> = rest.split('/').collect();
-    let found = match find(ROUTES, &segs, http.method().as_str()) {
-        Ok(found) => found,
-        Err(miss) => return fault::json(&missed(&http, miss)),
-    };
-    let mut caller = None;
-    if !found.open {
-        match authenticate(&http, &state).await {
-            Ok(c) => caller = Some(c.id().to_string()),
-            Err(e) => return fault::json(&e),
-        }
-    }
-    let req = Req {
-        http,
-        payload: Some(payload),
-        state,
-    };
-    let mut resp = (found.handler)(req)
-        .await
-        .unwrap_or_else(|e| fault::json(&e));
-    if let Some(id) = caller {
-        resp.extensions_mut().insert(CallerId(id));
-    }
-    resp
+    surface::serve::<Identity>(http, payload, state, lookup.found, ()).await
 }
 
 #[cfg(test)]

@@ -16,8 +16,8 @@ use prometheus_client::registry::Registry;
 /// A request's route, method and status.
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub(crate) struct RequestLabels {
-    /// The route's pattern, e.g. `/images/{id}` (never the path itself).
-    pub(crate) route: String,
+    /// The route's pattern, e.g. `/images/{}` (never the path itself).
+    pub(crate) route: &'static str,
     /// The method.
     pub(crate) method: String,
     /// The status code.
@@ -28,7 +28,7 @@ pub(crate) struct RequestLabels {
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub(crate) struct RouteLabels {
     /// The route's pattern.
-    pub(crate) route: String,
+    pub(crate) route: &'static str,
 }
 
 /// A call to a network backend.
@@ -132,30 +132,7 @@ impl Metrics {
     /// A fresh set, registered under the prefix `plankton`.
     pub(crate) fn new() -> Metrics {
         let mut registry = Registry::with_prefix("plankton");
-        let requests = Family::<RequestLabels, Counter>::default();
-        registry.register(
-            "http_requests",
-            "Requests answered, by route pattern, method and status",
-            requests.clone(),
-        );
-        let latency: Timings<RouteLabels> = Family::new_with_constructor(seconds);
-        registry.register(
-            "http_request_duration_seconds",
-            "Time from the request's head to its answer's head, by route pattern",
-            latency.clone(),
-        );
-        let bytes_in = Counter::default();
-        registry.register(
-            "http_request_body_bytes",
-            "Request body bytes read",
-            bytes_in.clone(),
-        );
-        let bytes_out = Counter::default();
-        registry.register(
-            "http_response_body_bytes",
-            "Response body bytes sent",
-            bytes_out.clone(),
-        );
+        let (requests, latency, bytes_in, bytes_out) = http_metrics(&mut registry);
         let writer = WriterMetrics::default();
         registry.register(
             "db_write_batch_size",
@@ -167,26 +144,7 @@ impl Metrics {
             "Time to run and commit one batch of writes",
             writer.commit_seconds.clone(),
         );
-        let identity_cache = Family::<CacheLabels, Counter>::default();
-        registry.register(
-            "identity_cache_lookups",
-            "Tokens looked up in the identity cache, by hit or miss",
-            identity_cache.clone(),
-        );
-        let backend = BackendMetrics {
-            latency: Family::new_with_constructor(seconds),
-            errors: Family::default(),
-        };
-        registry.register(
-            "backend_call_duration_seconds",
-            "Time network backends took to answer, by backend and call",
-            backend.latency.clone(),
-        );
-        registry.register(
-            "backend_call_errors",
-            "Network backend calls with no usable answer, by backend and call",
-            backend.errors.clone(),
-        );
+        let (identity_cache, backend) = backend_metrics(&mut registry);
         let uploads_in_flight = Gauge::default();
         registry.register(
             "uploads_in_flight",
@@ -219,6 +177,67 @@ impl Metrics {
         self.uploads_in_flight.inc();
         InFlight(self.uploads_in_flight.clone())
     }
+}
+
+/// The request counters, timings and byte counts, registered.
+fn http_metrics(
+    registry: &mut Registry,
+) -> (
+    Family<RequestLabels, Counter>,
+    Timings<RouteLabels>,
+    Counter,
+    Counter,
+) {
+    let requests = Family::<RequestLabels, Counter>::default();
+    registry.register(
+        "http_requests",
+        "Requests answered, by route pattern, method and status",
+        requests.clone(),
+    );
+    let latency: Timings<RouteLabels> = Family::new_with_constructor(seconds);
+    registry.register(
+        "http_request_duration_seconds",
+        "Time from the request's head to its answer's head, by route pattern",
+        latency.clone(),
+    );
+    let bytes_in = Counter::default();
+    registry.register(
+        "http_request_body_bytes",
+        "Request body bytes read",
+        bytes_in.clone(),
+    );
+    let bytes_out = Counter::default();
+    registry.register(
+        "http_response_body_bytes",
+        "Response body bytes sent",
+        bytes_out.clone(),
+    );
+    (requests, latency, bytes_in, bytes_out)
+}
+
+/// The identity cache's and the network backends' figures, registered.
+fn backend_metrics(registry: &mut Registry) -> (Family<CacheLabels, Counter>, BackendMetrics) {
+    let identity_cache = Family::<CacheLabels, Counter>::default();
+    registry.register(
+        "identity_cache_lookups",
+        "Tokens looked up in the identity cache, by hit or miss",
+        identity_cache.clone(),
+    );
+    let backend = BackendMetrics {
+        latency: Family::new_with_constructor(seconds),
+        errors: Family::default(),
+    };
+    registry.register(
+        "backend_call_duration_seconds",
+        "Time network backends took to answer, by backend and call",
+        backend.latency.clone(),
+    );
+    registry.register(
+        "backend_call_errors",
+        "Network backend calls with no usable answer, by backend and call",
+        backend.errors.clone(),
+    );
+    (identity_cache, backend)
 }
 
 /// An upload in flight; dropping it ends it.

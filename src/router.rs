@@ -1,13 +1,14 @@
 //! The first step of every request: which surface its path belongs to (the
 //! image API in one of its dialects, the offline identity, the object store,
-//! the web view, the health check); each surface then finds the route in its
-//! own table.
+//! the web view, the health check), and the route in that surface's table,
+//! matched once: its handler goes to the surface, its label to the metrics.
 
 use actix_web::{web, HttpRequest, HttpResponse};
 
 use crate::api::Dialect;
 use crate::error::AppError;
 use crate::http::metrics::{self, RouteName};
+use crate::http::routing::Lookup;
 use crate::http::{fault, AppState};
 
 /// A surface, with the path left for it to route.
@@ -57,61 +58,85 @@ pub(crate) fn surface<'a>(path: &'a str, base: &str) -> Option<Surface<'a>> {
     })
 }
 
+/// The label of a request that matched no route, in the metrics.
+const UNMATCHED: &str = "unmatched";
+
+/// A request's surface with the route found in its table, matched once:
+/// owned, so that the request can be handed on.
+enum Routed {
+    Images(Dialect, Lookup<'static, crate::api::Handler>),
+    Identity(Lookup<'static, crate::identity::Handler>),
+    ObjectStore(Lookup<'static, crate::objects::Handler>),
+    Health,
+    Metrics,
+    Web(Option<Lookup<'static, crate::web::Handler>>),
+    Outside,
+}
+
+/// The surface and route of a request, and its label in the metrics (the
+/// route's pattern, never the path itself, so that the label's values stay few).
+fn route(req: &HttpRequest, base: &str) -> (Routed, &'static str) {
+    let method = req.method().as_str();
+    match surface(req.uri().path(), base) {
+        Some(Surface::Images(dialect, rest)) => {
+            let found = crate::api::route(dialect, rest, method);
+            let label = found.label.unwrap_or(UNMATCHED);
+            (Routed::Images(dialect, found), label)
+        }
+        Some(Surface::Identity(rest)) => (
+            Routed::Identity(crate::identity::route(rest, method)),
+            crate::identity::LABEL,
+        ),
+        Some(Surface::ObjectStore(rest)) => {
+            let found = crate::objects::route(rest, method);
+            let label = found.label.unwrap_or(UNMATCHED);
+            (Routed::ObjectStore(found), label)
+        }
+        Some(Surface::Health) => (Routed::Health, "/healthz"),
+        Some(Surface::Metrics) => (Routed::Metrics, "/metrics"),
+        Some(Surface::Web(rest)) => (
+            Routed::Web(crate::web::route(rest, method)),
+            crate::web::LABEL,
+        ),
+        None => (Routed::Outside, UNMATCHED),
+    }
+}
+
 /// The one entry point of the server.
 pub(crate) async fn dispatch(
     req: HttpRequest,
     payload: web::Payload,
     state: web::Data<AppState>,
 ) -> HttpResponse {
-    let path = req.uri().path().to_string();
-    let surface = surface(&path, &state.base_path);
     // A browser at the front door is shown the web view (docs/api.md §15).
-    let root = path
+    let root = req
+        .uri()
+        .path()
         .strip_prefix(state.base_path.as_str())
         .is_some_and(|r| r.is_empty() || r == "/");
     let read = matches!(req.method().as_str(), "GET" | "HEAD");
     if root && read && crate::web::prefers_html(req.headers()) {
         let mut resp = crate::web::front_door(&state.base_path);
-        resp.extensions_mut().insert(RouteName("/".into()));
+        resp.extensions_mut().insert(RouteName("/"));
         return resp;
     }
-    let route = route_name(surface);
-    let mut resp = match surface {
-        Some(Surface::Images(dialect, rest)) => {
-            crate::api::serve(req, payload, state, dialect, rest).await
+    let (routed, label) = route(&req, &state.base_path);
+    let mut resp = match routed {
+        Routed::Images(dialect, found) => {
+            crate::api::serve(req, payload, state, dialect, found).await
         }
-        Some(Surface::Identity(rest)) => crate::identity::serve(req, payload, state, rest).await,
-        Some(Surface::ObjectStore(rest)) => crate::objects::serve(req, payload, state, rest).await,
-        Some(Surface::Health) => health(&req, &state).await,
-        Some(Surface::Metrics) => metrics::serve(&req, &state.metrics, state.metrics_access),
-        Some(Surface::Web(rest)) => crate::web::serve(req, payload, state, rest).await,
-        None => fault::json(&crate::http::missed(
+        Routed::Identity(found) => crate::identity::serve(req, payload, state, found).await,
+        Routed::ObjectStore(found) => crate::objects::serve(req, payload, state, found).await,
+        Routed::Health => health(&req, &state).await,
+        Routed::Metrics => metrics::serve(&req, &state.metrics, state.metrics_access),
+        Routed::Web(found) => crate::web::serve(req, payload, state, found).await,
+        Routed::Outside => fault::json(&crate::http::missed(
             &req,
             crate::http::routing::Miss::NoRoute,
         )),
     };
-    resp.extensions_mut().insert(RouteName(route));
+    resp.extensions_mut().insert(RouteName(label));
     resp
-}
-
-/// The route pattern of a request, for the metrics: never the path itself,
-/// so that the label's values stay few.
-fn route_name(surface: Option<Surface<'_>>) -> String {
-    let known = match surface {
-        Some(Surface::Images(dialect, rest)) => {
-            crate::api::route_pattern(rest).map(|p| match dialect {
-                Dialect::Cyclades => p,
-                Dialect::Glance => format!("/v1{p}"),
-            })
-        }
-        Some(Surface::ObjectStore(rest)) => crate::objects::route_pattern(rest).map(String::from),
-        Some(Surface::Identity(_)) => Some("/identity".into()),
-        Some(Surface::Health) => Some("/healthz".into()),
-        Some(Surface::Metrics) => Some("/metrics".into()),
-        Some(Surface::Web(_)) => Some("/ui".into()),
-        None => None,
-    };
-    known.unwrap_or_else(|| "unmatched".into())
 }
 
 /// `GET <base>/healthz`: 200 when the database answers, 503 otherwise.

@@ -54,19 +54,25 @@ struct AddOptions {
 /// Parses a JSON body; the error names the field that is wrong
 /// (`memberships[0].can_share: ...`) and the shape expected.
 fn json_body<T: DeserializeOwned>(body: &[u8], what: &str, expected: &str) -> Result<T, AppError> {
+    let invalid = |at: String, why: &dyn std::fmt::Display| {
+        AppError::invalid(format!(
+            "Invalid {what} body: {at}{why}; expected {expected}"
+        ))
+    };
     let de = &mut serde_json::Deserializer::from_slice(body);
-    serde_path_to_error::deserialize(de).map_err(|e| {
+    let parsed = serde_path_to_error::deserialize(&mut *de).map_err(|e| {
         let path = e.path().to_string();
         let at = if path == "." {
             String::new()
         } else {
             format!("{path}: ")
         };
-        AppError::invalid(format!(
-            "Invalid {what} body: {at}{}; expected {expected}",
-            e.inner()
-        ))
-    })
+        invalid(at, e.inner())
+    })?;
+    // A Deserializer stops after the first document: anything but blanks
+    // after it is refused here, or `{..} trailing` would pass.
+    de.end().map_err(|e| invalid(String::new(), &e))?;
+    Ok(parsed)
 }
 
 /// `GET /images/{id}/members`: anyone who may read the image.

@@ -16,14 +16,13 @@ mod versions;
 mod proptests;
 
 use actix_web::{web, HttpRequest, HttpResponse};
-use futures_util::future::LocalBoxFuture;
 
 use crate::domain::image::Image;
 use crate::domain::user::Caller;
 use crate::error::AppError;
-use crate::http::routing::find;
-use crate::http::{authenticate, finish, missed, read_body, AppState};
-use crate::registry::Registry;
+use crate::http::routing::{find, Lookup};
+use crate::http::surface::{self, Halt, Surface};
+use crate::http::{caller_for, fault, AppState};
 
 /// Which API a request speaks, told apart by its path prefix alone.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -61,100 +60,66 @@ impl Dialect {
     }
 }
 
-/// One request as the image API's handlers see it.
-pub(crate) struct Req {
-    /// The request.
-    http: HttpRequest,
-    /// Its body, until read.
-    payload: Option<web::Payload>,
-    /// Shared state.
-    state: web::Data<AppState>,
+/// The image API's part of a request.
+pub(crate) struct Api {
     /// Who is asking (absent on the routes open without a token).
     caller: Option<Caller>,
     /// The dialect of the path.
     dialect: Dialect,
-    /// The route's path parameters, still percent-encoded.
-    params: Vec<String>,
 }
 
-impl Req {
-    fn registry(&self) -> &Registry {
-        &self.state.registry
-    }
+/// One request as the image API's handlers see it.
+pub(crate) type Req = surface::Req<Api>;
 
+/// A handler of the route table.
+pub(crate) type Handler = surface::Handler<Api>;
+
+impl Req {
     fn caller(&self) -> Result<&Caller, AppError> {
-        self.caller
+        self.ext
+            .caller
             .as_ref()
             .ok_or_else(|| AppError::internal("a route without a token asked for the caller"))
     }
+}
 
-    fn param(&self, n: usize) -> &str {
-        self.params.get(n).map(String::as_str).unwrap_or_default()
+impl Surface for Api {
+    type Seed = Dialect;
+    type Scene = ();
+
+    async fn admit(
+        http: &HttpRequest,
+        state: &web::Data<AppState>,
+        open: bool,
+        dialect: Dialect,
+        who: &mut Option<String>,
+    ) -> Result<Api, Halt> {
+        let caller = caller_for(open, http, state, who).await?;
+        Ok(Api { caller, dialect })
     }
 
-    async fn body(&mut self) -> Result<Vec<u8>, AppError> {
-        match self.payload.take() {
-            Some(p) => read_body(&self.http, p).await,
-            None => Ok(Vec::new()),
-        }
+    fn scene(_: &AppState, _: Option<&Api>) {}
+
+    async fn missed_scene(_: &HttpRequest, _: &web::Data<AppState>, _: Dialect) {}
+
+    fn fault(e: &AppError, _: ()) -> HttpResponse {
+        fault::json(e)
     }
 }
 
-/// What a handler returns.
-pub(crate) type Handled = LocalBoxFuture<'static, Result<HttpResponse, AppError>>;
-
-/// A handler of the route table.
-pub(crate) type Handler = fn(Req) -> Handled;
-
-/// Serves one request of the image API; `rest` is its path after the base
-/// and the dialect's prefix.
-/// The pattern of the route `rest` names (`/images/{}`), for the metrics.
-pub(crate) fn route_pattern(rest: &str) -> Option<String> {
-    crate::http::routing::pattern(routes::ROUTES, &routes::segments(rest))
+/// The route of a request of the image API; `rest` is its path after the
+/// base and the dialect's prefix.
+pub(crate) fn route(dialect: Dialect, rest: &str, method: &str) -> Lookup<'static, Handler> {
+    find(routes::table(dialect), &routes::segments(rest), method)
 }
 
+/// Serves one request of the image API, whose route the router found.
 pub(crate) async fn serve(
     http: HttpRequest,
     payload: web::Payload,
     state: web::Data<AppState>,
     dialect: Dialect,
-    rest: &str,
+    lookup: Lookup<'static, Handler>,
 ) -> HttpResponse {
-    let mut caller_id = None;
-    let result = answer(http, payload, state, dialect, rest, &mut caller_id).await;
-    finish(result, caller_id)
-}
-
-async fn answer(
-    http: HttpRequest,
-    payload: web::Payload,
-    state: web::Data<AppState>,
-    dialect: Dialect,
-    rest: &str,
-    caller_id: &mut Option<String>,
-) -> Result<HttpResponse, AppError> {
-    let found = match find(
-        routes::ROUTES,
-        &routes::segments(rest),
-        http.method().as_str(),
-    ) {
-        Ok(found) => found,
-        Err(miss) => return Err(missed(&http, miss)),
-    };
-    let caller = if found.open {
-        None
-    } else {
-        let caller = authenticate(&http, &state).await?;
-        *caller_id = Some(caller.id().to_string());
-        Some(caller)
-    };
-    let req = Req {
-        http,
-        payload: Some(payload),
-        state,
-        caller,
-        dialect,
-        params: found.params,
-    };
-    (found.handler)(req).await
+    surface::serve::<Api>(http, payload, state, lookup.found, dialect).await
 }

@@ -15,7 +15,7 @@ use proptest::test_runner::{Config, FileFailurePersistence, TestRunner};
 
 use super::headers::{parse_meta, Field};
 use super::parse::path_member;
-use super::routes::{segments, ROUTES};
+use super::routes::{segments, table};
 use super::Dialect;
 use crate::domain::ids::{is_valid_user_id, ImageId};
 use crate::domain::image::{normalise_property_key, Image, Status, MAX_PROPERTY_KEY};
@@ -29,7 +29,7 @@ use crate::router::{surface, Surface};
 fn resolve(path: &str, base: &str) -> Option<(Dialect, &'static [Seg], Vec<String>)> {
     match surface(path, base)? {
         Surface::Images(dialect, rest) => {
-            let (route, params) = locate(ROUTES, &segments(rest))?;
+            let (route, params) = locate(table(dialect), &segments(rest))?;
             Some((dialect, route.path, params))
         }
         _ => None,

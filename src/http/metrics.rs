@@ -19,10 +19,10 @@ use crate::error::AppError;
 use crate::http::fault;
 use crate::metrics::{Metrics, RequestLabels, RouteLabels};
 
-/// The route pattern a request matched (`/images/{id}`), left on its
+/// The route pattern a request matched (`/images/{}`), left on its
 /// response by the router for the metrics.
-#[derive(Debug, Clone)]
-pub(crate) struct RouteName(pub(crate) String);
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct RouteName(pub(crate) &'static str);
 
 /// Wraps the request's body to count its bytes.
 pub(crate) fn count_request_body(req: &mut ServiceRequest, metrics: &Metrics) {
@@ -48,13 +48,10 @@ pub(crate) fn observe(
         .response()
         .extensions()
         .get::<RouteName>()
-        .map(|r| r.0.clone())
-        .unwrap_or_else(|| "unmatched".into());
+        .map_or("unmatched", |r| r.0);
     metrics
         .latency
-        .get_or_create(&RouteLabels {
-            route: route.clone(),
-        })
+        .get_or_create(&RouteLabels { route })
         .observe(started.elapsed().as_secs_f64());
     metrics
         .requests

@@ -1,13 +1,14 @@
-//! What the HTTP surfaces share: the state every request sees, the route
-//! tables' matching, the status of each error and the fault renderers, and
-//! the reading of tokens and bodies.
+//! What the HTTP surfaces share: the state every request sees, the one
+//! way to serve a surface, the route tables' matching, the status of each
+//! error and the fault renderers, and the reading of tokens and bodies.
 
+pub(crate) mod body;
 pub(crate) mod fault;
 pub(crate) mod metrics;
 pub(crate) mod routing;
+pub(crate) mod surface;
 
-use actix_web::{web, HttpRequest};
-use futures_util::StreamExt;
+use actix_web::HttpRequest;
 
 use crate::config::{Formats, MetricsAccess};
 use crate::domain::user::Caller;
@@ -65,53 +66,20 @@ pub(crate) async fn authenticate(req: &HttpRequest, state: &AppState) -> Result<
     state.registry.authenticate(token).await
 }
 
-/// Reads a request body of at most `MAX_BODY` bytes; larger is over the limit.
-pub(crate) async fn read_body(
-    req: &HttpRequest,
-    mut payload: web::Payload,
-) -> Result<Vec<u8>, AppError> {
-    let too_large = || AppError::OverLimit(format!("Request body is larger than {MAX_BODY} bytes"));
-    if let Some(len) = req.headers().get("content-length") {
-        let n: Option<u64> = len.to_str().ok().and_then(|s| s.trim().parse().ok());
-        if n.is_some_and(|n| n > MAX_BODY as u64) {
-            return Err(too_large());
-        }
+/// The caller named by `X-Auth-Token` unless the route is `open`, their
+/// id left in `who` for the access log.
+pub(crate) async fn caller_for(
+    open: bool,
+    http: &HttpRequest,
+    state: &AppState,
+    who: &mut Option<String>,
+) -> Result<Option<Caller>, AppError> {
+    if open {
+        return Ok(None);
     }
-    // actix runs no timer while a handler reads a body: bound it here, so a
-    // client sending a byte a second cannot hold a request open.
-    let read = async {
-        let mut body = Vec::new();
-        while let Some(chunk) = payload.next().await {
-            let chunk = chunk
-                .map_err(|e| AppError::invalid(format!("Could not read the request body: {e}")))?;
-            if body.len() + chunk.len() > MAX_BODY {
-                return Err(too_large());
-            }
-            body.extend_from_slice(&chunk);
-        }
-        Ok(body)
-    };
-    actix_web::rt::time::timeout(BODY_TIMEOUT, read)
-        .await
-        .unwrap_or_else(|_| {
-            Err(AppError::invalid(format!(
-                "The request body did not arrive within {} s",
-                BODY_TIMEOUT.as_secs()
-            )))
-        })
-}
-
-/// The answer to a request: its response, or its error's JSON fault, with
-/// the caller (once known) left on it for the access log.
-pub(crate) fn finish(
-    result: Result<actix_web::HttpResponse, AppError>,
-    caller_id: Option<String>,
-) -> actix_web::HttpResponse {
-    let mut resp = result.unwrap_or_else(|e| fault::json(&e));
-    if let Some(id) = caller_id {
-        resp.extensions_mut().insert(CallerId(id));
-    }
-    resp
+    let caller = authenticate(http, state).await?;
+    *who = Some(caller.id().to_string());
+    Ok(Some(caller))
 }
 
 /// The fault of a request that matched no handler.

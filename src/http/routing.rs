@@ -9,12 +9,19 @@ pub(crate) enum Seg {
     Lit(&'static str),
     /// Any non-empty segment, passed to the handler (still percent-encoded).
     Param,
+    /// Any segment, even an empty one, passed to the handler: the object
+    /// store's names, which its handlers check themselves (its last one
+    /// holds the rest of the path, `/` and all).
+    Any,
 }
 
-/// A route: its path, whether it needs a token, and its methods.
+/// A route: its path, its label, whether it needs a token, and its methods.
 pub(crate) struct Route<H: 'static> {
     /// The path's segments.
     pub(crate) path: &'static [Seg],
+    /// The route's pattern in the metrics, e.g. `/images/{}`: never the
+    /// path itself, so that the label's values stay few.
+    pub(crate) label: &'static str,
     /// Whether the route answers without a token.
     pub(crate) open: bool,
     /// The methods it takes, in the order `Allow` lists them, with their handlers.
@@ -40,13 +47,23 @@ pub(crate) enum Miss {
     Method(String),
 }
 
-/// The handler of `method` on the route whose path is `segs`.
-pub(crate) fn find<'t, H>(
-    table: &'t [Route<H>],
-    segs: &[&str],
-    method: &str,
-) -> Result<Found<'t, H>, Miss> {
-    let (route, params) = locate(table, segs).ok_or(Miss::NoRoute)?;
+/// What the router found in a surface's table for one request.
+pub(crate) struct Lookup<'t, H: 'static> {
+    /// The label of the route whose path matched, if one did (whatever
+    /// the method).
+    pub(crate) label: Option<&'static str>,
+    /// The handler of the method, or why there is none.
+    pub(crate) found: Result<Found<'t, H>, Miss>,
+}
+
+/// The handler of `method` on the route whose path is `segs`, matched once.
+pub(crate) fn find<'t, H>(table: &'t [Route<H>], segs: &[&str], method: &str) -> Lookup<'t, H> {
+    let Some((route, params)) = locate(table, segs) else {
+        return Lookup {
+            label: None,
+            found: Err(Miss::NoRoute),
+        };
+    };
     let handler = route
         .methods
         .iter()
@@ -55,30 +72,15 @@ pub(crate) fn find<'t, H>(
         .ok_or_else(|| {
             let allow: Vec<&str> = route.methods.iter().map(|(m, _)| *m).collect();
             Miss::Method(allow.join(", "))
-        })?;
-    Ok(Found {
-        handler,
-        open: route.open,
-        params,
-    })
-}
-
-/// The pattern of the route whose path is `segs`, e.g. `/images/{}` (for
-/// the metrics: a parameter is never shown).
-pub(crate) fn pattern<H>(table: &[Route<H>], segs: &[&str]) -> Option<String> {
-    let (route, _) = locate(table, segs)?;
-    let mut out = String::new();
-    for seg in route.path {
-        out.push('/');
-        out.push_str(match seg {
-            Seg::Lit(s) => s,
-            Seg::Param => "{}",
         });
+    Lookup {
+        label: Some(route.label),
+        found: handler.map(|handler| Found {
+            handler,
+            open: route.open,
+            params,
+        }),
     }
-    if out.is_empty() {
-        out.push('/');
-    }
-    Some(out)
 }
 
 /// The route whose path is `segs`, and its `Param` segments in order.
@@ -91,7 +93,7 @@ pub(crate) fn locate<'t, H>(
         .path
         .iter()
         .zip(segs)
-        .filter(|(p, _)| **p == Seg::Param)
+        .filter(|(p, _)| matches!(p, Seg::Param | Seg::Any))
         .map(|(_, s)| s.to_string())
         .collect();
     Some((route, params))
@@ -102,6 +104,7 @@ fn matches(path: &[Seg], segs: &[&str]) -> bool {
         && path.iter().zip(segs).all(|(p, s)| match p {
             Seg::Lit(l) => l == s,
             Seg::Param => !s.is_empty(),
+            Seg::Any => true,
         })
 }
 
@@ -112,11 +115,13 @@ mod tests {
     static TABLE: &[Route<u8>] = &[
         Route {
             path: &[Seg::Lit("images"), Seg::Lit("detail")],
+            label: "/images/detail",
             open: false,
             methods: &[("GET", 1), ("HEAD", 1)],
         },
         Route {
             path: &[Seg::Lit("images"), Seg::Param],
+            label: "/images/{}",
             open: false,
             methods: &[("GET", 2), ("DELETE", 3)],
         },
@@ -124,18 +129,22 @@ mod tests {
 
     #[test]
     fn finds_literals_before_parameters_and_names_allowed_methods() {
-        let found = find(TABLE, &["images", "detail"], "HEAD").unwrap();
+        let found = find(TABLE, &["images", "detail"], "HEAD").found.unwrap();
         assert_eq!((*found.handler, found.params.len()), (1, 0));
-        let found = find(TABLE, &["images", "x"], "DELETE").unwrap();
+        let found = find(TABLE, &["images", "x"], "DELETE").found.unwrap();
         assert_eq!((*found.handler, found.params), (3, vec!["x".to_string()]));
+        let wrong = find(TABLE, &["images", "x"], "PUT");
+        assert_eq!(wrong.found.err(), Some(Miss::Method("GET, DELETE".into())));
         assert_eq!(
-            find(TABLE, &["images", "x"], "PUT").err(),
-            Some(Miss::Method("GET, DELETE".into()))
+            wrong.label,
+            Some("/images/{}"),
+            "a 405 keeps its route's label"
         );
+        let none = find(TABLE, &["images", ""], "GET");
+        assert_eq!((none.found.err(), none.label), (Some(Miss::NoRoute), None));
         assert_eq!(
-            find(TABLE, &["images", ""], "GET").err(),
+            find(TABLE, &["images"], "GET").found.err(),
             Some(Miss::NoRoute)
         );
-        assert_eq!(find(TABLE, &["images"], "GET").err(), Some(Miss::NoRoute));
     }
 }

@@ -2,11 +2,9 @@
 //! metadata and sharing headers, preconditions, and bodies as streams.
 
 use std::collections::BTreeMap;
-use std::time::Duration;
 
 use actix_web::http::header::{self, HeaderMap};
-use actix_web::{web, HttpRequest};
-use futures_util::StreamExt;
+use actix_web::HttpRequest;
 
 use crate::domain::ids::truncate;
 use crate::domain::location::{account_name, container_name, Location};
@@ -16,10 +14,8 @@ use crate::domain::objects::{
 };
 use crate::domain::range::ByteRange;
 use crate::error::AppError;
+use crate::http::body::Limits;
 use crate::registry::containers::Body;
-
-/// How long a body may go without a byte arriving.
-const IDLE: Duration = Duration::from_secs(30);
 
 /// The account of the path, decoded and checked.
 pub(super) fn account(raw: &str) -> Result<String, AppError> {
@@ -139,47 +135,15 @@ pub(super) fn content_length(http: &HttpRequest) -> Result<Option<u64>, AppError
 }
 
 /// The body as a stream of chunks: an error ends it (a body cut short, or
-/// no byte for `IDLE`).
-pub(super) fn body(payload: Option<web::Payload>) -> Body {
-    let Some(payload) = payload else {
-        return Box::pin(futures_util::stream::empty());
-    };
-    Box::pin(futures_util::stream::unfold(
-        Some(payload),
-        |p| async move {
-            let mut p = p?;
-            match actix_web::rt::time::timeout(IDLE, p.next()).await {
-                Err(_) => Some((
-                    Err(AppError::invalid(format!(
-                        "The request body stalled: no data for {} s",
-                        IDLE.as_secs()
-                    ))),
-                    None,
-                )),
-                Ok(None) => None,
-                Ok(Some(Err(e))) => Some((
-                    Err(AppError::invalid(format!(
-                        "Could not read the request body: {e}"
-                    ))),
-                    None,
-                )),
-                Ok(Some(Ok(chunk))) => Some((Ok(chunk), Some(p))),
-            }
-        },
-    ))
-}
+/// no byte for a while).
+pub(super) use crate::http::body::stream as body;
 
-/// A whole body of at most `limit` bytes.
-pub(super) async fn read_all(mut body: Body, limit: usize) -> Result<Vec<u8>, AppError> {
-    let mut out = Vec::new();
-    while let Some(chunk) = body.next().await {
-        let chunk = chunk?;
-        if out.len() + chunk.len() > limit {
-            return Err(AppError::OverLimit(format!(
-                "Request body is larger than {limit} bytes"
-            )));
-        }
-        out.extend_from_slice(&chunk);
-    }
-    Ok(out)
+/// A whole body of at most `limit` bytes, each chunk within the stream's
+/// idle bound (the hashmap of a large object may be slow to come).
+pub(super) async fn read_all(body: Body, limit: usize) -> Result<Vec<u8>, AppError> {
+    let limits = Limits {
+        size: limit,
+        deadline: None,
+    };
+    crate::http::body::read(body, None, limits).await
 }

@@ -23,16 +23,15 @@ use std::time::Duration;
 
 use actix_web::http::header::{self, HeaderValue};
 use actix_web::{web, HttpRequest, HttpResponse};
-use futures_util::future::LocalBoxFuture;
 
 use crate::config::UiSettings;
 use crate::domain::ids::ImageId;
 use crate::domain::percent::encode_segment;
 use crate::domain::user::Caller;
 use crate::error::AppError;
-use crate::http::routing::find;
-use crate::http::{missed, read_body, AppState, CallerId};
-use crate::registry::Registry;
+use crate::http::routing::{find, Lookup};
+use crate::http::surface::{self, Halt, Surface};
+use crate::http::AppState;
 use render::Chrome;
 use session::{cookie, Live, Notice, Sessions, SESSION_COOKIE};
 
@@ -56,6 +55,9 @@ impl WebState {
 const CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; \
     connect-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'";
 
+/// The label of every page of the web view in the metrics.
+pub(crate) const LABEL: &str = "/ui";
+
 /// Whether a path after the base (without its leading `/`) is the web view's.
 pub(crate) fn owns(rest: &str) -> bool {
     rest == "ui" || rest.starts_with("ui/")
@@ -76,17 +78,19 @@ pub(crate) fn see_other(location: &str) -> HttpResponse {
         .finish()
 }
 
-/// One request as the web view's handlers see it.
-pub(crate) struct Req {
-    http: HttpRequest,
-    payload: Option<web::Payload>,
-    state: web::Data<AppState>,
+/// The web view's part of a request.
+pub(crate) struct Web {
+    /// The sessions.
     web: web::Data<WebState>,
     /// The live session and its user (absent on the open routes).
     session: Option<(Live, Caller)>,
-    /// The route's path parameters, still percent-encoded.
-    params: Vec<String>,
 }
+
+/// One request as the web view's handlers see it.
+pub(crate) type Req = surface::Req<Web>;
+
+/// A handler of the route table.
+pub(crate) type Handler = surface::Handler<Web>;
 
 /// A form's fields, decoded, in the order sent.
 pub(crate) struct Form(Vec<(String, String)>);
@@ -124,10 +128,6 @@ impl Req {
         format!("{}/ui", self.state.base_path)
     }
 
-    fn registry(&self) -> &Registry {
-        &self.state.registry
-    }
-
     fn live(&self) -> Result<&(Live, Caller), AppError> {
         self.session.as_ref().ok_or_else(|| {
             AppError::internal("an open route of the web view asked for the session")
@@ -141,13 +141,13 @@ impl Req {
     /// Whether the browser reached us over TLS (directly or through a
     /// proxy that says so): cookies are then `Secure`.
     fn secure(&self) -> bool {
-        self.http.connection_info().scheme() == "https"
+        secure(&self.http)
     }
 
     /// The image id of path parameter `n`; one that is not an id is a page
     /// that does not exist.
     fn image_id(&self, n: usize) -> Result<ImageId, AppError> {
-        let raw = self.params.get(n).map(String::as_str).unwrap_or_default();
+        let raw = self.param(n);
         ImageId::parse(raw).map_err(|_| AppError::NotFound(format!("No image '{raw}'")))
     }
 
@@ -158,17 +158,9 @@ impl Req {
 
     /// The layout's parts for a page of this session, taking its notice.
     fn chrome(&self, title: &str) -> Chrome {
-        let mut chrome = Chrome::anonymous(&self.ui(), title);
+        let mut chrome = session_chrome(&self.state, title, self.session.as_ref());
         if let Some((live, caller)) = &self.session {
-            chrome.user = Some(
-                caller
-                    .user
-                    .name
-                    .clone()
-                    .unwrap_or_else(|| caller.id().to_string()),
-            );
             chrome.user_id = caller.id().to_string();
-            chrome.csrf = live.csrf.clone();
             chrome.notice = self.web.sessions.take_notice(&live.id);
         }
         chrome
@@ -194,35 +186,41 @@ impl Req {
 
     /// The body as a form, unchecked (the login form, which has no session yet).
     async fn plain_form(&mut self) -> Result<Form, AppError> {
-        let body = match self.payload.take() {
-            Some(p) => read_body(&self.http, p).await?,
-            None => Vec::new(),
-        };
+        let body = self.body().await?;
         Form::parse(&body)
     }
 }
 
-/// What a handler returns.
-pub(crate) type Handled = LocalBoxFuture<'static, Result<HttpResponse, AppError>>;
+/// Whether the browser reached us over TLS (directly or through a proxy
+/// that says so).
+fn secure(http: &HttpRequest) -> bool {
+    http.connection_info().scheme() == "https"
+}
 
-/// A handler of the route table.
-pub(crate) type Handler = fn(Req) -> Handled;
+/// The route of a path after the base, without the leading `/`; `None`
+/// for `ui` itself, which leads to `ui/`.
+pub(crate) fn route(rest: &str, method: &str) -> Option<Lookup<'static, Handler>> {
+    let path = rest.strip_prefix("ui/")?;
+    Some(find(routes::ROUTES, &routes::segments(path), method))
+}
 
-/// Serves one request of the web view; `rest` is its path after the base,
-/// without the leading `/` (`ui` or `ui/...`).
+/// Serves one request of the web view, whose route the router found.
 pub(crate) async fn serve(
     http: HttpRequest,
     payload: web::Payload,
     state: web::Data<AppState>,
-    rest: &str,
+    lookup: Option<Lookup<'static, Handler>>,
 ) -> HttpResponse {
-    let ui = format!("{}/ui", state.base_path);
-    let mut resp = match http.app_data::<web::Data<WebState>>().cloned() {
-        Some(web) => answer(http, payload, state, web, rest).await,
-        None => render::error_page(
+    let ui = || format!("{}/ui", state.base_path);
+    let mut resp = match (http.app_data::<web::Data<WebState>>().cloned(), lookup) {
+        (None, _) => render::error_page(
             &AppError::internal("the web view's state is missing"),
-            Chrome::anonymous(&ui, "Error"),
+            Chrome::anonymous(&ui(), "Error"),
         ),
+        (Some(_), None) => see_other(&format!("{}/", ui())),
+        (Some(web), Some(lookup)) => {
+            surface::serve::<Web>(http, payload, state, lookup.found, web).await
+        }
     };
     guard(&mut resp);
     resp
@@ -250,74 +248,87 @@ fn guard(resp: &mut HttpResponse) {
     }
 }
 
-async fn answer(
-    http: HttpRequest,
-    payload: web::Payload,
-    state: web::Data<AppState>,
-    web: web::Data<WebState>,
-    rest: &str,
-) -> HttpResponse {
-    let ui = format!("{}/ui", state.base_path);
-    let Some(path) = rest.strip_prefix("ui/") else {
-        return see_other(&format!("{ui}/"));
-    };
-    let found = match find(
-        routes::ROUTES,
-        &routes::segments(path),
-        http.method().as_str(),
-    ) {
-        Ok(found) => found,
-        Err(miss) => return render::error_page(&missed(&http, miss), Chrome::anonymous(&ui, "")),
-    };
-    let mut req = Req {
-        http,
-        payload: Some(payload),
-        state,
-        web,
-        session: None,
-        params: found.params,
-    };
-    if !found.open {
-        match session_of(&req).await {
-            Ok(Some(s)) => req.session = Some(s),
-            Ok(None) => return to_login(&req),
-            Err(e) => return render::error_page(&e, Chrome::anonymous(&ui, "")),
+impl Surface for Web {
+    type Seed = web::Data<WebState>;
+    type Scene = Chrome;
+
+    async fn admit(
+        http: &HttpRequest,
+        state: &web::Data<AppState>,
+        open: bool,
+        web: web::Data<WebState>,
+        who: &mut Option<String>,
+    ) -> Result<Web, Halt> {
+        if open {
+            return Ok(Web { web, session: None });
+        }
+        match session_of(http, state, &web).await? {
+            Some(session) => {
+                *who = Some(session.1.id().to_string());
+                Ok(Web {
+                    web,
+                    session: Some(session),
+                })
+            }
+            None => Err(Halt::Answer(to_login(http, &state.base_path))),
         }
     }
-    let caller_id = req.session.as_ref().map(|(_, c)| c.id().to_string());
-    let mut fallback = Chrome::anonymous(&ui, "");
-    if let Some((live, caller)) = &req.session {
-        fallback.user = Some(
+
+    fn scene(state: &AppState, ext: Option<&Web>) -> Chrome {
+        session_chrome(state, "", ext.and_then(|w| w.session.as_ref()))
+    }
+
+    async fn missed_scene(
+        http: &HttpRequest,
+        state: &web::Data<AppState>,
+        web: web::Data<WebState>,
+    ) -> Chrome {
+        // A page that does not exist still belongs to the session, if live:
+        // its error page keeps the user's navigation.
+        let session = session_of(http, state, &web).await.ok().flatten();
+        session_chrome(state, "", session.as_ref())
+    }
+
+    fn fault(e: &AppError, chrome: Chrome) -> HttpResponse {
+        render::error_page(e, chrome)
+    }
+}
+
+/// The layout's parts for a page titled `title`: the session's user and
+/// CSRF value, if any (an error page's whole chrome; its notice stays for
+/// the next page).
+fn session_chrome(state: &AppState, title: &str, session: Option<&(Live, Caller)>) -> Chrome {
+    let mut chrome = Chrome::anonymous(&format!("{}/ui", state.base_path), title);
+    if let Some((live, caller)) = session {
+        chrome.user = Some(
             caller
                 .user
                 .name
                 .clone()
                 .unwrap_or_else(|| caller.id().to_string()),
         );
-        fallback.csrf = live.csrf.clone();
+        chrome.csrf = live.csrf.clone();
     }
-    let mut resp = (found.handler)(req)
-        .await
-        .unwrap_or_else(|e| render::error_page(&e, fallback));
-    if let Some(id) = caller_id {
-        resp.extensions_mut().insert(CallerId(id));
-    }
-    resp
+    chrome
 }
 
 /// The live session of the request's cookie and its user, whose token the
 /// identity backend must still take (else the session ends).
-async fn session_of(req: &Req) -> Result<Option<(Live, Caller)>, AppError> {
-    let Some(id) = cookie(req.http.headers(), SESSION_COOKIE) else {
+async fn session_of(
+    http: &HttpRequest,
+    state: &AppState,
+    web: &WebState,
+) -> Result<Option<(Live, Caller)>, AppError> {
+    let Some(id) = cookie(http.headers(), SESSION_COOKIE) else {
         return Ok(None);
     };
-    let Some(live) = req.web.sessions.get(id) else {
+    let Some(live) = web.sessions.get(id) else {
         return Ok(None);
     };
-    match req.registry().authenticate(&live.token).await {
+    match state.registry.authenticate(&live.token).await {
         Ok(caller) => Ok(Some((live, caller))),
         Err(AppError::Unauthenticated(_)) => {
-            req.web.sessions.end(&live.id);
+            web.sessions.end(&live.id);
             Ok(None)
         }
         Err(e) => Err(e),
@@ -326,26 +337,21 @@ async fn session_of(req: &Req) -> Result<Option<(Live, Caller)>, AppError> {
 
 /// 303 to the login page, which will lead back here (for a GET); a stale
 /// session cookie is cleared.
-fn to_login(req: &Req) -> HttpResponse {
-    let mut location = format!("{}/login", req.ui());
-    if req.http.method() == actix_web::http::Method::GET {
-        let mut here = req.http.uri().path().to_string();
-        if !req.http.query_string().is_empty() {
-            here = format!("{here}?{}", req.http.query_string());
+fn to_login(http: &HttpRequest, base: &str) -> HttpResponse {
+    let ui = format!("{base}/ui");
+    let mut location = format!("{ui}/login");
+    if http.method() == actix_web::http::Method::GET {
+        let mut here = http.uri().path().to_string();
+        if !http.query_string().is_empty() {
+            here = format!("{here}?{}", http.query_string());
         }
-        if here != format!("{}/", req.ui()) {
+        if here != format!("{ui}/") {
             location = format!("{location}?next={}", encode_segment(&here));
         }
     }
     let mut resp = see_other(&location);
-    if cookie(req.http.headers(), SESSION_COOKIE).is_some() {
-        let clear = session::set_cookie(
-            SESSION_COOKIE,
-            None,
-            &req.ui(),
-            Duration::ZERO,
-            req.secure(),
-        );
+    if cookie(http.headers(), SESSION_COOKIE).is_some() {
+        let clear = session::set_cookie(SESSION_COOKIE, None, &ui, Duration::ZERO, secure(http));
         if let Ok(v) = HeaderValue::from_str(&clear) {
             resp.headers_mut().append(header::SET_COOKIE, v);
         }

@@ -2,27 +2,23 @@
 //! path, its methods in the order `Allow` lists them. Only the login page
 //! and the static files are open without a session.
 
-use super::{assets, catalogue, forms, image, login, upload, Handler};
+use super::{assets, catalogue, forms, image, login, upload, Handler, LABEL};
 use crate::http::routing::{Route, Seg};
+use crate::http::surface::h;
 
 use Seg::{Lit, Param};
-
-/// A handler of the table, from an `async fn(Req) -> Result<HttpResponse, AppError>`.
-macro_rules! h {
-    ($f:path) => {
-        (|r| Box::pin($f(r))) as Handler
-    };
-}
 
 /// Every route of the web view.
 pub(super) static ROUTES: &[Route<Handler>] = &[
     Route {
         path: &[],
+        label: LABEL,
         open: false,
         methods: &[("GET", h!(catalogue::list)), ("HEAD", h!(catalogue::list))],
     },
     Route {
         path: &[Lit("login")],
+        label: LABEL,
         open: true,
         methods: &[
             ("GET", h!(login::form)),
@@ -32,11 +28,13 @@ pub(super) static ROUTES: &[Route<Handler>] = &[
     },
     Route {
         path: &[Lit("logout")],
+        label: LABEL,
         open: false,
         methods: &[("POST", h!(login::logout))],
     },
     Route {
         path: &[Lit("upload")],
+        label: LABEL,
         open: false,
         methods: &[
             ("GET", h!(upload::show)),
@@ -46,46 +44,55 @@ pub(super) static ROUTES: &[Route<Handler>] = &[
     },
     Route {
         path: &[Lit("register")],
+        label: LABEL,
         open: false,
         methods: &[("POST", h!(upload::register))],
     },
     Route {
         path: &[Lit("images"), Param],
+        label: LABEL,
         open: false,
         methods: &[("GET", h!(image::show)), ("HEAD", h!(image::show))],
     },
     Route {
         path: &[Lit("images"), Param, Lit("download")],
+        label: LABEL,
         open: false,
         methods: &[("GET", h!(image::download)), ("HEAD", h!(image::download))],
     },
     Route {
         path: &[Lit("images"), Param, Lit("name")],
+        label: LABEL,
         open: false,
         methods: &[("POST", h!(forms::rename))],
     },
     Route {
         path: &[Lit("images"), Param, Lit("public")],
+        label: LABEL,
         open: false,
         methods: &[("POST", h!(forms::publicity))],
     },
     Route {
         path: &[Lit("images"), Param, Lit("properties")],
+        label: LABEL,
         open: false,
         methods: &[("POST", h!(forms::property))],
     },
     Route {
         path: &[Lit("images"), Param, Lit("members")],
+        label: LABEL,
         open: false,
         methods: &[("POST", h!(forms::add_member))],
     },
     Route {
         path: &[Lit("images"), Param, Lit("members"), Lit("remove")],
+        label: LABEL,
         open: false,
         methods: &[("POST", h!(forms::remove_member))],
     },
     Route {
         path: &[Lit("images"), Param, Lit("unregister")],
+        label: LABEL,
         open: false,
         methods: &[
             ("GET", h!(image::confirm_unregister)),
@@ -95,6 +102,7 @@ pub(super) static ROUTES: &[Route<Handler>] = &[
     },
     Route {
         path: &[Lit("static"), Param],
+        label: LABEL,
         open: true,
         methods: &[("GET", h!(assets::get)), ("HEAD", h!(assets::get))],
     },

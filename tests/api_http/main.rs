@@ -30,6 +30,8 @@ mod durability;
 mod errors;
 #[path = "../api/helpers.rs"]
 mod helpers;
+#[path = "../api/json_bodies.rs"]
+mod json_bodies;
 #[path = "../api/lifecycle.rs"]
 mod lifecycle;
 #[path = "../api/listing.rs"]

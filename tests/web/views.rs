@@ -398,3 +398,41 @@ async fn an_object_in_the_store_registers_through_the_view() {
         .await;
     theirs.assert_page(403);
 }
+
+#[tokio::test]
+async fn a_page_that_does_not_exist_keeps_the_sessions_chrome() {
+    let app = WebApp::spawn().await;
+    let alice = app.login(ALICE.0).await;
+    for (path, status) in [
+        ("/ui/nothing-here", 404),
+        ("/ui/images/x/nothing", 404),
+        ("/ui/logout", 405),
+    ] {
+        let page = app.page(&alice, path).await;
+        page.assert_page(status);
+        assert!(
+            page.body.contains(r#"aria-label="Main""#),
+            "{path}: {}",
+            page.body
+        );
+        assert!(
+            page.body.contains(r#"id="logout""#),
+            "{path}: {}",
+            page.body
+        );
+        assert!(
+            page.body.contains(&alice.csrf),
+            "{path}: the logout form works"
+        );
+        assert!(
+            !page.body.contains("/ui/login\">Log in"),
+            "{path}: {}",
+            page.body
+        );
+    }
+    // Without a session the same page offers to log in.
+    let page = app.get("/ui/nothing-here", &[]).await;
+    page.assert_page(404);
+    assert!(page.body.contains("/ui/login\">Log in"), "{}", page.body);
+    assert!(!page.body.contains(r#"id="logout""#), "{}", page.body);
+}
