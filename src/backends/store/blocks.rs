@@ -396,6 +396,30 @@ impl Blocks {
     }
 }
 
+/// The blocks an assembled object was made of, held until it is recorded.
+pub(crate) struct Used {
+    pinned: Pinned,
+    key: String,
+}
+
+impl std::fmt::Debug for Used {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "blocks used by {}", self.key)
+    }
+}
+
+impl Used {
+    /// Holds the pinned blocks for the object `key`.
+    pub(crate) fn new(pinned: Pinned, key: String) -> Used {
+        Used { pinned, key }
+    }
+
+    /// The object is recorded: see `Pinned::consume`.
+    pub(crate) fn consume(self) {
+        self.pinned.consume(&self.key);
+    }
+}
+
 impl Pinned {
     /// Ends the assembly of the object `key`, which used its blocks: its
     /// reservation ends, and the blocks no other assembly holds and no other
