@@ -144,7 +144,7 @@ impl From<StoreError> for AppError {
             } => AppError::Forbidden(format!(
                 "The object store does not let you write '{location}'"
             )),
-            StoreError::Unreachable => {
+            StoreError::Unreachable | StoreError::NoBlocks => {
                 AppError::Unavailable("The object store could not be reached".into())
             }
             StoreError::PastLimit { limit } => {
@@ -161,9 +161,6 @@ impl From<StoreError> for AppError {
             StoreError::InTheWay(path) => AppError::Conflict(format!(
                 "'{path}': a file or directory of the store is in the way"
             )),
-            StoreError::NoBlocks => AppError::Unavailable(
-                "The object store's block directory could not be opened".into(),
-            ),
             StoreError::Io(what) => AppError::internal(what),
         }
     }

@@ -171,17 +171,16 @@ impl FsStore {
         blocking(move || staged.finish().map_err(write_error)).await
     }
 
-    /// Puts received data at `loc`, journaled (see `staging::Journal`), and
+    /// Puts received data at `loc` (the object `key`), journaled (see `staging::Journal`), and
     /// answers the hash to remember of the file now there. A new image's
     /// `loc` (`replace` false) must hold no object yet; an object write
     /// replaces the one there. Blocking.
     pub(crate) fn place(
         &self,
         data: staging::Finished,
-        loc: &Location,
+        (loc, key): (&Location, String),
         replace: bool,
     ) -> Result<(CachedHash, Journal), StoreError> {
-        let key = super::objects::object_key(loc);
         let dest = if replace {
             self.object_destination(loc)?
         } else {

@@ -308,8 +308,9 @@ impl ObjectStore {
     ) -> Result<Placed, StoreError> {
         match (self, received.held) {
             (ObjectStore::Fs(fs), Held::Staged(staged, used)) => {
-                let (fs, loc) = (fs.clone(), loc.clone());
-                let (hash, journal) = blocking(move || fs.place(staged, &loc, replace)).await?;
+                let (fs, loc, key) = (fs.clone(), loc.clone(), object_key(loc));
+                let (hash, journal) =
+                    blocking(move || fs.place(staged, (&loc, key), replace)).await?;
                 Ok(Placed {
                     remember: Some(hash),
                     undo: Undo::Journal(journal, used),
