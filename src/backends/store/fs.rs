@@ -130,7 +130,7 @@ impl FsStore {
     /// running. Blocking.
     pub(crate) fn recover(
         &self,
-        recorded: Option<&dyn Fn(&str) -> Option<CachedHash>>,
+        recorded: Option<staging::Recorded<'_>>,
     ) -> std::io::Result<Option<staging::Recovered>> {
         let claimed;
         let lock = match &self._staging {

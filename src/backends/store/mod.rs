@@ -364,7 +364,7 @@ impl ObjectStore {
     /// Blocking.
     pub(crate) fn recover(
         &self,
-        recorded: Option<&dyn Fn(&str) -> Option<CachedHash>>,
+        recorded: Option<staging::Recorded<'_>>,
     ) -> std::io::Result<Option<staging::Recovered>> {
         match self {
             ObjectStore::Fs(fs) => fs.recover(recorded),

@@ -175,6 +175,9 @@ pub(crate) fn claim(root: &Path) -> std::io::Result<Option<StagingLock>> {
     }
 }
 
+/// What the catalogue remembers of the file at a key (see `recover`).
+pub(crate) type Recorded<'a> = &'a dyn Fn(&str) -> Option<CachedHash>;
+
 /// What `recover` did.
 #[derive(Debug, Default, PartialEq, Eq)]
 pub(crate) struct Recovered {
@@ -196,7 +199,7 @@ pub(crate) struct Recovered {
 pub(crate) fn recover(
     _lock: &StagingLock,
     root: &Path,
-    recorded: Option<&dyn Fn(&str) -> Option<CachedHash>>,
+    recorded: Option<Recorded<'_>>,
 ) -> std::io::Result<Recovered> {
     let dir = root.join(STAGING_DIR);
     let mut done = Recovered::default();
@@ -274,7 +277,7 @@ impl Journal {
     }
 
     /// Whether the catalogue remembers the file at the key as it is now.
-    fn recorded(&self, recorded: &dyn Fn(&str) -> Option<CachedHash>) -> bool {
+    fn recorded(&self, recorded: Recorded<'_>) -> bool {
         let Ok(meta) = std::fs::symlink_metadata(self.dest()) else {
             return false;
         };
