@@ -266,18 +266,13 @@ impl Blocks {
         let outcome = match outcome {
             Ok(()) => {
                 let b = self.clone();
-                match actix_web::web::block(move || {
+                let (t, r) = super::blocking(move || {
                     let r = taken.close(&b);
-                    (taken, r)
+                    Ok((taken, r))
                 })
-                .await
-                {
-                    Ok((t, r)) => {
-                        taken = t;
-                        r.map_err(write_error)
-                    }
-                    Err(e) => return Err(StoreError::Io(format!("blocking pool: {e}"))),
-                }
+                .await?;
+                taken = t;
+                r.map_err(write_error)
             }
             Err(e) => Err(e),
         };
