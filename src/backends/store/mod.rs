@@ -5,9 +5,9 @@ pub(crate) mod blocks;
 mod endpoint;
 mod fs;
 mod intake;
-pub(crate) mod objects;
+mod objects;
 mod pithos;
-pub(crate) mod staging;
+mod staging;
 
 use std::pin::Pin;
 use std::sync::Arc;
