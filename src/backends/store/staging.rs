@@ -1,9 +1,10 @@
 //! All-or-nothing writes into the `fs` store: data goes to a file under
 //! `<root>/+staging/`, which no location reaches (`+` is not allowed in a
 //! user id, so no account directory has that name), is hashed as it is
-//! written, synced, and only then renamed to where its location points.
-//! A staging file that is dropped unfinished is removed; one left behind by
-//! a crash is removed by `sweep` at the next start or `plankton check`.
+//! written, synced, and only then placed where its location points, with a
+//! `Journal` that lets a restart undo a placement the catalogue never
+//! recorded (docs/behaviour.md, "Crash protocol"). A staging file dropped
+//! unfinished is removed; what a crash leaves is settled by `recover`.
 
 use std::fs::{File, OpenOptions};
 use std::io::Write;
