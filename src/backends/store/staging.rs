@@ -230,15 +230,22 @@ pub(crate) fn recover(
             }
         }
     }
-    for entry in std::fs::read_dir(&dir)? {
+    done.removed += remove_all_but(&dir, &keep)?;
+    Ok(done)
+}
+
+/// Removes the files of `dir` not named in `keep`; how many.
+fn remove_all_but(dir: &Path, keep: &[String]) -> std::io::Result<usize> {
+    let mut removed = 0;
+    for entry in std::fs::read_dir(dir)? {
         let entry = entry?;
         let name = entry.file_name().to_string_lossy().into_owned();
         if entry.file_type()?.is_file() && !keep.contains(&name) {
             std::fs::remove_file(entry.path())?;
-            done.removed += 1;
+            removed += 1;
         }
     }
-    Ok(done)
+    Ok(removed)
 }
 
 /// The suffix of a placement's record, and of the file it replaced.
