@@ -121,7 +121,8 @@ pub(crate) fn write_error(e: std::io::Error) -> StoreError {
 /// Data received for a new object: complete, durable, hashed and accepted,
 /// and at its location once `ObjectStore::place` says so. In the `fs` store
 /// it waits in staging until then, and dropping it discards it; Pithos has
-/// it at its location already, and only `ObjectStore::discard` takes it back.
+/// it at its location already (placing it is a step of no work), and only
+/// `ObjectStore::undo` takes it back.
 #[derive(Debug)]
 pub(crate) struct Received {
     /// Its size and hashes.
