@@ -480,11 +480,17 @@ mod tests {
         };
         place("alice/c/recorded", b"kept");
         place("alice/c/unrecorded", b"gone");
+        let replaced = root.path().join("alice/c/replaced");
+        staged(root.path(), b"before")
+            .place(root.path(), "alice/c/replaced", &replaced)
+            .unwrap()
+            .keep();
+        place("alice/c/replaced", b"after");
         std::mem::forget(staged(root.path(), b"unplaced"));
         let lock = claim(root.path()).unwrap().expect("the lock is free");
         assert!(claim(root.path()).unwrap().is_none(), "the lock is held");
         let left = recover(&lock, root.path(), None).unwrap();
-        assert_eq!((left.left, left.removed), (2, 1));
+        assert_eq!((left.left, left.removed), (3, 1));
         let recorded = |key: &str| {
             let meta = std::fs::metadata(root.path().join(key)).ok()?;
             (key == "alice/c/recorded").then(|| CachedHash {
@@ -496,7 +502,8 @@ mod tests {
             })
         };
         let done = recover(&lock, root.path(), Some(&recorded)).unwrap();
-        assert_eq!((done.placed, done.undone, done.removed), (1, 1, 0));
+        assert_eq!((done.placed, done.undone, done.removed), (1, 2, 0));
+        assert_eq!(std::fs::read(&replaced).unwrap(), b"before");
         assert_eq!(
             std::fs::read(root.path().join("alice/c/recorded")).unwrap(),
             b"kept"
