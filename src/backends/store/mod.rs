@@ -1,5 +1,8 @@
 //! Object store backends: where image data lives, its size and hashes
 //! (docs/api.md §9). The enum is the seam; `fs` and `pithos` are its variants.
+//! The store does all file work: receiving, assembling from blocks, placing
+//! and undoing (docs/behaviour.md, "Crash protocol"), and the object-store
+//! endpoint's files (`endpoint`).
 
 pub(crate) mod blocks;
 mod endpoint;

@@ -369,8 +369,15 @@ impl Finished {
             }
             sync_dir(&root.join(STAGING_DIR))
         };
-        if let Err(e) = record().and_then(|()| self.commit(dest)) {
+        if let Err(e) = record() {
             journal.keep();
+            return Err(e);
+        }
+        if let Err(e) = self.commit(dest) {
+            // The rename may have been done before the failure.
+            if let Err(undo) = journal.undo() {
+                log::error!("{key}: a failed placement could not be undone ({e}): {undo}");
+            }
             return Err(e);
         }
         Ok(journal)
