@@ -8,7 +8,6 @@ use std::sync::Arc;
 use crate::backends::identity::TokenFile;
 use crate::backends::store::{FsStore, ObjectStore};
 use crate::config::{IdentityBackendKind, Settings, StoreBackendKind};
-use crate::db::ops::LiveImage;
 use crate::db::ops::Snapshot;
 use crate::domain::location::Location;
 use crate::error::chain;
@@ -152,7 +151,7 @@ fn run_check(settings: &Settings) -> Result<usize, String> {
     let rows = snapshot.live_images()?;
     drop(snapshot);
     if let ObjectStore::Fs(fs) = &store {
-        recover_staging(fs, &rows);
+        recover_staging(fs);
     }
     let total = rows.len();
     let mut bytes = 0u64;
@@ -212,18 +211,15 @@ fn sweep_blocks(fs: &FsStore) {
     }
 }
 
-/// Finishes or removes what uploads left in staging, unless a running server
-/// holds it; says what it did on standard error (leftovers are not problems:
-/// no location reaches them).
-fn recover_staging(fs: &FsStore, live: &[LiveImage]) {
-    let committed = |name: &str| {
-        let image = live.iter().find(|i| i.id == name)?;
-        Location::parse(&image.location).ok()
-    };
-    match fs.recover(committed) {
-        Ok(Some(done)) if done.placed + done.removed > 0 => eprintln!(
-            "staging: {} committed upload(s) put in place, {} unfinished removed",
-            done.placed, done.removed
+/// Removes what writes left in staging, unless a running server holds it;
+/// placements not yet settled are left for the next start, which can ask
+/// the catalogue (docs/behaviour.md, "Crash protocol"). Says what it did on
+/// standard error (leftovers are not problems: no location reaches them).
+fn recover_staging(fs: &FsStore) {
+    match fs.recover(None) {
+        Ok(Some(done)) if done.removed + done.left > 0 => eprintln!(
+            "staging: {} unplaced write(s) removed, {} placement(s) left for the next start",
+            done.removed, done.left
         ),
         Ok(Some(_)) => {}
         Ok(None) => eprintln!("staging left alone: a server is running on this store root"),

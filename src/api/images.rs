@@ -40,16 +40,14 @@ pub(super) async fn register(mut r: Req) -> Result<HttpResponse, AppError> {
 
 /// `POST /images` with the image data as its body (docs/api.md §13).
 async fn upload(r: &mut Req, declared: Option<u64>) -> Result<HttpResponse, AppError> {
-    let id = ImageId::generate();
-    let at = r.registry().upload_location(r.caller()?, &id)?;
-    let new = parse::new_image(r.http.headers(), &r.state.formats, Some(at))?;
     let body = r
         .payload
         .take()
         .ok_or_else(|| AppError::internal("the body was read before the upload"))?;
+    let describe = |at| parse::new_image(r.http.headers(), &r.state.formats, Some(at));
     let image = r
         .registry()
-        .upload(r.caller()?, id, new, declared, body)
+        .upload(r.caller()?, describe, declared, body)
         .await?;
     render::image(&image, r.dialect)
 }

@@ -3,6 +3,8 @@
 use std::fs::File;
 use std::io::Read;
 use std::path::Path;
+use std::sync::mpsc::{channel, sync_channel, Receiver, SyncSender};
+use std::sync::Arc;
 
 use md5::Md5;
 use sha2::{Digest, Sha256};
@@ -158,26 +160,25 @@ pub(crate) fn hash_bytes(data: &[u8]) -> (String, String) {
     h.finish()
 }
 
+/// Buffers in flight while a file is hashed: read ahead of the MD5 by this
+/// many, and no more memory than this many 4 MiB buffers for a file of any size.
+const BUFFERS: usize = 4;
+
+/// A read buffer shared between the reader and the MD5 thread.
+type Shared = Arc<Vec<u8>>;
+
 /// Reads a file once: `(bytes read, pithos hash, md5)`. The MD5 runs on a
 /// second thread beside the Pithos hash, both on the same buffer at once:
 /// MD5 cannot be split, so it sets the pace, and registering a file takes
 /// about as long as `md5sum` reading it (the reading is done meanwhile,
 /// on the other core).
 pub(crate) fn hash_file(path: &Path) -> std::io::Result<(u64, String, String)> {
-    use md5::{Digest, Md5};
-    use std::sync::mpsc::{channel, sync_channel};
-    use std::sync::Arc;
-
-    /// Buffers in flight: read ahead of the MD5 by this many, and no more
-    /// memory than this many 4 MiB buffers for a file of any size.
-    const BUFFERS: usize = 4;
-
     let mut f = File::open(path)?;
     // Each buffer goes to the MD5 thread as soon as it is read, the Pithos
     // hash reads it here meanwhile, and it comes back to be filled again
     // once the MD5 is done with it.
-    let (to_md5, chunks) = sync_channel::<Arc<Vec<u8>>>(BUFFERS);
-    let (give_back, returned) = channel::<Arc<Vec<u8>>>();
+    let (to_md5, chunks) = sync_channel::<Shared>(BUFFERS);
+    let (give_back, returned) = channel::<Shared>();
     for _ in 0..BUFFERS {
         let _ = give_back.send(Arc::new(Vec::with_capacity(BLOCK_SIZE)));
     }
@@ -191,43 +192,47 @@ pub(crate) fn hash_file(path: &Path) -> std::io::Result<(u64, String, String)> {
             hex::encode(md5.finalize())
         });
         let mut hasher = ObjectHasher::pithos_only();
-        let mut total = 0u64;
-        let result = loop {
-            let Ok(mut shared) = returned.recv() else {
-                break Err(std::io::Error::other("the MD5 thread stopped"));
-            };
-            // The MD5 thread let this one go before giving it back, and the
-            // Pithos hash let go of every buffer before this one: no one
-            // else holds it (were it otherwise, a new one would do).
-            if Arc::get_mut(&mut shared).is_none() {
-                shared = Arc::new(Vec::with_capacity(BLOCK_SIZE));
-            }
-            let Some(buf) = Arc::get_mut(&mut shared) else {
-                break Err(std::io::Error::other("a read buffer still in use"));
-            };
-            buf.resize(BLOCK_SIZE, 0);
-            let n = match read_full(&mut f, buf) {
-                Ok(n) => n,
-                Err(e) => break Err(e),
-            };
-            if n == 0 {
-                break Ok(());
-            }
-            buf.truncate(n);
-            total += n as u64;
-            if to_md5.send(Arc::clone(&shared)).is_err() {
-                break Err(std::io::Error::other("the MD5 thread stopped"));
-            }
-            hasher.update(&shared);
-        };
+        let result = read_through(&mut f, (&returned, &to_md5), &mut hasher);
         drop(to_md5);
         let md5 = md5
             .join()
             .map_err(|_| std::io::Error::other("the MD5 thread panicked"))?;
-        result?;
+        let total = result?;
         let (checksum, _) = hasher.finish();
         Ok((total, checksum, md5))
     })
+}
+
+/// Reads `f` to its end into the buffers `returned` gives back, each sent
+/// to the MD5 thread and hashed by `hasher` meanwhile; the bytes read.
+fn read_through(
+    f: &mut File,
+    (returned, to_md5): (&Receiver<Shared>, &SyncSender<Shared>),
+    hasher: &mut ObjectHasher,
+) -> std::io::Result<u64> {
+    let stopped = || std::io::Error::other("the MD5 thread stopped");
+    let mut total = 0u64;
+    loop {
+        let mut shared = returned.recv().map_err(|_| stopped())?;
+        // The MD5 thread let this one go before giving it back, and the
+        // Pithos hash let go of every buffer before this one: no one
+        // else holds it (were it otherwise, a new one would do).
+        if Arc::get_mut(&mut shared).is_none() {
+            shared = Arc::new(Vec::with_capacity(BLOCK_SIZE));
+        }
+        let Some(buf) = Arc::get_mut(&mut shared) else {
+            return Err(std::io::Error::other("a read buffer still in use"));
+        };
+        buf.resize(BLOCK_SIZE, 0);
+        let n = read_full(f, buf)?;
+        if n == 0 {
+            return Ok(total);
+        }
+        buf.truncate(n);
+        total += n as u64;
+        to_md5.send(Arc::clone(&shared)).map_err(|_| stopped())?;
+        hasher.update(&shared);
+    }
 }
 
 /// Reads until `buf` is full or the file ends; how many bytes were read.

@@ -202,14 +202,6 @@ impl Tx<'_> {
             .optional()?)
     }
 
-    /// The location of the live image with this id, if there is one.
-    pub(crate) fn live_location(&self, id: &str) -> Result<Option<String>, AppError> {
-        let mut stmt = self
-            .conn
-            .prepare_cached("SELECT location FROM images WHERE id = ?1 AND deleted_at IS NULL")?;
-        Ok(stmt.query_row(params![id], |r| r.get(0)).optional()?)
-    }
-
     /// Whether any image, live or deleted, ever had this id.
     fn id_exists(&self, id: &ImageId) -> Result<bool, AppError> {
         let mut stmt = self

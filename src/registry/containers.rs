@@ -7,10 +7,9 @@ use std::pin::Pin;
 use bytes::Bytes;
 use futures_util::Stream;
 
-use super::objects::{blocking, check_owner, STANDING};
+use super::objects::{check_owner, store_error, STANDING};
 use super::Registry;
-use crate::backends::store::objects::object_key;
-use crate::backends::store::StoreError;
+use crate::backends::store::{object_key, StoreError};
 use crate::domain::location::Location;
 use crate::domain::objects::{MetaChange, ObjectMeta};
 use crate::domain::user::Caller;
@@ -43,10 +42,10 @@ impl Registry {
         if STANDING.contains(&container) {
             return Ok(());
         }
-        let (fs, _) = self.object_store()?;
-        let (a, c) = (account.to_string(), container.to_string());
-        blocking(move || fs.container_exists(&a, &c))
-            .await?
+        self.store
+            .container_exists(account, container)
+            .await
+            .map_err(store_error)?
             .then_some(())
             .ok_or_else(|| AppError::NotFound(format!("Container '{container}' not found")))
     }
@@ -60,9 +59,11 @@ impl Registry {
         container: &str,
     ) -> Result<bool, AppError> {
         check_owner(caller, account)?;
-        let (fs, _) = self.object_store()?;
-        let (a, c) = (account.to_string(), container.to_string());
-        let made = blocking(move || fs.create_container(&a, &c)).await?;
+        let made = self
+            .store
+            .create_container(account, container)
+            .await
+            .map_err(store_error)?;
         Ok(made && !STANDING.contains(&container))
     }
 
@@ -83,9 +84,12 @@ impl Registry {
                 self.delete_object(caller, &loc).await?;
             }
         }
-        let (fs, _) = self.object_store()?;
-        let (a, c) = (account.to_string(), container.to_string());
-        if blocking(move || fs.remove_container(&a, &c)).await? {
+        let removed = self
+            .store
+            .remove_container(account, container)
+            .await
+            .map_err(store_error)?;
+        if removed {
             Ok(())
         } else {
             Err(AppError::Conflict(format!(
@@ -107,20 +111,16 @@ impl Registry {
     ) -> Result<Vec<String>, AppError> {
         self.own_container(caller, account, container).await?;
         let _in_flight = self.metrics.upload_started();
-        let (_, blocks) = self.object_store()?;
-        let (hashes, _made) =
-            blocks
-                .receive(body, MAX_BLOCK_UPLOAD)
-                .await
-                .map_err(|e| match e {
-                    StoreError::PastLimit { .. } => blocks_too_large(),
-                    // The body's own error says what went wrong with it.
-                    StoreError::Cut(why) => AppError::invalid(why),
-                    e => AppError::internal(format!("storing a block: {e}")),
-                })?;
-        let b = blocks.clone();
-        let _ = actix_web::web::block(move || b.sweep_now_and_then()).await;
-        Ok(hashes)
+        self.store
+            .store_blocks(body, MAX_BLOCK_UPLOAD)
+            .await
+            .map_err(|e| match e {
+                StoreError::PastLimit { .. } => blocks_too_large(),
+                // The body's own error says what went wrong with it.
+                StoreError::Cut(why) => AppError::invalid(why),
+                e @ (StoreError::Unsupported(_) | StoreError::NoBlocks) => store_error(e),
+                e => AppError::internal(format!("storing a block: {e}")),
+            })
     }
 
     /// Changes an object's sharing, publicity or `X-Object-Meta-*` (owner only).
@@ -148,10 +148,8 @@ impl Registry {
         loc: &Location,
     ) -> Result<(), AppError> {
         check_owner(caller, loc.account())?;
-        let (fs, _) = self.object_store()?;
         let _turn = self.locks.lock(&loc.canonical()).await;
-        let l = loc.clone();
-        if !blocking(move || fs.remove_object(&l)).await? {
+        if !self.store.remove_object(loc).await.map_err(store_error)? {
             return Err(AppError::NotFound(format!(
                 "Object '{}' not found",
                 loc.canonical()

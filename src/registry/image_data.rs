@@ -1,12 +1,12 @@
 //! Images whose data comes in the request (docs/api.md §13): the data is
-//! received into staging and checked, the image committed, and only then
-//! the data put at its location; a crash in between is finished at the
-//! next start (`Registry::recover_uploads`).
+//! received and checked, put at its location, and only then the image
+//! committed; a crash in between is undone at the next start
+//! (`Registry::recover_uploads`; docs/behaviour.md, "Crash protocol").
 
 use bytes::Bytes;
 use futures_util::Stream;
 
-use crate::backends::store::StoreError;
+use crate::backends::store::{Placed, Received, StoreError};
 use crate::domain::changes::{check_property_count, NewImage};
 use crate::domain::ids::ImageId;
 use crate::domain::image::Image;
@@ -29,11 +29,7 @@ pub(crate) struct Uploads {
 
 impl Registry {
     /// Where the data of the caller's upload `id` goes.
-    pub(crate) fn upload_location(
-        &self,
-        caller: &Caller,
-        id: &ImageId,
-    ) -> Result<Location, AppError> {
+    fn upload_location(&self, caller: &Caller, id: &ImageId) -> Result<Location, AppError> {
         Location::parse(&format!(
             "pithos://{}/{}/{id}",
             caller.id(),
@@ -41,13 +37,15 @@ impl Registry {
         ))
     }
 
-    /// Registers image `id`, whose data is `body` (`declared` bytes, if the
-    /// request said), at `new.location` (its `upload_location`).
+    /// Registers a new image whose data is `body` (`declared` bytes, if the
+    /// request said): the registry chooses its id and its location, and
+    /// `describe` reads the rest of the request with that location. The
+    /// data is received, placed, then recorded (docs/behaviour.md, "Crash
+    /// protocol").
     pub(crate) async fn upload<S, E>(
         &self,
         caller: &Caller,
-        id: ImageId,
-        new: NewImage,
+        describe: impl FnOnce(Location) -> Result<NewImage, AppError>,
         declared: Option<u64>,
         body: S,
     ) -> Result<Image, AppError>
@@ -55,62 +53,88 @@ impl Registry {
         S: Stream<Item = Result<Bytes, E>> + Unpin,
         E: std::fmt::Display,
     {
+        let id = ImageId::generate();
+        let new = describe(self.upload_location(caller, &id)?)?;
         check_ownership(caller, &new)?;
         check_property_count(new.properties.len(), self.limits.max_properties)?;
         let _in_flight = self.metrics.upload_started();
+        let received = self.receive_upload(caller, &new, declared, body).await?;
+        let location = new.location.clone();
+        let image = described(caller, new, received.info.clone(), id);
+        let placed = self.store.place(received, &location, false).await?;
+        let readers = (Readers::Owner, Readers::of(image.is_public, &[]));
+        let hash = placed.remember.clone();
+        let write = self.db.write(move |tx| {
+            let stored = tx.upsert_at_location(image)?;
+            hash.iter().try_for_each(|h| tx.remember_hash(h))?;
+            Ok(stored)
+        });
+        let recorded = match self.sync_readers(caller, &location, readers, write).await {
+            Ok(stored) if stored.id == id => Ok(stored),
+            Ok(_) => Err(AppError::internal("an uploaded image's id was taken")),
+            Err(e) => Err(e),
+        };
+        self.settle(&location, placed, recorded).await
+    }
+
+    /// Receives an upload's data within the caller's limit, checked against
+    /// what the request said of it.
+    async fn receive_upload<S, E>(
+        &self,
+        caller: &Caller,
+        new: &NewImage,
+        declared: Option<u64>,
+        body: S,
+    ) -> Result<Received, AppError>
+    where
+        S: Stream<Item = Result<Bytes, E>> + Unpin,
+        E: std::fmt::Display,
+    {
         let limit = self.upload_limit(caller).await?;
         if let Some(n) = declared {
             limit.check(n)?;
         }
-        let location = new.location.clone();
         let accept = |info: &ObjectInfo| {
             if info.size == 0 {
                 return Err(
                     "The request body is empty: an uploaded image needs at least one byte".into(),
                 );
             }
-            check_declared(&new, info, "the data that arrived").map_err(|e| e.to_string())
+            check_declared(new, info, "the data that arrived").map_err(|e| e.to_string())
         };
-        let received = self
-            .store
-            .receive(
-                &id.to_string(),
-                (&location, &caller.token),
-                body,
-                limit.bytes,
-                accept,
-            )
+        self.store
+            .receive((&new.location, &caller.token), body, limit.bytes, accept)
             .await
             .map_err(|e| match e {
                 StoreError::PastLimit { .. } => limit.refusal(),
                 e => e.into(),
-            })?;
-        let mut image = described(caller, new, received.info.clone());
-        image.id = id;
-        let readers = (Readers::Owner, Readers::of(image.is_public, &[]));
-        let write = self.db.write(move |tx| tx.upsert_at_location(image));
-        let stored = match self.sync_readers(caller, &location, readers, write).await {
-            Ok(stored) if stored.id == id => stored,
-            Ok(_) => {
-                self.store.discard(received).await;
-                return Err(AppError::internal("an uploaded image's id was taken"));
+            })
+    }
+
+    /// The last step of every write of data (an upload, an object `PUT`):
+    /// the data placed at `loc` stands if the catalogue `recorded` it, and
+    /// is undone if not.
+    pub(super) async fn settle<T>(
+        &self,
+        loc: &Location,
+        placed: Placed,
+        recorded: Result<T, AppError>,
+    ) -> Result<T, AppError> {
+        match recorded {
+            Ok(done) => {
+                self.store.keep(placed).await;
+                Ok(done)
             }
             Err(e) => {
-                self.store.discard(received).await;
-                return Err(e);
-            }
-        };
-        let store = self.store.clone();
-        let placed = actix_web::web::block(move || store.place(received, &location))
-            .await
-            .map_err(AppError::internal)??;
-        if let Some(hash) = placed {
-            // Not remembering it only costs hashing the file once, later.
-            if let Err(e) = self.db.write(move |tx| tx.remember_hash(&hash)).await {
-                log::warn!("remembering an upload's hash: {e}");
+                if let Err(undo) = self.store.undo(placed).await {
+                    log::error!(
+                        "{}: the write could not be undone after it failed ({e}): {undo}",
+                        loc.canonical()
+                    );
+                }
+                Err(e)
             }
         }
-        Ok(stored)
     }
 
     /// How much the caller may upload now: the smaller of the image size
@@ -123,10 +147,7 @@ impl Registry {
         if self.uploads.quota == 0 {
             return Ok(max);
         }
-        let (store, who) = (self.store.clone(), caller.id().to_string());
-        let used = actix_web::web::block(move || store.usage(&who))
-            .await
-            .map_err(AppError::internal)??;
+        let used = self.store.usage(caller.id()).await?;
         let left = self.uploads.quota.saturating_sub(used);
         Ok(if left < max.bytes {
             Limit {
@@ -138,19 +159,18 @@ impl Registry {
         })
     }
 
-    /// Finishes uploads whose image a crash committed before their data was
-    /// in place, and removes every other leftover of staging. Blocking; at
-    /// start, before serving.
+    /// Settles what a crash left of writes of data: placements the
+    /// catalogue recorded stand, the others are undone, unplaced data is
+    /// removed (docs/behaviour.md, "Crash protocol"). Blocking; at start,
+    /// before serving.
     pub(crate) fn recover_uploads(&self) -> Result<(), AppError> {
         let db = self.db.clone();
-        let done = self.store.recover(|name| {
-            let location = db.read_blocking(|tx| tx.live_location(name)).ok()??;
-            Location::parse(&location).ok()
-        });
-        match done {
-            Ok(Some(done)) if done.placed + done.removed > 0 => log::info!(
-                "staging: {} committed upload(s) put in place, {} unfinished removed",
+        let recorded = |key: &str| db.read_blocking(|tx| tx.cached_hash(key)).ok().flatten();
+        match self.store.recover(Some(&recorded)) {
+            Ok(Some(done)) if done.placed + done.undone + done.removed > 0 => log::info!(
+                "staging: {} interrupted write(s) kept, {} undone, {} unplaced removed",
                 done.placed,
+                done.undone,
                 done.removed
             ),
             Ok(_) => {}

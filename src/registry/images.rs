@@ -103,7 +103,7 @@ impl Registry {
         check_property_count(new.properties.len(), self.limits.max_properties)?;
         let computed = inspected.computed;
         let location = new.location.clone();
-        let image = described(caller, new, inspected.info);
+        let image = described(caller, new, inspected.info, ImageId::generate());
         let is_public = image.is_public;
         let write = self.db.write(move |tx| {
             if let Some(h) = &computed {
@@ -239,12 +239,12 @@ pub(super) fn check_ownership(caller: &Caller, new: &NewImage) -> Result<(), App
     Ok(())
 }
 
-/// The image a registration describes, with the object's size and hashes.
-pub(super) fn described(caller: &Caller, new: NewImage, info: ObjectInfo) -> Image {
+/// The image `id` a registration describes, with the object's size and hashes.
+pub(super) fn described(caller: &Caller, new: NewImage, info: ObjectInfo, id: ImageId) -> Image {
     let now = now_micros();
     let set = new.set;
     Image {
-        id: ImageId::generate(),
+        id,
         name: new.name,
         location: new.location.canonical(),
         status: Status::Available,

@@ -20,7 +20,6 @@ pub(crate) use images::Listing;
 use std::sync::Arc;
 
 use crate::backends::identity::{Identity, IdentityError};
-use crate::backends::store::blocks::Blocks;
 use crate::backends::store::{Access, ObjectStore, StoreError};
 use crate::config::Limits;
 use crate::db::{Database, StoredImage, Tx};
@@ -41,8 +40,6 @@ pub(crate) struct Registry {
     /// Uploads in flight are counted here.
     metrics: Metrics,
     locks: StripedLocks,
-    /// The object-store endpoint's uploaded blocks (the `fs` store only).
-    blocks: Option<Arc<Blocks>>,
 }
 
 impl Registry {
@@ -54,19 +51,8 @@ impl Registry {
         limits: Limits,
         (uploads, metrics): (Uploads, Metrics),
     ) -> Registry {
-        let blocks = store.fs().and_then(|fs| match Blocks::open(fs.root()) {
-            Ok(b) => Some(Arc::new(b)),
-            Err(e) => {
-                log::error!(
-                    "the object-store endpoint cannot keep blocks under {}: {e}",
-                    fs.root().display()
-                );
-                None
-            }
-        });
         Registry {
             db,
-            blocks,
             store: Arc::new(store),
             identity,
             limits,
@@ -158,7 +144,7 @@ impl From<StoreError> for AppError {
             } => AppError::Forbidden(format!(
                 "The object store does not let you write '{location}'"
             )),
-            StoreError::Unreachable => {
+            StoreError::Unreachable | StoreError::NoBlocks => {
                 AppError::Unavailable("The object store could not be reached".into())
             }
             StoreError::PastLimit { limit } => {

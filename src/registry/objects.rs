@@ -7,12 +7,9 @@
 //! at it. Everyone else is refused (403), whether the object is there or not.
 
 use std::collections::{BTreeMap, HashSet};
-use std::sync::Arc;
 
 use super::Registry;
-use crate::backends::store::blocks::Blocks;
-use crate::backends::store::objects::{container_key, object_key, FileInfo};
-use crate::backends::store::{FsStore, ObjectRead, StoreError};
+use crate::backends::store::{container_key, object_key, FileInfo, ObjectRead, StoreError};
 use crate::domain::location::{canonical_of, Location};
 use crate::domain::object::CachedHash;
 use crate::domain::objects::conditions::{Preconditions, Verdict};
@@ -77,24 +74,18 @@ pub(crate) enum Served {
 }
 
 /// What an object-store failure means at this endpoint: a path through a
-/// link is refused (403) rather than a bad location (400).
+/// link is refused (403) rather than a bad location (400), and the
+/// endpoint is no route where the store is Pithos's.
 pub(crate) fn store_error(e: StoreError) -> AppError {
     match e {
         StoreError::OutsideRoot(path) => AppError::Forbidden(format!(
             "'{path}' leads through a symbolic link of the store: it is not followed"
         )),
+        StoreError::Unsupported(_) => {
+            AppError::NotFound("No such route: the object store is Pithos's, not plankton's".into())
+        }
         other => other.into(),
     }
-}
-
-/// Runs blocking file work off the async workers.
-pub(crate) async fn blocking<T: Send + 'static>(
-    f: impl FnOnce() -> Result<T, StoreError> + Send + 'static,
-) -> Result<T, AppError> {
-    actix_web::web::block(f)
-        .await
-        .map_err(|e| AppError::internal(format!("blocking pool: {e}")))?
-        .map_err(store_error)
 }
 
 fn forbidden(what: &str) -> AppError {
@@ -115,25 +106,12 @@ pub(crate) fn check_owner(caller: &Caller, account: &str) -> Result<(), AppError
 impl Registry {
     /// Whether the object-store endpoint is served (the `fs` store).
     pub(crate) fn serves_object_store(&self) -> bool {
-        self.store.fs().is_some()
+        self.store.serves_endpoint()
     }
 
     /// The bytes an account may keep (`store.quota`; 0: no limit).
     pub(crate) fn object_quota(&self) -> u64 {
         self.uploads.quota
-    }
-
-    /// The `fs` store and its blocks.
-    pub(super) fn object_store(&self) -> Result<(Arc<FsStore>, Arc<Blocks>), AppError> {
-        match (self.store.fs(), &self.blocks) {
-            (Some(fs), Some(b)) => Ok((fs.clone(), b.clone())),
-            (Some(_), None) => Err(AppError::Unavailable(
-                "The object store's block directory could not be opened".into(),
-            )),
-            (None, _) => Err(AppError::NotFound(
-                "No such route: the object store is Pithos's, not plankton's".into(),
-            )),
-        }
     }
 
     /// The objects of a container the caller may read, with their metadata;
@@ -145,11 +123,12 @@ impl Registry {
         account: &str,
         container: &str,
     ) -> Result<Vec<ObjectView>, AppError> {
-        let (fs, _) = self.object_store()?;
         let own = caller.id() == account;
-        let (a, c) = (account.to_string(), container.to_string());
-        let (exists, files) =
-            blocking(move || Ok((fs.container_exists(&a, &c)?, fs.objects(&a, &c)?))).await?;
+        let (exists, files) = self
+            .store
+            .objects(account, container)
+            .await
+            .map_err(store_error)?;
         if own && !exists && !STANDING.contains(&container) {
             return Err(AppError::NotFound(format!(
                 "Container '{container}' not found"
@@ -219,7 +198,6 @@ impl Registry {
         container: &str,
         mut views: Vec<ObjectView>,
     ) -> Result<Vec<ObjectView>, AppError> {
-        let (fs, _) = self.object_store()?;
         let keys: Vec<String> = views
             .iter()
             .map(|v| format!("{}/{}", container_key(account, container), v.name))
@@ -238,8 +216,11 @@ impl Registry {
                     pithos: h.checksum,
                 },
                 None => {
-                    let (fs, k) = (fs.clone(), key.clone());
-                    let (pithos, md5) = blocking(move || fs.hash_object(&k, info)).await?;
+                    let (pithos, md5) = self
+                        .store
+                        .hash_object(&key, info)
+                        .await
+                        .map_err(store_error)?;
                     computed.push(CachedHash {
                         path: key,
                         size: info.size,
@@ -268,10 +249,11 @@ impl Registry {
         caller: &Caller,
         account: &str,
     ) -> Result<Vec<ContainerView>, AppError> {
-        let (fs, _) = self.object_store()?;
-        let a = account.to_string();
-        let mut dirs: BTreeMap<String, i64> = blocking(move || fs.containers(&a))
-            .await?
+        let mut dirs: BTreeMap<String, i64> = self
+            .store
+            .containers(account)
+            .await
+            .map_err(store_error)?
             .into_iter()
             .filter(|(name, _)| crate::domain::location::container_name(name).is_ok())
             .map(|(name, info)| (name, info.mtime_ns))
@@ -307,10 +289,8 @@ impl Registry {
         caller: &Caller,
         loc: &Location,
     ) -> Result<ObjectView, AppError> {
-        let (fs, _) = self.object_store()?;
         let key = object_key(loc);
-        let l = loc.clone();
-        let file = blocking(move || fs.object_file(&l)).await?;
+        let file = self.store.object_info(loc).await.map_err(store_error)?;
         let at = loc.canonical();
         let (meta, by_image) = self
             .db
@@ -321,7 +301,7 @@ impl Registry {
         if !readable {
             return Err(forbidden(&format!("object '{}'", loc.canonical())));
         }
-        let Some((_, info)) = file else {
+        let Some(info) = file else {
             return Err(AppError::NotFound(format!(
                 "Object '{}' not found",
                 loc.canonical()
@@ -357,11 +337,12 @@ impl Registry {
             Verdict::NotModified => return Ok(Served::NotModified(view)),
             Verdict::Failed => return Err(precondition_failed(loc)),
         }
-        let (fs, _) = self.object_store()?;
-        let l = loc.clone();
         let gone = || AppError::NotFound(format!("Object '{}' not found", loc.canonical()));
-        let (open, info) = blocking(move || fs.open_object_file(&l))
-            .await?
+        let (info, read) = self
+            .store
+            .read_object(loc, range)
+            .await
+            .map_err(store_error)?
             .ok_or_else(gone)?;
         if info != view.info {
             return Err(AppError::Conflict(format!(
@@ -369,7 +350,6 @@ impl Registry {
                 loc.canonical()
             )));
         }
-        let read = open.read(range).await.map_err(store_error)?;
         Ok(Served::Data(view, read))
     }
 
@@ -380,9 +360,11 @@ impl Registry {
         loc: &Location,
     ) -> Result<(ObjectView, Vec<String>), AppError> {
         let view = self.object(caller, loc).await?;
-        let (fs, _) = self.object_store()?;
-        let key = object_key(loc);
-        let hashes = blocking(move || fs.object_block_hashes(&key)).await?;
+        let hashes = self
+            .store
+            .object_block_hashes(loc)
+            .await
+            .map_err(store_error)?;
         Ok((view, hashes))
     }
 }

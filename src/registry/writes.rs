@@ -1,23 +1,15 @@
 //! Writing objects through the object-store endpoint (docs/api.md §14):
 //! a `PUT` of the data, or of a hashmap whose blocks were uploaded before.
-//! All or nothing: the data goes to a staging file no location reaches
-//! (`backends::store::staging`, named by a fresh UUID, which no image has,
-//! so a restart removes it), is synced and checked, and only then is
-//! renamed into place; the catalogue row follows in one transaction, and
-//! if it fails the file replaced (kept aside until then) is put back.
-
-use std::path::PathBuf;
-use std::sync::Arc;
+//! All or nothing, by the one crash protocol of every write of data
+//! (docs/behaviour.md, "Crash protocol"): the store receives the data where
+//! no location reaches it, and it is checked, placed, then recorded in one
+//! transaction; if the record fails, the placement is undone.
 
 use super::containers::Body;
-use super::objects::{blocking, check_owner, precondition_failed};
+use super::objects::{check_owner, precondition_failed, store_error};
 use super::Registry;
-use crate::backends::store::blocks::Blocks;
-use crate::backends::store::objects::object_key;
-use crate::backends::store::staging::{Finished, Staged};
-use crate::backends::store::{write_error, FsStore, StoreError};
+use crate::backends::store::{object_key, Assembled, FileInfo, Received, StoreError};
 use crate::domain::location::Location;
-use crate::domain::object::CachedHash;
 use crate::domain::objects::conditions::{Preconditions, Verdict};
 use crate::domain::objects::hashmap::Hashmap;
 use crate::domain::objects::{MetaChange, ObjectMeta, MAX_META};
@@ -82,49 +74,6 @@ impl Room {
     }
 }
 
-/// Streams `body` into a new staging file of `fs` (named by a fresh UUID),
-/// synced at the end; 413 (and nothing kept) as soon as it passes `room`.
-async fn stage(fs: &FsStore, body: Body, room: Option<Room>) -> Result<Finished, AppError> {
-    let name = uuid::Uuid::new_v4().to_string();
-    let limit = room.map_or(u64::MAX, |r| r.left);
-    fs.receive(&name, body, limit)
-        .await
-        .map_err(|e| match (e, room) {
-            (StoreError::PastLimit { .. }, Some(room)) => room.refusal(),
-            // The body's own error says what went wrong with it.
-            (StoreError::Cut(why), _) => AppError::invalid(why),
-            (e, _) => e.into(),
-        })
-}
-
-/// Assembles a hashmap's blocks into a staging file: each block padded
-/// with NULs to its slot, the last cut at the size. `None` if a block went
-/// missing meanwhile.
-fn assemble(
-    root: &std::path::Path,
-    blocks: &Blocks,
-    map: &Hashmap,
-) -> Result<Option<Finished>, StoreError> {
-    static ZEROS: [u8; 64 * 1024] = [0; 64 * 1024];
-    let name = uuid::Uuid::new_v4().to_string();
-    let mut staged = Staged::named(root, &name).map_err(write_error)?;
-    for (i, hash) in map.hashes.iter().enumerate() {
-        let Some(data) = blocks.read(hash) else {
-            return Ok(None);
-        };
-        let slot = map.slot(i) as usize;
-        let take = data.len().min(slot);
-        staged.write(&data[..take]).map_err(write_error)?;
-        let mut pad = slot - take;
-        while pad > 0 {
-            let n = pad.min(ZEROS.len());
-            staged.write(&ZEROS[..n]).map_err(write_error)?;
-            pad -= n;
-        }
-    }
-    staged.finish().map(Some).map_err(write_error)
-}
-
 impl Registry {
     /// Checks everything that refuses a write before its data is read:
     /// the account, the container, the way to the file, the preconditions.
@@ -133,7 +82,7 @@ impl Registry {
         caller: &Caller,
         loc: &Location,
         put: &PutObject,
-    ) -> Result<PathBuf, AppError> {
+    ) -> Result<(), AppError> {
         check_owner(caller, loc.account())?;
         if put.change.meta.len() > MAX_META {
             return Err(AppError::OverLimit(format!(
@@ -142,11 +91,11 @@ impl Registry {
         }
         self.own_container(caller, loc.account(), loc.container())
             .await?;
-        let (fs, _) = self.object_store()?;
-        let l = loc.clone();
-        let dest = blocking(move || fs.object_destination(&l)).await?;
-        self.check_write(caller, loc, &put.pre).await?;
-        Ok(dest)
+        self.store
+            .check_destination(loc)
+            .await
+            .map_err(store_error)?;
+        self.check_write(caller, loc, &put.pre).await
     }
 
     /// What the caller's quota leaves for writing `loc` (the object there
@@ -156,17 +105,17 @@ impl Registry {
         if quota == 0 {
             return Ok(None);
         }
-        let (fs, _) = self.object_store()?;
-        let (who, l) = (caller.id().to_string(), loc.clone());
-        let (used, replaced) = blocking(move || {
-            let replaced = fs.object_file(&l)?.map_or(0, |(_, info)| info.size);
-            Ok((fs.usage(&who)?, replaced))
-        })
-        .await?;
+        let replaced = self.object_info(loc).await?.map_or(0, |info| info.size);
+        let used = self.store.usage(caller.id()).await.map_err(store_error)?;
         Ok(Some(Room {
             quota,
             left: quota.saturating_sub(used.saturating_sub(replaced)),
         }))
+    }
+
+    /// The file info of the object at `loc`, if there is one.
+    async fn object_info(&self, loc: &Location) -> Result<Option<FileInfo>, AppError> {
+        self.store.object_info(loc).await.map_err(store_error)
     }
 
     /// The preconditions of a write against the object there now.
@@ -179,9 +128,7 @@ impl Registry {
         if pre.if_match.is_none() && pre.if_none_match.is_none() {
             return Ok(());
         }
-        let (fs, _) = self.object_store()?;
-        let l = loc.clone();
-        let exists = blocking(move || fs.object_file(&l)).await?.is_some();
+        let exists = self.object_info(loc).await?.is_some();
         let by_value = pre
             .if_match
             .iter()
@@ -199,8 +146,9 @@ impl Registry {
         }
     }
 
-    /// `PUT` of an object's data: streamed to staging, checked against
-    /// `ETag`, then put in place.
+    /// `PUT` of an object's data: received into staging (413, and nothing
+    /// kept, as soon as it passes the quota), checked against `ETag`, then
+    /// put in place.
     pub(crate) async fn put_object(
         &self,
         caller: &Caller,
@@ -208,15 +156,24 @@ impl Registry {
         put: PutObject,
         body: Body,
     ) -> Result<Written, AppError> {
-        let dest = self.before_write(caller, loc, &put).await?;
+        self.before_write(caller, loc, &put).await?;
         let _in_flight = self.metrics.upload_started();
         let room = self.room(caller, loc).await?;
         if let (Some(room), Some(n)) = (room, put.length) {
             room.check(n)?;
         }
-        let (fs, _) = self.object_store()?;
-        let finished = stage(&fs, body, room).await?;
-        self.commit(caller, loc, put, dest, finished).await
+        let limit = room.map_or(u64::MAX, |r| r.left);
+        let received =
+            self.store
+                .receive_object(body, limit)
+                .await
+                .map_err(|e| match (e, room) {
+                    (StoreError::PastLimit { .. }, Some(room)) => room.refusal(),
+                    // The body's own error says what went wrong with it.
+                    (StoreError::Cut(why), _) => AppError::invalid(why),
+                    (e, _) => store_error(e),
+                })?;
+        self.commit(caller, loc, put, received).await
     }
 
     /// `PUT` of a hashmap: the object made of known blocks, or (the inner
@@ -228,57 +185,68 @@ impl Registry {
         put: PutObject,
         map: Hashmap,
     ) -> Result<Result<Written, Vec<String>>, AppError> {
-        let dest = self.before_write(caller, loc, &put).await?;
+        self.before_write(caller, loc, &put).await?;
         if let Some(room) = self.room(caller, loc).await? {
             room.check(map.bytes)?;
         }
-        let (fs, blocks) = self.object_store()?;
-        let key = object_key(loc);
-        // Reserved before they are looked for: an object another upload
-        // finishes meanwhile leaves them for this one.
-        blocks.reserve(&key, &map.hashes);
-        let map = Arc::new(map);
-        let (b, m) = (blocks.clone(), map.clone());
-        let missing = blocking(move || Ok(m.missing(|h| b.has(h)))).await?;
-        if !missing.is_empty() {
-            return Ok(Err(missing));
+        match self.store.assemble(loc, map).await.map_err(store_error)? {
+            Assembled::Missing(missing) => Ok(Err(missing)),
+            Assembled::Made(received) => Ok(Ok(self.commit(caller, loc, put, received).await?)),
         }
-        let pinned = blocks.pin(&map.hashes);
-        let (b, m, root) = (blocks.clone(), map.clone(), fs.root().to_path_buf());
-        let Some(finished) = blocking(move || assemble(&root, &b, &m)).await? else {
-            let (b, m) = (blocks.clone(), map.clone());
-            return Ok(Err(blocking(move || Ok(m.missing(|h| b.has(h)))).await?));
-        };
-        let written = self.commit(caller, loc, put, dest, finished).await?;
-        let _ = actix_web::web::block(move || pinned.consume(&key)).await;
-        Ok(Ok(written))
     }
 
-    /// Puts finished data in place and records it: the `ETag`, then (in the
-    /// object's turn) the preconditions again, the rename, the catalogue row.
+    /// Puts received data in place and records it, in the object's turn:
+    /// the `ETag`, the preconditions again, the new metadata, the data at
+    /// its location, then the catalogue row (docs/behaviour.md, "Crash
+    /// protocol"); the data placed is undone if the row is not committed.
     async fn commit(
         &self,
         caller: &Caller,
         loc: &Location,
         put: PutObject,
-        dest: PathBuf,
-        finished: Finished,
+        received: Received,
     ) -> Result<Written, AppError> {
+        let md5 = received.md5().to_string();
         if let Some(etag) = &put.etag {
-            if *etag != finished.md5 {
+            if *etag != md5 {
                 return Err(AppError::Unprocessable(format!(
-                    "ETag '{etag}' does not match the MD5 of the data received, {}",
-                    finished.md5
+                    "ETag '{etag}' does not match the MD5 of the data received, {md5}"
                 )));
             }
         }
         let _turn = self.locks.lock(&loc.canonical()).await;
         self.check_write(caller, loc, &put.pre).await?;
         let key = object_key(loc);
-        let old = self.db.read(|tx| tx.object_meta(&key))?;
-        let (fs, _) = self.object_store()?;
-        let (l, f) = (loc.clone(), fs.clone());
-        let existed = blocking(move || f.object_file(&l)).await?.is_some();
+        let meta = self.next_meta(caller, loc, &key, put).await?;
+        let version = meta.version;
+        let placed = self
+            .store
+            .place(received, loc, true)
+            .await
+            .map_err(store_error)?;
+        let remembered = placed.remember.clone();
+        let recorded = self
+            .db
+            .write(move |tx| {
+                tx.put_object_meta(&key, &meta)?;
+                remembered.iter().try_for_each(|h| tx.remember_hash(h))
+            })
+            .await;
+        self.settle(loc, placed, recorded).await?;
+        Ok(Written { md5, version })
+    }
+
+    /// The object's metadata after a write of it: the next version, the
+    /// content type and the changes `put` makes.
+    async fn next_meta(
+        &self,
+        caller: &Caller,
+        loc: &Location,
+        key: &str,
+        put: PutObject,
+    ) -> Result<ObjectMeta, AppError> {
+        let old = self.db.read(|tx| tx.object_meta(key))?;
+        let existed = self.object_info(loc).await?.is_some();
         let version = old
             .as_ref()
             .map_or(if existed { 2 } else { 1 }, |m| m.version + 1);
@@ -288,65 +256,6 @@ impl Registry {
         meta.version = version;
         meta.modified_by = caller.id().to_string();
         meta.modified_at = now_micros();
-        let (md5, pithos, size) = (
-            finished.md5.clone(),
-            finished.pithos_hash.clone(),
-            finished.size,
-        );
-        // All or nothing: the file replaced is kept aside until the
-        // catalogue row is committed, and put back if it is not.
-        let (f, d) = (fs.clone(), dest.clone());
-        let (previous, info) = blocking(move || {
-            let previous = f.keep_previous(&d)?;
-            if let Err(e) = finished.commit(&d) {
-                f.drop_previous(previous);
-                return Err(write_error(e));
-            }
-            let info = f.written(&d);
-            Ok((previous, info))
-        })
-        .await?;
-        let recorded = match info.map_err(super::objects::store_error) {
-            Ok(info) if info.size != size => Err(AppError::internal(format!(
-                "{key}: {} bytes in place after {size} were staged",
-                info.size
-            ))),
-            Ok(info) => {
-                let remembered = CachedHash {
-                    path: key.clone(),
-                    size: info.size,
-                    mtime_ns: info.mtime_ns,
-                    checksum: pithos,
-                    md5: md5.clone(),
-                };
-                self.db
-                    .write(move |tx| {
-                        tx.put_object_meta(&key, &meta)?;
-                        tx.remember_hash(&remembered)
-                    })
-                    .await
-            }
-            Err(e) => Err(e),
-        };
-        let l = loc.clone();
-        match recorded {
-            Ok(()) => {
-                let _ = blocking(move || {
-                    fs.drop_previous(previous);
-                    Ok(())
-                })
-                .await;
-                Ok(Written { md5, version })
-            }
-            Err(e) => {
-                if let Err(undo) = blocking(move || fs.undo_write(&l, &dest, previous)).await {
-                    log::error!(
-                        "{}: the write could not be undone after it failed ({e}): {undo}",
-                        loc.canonical()
-                    );
-                }
-                Err(e)
-            }
-        }
+        Ok(meta)
     }
 }

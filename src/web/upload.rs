@@ -201,11 +201,12 @@ pub(super) async fn upload(mut r: Req) -> Result<HttpResponse, AppError> {
             fields.insert("name".into(), file.chars().take(255).collect());
         }
         let done = async {
-            let caller = r.caller()?;
-            let id = ImageId::generate();
-            let at = r.registry().upload_location(caller, &id)?;
-            let new = new_image(&fields, &r.state.formats, at)?;
-            Ok(r.registry().upload(caller, id, new, None, part).await?.id)
+            let describe = |at| new_image(&fields, &r.state.formats, at);
+            let image = r
+                .registry()
+                .upload(r.caller()?, describe, None, part)
+                .await?;
+            Ok(image.id)
         }
         .await;
         return finish(&r, done, "Uploaded");

@@ -329,7 +329,7 @@ async fn put_with_a_body_is_409_and_changes_nothing() {
 }
 
 #[tokio::test]
-async fn a_restart_finishes_committed_uploads_and_removes_unfinished_ones() {
+async fn a_restart_keeps_recorded_placements_and_undoes_the_rest() {
     if fs_only("staging") {
         return;
     }
@@ -342,19 +342,22 @@ async fn a_restart_finishes_committed_uploads_and_removes_unfinished_ones() {
     )
     .await;
     let id = header(&resp, "x-image-meta-id").unwrap();
-    // A crash after the commit, before the rename: the data is still in staging.
+    // Crashes between the steps of docs/behaviour.md, "Crash protocol":
+    // after the commit, before the journal was cleared; after the data was
+    // placed, before the commit; before the data was placed.
     let staging = app.root().join("+staging");
-    std::fs::rename(app.root().join("alice/images").join(&id), staging.join(&id)).unwrap();
-    std::fs::write(
-        staging.join("5583ffe1-5273-4c84-9e32-2fbe476bd7b7"),
-        b"never committed",
-    )
-    .unwrap();
+    std::fs::write(staging.join("a.to"), format!("alice/images/{id}")).unwrap();
+    let orphan = "4f6c2b0e-5a7d-4c3e-9b1a-2d8e6f0a1b2c";
+    std::fs::write(app.root().join("alice/images").join(orphan), b"placed").unwrap();
+    std::fs::write(staging.join("b.to"), format!("alice/images/{orphan}")).unwrap();
+    std::fs::write(staging.join("c"), b"never placed").unwrap();
+    std::fs::write(staging.join("c.to"), "alice/images/elsewhere").unwrap();
     let app = app.restart().await;
     assert_eq!(
         std::fs::read(app.root().join("alice/images").join(&id)).unwrap(),
         b"committed data"
     );
+    assert!(!app.root().join("alice/images").join(orphan).exists());
     assert_eq!(files_under(&staging), Vec::<String>::new());
     let got = app.get(&format!("/images/{id}"), ALICE.0).await;
     assert_eq!(got.bytes().await.unwrap().as_ref(), b"committed data");

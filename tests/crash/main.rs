@@ -17,7 +17,10 @@
 //! Beside them, uploaders (`uploads.rs`) stream image data in through
 //! `POST /images`: after each restart their images are their answered
 //! uploads (and perhaps the one in flight) with all their data, the files
-//! are exactly those images', and staging is empty.
+//! are exactly those images', and staging is empty. An object writer
+//! (`objects.rs`) replaces objects of the object-store endpoint: after each
+//! restart each is its last answered write or the one in flight, with that
+//! write's metadata.
 //!
 //! Each writer is its own user and owns its images alone, so its requests
 //! are sequential and at most one of them is in flight at the kill: the state
@@ -30,6 +33,7 @@
 //! (self-test: delete a property row behind the server's back after each
 //! kill; every cycle must then fail).
 
+mod objects;
 #[path = "../support/mod.rs"]
 mod support;
 mod uploads;
@@ -42,6 +46,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use objects::{ObjectWriter, OBJECT_WRITER};
 use support::process::Server;
 use support::raw::{self as http, request, Failure, Response};
 use support::users::write_tokens;
@@ -709,6 +714,7 @@ impl Deployment {
             users.push(user);
         }
         users.extend((0..UPLOADERS).map(uploader_user));
+        users.push(OBJECT_WRITER.to_string());
         let tokens: Vec<String> = users.iter().map(|u| format!("tok-{u}")).collect();
         let entries: Vec<_> = tokens
             .iter()
@@ -813,6 +819,8 @@ struct Totals {
     integrity_ok: u64,
     uploads_sent: u64,
     uploads_answered: u64,
+    object_writes_sent: u64,
+    object_writes_answered: u64,
 }
 
 fn main() {
@@ -851,6 +859,7 @@ fn main() {
         })
         .collect();
     let mut uploaders: Vec<Uploader> = (0..UPLOADERS).map(|u| Uploader::new(u, seed)).collect();
+    let mut object_writer = Some(ObjectWriter::new(seed));
     let mut totals = Totals::default();
     let (mut passed, mut failed) = (0u64, 0u64);
     let mut server = match dep.start() {
@@ -884,6 +893,13 @@ fn main() {
                 })
             })
             .collect();
+        let object_handle = object_writer.take().map(|mut o| {
+            let stop = stop.clone();
+            std::thread::spawn(move || {
+                let (sent, answered, p) = o.run(addr, cycle, &stop);
+                (o, sent, answered, p)
+            })
+        });
         let delay = if rng.chance(10) {
             Duration::from_millis(rng.below(50) as u64)
         } else {
@@ -908,6 +924,13 @@ fn main() {
             uploads_answered += answered;
             problems.extend(p);
             uploaders.push(u);
+        }
+        if let Some(h) = object_handle {
+            let (o, sent, answered, p) = h.join().expect("the object writer's thread");
+            totals.object_writes_sent += sent;
+            totals.object_writes_answered += answered;
+            problems.extend(p);
+            object_writer = Some(o);
         }
         for a in alarms {
             problems.push(format!("server log: {a}"));
@@ -981,6 +1004,14 @@ fn main() {
             }
         }
         images += uploaded as i64;
+        let objects = match object_writer.as_mut().map(|o| o.check(server.addr)) {
+            Some(Ok(n)) => n,
+            Some(Err(e)) => {
+                problems.push(format!("objects: {e}"));
+                0
+            }
+            None => 0,
+        };
         totals.uploads_answered += uploads_answered;
         match sql_check(&dep.db()) {
             Ok(counted) => {
@@ -1007,7 +1038,7 @@ fn main() {
         totals.in_flight_applied += applied;
         let ok = problems.is_empty();
         println!(
-            "cycle {cycle}/{cycles}: killed after {} ms; {} writes answered, {in_flight} in flight ({applied} applied, {} not); {uploads_answered} uploads answered, {uploaded} uploaded images whole; {images} images, {props} properties, {members} members; {}",
+            "cycle {cycle}/{cycles}: killed after {} ms; {} writes answered, {in_flight} in flight ({applied} applied, {} not); {uploads_answered} uploads answered, {uploaded} uploaded images whole; {objects} objects as written; {images} images, {props} properties, {members} members; {}",
             delay.as_millis(),
             cycle_counts.answered,
             in_flight - applied,
@@ -1056,11 +1087,13 @@ fn main() {
         failed += 1;
     }
     println!(
-        "crash test figures: {} cycles in {:.1} s; {} uploads sent, {} answered; {} writes sent, {} answered, {} in flight at a kill ({} of them applied whole, {} not at all); {} writes checked; image states checked: {} images, {} property values, {} memberships; integrity_check ok {}/{}; plankton check {}",
+        "crash test figures: {} cycles in {:.1} s; {} uploads sent, {} answered; {} object writes sent, {} answered; {} writes sent, {} answered, {} in flight at a kill ({} of them applied whole, {} not at all); {} writes checked; image states checked: {} images, {} property values, {} memberships; integrity_check ok {}/{}; plankton check {}",
         passed + failed - u64::from(!final_ok),
         started.elapsed().as_secs_f64(),
         totals.uploads_sent,
         totals.uploads_answered,
+        totals.object_writes_sent,
+        totals.object_writes_answered,
         totals.sent,
         totals.answered,
         totals.in_flight,

@@ -45,7 +45,7 @@ pub struct Uploader {
 
 /// The data of upload `name`: made from its name, so it can be made again
 /// to compare. Its blocks hold runs of zeros, as disk images do.
-fn data_of(name: &str, size: usize) -> Vec<u8> {
+pub fn data_of(name: &str, size: usize) -> Vec<u8> {
     let mut seed = name
         .bytes()
         .fold(7u64, |h, b| h.wrapping_mul(31).wrapping_add(b as u64));
@@ -63,7 +63,7 @@ fn data_of(name: &str, size: usize) -> Vec<u8> {
     data
 }
 
-fn md5_hex(data: &[u8]) -> String {
+pub fn md5_hex(data: &[u8]) -> String {
     hex::encode(Md5::digest(data))
 }
 

@@ -266,18 +266,13 @@ impl Blocks {
         let outcome = match outcome {
             Ok(()) => {
                 let b = self.clone();
-                match actix_web::web::block(move || {
+                let (t, r) = super::blocking(move || {
                     let r = taken.close(&b);
-                    (taken, r)
+                    Ok((taken, r))
                 })
-                .await
-                {
-                    Ok((t, r)) => {
-                        taken = t;
-                        r.map_err(write_error)
-                    }
-                    Err(e) => return Err(StoreError::Io(format!("blocking pool: {e}"))),
-                }
+                .await?;
+                taken = t;
+                r.map_err(write_error)
             }
             Err(e) => Err(e),
         };
@@ -393,6 +388,30 @@ impl Blocks {
         if let Err(e) = self.sweep(BLOCK_TTL) {
             log::warn!("sweeping expired blocks: {e}");
         }
+    }
+}
+
+/// The blocks an assembled object was made of, held until it is recorded.
+pub(crate) struct Used {
+    pinned: Pinned,
+    key: String,
+}
+
+impl std::fmt::Debug for Used {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "blocks used by {}", self.key)
+    }
+}
+
+impl Used {
+    /// Holds the pinned blocks for the object `key`.
+    pub(crate) fn new(pinned: Pinned, key: String) -> Used {
+        Used { pinned, key }
+    }
+
+    /// The object is recorded: see `Pinned::consume`.
+    pub(crate) fn consume(self) {
+        self.pinned.consume(&self.key);
     }
 }
 

@@ -3,12 +3,14 @@
 use std::fs::File;
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use bytes::Bytes;
 use futures_util::Stream;
 
+use super::blocks::Blocks;
 use super::intake::{upload_work, Batches};
-use super::staging::{self, Staged, StagingLock, STAGING_DIR};
+use super::staging::{self, Journal, Staged, StagingLock, STAGING_DIR};
 use super::{blocking, write_error, Inspected, ObjectRead, StoreError};
 use crate::backends::hash::hash_file;
 use crate::domain::location::Location;
@@ -20,6 +22,8 @@ pub(crate) struct FsStore {
     root: PathBuf,
     /// Held by the serving process (see `FsStore::serve`).
     _staging: Option<StagingLock>,
+    /// The object-store endpoint's uploaded blocks (opened to serve).
+    blocks: Option<Arc<Blocks>>,
 }
 
 /// How many times hashing is retried when the file changes under it.
@@ -81,6 +85,7 @@ impl FsStore {
         Ok(FsStore {
             root: canon,
             _staging: None,
+            blocks: None,
         })
     }
 
@@ -102,16 +107,30 @@ impl FsStore {
                 STAGING_DIR
             ),
         }
+        store.blocks = match Blocks::open(&store.root) {
+            Ok(b) => Some(Arc::new(b)),
+            Err(e) => {
+                log::error!(
+                    "the object-store endpoint cannot keep blocks under {}: {e}",
+                    store.root.display()
+                );
+                None
+            }
+        };
         Ok(store)
     }
 
-    /// Finishes uploads a crash interrupted after their image was committed
-    /// (`committed` maps a staging name to the location of its committed
-    /// image) and removes every other leftover. `None` if another process
-    /// holds the staging lock: its uploads may be running. Blocking.
+    /// The uploaded blocks; `NoBlocks` if their directory could not be opened.
+    pub(crate) fn blocks(&self) -> Result<&Arc<Blocks>, StoreError> {
+        self.blocks.as_ref().ok_or(StoreError::NoBlocks)
+    }
+
+    /// Settles what crashes left in staging (see `staging::recover`):
+    /// `None` if another process holds the staging lock, its writes may be
+    /// running. Blocking.
     pub(crate) fn recover(
         &self,
-        committed: impl Fn(&str) -> Option<Location>,
+        recorded: Option<staging::Recorded<'_>>,
     ) -> std::io::Result<Option<staging::Recovered>> {
         let claimed;
         let lock = match &self._staging {
@@ -124,17 +143,12 @@ impl FsStore {
                 None => return Ok(None),
             },
         };
-        let done = staging::recover(lock, &self.root, |name| {
-            let path = self.path_of(&committed(name)?);
-            (!path.exists()).then_some(path)
-        })?;
-        Ok(Some(done))
+        staging::recover(lock, &self.root, recorded).map(Some)
     }
 
     /// Receives a new object's data into staging, at most `limit` bytes.
     pub(crate) async fn receive<S, E>(
         &self,
-        name: &str,
         body: S,
         limit: u64,
     ) -> Result<staging::Finished, StoreError>
@@ -142,8 +156,8 @@ impl FsStore {
         S: Stream<Item = Result<Bytes, E>> + Unpin,
         E: std::fmt::Display,
     {
-        let (root, name) = (self.root.clone(), name.to_string());
-        let mut staged = blocking(move || Staged::named(&root, &name).map_err(write_error)).await?;
+        let root = self.root.clone();
+        let mut staged = blocking(move || Staged::new(&root).map_err(write_error)).await?;
         let mut batches = Batches::new(body, limit);
         while let Some(batch) = batches.next().await? {
             staged = upload_work(move || {
@@ -157,13 +171,46 @@ impl FsStore {
         blocking(move || staged.finish().map_err(write_error)).await
     }
 
-    /// Puts received data at `loc`, which must not hold an object yet and
-    /// must stay inside the root. Blocking.
+    /// Puts received data at `loc` (the object `key`), journaled (see `staging::Journal`), and
+    /// answers the hash to remember of the file now there. A new image's
+    /// `loc` (`replace` false) must hold no object yet; an object write
+    /// replaces the one there. Blocking.
     pub(crate) fn place(
         &self,
         data: staging::Finished,
-        loc: &Location,
-    ) -> Result<CachedHash, StoreError> {
+        (loc, key): (&Location, String),
+        replace: bool,
+    ) -> Result<(CachedHash, Journal), StoreError> {
+        let dest = if replace {
+            self.object_destination(loc)?
+        } else {
+            self.fresh_destination(loc)?
+        };
+        let (size, checksum, md5) = (data.size, data.pithos_hash.clone(), data.md5.clone());
+        let journal = data.place(&self.root, &key, &dest).map_err(write_error)?;
+        let meta = match std::fs::symlink_metadata(&dest) {
+            Ok(meta) if meta.len() == size => meta,
+            Ok(meta) => {
+                let now = meta.len();
+                let undone = journal.undo();
+                return Err(StoreError::Io(format!(
+                    "{key}: {now} bytes in place after {size} were staged (undone: {undone:?})"
+                )));
+            }
+            Err(e) => return Err(write_error(e)),
+        };
+        let hash = CachedHash {
+            path: key,
+            size,
+            mtime_ns: mtime_ns(&meta),
+            checksum,
+            md5,
+        };
+        Ok((hash, journal))
+    }
+
+    /// Where a new image's data goes: inside the root, and free.
+    fn fresh_destination(&self, loc: &Location) -> Result<PathBuf, StoreError> {
         let dest = self.path_of(loc);
         let mut ancestor = dest.parent();
         while let Some(dir) = ancestor {
@@ -179,19 +226,7 @@ impl FsStore {
         if std::fs::symlink_metadata(&dest).is_ok() {
             return Err(StoreError::Taken(loc.canonical()));
         }
-        let (size, checksum, md5) = (data.size, data.pithos_hash.clone(), data.md5.clone());
-        data.commit(&dest).map_err(write_error)?;
-        // The hashes are known: remembered, the file is never read to list it.
-        let meta = std::fs::metadata(&dest).map_err(write_error)?;
-        let canon = std::fs::canonicalize(&dest).map_err(write_error)?;
-        let rel = canon.strip_prefix(&self.root).unwrap_or(&canon);
-        Ok(CachedHash {
-            path: rel.to_string_lossy().into_owned(),
-            size,
-            mtime_ns: mtime_ns(&meta),
-            checksum,
-            md5,
-        })
+        Ok(dest)
     }
 
     /// Bytes in the regular files under the account's directory (symlinks

@@ -1,12 +1,16 @@
 //! Object store backends: where image data lives, its size and hashes
 //! (docs/api.md §9). The enum is the seam; `fs` and `pithos` are its variants.
+//! The store does all file work: receiving, assembling from blocks, placing
+//! and undoing (docs/behaviour.md, "Crash protocol"), and the object-store
+//! endpoint's files (`endpoint`).
 
 pub(crate) mod blocks;
+mod endpoint;
 mod fs;
 mod intake;
-pub(crate) mod objects;
+mod objects;
 mod pithos;
-pub(crate) mod staging;
+mod staging;
 
 use std::pin::Pin;
 use std::sync::Arc;
@@ -14,7 +18,9 @@ use std::sync::Arc;
 use bytes::Bytes;
 use futures_util::Stream;
 
+pub(crate) use endpoint::Assembled;
 pub(crate) use fs::FsStore;
+pub(crate) use objects::{container_key, object_key, FileInfo};
 pub(crate) use pithos::PithosStore;
 
 use crate::domain::location::Location;
@@ -100,6 +106,9 @@ pub(crate) enum StoreError {
     /// The store refuses the data: the account's quota there is used up.
     #[error("the object store's quota is used up")]
     QuotaFull,
+    /// The `fs` store's block directory could not be opened at start.
+    #[error("the object store's block directory could not be opened")]
+    NoBlocks,
 }
 
 /// A failed write into the store: a full disk is the caller's to know
@@ -113,9 +122,10 @@ pub(crate) fn write_error(e: std::io::Error) -> StoreError {
 }
 
 /// Data received for a new object: complete, durable, hashed and accepted,
-/// and in place once `ObjectStore::place` says so. In the `fs` store it waits
-/// in staging until then, and dropping it discards it; Pithos has it at its
-/// location already, and only `ObjectStore::discard` takes it back.
+/// and at its location once `ObjectStore::place` says so. In the `fs` store
+/// it waits in staging until then, and dropping it discards it; Pithos has
+/// it at its location already (placing it is a step of no work), and only
+/// `ObjectStore::undo` takes it back.
 #[derive(Debug)]
 pub(crate) struct Received {
     /// Its size and hashes.
@@ -125,7 +135,24 @@ pub(crate) struct Received {
 
 #[derive(Debug)]
 enum Held {
-    Staged(staging::Finished),
+    Staged(staging::Finished, Option<blocks::Used>),
+    InPithos { location: Location, token: String },
+}
+
+/// Data at its location that the catalogue has not recorded yet: the
+/// caller records it, then `ObjectStore::keep`s it, or `undo`es it if the
+/// record failed. A crash before either is settled at the next start
+/// (docs/behaviour.md, "Crash protocol").
+#[derive(Debug)]
+pub(crate) struct Placed {
+    /// The hash of the `fs` file now at the location, to record with it.
+    pub(crate) remember: Option<CachedHash>,
+    undo: Undo,
+}
+
+#[derive(Debug)]
+enum Undo {
+    Journal(staging::Journal, Option<blocks::Used>),
     InPithos { location: Location, token: String },
 }
 
@@ -233,12 +260,9 @@ impl ObjectStore {
         }
     }
 
-    /// The `fs` store, which the object-store endpoint serves.
-    pub(crate) fn fs(&self) -> Option<&Arc<FsStore>> {
-        match self {
-            ObjectStore::Fs(fs) => Some(fs),
-            ObjectStore::Pithos(_) => None,
-        }
+    /// Whether the object-store endpoint is served (the `fs` store).
+    pub(crate) fn serves_endpoint(&self) -> bool {
+        matches!(self, ObjectStore::Fs(_))
     }
 
     /// Receives the data of a new object for `loc` from `body`, at most
@@ -246,13 +270,10 @@ impl ObjectStore {
     /// in and hashed, `accept` has the last word (its `Err` is `Refused`):
     /// data it refuses is not kept anywhere.
     ///
-    /// The `fs` store keeps the data in staging named `name` (a fresh image
-    /// id: the name lets a restart finish what a crash interrupted; see
-    /// `FsStore::recover`) until `place`; Pithos is sent it as it arrives and
-    /// has it at `loc` when this returns.
+    /// The `fs` store keeps the data in staging until `place`; Pithos is
+    /// sent it as it arrives and has it at `loc` when this returns.
     pub(crate) async fn receive<S, E>(
         &self,
-        name: &str,
         (loc, token): (&Location, &str),
         body: S,
         limit: u64,
@@ -264,15 +285,10 @@ impl ObjectStore {
     {
         match self {
             ObjectStore::Fs(fs) => {
-                let staged = fs.receive(name, body, limit).await?;
-                let info = ObjectInfo {
-                    size: staged.size,
-                    checksum: staged.pithos_hash.clone(),
-                    md5: Some(staged.md5.clone()),
-                };
-                accept(&info).map_err(StoreError::Refused)?;
-                let held = Held::Staged(staged);
-                Ok(Received { info, held })
+                let staged = fs.receive(body, limit).await?;
+                let received = Received::staged(staged, None);
+                accept(&received.info).map_err(StoreError::Refused)?;
+                Ok(received)
             }
             ObjectStore::Pithos(p) => {
                 let info = p.receive(loc, token, body, limit, accept).await?;
@@ -285,48 +301,89 @@ impl ObjectStore {
         }
     }
 
-    /// Puts received data at `loc`, durably (in Pithos it is there already),
-    /// and answers the hash to remember for an `fs` file. Blocking.
-    pub(crate) fn place(
+    /// Puts received data at `loc`, durably, before the catalogue records
+    /// it (in Pithos it is there already). A new image's location must be
+    /// free; an object write (`replace`) replaces what is there.
+    pub(crate) async fn place(
         &self,
         received: Received,
         loc: &Location,
-    ) -> Result<Option<CachedHash>, StoreError> {
+        replace: bool,
+    ) -> Result<Placed, StoreError> {
         match (self, received.held) {
-            (ObjectStore::Fs(fs), Held::Staged(staged)) => fs.place(staged, loc).map(Some),
-            (_, Held::InPithos { .. }) => Ok(None),
-            (ObjectStore::Pithos(_), Held::Staged(_)) => {
+            (ObjectStore::Fs(fs), Held::Staged(staged, used)) => {
+                let (fs, loc, key) = (fs.clone(), loc.clone(), object_key(loc));
+                let (hash, journal) =
+                    blocking(move || fs.place(staged, (&loc, key), replace)).await?;
+                Ok(Placed {
+                    remember: Some(hash),
+                    undo: Undo::Journal(journal, used),
+                })
+            }
+            (_, Held::InPithos { location, token }) => Ok(Placed {
+                remember: None,
+                undo: Undo::InPithos { location, token },
+            }),
+            (ObjectStore::Pithos(_), Held::Staged(..)) => {
                 Err(StoreError::Io("data staged for another store".into()))
             }
         }
     }
 
-    /// Takes back received data that will not be registered: staging is
-    /// removed, a Pithos object deleted (a failure to is logged).
-    pub(crate) async fn discard(&self, received: Received) {
-        if let (ObjectStore::Pithos(p), Held::InPithos { location, token }) = (self, received.held)
-        {
-            p.delete(&location, &token).await;
+    /// The catalogue recorded the placed data: it stands (the way back is
+    /// dropped, and the blocks it was assembled from are let go).
+    pub(crate) async fn keep(&self, placed: Placed) {
+        if let Undo::Journal(journal, used) = placed.undo {
+            let _ = blocking(move || {
+                journal.keep();
+                if let Some(used) = used {
+                    used.consume();
+                }
+                Ok(())
+            })
+            .await;
         }
     }
 
-    /// Finishes or removes leftovers of staging (`fs` only); see
-    /// `FsStore::recover`. Blocking.
+    /// The catalogue did not record the placed data: what was at its
+    /// location before is put back (nothing, for a new image; a Pithos
+    /// object is deleted, a failure to is logged).
+    pub(crate) async fn undo(&self, placed: Placed) -> Result<(), StoreError> {
+        match placed.undo {
+            Undo::Journal(journal, _) => {
+                blocking(move || journal.undo().map_err(write_error)).await
+            }
+            Undo::InPithos { location, token } => {
+                if let ObjectStore::Pithos(p) = self {
+                    p.delete(&location, &token).await;
+                }
+                Ok(())
+            }
+        }
+    }
+
+    /// Settles what crashes left in staging (`fs` only; see
+    /// `staging::recover`), asking `recorded` what the catalogue remembers
+    /// of a key; without it, placements are left for the next start.
+    /// Blocking.
     pub(crate) fn recover(
         &self,
-        committed: impl Fn(&str) -> Option<Location>,
+        recorded: Option<staging::Recorded<'_>>,
     ) -> std::io::Result<Option<staging::Recovered>> {
         match self {
-            ObjectStore::Fs(fs) => fs.recover(committed),
+            ObjectStore::Fs(fs) => fs.recover(recorded),
             ObjectStore::Pithos(_) => Ok(None),
         }
     }
 
     /// Bytes the account keeps in the store (`fs` only; 0 for Pithos, whose
-    /// quota is its own). Blocking.
-    pub(crate) fn usage(&self, account: &str) -> Result<u64, StoreError> {
+    /// quota is its own).
+    pub(crate) async fn usage(&self, account: &str) -> Result<u64, StoreError> {
         match self {
-            ObjectStore::Fs(fs) => fs.usage(account),
+            ObjectStore::Fs(fs) => {
+                let (fs, account) = (fs.clone(), account.to_string());
+                blocking(move || fs.usage(&account)).await
+            }
             ObjectStore::Pithos(_) => Ok(0),
         }
     }
@@ -364,8 +421,28 @@ impl ObjectStore {
     }
 }
 
-/// Runs blocking file work off the async workers.
-async fn blocking<T: Send + 'static>(
+impl Received {
+    fn staged(staged: staging::Finished, used: Option<blocks::Used>) -> Received {
+        let info = ObjectInfo {
+            size: staged.size,
+            checksum: staged.pithos_hash.clone(),
+            md5: Some(staged.md5.clone()),
+        };
+        Received {
+            info,
+            held: Held::Staged(staged, used),
+        }
+    }
+
+    /// The MD5 of the data, lower-case hex.
+    pub(crate) fn md5(&self) -> &str {
+        self.info.md5.as_deref().unwrap_or_default()
+    }
+}
+
+/// Runs blocking file work off the async workers: the one way the store
+/// and the registry reach the blocking pool.
+pub(crate) async fn blocking<T: Send + 'static>(
     f: impl FnOnce() -> Result<T, StoreError> + Send + 'static,
 ) -> Result<T, StoreError> {
     actix_web::web::block(f)

@@ -210,54 +210,6 @@ impl FsStore {
             .map_err(|e| io(path, e))
     }
 
-    /// Keeps the object file at `dest`, if there is one, under a fresh name
-    /// in staging (a hard link, else a synced copy), so that a write over it
-    /// can be undone; a restart removes what a crash leaves there.
-    pub(crate) fn keep_previous(&self, dest: &Path) -> Result<Option<PathBuf>, StoreError> {
-        if !std::fs::symlink_metadata(dest).is_ok_and(|m| m.is_file()) {
-            return Ok(None);
-        }
-        let dir = self.root().join(super::staging::STAGING_DIR);
-        std::fs::create_dir_all(&dir).map_err(|e| io(&dir, e))?;
-        let kept = dir.join(uuid::Uuid::new_v4().to_string());
-        if std::fs::hard_link(dest, &kept).is_err() {
-            let copied = std::fs::copy(dest, &kept).and_then(|_| File::open(&kept)?.sync_all());
-            if let Err(e) = copied {
-                let _ = std::fs::remove_file(&kept);
-                return Err(io(dest, e));
-            }
-        }
-        Ok(Some(kept))
-    }
-
-    /// Undoes a write of the object at `loc` (its file `dest`): the file
-    /// `keep_previous` kept goes back in place, or, where there was none,
-    /// the new file goes (with the directories it alone needed). Synced.
-    pub(crate) fn undo_write(
-        &self,
-        loc: &Location,
-        dest: &Path,
-        previous: Option<PathBuf>,
-    ) -> Result<(), StoreError> {
-        match previous {
-            Some(kept) => {
-                std::fs::rename(&kept, dest).map_err(|e| io(dest, e))?;
-                match dest.parent() {
-                    Some(parent) => sync_dir(parent),
-                    None => Ok(()),
-                }
-            }
-            None => self.remove_object(loc).map(|_| ()),
-        }
-    }
-
-    /// Removes a file `keep_previous` kept, once the write it guarded stands.
-    pub(crate) fn drop_previous(&self, previous: Option<PathBuf>) {
-        if let Some(kept) = previous {
-            let _ = std::fs::remove_file(kept);
-        }
-    }
-
     /// Removes the object's file, then the directories the removal left
     /// empty up to its container (all synced); whether there was one.
     pub(crate) fn remove_object(&self, loc: &Location) -> Result<bool, StoreError> {

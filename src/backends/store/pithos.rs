@@ -180,7 +180,6 @@ impl PithosStore {
         range: Option<ByteRange>,
         token: &str,
     ) -> Result<ObjectRead, StoreError> {
-        let gone = || StoreError::Gone(loc.canonical());
         let resized = |now: &str| StoreError::Resized {
             location: loc.canonical(),
             then: expected_size,
@@ -202,28 +201,7 @@ impl PithosStore {
         let resp = self.send("GET", req, false).await?;
         let status = resp.status();
         let content_length = resp.content_length();
-        let total = match status {
-            StatusCode::OK => {
-                content_length.ok_or_else(|| self.down("GET", "no Content-Length"))?
-            }
-            StatusCode::PARTIAL_CONTENT => {
-                let cr = resp
-                    .headers()
-                    .get("content-range")
-                    .and_then(|v| v.to_str().ok())
-                    .unwrap_or("");
-                cr.rsplit('/')
-                    .next()
-                    .and_then(|t| t.trim().parse::<u64>().ok())
-                    .ok_or_else(|| self.down("GET", format!("bad Content-Range {cr:?}")))?
-            }
-            StatusCode::NOT_FOUND => return Err(gone()),
-            StatusCode::RANGE_NOT_SATISFIABLE => return Err(resized("fewer")),
-            StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN => {
-                return Err(Self::denied(Access::Read, loc))
-            }
-            other => return Err(self.down("GET", format!("answered {other}"))),
-        };
+        let total = self.total_of(&resp, loc, resized)?;
         if total != expected_size {
             return Err(resized(&total.to_string()));
         }
@@ -244,6 +222,38 @@ impl PithosStore {
             partial,
             body: Box::pin(body),
         })
+    }
+
+    /// The size of the whole object a `GET` answer speaks of, or why there
+    /// is none (`resized` says how a range Pithos cannot satisfy is told).
+    fn total_of(
+        &self,
+        resp: &reqwest::Response,
+        loc: &Location,
+        resized: impl Fn(&str) -> StoreError,
+    ) -> Result<u64, StoreError> {
+        match resp.status() {
+            StatusCode::OK => resp
+                .content_length()
+                .ok_or_else(|| self.down("GET", "no Content-Length")),
+            StatusCode::PARTIAL_CONTENT => {
+                let cr = resp
+                    .headers()
+                    .get("content-range")
+                    .and_then(|v| v.to_str().ok())
+                    .unwrap_or("");
+                cr.rsplit('/')
+                    .next()
+                    .and_then(|t| t.trim().parse::<u64>().ok())
+                    .ok_or_else(|| self.down("GET", format!("bad Content-Range {cr:?}")))
+            }
+            StatusCode::NOT_FOUND => Err(StoreError::Gone(loc.canonical())),
+            StatusCode::RANGE_NOT_SATISFIABLE => Err(resized("fewer")),
+            StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN => {
+                Err(Self::denied(Access::Read, loc))
+            }
+            other => Err(self.down("GET", format!("answered {other}"))),
+        }
     }
 
     /// Sets the object's read permission: `read=*`, `read=<users>`, or none.
@@ -302,45 +312,14 @@ impl PithosStore {
         // The body ends cleanly only if every byte was accepted; any other
         // end is an error, which breaks the request off before its end.
         let accepted = Arc::new(AtomicBool::new(false));
-        let outgoing = futures_util::stream::unfold(
-            (rx, accepted.clone(), false),
-            |(mut rx, accepted, ended)| async move {
-                if ended {
-                    return None;
-                }
-                match rx.recv().await {
-                    Some(chunk) => Some((Ok(chunk), (rx, accepted, false))),
-                    None if accepted.load(Ordering::SeqCst) => None,
-                    None => Some((
-                        Err(std::io::Error::other("upload refused or cut off")),
-                        (rx, accepted, true),
-                    )),
-                }
-            },
-        );
         let put = self
             .upload_client
             .request(Method::PUT, self.url(loc))
             .header("X-Auth-Token", token)
             .header("Content-Type", "application/octet-stream")
             .header("If-None-Match", "*")
-            .body(reqwest::Body::wrap_stream(outgoing));
-        // Pithos answers once it has the whole body; from then on (and for
-        // each chunk it is slow to take) it has `timeout`.
+            .body(reqwest::Body::wrap_stream(outgoing(rx, accepted.clone())));
         let finished = tokio::sync::Notify::new();
-        let answer = async {
-            let put = std::pin::pin!(self.send("PUT", put, false));
-            let late = std::pin::pin!(async {
-                finished.notified().await;
-                tokio::time::sleep(self.timeout).await;
-            });
-            match futures_util::future::select(put, late).await {
-                futures_util::future::Either::Left((answer, _)) => answer,
-                futures_util::future::Either::Right(_) => {
-                    Err(self.down("PUT", "no answer once the body was sent"))
-                }
-            }
-        };
         let pump = async {
             let sent = pump(body, (limit, self.timeout), &tx, accept).await;
             accepted.store(sent.is_ok(), Ordering::SeqCst);
@@ -348,23 +327,58 @@ impl PithosStore {
             finished.notify_one();
             sent
         };
-        let (sent, answer) = futures_util::future::join(pump, answer).await;
-        let refused = |status: StatusCode| match status {
-            StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN => Self::denied(Access::Write, loc),
-            StatusCode::PAYLOAD_TOO_LARGE => StoreError::QuotaFull,
-            StatusCode::PRECONDITION_FAILED | StatusCode::CONFLICT => {
-                StoreError::Taken(loc.canonical())
-            }
-            other => self.down("PUT", format!("answered {other}")),
-        };
+        let (sent, answer) =
+            futures_util::future::join(pump, self.answer_once_sent(put, &finished)).await;
         let (info, resp) = match (sent, answer) {
             (Ok(info), Ok(resp)) => (Some(info), resp),
             // Pithos stopped reading: its answer says why.
             (Err(StoreError::Unreachable), Ok(resp)) => (None, resp),
             (Err(e), _) | (Ok(_), Err(e)) => return Err(e),
         };
-        if !resp.status().is_success() {
-            return Err(refused(resp.status()));
+        self.check_put(loc, token, info, &resp).await
+    }
+
+    /// Pithos's answer to an upload's `PUT`: it answers once it has the
+    /// whole body, and from then on (and for each chunk it is slow to
+    /// take) it has `timeout`.
+    async fn answer_once_sent(
+        &self,
+        put: reqwest::RequestBuilder,
+        finished: &tokio::sync::Notify,
+    ) -> Result<reqwest::Response, StoreError> {
+        let put = std::pin::pin!(self.send("PUT", put, false));
+        let late = std::pin::pin!(async {
+            finished.notified().await;
+            tokio::time::sleep(self.timeout).await;
+        });
+        match futures_util::future::select(put, late).await {
+            futures_util::future::Either::Left((answer, _)) => answer,
+            futures_util::future::Either::Right(_) => {
+                Err(self.down("PUT", "no answer once the body was sent"))
+            }
+        }
+    }
+
+    /// Checks Pithos's answer to an upload of `info` (`None`: it answered
+    /// before it had the whole body): a refusal in the store's terms, and
+    /// stored data whose ETag is not the upload's deleted.
+    async fn check_put(
+        &self,
+        loc: &Location,
+        token: &str,
+        info: Option<ObjectInfo>,
+        resp: &reqwest::Response,
+    ) -> Result<ObjectInfo, StoreError> {
+        match resp.status() {
+            s if s.is_success() => {}
+            StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN => {
+                return Err(Self::denied(Access::Write, loc))
+            }
+            StatusCode::PAYLOAD_TOO_LARGE => return Err(StoreError::QuotaFull),
+            StatusCode::PRECONDITION_FAILED | StatusCode::CONFLICT => {
+                return Err(StoreError::Taken(loc.canonical()))
+            }
+            other => return Err(self.down("PUT", format!("answered {other}"))),
         }
         let Some(info) = info else {
             return Err(self.down("PUT", "answered before it had the whole body"));
@@ -505,4 +519,28 @@ where
         send(chunk).await?;
     }
     Ok(info)
+}
+/// The body of an upload's `PUT`: the chunks as they come, ending cleanly
+/// only if every byte was `accepted`, and in an error otherwise, which
+/// breaks the request off before its end.
+fn outgoing(
+    rx: tokio::sync::mpsc::Receiver<Bytes>,
+    accepted: Arc<AtomicBool>,
+) -> impl Stream<Item = Result<Bytes, std::io::Error>> {
+    futures_util::stream::unfold(
+        (rx, accepted, false),
+        |(mut rx, accepted, ended)| async move {
+            if ended {
+                return None;
+            }
+            match rx.recv().await {
+                Some(chunk) => Some((Ok(chunk), (rx, accepted, false))),
+                None if accepted.load(Ordering::SeqCst) => None,
+                None => Some((
+                    Err(std::io::Error::other("upload refused or cut off")),
+                    (rx, accepted, true),
+                )),
+            }
+        },
+    )
 }

@@ -1,15 +1,18 @@
 //! All-or-nothing writes into the `fs` store: data goes to a file under
 //! `<root>/+staging/`, which no location reaches (`+` is not allowed in a
 //! user id, so no account directory has that name), is hashed as it is
-//! written, synced, and only then renamed to where its location points.
-//! A staging file that is dropped unfinished is removed; one left behind by
-//! a crash is removed by `sweep` at the next start or `plankton check`.
+//! written, synced, and only then placed where its location points, with a
+//! `Journal` that lets a restart undo a placement the catalogue never
+//! recorded (docs/behaviour.md, "Crash protocol"). A staging file dropped
+//! unfinished is removed; what a crash leaves is settled by `recover`.
 
 use std::fs::{File, OpenOptions};
 use std::io::Write;
+use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 
 use crate::backends::hash::ObjectHasher;
+use crate::domain::object::CachedHash;
 
 /// The staging directory under the store root.
 pub(crate) const STAGING_DIR: &str = "+staging";
@@ -35,15 +38,15 @@ pub(crate) struct Finished {
 }
 
 impl Staged {
-    /// Starts an upload under a name of the caller's (a fresh image id),
-    /// which must not be in use in staging.
-    pub(crate) fn named(root: &Path, name: &str) -> std::io::Result<Staged> {
+    /// Starts an upload under a fresh name in staging.
+    pub(crate) fn new(root: &Path) -> std::io::Result<Staged> {
+        let name = uuid::Uuid::new_v4().to_string();
         let dir = root.join(STAGING_DIR);
         if !dir.is_dir() {
             std::fs::create_dir_all(&dir)?;
             sync_dir(root)?;
         }
-        let path = dir.join(name);
+        let path = dir.join(&name);
         let file = OpenOptions::new()
             .write(true)
             .create_new(true)
@@ -89,9 +92,8 @@ impl Drop for Staged {
 impl Finished {
     /// Puts the data at `dest` (creating missing parent directories, each
     /// synced into its parent), replacing what was there, then syncs the
-    /// directory that holds it: once this returns, the object survives a
-    /// crash.
-    pub(crate) fn commit(mut self, dest: &Path) -> std::io::Result<()> {
+    /// directory that holds it.
+    fn commit(mut self, dest: &Path) -> std::io::Result<()> {
         let parent = dest.parent().ok_or_else(|| {
             std::io::Error::new(std::io::ErrorKind::InvalidInput, "no parent directory")
         })?;
@@ -174,50 +176,224 @@ pub(crate) fn claim(root: &Path) -> std::io::Result<Option<StagingLock>> {
     }
 }
 
+/// What the catalogue remembers of the file at a key (see `recover`).
+pub(crate) type Recorded<'a> = &'a dyn Fn(&str) -> Option<CachedHash>;
+
 /// What `recover` did.
 #[derive(Debug, Default, PartialEq, Eq)]
 pub(crate) struct Recovered {
-    /// Uploads whose image was committed, moved to their place.
+    /// Placements the catalogue recorded: kept, their journal cleared.
     pub(crate) placed: usize,
-    /// Unfinished or refused uploads removed.
+    /// Placements the catalogue did not record: put back as they were.
+    pub(crate) undone: usize,
+    /// Unfinished or unplaced data removed.
     pub(crate) removed: usize,
+    /// Placements left for a process that can ask the catalogue.
+    pub(crate) left: usize,
 }
 
-/// Finishes or removes what earlier processes left in staging; only for a
-/// holder of the lock. `destination` says, from a staging file's name,
-/// where its data belongs if the upload was committed (its image is in the
-/// catalogue and its object not yet at the location); every other file is
-/// removed.
+/// Settles what earlier processes left in staging; only for a holder of the
+/// lock. A placement (a `Journal` record) is kept where `recorded` finds the
+/// catalogue remembering the file now at its key (same size and mtime), and
+/// undone where it does not; without `recorded` it is left alone. Every
+/// other file (data never placed, copies kept for an undo) is removed.
 pub(crate) fn recover(
     _lock: &StagingLock,
     root: &Path,
-    destination: impl Fn(&str) -> Option<PathBuf>,
+    recorded: Option<Recorded<'_>>,
 ) -> std::io::Result<Recovered> {
+    let dir = root.join(STAGING_DIR);
     let mut done = Recovered::default();
-    for entry in std::fs::read_dir(root.join(STAGING_DIR))? {
-        let entry = entry?;
-        let name = entry.file_name().to_string_lossy().into_owned();
-        if !entry.file_type()?.is_file() || name == LOCK_FILE {
+    let mut keep = vec![LOCK_FILE.to_string()];
+    for entry in std::fs::read_dir(&dir)? {
+        let name = entry?.file_name().to_string_lossy().into_owned();
+        let Some(stem) = name.strip_suffix(RECORD) else {
             continue;
-        }
-        let leftover = Finished {
-            path: Some(entry.path()),
-            size: 0,
-            md5: String::new(),
-            pithos_hash: String::new(),
         };
-        match destination(&name) {
-            Some(dest) => {
-                leftover.commit(&dest)?;
+        let journal = Journal::read(root, stem)?;
+        match recorded {
+            None => {
+                done.left += 1;
+                keep.extend([name.clone(), format!("{stem}{WAS}"), stem.to_string()]);
+            }
+            Some(_) if dir.join(stem).exists() => {
+                journal.forget();
+                done.removed += 1;
+            }
+            Some(recorded) if journal.recorded(recorded) => {
+                journal.keep();
                 done.placed += 1;
             }
-            None => {
-                drop(leftover);
-                done.removed += 1;
+            Some(_) => {
+                journal.undo()?;
+                done.undone += 1;
             }
         }
     }
+    done.removed += remove_all_but(&dir, &keep)?;
     Ok(done)
+}
+
+/// Removes the files of `dir` not named in `keep`; how many.
+fn remove_all_but(dir: &Path, keep: &[String]) -> std::io::Result<usize> {
+    let mut removed = 0;
+    for entry in std::fs::read_dir(dir)? {
+        let entry = entry?;
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if entry.file_type()?.is_file() && !keep.contains(&name) {
+            std::fs::remove_file(entry.path())?;
+            removed += 1;
+        }
+    }
+    Ok(removed)
+}
+
+/// The suffix of a placement's record, and of the file it replaced.
+const RECORD: &str = ".to";
+const WAS: &str = ".was";
+
+/// A placement the catalogue has not recorded yet: `<name>.to` in staging
+/// holds the object's key (where the data went under the root), and
+/// `<name>.was` is the file it replaced, if any. Both are synced before the
+/// data is renamed into place, so that after a crash `recover` can tell
+/// what was placed and put it back.
+#[derive(Debug)]
+pub(crate) struct Journal {
+    root: PathBuf,
+    name: String,
+    key: String,
+}
+
+impl Journal {
+    fn read(root: &Path, name: &str) -> std::io::Result<Journal> {
+        let record = root.join(STAGING_DIR).join(format!("{name}{RECORD}"));
+        let key = std::fs::read_to_string(record)?;
+        Ok(Journal {
+            root: root.to_path_buf(),
+            name: name.to_string(),
+            key,
+        })
+    }
+
+    fn staged(&self, suffix: &str) -> PathBuf {
+        let name = format!("{}{suffix}", self.name);
+        self.root.join(STAGING_DIR).join(name)
+    }
+
+    fn dest(&self) -> PathBuf {
+        self.root.join(&self.key)
+    }
+
+    /// Whether the catalogue remembers the file at the key as it is now.
+    fn recorded(&self, recorded: Recorded<'_>) -> bool {
+        let Ok(meta) = std::fs::symlink_metadata(self.dest()) else {
+            return false;
+        };
+        let mtime = meta
+            .mtime()
+            .saturating_mul(1_000_000_000)
+            .saturating_add(meta.mtime_nsec());
+        recorded(&self.key).is_some_and(|h| h.size == meta.len() && h.mtime_ns == mtime)
+    }
+
+    /// The placement stands: the replaced file and the record go.
+    pub(crate) fn keep(self) {
+        let _ = std::fs::remove_file(self.staged(WAS));
+        let _ = std::fs::remove_file(self.staged(RECORD));
+    }
+
+    /// The placement never happened (the data is still in staging).
+    fn forget(self) {
+        let _ = std::fs::remove_file(self.staged(""));
+        self.keep();
+    }
+
+    /// Puts back what was at the key before (or nothing, with the
+    /// directories only the placed file needed), synced; then the record goes.
+    pub(crate) fn undo(self) -> std::io::Result<()> {
+        let dest = self.dest();
+        let was = self.staged(WAS);
+        if was.exists() {
+            std::fs::rename(&was, &dest)?;
+            if let Some(parent) = dest.parent() {
+                sync_dir(parent)?;
+            }
+        } else {
+            match std::fs::remove_file(&dest) {
+                Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(e),
+                _ => {}
+            }
+            self.remove_empty_dirs()?;
+        }
+        self.keep();
+        Ok(())
+    }
+
+    /// Removes the directories between the container and the key that are
+    /// empty now, syncing the first one that stays.
+    fn remove_empty_dirs(&self) -> std::io::Result<()> {
+        let container: PathBuf = self.key.split('/').take(2).collect();
+        let container = self.root.join(container);
+        let mut dir = self.dest().parent().map(Path::to_path_buf);
+        while let Some(d) = dir {
+            if d == container || !d.starts_with(&container) || std::fs::remove_dir(&d).is_err() {
+                return if d.is_dir() { sync_dir(&d) } else { Ok(()) };
+            }
+            dir = d.parent().map(Path::to_path_buf);
+        }
+        Ok(())
+    }
+}
+
+impl Finished {
+    /// Puts the data at `key` under `root` (`dest`), replacing what is
+    /// there, journaled (see `Journal`): once this returns, the object
+    /// survives a crash, and so does the way back until `Journal::keep`.
+    pub(crate) fn place(self, root: &Path, key: &str, dest: &Path) -> std::io::Result<Journal> {
+        let path = self.path.as_deref().expect("a Finished holds its path");
+        let name = path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let journal = Journal {
+            root: root.to_path_buf(),
+            name,
+            key: key.to_string(),
+        };
+        let record = || -> std::io::Result<()> {
+            let mut f = File::create(journal.staged(RECORD))?;
+            f.write_all(key.as_bytes())?;
+            f.sync_all()?;
+            if std::fs::symlink_metadata(dest).is_ok_and(|m| m.is_file()) {
+                keep_copy(dest, &journal.staged(WAS))?;
+            }
+            sync_dir(&root.join(STAGING_DIR))
+        };
+        if let Err(e) = record() {
+            journal.keep();
+            return Err(e);
+        }
+        if let Err(e) = self.commit(dest) {
+            // The rename may have been done before the failure.
+            if let Err(undo) = journal.undo() {
+                log::error!("{key}: a failed placement could not be undone ({e}): {undo}");
+            }
+            return Err(e);
+        }
+        Ok(journal)
+    }
+}
+
+/// Keeps the file at `from` under `to` too: a hard link, else a synced copy.
+fn keep_copy(from: &Path, to: &Path) -> std::io::Result<()> {
+    if std::fs::hard_link(from, to).is_ok() {
+        return Ok(());
+    }
+    let copied = std::fs::copy(from, to).and_then(|_| File::open(to)?.sync_all());
+    if copied.is_err() {
+        let _ = std::fs::remove_file(to);
+    }
+    copied
 }
 
 #[cfg(test)]
@@ -225,17 +401,29 @@ mod tests {
     use super::*;
     use crate::backends::hash::hash_bytes;
 
-    fn staged_files(root: &Path) -> usize {
-        std::fs::read_dir(root.join(STAGING_DIR))
-            .map(|d| d.count())
-            .unwrap_or(0)
+    fn staged_files(root: &Path) -> Vec<String> {
+        let mut names: Vec<String> = std::fs::read_dir(root.join(STAGING_DIR))
+            .map(|d| {
+                d.flatten()
+                    .map(|e| e.file_name().to_string_lossy().into_owned())
+                    .collect()
+            })
+            .unwrap_or_default();
+        names.sort();
+        names
+    }
+
+    fn staged(root: &Path, data: &[u8]) -> Finished {
+        let mut s = Staged::new(root).unwrap();
+        s.write(data).unwrap();
+        s.finish().unwrap()
     }
 
     #[test]
-    fn a_committed_upload_is_at_its_place_with_its_hashes() {
+    fn a_kept_placement_is_at_its_place_with_its_hashes() {
         let root = tempfile::tempdir().unwrap();
         let data: Vec<u8> = (0..9_000_000u32).map(|i| (i % 251) as u8).collect();
-        let mut s = Staged::named(root.path(), "x").unwrap();
+        let mut s = Staged::new(root.path()).unwrap();
         for piece in data.chunks(65_537) {
             s.write(piece).unwrap();
         }
@@ -246,49 +434,93 @@ mod tests {
             (pithos.as_str(), md5.as_str())
         );
         let dest = root.path().join("alice/images/x/y");
-        done.commit(&dest).unwrap();
+        let journal = done.place(root.path(), "alice/images/x/y", &dest).unwrap();
         assert_eq!(std::fs::read(&dest).unwrap(), data);
-        assert_eq!(staged_files(root.path()), 0);
+        journal.keep();
+        assert!(staged_files(root.path()).is_empty());
     }
 
     #[test]
     fn an_abandoned_upload_leaves_nothing() {
         let root = tempfile::tempdir().unwrap();
-        let mut s = Staged::named(root.path(), "x").unwrap();
+        let mut s = Staged::new(root.path()).unwrap();
         s.write(b"half").unwrap();
-        assert_eq!(staged_files(root.path()), 1);
+        assert_eq!(staged_files(root.path()).len(), 1);
         drop(s);
-        assert_eq!(staged_files(root.path()), 0);
-        let mut s = Staged::named(root.path(), "x").unwrap();
-        s.write(b"all").unwrap();
-        drop(s.finish().unwrap());
-        assert_eq!(staged_files(root.path()), 0);
+        assert!(staged_files(root.path()).is_empty());
+        drop(staged(root.path(), b"all"));
+        assert!(staged_files(root.path()).is_empty());
     }
 
     #[test]
-    fn recovery_places_committed_uploads_and_removes_the_rest_only_for_the_lock_holder() {
+    fn an_undone_placement_puts_back_what_was_there() {
         let root = tempfile::tempdir().unwrap();
-        for (name, data) in [("committed", b"kept".as_slice()), ("unfinished", b"half")] {
-            let mut s = Staged::named(root.path(), name).unwrap();
-            s.write(data).unwrap();
-            std::mem::forget(s);
-        }
+        let dest = root.path().join("alice/c/a/b");
+        let first = staged(root.path(), b"old");
+        first
+            .place(root.path(), "alice/c/a/b", &dest)
+            .unwrap()
+            .keep();
+        let second = staged(root.path(), b"new");
+        let journal = second.place(root.path(), "alice/c/a/b", &dest).unwrap();
+        assert_eq!(std::fs::read(&dest).unwrap(), b"new");
+        journal.undo().unwrap();
+        assert_eq!(std::fs::read(&dest).unwrap(), b"old");
+        let fresh = root.path().join("alice/c/d/e");
+        let third = staged(root.path(), b"x");
+        third
+            .place(root.path(), "alice/c/d/e", &fresh)
+            .unwrap()
+            .undo()
+            .unwrap();
+        assert!(!root.path().join("alice/c/d").exists());
+        assert!(root.path().join("alice/c").is_dir());
+        assert!(staged_files(root.path()).is_empty());
+    }
+
+    #[test]
+    fn recovery_keeps_recorded_placements_and_undoes_the_rest_only_for_the_lock_holder() {
+        let root = tempfile::tempdir().unwrap();
+        let place = |key: &str, data: &[u8]| {
+            let j = staged(root.path(), data).place(root.path(), key, &root.path().join(key));
+            std::mem::forget(j.unwrap());
+        };
+        place("alice/c/recorded", b"kept");
+        place("alice/c/unrecorded", b"gone");
+        let replaced = root.path().join("alice/c/replaced");
+        staged(root.path(), b"before")
+            .place(root.path(), "alice/c/replaced", &replaced)
+            .unwrap()
+            .keep();
+        place("alice/c/replaced", b"after");
+        std::mem::forget(staged(root.path(), b"unplaced"));
         let lock = claim(root.path()).unwrap().expect("the lock is free");
         assert!(claim(root.path()).unwrap().is_none(), "the lock is held");
-        let dest = root.path().join("alice/images/committed");
-        let done = recover(&lock, root.path(), |name| {
-            (name == "committed").then(|| dest.clone())
-        })
-        .unwrap();
+        let left = recover(&lock, root.path(), None).unwrap();
+        assert_eq!((left.left, left.removed), (3, 1));
+        let recorded = |key: &str| {
+            let meta = std::fs::metadata(root.path().join(key)).ok()?;
+            (key == "alice/c/recorded").then(|| CachedHash {
+                path: key.to_string(),
+                size: meta.len(),
+                mtime_ns: meta.mtime() * 1_000_000_000 + meta.mtime_nsec(),
+                checksum: String::new(),
+                md5: String::new(),
+            })
+        };
+        let done = recover(&lock, root.path(), Some(&recorded)).unwrap();
+        assert_eq!((done.placed, done.undone, done.removed), (1, 2, 0));
+        assert_eq!(std::fs::read(&replaced).unwrap(), b"before");
         assert_eq!(
-            done,
-            Recovered {
-                placed: 1,
-                removed: 1
-            }
+            std::fs::read(root.path().join("alice/c/recorded")).unwrap(),
+            b"kept"
         );
-        assert_eq!(std::fs::read(&dest).unwrap(), b"kept");
-        assert_eq!(staged_files(root.path()), 1, "only the lock file is left");
+        assert!(!root.path().join("alice/c/unrecorded").exists());
+        assert_eq!(
+            staged_files(root.path()),
+            ["lock"],
+            "only the lock file is left"
+        );
         drop(lock);
         assert!(
             claim(root.path()).unwrap().is_some(),
