@@ -5,7 +5,7 @@ use std::path::Path;
 use std::process::ExitCode;
 use std::sync::Arc;
 
-use crate::backends::identity::TokenFile;
+use crate::backends::identity::{edit, TokenFile};
 use crate::backends::store::{FsStore, ObjectStore};
 use crate::config::{IdentityBackendKind, Settings, StoreBackendKind};
 use crate::db::ops::LiveImage;
@@ -228,5 +228,71 @@ fn recover_staging(fs: &FsStore, live: &[LiveImage]) {
         Ok(Some(_)) => {}
         Ok(None) => eprintln!("staging left alone: a server is running on this store root"),
         Err(e) => eprintln!("staging not recovered: {e}"),
+    }
+}
+
+/// The token file `plankton token` edits, or why there is none to edit.
+fn token_file(settings: &Settings) -> Result<&Path, String> {
+    match settings.identity.backend {
+        IdentityBackendKind::Tokenfile => Ok(&settings.identity.token_file),
+        IdentityBackendKind::Astakos => Err(
+            "identity.backend is astakos: users and tokens are Astakos's; \
+             `plankton token` edits the tokenfile backend's file"
+                .into(),
+        ),
+    }
+}
+
+/// Prints an error and gives the exit code of a failed command.
+fn failed(what: &str, why: &str) -> ExitCode {
+    eprintln!("plankton: {what}: {why}");
+    ExitCode::from(1)
+}
+
+/// `plankton token add USER [NAME...]`: prints the new token alone on
+/// standard output (for scripts), what was done on standard error.
+pub fn token_add(settings: &Settings, user: &str, name: &str) -> ExitCode {
+    let added = token_file(settings).and_then(|path| Ok((path, edit::add(path, user, name)?)));
+    match added {
+        Ok((path, token)) => {
+            let _ = writeln!(std::io::stdout(), "{token}");
+            eprintln!(
+                "added a token for {user} to {}; a running server takes it within a second",
+                path.display()
+            );
+            ExitCode::SUCCESS
+        }
+        Err(e) => failed("token not added", &e),
+    }
+}
+
+/// `plankton token list`: each token's user, name and first characters.
+pub fn token_list(settings: &Settings) -> ExitCode {
+    match token_file(settings).and_then(edit::list) {
+        Ok(listed) => {
+            let mut out = std::io::stdout().lock();
+            for l in listed {
+                let name = l.name.as_deref().unwrap_or("");
+                let _ = writeln!(out, "{}\t{}…\t{name}", l.user, l.prefix);
+            }
+            ExitCode::SUCCESS
+        }
+        Err(e) => failed("cannot list the tokens", &e),
+    }
+}
+
+/// `plankton token revoke USER`: removes every token of the user; non-zero
+/// if there is none.
+pub fn token_revoke(settings: &Settings, user: &str) -> ExitCode {
+    let revoked = token_file(settings).and_then(|path| Ok((path, edit::revoke(path, user)?)));
+    match revoked {
+        Ok((path, n)) => {
+            eprintln!(
+                "removed {n} token(s) of {user} from {}; a running server drops them within a second",
+                path.display()
+            );
+            ExitCode::SUCCESS
+        }
+        Err(e) => failed("nothing revoked", &e),
     }
 }

@@ -93,7 +93,7 @@ impl Application {
                 (metrics.identity_cache.clone(), metrics.backend.clone()),
             )),
             _ => Identity::TokenFile(
-                TokenFile::open(&settings.identity.token_file)
+                TokenFile::watch(&settings.identity.token_file)
                     .map_err(|e| StartupError::TokenFile(e.into()))?,
             ),
         };

@@ -2,6 +2,7 @@
 //! The enum is the seam; `tokenfile` and `astakos` are its variants.
 
 mod astakos;
+pub(crate) mod edit;
 mod tokenfile;
 
 pub(crate) use astakos::Astakos;
