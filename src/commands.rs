@@ -13,12 +13,22 @@ use crate::db::ops::Snapshot;
 use crate::domain::location::Location;
 use crate::error::chain;
 
+/// `println!` that lets a closed standard output (`plankton config | head`)
+/// pass instead of panicking.
+macro_rules! say {
+    ($($arg:tt)*) => {{
+        let _ = writeln!(std::io::stdout(), $($arg)*);
+    }};
+}
+
 /// `plankton config`: prints the effective settings as TOML (secrets
 /// redacted), then checks that the files and directories they name can be
 /// used; non-zero if any cannot.
 pub fn config(settings: &Settings) -> ExitCode {
     match toml::to_string(&settings.redacted()) {
-        Ok(text) => print!("{text}"),
+        Ok(text) => {
+            let _ = std::io::stdout().write_all(text.as_bytes());
+        }
         Err(e) => {
             eprintln!("plankton: cannot render the settings: {e}");
             return ExitCode::from(1);
@@ -54,7 +64,7 @@ pub fn config(settings: &Settings) -> ExitCode {
 pub fn backup(settings: &Settings, target: &Path) -> ExitCode {
     match backup_to(&settings.database, target) {
         Ok(bytes) => {
-            println!(
+            say!(
                 "backed up {} to {} ({bytes} bytes)",
                 settings.database.display(),
                 target.display()
@@ -109,11 +119,11 @@ fn backup_to(database: &Path, target: &Path) -> Result<u64, String> {
 pub fn check(settings: &Settings) -> ExitCode {
     match run_check(settings) {
         Ok(0) => {
-            println!("ok");
+            say!("ok");
             ExitCode::SUCCESS
         }
         Ok(n) => {
-            println!("{n} problem(s) found");
+            say!("{n} problem(s) found");
             ExitCode::from(1)
         }
         Err(e) => {
@@ -129,13 +139,13 @@ fn run_check(settings: &Settings) -> Result<usize, String> {
     let integrity = snapshot.integrity()?;
     if integrity != ["ok"] {
         for line in &integrity {
-            println!("database: {line}");
+            say!("database: {line}");
         }
         problems += integrity.len();
     }
     let out_of_step = snapshot.properties_out_of_step()?;
     if out_of_step > 0 {
-        println!("database: {out_of_step} image(s) whose properties_json disagrees with their property rows");
+        say!("database: {out_of_step} image(s) whose properties_json disagrees with their property rows");
         problems += out_of_step as usize;
     }
     let store = match settings.store.backend {
@@ -186,7 +196,7 @@ fn run_check(settings: &Settings) -> Result<usize, String> {
             },
         };
         if let Some(v) = verdict {
-            println!("{v}");
+            say!("{v}");
             problems += 1;
         }
         let _ = write!(

@@ -1,0 +1,135 @@
+//! The command line itself: help, errors, and `plankton token` against a
+//! running server.
+
+use std::process::Command;
+use std::time::Duration;
+
+use crate::process::{binary, Deployment};
+
+/// Runs the binary with `args`, no settings from the environment.
+fn plankton(args: &[&str]) -> (i32, String, String) {
+    let out = Command::new(binary())
+        .args(args)
+        .env_remove("PLANKTON_CONFIG")
+        .output()
+        .unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn every_command_has_help_and_help_names_them() {
+    let (code, out, _) = plankton(&["help"]);
+    assert_eq!(code, 0);
+    for command in ["serve", "config", "backup", "check", "token"] {
+        assert!(out.contains(command), "{out}");
+        let (code, out, err) = plankton(&[command, "--help"]);
+        assert_eq!(code, 0, "{command}: {err}");
+        assert!(out.contains("Usage: plankton"), "{command}: {out}");
+        let (code, again, _) = plankton(&["help", command]);
+        assert_eq!((code, &again), (0, &out), "help {command}");
+    }
+    let (code, out, _) = plankton(&["token", "add", "--help"]);
+    assert_eq!(code, 0);
+    assert!(out.contains("USER-ID"), "{out}");
+    let (code, out, _) = plankton(&["--version"]);
+    assert_eq!((code, out.trim()), (0, "plankton 0.1.0"));
+}
+
+#[test]
+fn usage_errors_exit_2_and_say_what_is_wrong() {
+    let (code, _, err) = plankton(&["chekc"]);
+    assert_eq!(code, 2);
+    assert!(err.contains("chekc") && err.contains("check"), "{err}");
+    let (code, _, err) = plankton(&["backup"]);
+    assert_eq!(code, 2);
+    assert!(err.contains("FILE"), "{err}");
+    let (code, _, err) = plankton(&["--config"]);
+    assert_eq!(code, 2);
+    assert!(err.contains("--config"), "{err}");
+}
+
+#[test]
+fn output_into_a_closed_pipe_does_not_panic() {
+    for args in ["--help", "help", "config", "token list"] {
+        // `true` exits without reading: plankton writes into a closed pipe.
+        let out = Command::new("bash")
+            .arg("-c")
+            .arg(format!("set -o pipefail; \"$0\" {args} | true"))
+            .arg(binary())
+            .env("PLANKTON_IDENTITY__TOKEN_FILE", "/dev/null")
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(!err.contains("panicked"), "{args}: {err}");
+        assert_ne!(out.status.code(), Some(101), "{args}: {err}");
+    }
+}
+
+/// GETs `/images` with `token` until it answers `want` (the server looks at
+/// the token file once a second); the last status.
+async fn status_becomes(base: &str, token: &str, want: u16) -> u16 {
+    let client = reqwest::Client::new();
+    let mut status = 0;
+    for _ in 0..50 {
+        let resp = client
+            .get(format!("{base}/images"))
+            .header("X-Auth-Token", token)
+            .send()
+            .await
+            .unwrap();
+        status = resp.status().as_u16();
+        if status == want {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    status
+}
+
+#[tokio::test]
+async fn a_running_server_takes_added_and_revoked_tokens() {
+    let d = Deployment::new();
+    std::fs::write(
+        d.path("tokens"),
+        "# the lab's users\nalice-token alice Alice\nbob-token bob\n",
+    )
+    .unwrap();
+    let server = d.serve();
+    let (code, token, err) = d.run(&["token", "add", "carol", "Carol", "Ann"]);
+    assert_eq!(code, 0, "{err}");
+    let token = token.trim().to_string();
+    assert!(
+        token.len() >= 32 && token.bytes().all(|b| b.is_ascii_hexdigit()),
+        "{token}"
+    );
+    assert_eq!(status_becomes(&server.base, &token, 200).await, 200);
+    let (code, listed, _) = d.run(&["token", "list"]);
+    assert_eq!(code, 0);
+    assert!(
+        listed.contains("carol") && listed.contains("Carol Ann"),
+        "{listed}"
+    );
+    assert!(
+        !listed.contains(&token) && !listed.contains("alice-token"),
+        "{listed}"
+    );
+    let (code, _, err) = d.run(&["token", "revoke", "carol"]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(status_becomes(&server.base, &token, 401).await, 401);
+    assert_eq!(status_becomes(&server.base, "alice-token", 200).await, 200);
+    let (code, _, err) = d.run(&["token", "revoke", "carol"]);
+    assert_eq!(code, 1);
+    assert!(err.contains("carol has no token"), "{err}");
+    let text = std::fs::read_to_string(d.path("tokens")).unwrap();
+    assert!(text.starts_with("# the lab's users\nalice-token alice Alice\nbob-token bob\n"));
+    use std::os::unix::fs::PermissionsExt;
+    let mode = std::fs::metadata(d.path("tokens"))
+        .unwrap()
+        .permissions()
+        .mode();
+    assert_eq!(mode & 0o777, 0o600);
+}
