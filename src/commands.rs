@@ -1,10 +1,12 @@
 //! The operator's subcommands: `config`, `backup FILE` and `check`.
 
 use std::io::Write;
+use std::net::ToSocketAddrs;
 use std::path::Path;
 use std::process::ExitCode;
 use std::sync::Arc;
 
+use crate::backends::http::build_clients;
 use crate::backends::identity::{edit, TokenFile};
 use crate::backends::store::{FsStore, ObjectStore};
 use crate::config::{IdentityBackendKind, Settings, StoreBackendKind};
@@ -34,6 +36,21 @@ pub fn config(settings: &Settings) -> ExitCode {
             return ExitCode::from(1);
         }
     }
+    let problems = problems(settings);
+    for p in &problems {
+        eprintln!("plankton: {p}");
+    }
+    if problems.is_empty() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    }
+}
+
+/// What `serve` would refuse before binding, beyond what loading checked:
+/// the files and directories the settings name, the listen address's host,
+/// the HTTP client's CA file.
+fn problems(settings: &Settings) -> Vec<String> {
     let mut problems = Vec::new();
     if settings.identity.backend == IdentityBackendKind::Tokenfile {
         if let Err(e) = TokenFile::open(&settings.identity.token_file) {
@@ -48,14 +65,15 @@ pub fn config(settings: &Settings) -> ExitCode {
     if let Err(e) = crate::db::check_directory(&settings.database) {
         problems.push(chain(&e));
     }
-    for p in &problems {
-        eprintln!("plankton: {p}");
+    if let Err(e) = settings.listen.to_socket_addrs() {
+        problems.push(format!("listen {}: {e}", settings.listen));
     }
-    if problems.is_empty() {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::from(1)
+    if settings.needs_http_client() {
+        if let Err(e) = build_clients(&settings.http) {
+            problems.push(format!("the HTTP client: {e}"));
+        }
     }
+    problems
 }
 
 /// `plankton backup FILE`: a consistent copy of the catalogue, taken in one

@@ -73,10 +73,8 @@ impl Application {
     /// Opens the backends and the database and binds the listener (port 0 picks one).
     /// Must be called from within an async runtime.
     pub fn build(settings: Settings) -> Result<Application, StartupError> {
-        let needs_http = settings.identity.backend == IdentityBackendKind::Astakos
-            || settings.store.backend == StoreBackendKind::Pithos;
         // The clients, built once, shared by both network backends.
-        let http = if needs_http {
+        let http = if settings.needs_http_client() {
             Some(build_clients(&settings.http).map_err(StartupError::HttpClient)?)
         } else {
             None

@@ -133,3 +133,61 @@ async fn a_running_server_takes_added_and_revoked_tokens() {
         .mode();
     assert_eq!(mode & 0o777, 0o600);
 }
+
+#[test]
+fn a_stray_variable_is_named_with_the_environment() {
+    let d = Deployment::new();
+    let out = Command::new(binary())
+        .args(["config"])
+        .envs(d.env())
+        .env("PLANKTON_BIN", "/usr/bin/x")
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("environment variable PLANKTON_BIN: unknown setting `bin`; known: "),
+        "{err}"
+    );
+}
+
+#[test]
+fn config_refuses_what_serve_would_refuse() {
+    let d = Deployment::new();
+    let run = |var: &str, value: &str| {
+        Command::new(binary())
+            .arg("config")
+            .envs(d.env())
+            .env(var, value)
+            .output()
+            .unwrap()
+    };
+    for (var, value, says) in [
+        (
+            "PLANKTON_LISTEN",
+            "nonsense",
+            "listen `nonsense` must be host:port",
+        ),
+        (
+            "PLANKTON_STORE__BACKEND",
+            "s3",
+            "store.backend: unknown value `s3`; expected one of `fs`, `pithos`",
+        ),
+        (
+            "PLANKTON_LISTEN",
+            "no-such-host.invalid:80",
+            "listen no-such-host.invalid:80",
+        ),
+    ] {
+        let out = run(var, value);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_ne!(out.status.code(), Some(0), "{var}={value}: {err}");
+        assert!(err.contains(says), "{var}={value}: {err}");
+        let serve = Command::new(binary())
+            .envs(d.env())
+            .env(var, value)
+            .output()
+            .unwrap();
+        assert_ne!(serve.status.code(), Some(0), "serve with {var}={value}");
+    }
+}
