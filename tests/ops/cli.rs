@@ -4,7 +4,7 @@
 use std::process::Command;
 use std::time::Duration;
 
-use crate::process::{binary, Deployment};
+use crate::process::{binary, register, Deployment, ALICE};
 
 /// Runs the binary with `args`, no settings from the environment.
 fn plankton(args: &[&str]) -> (i32, String, String) {
@@ -190,4 +190,79 @@ fn config_refuses_what_serve_would_refuse() {
             .unwrap();
         assert_ne!(serve.status.code(), Some(0), "serve with {var}={value}");
     }
+}
+
+#[tokio::test]
+async fn a_second_server_on_the_same_catalogue_is_refused_naming_the_first() {
+    let d = Deployment::new();
+    let first = d.serve();
+    let out = Command::new(binary()).envs(d.env()).output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains(&format!("is in use by process {}", first.pid()))
+            && err.contains("plankton.db.lock"),
+        "{err}"
+    );
+    // The readers run beside it.
+    let (code, out, err) = d.run(&["check"]);
+    assert_eq!((code, out.trim()), (0, "ok"), "{err}");
+    let copy = d.path("copy.db");
+    let (code, _, err) = d.run(&["backup", copy.to_str().unwrap()]);
+    assert_eq!(code, 0, "{err}");
+    drop(first);
+    let again = d.serve();
+    let health = reqwest::get(format!("{}/healthz", again.base))
+        .await
+        .unwrap();
+    assert_eq!(health.status(), 200, "the lock goes with its process");
+}
+
+#[tokio::test]
+async fn sigint_drains_like_sigterm_and_a_second_one_forces() {
+    let d = Deployment::new();
+    let data: Vec<u8> = (0..48u32 << 20).map(|i| (i % 251) as u8).collect();
+    d.put_object("big.img", &data);
+    let mut server = d.serve();
+    let client = reqwest::Client::new();
+    let id = register(&client, &server.base, "big.img").await;
+    let url = format!("{}/images/{id}", server.base);
+    let get = || client.get(url.clone()).header("X-Auth-Token", ALICE).send();
+    let mut resp = get().await.unwrap();
+    let mut got = resp.chunk().await.unwrap().unwrap().to_vec();
+    server.signal("INT");
+    while let Some(chunk) = resp.chunk().await.unwrap() {
+        got.extend_from_slice(&chunk);
+    }
+    assert!(got == data, "the whole body arrived after SIGINT");
+    let (code, log) = tokio::task::spawn_blocking(move || {
+        (server.wait(Duration::from_secs(40)), server.log_lines())
+    })
+    .await
+    .unwrap();
+    assert_eq!(code, Some(0), "{log:?}");
+    assert!(log
+        .iter()
+        .any(|l| l.contains("SIGINT: answering the requests in flight")));
+
+    let mut server = d.serve();
+    let url = format!("{}/images/{id}", server.base);
+    let mut stalled = client
+        .get(url)
+        .header("X-Auth-Token", ALICE)
+        .send()
+        .await
+        .unwrap();
+    let _ = stalled.chunk().await;
+    server.signal("INT");
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(server.child.try_wait().unwrap().is_none(), "still draining");
+    server.signal("TERM");
+    let (code, log) = tokio::task::spawn_blocking(move || {
+        (server.wait(Duration::from_secs(10)), server.log_lines())
+    })
+    .await
+    .unwrap();
+    assert!(code.is_some(), "a second signal stops at once: {log:?}");
+    assert!(log.iter().any(|l| l.contains("SIGTERM again")), "{log:?}");
 }
