@@ -4,7 +4,7 @@ use std::fs::{File, OpenOptions, TryLockError};
 use std::io::Write;
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, Weak};
 use std::time::Duration;
 
 use actix_web::body::BoxBody;
@@ -93,7 +93,7 @@ pub struct Application {
     state: web::Data<AppState>,
     signals: Signals,
     /// Held until the process ends: one server per catalogue.
-    _lock: Option<File>,
+    _lock: Option<Arc<File>>,
 }
 
 /// The signals a server takes, claimed at build so that none of them ends
@@ -243,10 +243,15 @@ async fn next_stop(int: &mut Signal, term: &mut Signal) -> &'static str {
 /// Seconds a stopping server waits for the requests in flight.
 const SHUTDOWN_TIMEOUT: u64 = 30;
 
+/// The catalogue locks this process holds, for a server built while
+/// another of the same process is still stopping (a library user's restart):
+/// it shares the lock rather than being refused by its own process.
+static HELD: Mutex<Vec<(PathBuf, Weak<File>)>> = Mutex::new(Vec::new());
+
 /// An exclusive lock on `<database>.lock` holding this process's id: SQLite
 /// serves one process per catalogue. `check` and `backup` only read and do
 /// not take it. A missing directory is left for the database to report.
-fn lock_catalogue(database: &Path) -> Result<Option<File>, StartupError> {
+fn lock_catalogue(database: &Path) -> Result<Option<Arc<File>>, StartupError> {
     let mut name = database.as_os_str().to_owned();
     name.push(".lock");
     let path = PathBuf::from(name);
@@ -254,33 +259,45 @@ fn lock_catalogue(database: &Path) -> Result<Option<File>, StartupError> {
         path: path.clone(),
         source,
     };
-    let file = match OpenOptions::new()
+    let opened = OpenOptions::new()
         .read(true)
         .write(true)
         .create(true)
         .truncate(false)
-        .open(&path)
-    {
+        .open(&path);
+    let mut file = match opened {
         Ok(file) => file,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
         Err(e) => return Err(failed(e)),
     };
-    match file.try_lock() {
-        Ok(()) => {}
-        Err(TryLockError::WouldBlock) => {
-            let holder = std::fs::read_to_string(&path).unwrap_or_default();
-            return Err(StartupError::InUse {
-                database: database.to_path_buf(),
-                lock: path,
-                holder: holder.trim().to_string(),
-            });
-        }
-        Err(TryLockError::Error(e)) => return Err(failed(e)),
+    let key = std::fs::canonicalize(&path).map_err(failed)?;
+    let mut held = HELD.lock().unwrap_or_else(|p| p.into_inner());
+    held.retain(|(_, lock)| lock.strong_count() > 0);
+    if let Some(ours) = held
+        .iter()
+        .find(|(k, _)| *k == key)
+        .and_then(|(_, l)| l.upgrade())
+    {
+        return Ok(Some(ours));
     }
-    let mut file = file;
+    if let Err(e) = file.try_lock() {
+        return Err(match e {
+            TryLockError::WouldBlock => StartupError::InUse {
+                database: database.to_path_buf(),
+                holder: std::fs::read_to_string(&path)
+                    .unwrap_or_default()
+                    .trim()
+                    .into(),
+                lock: path,
+            },
+            TryLockError::Error(e) => failed(e),
+        });
+    }
     file.set_len(0)
         .and_then(|_| writeln!(file, "{}", std::process::id()))
         .map_err(failed)?;
+    let file = Arc::new(file);
+    held.push((key, Arc::downgrade(&file)));
     Ok(Some(file))
 }
 
