@@ -153,6 +153,20 @@ pub fn check(settings: &Settings) -> ExitCode {
 
 fn run_check(settings: &Settings) -> Result<usize, String> {
     let snapshot = Snapshot::open(&settings.database)?;
+    let mut problems = database_problems(&snapshot)?;
+    let store = store_to_check(settings)?;
+    let rows = snapshot.live_images()?;
+    drop(snapshot);
+    if let ObjectStore::Fs(fs) = &store {
+        recover_staging(fs, &rows);
+    }
+    problems += object_problems(&store, &rows);
+    Ok(problems)
+}
+
+/// SQLite's integrity check and the properties' two copies; each problem
+/// printed, their number returned.
+fn database_problems(snapshot: &Snapshot) -> Result<usize, String> {
     let mut problems = 0;
     let integrity = snapshot.integrity()?;
     if integrity != ["ok"] {
@@ -166,54 +180,32 @@ fn run_check(settings: &Settings) -> Result<usize, String> {
         say!("database: {out_of_step} image(s) whose properties_json disagrees with their property rows");
         problems += out_of_step as usize;
     }
-    let store = match settings.store.backend {
+    Ok(problems)
+}
+
+/// The store whose objects are checked; old unused blocks are swept first.
+fn store_to_check(settings: &Settings) -> Result<ObjectStore, String> {
+    match settings.store.backend {
         StoreBackendKind::Fs => {
             let fs = FsStore::open(&settings.store.root)
                 .map_err(|e| format!("store root {}: {e}", settings.store.root.display()))?;
             sweep_blocks(&fs);
-            ObjectStore::Fs(Arc::new(fs))
+            Ok(ObjectStore::Fs(Arc::new(fs)))
         }
         StoreBackendKind::Pithos => {
-            return Err("checking objects in Pithos is not available in this version".into())
+            Err("checking objects in Pithos is not available in this version".into())
         }
-    };
-    let rows = snapshot.live_images()?;
-    drop(snapshot);
-    if let ObjectStore::Fs(fs) = &store {
-        recover_staging(fs, &rows);
     }
+}
+
+/// Every live image's object read through; each problem printed, progress
+/// on standard error, their number returned.
+fn object_problems(store: &ObjectStore, rows: &[LiveImage]) -> usize {
     let total = rows.len();
-    let mut bytes = 0u64;
+    let (mut problems, mut bytes) = (0, 0u64);
     let mut stderr = std::io::stderr();
     for (n, row) in rows.iter().enumerate() {
-        let what = format!("image {} ({})", row.id, row.name);
-        let verdict = match Location::parse(&row.location) {
-            Err(_) => Some(format!(
-                "{what}: its location {} does not parse",
-                row.location
-            )),
-            Ok(loc) => match store.rehash(&loc) {
-                Err(e) => Some(format!("{what}: {e}")),
-                Ok(None) => Some(format!("{what}: object missing at {}", row.location)),
-                Ok(Some(info)) => {
-                    bytes += info.size;
-                    if info.size != row.size {
-                        Some(format!(
-                            "{what}: object at {} has {} bytes, {} recorded",
-                            row.location, info.size, row.size
-                        ))
-                    } else if info.checksum != row.checksum {
-                        Some(format!(
-                            "{what}: object at {} changed: hash {}, {} recorded",
-                            row.location, info.checksum, row.checksum
-                        ))
-                    } else {
-                        None
-                    }
-                }
-            },
-        };
-        if let Some(v) = verdict {
+        if let Some(v) = object_verdict(store, row, &mut bytes) {
             say!("{v}");
             problems += 1;
         }
@@ -227,7 +219,37 @@ fn run_check(settings: &Settings) -> Result<usize, String> {
     if total > 0 {
         let _ = writeln!(stderr);
     }
-    Ok(problems)
+    problems
+}
+
+/// What is wrong with one image's object, if anything; adds the bytes read.
+fn object_verdict(store: &ObjectStore, row: &LiveImage, bytes: &mut u64) -> Option<String> {
+    let what = format!("image {} ({})", row.id, row.name);
+    let Ok(loc) = Location::parse(&row.location) else {
+        return Some(format!(
+            "{what}: its location {} does not parse",
+            row.location
+        ));
+    };
+    let info = match store.rehash(&loc) {
+        Err(e) => return Some(format!("{what}: {e}")),
+        Ok(None) => return Some(format!("{what}: object missing at {}", row.location)),
+        Ok(Some(info)) => info,
+    };
+    *bytes += info.size;
+    if info.size != row.size {
+        Some(format!(
+            "{what}: object at {} has {} bytes, {} recorded",
+            row.location, info.size, row.size
+        ))
+    } else if info.checksum != row.checksum {
+        Some(format!(
+            "{what}: object at {} changed: hash {}, {} recorded",
+            row.location, info.checksum, row.checksum
+        ))
+    } else {
+        None
+    }
 }
 
 /// Removes uploaded blocks left unused for a day (a running server does the
