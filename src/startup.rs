@@ -321,14 +321,14 @@ fn backends(
     };
     let timeout = Duration::from_secs(settings.http.timeout);
     let identity = match (settings.identity.backend, &http) {
-        (IdentityBackendKind::Astakos, Some(clients)) => Identity::Astakos(Astakos::new(
+        (IdentityBackendKind::Astakos, Some(clients)) => Identity::Astakos(Box::new(Astakos::new(
             clients.calls.clone(),
             settings.identity.auth_url.as_deref().unwrap_or_default(),
             Duration::from_secs(settings.identity.token_cache_ttl),
             timeout,
             settings.identity.token_cache_size,
             (metrics.identity_cache.clone(), metrics.backend.clone()),
-        )),
+        ))),
         _ => Identity::TokenFile(
             TokenFile::watch(&settings.identity.token_file)
                 .map_err(|e| StartupError::TokenFile(e.into()))?,

@@ -27,7 +27,7 @@ pub(crate) enum Identity {
     /// A static token file, reloaded when it changes on disk.
     TokenFile(TokenFile),
     /// Synnefo's Astakos over HTTP(S), answers cached.
-    Astakos(Astakos),
+    Astakos(Box<Astakos>),
 }
 
 impl Identity {
