@@ -1,5 +1,6 @@
 //! The offline identity backend: a token file, one `<token> <user-id> [name]`
-//! a line, re-read whenever it changes on disk.
+//! a line, re-read within a second of a change on disk by a thread of its
+//! own, so that no request waits on the disk.
 
 use std::collections::HashMap;
 use std::os::unix::fs::MetadataExt;
@@ -131,7 +132,7 @@ impl Stamp {
     }
 }
 
-/// The offline identity backend: a token file, re-read whenever it changes.
+/// The offline identity backend: a token file, re-read when it changes.
 pub(crate) struct TokenFile {
     shared: Arc<Shared>,
 }
