@@ -266,32 +266,19 @@ fn lock_catalogue(database: &Path) -> Result<Option<Arc<File>>, StartupError> {
         .truncate(false)
         .open(&path);
     let mut file = match opened {
-        Ok(file) => file,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-        Err(e) => return Err(failed(e)),
+        other => other.map_err(failed)?,
     };
     let key = std::fs::canonicalize(&path).map_err(failed)?;
     let mut held = HELD.lock().unwrap_or_else(|p| p.into_inner());
     held.retain(|(_, lock)| lock.strong_count() > 0);
-    if let Some(ours) = held
-        .iter()
-        .find(|(k, _)| *k == key)
-        .and_then(|(_, l)| l.upgrade())
-    {
-        return Ok(Some(ours));
+    if let Some(ours) = held.iter().find(|(k, _)| *k == key) {
+        return Ok(ours.1.upgrade());
     }
-    if let Err(e) = file.try_lock() {
-        return Err(match e {
-            TryLockError::WouldBlock => StartupError::InUse {
-                database: database.to_path_buf(),
-                holder: std::fs::read_to_string(&path)
-                    .unwrap_or_default()
-                    .trim()
-                    .into(),
-                lock: path,
-            },
-            TryLockError::Error(e) => failed(e),
-        });
+    match file.try_lock() {
+        Ok(()) => {}
+        Err(TryLockError::WouldBlock) => return Err(in_use(database, path)),
+        Err(TryLockError::Error(e)) => return Err(failed(e)),
     }
     file.set_len(0)
         .and_then(|_| writeln!(file, "{}", std::process::id()))
@@ -299,6 +286,16 @@ fn lock_catalogue(database: &Path) -> Result<Option<Arc<File>>, StartupError> {
     let file = Arc::new(file);
     held.push((key, Arc::downgrade(&file)));
     Ok(Some(file))
+}
+
+/// Another process holds the lock: its id is in the file.
+fn in_use(database: &Path, lock: PathBuf) -> StartupError {
+    let holder = std::fs::read_to_string(&lock).unwrap_or_default();
+    StartupError::InUse {
+        database: database.to_path_buf(),
+        holder: holder.trim().to_string(),
+        lock,
+    }
 }
 
 fn listen_error(settings: &Settings) -> impl Fn(std::io::Error) -> StartupError + '_ {
