@@ -100,7 +100,33 @@ pub struct Application {
 /// the process by its default action once the server is bound.
 struct Signals {
     hangup: Option<Signal>,
-    stop: Option<(Signal, Signal)>,
+    stop: Option<StopSignals>,
+}
+
+/// SIGINT and SIGTERM drain, SIGQUIT stops at once (as actix did).
+struct StopSignals {
+    int: Signal,
+    term: Signal,
+    quit: Signal,
+}
+
+impl StopSignals {
+    fn claim() -> std::io::Result<StopSignals> {
+        Ok(StopSignals {
+            int: signal(SignalKind::interrupt())?,
+            term: signal(SignalKind::terminate())?,
+            quit: signal(SignalKind::quit())?,
+        })
+    }
+
+    /// The next of them to arrive.
+    async fn next(&mut self) -> &'static str {
+        tokio::select! {
+            _ = self.int.recv() => "SIGINT",
+            _ = self.term.recv() => "SIGTERM",
+            _ = self.quit.recv() => "SIGQUIT",
+        }
+    }
 }
 
 impl Application {
@@ -198,9 +224,10 @@ impl Signals {
         let hangup = signal(SignalKind::hangup())
             .map_err(|e| log::warn!("SIGHUP will not re-read the token file: {e}"))
             .ok();
-        let stop = signal(SignalKind::interrupt())
-            .and_then(|int| Ok((int, signal(SignalKind::terminate())?)))
-            .map_err(|e| log::warn!("SIGINT and SIGTERM will end the process at once: {e}"))
+        let stop = StopSignals::claim()
+            .map_err(|e| {
+                log::warn!("SIGINT, SIGTERM and SIGQUIT will end the process at once: {e}")
+            })
             .ok();
         Signals { hangup, stop }
     }
@@ -214,30 +241,24 @@ async fn reread_on(mut hup: Signal, state: web::Data<AppState>) {
 }
 
 /// SIGINT and SIGTERM alike (Ctrl-C must not cut uploads): the first
-/// drains, the second forces.
+/// drains, the second forces; SIGQUIT forces at once.
 async fn stop_on(
-    (mut int, mut term): (Signal, Signal),
+    mut stops: StopSignals,
     handle: ServerHandle,
     forced: tokio::sync::oneshot::Sender<()>,
 ) {
-    let first = next_stop(&mut int, &mut term).await;
-    log::info!(
-        "{first}: answering the requests in flight, then stopping (at most {SHUTDOWN_TIMEOUT} s); \
-         send SIGINT or SIGTERM again to stop at once"
-    );
-    // The command is sent now; its completion is the server future's.
-    drop(handle.stop(true));
-    let again = next_stop(&mut int, &mut term).await;
-    log::warn!("{again} again: stopping now, cutting the requests in flight");
-    let _ = forced.send(());
-}
-
-/// Which of the two came first.
-async fn next_stop(int: &mut Signal, term: &mut Signal) -> &'static str {
-    tokio::select! {
-        _ = int.recv() => "SIGINT",
-        _ = term.recv() => "SIGTERM",
+    let mut name = stops.next().await;
+    if name != "SIGQUIT" {
+        log::info!(
+            "{name}: answering the requests in flight, then stopping (at most {SHUTDOWN_TIMEOUT} s); \
+             send SIGINT or SIGTERM again to stop at once"
+        );
+        // The command is sent now; its completion is the server future's.
+        drop(handle.stop(true));
+        name = stops.next().await;
     }
+    log::warn!("{name}: stopping now, cutting the requests in flight");
+    let _ = forced.send(());
 }
 
 /// Seconds a stopping server waits for the requests in flight.

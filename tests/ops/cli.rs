@@ -264,5 +264,39 @@ async fn sigint_drains_like_sigterm_and_a_second_one_forces() {
     .await
     .unwrap();
     assert!(code.is_some(), "a second signal stops at once: {log:?}");
-    assert!(log.iter().any(|l| l.contains("SIGTERM again")), "{log:?}");
+    assert!(
+        log.iter().any(|l| l.contains("SIGTERM: stopping now")),
+        "{log:?}"
+    );
+}
+
+#[tokio::test]
+async fn sigquit_stops_at_once_mid_download() {
+    let d = Deployment::new();
+    d.put_object("big.img", &vec![7u8; 32 << 20]);
+    let mut server = d.serve();
+    let client = reqwest::Client::new();
+    let id = register(&client, &server.base, "big.img").await;
+    let url = format!("{}/images/{id}", server.base);
+    let mut stalled = client
+        .get(url)
+        .header("X-Auth-Token", ALICE)
+        .send()
+        .await
+        .unwrap();
+    let _ = stalled.chunk().await;
+    server.signal("QUIT");
+    let (code, log) = tokio::task::spawn_blocking(move || {
+        (server.wait(Duration::from_secs(10)), server.log_lines())
+    })
+    .await
+    .unwrap();
+    assert!(
+        code.is_some(),
+        "SIGQUIT does not wait for the download: {log:?}"
+    );
+    assert!(
+        log.iter().any(|l| l.contains("SIGQUIT: stopping now")),
+        "{log:?}"
+    );
 }
