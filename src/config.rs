@@ -340,27 +340,8 @@ impl Settings {
         }
         self.base_path = bp;
         check_listen(&self.listen)?;
-        if !self.formats.disk.iter().any(|f| f == "diskdump") {
-            return Err(ConfigError::Invalid(
-                "formats.disk must include diskdump, the default disk format".into(),
-            ));
-        }
-        if !self.formats.container.iter().any(|f| f == "bare") {
-            return Err(ConfigError::Invalid(
-                "formats.container must include bare, the default container format".into(),
-            ));
-        }
-        if self.identity.backend == IdentityBackendKind::Astakos {
-            check_url("identity.auth_url", self.identity.auth_url.as_deref())?;
-        }
-        if self.store.backend == StoreBackendKind::Pithos {
-            check_url("store.pithos_url", self.store.pithos_url.as_deref())?;
-        }
-        if self.http.timeout == 0 || self.http.connect_timeout == 0 {
-            return Err(ConfigError::Invalid(
-                "http.timeout and http.connect_timeout must be at least 1 second".into(),
-            ));
-        }
+        self.check_formats()?;
+        self.check_backends()?;
         let c = &self.store.upload_container;
         if c.is_empty() || c.len() > 256 || c == "." || c == ".." || c.contains(['/', '\0']) {
             return Err(ConfigError::Invalid(format!(
@@ -372,12 +353,43 @@ impl Settings {
                 "ui.session_ttl must be at least 1 second".into(),
             ));
         }
+        Ok(self)
+    }
+
+    /// The defaults must stay allowed: a request without a format gets them.
+    fn check_formats(&self) -> Result<(), ConfigError> {
+        if !self.formats.disk.iter().any(|f| f == "diskdump") {
+            return Err(ConfigError::Invalid(
+                "formats.disk must include diskdump, the default disk format".into(),
+            ));
+        }
+        if !self.formats.container.iter().any(|f| f == "bare") {
+            return Err(ConfigError::Invalid(
+                "formats.container must include bare, the default container format".into(),
+            ));
+        }
+        Ok(())
+    }
+
+    /// What the network backends chosen need.
+    fn check_backends(&self) -> Result<(), ConfigError> {
+        if self.identity.backend == IdentityBackendKind::Astakos {
+            check_url("identity.auth_url", self.identity.auth_url.as_deref())?;
+        }
+        if self.store.backend == StoreBackendKind::Pithos {
+            check_url("store.pithos_url", self.store.pithos_url.as_deref())?;
+        }
+        if self.http.timeout == 0 || self.http.connect_timeout == 0 {
+            return Err(ConfigError::Invalid(
+                "http.timeout and http.connect_timeout must be at least 1 second".into(),
+            ));
+        }
         if self.identity.token_cache_size == 0 {
             return Err(ConfigError::Invalid(
                 "identity.token_cache_size must be at least 1".into(),
             ));
         }
-        Ok(self)
+        Ok(())
     }
 }
 
