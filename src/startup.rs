@@ -64,7 +64,7 @@ pub enum StartupError {
     },
     /// Another process serves the catalogue.
     #[error(
-        "cannot start: the catalogue {} is in use by process {holder} (it holds {});          one server per catalogue: stop that one first",
+        "cannot start: the catalogue {} is in use by process {holder} (it holds {}); one server per catalogue: stop that one first",
         database.display(),
         lock.display()
     )]
