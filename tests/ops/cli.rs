@@ -300,3 +300,22 @@ async fn sigquit_stops_at_once_mid_download() {
         "{log:?}"
     );
 }
+
+#[test]
+fn token_commands_say_so_when_users_are_astakos_s() {
+    let d = Deployment::new();
+    let out = Command::new(binary())
+        .args(["token", "add", "carol"])
+        .envs(d.env())
+        .env("PLANKTON_IDENTITY__BACKEND", "astakos")
+        .env(
+            "PLANKTON_IDENTITY__AUTH_URL",
+            "http://127.0.0.1:1/identity/v2.0",
+        )
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(err.contains("identity.backend is astakos"), "{err}");
+    assert!(out.stdout.is_empty());
+}
