@@ -319,3 +319,16 @@ fn token_commands_say_so_when_users_are_astakos_s() {
     assert!(err.contains("identity.backend is astakos"), "{err}");
     assert!(out.stdout.is_empty());
 }
+
+#[test]
+fn make_help_lists_clients_and_names_no_issue() {
+    let out = Command::new("make")
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .args(["--no-print-directory", "help"])
+        .output()
+        .unwrap();
+    let help = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success());
+    assert!(help.contains("make clients"), "{help}");
+    assert!(!help.to_lowercase().contains("issue"), "{help}");
+}
