@@ -7,7 +7,7 @@ DESTDIR    ?=
 BIN        := target/release/plankton
 
 .DEFAULT_GOAL := help
-.PHONY: help build run test test-browser browser-deps interop lint install clean bench bench-large bench-upload soak
+.PHONY: help build run test test-browser browser-deps interop clients lint install clean bench bench-large bench-upload soak
 
 help: ## list the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  make %-13s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -31,6 +31,9 @@ browser-deps: ## Debian's chromium and chromedriver for the browser tests, when 
 	else \
 	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver; \
 	fi
+
+clients: ## kamaki (Python 2.7) and glance (Python 3.11) from PyPI into target/interop-venvs/, as `make interop` uses them
+	INTEROP_VENVS_ONLY=1 tests/interop/run.sh
 
 interop: build ## the real clients (kamaki, snf-image-creator, glance) from PyPI against the binary
 	tests/interop/run.sh
@@ -73,6 +76,7 @@ install: ## install the binary (its debug info split off beside it), unit, syste
 	install -m 644 systemd/plankton.sysusers $(DESTDIR)$(PREFIX)/lib/sysusers.d/plankton.conf
 	install -D -m 644 README.md $(DESTDIR)$(PREFIX)/share/doc/plankton/README.md
 	install -D -m 644 docs/behaviour.md $(DESTDIR)$(PREFIX)/share/doc/plankton/behaviour.md
+	install -D -m 644 docs/api.md $(DESTDIR)$(PREFIX)/share/doc/plankton/api.md
 	install -d -m 755 $(DESTDIR)$(SYSCONFDIR)/plankton
 	install -m 644 etc/tokens.example $(DESTDIR)$(SYSCONFDIR)/plankton/tokens.example
 	@if [ -e $(DESTDIR)$(SYSCONFDIR)/plankton/plankton.toml ]; then \
@@ -89,7 +93,7 @@ install: ## install the binary (its debug info split off beside it), unit, syste
 # `make bench` also builds bench/reference (a bare actix-web server: the
 # reference limit, its own package and lock file) into target/bench-reference;
 # no other target builds it.
-bench: build ## measure: 10,000 images, wrk at c=1/16/64 beside a bare actix-web reference, memory, fsync, 512 MiB, install size: issue 13's goals (~5 min)
+bench: build ## measure: 10,000 images, wrk at c=1/16/64 beside a bare actix-web reference, memory, fsync, 512 MiB, install size, against the goals in BENCHMARKS.md (~5 min)
 	@command -v wrk >/dev/null || (apt-get update -qq && apt-get install -y -qq wrk)
 	python3 bench/run.py --binary $(BIN)
 

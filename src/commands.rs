@@ -1,28 +1,55 @@
 //! The operator's subcommands: `config`, `backup FILE` and `check`.
 
 use std::io::Write;
+use std::net::ToSocketAddrs;
 use std::path::Path;
 use std::process::ExitCode;
 use std::sync::Arc;
 
-use crate::backends::identity::TokenFile;
+use crate::backends::http::build_clients;
+use crate::backends::identity::{edit, TokenFile};
 use crate::backends::store::{FsStore, ObjectStore};
 use crate::config::{IdentityBackendKind, Settings, StoreBackendKind};
 use crate::db::ops::Snapshot;
 use crate::domain::location::Location;
 use crate::error::chain;
 
+/// `println!` that lets a closed standard output (`plankton config | head`)
+/// pass instead of panicking.
+macro_rules! say {
+    ($($arg:tt)*) => {{
+        let _ = writeln!(std::io::stdout(), $($arg)*);
+    }};
+}
+
 /// `plankton config`: prints the effective settings as TOML (secrets
 /// redacted), then checks that the files and directories they name can be
 /// used; non-zero if any cannot.
 pub fn config(settings: &Settings) -> ExitCode {
     match toml::to_string(&settings.redacted()) {
-        Ok(text) => print!("{text}"),
+        Ok(text) => {
+            let _ = std::io::stdout().write_all(text.as_bytes());
+        }
         Err(e) => {
             eprintln!("plankton: cannot render the settings: {e}");
             return ExitCode::from(1);
         }
     }
+    let problems = problems(settings);
+    for p in &problems {
+        eprintln!("plankton: {p}");
+    }
+    if problems.is_empty() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    }
+}
+
+/// What `serve` would refuse before binding, beyond what loading checked:
+/// the files and directories the settings name, the listen address's host,
+/// the HTTP client's CA file.
+fn problems(settings: &Settings) -> Vec<String> {
     let mut problems = Vec::new();
     if settings.identity.backend == IdentityBackendKind::Tokenfile {
         if let Err(e) = TokenFile::open(&settings.identity.token_file) {
@@ -37,14 +64,15 @@ pub fn config(settings: &Settings) -> ExitCode {
     if let Err(e) = crate::db::check_directory(&settings.database) {
         problems.push(chain(&e));
     }
-    for p in &problems {
-        eprintln!("plankton: {p}");
+    if let Err(e) = settings.listen.to_socket_addrs() {
+        problems.push(format!("listen {}: {e}", settings.listen));
     }
-    if problems.is_empty() {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::from(1)
+    if settings.needs_http_client() {
+        if let Err(e) = build_clients(&settings.http) {
+            problems.push(format!("the HTTP client: {e}"));
+        }
     }
+    problems
 }
 
 /// `plankton backup FILE`: a consistent copy of the catalogue, taken in one
@@ -53,7 +81,7 @@ pub fn config(settings: &Settings) -> ExitCode {
 pub fn backup(settings: &Settings, target: &Path) -> ExitCode {
     match backup_to(&settings.database, target) {
         Ok(bytes) => {
-            println!(
+            say!(
                 "backed up {} to {} ({bytes} bytes)",
                 settings.database.display(),
                 target.display()
@@ -108,11 +136,11 @@ fn backup_to(database: &Path, target: &Path) -> Result<u64, String> {
 pub fn check(settings: &Settings) -> ExitCode {
     match run_check(settings) {
         Ok(0) => {
-            println!("ok");
+            say!("ok");
             ExitCode::SUCCESS
         }
         Ok(n) => {
-            println!("{n} problem(s) found");
+            say!("{n} problem(s) found");
             ExitCode::from(1)
         }
         Err(e) => {
@@ -124,68 +152,60 @@ pub fn check(settings: &Settings) -> ExitCode {
 
 fn run_check(settings: &Settings) -> Result<usize, String> {
     let snapshot = Snapshot::open(&settings.database)?;
-    let mut problems = 0;
-    let integrity = snapshot.integrity()?;
-    if integrity != ["ok"] {
-        for line in &integrity {
-            println!("database: {line}");
-        }
-        problems += integrity.len();
-    }
-    let out_of_step = snapshot.properties_out_of_step()?;
-    if out_of_step > 0 {
-        println!("database: {out_of_step} image(s) whose properties_json disagrees with their property rows");
-        problems += out_of_step as usize;
-    }
-    let store = match settings.store.backend {
-        StoreBackendKind::Fs => {
-            let fs = FsStore::open(&settings.store.root)
-                .map_err(|e| format!("store root {}: {e}", settings.store.root.display()))?;
-            sweep_blocks(&fs);
-            ObjectStore::Fs(Arc::new(fs))
-        }
-        StoreBackendKind::Pithos => {
-            return Err("checking objects in Pithos is not available in this version".into())
-        }
-    };
+    let mut problems = database_problems(&snapshot)?;
+    let store = store_to_check(settings)?;
     let rows = snapshot.live_images()?;
     drop(snapshot);
     if let ObjectStore::Fs(fs) = &store {
         recover_staging(fs);
     }
+    problems += object_problems(&store, &rows);
+    Ok(problems)
+}
+
+/// SQLite's integrity check and the properties' two copies; each problem
+/// printed, their number returned.
+fn database_problems(snapshot: &Snapshot) -> Result<usize, String> {
+    let mut problems = 0;
+    let integrity = snapshot.integrity()?;
+    if integrity != ["ok"] {
+        for line in &integrity {
+            say!("database: {line}");
+        }
+        problems += integrity.len();
+    }
+    let out_of_step = snapshot.properties_out_of_step()?;
+    if out_of_step > 0 {
+        say!("database: {out_of_step} image(s) whose properties_json disagrees with their property rows");
+        problems += out_of_step as usize;
+    }
+    Ok(problems)
+}
+
+/// The store whose objects are checked; old unused blocks are swept first.
+fn store_to_check(settings: &Settings) -> Result<ObjectStore, String> {
+    match settings.store.backend {
+        StoreBackendKind::Fs => {
+            let fs = FsStore::open(&settings.store.root)
+                .map_err(|e| format!("store root {}: {e}", settings.store.root.display()))?;
+            sweep_blocks(&fs);
+            Ok(ObjectStore::Fs(Arc::new(fs)))
+        }
+        StoreBackendKind::Pithos => {
+            Err("checking objects in Pithos is not available in this version".into())
+        }
+    }
+}
+
+/// Every live image's object read through; each problem printed, progress
+/// on standard error, their number returned.
+fn object_problems(store: &ObjectStore, rows: &[LiveImage]) -> usize {
     let total = rows.len();
-    let mut bytes = 0u64;
+    let (mut problems, mut bytes) = (0, 0u64);
     let mut stderr = std::io::stderr();
     for (n, row) in rows.iter().enumerate() {
-        let what = format!("image {} ({})", row.id, row.name);
-        let verdict = match Location::parse(&row.location) {
-            Err(_) => Some(format!(
-                "{what}: its location {} does not parse",
-                row.location
-            )),
-            Ok(loc) => match store.rehash(&loc) {
-                Err(e) => Some(format!("{what}: {e}")),
-                Ok(None) => Some(format!("{what}: object missing at {}", row.location)),
-                Ok(Some(info)) => {
-                    bytes += info.size;
-                    if info.size != row.size {
-                        Some(format!(
-                            "{what}: object at {} has {} bytes, {} recorded",
-                            row.location, info.size, row.size
-                        ))
-                    } else if info.checksum != row.checksum {
-                        Some(format!(
-                            "{what}: object at {} changed: hash {}, {} recorded",
-                            row.location, info.checksum, row.checksum
-                        ))
-                    } else {
-                        None
-                    }
-                }
-            },
-        };
-        if let Some(v) = verdict {
-            println!("{v}");
+        if let Some(v) = object_verdict(store, row, &mut bytes) {
+            say!("{v}");
             problems += 1;
         }
         let _ = write!(
@@ -198,7 +218,37 @@ fn run_check(settings: &Settings) -> Result<usize, String> {
     if total > 0 {
         let _ = writeln!(stderr);
     }
-    Ok(problems)
+    problems
+}
+
+/// What is wrong with one image's object, if anything; adds the bytes read.
+fn object_verdict(store: &ObjectStore, row: &LiveImage, bytes: &mut u64) -> Option<String> {
+    let what = format!("image {} ({})", row.id, row.name);
+    let Ok(loc) = Location::parse(&row.location) else {
+        return Some(format!(
+            "{what}: its location {} does not parse",
+            row.location
+        ));
+    };
+    let info = match store.rehash(&loc) {
+        Err(e) => return Some(format!("{what}: {e}")),
+        Ok(None) => return Some(format!("{what}: object missing at {}", row.location)),
+        Ok(Some(info)) => info,
+    };
+    *bytes += info.size;
+    if info.size != row.size {
+        Some(format!(
+            "{what}: object at {} has {} bytes, {} recorded",
+            row.location, info.size, row.size
+        ))
+    } else if info.checksum != row.checksum {
+        Some(format!(
+            "{what}: object at {} changed: hash {}, {} recorded",
+            row.location, info.checksum, row.checksum
+        ))
+    } else {
+        None
+    }
 }
 
 /// Removes uploaded blocks left unused for a day (a running server does the
@@ -224,5 +274,71 @@ fn recover_staging(fs: &FsStore) {
         Ok(Some(_)) => {}
         Ok(None) => eprintln!("staging left alone: a server is running on this store root"),
         Err(e) => eprintln!("staging not recovered: {e}"),
+    }
+}
+
+/// The token file `plankton token` edits, or why there is none to edit.
+fn token_file(settings: &Settings) -> Result<&Path, String> {
+    match settings.identity.backend {
+        IdentityBackendKind::Tokenfile => Ok(&settings.identity.token_file),
+        IdentityBackendKind::Astakos => Err(
+            "identity.backend is astakos: users and tokens are Astakos's; \
+             `plankton token` edits the tokenfile backend's file"
+                .into(),
+        ),
+    }
+}
+
+/// Prints an error and gives the exit code of a failed command.
+fn failed(what: &str, why: &str) -> ExitCode {
+    eprintln!("plankton: {what}: {why}");
+    ExitCode::from(1)
+}
+
+/// `plankton token add USER [NAME...]`: prints the new token alone on
+/// standard output (for scripts), what was done on standard error.
+pub fn token_add(settings: &Settings, user: &str, name: &str) -> ExitCode {
+    let added = token_file(settings).and_then(|path| Ok((path, edit::add(path, user, name)?)));
+    match added {
+        Ok((path, token)) => {
+            let _ = writeln!(std::io::stdout(), "{token}");
+            eprintln!(
+                "added a token for {user} to {}; a running server takes it within a second",
+                path.display()
+            );
+            ExitCode::SUCCESS
+        }
+        Err(e) => failed("token not added", &e),
+    }
+}
+
+/// `plankton token list`: each token's user, name and first characters.
+pub fn token_list(settings: &Settings) -> ExitCode {
+    match token_file(settings).and_then(edit::list) {
+        Ok(listed) => {
+            let mut out = std::io::stdout().lock();
+            for l in listed {
+                let name = l.name.as_deref().unwrap_or("");
+                let _ = writeln!(out, "{}\t{}…\t{name}", l.user, l.prefix);
+            }
+            ExitCode::SUCCESS
+        }
+        Err(e) => failed("cannot list the tokens", &e),
+    }
+}
+
+/// `plankton token revoke USER`: removes every token of the user; non-zero
+/// if there is none.
+pub fn token_revoke(settings: &Settings, user: &str) -> ExitCode {
+    let revoked = token_file(settings).and_then(|path| Ok((path, edit::revoke(path, user)?)));
+    match revoked {
+        Ok((path, n)) => {
+            eprintln!(
+                "removed {n} token(s) of {user} from {}; a running server drops them within a second",
+                path.display()
+            );
+            ExitCode::SUCCESS
+        }
+        Err(e) => failed("nothing revoked", &e),
     }
 }

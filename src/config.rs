@@ -274,6 +274,7 @@ impl Settings {
             .into_iter()
             .filter(|(k, _)| k.starts_with("PLANKTON_") && k != CONFIG_ENV)
             .collect();
+        check_variable_names(vars.keys())?;
         let mut builder = config::Config::builder();
         if let Some(path) = file {
             if !path.is_file() {
@@ -295,8 +296,16 @@ impl Settings {
                 .with_list_parse_key("formats.container")
                 .source(Some(vars)),
         );
-        let settings: Settings = builder.build()?.try_deserialize()?;
+        let built = builder.build()?;
+        check_choices(&built)?;
+        let settings: Settings = built.try_deserialize()?;
         settings.validated()
+    }
+
+    /// Whether a backend chosen talks HTTP (and needs the shared client).
+    pub fn needs_http_client(&self) -> bool {
+        self.identity.backend == IdentityBackendKind::Astakos
+            || self.store.backend == StoreBackendKind::Pithos
     }
 
     /// A copy fit to print or log: secrets replaced by `***`. Only the
@@ -330,30 +339,9 @@ impl Settings {
             )));
         }
         self.base_path = bp;
-        if self.listen.trim().is_empty() {
-            return Err(ConfigError::Invalid("listen must be host:port".into()));
-        }
-        if !self.formats.disk.iter().any(|f| f == "diskdump") {
-            return Err(ConfigError::Invalid(
-                "formats.disk must include diskdump, the default disk format".into(),
-            ));
-        }
-        if !self.formats.container.iter().any(|f| f == "bare") {
-            return Err(ConfigError::Invalid(
-                "formats.container must include bare, the default container format".into(),
-            ));
-        }
-        if self.identity.backend == IdentityBackendKind::Astakos {
-            check_url("identity.auth_url", self.identity.auth_url.as_deref())?;
-        }
-        if self.store.backend == StoreBackendKind::Pithos {
-            check_url("store.pithos_url", self.store.pithos_url.as_deref())?;
-        }
-        if self.http.timeout == 0 || self.http.connect_timeout == 0 {
-            return Err(ConfigError::Invalid(
-                "http.timeout and http.connect_timeout must be at least 1 second".into(),
-            ));
-        }
+        check_listen(&self.listen)?;
+        self.check_formats()?;
+        self.check_backends()?;
         let c = &self.store.upload_container;
         if c.is_empty() || c.len() > 256 || c == "." || c == ".." || c.contains(['/', '\0']) {
             return Err(ConfigError::Invalid(format!(
@@ -365,12 +353,118 @@ impl Settings {
                 "ui.session_ttl must be at least 1 second".into(),
             ));
         }
+        Ok(self)
+    }
+
+    /// The defaults must stay allowed: a request without a format gets them.
+    fn check_formats(&self) -> Result<(), ConfigError> {
+        if !self.formats.disk.iter().any(|f| f == "diskdump") {
+            return Err(ConfigError::Invalid(
+                "formats.disk must include diskdump, the default disk format".into(),
+            ));
+        }
+        if !self.formats.container.iter().any(|f| f == "bare") {
+            return Err(ConfigError::Invalid(
+                "formats.container must include bare, the default container format".into(),
+            ));
+        }
+        Ok(())
+    }
+
+    /// What the network backends chosen need.
+    fn check_backends(&self) -> Result<(), ConfigError> {
+        if self.identity.backend == IdentityBackendKind::Astakos {
+            check_url("identity.auth_url", self.identity.auth_url.as_deref())?;
+        }
+        if self.store.backend == StoreBackendKind::Pithos {
+            check_url("store.pithos_url", self.store.pithos_url.as_deref())?;
+        }
+        if self.http.timeout == 0 || self.http.connect_timeout == 0 {
+            return Err(ConfigError::Invalid(
+                "http.timeout and http.connect_timeout must be at least 1 second".into(),
+            ));
+        }
         if self.identity.token_cache_size == 0 {
             return Err(ConfigError::Invalid(
                 "identity.token_cache_size must be at least 1".into(),
             ));
         }
-        Ok(self)
+        Ok(())
+    }
+}
+
+/// The settings whose values are names, and the names each takes.
+const CHOICES: [(&str, &[&str]); 3] = [
+    ("identity.backend", &["tokenfile", "astakos"]),
+    ("store.backend", &["fs", "pithos"]),
+    ("metrics.access", &["loopback", "everyone", "off"]),
+];
+
+/// Names the setting and the values it takes where serde would only say
+/// that an enum has no such variant.
+fn check_choices(built: &config::Config) -> Result<(), ConfigError> {
+    for (key, allowed) in CHOICES {
+        let Ok(value) = built.get_string(key) else {
+            continue;
+        };
+        if !allowed.contains(&value.as_str()) {
+            let expected = allowed.iter().map(|a| format!("`{a}`")).collect::<Vec<_>>();
+            return Err(ConfigError::Invalid(format!(
+                "{key}: unknown value `{value}`; expected one of {}",
+                expected.join(", ")
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// Names a `PLANKTON_*` variable that is no setting (a typo must not pass
+/// silently, and the error must say where the key came from).
+fn check_variable_names<'a>(names: impl Iterator<Item = &'a String>) -> Result<(), ConfigError> {
+    let defaults = serde_json::to_value(Settings::default()).unwrap_or_default();
+    let keys = |v: &serde_json::Value| -> Vec<String> {
+        v.as_object()
+            .map(|o| o.keys().cloned().collect())
+            .unwrap_or_default()
+    };
+    for name in names {
+        let key = name["PLANKTON_".len()..].to_lowercase();
+        let (section, field) = match key.split_once("__") {
+            Some((section, field)) => (Some(section), field),
+            None => (None, key.as_str()),
+        };
+        let scope = match section {
+            Some(section) => &defaults[section],
+            None => &defaults,
+        };
+        if scope.get(field).is_some() && !field.contains("__") {
+            continue;
+        }
+        let dotted = key.replace("__", ".");
+        let known = match (section, scope.is_object()) {
+            (Some(section), true) => format!("known in [{section}]: {}", keys(scope).join(", ")),
+            _ => format!("known: {}", keys(&defaults).join(", ")),
+        };
+        return Err(ConfigError::Invalid(format!(
+            "environment variable {name}: unknown setting `{dotted}`; {known} \
+             (PLANKTON_<SECTION>__<KEY> for a key of a section)"
+        )));
+    }
+    Ok(())
+}
+
+/// `host:port` with a port number; the host is resolved when binding.
+fn check_listen(listen: &str) -> Result<(), ConfigError> {
+    let fits = match listen.rsplit_once(':') {
+        Some((host, port)) => !host.trim().is_empty() && port.parse::<u16>().is_ok(),
+        None => false,
+    };
+    if fits {
+        Ok(())
+    } else {
+        Err(ConfigError::Invalid(format!(
+            "listen `{listen}` must be host:port, e.g. 127.0.0.1:9292"
+        )))
     }
 }
 
@@ -445,6 +539,44 @@ mod tests {
         let err = Settings::load_from(None, env(&[("PLANKTON_LISTN", "x")])).unwrap_err();
         let err = crate::error::chain(&err);
         assert!(err.contains("listn"), "{err}");
+    }
+
+    #[test]
+    fn unknown_variables_name_the_variable_and_the_keys() {
+        let err = |pairs| crate::error::chain(&Settings::load_from(None, env(pairs)).unwrap_err());
+        let bin = err(&[("PLANKTON_BIN", "x")]);
+        assert!(
+            bin.contains("environment variable PLANKTON_BIN: unknown setting `bin`")
+                && bin.contains("listen"),
+            "{bin}"
+        );
+        let root = err(&[("PLANKTON_STORE__ROOOT", "x")]);
+        assert!(
+            root.contains("`store.rooot`; known in [store]: ") && root.contains("root"),
+            "{root}"
+        );
+        assert!(err(&[("PLANKTON_NOPE__X", "1")]).contains("`nope.x`"));
+    }
+
+    #[test]
+    fn choices_and_the_listen_address_are_checked_by_name() {
+        let err = |pairs| crate::error::chain(&Settings::load_from(None, env(pairs)).unwrap_err());
+        assert!(err(&[("PLANKTON_STORE__BACKEND", "s3")])
+            .contains("store.backend: unknown value `s3`; expected one of `fs`, `pithos`"));
+        assert!(err(&[("PLANKTON_LISTEN", "nonsense")]).contains("listen `nonsense`"));
+        assert!(err(&[("PLANKTON_LISTEN", "127.0.0.1:99999")]).contains("host:port"));
+        for (key, allowed) in CHOICES {
+            for value in allowed {
+                let var = format!("PLANKTON_{}", key.replace('.', "__").to_uppercase());
+                let pairs = vec![(var, value.to_string())];
+                let pithos = ("PLANKTON_STORE__PITHOS_URL".into(), "http://p/".into());
+                let auth = ("PLANKTON_IDENTITY__AUTH_URL".into(), "http://a/".into());
+                let loaded = Settings::load_from(None, [pairs, vec![pithos, auth]].concat());
+                assert!(loaded.is_ok(), "{key} = {value}: {loaded:?}");
+            }
+        }
+        let ok = Settings::load_from(None, env(&[("PLANKTON_LISTEN", "[::1]:0")]));
+        assert!(ok.is_ok());
     }
 }
 

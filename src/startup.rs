@@ -1,7 +1,10 @@
 //! Building the application from settings: backends, database, listener, server.
 
+use std::fs::{File, OpenOptions, TryLockError};
+use std::io::Write;
 use std::net::TcpListener;
-use std::sync::Arc;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, Weak};
 use std::time::Duration;
 
 use actix_web::body::BoxBody;
@@ -44,13 +47,35 @@ pub enum StartupError {
     #[error("cannot start: store root {}", path.display())]
     StoreRoot {
         /// The configured root.
-        path: std::path::PathBuf,
+        path: PathBuf,
         /// Why.
         source: std::io::Error,
     },
     /// The database cannot be opened.
     #[error("cannot start")]
     Database(#[source] Cause),
+    /// The lock beside the database cannot be taken.
+    #[error("cannot start: lock file {}", path.display())]
+    Lock {
+        /// The lock file.
+        path: PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// Another process serves the catalogue.
+    #[error(
+        "cannot start: the catalogue {} is in use by process {holder} (it holds {}); one server per catalogue: stop that one first",
+        database.display(),
+        lock.display()
+    )]
+    InUse {
+        /// The database.
+        database: PathBuf,
+        /// The lock file.
+        lock: PathBuf,
+        /// The process id written in the lock file.
+        holder: String,
+    },
     /// The listening socket cannot be bound.
     #[error("cannot start: listen {addr}")]
     Listen {
@@ -66,60 +91,55 @@ pub struct Application {
     port: u16,
     server: Server,
     state: web::Data<AppState>,
+    signals: Signals,
+    /// Held until the process ends: one server per catalogue.
+    _lock: Option<Arc<File>>,
+}
+
+/// The signals a server takes, claimed at build so that none of them ends
+/// the process by its default action once the server is bound.
+struct Signals {
     hangup: Option<Signal>,
+    stop: Option<StopSignals>,
+}
+
+/// SIGINT and SIGTERM drain, SIGQUIT stops at once (as actix did).
+struct StopSignals {
+    int: Signal,
+    term: Signal,
+    quit: Signal,
+}
+
+impl StopSignals {
+    fn claim() -> std::io::Result<StopSignals> {
+        Ok(StopSignals {
+            int: signal(SignalKind::interrupt())?,
+            term: signal(SignalKind::terminate())?,
+            quit: signal(SignalKind::quit())?,
+        })
+    }
+
+    /// The next of them to arrive.
+    async fn next(&mut self) -> &'static str {
+        tokio::select! {
+            _ = self.int.recv() => "SIGINT",
+            _ = self.term.recv() => "SIGTERM",
+            _ = self.quit.recv() => "SIGQUIT",
+        }
+    }
 }
 
 impl Application {
     /// Opens the backends and the database and binds the listener (port 0 picks one).
     /// Must be called from within an async runtime.
     pub fn build(settings: Settings) -> Result<Application, StartupError> {
-        let needs_http = settings.identity.backend == IdentityBackendKind::Astakos
-            || settings.store.backend == StoreBackendKind::Pithos;
-        // The clients, built once, shared by both network backends.
-        let http = if needs_http {
-            Some(build_clients(&settings.http).map_err(StartupError::HttpClient)?)
-        } else {
-            None
-        };
-        let timeout = Duration::from_secs(settings.http.timeout);
         let metrics = Metrics::new();
-        let identity = match (settings.identity.backend, &http) {
-            (IdentityBackendKind::Astakos, Some(clients)) => Identity::Astakos(Astakos::new(
-                clients.calls.clone(),
-                settings.identity.auth_url.as_deref().unwrap_or_default(),
-                Duration::from_secs(settings.identity.token_cache_ttl),
-                timeout,
-                settings.identity.token_cache_size,
-                (metrics.identity_cache.clone(), metrics.backend.clone()),
-            )),
-            _ => Identity::TokenFile(
-                TokenFile::open(&settings.identity.token_file)
-                    .map_err(|e| StartupError::TokenFile(e.into()))?,
-            ),
-        };
-        let store = match (settings.store.backend, &http) {
-            (StoreBackendKind::Pithos, Some(clients)) => ObjectStore::Pithos(PithosStore::new(
-                clients,
-                settings.store.pithos_url.as_deref().unwrap_or_default(),
-                timeout,
-                settings.store.sync_sharing,
-                metrics.backend.clone(),
-            )),
-            _ => ObjectStore::Fs(Arc::new(FsStore::serve(&settings.store.root).map_err(
-                |source| StartupError::StoreRoot {
-                    path: settings.store.root.clone(),
-                    source,
-                },
-            )?)),
-        };
+        let lock = lock_catalogue(&settings.database)?;
+        let (identity, store) = backends(&settings, &metrics)?;
         let db = Database::open_measured(&settings.database, metrics.writer.clone())
             .map_err(|e| StartupError::Database(e.into()))?;
-        let listen = |source| StartupError::Listen {
-            addr: settings.listen.clone(),
-            source,
-        };
-        let listener = TcpListener::bind(&settings.listen).map_err(listen)?;
-        let addr = listener.local_addr().map_err(listen)?;
+        let listener = TcpListener::bind(&settings.listen).map_err(listen_error(&settings))?;
+        let addr = listener.local_addr().map_err(listen_error(&settings))?;
         log::info!(
             "plankton {} listening on http://{addr}{} (identity: {}; store: {}; database: {}; SQLite {})",
             env!("CARGO_PKG_VERSION"),
@@ -129,21 +149,13 @@ impl Application {
             settings.database.display(),
             Database::sqlite_version(),
         );
-        // Take SIGHUP now, before serving: its default action would end the process.
-        let hangup = signal(SignalKind::hangup())
-            .map_err(|e| log::warn!("SIGHUP will not re-read the token file: {e}"))
-            .ok();
+        let signals = Signals::claim();
         let uploads = Uploads {
             container: settings.store.upload_container.clone(),
             quota: settings.store.quota,
         };
-        let registry = Registry::new(
-            db,
-            store,
-            identity,
-            settings.limits.clone(),
-            (uploads, metrics.clone()),
-        );
+        let limits = settings.limits.clone();
+        let registry = Registry::new(db, store, identity, limits, (uploads, metrics.clone()));
         registry
             .recover_uploads()
             .map_err(|e| StartupError::Database(e.into()))?;
@@ -151,65 +163,16 @@ impl Application {
             registry,
             base_path: settings.base_path.clone(),
             formats: settings.formats.clone(),
-            metrics: metrics.clone(),
+            metrics,
             metrics_access: settings.metrics.access,
         });
-        let app_state = state.clone();
-        let web_state = web::Data::new(WebState::new(&settings.ui));
-        let access_log =
-            log::log_enabled!(target: "actix_web::middleware::logger", log::Level::Info);
-        let server = HttpServer::new(move || {
-            App::new()
-                .app_data(app_state.clone())
-                .app_data(web_state.clone())
-                // Inside the log's wrapper: it sees the router's answer.
-                .wrap_fn(measure)
-                // The access log only where its lines are kept: the logger
-                // formats each request's line as it begins, whether or not
-                // the line is written (a tenth of a HEAD's time in profiles).
-                .wrap(Condition::new(
-                    access_log,
-                    Logger::new("%a \"%r\" %s %b %Dms user=%{user}xo").custom_response_replace(
-                        "user",
-                        |res| {
-                            res.response()
-                                .extensions()
-                                .get::<CallerId>()
-                                .map(|c| c.0.clone())
-                                .unwrap_or_else(|| "-".into())
-                        },
-                    ),
-                ))
-                .default_service(web::to(dispatch))
-        })
-        // Connection limits, set here rather than left to actix's defaults
-        // (tests/abuse checks them; docs/behaviour.md documents them). They
-        // must come before `listen`, which takes them.
-        .keep_alive(match settings.limits.keep_alive {
-            0 => KeepAlive::Disabled,
-            n => KeepAlive::Timeout(Duration::from_secs(n)),
-        })
-        .client_request_timeout(Duration::from_secs(5))
-        .client_disconnect_timeout(Duration::from_secs(1))
-        .max_connections(MAX_CONNECTIONS_PER_WORKER)
-        .backlog(1024)
-        // A streamed listing ends in a small chunk; with Nagle's algorithm it
-        // waited for the client's delayed ACK (40 ms on Linux) after the
-        // piece before it.
-        .tcp_nodelay(true)
-        // Blocking work (long reads, file hashing, uploads) runs on a small
-        // pool per worker: more threads than cores buy nothing but memory
-        // (each thread keeps its own allocator arena).
-        .worker_max_blocking_threads(BLOCKING_THREADS_PER_WORKER)
-        .shutdown_timeout(30)
-        .listen(listener)
-        .map_err(listen)?
-        .run();
+        let server = http_server(&settings, state.clone(), listener)?;
         Ok(Application {
             port: addr.port(),
             server,
             state,
-            hangup,
+            signals,
+            _lock: lock,
         })
     }
 
@@ -223,33 +186,247 @@ impl Application {
         self.server.handle()
     }
 
-    /// Serves until stopped (SIGINT / SIGTERM, or the handle): requests in
-    /// flight are answered, then the database is closed cleanly. SIGHUP
-    /// re-reads the token file meanwhile.
+    /// Serves until stopped (SIGINT or SIGTERM, or the handle): requests in
+    /// flight are answered, then the database is closed cleanly; a second
+    /// SIGINT or SIGTERM stops at once. SIGHUP re-reads the token file meanwhile.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         let Application {
             server,
             state,
-            hangup,
+            signals,
+            _lock,
             ..
         } = self;
-        let reloader = hangup.map(|mut hup| {
-            let state = state.clone();
-            tokio::spawn(async move {
-                while hup.recv().await.is_some() {
-                    log::info!("SIGHUP: re-reading the token file");
-                    state.registry.reload_identity();
-                }
-            })
-        });
-        let result = server.await;
-        if let Some(task) = reloader {
+        let reloader = signals
+            .hangup
+            .map(|hup| tokio::spawn(reread_on(hup, state.clone())));
+        let (forced_tx, forced_rx) = tokio::sync::oneshot::channel();
+        let stopper = signals
+            .stop
+            .map(|stop| tokio::spawn(stop_on(stop, server.handle(), forced_tx)));
+        // Dropping the server future on a second signal stops its workers
+        // without waiting for the requests in flight.
+        let result = tokio::select! {
+            result = server => result,
+            Ok(()) = forced_rx => Ok(()),
+        };
+        for task in [reloader, stopper].into_iter().flatten() {
             task.abort();
         }
         state.registry.close();
         log::info!("stopped; database closed");
         result
     }
+}
+
+impl Signals {
+    fn claim() -> Signals {
+        let hangup = signal(SignalKind::hangup())
+            .map_err(|e| log::warn!("SIGHUP will not re-read the token file: {e}"))
+            .ok();
+        let stop = StopSignals::claim()
+            .map_err(|e| {
+                log::warn!("SIGINT, SIGTERM and SIGQUIT will end the process at once: {e}")
+            })
+            .ok();
+        Signals { hangup, stop }
+    }
+}
+
+async fn reread_on(mut hup: Signal, state: web::Data<AppState>) {
+    while hup.recv().await.is_some() {
+        log::info!("SIGHUP: re-reading the token file");
+        state.registry.reload_identity();
+    }
+}
+
+/// SIGINT and SIGTERM alike (Ctrl-C must not cut uploads): the first
+/// drains, the second forces; SIGQUIT forces at once.
+async fn stop_on(
+    mut stops: StopSignals,
+    handle: ServerHandle,
+    forced: tokio::sync::oneshot::Sender<()>,
+) {
+    let mut name = stops.next().await;
+    if name != "SIGQUIT" {
+        log::info!(
+            "{name}: answering the requests in flight, then stopping (at most {SHUTDOWN_TIMEOUT} s); \
+             send SIGINT or SIGTERM again to stop at once"
+        );
+        // The command is sent now; its completion is the server future's.
+        drop(handle.stop(true));
+        name = stops.next().await;
+    }
+    log::warn!("{name}: stopping now, cutting the requests in flight");
+    let _ = forced.send(());
+}
+
+/// Seconds a stopping server waits for the requests in flight.
+const SHUTDOWN_TIMEOUT: u64 = 30;
+
+/// The catalogue locks this process holds, for a server built while
+/// another of the same process is still stopping (a library user's restart):
+/// it shares the lock rather than being refused by its own process.
+static HELD: Mutex<Vec<(PathBuf, Weak<File>)>> = Mutex::new(Vec::new());
+
+/// An exclusive lock on `<database>.lock` holding this process's id: SQLite
+/// serves one process per catalogue. `check` and `backup` only read and do
+/// not take it. A missing directory is left for the database to report.
+fn lock_catalogue(database: &Path) -> Result<Option<Arc<File>>, StartupError> {
+    let mut name = database.as_os_str().to_owned();
+    name.push(".lock");
+    let path = PathBuf::from(name);
+    let failed = |source| StartupError::Lock {
+        path: path.clone(),
+        source,
+    };
+    let opened = OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .open(&path);
+    let mut file = match opened {
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        other => other.map_err(failed)?,
+    };
+    let key = std::fs::canonicalize(&path).map_err(failed)?;
+    let mut held = HELD.lock().unwrap_or_else(|p| p.into_inner());
+    held.retain(|(_, lock)| lock.strong_count() > 0);
+    if let Some(ours) = held.iter().find(|(k, _)| *k == key) {
+        return Ok(ours.1.upgrade());
+    }
+    match file.try_lock() {
+        Ok(()) => {}
+        Err(TryLockError::WouldBlock) => return Err(in_use(database, path)),
+        Err(TryLockError::Error(e)) => return Err(failed(e)),
+    }
+    file.set_len(0)
+        .and_then(|_| writeln!(file, "{}", std::process::id()))
+        .map_err(failed)?;
+    let file = Arc::new(file);
+    held.push((key, Arc::downgrade(&file)));
+    Ok(Some(file))
+}
+
+/// Another process holds the lock: its id is in the file.
+fn in_use(database: &Path, lock: PathBuf) -> StartupError {
+    let holder = std::fs::read_to_string(&lock).unwrap_or_default();
+    StartupError::InUse {
+        database: database.to_path_buf(),
+        holder: holder.trim().to_string(),
+        lock,
+    }
+}
+
+fn listen_error(settings: &Settings) -> impl Fn(std::io::Error) -> StartupError + '_ {
+    move |source| StartupError::Listen {
+        addr: settings.listen.clone(),
+        source,
+    }
+}
+
+/// The identity and store backends the settings choose.
+fn backends(
+    settings: &Settings,
+    metrics: &Metrics,
+) -> Result<(Identity, ObjectStore), StartupError> {
+    // The clients, built once, shared by both network backends.
+    let http = if settings.needs_http_client() {
+        Some(build_clients(&settings.http).map_err(StartupError::HttpClient)?)
+    } else {
+        None
+    };
+    let timeout = Duration::from_secs(settings.http.timeout);
+    let identity = match (settings.identity.backend, &http) {
+        (IdentityBackendKind::Astakos, Some(clients)) => Identity::Astakos(Box::new(Astakos::new(
+            clients.calls.clone(),
+            settings.identity.auth_url.as_deref().unwrap_or_default(),
+            Duration::from_secs(settings.identity.token_cache_ttl),
+            timeout,
+            settings.identity.token_cache_size,
+            (metrics.identity_cache.clone(), metrics.backend.clone()),
+        ))),
+        _ => Identity::TokenFile(
+            TokenFile::watch(&settings.identity.token_file)
+                .map_err(|e| StartupError::TokenFile(e.into()))?,
+        ),
+    };
+    let store = match (settings.store.backend, &http) {
+        (StoreBackendKind::Pithos, Some(clients)) => ObjectStore::Pithos(PithosStore::new(
+            clients,
+            settings.store.pithos_url.as_deref().unwrap_or_default(),
+            timeout,
+            settings.store.sync_sharing,
+            metrics.backend.clone(),
+        )),
+        _ => ObjectStore::Fs(Arc::new(FsStore::serve(&settings.store.root).map_err(
+            |source| StartupError::StoreRoot {
+                path: settings.store.root.clone(),
+                source,
+            },
+        )?)),
+    };
+    Ok((identity, store))
+}
+
+/// The HTTP server over the state, serving on `listener`.
+fn http_server(
+    settings: &Settings,
+    state: web::Data<AppState>,
+    listener: TcpListener,
+) -> Result<Server, StartupError> {
+    let web_state = web::Data::new(WebState::new(&settings.ui));
+    let access_log = log::log_enabled!(target: "actix_web::middleware::logger", log::Level::Info);
+    let server = HttpServer::new(move || {
+        App::new()
+            .app_data(state.clone())
+            .app_data(web_state.clone())
+            // Inside the log's wrapper: it sees the router's answer.
+            .wrap_fn(measure)
+            // The access log only where its lines are kept: the logger
+            // formats each request's line as it begins, whether or not
+            // the line is written (a tenth of a HEAD's time in profiles).
+            .wrap(Condition::new(access_log, access_logger()))
+            .default_service(web::to(dispatch))
+    })
+    // Connection limits, set here rather than left to actix's defaults
+    // (tests/abuse checks them; docs/behaviour.md documents them). They
+    // must come before `listen`, which takes them.
+    .keep_alive(match settings.limits.keep_alive {
+        0 => KeepAlive::Disabled,
+        n => KeepAlive::Timeout(Duration::from_secs(n)),
+    })
+    .client_request_timeout(Duration::from_secs(5))
+    .client_disconnect_timeout(Duration::from_secs(1))
+    .max_connections(MAX_CONNECTIONS_PER_WORKER)
+    .backlog(1024)
+    // A streamed listing ends in a small chunk; with Nagle's algorithm it
+    // waited for the client's delayed ACK (40 ms on Linux) after the
+    // piece before it.
+    .tcp_nodelay(true)
+    // Blocking work (long reads, file hashing, uploads) runs on a small
+    // pool per worker: more threads than cores buy nothing but memory
+    // (each thread keeps its own allocator arena).
+    .worker_max_blocking_threads(BLOCKING_THREADS_PER_WORKER)
+    .shutdown_timeout(SHUTDOWN_TIMEOUT)
+    // SIGINT and SIGTERM are `run_until_stopped`'s: both drain.
+    .disable_signals()
+    .listen(listener)
+    .map_err(listen_error(settings))?
+    .run();
+    Ok(server)
+}
+
+/// The access log's line: who asked for what, the answer, its time.
+fn access_logger() -> Logger {
+    Logger::new("%a \"%r\" %s %b %Dms user=%{user}xo").custom_response_replace("user", |res| {
+        res.response()
+            .extensions()
+            .get::<CallerId>()
+            .map(|c| c.0.clone())
+            .unwrap_or_else(|| "-".into())
+    })
 }
 
 /// The metrics middleware: counts the request's body, then its answer.

@@ -43,7 +43,9 @@ CAROL_NAME='Καρολίνα Παπαδοπούλου'
 say() { printf '%s\n' "$*"; }
 die() { say "interop: $*" >&2; say "interop: 0 passed, 1 failed"; exit 1; }
 
-[ -x "$BIN" ] || die "no plankton binary at $BIN (run: cargo build --release --locked)"
+# INTEROP_VENVS_ONLY=1 (`make clients`): make the virtual environments, then stop.
+VENVS_ONLY=${INTEROP_VENVS_ONLY:-}
+[ -x "$BIN" ] || [ "$VENVS_ONLY" = 1 ] || die "no plankton binary at $BIN (run: cargo build --release --locked)"
 [ -x "$PY27" ] || die "no Python 2.7 at $PY27 (set INTEROP_PY27)"
 [ -x "$PY311" ] || die "no Python 3.11 at $PY311 (set INTEROP_PY311)"
 
@@ -109,6 +111,7 @@ setup_venvs || die "could not create the virtual environments under $CACHE"
 if command -v flock >/dev/null; then flock -u 9; exec 9>&-; fi
 t1=$(date +%s)
 say "interop: virtual environments ready in $((t1 - t0)) s"
+[ "$VENVS_ONLY" = 1 ] && { say "clients: $CACHE/py27/bin/kamaki, $CACHE/py311/bin/glance"; exit 0; }
 
 # --------------------------------------------------------------- servers
 for v in $(compgen -e | grep '^PLANKTON_' || true); do

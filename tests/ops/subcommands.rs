@@ -205,6 +205,9 @@ async fn an_installed_tree_starts_with_the_installed_config() {
         "usr/local/lib/sysusers.d/plankton.conf",
         "etc/plankton/plankton.toml",
         "etc/plankton/tokens.example",
+        "usr/local/share/doc/plankton/README.md",
+        "usr/local/share/doc/plankton/api.md",
+        "usr/local/share/doc/plankton/behaviour.md",
     ] {
         assert!(dest.join(file).is_file(), "{file} installed");
     }

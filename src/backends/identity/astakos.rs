@@ -218,24 +218,10 @@ impl Astakos {
                 "answered a user id that is not valid: {id:?}"
             )));
         }
-        let now = Instant::now();
-        let mut until = now + self.ttl;
-        if let Some(expires) = parsed.access.token.and_then(|t| t.expires) {
-            match crate::domain::time::parse_since(&expires) {
-                Some(at) => {
-                    let left = at - crate::domain::time::now_micros();
-                    if left <= 0 {
-                        return Ok(None);
-                    }
-                    until = until.min(now + Duration::from_micros(left as u64));
-                }
-                None => {
-                    return Err(down(format!(
-                        "answered an expiry that does not parse: {expires:?}"
-                    )))
-                }
-            }
-        }
+        let expires = parsed.access.token.and_then(|t| t.expires);
+        let Some(until) = self.cache_until(expires).map_err(down)? else {
+            return Ok(None);
+        };
         Ok(Some((
             User {
                 id,
@@ -243,5 +229,25 @@ impl Astakos {
             },
             until,
         )))
+    }
+
+    /// Until when an answer may be cached: the TTL, but never past the
+    /// token's own expiry; `None` for a token already expired.
+    fn cache_until(&self, expires: Option<String>) -> Result<Option<Instant>, String> {
+        let now = Instant::now();
+        let until = now + self.ttl;
+        let Some(expires) = expires else {
+            return Ok(Some(until));
+        };
+        let Some(at) = crate::domain::time::parse_since(&expires) else {
+            return Err(format!(
+                "answered an expiry that does not parse: {expires:?}"
+            ));
+        };
+        let left = at - crate::domain::time::now_micros();
+        if left <= 0 {
+            return Ok(None);
+        }
+        Ok(Some(until.min(now + Duration::from_micros(left as u64))))
     }
 }

@@ -2,6 +2,7 @@
 //! The enum is the seam; `tokenfile` and `astakos` are its variants.
 
 mod astakos;
+pub(crate) mod edit;
 mod tokenfile;
 
 pub(crate) use astakos::Astakos;
@@ -26,7 +27,7 @@ pub(crate) enum Identity {
     /// A static token file, reloaded when it changes on disk.
     TokenFile(TokenFile),
     /// Synnefo's Astakos over HTTP(S), answers cached.
-    Astakos(Astakos),
+    Astakos(Box<Astakos>),
 }
 
 impl Identity {

@@ -1,13 +1,50 @@
 //! The offline identity backend: a token file, one `<token> <user-id> [name]`
-//! a line, re-read whenever it changes on disk.
+//! a line, re-read within a second of a change on disk by a thread of its
+//! own, so that no request waits on the disk.
 
 use std::collections::HashMap;
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::Duration;
 
 use crate::domain::ids::is_valid_user_id;
 use crate::domain::user::User;
+
+/// One line of a token file that names a token.
+#[derive(Debug)]
+pub(crate) struct Entry<'a> {
+    /// The token.
+    pub(crate) token: &'a str,
+    /// Whose it is.
+    pub(crate) user: &'a str,
+    /// The display name, its words joined by one space.
+    pub(crate) name: Option<String>,
+}
+
+impl Entry<'_> {
+    /// Parses one line: `None` for a blank or comment line, an error saying
+    /// what is wrong with a malformed one.
+    pub(crate) fn parse(line: &str) -> Result<Option<Entry<'_>>, String> {
+        let line = line.split('#').next().unwrap_or("").trim();
+        if line.is_empty() {
+            return Ok(None);
+        }
+        let mut fields = line.split_whitespace();
+        let token = fields.next().unwrap_or_default();
+        let Some(user) = fields.next() else {
+            return Err("expected '<token> <user-id> [name]'".into());
+        };
+        if !is_valid_user_id(user) {
+            return Err(format!(
+                "user id '{user}' is not 1-255 characters of A-Z a-z 0-9 @ . _ -"
+            ));
+        }
+        let name: Vec<&str> = fields.collect();
+        let name = (!name.is_empty()).then(|| name.join(" "));
+        Ok(Some(Entry { token, user, name }))
+    }
+}
 
 /// The parsed contents of a token file.
 #[derive(Debug, Default)]
@@ -20,31 +57,15 @@ impl TokenTable {
     pub(crate) fn parse(text: &str) -> Result<TokenTable, String> {
         let mut by_token = HashMap::new();
         for (n, line) in text.lines().enumerate() {
-            let line = line.split('#').next().unwrap_or("").trim();
-            if line.is_empty() {
+            let Some(entry) = Entry::parse(line).map_err(|why| format!("line {}: {why}", n + 1))?
+            else {
                 continue;
-            }
-            let mut fields = line.split_whitespace();
-            let token = fields.next().unwrap_or_default();
-            let Some(user) = fields.next() else {
-                return Err(format!(
-                    "line {}: expected '<token> <user-id> [name]'",
-                    n + 1
-                ));
             };
-            if !is_valid_user_id(user) {
-                return Err(format!(
-                    "line {}: user id '{user}' is not 1-255 characters of A-Z a-z 0-9 @ . _ -",
-                    n + 1
-                ));
-            }
-            let name: Vec<&str> = fields.collect();
-            let name = (!name.is_empty()).then(|| name.join(" "));
-            let entry = User {
-                id: user.to_string(),
-                name,
+            let user = User {
+                id: entry.user.to_string(),
+                name: entry.name,
             };
-            if by_token.insert(token.to_string(), entry).is_some() {
+            if by_token.insert(entry.token.to_string(), user).is_some() {
                 return Err(format!("line {}: the token is listed twice", n + 1));
             }
         }
@@ -111,59 +132,81 @@ impl Stamp {
     }
 }
 
-/// The offline identity backend: a token file, re-read whenever it changes.
+/// The offline identity backend: a token file, re-read when it changes.
 pub(crate) struct TokenFile {
-    path: PathBuf,
-    current: Mutex<(Stamp, Arc<TokenTable>)>,
+    shared: Arc<Shared>,
 }
+
+/// What the request path and the watcher share.
+struct Shared {
+    path: PathBuf,
+    /// Read by every request: held only to clone the `Arc`.
+    table: RwLock<Arc<TokenTable>>,
+    /// The version of the file last seen; the watcher's alone.
+    stamp: Mutex<Stamp>,
+}
+
+/// How often the watcher looks at the file.
+const WATCH_EVERY: Duration = Duration::from_secs(1);
 
 impl TokenFile {
     /// Reads the file; a missing, unreadable or malformed file is an error naming it.
     pub(crate) fn open(path: &Path) -> Result<TokenFile, TokenFileError> {
         let (stamp, table) = read_table(path)?;
-        Ok(TokenFile {
+        let shared = Shared {
             path: path.to_path_buf(),
-            current: Mutex::new((stamp, Arc::new(table))),
+            table: RwLock::new(Arc::new(table)),
+            stamp: Mutex::new(stamp),
+        };
+        Ok(TokenFile {
+            shared: Arc::new(shared),
         })
     }
 
-    /// The table now in force, re-reading the file if it changed on disk.
-    pub(crate) fn table(&self) -> Arc<TokenTable> {
-        let meta = std::fs::metadata(&self.path);
-        let mut cur = self.current.lock().unwrap_or_else(|p| p.into_inner());
-        if let Ok(meta) = meta {
-            if Stamp::of(&meta) != cur.0 {
-                match read_table(&self.path) {
-                    Ok((stamp, table)) => {
-                        log::info!(
-                            "token file {} reloaded: {} tokens",
-                            self.path.display(),
-                            table.len()
-                        );
-                        *cur = (stamp, Arc::new(table));
-                    }
-                    Err(e) => {
-                        // Keep serving the last good table; say so once per change.
-                        log::error!("token file not reloaded, keeping the previous one: {e}");
-                        cur.0 = Stamp::of(&meta);
-                    }
+    /// Opens the file and starts a thread that takes each change to it
+    /// within a second, so that no request waits on the disk; the thread
+    /// ends with the last `TokenFile`.
+    pub(crate) fn watch(path: &Path) -> Result<TokenFile, TokenFileError> {
+        let tf = TokenFile::open(path)?;
+        let weak = Arc::downgrade(&tf.shared);
+        let spawned = std::thread::Builder::new()
+            .name("token-file".into())
+            .spawn(move || loop {
+                std::thread::sleep(WATCH_EVERY);
+                match weak.upgrade() {
+                    Some(shared) => shared.refresh(),
+                    None => return,
                 }
-            }
+            });
+        if let Err(e) = spawned {
+            log::warn!("token file changes will need a SIGHUP: {e}");
         }
-        cur.1.clone()
+        Ok(tf)
+    }
+
+    /// The table now in force.
+    pub(crate) fn table(&self) -> Arc<TokenTable> {
+        self.shared.current()
+    }
+
+    /// Takes the file if it changed on disk since it was last read (the
+    /// watcher's step, for tests that do not wait for it).
+    #[cfg(test)]
+    pub(crate) fn refresh(&self) {
+        self.shared.refresh()
     }
 
     /// Re-reads the file now (on SIGHUP), whether or not it looks changed.
     /// A file that does not parse leaves the table in force and is logged.
     pub(crate) fn reload(&self) {
-        match read_table(&self.path) {
+        match read_table(&self.shared.path) {
             Ok((stamp, table)) => {
                 log::info!(
                     "token file {} re-read: {} tokens",
-                    self.path.display(),
+                    self.shared.path.display(),
                     table.len()
                 );
-                *self.current.lock().unwrap_or_else(|p| p.into_inner()) = (stamp, Arc::new(table));
+                self.shared.swap(stamp, table);
             }
             Err(e) => log::error!("token file not re-read, keeping the previous one: {e}"),
         }
@@ -176,7 +219,43 @@ impl TokenFile {
 
     /// The file's path.
     pub(crate) fn path(&self) -> &Path {
-        &self.path
+        &self.shared.path
+    }
+}
+
+impl Shared {
+    fn current(&self) -> Arc<TokenTable> {
+        self.table.read().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    fn swap(&self, stamp: Stamp, table: TokenTable) {
+        *self.stamp.lock().unwrap_or_else(|p| p.into_inner()) = stamp;
+        *self.table.write().unwrap_or_else(|p| p.into_inner()) = Arc::new(table);
+    }
+
+    fn refresh(&self) {
+        let Ok(meta) = std::fs::metadata(&self.path) else {
+            return;
+        };
+        let seen = Stamp::of(&meta);
+        if seen == *self.stamp.lock().unwrap_or_else(|p| p.into_inner()) {
+            return;
+        }
+        match read_table(&self.path) {
+            Ok((stamp, table)) => {
+                log::info!(
+                    "token file {} reloaded: {} tokens",
+                    self.path.display(),
+                    table.len()
+                );
+                self.swap(stamp, table);
+            }
+            Err(e) => {
+                // Keep serving the last good table; say so once per change.
+                log::error!("token file not reloaded, keeping the previous one: {e}");
+                *self.stamp.lock().unwrap_or_else(|p| p.into_inner()) = seen;
+            }
+        }
     }
 }
 
@@ -277,9 +356,11 @@ mod tests {
         let tf = TokenFile::open(&path).unwrap();
         assert_eq!(tf.lookup("t1").unwrap().id, "alice");
         std::fs::write(&path, "t2 bob\n").unwrap();
+        tf.refresh();
         assert_eq!(tf.lookup("t1"), None);
         assert_eq!(tf.lookup("t2").unwrap().id, "bob");
         std::fs::write(&path, "broken\n").unwrap();
+        tf.refresh();
         assert_eq!(tf.lookup("t2").unwrap().id, "bob");
     }
 }
