@@ -10,7 +10,7 @@ use crate::backends::http::build_clients;
 use crate::backends::identity::{edit, TokenFile};
 use crate::backends::store::{FsStore, ObjectStore};
 use crate::config::{IdentityBackendKind, Settings, StoreBackendKind};
-use crate::db::ops::Snapshot;
+use crate::db::ops::{LiveImage, Snapshot};
 use crate::domain::location::Location;
 use crate::error::chain;
 

@@ -227,7 +227,7 @@ async fn sigint_drains_like_sigterm_and_a_second_one_forces() {
     let client = reqwest::Client::new();
     let id = register(&client, &server.base, "big.img").await;
     let url = format!("{}/images/{id}", server.base);
-    let get = || client.get(url.clone()).header("X-Auth-Token", ALICE).send();
+    let get = || client.get(url.clone()).header("X-Auth-Token", ALICE.0).send();
     let mut resp = get().await.unwrap();
     let mut got = resp.chunk().await.unwrap().unwrap().to_vec();
     server.signal("INT");
@@ -249,7 +249,7 @@ async fn sigint_drains_like_sigterm_and_a_second_one_forces() {
     let url = format!("{}/images/{id}", server.base);
     let mut stalled = client
         .get(url)
-        .header("X-Auth-Token", ALICE)
+        .header("X-Auth-Token", ALICE.0)
         .send()
         .await
         .unwrap();
@@ -280,7 +280,7 @@ async fn sigquit_stops_at_once_mid_download() {
     let url = format!("{}/images/{id}", server.base);
     let mut stalled = client
         .get(url)
-        .header("X-Auth-Token", ALICE)
+        .header("X-Auth-Token", ALICE.0)
         .send()
         .await
         .unwrap();
