@@ -15,7 +15,7 @@ use crate::backends::http::build_clients;
 use crate::backends::identity::{Astakos, Identity, TokenFile};
 use crate::backends::store::{FsStore, ObjectStore, PithosStore};
 use crate::config::{IdentityBackendKind, Settings, StoreBackendKind};
-use crate::db::Database;
+use crate::db::Catalogue;
 use crate::http::{AppState, CallerId};
 use crate::metrics::Metrics;
 use crate::registry::{Registry, Uploads};
@@ -112,7 +112,7 @@ impl Application {
                 },
             )?)),
         };
-        let db = Database::open_measured(&settings.database, metrics.writer.clone())
+        let db = Catalogue::open(&settings.database, metrics.writer.clone())
             .map_err(|e| StartupError::Database(e.into()))?;
         let listen = |source| StartupError::Listen {
             addr: settings.listen.clone(),
@@ -121,13 +121,13 @@ impl Application {
         let listener = TcpListener::bind(&settings.listen).map_err(listen)?;
         let addr = listener.local_addr().map_err(listen)?;
         log::info!(
-            "plankton {} listening on http://{addr}{} (identity: {}; store: {}; database: {}; SQLite {})",
+            "plankton {} listening on http://{addr}{} (identity: {}; store: {}; database: {}; {})",
             env!("CARGO_PKG_VERSION"),
             settings.base_path,
             identity.describe(),
             store.describe(),
             settings.database.display(),
-            Database::sqlite_version(),
+            db.describe(),
         );
         // Take SIGHUP now, before serving: its default action would end the process.
         let hangup = signal(SignalKind::hangup())

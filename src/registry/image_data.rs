@@ -88,7 +88,7 @@ impl Registry {
         let mut image = described(caller, new, received.info.clone());
         image.id = id;
         let readers = (Readers::Owner, Readers::of(image.is_public, &[]));
-        let write = self.db.write(move |tx| tx.upsert_at_location(image));
+        let write = self.db.write(move |tx| Ok(tx.upsert_at_location(&image)?));
         let stored = match self.sync_readers(caller, &location, readers, write).await {
             Ok(stored) if stored.id == id => stored,
             Ok(_) => {
@@ -106,7 +106,7 @@ impl Registry {
             .map_err(AppError::internal)??;
         if let Some(hash) = placed {
             // Not remembering it only costs hashing the file once, later.
-            if let Err(e) = self.db.write(move |tx| tx.remember_hash(&hash)).await {
+            if let Err(e) = self.db.write(move |tx| Ok(tx.remember_hash(&hash)?)).await {
                 log::warn!("remembering an upload's hash: {e}");
             }
         }
@@ -144,7 +144,7 @@ impl Registry {
     pub(crate) fn recover_uploads(&self) -> Result<(), AppError> {
         let db = self.db.clone();
         let done = self.store.recover(|name| {
-            let location = db.read_blocking(|tx| tx.live_location(name)).ok()??;
+            let location = db.read_blocking(|tx| Ok(tx.live_location(name)?)).ok()??;
             Location::parse(&location).ok()
         });
         match done {

@@ -23,7 +23,7 @@ use crate::backends::identity::{Identity, IdentityError};
 use crate::backends::store::blocks::Blocks;
 use crate::backends::store::{Access, ObjectStore, StoreError};
 use crate::config::Limits;
-use crate::db::{Database, StoredImage, Tx};
+use crate::db::{Catalogue, CatalogueTx, DbError, StoredImage};
 use crate::domain::access::{authorize, not_found, Intent, Viewed};
 use crate::domain::ids::ImageId;
 use crate::domain::user::Caller;
@@ -33,7 +33,7 @@ use sharing::StripedLocks;
 
 /// The catalogue and the backends it stands on, shared by every surface.
 pub(crate) struct Registry {
-    db: Database,
+    db: Catalogue,
     store: Arc<ObjectStore>,
     identity: Identity,
     limits: Limits,
@@ -48,7 +48,7 @@ pub(crate) struct Registry {
 impl Registry {
     /// The registry over an open database and the chosen backends.
     pub(crate) fn new(
-        db: Database,
+        db: Catalogue,
         store: ObjectStore,
         identity: Identity,
         limits: Limits,
@@ -78,7 +78,7 @@ impl Registry {
 
     /// How many images the catalogue holds: proof that the database answers.
     pub(crate) async fn health(&self) -> Result<i64, AppError> {
-        self.db.read(|tx| tx.count_images())
+        self.db.read(|tx| Ok(tx.count_images()?)).await
     }
 
     /// Finishes queued writes and closes the database cleanly.
@@ -94,13 +94,18 @@ impl Registry {
         id: ImageId,
         intent: Intent,
     ) -> Result<StoredImage, AppError> {
-        self.db.read(|tx| load(tx, &id, caller.id(), intent))
+        self.db.read(|tx| load(tx, &id, caller.id(), intent)).await
     }
 }
 
 /// Loads a live image `caller` may act on with `intent`: not found if they
 /// cannot see it, forbidden if they can but may not do this.
-fn load(tx: &Tx<'_>, id: &ImageId, caller: &str, intent: Intent) -> Result<StoredImage, AppError> {
+fn load(
+    tx: &dyn CatalogueTx,
+    id: &ImageId,
+    caller: &str,
+    intent: Intent,
+) -> Result<StoredImage, AppError> {
     let (stored, member) = tx
         .image_for_caller(id, caller)?
         .ok_or_else(|| not_found(&id.to_string()))?;
@@ -123,59 +128,88 @@ impl From<StoreError> for AppError {
             StoreError::OutsideRoot(loc) => AppError::invalid(format!(
                 "Invalid location '{loc}': it leads outside the object store"
             )),
-            StoreError::KeptChanging(loc) => AppError::Conflict(format!(
-                "The object at '{loc}' kept changing while it was read"
-            )),
-            StoreError::Gone(loc) => {
-                AppError::Conflict(format!("The image's object at '{loc}' is gone from the store"))
-            }
-            StoreError::GoneWhileSharing(loc) => AppError::Conflict(format!(
-                "The image's object at '{loc}' is gone from the store: its sharing cannot be changed"
-            )),
-            StoreError::Resized {
-                location,
-                then,
-                now,
-            } => AppError::Conflict(format!(
-                "The image's object at '{location}' changed size since registration ({then} bytes then, {now} now)"
-            )),
             StoreError::RangeOutside { size } => AppError::RangeOutside { size },
-            StoreError::Denied {
-                access: Access::Read,
-                location,
-            } => AppError::Forbidden(format!(
-                "The object store does not let you read '{location}'"
-            )),
-            StoreError::Denied {
-                access: Access::Share,
-                location,
-            } => AppError::Forbidden(format!(
-                "The object store does not let you change who may read '{location}'"
-            )),
-            StoreError::Denied {
-                access: Access::Write,
-                location,
-            } => AppError::Forbidden(format!(
-                "The object store does not let you write '{location}'"
-            )),
+            StoreError::Denied { access, location } => denied(access, &location),
             StoreError::Unreachable => {
                 AppError::Unavailable("The object store could not be reached".into())
             }
             StoreError::PastLimit { limit } => {
                 AppError::OverLimit(format!("The data passes the limit of {limit} bytes"))
             }
-            StoreError::NoSpace => AppError::OverLimit("There is not enough space in the store".into()),
-            StoreError::Cut(why) => AppError::invalid(format!("The request body stopped short: {why}")),
-            StoreError::Taken(loc) => AppError::Conflict(format!("An object is already at '{loc}'")),
+            StoreError::NoSpace => {
+                AppError::OverLimit("There is not enough space in the store".into())
+            }
+            StoreError::Cut(why) => {
+                AppError::invalid(format!("The request body stopped short: {why}"))
+            }
             StoreError::Unsupported(what) => AppError::Unsupported(what.into()),
             StoreError::Refused(why) => AppError::Invalid(why),
             StoreError::QuotaFull => {
                 AppError::OverLimit("Upload refused: quota exceeded in the object store".into())
             }
-            StoreError::InTheWay(path) => AppError::Conflict(format!(
-                "'{path}': a file or directory of the store is in the way"
-            )),
             StoreError::Io(what) => AppError::internal(what),
+            e @ (StoreError::KeptChanging(_)
+            | StoreError::Gone(_)
+            | StoreError::GoneWhileSharing(_)
+            | StoreError::Resized { .. }
+            | StoreError::Taken(_)
+            | StoreError::InTheWay(_)) => AppError::Conflict(conflict(e)),
+        }
+    }
+}
+
+/// Why the store's object is not in the state the request needs.
+fn conflict(e: StoreError) -> String {
+    match e {
+        StoreError::KeptChanging(loc) => {
+            format!("The object at '{loc}' kept changing while it was read")
+        }
+        StoreError::Gone(loc) => format!("The image's object at '{loc}' is gone from the store"),
+        StoreError::GoneWhileSharing(loc) => format!(
+            "The image's object at '{loc}' is gone from the store: its sharing cannot be changed"
+        ),
+        StoreError::Resized {
+            location,
+            then,
+            now,
+        } => format!(
+            "The image's object at '{location}' changed size since registration ({then} bytes then, {now} now)"
+        ),
+        StoreError::Taken(loc) => format!("An object is already at '{loc}'"),
+        StoreError::InTheWay(path) => {
+            format!("'{path}': a file or directory of the store is in the way")
+        }
+        // Only the variants above are conflicts.
+        e => e.to_string(),
+    }
+}
+
+/// What the store does not let the caller do.
+fn denied(access: Access, location: &str) -> AppError {
+    let what = match access {
+        Access::Read => "read",
+        Access::Share => "change who may read",
+        Access::Write => "write",
+    };
+    AppError::Forbidden(format!(
+        "The object store does not let you {what} '{location}'"
+    ))
+}
+
+/// What a catalogue failure means for the request that met it: a busy or
+/// unreachable catalogue is worth trying again later, a unique violation
+/// is the request's conflict with what is there.
+impl From<DbError> for AppError {
+    fn from(e: DbError) -> Self {
+        match e {
+            DbError::NotFound => AppError::NotFound("Not found".into()),
+            DbError::Unique(what) => AppError::Conflict(format!("Already there: {what}")),
+            DbError::Busy => AppError::Unavailable("The catalogue is busy, try again".into()),
+            DbError::Unavailable(why) => {
+                log::error!("the catalogue is unavailable: {why}");
+                AppError::Unavailable("The catalogue could not be reached".into())
+            }
+            DbError::Internal(why) => AppError::Internal(format!("database: {why}")),
         }
     }
 }

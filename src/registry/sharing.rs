@@ -12,7 +12,7 @@ use std::future::Future;
 use std::hash::BuildHasher;
 
 use super::Registry;
-use crate::db::{StoredImage, Tx};
+use crate::db::{CatalogueTx, StoredImage};
 use crate::domain::access::Intent;
 use crate::domain::ids::ImageId;
 use crate::domain::location::Location;
@@ -90,8 +90,8 @@ impl Registry {
     ) -> Result<T, AppError>
     where
         T: Send + 'static,
-        P: FnOnce(&StoredImage, &[String]) -> Result<(Readers, W), AppError> + Send + 'static,
-        W: FnOnce(&Tx<'_>, &StoredImage) -> Result<T, AppError> + Send + 'static,
+        P: Fn(&StoredImage, &[String]) -> Result<(Readers, W), AppError> + Send + 'static,
+        W: Fn(&dyn CatalogueTx, &StoredImage) -> Result<T, AppError> + Send + 'static,
     {
         let who = caller.id().to_string();
         if !self.store.syncs_sharing() {
@@ -109,11 +109,14 @@ impl Registry {
         // sees the image as no other change of that location can alter it.
         let first = self.load_for(caller, id, Intent::Change).await?;
         let _turn = self.locks.lock(&first.image.location).await;
-        let (stored, members) = self.db.read(move |tx| {
-            let stored = super::load(tx, &id, &who, Intent::Change)?;
-            let members = tx.members(&stored)?;
-            Ok((stored, members))
-        })?;
+        let (stored, members) = self
+            .db
+            .read(move |tx| {
+                let stored = super::load(tx, &id, &who, Intent::Change)?;
+                let members = tx.members(&stored)?;
+                Ok((stored, members))
+            })
+            .await?;
         let location = stored.image.parsed_location()?;
         let before = Readers::of(stored.image.is_public, &members);
         let (after, write) = plan(&stored, &members)?;

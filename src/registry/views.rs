@@ -75,50 +75,53 @@ impl Registry {
         sink: S,
     ) -> Result<Page<S::Output>, AppError> {
         let who = caller.id().to_string();
-        let (rows, next, previous, owners) = self.db.read(move |tx| {
-            let mut page = Paged {
-                inner: sink,
-                size: size as usize,
-                seen: 0,
-                first: None,
-                last: None,
-                owners: BTreeSet::new(),
-            };
-            let forward = ListQuery {
-                limit: Some(size + 1),
-                ..q.clone()
-            };
-            tx.list(&who, &forward, false, None, |image| page.push(&image))?;
-            let next = (page.seen > page.size).then(|| page.last.clone()).flatten();
-            // The page before is read backwards from this page's first
-            // image: the one `size + 1` back is its marker.
-            let from = match (page.first.as_deref(), &q.marker) {
-                (Some(first), Some(_)) => Some(ImageId::parse(first)?),
-                (None, Some(m)) => Some(*m),
-                (_, None) => None,
-            };
-            let previous = match from {
-                None => None,
-                Some(from) => {
-                    let backward = ListQuery {
-                        limit: Some(size + 1),
-                        descending: !q.descending,
-                        marker: Some(from),
-                        ..q
-                    };
-                    let mut ids = Vec::new();
-                    tx.list(&who, &backward, false, None, |image| {
-                        ids.push(image.id.to_string())
-                    })?;
-                    match ids.len() {
-                        0 => None,
-                        n if n <= size as usize => Some(None),
-                        _ => Some(ids.pop()),
+        let (rows, next, previous, owners) = self
+            .db
+            .read(move |tx| {
+                let mut page = Paged {
+                    inner: sink,
+                    size: size as usize,
+                    seen: 0,
+                    first: None,
+                    last: None,
+                    owners: BTreeSet::new(),
+                };
+                let forward = ListQuery {
+                    limit: Some(size + 1),
+                    ..q.clone()
+                };
+                tx.list(&who, &forward, false, None, &mut |image| page.push(&image))?;
+                let next = (page.seen > page.size).then(|| page.last.clone()).flatten();
+                // The page before is read backwards from this page's first
+                // image: the one `size + 1` back is its marker.
+                let from = match (page.first.as_deref(), &q.marker) {
+                    (Some(first), Some(_)) => Some(ImageId::parse(first)?),
+                    (None, Some(m)) => Some(*m),
+                    (_, None) => None,
+                };
+                let previous = match from {
+                    None => None,
+                    Some(from) => {
+                        let backward = ListQuery {
+                            limit: Some(size + 1),
+                            descending: !q.descending,
+                            marker: Some(from),
+                            ..q
+                        };
+                        let mut ids = Vec::new();
+                        tx.list(&who, &backward, false, None, &mut |image| {
+                            ids.push(image.id.to_string())
+                        })?;
+                        match ids.len() {
+                            0 => None,
+                            n if n <= size as usize => Some(None),
+                            _ => Some(ids.pop()),
+                        }
                     }
-                }
-            };
-            Ok((page.inner.finish(), next, previous, page.owners))
-        })?;
+                };
+                Ok((page.inner.finish(), next, previous, page.owners))
+            })
+            .await?;
         let names = self.display_names(caller, owners.iter().map(String::as_str));
         Ok(Page {
             rows,
@@ -134,11 +137,14 @@ impl Registry {
         caller: &Caller,
         id: ImageId,
     ) -> Result<ImageView, AppError> {
-        let (image, members) = self.db.read(|tx| {
-            let stored = super::load(tx, &id, caller.id(), Intent::Read)?;
-            let members = tx.members(&stored)?;
-            Ok((stored.image, members))
-        })?;
+        let (image, members) = self
+            .db
+            .read(|tx| {
+                let stored = super::load(tx, &id, caller.id(), Intent::Read)?;
+                let members = tx.members(&stored)?;
+                Ok((stored.image, members))
+            })
+            .await?;
         let users = std::iter::once(image.owner.as_str()).chain(members.iter().map(String::as_str));
         let names = self.display_names(caller, users);
         Ok(ImageView {

@@ -275,7 +275,7 @@ impl Registry {
         let _turn = self.locks.lock(&loc.canonical()).await;
         self.check_write(caller, loc, &put.pre).await?;
         let key = object_key(loc);
-        let old = self.db.read(|tx| tx.object_meta(&key))?;
+        let old = self.db.read(|tx| Ok(tx.object_meta(&key)?)).await?;
         let (fs, _) = self.object_store()?;
         let (l, f) = (loc.clone(), fs.clone());
         let existed = blocking(move || f.object_file(&l)).await?.is_some();
@@ -322,7 +322,7 @@ impl Registry {
                 self.db
                     .write(move |tx| {
                         tx.put_object_meta(&key, &meta)?;
-                        tx.remember_hash(&remembered)
+                        Ok(tx.remember_hash(&remembered)?)
                     })
                     .await
             }
