@@ -26,6 +26,10 @@ pub(crate) struct StoredImage {
     pub(crate) image: Image,
 }
 
+/// A transaction of the catalogue, whatever its engine: what the
+/// registry's closures are handed.
+pub(crate) type Tx<'t> = dyn CatalogueTx + 't;
+
 /// Takes a listing's images one at a time, borrowed from the engine's row.
 pub(crate) type Visit<'v> = dyn FnMut(ListedImage<'_>) + 'v;
 

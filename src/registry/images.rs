@@ -2,7 +2,7 @@
 //! §6, §7).
 
 use crate::backends::store::{Inspected, ObjectRead};
-use crate::db::{Catalogue, CatalogueTx, ListPosition, StoredImage};
+use crate::db::{Catalogue, ListPosition, StoredImage, Tx};
 use crate::domain::access::Intent;
 use crate::domain::changes::{check_property_count, ImagePatch, NewImage};
 use crate::domain::ids::{truncate, ImageId};
@@ -161,15 +161,12 @@ impl Registry {
         self.change_readers(caller, id, move |stored, members| {
             let image = patch.clone().apply(&stored.image, max)?;
             let readers = Readers::of(image.is_public, members);
-            Ok((
-                readers,
-                move |tx: &dyn CatalogueTx, stored: &StoredImage| {
-                    let mut image = image.clone();
-                    image.updated_at = now_micros().max(stored.image.updated_at);
-                    tx.update(stored, &image)?;
-                    Ok(image)
-                },
-            ))
+            Ok((readers, move |tx: &Tx<'_>, stored: &StoredImage| {
+                let mut image = image.clone();
+                image.updated_at = now_micros().max(stored.image.updated_at);
+                tx.update(stored, &image)?;
+                Ok(image)
+            }))
         })
         .await
     }
@@ -177,17 +174,14 @@ impl Registry {
     /// Unregisters an image (owner only); it stays as a tombstone.
     pub(crate) async fn unregister(&self, caller: &Caller, id: ImageId) -> Result<(), AppError> {
         self.change_readers(caller, id, move |_, _| {
-            Ok((
-                Readers::Owner,
-                |tx: &dyn CatalogueTx, stored: &StoredImage| {
-                    let mut image = stored.image.clone();
-                    let now = now_micros().max(image.updated_at);
-                    image.status = Status::Deleted;
-                    image.deleted_at = Some(now);
-                    image.updated_at = now;
-                    Ok(tx.update(stored, &image)?)
-                },
-            ))
+            Ok((Readers::Owner, |tx: &Tx<'_>, stored: &StoredImage| {
+                let mut image = stored.image.clone();
+                let now = now_micros().max(image.updated_at);
+                image.status = Status::Deleted;
+                image.deleted_at = Some(now);
+                image.updated_at = now;
+                Ok(tx.update(stored, &image)?)
+            }))
         })
         .await
     }

@@ -2,7 +2,7 @@
 //! shared between two users.
 
 use super::Registry;
-use crate::db::{CatalogueTx, StoredImage};
+use crate::db::{StoredImage, Tx};
 use crate::domain::access::Intent;
 use crate::domain::ids::ImageId;
 use crate::domain::object::Readers;
@@ -47,7 +47,7 @@ impl Registry {
                 return Err(too_many(wanted.len(), max));
             }
             let after = Readers::of(stored.image.is_public, &wanted);
-            Ok((after, move |tx: &dyn CatalogueTx, stored: &StoredImage| {
+            Ok((after, move |tx: &Tx<'_>, stored: &StoredImage| {
                 Ok(tx.set_members(stored, &wanted)?)
             }))
         })
@@ -73,15 +73,12 @@ impl Registry {
             }
             let readers = Readers::of(stored.image.is_public, &after);
             let member = member.clone();
-            Ok((
-                readers,
-                move |tx: &dyn CatalogueTx, stored: &StoredImage| {
-                    if new {
-                        tx.add_member(stored, &member)?;
-                    }
-                    Ok(())
-                },
-            ))
+            Ok((readers, move |tx: &Tx<'_>, stored: &StoredImage| {
+                if new {
+                    tx.add_member(stored, &member)?;
+                }
+                Ok(())
+            }))
         })
         .await
     }
@@ -97,12 +94,9 @@ impl Registry {
             let after: Vec<String> = members.iter().filter(|m| **m != member).cloned().collect();
             let readers = Readers::of(stored.image.is_public, &after);
             let member = member.clone();
-            Ok((
-                readers,
-                move |tx: &dyn CatalogueTx, stored: &StoredImage| {
-                    Ok(tx.remove_member(stored, &member)?)
-                },
-            ))
+            Ok((readers, move |tx: &Tx<'_>, stored: &StoredImage| {
+                Ok(tx.remove_member(stored, &member)?)
+            }))
         })
         .await
     }

@@ -23,7 +23,7 @@ use crate::backends::identity::{Identity, IdentityError};
 use crate::backends::store::blocks::Blocks;
 use crate::backends::store::{Access, ObjectStore, StoreError};
 use crate::config::Limits;
-use crate::db::{Catalogue, CatalogueTx, DbError, StoredImage};
+use crate::db::{Catalogue, DbError, StoredImage, Tx};
 use crate::domain::access::{authorize, not_found, Intent, Viewed};
 use crate::domain::ids::ImageId;
 use crate::domain::user::Caller;
@@ -100,12 +100,7 @@ impl Registry {
 
 /// Loads a live image `caller` may act on with `intent`: not found if they
 /// cannot see it, forbidden if they can but may not do this.
-fn load(
-    tx: &dyn CatalogueTx,
-    id: &ImageId,
-    caller: &str,
-    intent: Intent,
-) -> Result<StoredImage, AppError> {
+fn load(tx: &Tx<'_>, id: &ImageId, caller: &str, intent: Intent) -> Result<StoredImage, AppError> {
     let (stored, member) = tx
         .image_for_caller(id, caller)?
         .ok_or_else(|| not_found(&id.to_string()))?;

@@ -12,7 +12,7 @@ use std::future::Future;
 use std::hash::BuildHasher;
 
 use super::Registry;
-use crate::db::{CatalogueTx, StoredImage};
+use crate::db::{StoredImage, Tx};
 use crate::domain::access::Intent;
 use crate::domain::ids::ImageId;
 use crate::domain::location::Location;
@@ -91,7 +91,7 @@ impl Registry {
     where
         T: Send + 'static,
         P: Fn(&StoredImage, &[String]) -> Result<(Readers, W), AppError> + Send + 'static,
-        W: Fn(&dyn CatalogueTx, &StoredImage) -> Result<T, AppError> + Send + 'static,
+        W: Fn(&Tx<'_>, &StoredImage) -> Result<T, AppError> + Send + 'static,
     {
         let who = caller.id().to_string();
         if !self.store.syncs_sharing() {
