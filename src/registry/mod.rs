@@ -219,3 +219,20 @@ impl From<IdentityError> for AppError {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn catalogue_failures_answer_409_503_or_500() {
+        let conflict = AppError::from(DbError::Unique("objects.path".into()));
+        assert!(matches!(conflict, AppError::Conflict(_)));
+        let busy = AppError::from(DbError::Busy);
+        assert!(matches!(&busy, AppError::Unavailable(m) if m.contains("busy")));
+        let away = AppError::from(DbError::Unavailable("cannot open".into()));
+        assert!(matches!(away, AppError::Unavailable(_)));
+        let bug = AppError::from(DbError::Internal("no such table".into()));
+        assert!(matches!(bug, AppError::Internal(m) if m == "database: no such table"));
+    }
+}

@@ -6,6 +6,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use super::Registry;
+use crate::db::Tx;
 use crate::domain::access::Intent;
 use crate::domain::ids::ImageId;
 use crate::domain::image::Image;
@@ -92,33 +93,7 @@ impl Registry {
                 };
                 tx.list(&who, &forward, false, None, &mut |image| page.push(&image))?;
                 let next = (page.seen > page.size).then(|| page.last.clone()).flatten();
-                // The page before is read backwards from this page's first
-                // image: the one `size + 1` back is its marker.
-                let from = match (page.first.as_deref(), &q.marker) {
-                    (Some(first), Some(_)) => Some(ImageId::parse(first)?),
-                    (None, Some(m)) => Some(*m),
-                    (_, None) => None,
-                };
-                let previous = match from {
-                    None => None,
-                    Some(from) => {
-                        let backward = ListQuery {
-                            limit: Some(size + 1),
-                            descending: !q.descending,
-                            marker: Some(from),
-                            ..q
-                        };
-                        let mut ids = Vec::new();
-                        tx.list(&who, &backward, false, None, &mut |image| {
-                            ids.push(image.id.to_string())
-                        })?;
-                        match ids.len() {
-                            0 => None,
-                            n if n <= size as usize => Some(None),
-                            _ => Some(ids.pop()),
-                        }
-                    }
-                };
+                let previous = previous_page(tx, &who, q, size, page.first.as_deref())?;
                 Ok((page.inner.finish(), next, previous, page.owners))
             })
             .await?;
@@ -176,4 +151,37 @@ impl Registry {
         }
         names
     }
+}
+
+/// Where the page before the one of `q` (whose first image is `first`)
+/// starts: not at all (`None`), at the listing's start (`Some(None)`), or
+/// after a marker. It is read backwards from this page's first image: the
+/// one `size + 1` back is its marker.
+fn previous_page(
+    tx: &Tx<'_>,
+    who: &str,
+    q: ListQuery,
+    size: u32,
+    first: Option<&str>,
+) -> Result<Option<Option<String>>, AppError> {
+    let from = match (first, &q.marker) {
+        (Some(first), Some(_)) => ImageId::parse(first)?,
+        (None, Some(m)) => *m,
+        (_, None) => return Ok(None),
+    };
+    let backward = ListQuery {
+        limit: Some(size + 1),
+        descending: !q.descending,
+        marker: Some(from),
+        ..q
+    };
+    let mut ids = Vec::new();
+    tx.list(who, &backward, false, None, &mut |image| {
+        ids.push(image.id.to_string())
+    })?;
+    Ok(match ids.len() {
+        0 => None,
+        n if n <= size as usize => Some(None),
+        _ => Some(ids.pop()),
+    })
 }

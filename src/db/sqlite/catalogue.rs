@@ -355,7 +355,7 @@ impl CatalogueTx for SqliteTx<'_> {
         marker: &ImageId,
         q: &ListQuery,
     ) -> Result<Option<ListPosition>, DbError> {
-        super::list::marker_position(self.conn, caller, marker, q)
+        self.marker(caller, marker, q)
     }
 
     fn list_piece(&self, plan: &ListPlan<'_>, visit: &mut Visit<'_>) -> Result<Piece, DbError> {

@@ -4,7 +4,7 @@
 //! text), and the rows handed on as they are read, without copies.
 
 use rusqlite::types::{ToSqlOutput, Value, ValueRef};
-use rusqlite::{params, params_from_iter, Connection, OptionalExtension, Row};
+use rusqlite::{params, params_from_iter, OptionalExtension, Row};
 
 use super::catalogue::{COLUMNS, PROPERTIES, VISIBLE};
 use super::SqliteTx;
@@ -131,6 +131,35 @@ impl SqliteTx<'_> {
             count,
             more: count == st.piece as usize && plan.limit != Some(st.piece),
             last: (count > 0).then_some(last),
+        })
+    }
+
+    /// The sort value and id of a listing's marker, if the caller can see it
+    /// (and it is live unless `changes-since` is given).
+    pub(super) fn marker(
+        &self,
+        caller: &str,
+        marker: &ImageId,
+        q: &ListQuery,
+    ) -> Result<Option<ListPosition>, DbError> {
+        let col = q.sort_key.column();
+        let sql = format!(
+            "SELECT i.{col}, i.id, i.deleted_at IS NULL FROM images i WHERE i.id = ?2 AND {VISIBLE}"
+        );
+        let found: Option<(SortValue, String, bool)> = self
+            .conn
+            .prepare_cached(&sql)?
+            .query_row(params![caller, marker.to_string()], |r| {
+                Ok((sort_value(r.get_ref(0)?), r.get(1)?, r.get(2)?))
+            })
+            .optional()?;
+        Ok(match found {
+            Some((value, id, live)) if live || q.changes_since.is_some() => Some(ListPosition {
+                value,
+                id,
+                driving: None,
+            }),
+            _ => None,
         })
     }
 
@@ -316,37 +345,10 @@ fn listed_row<'a>(row: &'a Row<'_>, detail: bool) -> rusqlite::Result<ListedImag
     })
 }
 
-/// The sort value and id of a listing's marker, if the caller can see it
-/// (and it is live unless `changes-since` is given).
-pub(super) fn marker_position(
-    conn: &Connection,
-    caller: &str,
-    marker: &ImageId,
-    q: &ListQuery,
-) -> Result<Option<ListPosition>, DbError> {
-    let col = q.sort_key.column();
-    let sql = format!(
-        "SELECT i.{col}, i.id, i.deleted_at IS NULL FROM images i WHERE i.id = ?2 AND {VISIBLE}"
-    );
-    let found: Option<(SortValue, String, bool)> = conn
-        .prepare_cached(&sql)?
-        .query_row(params![caller, marker.to_string()], |r| {
-            Ok((sort_value(r.get_ref(0)?), r.get(1)?, r.get(2)?))
-        })
-        .optional()?;
-    Ok(match found {
-        Some((value, id, live)) if live || q.changes_since.is_some() => Some(ListPosition {
-            value,
-            id,
-            driving: None,
-        }),
-        _ => None,
-    })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use rusqlite::Connection;
 
     /// What SQLite's planner makes of a listing's statement, step by step.
     fn plan(

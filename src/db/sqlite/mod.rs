@@ -398,4 +398,30 @@ mod tests {
         );
         assert!(SqliteCatalogue::open(&dir.path().join("missing/p.db")).is_err());
     }
+
+    #[test]
+    fn sqlite_errors_say_what_happened() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("e.db");
+        let _db = SqliteCatalogue::open(&path).unwrap();
+        let a = Connection::open(&path).unwrap();
+        let insert = "INSERT INTO object_hashes (path, size, mtime_ns, checksum, md5) \
+                      VALUES ('p', 1, 1, 'c', 'm')";
+        a.execute_batch(insert).unwrap();
+        let twice = a.execute_batch(insert).unwrap_err();
+        assert!(matches!(DbError::from(twice), DbError::Unique(_)));
+        a.execute_batch("BEGIN IMMEDIATE").unwrap();
+        let b = Connection::open(&path).unwrap();
+        b.busy_timeout(Duration::ZERO).unwrap();
+        let locked = b.execute_batch("BEGIN IMMEDIATE").unwrap_err();
+        assert_eq!(DbError::from(locked), DbError::Busy);
+        a.execute_batch("ROLLBACK").unwrap();
+        let flags = rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY;
+        let missing = Connection::open_with_flags(dir.path().join("none/x.db"), flags).unwrap_err();
+        assert!(matches!(DbError::from(missing), DbError::Unavailable(_)));
+        let none = a
+            .query_row("SELECT 1 WHERE 0", [], |r| r.get::<_, i64>(0))
+            .unwrap_err();
+        assert_eq!(DbError::from(none), DbError::NotFound);
+    }
 }
