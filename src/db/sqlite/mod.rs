@@ -207,43 +207,9 @@ impl SqliteCatalogue {
         metrics: WriterMetrics,
     ) -> Result<SqliteCatalogue, OpenError> {
         check_directory(path)?;
-        let sqlite = |source| OpenError::Sqlite {
-            path: path.to_path_buf(),
-            source,
-        };
-        let mut conn = Connection::open(path).map_err(sqlite)?;
-        configure(&conn).map_err(sqlite)?;
-        let mode: String = conn
-            .query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))
-            .map_err(sqlite)?;
-        if !mode.eq_ignore_ascii_case("wal") {
-            return Err(OpenError::NotWal {
-                path: path.to_path_buf(),
-                mode,
-            });
-        }
-        migrations()
-            .to_latest(&mut conn)
-            .map_err(|source| OpenError::Migration {
-                path: path.to_path_buf(),
-                source,
-            })?;
-        let manager =
-            SqliteConnectionManager::file(path).with_init(|c: &mut Connection| configure(c));
-        let pool = Pool::builder()
-            .max_size(POOL_SIZE)
-            // A local file's connection does not go stale; testing it on every
-            // checkout parsed and ran a query per request.
-            .test_on_check_out(false)
-            .min_idle(Some(2))
-            .connection_timeout(Duration::from_secs(30))
-            .build(manager)
-            .map_err(|source| OpenError::Pool {
-                path: path.to_path_buf(),
-                source,
-            })?;
+        let conn = open_writer(path)?;
         Ok(SqliteCatalogue {
-            pool,
+            pool: reader_pool(path)?,
             owned: Arc::new(owned::Owners::new(path)),
             writer: Writer::start(conn, metrics),
         })
@@ -311,6 +277,49 @@ impl SqliteCatalogue {
     pub(crate) fn version() -> &'static str {
         rusqlite::version()
     }
+}
+
+/// The writer's connection to `path`, in WAL mode, migrated.
+fn open_writer(path: &Path) -> Result<Connection, OpenError> {
+    let sqlite = |source| OpenError::Sqlite {
+        path: path.to_path_buf(),
+        source,
+    };
+    let mut conn = Connection::open(path).map_err(sqlite)?;
+    configure(&conn).map_err(sqlite)?;
+    let mode: String = conn
+        .query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))
+        .map_err(sqlite)?;
+    if !mode.eq_ignore_ascii_case("wal") {
+        return Err(OpenError::NotWal {
+            path: path.to_path_buf(),
+            mode,
+        });
+    }
+    migrations()
+        .to_latest(&mut conn)
+        .map_err(|source| OpenError::Migration {
+            path: path.to_path_buf(),
+            source,
+        })?;
+    Ok(conn)
+}
+
+/// The pool of readers for blocking threads.
+fn reader_pool(path: &Path) -> Result<Pool<SqliteConnectionManager>, OpenError> {
+    let manager = SqliteConnectionManager::file(path).with_init(|c: &mut Connection| configure(c));
+    Pool::builder()
+        .max_size(POOL_SIZE)
+        // A local file's connection does not go stale; testing it on every
+        // checkout parsed and ran a query per request.
+        .test_on_check_out(false)
+        .min_idle(Some(2))
+        .connection_timeout(Duration::from_secs(30))
+        .build(manager)
+        .map_err(|source| OpenError::Pool {
+            path: path.to_path_buf(),
+            source,
+        })
 }
 
 /// Runs `f` inside one read transaction on `conn`.
