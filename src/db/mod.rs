@@ -92,8 +92,11 @@ impl Catalogue {
     /// Runs `f` in a write transaction and answers once it is committed; if
     /// `f` fails, nothing it wrote stays. An engine may run `f` again if
     /// its transaction failed with a serialization failure (`DbError::Busy`),
-    /// so `f` must do nothing outside the transaction. SQLite never needs
-    /// to: its one writer holds the write lock for the whole transaction.
+    /// so `f` must do nothing outside the transaction. The engine knows such
+    /// a failure from its own transaction (which raised it, and whose commit
+    /// then fails), whatever `f` made of the error: closures just use `?`.
+    /// SQLite never needs to: its one writer holds the write lock for the
+    /// whole transaction (`sqlite::writer`).
     pub(crate) async fn write<T, F>(&self, f: F) -> Result<T, AppError>
     where
         T: Send + 'static,
