@@ -3,7 +3,7 @@
 //! whether a rare filter's matches are sorted whole, the LIMIT in the
 //! text), and the rows handed on as they are read, without copies.
 
-use rusqlite::types::{ToSqlOutput, Value, ValueRef};
+use rusqlite::types::{Value, ValueRef};
 use rusqlite::{params, params_from_iter, OptionalExtension, Row};
 
 use super::catalogue::{COLUMNS, PROPERTIES, VISIBLE};
@@ -51,16 +51,6 @@ impl ListStatement {
     }
 }
 
-impl rusqlite::ToSql for SortValue {
-    fn to_sql(&self) -> rusqlite::Result<ToSqlOutput<'_>> {
-        Ok(match self {
-            SortValue::Null => ToSqlOutput::Owned(Value::Null),
-            SortValue::Integer(n) => ToSqlOutput::Owned(Value::Integer(*n)),
-            SortValue::Text(t) => ToSqlOutput::Borrowed(ValueRef::Text(t.as_bytes())),
-        })
-    }
-}
-
 /// A sort column's value as a listing carries it between pieces.
 fn sort_value(v: ValueRef<'_>) -> SortValue {
     match v {
@@ -71,6 +61,7 @@ fn sort_value(v: ValueRef<'_>) -> SortValue {
     }
 }
 
+/// A position's sort value, bound as an argument.
 fn bound(v: &SortValue) -> Value {
     match v {
         SortValue::Null => Value::Null,
