@@ -144,3 +144,44 @@ fn filters(q: &ListQuery) -> Vec<Filter<'_>> {
     out.extend(q.properties.iter().map(|(k, v)| Filter::Property(k, v)));
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_plan_keeps_the_query_s_conditions_properties_last_and_numbered() {
+        let q = ListQuery {
+            name: Some("n".into()),
+            size_max: Some(7),
+            is_public: Some(true),
+            changes_since: Some(5),
+            properties: vec![
+                ("os".into(), "debian".into()),
+                ("arch".into(), "x86".into()),
+            ],
+            limit: Some(25),
+            ..ListQuery::default()
+        };
+        let plan = ListPlan::new("alice", &q, true, None, false);
+        assert_eq!(
+            plan.filters,
+            vec![
+                Filter::UpdatedAfter(5),
+                Filter::Equals("name", "n"),
+                Filter::SizeAtMost(7),
+                Filter::Public(true),
+                Filter::Property("os", "debian"),
+                Filter::Property("arch", "x86"),
+            ]
+        );
+        let properties: Vec<_> = plan.properties().collect();
+        assert_eq!(properties, vec![(0, "os", "debian"), (1, "arch", "x86")]);
+        assert_eq!((plan.limit, plan.detail), (Some(25), true));
+        let live = ListQuery::default();
+        assert_eq!(
+            ListPlan::new("a", &live, false, None, false).filters,
+            vec![Filter::Live]
+        );
+    }
+}
