@@ -18,7 +18,7 @@ use crate::backends::http::build_clients;
 use crate::backends::identity::{Astakos, Identity, TokenFile};
 use crate::backends::store::{FsStore, ObjectStore, PithosStore};
 use crate::config::{IdentityBackendKind, Settings, StoreBackendKind};
-use crate::db::Database;
+use crate::db::Catalogue;
 use crate::http::{AppState, CallerId};
 use crate::metrics::Metrics;
 use crate::registry::{Registry, Uploads};
@@ -136,18 +136,18 @@ impl Application {
         let metrics = Metrics::new();
         let lock = lock_catalogue(&settings.database)?;
         let (identity, store) = backends(&settings, &metrics)?;
-        let db = Database::open_measured(&settings.database, metrics.writer.clone())
+        let db = Catalogue::open(&settings.database, metrics.writer.clone())
             .map_err(|e| StartupError::Database(e.into()))?;
         let listener = TcpListener::bind(&settings.listen).map_err(listen_error(&settings))?;
         let addr = listener.local_addr().map_err(listen_error(&settings))?;
         log::info!(
-            "plankton {} listening on http://{addr}{} (identity: {}; store: {}; database: {}; SQLite {})",
+            "plankton {} listening on http://{addr}{} (identity: {}; store: {}; database: {}; {})",
             env!("CARGO_PKG_VERSION"),
             settings.base_path,
             identity.describe(),
             store.describe(),
             settings.database.display(),
-            Database::sqlite_version(),
+            db.describe(),
         );
         let signals = Signals::claim();
         let uploads = Uploads {

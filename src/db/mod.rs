@@ -1,376 +1,123 @@
-//! The SQLite catalogue: reader connections owned by the threads that read
-//! (each async worker keeps its own, with its own statement cache), a pool
-//! of readers for blocking threads, one writer thread that commits
-//! requests' writes in groups, and the migrations. Every SQL
-//! statement of the service is in this module: the catalogue's in
-//! `catalogue`, the operator commands' in `ops`.
+//! The catalogue: one interface (`Catalogue`, and `CatalogueTx` inside a
+//! transaction) over the engine chosen at start, the way
+//! `backends::identity` does it. SQLite is the only engine for now; SQL,
+//! planner tuning and retry rules stay inside each engine's arm.
+//!
+//! The entry points are shaped for an engine behind a network as well:
+//! every one that may wait is async, and a write is a closure that may be
+//! run more than once (`Fn`), so that an engine can run again a
+//! transaction that failed with a serialization failure.
 
-mod catalogue;
-mod objects;
-pub(crate) mod ops;
-mod owned;
-mod writer;
+pub(crate) mod error;
+pub(crate) mod plan;
+mod sqlite;
+pub(crate) mod tx;
 
-pub(crate) use catalogue::{ListPosition, StoredImage, Tx};
+pub(crate) use error::DbError;
+pub(crate) use plan::ListPosition;
+pub(crate) use sqlite::{check_directory, ops, OpenError};
+pub(crate) use tx::{CatalogueTx, StoredImage, Tx};
 
-use std::path::{Path, PathBuf};
-use std::sync::Arc;
-use std::time::Duration;
-
-use r2d2::Pool;
-use r2d2_sqlite::SqliteConnectionManager;
-use rusqlite::Connection;
-use rusqlite_migration::{Migrations, M};
+use std::path::Path;
 
 use crate::error::AppError;
 use crate::metrics::WriterMetrics;
-use writer::Writer;
 
-/// The schema, applied as migration 1.
-const SCHEMA: &str = include_str!("../../schema.sql");
-
-/// How long a connection waits for a lock held by another process (a backup, say).
-const BUSY_TIMEOUT: Duration = Duration::from_secs(30);
-
-/// Readers in the pool that blocking threads read through (the async
-/// workers own theirs); writes go through the one writer connection. As many
-/// as there are blocking threads (4 per worker, 2 workers on 2 cores) so that
-/// no query waits for a connection.
-const POOL_SIZE: u32 = 8;
-
-/// Each image's properties also as one JSON object, kept by every write with
-/// the property rows, so that a listing reads one column per image instead of
-/// gathering rows (profiles showed the gathering as most of a page's cost).
-const PROPERTIES_JSON: &str = "
-ALTER TABLE images ADD COLUMN properties_json TEXT NOT NULL DEFAULT '{}';
-UPDATE images SET properties_json = (
-    SELECT coalesce(json_group_object(p.key, p.value), '{}')
-    FROM image_properties p WHERE p.image_seq = images.seq);
-";
-
-/// What the object-store endpoint keeps of an object beside its file
-/// (docs/api.md §14): keyed by its path under the store root, as
-/// `object_hashes` is, which holds the hashes of what was written.
-const OBJECTS: &str = "
-CREATE TABLE objects (
-    path         TEXT    PRIMARY KEY,
-    content_type TEXT    NOT NULL,
-    meta_json    TEXT    NOT NULL DEFAULT '{}',
-    read_list    TEXT    NOT NULL DEFAULT '',
-    write_list   TEXT    NOT NULL DEFAULT '',
-    public       INTEGER NOT NULL DEFAULT 0 CHECK (public IN (0, 1)),
-    version      INTEGER NOT NULL CHECK (version >= 1),
-    modified_by  TEXT    NOT NULL,
-    modified_at  INTEGER NOT NULL
-) WITHOUT ROWID;
-";
-
-/// Each property row also holds its image's creation time and id (neither
-/// ever changes), so that one index gives a property's images in the
-/// listings' default order: a filtered page reads its own images and no
-/// others (issue 13). The index replaces `image_properties_by_value`, whose
-/// (key, value) it begins with.
-const PROPERTIES_IN_ORDER: &str = "
-ALTER TABLE image_properties ADD COLUMN created_at INTEGER NOT NULL DEFAULT 0;
-ALTER TABLE image_properties ADD COLUMN image_id TEXT NOT NULL DEFAULT '';
-UPDATE image_properties SET
-    created_at = (SELECT i.created_at FROM images i WHERE i.seq = image_seq),
-    image_id = (SELECT i.id FROM images i WHERE i.seq = image_seq);
-DROP INDEX image_properties_by_value;
-CREATE INDEX image_properties_in_order
-    ON image_properties (key, value, created_at, image_id);
-";
-
-fn migrations() -> Migrations<'static> {
-    Migrations::new(vec![
-        M::up(SCHEMA),
-        M::up(PROPERTIES_JSON),
-        M::up(OBJECTS),
-        M::up(PROPERTIES_IN_ORDER),
-    ])
-}
-
-/// Per-connection settings: foreign keys, busy timeout, durable commits.
-fn configure(conn: &Connection) -> rusqlite::Result<()> {
-    conn.busy_timeout(BUSY_TIMEOUT)?;
-    conn.execute_batch("PRAGMA foreign_keys = ON; PRAGMA synchronous = FULL;")?;
-    Ok(())
-}
-
-/// The catalogue: the readers and the writer.
+/// The catalogue engine chosen at start.
 #[derive(Clone)]
-pub(crate) struct Database {
-    pool: Pool<SqliteConnectionManager>,
-    owned: Arc<owned::Owners>,
-    writer: Writer,
+pub(crate) enum Catalogue {
+    /// A SQLite file: readers owned by the threads that read, one writer
+    /// thread that commits in groups.
+    Sqlite(sqlite::SqliteCatalogue),
 }
 
-/// Why the database could not be opened.
-#[derive(Debug, thiserror::Error)]
-pub(crate) enum OpenError {
-    /// The directory the file goes in is not there.
-    #[error("database directory {} does not exist", .0.display())]
-    NoDirectory(PathBuf),
-    /// SQLite refused.
-    #[error("database {}", path.display())]
-    Sqlite {
-        /// The file.
-        path: PathBuf,
-        /// Why.
-        source: rusqlite::Error,
-    },
-    /// The file would not take write-ahead logging.
-    #[error("database {}: could not switch to WAL mode (got {mode})", path.display())]
-    NotWal {
-        /// The file.
-        path: PathBuf,
-        /// The journal mode SQLite kept.
-        mode: String,
-    },
-    /// A migration failed.
-    #[error("database {}: migration failed", path.display())]
-    Migration {
-        /// The file.
-        path: PathBuf,
-        /// Why.
-        source: rusqlite_migration::Error,
-    },
-    /// The reader pool could not be built.
-    #[error("database {}: reader pool", path.display())]
-    Pool {
-        /// The file.
-        path: PathBuf,
-        /// Why.
-        source: r2d2::Error,
-    },
-}
-
-/// Checks that the directory a database file goes in exists (the file itself
-/// may not yet).
-pub(crate) fn check_directory(path: &Path) -> Result<(), OpenError> {
-    let dir = match path.parent() {
-        Some(d) if !d.as_os_str().is_empty() => d,
-        _ => Path::new("."),
-    };
-    if dir.is_dir() {
-        Ok(())
-    } else {
-        Err(OpenError::NoDirectory(dir.to_path_buf()))
-    }
-}
-
-impl From<rusqlite::Error> for AppError {
-    fn from(e: rusqlite::Error) -> Self {
-        AppError::Internal(format!("database: {e}"))
-    }
-}
-
-impl From<r2d2::Error> for AppError {
-    fn from(e: r2d2::Error) -> Self {
-        AppError::Internal(format!("database pool: {e}"))
-    }
-}
-
-impl Database {
-    /// Opens (creating if needed) the database file, migrates it, and starts the
-    /// writer. The file's directory must exist.
-    #[cfg(test)]
-    pub(crate) fn open(path: &Path) -> Result<Database, OpenError> {
-        Self::open_measured(path, WriterMetrics::default())
+impl Catalogue {
+    /// Opens (creating and migrating if needed) the catalogue at `path`,
+    /// with the writer's batches and commits counted in `metrics`.
+    pub(crate) fn open(path: &Path, metrics: WriterMetrics) -> Result<Catalogue, OpenError> {
+        sqlite::SqliteCatalogue::open_measured(path, metrics).map(Catalogue::Sqlite)
     }
 
-    /// `open`, with the writer's batches and commits counted in `metrics`.
-    pub(crate) fn open_measured(
-        path: &Path,
-        metrics: WriterMetrics,
-    ) -> Result<Database, OpenError> {
-        check_directory(path)?;
-        let sqlite = |source| OpenError::Sqlite {
-            path: path.to_path_buf(),
-            source,
-        };
-        let mut conn = Connection::open(path).map_err(sqlite)?;
-        configure(&conn).map_err(sqlite)?;
-        let mode: String = conn
-            .query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))
-            .map_err(sqlite)?;
-        if !mode.eq_ignore_ascii_case("wal") {
-            return Err(OpenError::NotWal {
-                path: path.to_path_buf(),
-                mode,
-            });
-        }
-        migrations()
-            .to_latest(&mut conn)
-            .map_err(|source| OpenError::Migration {
-                path: path.to_path_buf(),
-                source,
-            })?;
-        let manager =
-            SqliteConnectionManager::file(path).with_init(|c: &mut Connection| configure(c));
-        let pool = Pool::builder()
-            .max_size(POOL_SIZE)
-            // A local file's connection does not go stale; testing it on every
-            // checkout parsed and ran a query per request.
-            .test_on_check_out(false)
-            .min_idle(Some(2))
-            .connection_timeout(Duration::from_secs(30))
-            .build(manager)
-            .map_err(|source| OpenError::Pool {
-                path: path.to_path_buf(),
-                source,
-            })?;
-        Ok(Database {
-            pool,
-            owned: Arc::new(owned::Owners::new(path)),
-            writer: Writer::start(conn, metrics),
-        })
-    }
-
-    /// Runs `f` inside one read transaction on the connection this thread
-    /// owns (opened on its first read): for the short, indexed reads that
-    /// answer a request, which cost less than handing them to another
-    /// thread and back (docs/behaviour.md, "Reads"). A read that may be
-    /// long (one whose size no limit bounds) goes through `read_off`.
-    pub(crate) fn read<T, F>(&self, f: F) -> Result<T, AppError>
+    /// Runs `f` inside one read transaction, for the short, indexed reads
+    /// that answer a request. SQLite runs it at once on the connection the
+    /// async worker owns (no hop to another thread: docs/behaviour.md,
+    /// "Reads"); an engine behind a network awaits its connection and
+    /// queries here.
+    pub(crate) async fn read<T, F>(&self, f: F) -> Result<T, AppError>
     where
-        F: FnOnce(&Tx<'_>) -> Result<T, AppError>,
+        F: FnOnce(&dyn CatalogueTx) -> Result<T, AppError>,
     {
-        match self.owned.with(|conn| in_read(conn, f)) {
-            owned::Outcome::Done(out) => out,
-            // A read inside a read, or a thread being torn down: a pooled
-            // connection instead.
-            owned::Outcome::Busy(read) => read(&*self.pool.get()?),
-            owned::Outcome::Failed(e) => Err(e.into()),
+        match self {
+            Catalogue::Sqlite(db) => db.read(f),
         }
     }
 
-    /// Runs `f` on a pooled reader connection inside one read transaction,
-    /// on a blocking thread: for reads whose length nothing bounds.
-    pub(crate) async fn read_off<T, F>(&self, f: F) -> Result<T, AppError>
+    /// `read` run to its end on this thread, without awaiting: for a
+    /// listing's pieces, read from inside a streaming body. SQLite's
+    /// reads do not wait on anything but the file; an engine behind a
+    /// network has to fetch its pieces ahead, asynchronously, and hand
+    /// them over here.
+    pub(crate) fn read_now<T, F>(&self, f: F) -> Result<T, AppError>
+    where
+        F: FnOnce(&dyn CatalogueTx) -> Result<T, AppError>,
+    {
+        match self {
+            Catalogue::Sqlite(db) => db.read(f),
+        }
+    }
+
+    /// Runs `f` inside one read transaction where a long read holds no
+    /// async worker: for reads whose length nothing bounds.
+    pub(crate) async fn read_long<T, F>(&self, f: F) -> Result<T, AppError>
     where
         T: Send + 'static,
-        F: FnOnce(&Tx<'_>) -> Result<T, AppError> + Send + 'static,
+        F: FnOnce(&dyn CatalogueTx) -> Result<T, AppError> + Send + 'static,
     {
-        let db = self.clone();
-        actix_web::web::block(move || db.read_blocking(f))
-            .await
-            .map_err(|e| AppError::Internal(format!("blocking pool: {e}")))?
+        match self {
+            Catalogue::Sqlite(db) => db.read_off(f).await,
+        }
     }
 
-    /// Runs `f` on a pooled reader connection inside one read transaction,
-    /// on this (blocking) thread.
+    /// Runs `f` inside one read transaction on this thread, which must be
+    /// one that may block (a blocking pool's, or start-up's).
     pub(crate) fn read_blocking<T, F>(&self, f: F) -> Result<T, AppError>
     where
-        F: FnOnce(&Tx<'_>) -> Result<T, AppError>,
+        F: FnOnce(&dyn CatalogueTx) -> Result<T, AppError>,
     {
-        let conn = self.pool.get()?;
-        in_read(&conn, f)
+        match self {
+            Catalogue::Sqlite(db) => db.read_blocking(f),
+        }
     }
 
-    /// Runs `f` in the writer's transaction and answers once it is committed.
-    /// If `f` fails, everything it wrote is rolled back and nothing else is.
+    /// Runs `f` in a write transaction and answers once it is committed; if
+    /// `f` fails, nothing it wrote stays. An engine may run `f` again if
+    /// its transaction failed with a serialization failure (`DbError::Busy`),
+    /// so `f` must do nothing outside the transaction. The engine knows such
+    /// a failure from its own transaction (which raised it, and whose commit
+    /// then fails), whatever `f` made of the error: closures just use `?`.
+    /// SQLite never needs to: its one writer holds the write lock for the
+    /// whole transaction (`sqlite::writer`).
     pub(crate) async fn write<T, F>(&self, f: F) -> Result<T, AppError>
     where
         T: Send + 'static,
-        F: FnOnce(&Tx<'_>) -> Result<T, AppError> + Send + 'static,
+        F: Fn(&dyn CatalogueTx) -> Result<T, AppError> + Send + 'static,
     {
-        self.writer.submit(move |conn| f(&Tx::new(conn))).await
+        match self {
+            Catalogue::Sqlite(db) => db.write(f).await,
+        }
     }
 
-    /// Finishes queued writes and closes the writer cleanly (WAL checkpointed).
+    /// Finishes queued writes and closes the catalogue cleanly.
     pub(crate) fn close(&self) {
-        self.writer.stop();
-    }
-
-    /// The SQLite library version, for the start-up line.
-    pub(crate) fn sqlite_version() -> &'static str {
-        rusqlite::version()
-    }
-}
-
-/// Runs `f` inside one read transaction on `conn`.
-fn in_read<T>(
-    conn: &Connection,
-    f: impl FnOnce(&Tx<'_>) -> Result<T, AppError>,
-) -> Result<T, AppError> {
-    // BEGIN and COMMIT from the statement cache: parsing them anew for
-    // every read showed in profiles of small reads.
-    conn.prepare_cached("BEGIN")?.execute([])?;
-    match f(&Tx::new(conn)) {
-        Ok(out) => {
-            conn.prepare_cached("COMMIT")?.execute([])?;
-            Ok(out)
-        }
-        Err(e) => {
-            let _ = conn
-                .prepare_cached("ROLLBACK")
-                .and_then(|mut s| s.execute([]));
-            Err(e)
+        match self {
+            Catalogue::Sqlite(db) => db.close(),
         }
     }
-}
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn schema_migrates_and_validates() {
-        assert!(migrations().validate().is_ok());
-    }
-
-    #[test]
-    fn migration_2_fills_properties_json_from_the_rows() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("old.db");
-        {
-            let mut conn = Connection::open(&path).unwrap();
-            Migrations::new(vec![M::up(SCHEMA)])
-                .to_latest(&mut conn)
-                .unwrap();
-            conn.execute_batch(
-                "INSERT INTO images (id, name, location, status, disk_format, container_format, \
-                 size, checksum, created_at, updated_at, is_public, owner) VALUES \
-                 ('5583ffe1-5273-4c84-9e32-2fbe476bd7b7', 'n', 'pithos://a/c/o', 'available', \
-                 'diskdump', 'bare', 1, 'x', 1, 1, 0, 'a'); \
-                 INSERT INTO image_properties VALUES (1, 'os', 'debian'), (1, 'b', 'x\"y');",
-            )
-            .unwrap();
+    /// The engine and its version, for the start-up line.
+    pub(crate) fn describe(&self) -> String {
+        match self {
+            Catalogue::Sqlite(_) => format!("SQLite {}", sqlite::SqliteCatalogue::version()),
         }
-        let db = Database::open(&path).unwrap();
-        let conn = Connection::open(&path).unwrap();
-        let json: String = conn
-            .query_row("SELECT properties_json FROM images", [], |r| r.get(0))
-            .unwrap();
-        let parsed: serde_json::Value = serde_json::from_str(&json).unwrap();
-        assert_eq!(parsed, serde_json::json!({"b": "x\"y", "os": "debian"}));
-        assert_eq!(
-            db.read_blocking(|tx| tx.properties_out_of_step()).unwrap(),
-            0
-        );
-    }
-
-    #[test]
-    fn opening_sets_wal_and_user_version() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("p.db");
-        let db = Database::open(&path).unwrap();
-        let c = Connection::open(&path).unwrap();
-        let (mode, version): (String, i64) = (
-            c.query_row("PRAGMA journal_mode", [], |r| r.get(0))
-                .unwrap(),
-            c.query_row("PRAGMA user_version", [], |r| r.get(0))
-                .unwrap(),
-        );
-        drop(c);
-        assert_eq!(mode, "wal");
-        assert_eq!(version, 4);
-        drop(db);
-        assert!(
-            Database::open(&path).is_ok(),
-            "reopening an up-to-date file"
-        );
-        assert!(Database::open(&dir.path().join("missing/p.db")).is_err());
     }
 }

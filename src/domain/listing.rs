@@ -138,66 +138,84 @@ impl ListQuery {
                     truncate(&key, 80)
                 ))
             })?;
-            match key.as_str() {
-                "name" => q.name = Some(value),
-                "status" => q.status = Some(value),
-                "disk_format" => q.disk_format = Some(value),
-                "container_format" => q.container_format = Some(value),
-                "owner" => q.owner = Some(value),
-                "size_min" => q.size_min = Some(parse_count("size_min", &value)?),
-                "size_max" => q.size_max = Some(parse_count("size_max", &value)?),
-                // glanceclient sends `is_public=None` for "any"; Glance agreed.
-                "is_public" if value.eq_ignore_ascii_case("none") => q.is_public = None,
-                "is_public" => q.is_public = Some(parse_bool("is_public", &value)?),
-                "changes-since" => {
-                    q.changes_since = Some(parse_since(&value).ok_or_else(|| {
-                        AppError::invalid(format!(
-                            "Invalid changes-since '{}': expected YYYY-MM-DD, YYYY-MM-DD HH:MM:SS or ISO 8601",
-                            truncate(&value, 80)
-                        ))
-                    })?)
+            q.set(&key, value)?;
+        }
+        Ok(q)
+    }
+
+    /// Takes one parameter: a filter, or else one of sort and paging.
+    fn set(&mut self, key: &str, value: String) -> Result<(), AppError> {
+        match key {
+            "name" => self.name = Some(value),
+            "status" => self.status = Some(value),
+            "disk_format" => self.disk_format = Some(value),
+            "container_format" => self.container_format = Some(value),
+            "owner" => self.owner = Some(value),
+            "size_min" => self.size_min = Some(parse_count("size_min", &value)?),
+            "size_max" => self.size_max = Some(parse_count("size_max", &value)?),
+            // glanceclient sends `is_public=None` for "any"; Glance agreed.
+            "is_public" if value.eq_ignore_ascii_case("none") => self.is_public = None,
+            "is_public" => self.is_public = Some(parse_bool("is_public", &value)?),
+            "changes-since" => {
+                self.changes_since = Some(parse_since(&value).ok_or_else(|| {
+                    AppError::invalid(format!(
+                        "Invalid changes-since '{}': expected YYYY-MM-DD, YYYY-MM-DD HH:MM:SS or ISO 8601",
+                        truncate(&value, 80)
+                    ))
+                })?)
+            }
+            other => match other.strip_prefix("property-") {
+                Some(raw_key) => {
+                    let key = normalise_property_key(raw_key);
+                    self.properties.retain(|(k, _)| *k != key);
+                    self.properties.push((key, value));
                 }
-                "sort_key" => {
-                    q.sort_key = SortKey::parse(&value).ok_or_else(|| {
-                        AppError::invalid(format!("Invalid sort_key '{}'", truncate(&value, 80)))
-                    })?
-                }
-                "sort_dir" => {
-                    q.descending = match value.as_str() {
-                        "asc" => false,
-                        "desc" => true,
-                        _ => {
-                            return Err(AppError::invalid(format!(
-                                "Invalid sort_dir '{}': expected asc or desc",
-                                truncate(&value, 80)
-                            )))
-                        }
-                    }
-                }
-                "limit" => {
-                    let n = parse_count("limit", &value)?;
-                    if n == 0 || n > MAX_LIMIT as u64 {
+                None => self.set_order(other, &value)?,
+            },
+        }
+        Ok(())
+    }
+
+    /// Takes one parameter of sort and paging; ignores any other.
+    fn set_order(&mut self, key: &str, value: &str) -> Result<(), AppError> {
+        match key {
+            "sort_key" => {
+                self.sort_key = SortKey::parse(value).ok_or_else(|| {
+                    AppError::invalid(format!("Invalid sort_key '{}'", truncate(value, 80)))
+                })?
+            }
+            "sort_dir" => {
+                self.descending = match value {
+                    "asc" => false,
+                    "desc" => true,
+                    _ => {
                         return Err(AppError::invalid(format!(
-                            "Invalid limit '{value}': expected 1-{MAX_LIMIT}"
-                        )));
-                    }
-                    q.limit = Some(n as u32);
-                }
-                "marker" => {
-                    q.marker = Some(ImageId::parse(&value).map_err(|_| {
-                        AppError::invalid(format!("Invalid marker '{}': not an image id", truncate(&value, 80)))
-                    })?)
-                }
-                other => {
-                    if let Some(raw_key) = other.strip_prefix("property-") {
-                        let key = normalise_property_key(raw_key);
-                        q.properties.retain(|(k, _)| *k != key);
-                        q.properties.push((key, value));
+                            "Invalid sort_dir '{}': expected asc or desc",
+                            truncate(value, 80)
+                        )))
                     }
                 }
             }
+            "limit" => {
+                let n = parse_count("limit", value)?;
+                if n == 0 || n > MAX_LIMIT as u64 {
+                    return Err(AppError::invalid(format!(
+                        "Invalid limit '{value}': expected 1-{MAX_LIMIT}"
+                    )));
+                }
+                self.limit = Some(n as u32);
+            }
+            "marker" => {
+                self.marker = Some(ImageId::parse(value).map_err(|_| {
+                    AppError::invalid(format!(
+                        "Invalid marker '{}': not an image id",
+                        truncate(value, 80)
+                    ))
+                })?)
+            }
+            _ => {}
         }
-        Ok(q)
+        Ok(())
     }
 }
 

@@ -137,7 +137,7 @@ impl Registry {
         change.apply(&mut meta)?;
         let key = object_key(loc);
         self.db
-            .write(move |tx| tx.put_object_meta(&key, &meta))
+            .write(move |tx| Ok(tx.put_object_meta(&key, &meta)?))
             .await
     }
 
@@ -156,6 +156,6 @@ impl Registry {
             )));
         }
         let key = object_key(loc);
-        self.db.write(move |tx| tx.forget_object(&key)).await
+        self.db.write(move |tx| Ok(tx.forget_object(&key)?)).await
     }
 }

@@ -65,7 +65,7 @@ impl Registry {
         let readers = (Readers::Owner, Readers::of(image.is_public, &[]));
         let hash = placed.remember.clone();
         let write = self.db.write(move |tx| {
-            let stored = tx.upsert_at_location(image)?;
+            let stored = tx.upsert_at_location(&image)?;
             hash.iter().try_for_each(|h| tx.remember_hash(h))?;
             Ok(stored)
         });
@@ -165,7 +165,11 @@ impl Registry {
     /// before serving.
     pub(crate) fn recover_uploads(&self) -> Result<(), AppError> {
         let db = self.db.clone();
-        let recorded = |key: &str| db.read_blocking(|tx| tx.cached_hash(key)).ok().flatten();
+        let recorded = |key: &str| {
+            db.read_blocking(|tx| Ok(tx.cached_hash(key)?))
+                .ok()
+                .flatten()
+        };
         match self.store.recover(Some(&recorded)) {
             Ok(Some(done)) if done.placed + done.undone + done.removed > 0 => log::info!(
                 "staging: {} interrupted write(s) kept, {} undone, {} unplaced removed",

@@ -2,7 +2,7 @@
 //! §6, §7).
 
 use crate::backends::store::{Inspected, ObjectRead};
-use crate::db::{Database, ListPosition, StoredImage, Tx};
+use crate::db::{Catalogue, ListPosition, StoredImage, Tx};
 use crate::domain::access::Intent;
 use crate::domain::changes::{check_property_count, ImagePatch, NewImage};
 use crate::domain::ids::{truncate, ImageId};
@@ -22,7 +22,7 @@ use super::Registry;
 /// while its reader is slow. What this means when the catalogue changes
 /// meanwhile: docs/behaviour.md, "Listing".
 pub(crate) struct Listing {
-    db: Database,
+    db: Catalogue,
     who: String,
     /// The listing's query; its limit is how many images the page may
     /// still have (`None`: no limit), less each piece as it is read.
@@ -42,7 +42,7 @@ impl Listing {
         let (who, q, detail, after) = (&self.who, &self.q, self.detail, self.after.as_ref());
         let piece = self
             .db
-            .read(|tx| tx.list(who, q, detail, after, |image| sink.push(&image)))?;
+            .read_now(|tx| tx.list(who, q, detail, after, &mut |image| sink.push(&image)))?;
         self.after = piece.last;
         if let Some(left) = &mut self.q.limit {
             *left -= piece.count as u32;
@@ -109,7 +109,7 @@ impl Registry {
             if let Some(h) = &computed {
                 tx.remember_hash(h)?;
             }
-            tx.upsert_at_location(image)
+            Ok(tx.upsert_at_location(&image)?)
         });
         if !self.store.syncs_sharing() {
             return write.await;
@@ -118,10 +118,13 @@ impl Registry {
         // any); its members are kept, its publicity is this request's.
         let at = location.canonical();
         let _turn = self.locks.lock(&at).await;
-        let (was_public, members) = self.db.read(move |tx| match tx.live_image_at(&at)? {
-            Some(s) => Ok((s.image.is_public, tx.members(&s)?)),
-            None => Ok((false, Vec::new())),
-        })?;
+        let (was_public, members) = self
+            .db
+            .read(move |tx| match tx.live_image_at(&at)? {
+                Some(s) => Ok((s.image.is_public, tx.members(&s)?)),
+                None => Ok((false, Vec::new())),
+            })
+            .await?;
         let change = (
             Readers::of(was_public, &members),
             Readers::of(is_public, &members),
@@ -138,7 +141,7 @@ impl Registry {
             .inspect(&new.location, &caller.token, move |path: &str| {
                 let path = path.to_string();
                 // A hash that cannot be looked up is computed afresh.
-                db.read_blocking(move |tx| tx.cached_hash(&path))
+                db.read_blocking(move |tx| Ok(tx.cached_hash(&path)?))
                     .ok()
                     .flatten()
             })
@@ -156,9 +159,10 @@ impl Registry {
     ) -> Result<Image, AppError> {
         let max = self.limits.max_properties;
         self.change_readers(caller, id, move |stored, members| {
-            let mut image = patch.apply(&stored.image, max)?;
+            let image = patch.clone().apply(&stored.image, max)?;
             let readers = Readers::of(image.is_public, members);
             Ok((readers, move |tx: &Tx<'_>, stored: &StoredImage| {
+                let mut image = image.clone();
                 image.updated_at = now_micros().max(stored.image.updated_at);
                 tx.update(stored, &image)?;
                 Ok(image)
@@ -176,7 +180,7 @@ impl Registry {
                 image.status = Status::Deleted;
                 image.deleted_at = Some(now);
                 image.updated_at = now;
-                tx.update(stored, &image)
+                Ok(tx.update(stored, &image)?)
             }))
         })
         .await

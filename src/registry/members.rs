@@ -22,10 +22,12 @@ impl Registry {
         caller: &Caller,
         id: ImageId,
     ) -> Result<Vec<String>, AppError> {
-        self.db.read(|tx| {
-            let stored = super::load(tx, &id, caller.id(), Intent::Read)?;
-            tx.members(&stored)
-        })
+        self.db
+            .read(|tx| {
+                let stored = super::load(tx, &id, caller.id(), Intent::Read)?;
+                Ok(tx.members(&stored)?)
+            })
+            .await
     }
 
     /// Replaces an image's members (owner only); the owner is never one.
@@ -39,13 +41,14 @@ impl Registry {
         wanted.dedup();
         let max = self.limits.max_members;
         self.change_readers(caller, id, move |stored, _| {
+            let mut wanted = wanted.clone();
             wanted.retain(|m| *m != stored.image.owner);
             if wanted.len() > max {
                 return Err(too_many(wanted.len(), max));
             }
             let after = Readers::of(stored.image.is_public, &wanted);
             Ok((after, move |tx: &Tx<'_>, stored: &StoredImage| {
-                tx.set_members(stored, &wanted)
+                Ok(tx.set_members(stored, &wanted)?)
             }))
         })
         .await
@@ -69,6 +72,7 @@ impl Registry {
                 after.push(member.clone());
             }
             let readers = Readers::of(stored.image.is_public, &after);
+            let member = member.clone();
             Ok((readers, move |tx: &Tx<'_>, stored: &StoredImage| {
                 if new {
                     tx.add_member(stored, &member)?;
@@ -89,8 +93,9 @@ impl Registry {
         self.change_readers(caller, id, move |stored, members| {
             let after: Vec<String> = members.iter().filter(|m| **m != member).cloned().collect();
             let readers = Readers::of(stored.image.is_public, &after);
+            let member = member.clone();
             Ok((readers, move |tx: &Tx<'_>, stored: &StoredImage| {
-                tx.remove_member(stored, &member)
+                Ok(tx.remove_member(stored, &member)?)
             }))
         })
         .await
@@ -104,7 +109,7 @@ impl Registry {
     ) -> Result<Vec<ImageId>, AppError> {
         let who = caller.id().to_string();
         self.db
-            .read_off(move |tx| tx.shared_images(&who, &member))
+            .read_long(move |tx| Ok(tx.shared_images(&who, &member)?))
             .await
     }
 }

@@ -22,7 +22,7 @@ use std::sync::Arc;
 use crate::backends::identity::{Identity, IdentityError};
 use crate::backends::store::{Access, ObjectStore, StoreError};
 use crate::config::Limits;
-use crate::db::{Database, StoredImage, Tx};
+use crate::db::{Catalogue, DbError, StoredImage, Tx};
 use crate::domain::access::{authorize, not_found, Intent, Viewed};
 use crate::domain::ids::ImageId;
 use crate::domain::user::Caller;
@@ -32,7 +32,7 @@ use sharing::StripedLocks;
 
 /// The catalogue and the backends it stands on, shared by every surface.
 pub(crate) struct Registry {
-    db: Database,
+    db: Catalogue,
     store: Arc<ObjectStore>,
     identity: Identity,
     limits: Limits,
@@ -45,7 +45,7 @@ pub(crate) struct Registry {
 impl Registry {
     /// The registry over an open database and the chosen backends.
     pub(crate) fn new(
-        db: Database,
+        db: Catalogue,
         store: ObjectStore,
         identity: Identity,
         limits: Limits,
@@ -64,7 +64,7 @@ impl Registry {
 
     /// How many images the catalogue holds: proof that the database answers.
     pub(crate) async fn health(&self) -> Result<i64, AppError> {
-        self.db.read(|tx| tx.count_images())
+        self.db.read(|tx| Ok(tx.count_images()?)).await
     }
 
     /// Finishes queued writes and closes the database cleanly.
@@ -80,7 +80,7 @@ impl Registry {
         id: ImageId,
         intent: Intent,
     ) -> Result<StoredImage, AppError> {
-        self.db.read(|tx| load(tx, &id, caller.id(), intent))
+        self.db.read(|tx| load(tx, &id, caller.id(), intent)).await
     }
 }
 
@@ -109,59 +109,88 @@ impl From<StoreError> for AppError {
             StoreError::OutsideRoot(loc) => AppError::invalid(format!(
                 "Invalid location '{loc}': it leads outside the object store"
             )),
-            StoreError::KeptChanging(loc) => AppError::Conflict(format!(
-                "The object at '{loc}' kept changing while it was read"
-            )),
-            StoreError::Gone(loc) => {
-                AppError::Conflict(format!("The image's object at '{loc}' is gone from the store"))
-            }
-            StoreError::GoneWhileSharing(loc) => AppError::Conflict(format!(
-                "The image's object at '{loc}' is gone from the store: its sharing cannot be changed"
-            )),
-            StoreError::Resized {
-                location,
-                then,
-                now,
-            } => AppError::Conflict(format!(
-                "The image's object at '{location}' changed size since registration ({then} bytes then, {now} now)"
-            )),
             StoreError::RangeOutside { size } => AppError::RangeOutside { size },
-            StoreError::Denied {
-                access: Access::Read,
-                location,
-            } => AppError::Forbidden(format!(
-                "The object store does not let you read '{location}'"
-            )),
-            StoreError::Denied {
-                access: Access::Share,
-                location,
-            } => AppError::Forbidden(format!(
-                "The object store does not let you change who may read '{location}'"
-            )),
-            StoreError::Denied {
-                access: Access::Write,
-                location,
-            } => AppError::Forbidden(format!(
-                "The object store does not let you write '{location}'"
-            )),
+            StoreError::Denied { access, location } => denied(access, &location),
             StoreError::Unreachable | StoreError::NoBlocks => {
                 AppError::Unavailable("The object store could not be reached".into())
             }
             StoreError::PastLimit { limit } => {
                 AppError::OverLimit(format!("The data passes the limit of {limit} bytes"))
             }
-            StoreError::NoSpace => AppError::OverLimit("There is not enough space in the store".into()),
-            StoreError::Cut(why) => AppError::invalid(format!("The request body stopped short: {why}")),
-            StoreError::Taken(loc) => AppError::Conflict(format!("An object is already at '{loc}'")),
+            StoreError::NoSpace => {
+                AppError::OverLimit("There is not enough space in the store".into())
+            }
+            StoreError::Cut(why) => {
+                AppError::invalid(format!("The request body stopped short: {why}"))
+            }
             StoreError::Unsupported(what) => AppError::Unsupported(what.into()),
             StoreError::Refused(why) => AppError::Invalid(why),
             StoreError::QuotaFull => {
                 AppError::OverLimit("Upload refused: quota exceeded in the object store".into())
             }
-            StoreError::InTheWay(path) => AppError::Conflict(format!(
-                "'{path}': a file or directory of the store is in the way"
-            )),
             StoreError::Io(what) => AppError::internal(what),
+            e @ (StoreError::KeptChanging(_)
+            | StoreError::Gone(_)
+            | StoreError::GoneWhileSharing(_)
+            | StoreError::Resized { .. }
+            | StoreError::Taken(_)
+            | StoreError::InTheWay(_)) => AppError::Conflict(conflict(e)),
+        }
+    }
+}
+
+/// Why the store's object is not in the state the request needs.
+fn conflict(e: StoreError) -> String {
+    match e {
+        StoreError::KeptChanging(loc) => {
+            format!("The object at '{loc}' kept changing while it was read")
+        }
+        StoreError::Gone(loc) => format!("The image's object at '{loc}' is gone from the store"),
+        StoreError::GoneWhileSharing(loc) => format!(
+            "The image's object at '{loc}' is gone from the store: its sharing cannot be changed"
+        ),
+        StoreError::Resized {
+            location,
+            then,
+            now,
+        } => format!(
+            "The image's object at '{location}' changed size since registration ({then} bytes then, {now} now)"
+        ),
+        StoreError::Taken(loc) => format!("An object is already at '{loc}'"),
+        StoreError::InTheWay(path) => {
+            format!("'{path}': a file or directory of the store is in the way")
+        }
+        // Only the variants above are conflicts.
+        e => e.to_string(),
+    }
+}
+
+/// What the store does not let the caller do.
+fn denied(access: Access, location: &str) -> AppError {
+    let what = match access {
+        Access::Read => "read",
+        Access::Share => "change who may read",
+        Access::Write => "write",
+    };
+    AppError::Forbidden(format!(
+        "The object store does not let you {what} '{location}'"
+    ))
+}
+
+/// What a catalogue failure means for the request that met it: a busy or
+/// unreachable catalogue is worth trying again later, a unique violation
+/// is the request's conflict with what is there.
+impl From<DbError> for AppError {
+    fn from(e: DbError) -> Self {
+        match e {
+            DbError::NotFound => AppError::NotFound("Not found".into()),
+            DbError::Unique(what) => AppError::Conflict(format!("Already there: {what}")),
+            DbError::Busy => AppError::Unavailable("The catalogue is busy, try again".into()),
+            DbError::Unavailable(why) => {
+                log::error!("the catalogue is unavailable: {why}");
+                AppError::Unavailable("The catalogue could not be reached".into())
+            }
+            DbError::Internal(why) => AppError::Internal(format!("database: {why}")),
         }
     }
 }
@@ -174,5 +203,22 @@ impl From<IdentityError> for AppError {
                 AppError::Unavailable("The identity service could not be reached".into())
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn catalogue_failures_answer_409_503_or_500() {
+        let conflict = AppError::from(DbError::Unique("objects.path".into()));
+        assert!(matches!(conflict, AppError::Conflict(_)));
+        let busy = AppError::from(DbError::Busy);
+        assert!(matches!(&busy, AppError::Unavailable(m) if m.contains("busy")));
+        let away = AppError::from(DbError::Unavailable("cannot open".into()));
+        assert!(matches!(away, AppError::Unavailable(_)));
+        let bug = AppError::from(DbError::Internal("no such table".into()));
+        assert!(matches!(bug, AppError::Internal(m) if m == "database: no such table"));
     }
 }

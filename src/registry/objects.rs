@@ -159,7 +159,7 @@ impl Registry {
         let who = caller.id().to_string();
         let (mut metas, by_image): (BTreeMap<String, ObjectMeta>, HashSet<String>) = self
             .db
-            .read_off(move |tx| {
+            .read_long(move |tx| {
                 let metas = tx.object_metas_under(&prefix)?;
                 let images = if own {
                     HashSet::new()
@@ -205,7 +205,7 @@ impl Registry {
         let lookup = keys.clone();
         let cached: Vec<Option<CachedHash>> = self
             .db
-            .read_off(move |tx| lookup.iter().map(|k| tx.cached_hash(k)).collect())
+            .read_long(move |tx| lookup.iter().map(|k| Ok(tx.cached_hash(k)?)).collect())
             .await?;
         let mut computed = Vec::new();
         for ((view, key), hit) in views.iter_mut().zip(keys).zip(cached) {
@@ -235,7 +235,7 @@ impl Registry {
         }
         if !computed.is_empty() {
             self.db
-                .write(move |tx| computed.iter().try_for_each(|h| tx.remember_hash(h)))
+                .write(move |tx| Ok(computed.iter().try_for_each(|h| tx.remember_hash(h))?))
                 .await?;
         }
         Ok(views)
@@ -294,7 +294,8 @@ impl Registry {
         let at = loc.canonical();
         let (meta, by_image) = self
             .db
-            .read(|tx| Ok((tx.object_meta(&key)?, tx.image_lets_read(&at, caller.id())?)))?;
+            .read(|tx| Ok((tx.object_meta(&key)?, tx.image_lets_read(&at, caller.id())?)))
+            .await?;
         let own = caller.id() == loc.account();
         let readable =
             own || by_image || meta.as_ref().is_some_and(|m| shared_with(m, caller.id()));

@@ -90,16 +90,15 @@ impl Registry {
     ) -> Result<T, AppError>
     where
         T: Send + 'static,
-        P: FnOnce(&StoredImage, &[String]) -> Result<(Readers, W), AppError> + Send + 'static,
-        W: FnOnce(&Tx<'_>, &StoredImage) -> Result<T, AppError> + Send + 'static,
+        P: Fn(&StoredImage, &[String]) -> Result<(Readers, W), AppError> + Send + 'static,
+        W: Fn(&Tx<'_>, &StoredImage) -> Result<T, AppError> + Send + 'static,
     {
         let who = caller.id().to_string();
         if !self.store.syncs_sharing() {
             return self
                 .db
                 .write(move |tx| {
-                    let stored = super::load(tx, &id, &who, Intent::Change)?;
-                    let members = tx.members(&stored)?;
+                    let (stored, members) = changing(tx, &id, &who)?;
                     let (_, write) = plan(&stored, &members)?;
                     write(tx, &stored)
                 })
@@ -109,15 +108,10 @@ impl Registry {
         // sees the image as no other change of that location can alter it.
         let first = self.load_for(caller, id, Intent::Change).await?;
         let _turn = self.locks.lock(&first.image.location).await;
-        let (stored, members) = self.db.read(move |tx| {
-            let stored = super::load(tx, &id, &who, Intent::Change)?;
-            let members = tx.members(&stored)?;
-            Ok((stored, members))
-        })?;
+        let (stored, members) = self.db.read(|tx| changing(tx, &id, &who)).await?;
         let location = stored.image.parsed_location()?;
         let before = Readers::of(stored.image.is_public, &members);
         let (after, write) = plan(&stored, &members)?;
-        let who = caller.id().to_string();
         let commit = self.db.write(move |tx| {
             let fresh = super::load(tx, &id, &who, Intent::Change)?;
             write(tx, &fresh)
@@ -125,4 +119,11 @@ impl Registry {
         self.sync_readers(caller, &location, (before, after), commit)
             .await
     }
+}
+
+/// Image `id`, which `who` means to change, and its members.
+fn changing(tx: &Tx<'_>, id: &ImageId, who: &str) -> Result<(StoredImage, Vec<String>), AppError> {
+    let stored = super::load(tx, id, who, Intent::Change)?;
+    let members = tx.members(&stored)?;
+    Ok((stored, members))
 }

@@ -6,6 +6,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use super::Registry;
+use crate::db::Tx;
 use crate::domain::access::Intent;
 use crate::domain::ids::ImageId;
 use crate::domain::image::Image;
@@ -75,50 +76,27 @@ impl Registry {
         sink: S,
     ) -> Result<Page<S::Output>, AppError> {
         let who = caller.id().to_string();
-        let (rows, next, previous, owners) = self.db.read(move |tx| {
-            let mut page = Paged {
-                inner: sink,
-                size: size as usize,
-                seen: 0,
-                first: None,
-                last: None,
-                owners: BTreeSet::new(),
-            };
-            let forward = ListQuery {
-                limit: Some(size + 1),
-                ..q.clone()
-            };
-            tx.list(&who, &forward, false, None, |image| page.push(&image))?;
-            let next = (page.seen > page.size).then(|| page.last.clone()).flatten();
-            // The page before is read backwards from this page's first
-            // image: the one `size + 1` back is its marker.
-            let from = match (page.first.as_deref(), &q.marker) {
-                (Some(first), Some(_)) => Some(ImageId::parse(first)?),
-                (None, Some(m)) => Some(*m),
-                (_, None) => None,
-            };
-            let previous = match from {
-                None => None,
-                Some(from) => {
-                    let backward = ListQuery {
-                        limit: Some(size + 1),
-                        descending: !q.descending,
-                        marker: Some(from),
-                        ..q
-                    };
-                    let mut ids = Vec::new();
-                    tx.list(&who, &backward, false, None, |image| {
-                        ids.push(image.id.to_string())
-                    })?;
-                    match ids.len() {
-                        0 => None,
-                        n if n <= size as usize => Some(None),
-                        _ => Some(ids.pop()),
-                    }
-                }
-            };
-            Ok((page.inner.finish(), next, previous, page.owners))
-        })?;
+        let (rows, next, previous, owners) = self
+            .db
+            .read(move |tx| {
+                let mut page = Paged {
+                    inner: sink,
+                    size: size as usize,
+                    seen: 0,
+                    first: None,
+                    last: None,
+                    owners: BTreeSet::new(),
+                };
+                let forward = ListQuery {
+                    limit: Some(size + 1),
+                    ..q.clone()
+                };
+                tx.list(&who, &forward, false, None, &mut |image| page.push(&image))?;
+                let next = (page.seen > page.size).then(|| page.last.clone()).flatten();
+                let previous = previous_page(tx, &who, q, size, page.first.as_deref())?;
+                Ok((page.inner.finish(), next, previous, page.owners))
+            })
+            .await?;
         let names = self.display_names(caller, owners.iter().map(String::as_str));
         Ok(Page {
             rows,
@@ -134,11 +112,14 @@ impl Registry {
         caller: &Caller,
         id: ImageId,
     ) -> Result<ImageView, AppError> {
-        let (image, members) = self.db.read(|tx| {
-            let stored = super::load(tx, &id, caller.id(), Intent::Read)?;
-            let members = tx.members(&stored)?;
-            Ok((stored.image, members))
-        })?;
+        let (image, members) = self
+            .db
+            .read(|tx| {
+                let stored = super::load(tx, &id, caller.id(), Intent::Read)?;
+                let members = tx.members(&stored)?;
+                Ok((stored.image, members))
+            })
+            .await?;
         let users = std::iter::once(image.owner.as_str()).chain(members.iter().map(String::as_str));
         let names = self.display_names(caller, users);
         Ok(ImageView {
@@ -170,4 +151,37 @@ impl Registry {
         }
         names
     }
+}
+
+/// Where the page before the one of `q` (whose first image is `first`)
+/// starts: not at all (`None`), at the listing's start (`Some(None)`), or
+/// after a marker. It is read backwards from this page's first image: the
+/// one `size + 1` back is its marker.
+fn previous_page(
+    tx: &Tx<'_>,
+    who: &str,
+    q: ListQuery,
+    size: u32,
+    first: Option<&str>,
+) -> Result<Option<Option<String>>, AppError> {
+    let from = match (first, &q.marker) {
+        (Some(first), Some(_)) => ImageId::parse(first)?,
+        (None, Some(m)) => *m,
+        (_, None) => return Ok(None),
+    };
+    let backward = ListQuery {
+        limit: Some(size + 1),
+        descending: !q.descending,
+        marker: Some(from),
+        ..q
+    };
+    let mut ids = Vec::new();
+    tx.list(who, &backward, false, None, &mut |image| {
+        ids.push(image.id.to_string())
+    })?;
+    Ok(match ids.len() {
+        0 => None,
+        n if n <= size as usize => Some(None),
+        _ => Some(ids.pop()),
+    })
 }

@@ -229,7 +229,7 @@ impl Registry {
             .db
             .write(move |tx| {
                 tx.put_object_meta(&key, &meta)?;
-                remembered.iter().try_for_each(|h| tx.remember_hash(h))
+                Ok(remembered.iter().try_for_each(|h| tx.remember_hash(h))?)
             })
             .await;
         self.settle(loc, placed, recorded).await?;
@@ -245,7 +245,7 @@ impl Registry {
         key: &str,
         put: PutObject,
     ) -> Result<ObjectMeta, AppError> {
-        let old = self.db.read(|tx| tx.object_meta(key))?;
+        let old = self.db.read(|tx| Ok(tx.object_meta(key)?)).await?;
         let existed = self.object_info(loc).await?.is_some();
         let version = old
             .as_ref()

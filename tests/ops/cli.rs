@@ -227,7 +227,12 @@ async fn sigint_drains_like_sigterm_and_a_second_one_forces() {
     let client = reqwest::Client::new();
     let id = register(&client, &server.base, "big.img").await;
     let url = format!("{}/images/{id}", server.base);
-    let get = || client.get(url.clone()).header("X-Auth-Token", ALICE.0).send();
+    let get = || {
+        client
+            .get(url.clone())
+            .header("X-Auth-Token", ALICE.0)
+            .send()
+    };
     let mut resp = get().await.unwrap();
     let mut got = resp.chunk().await.unwrap().unwrap().to_vec();
     server.signal("INT");

@@ -6,9 +6,9 @@ use std::collections::{BTreeMap, HashSet};
 
 use rusqlite::{params, OptionalExtension, Row};
 
-use super::Tx;
+use super::SqliteTx;
+use crate::db::error::DbError;
 use crate::domain::objects::{ObjectMeta, Sharing};
-use crate::error::AppError;
 
 const META_COLUMNS: &str =
     "content_type, meta_json, read_list, write_list, public, version, modified_by, modified_at";
@@ -52,9 +52,9 @@ fn past(prefix: &str) -> String {
     end
 }
 
-impl Tx<'_> {
+impl SqliteTx<'_> {
     /// What the catalogue keeps of the object at `path`.
-    pub(crate) fn object_meta(&self, path: &str) -> Result<Option<ObjectMeta>, AppError> {
+    pub(super) fn object(&self, path: &str) -> Result<Option<ObjectMeta>, DbError> {
         let sql = format!("SELECT {META_COLUMNS} FROM objects WHERE path = ?1");
         let mut stmt = self.conn.prepare_cached(&sql)?;
         Ok(stmt
@@ -63,10 +63,10 @@ impl Tx<'_> {
     }
 
     /// The metadata of every object whose path starts with `prefix` (ending in `/`).
-    pub(crate) fn object_metas_under(
+    pub(super) fn objects_under(
         &self,
         prefix: &str,
-    ) -> Result<BTreeMap<String, ObjectMeta>, AppError> {
+    ) -> Result<BTreeMap<String, ObjectMeta>, DbError> {
         let sql = format!(
             "SELECT path, {META_COLUMNS} FROM objects WHERE path >= ?1 AND path < ?2 ORDER BY path"
         );
@@ -78,8 +78,8 @@ impl Tx<'_> {
     }
 
     /// Records (or replaces) the metadata of the object at `path`.
-    pub(crate) fn put_object_meta(&self, path: &str, m: &ObjectMeta) -> Result<(), AppError> {
-        let json = serde_json::to_string(&m.meta).map_err(AppError::internal)?;
+    pub(super) fn put_object(&self, path: &str, m: &ObjectMeta) -> Result<(), DbError> {
+        let json = serde_json::to_string(&m.meta).map_err(DbError::internal)?;
         self.conn
             .prepare_cached(&format!(
                 "INSERT OR REPLACE INTO objects (path, {META_COLUMNS}) \
@@ -100,7 +100,7 @@ impl Tx<'_> {
     }
 
     /// Forgets the object at `path`: its metadata and its remembered hash.
-    pub(crate) fn forget_object(&self, path: &str) -> Result<(), AppError> {
+    pub(super) fn forget(&self, path: &str) -> Result<(), DbError> {
         self.conn
             .prepare_cached("DELETE FROM objects WHERE path = ?1")?
             .execute(params![path])?;
@@ -112,7 +112,7 @@ impl Tx<'_> {
 
     /// Whether a live image registered at `location` lets `caller` read it
     /// (public, or the caller a member).
-    pub(crate) fn image_lets_read(&self, location: &str, caller: &str) -> Result<bool, AppError> {
+    pub(super) fn lets_read(&self, location: &str, caller: &str) -> Result<bool, DbError> {
         let mut stmt = self.conn.prepare_cached(
             "SELECT EXISTS (SELECT 1 FROM images i WHERE i.location = ?1 AND i.deleted_at IS NULL \
              AND (i.is_public = 1 OR EXISTS (SELECT 1 FROM image_members m \
@@ -123,11 +123,11 @@ impl Tx<'_> {
 
     /// The locations starting with `prefix` (ending in `/`) of live images
     /// that let `caller` read them.
-    pub(crate) fn image_readable_under(
+    pub(super) fn readable_under(
         &self,
         prefix: &str,
         caller: &str,
-    ) -> Result<HashSet<String>, AppError> {
+    ) -> Result<HashSet<String>, DbError> {
         let mut stmt = self.conn.prepare_cached(
             "SELECT i.location FROM images i WHERE i.location >= ?1 AND i.location < ?2 \
              AND i.deleted_at IS NULL AND (i.is_public = 1 OR EXISTS (SELECT 1 FROM image_members m \

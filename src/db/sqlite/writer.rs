@@ -1,6 +1,12 @@
 //! The one writer: a thread that owns the write connection and commits the
 //! writes of several concurrent requests in one durable transaction, each
 //! inside its own savepoint so that a failing request changes nothing.
+//!
+//! No transaction is ever run twice: the writer takes the write lock
+//! (`BEGIN IMMEDIATE`) before running any request's writes, so none of them
+//! can meet a busy or locked database. If the lock cannot be had (another
+//! process held it past the busy timeout), the batch's requests are
+//! answered with `DbError::Busy` without running.
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::{mpsc, Arc, Mutex};
@@ -9,6 +15,7 @@ use std::thread::JoinHandle;
 use rusqlite::Connection;
 use tokio::sync::oneshot;
 
+use crate::db::error::DbError;
 use crate::error::AppError;
 use crate::metrics::WriterMetrics;
 
@@ -16,14 +23,14 @@ use crate::metrics::WriterMetrics;
 const MAX_BATCH: usize = 128;
 
 /// Called after the batch's commit with its outcome (`None`: committed).
-type Completion = Box<dyn FnOnce(Option<&str>) + Send>;
+type Completion = Box<dyn FnOnce(Option<&DbError>) + Send>;
 
 /// One request's writes and the way to answer it.
 trait WriteJob: Send {
     /// Runs the writes in a savepoint; returns how to answer once the commit is known.
     fn run(self: Box<Self>, conn: &Connection) -> Completion;
     /// Answers with a failure without running anything.
-    fn fail(self: Box<Self>, msg: &str);
+    fn fail(self: Box<Self>, e: &DbError);
 }
 
 type Job = Box<dyn WriteJob>;
@@ -49,20 +56,30 @@ where
     fn run(self: Box<Self>, conn: &Connection) -> Completion {
         let TypedJob { f, tx } = *self;
         let result = in_savepoint(conn, f);
-        Box::new(move |commit_error: Option<&str>| {
+        Box::new(move |commit_error: Option<&DbError>| {
             let answer = match (commit_error, result) {
-                (Some(e), Ok(_)) => Err(AppError::internal(format!("commit failed: {e}"))),
+                (Some(e), Ok(_)) => Err(failed("commit failed", e)),
                 (_, r) => r,
             };
             let _ = tx.send(answer);
         })
     }
 
-    fn fail(self: Box<Self>, msg: &str) {
-        let _ = self.tx.send(Err(AppError::internal(format!(
-            "could not begin a write transaction: {msg}"
-        ))));
+    fn fail(self: Box<Self>, e: &DbError) {
+        let _ = self
+            .tx
+            .send(Err(failed("could not begin a write transaction", e)));
     }
+}
+
+/// A batch's failure as each of its requests is answered: what it meant
+/// (busy, unavailable...), an internal one with what was being done.
+fn failed(doing: &str, e: &DbError) -> AppError {
+    match e {
+        DbError::Internal(why) => DbError::Internal(format!("{doing}: {why}")),
+        e => e.clone(),
+    }
+    .into()
 }
 
 /// A handle to the writer thread; cloned freely, the thread ends with the last one.
@@ -116,7 +133,8 @@ fn in_savepoint<T>(
     conn: &Connection,
     f: impl FnOnce(&Connection) -> Result<T, AppError>,
 ) -> Result<T, AppError> {
-    conn.execute_batch("SAVEPOINT request")?;
+    conn.execute_batch("SAVEPOINT request")
+        .map_err(DbError::from)?;
     let result = catch_unwind(AssertUnwindSafe(|| f(conn)))
         .unwrap_or_else(|_| Err(AppError::internal("a write panicked")));
     let end = if result.is_ok() {
@@ -169,8 +187,8 @@ fn commit_batch(conn: &Connection, batch: Vec<Job>) {
         // No transaction: answer every request of the batch with the failure
         // without running its writes.
         log::error!("could not begin a write transaction: {e}");
-        let msg = e.to_string();
-        batch.into_iter().for_each(|job| job.fail(&msg));
+        let e = DbError::from(e);
+        batch.into_iter().for_each(|job| job.fail(&e));
         return;
     }
     let completions: Vec<Completion> = batch.into_iter().map(|job| job.run(conn)).collect();
@@ -179,8 +197,8 @@ fn commit_batch(conn: &Connection, batch: Vec<Job>) {
         Err(e) => {
             log::error!("commit failed: {e}");
             let _ = conn.execute_batch("ROLLBACK");
-            let msg = e.to_string();
-            completions.into_iter().for_each(|c| c(Some(&msg)));
+            let e = DbError::from(e);
+            completions.into_iter().for_each(|c| c(Some(&e)));
         }
     }
 }

@@ -6,7 +6,7 @@ use std::path::Path;
 
 use rusqlite::{Connection, OpenFlags};
 
-use super::Tx;
+use super::SqliteTx;
 
 /// A read-only look at an existing catalogue file.
 pub(crate) struct Snapshot {
@@ -51,7 +51,7 @@ impl Snapshot {
 
     /// How many images' properties JSON disagrees with their property rows.
     pub(crate) fn properties_out_of_step(&self) -> Result<i64, String> {
-        Tx::new(&self.conn)
+        SqliteTx::new(&self.conn)
             .properties_out_of_step()
             .map_err(|e| format!("comparing properties: {e}"))
     }

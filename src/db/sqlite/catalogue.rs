@@ -1,0 +1,429 @@
+//! The SQLite catalogue's images, members and hashes behind the
+//! intent-level methods of `CatalogueTx`, each one statement or a few,
+//! inside the transaction the `SqliteTx` stands for. Listings are in
+//! `list`, objects in `objects`.
+
+use std::collections::{BTreeMap, HashSet};
+use std::sync::LazyLock;
+
+use rusqlite::types::ToSql;
+use rusqlite::{params, Connection, OptionalExtension, Row};
+
+use crate::db::error::DbError;
+use crate::db::plan::{ListPlan, ListPosition, Piece};
+use crate::db::tx::{CatalogueTx, StoredImage, Visit};
+use crate::domain::ids::ImageId;
+use crate::domain::image::{Image, Status};
+use crate::domain::listing::ListQuery;
+use crate::domain::object::CachedHash;
+use crate::domain::objects::ObjectMeta;
+
+/// One SQLite transaction of the catalogue, read or write.
+pub(super) struct SqliteTx<'c> {
+    pub(super) conn: &'c Connection,
+}
+
+impl<'c> SqliteTx<'c> {
+    /// The catalogue as seen through `conn`, inside a transaction the caller
+    /// has begun.
+    pub(super) fn new(conn: &'c Connection) -> SqliteTx<'c> {
+        SqliteTx { conn }
+    }
+}
+
+/// The image columns every read of images reads, in this order.
+pub(super) const COLUMNS: &str = "i.seq, i.id, i.name, i.location, i.status, i.disk_format, \
+    i.container_format, i.size, i.checksum, i.md5, i.created_at, i.updated_at, \
+    i.deleted_at, i.is_public, i.owner, i.min_ram, i.min_disk";
+
+/// The properties of row `i` as one JSON object (kept beside the property
+/// rows by every write), so that a page of images and all their properties
+/// come back from one statement.
+pub(super) const PROPERTIES: &str = "i.properties_json";
+
+/// Whether the caller (parameter `?1`) may see row `i`.
+pub(super) const VISIBLE: &str = "(i.owner = ?1 OR i.is_public = 1 OR EXISTS \
+    (SELECT 1 FROM image_members m WHERE m.image_seq = i.seq AND m.member = ?1))";
+
+/// The columns every write sets, in the order `Written::values` binds them:
+/// an insert binds the id and creation time before them, an update the row.
+const WRITTEN: [&str; 14] = [
+    "name",
+    "location",
+    "status",
+    "disk_format",
+    "container_format",
+    "size",
+    "checksum",
+    "md5",
+    "updated_at",
+    "deleted_at",
+    "is_public",
+    "owner",
+    "min_ram",
+    "min_disk",
+];
+
+static INSERT: LazyLock<String> = LazyLock::new(|| {
+    let marks: Vec<String> = (3..WRITTEN.len() + 3).map(|n| format!("?{n}")).collect();
+    format!(
+        "INSERT INTO images (id, created_at, {}) VALUES (?1, ?2, {})",
+        WRITTEN.join(", "),
+        marks.join(", ")
+    )
+});
+
+static UPDATE: LazyLock<String> = LazyLock::new(|| {
+    let sets: Vec<String> = WRITTEN
+        .iter()
+        .enumerate()
+        .map(|(i, c)| format!("{c} = ?{}", i + 2))
+        .collect();
+    format!("UPDATE images SET {} WHERE seq = ?1", sets.join(", "))
+});
+
+/// An image's values for the `WRITTEN` columns, converted once.
+struct Written<'a> {
+    image: &'a Image,
+    status: &'static str,
+    size: i64,
+    min_ram: i64,
+    min_disk: i64,
+}
+
+impl<'a> Written<'a> {
+    fn of(image: &'a Image) -> Written<'a> {
+        Written {
+            image,
+            status: image.status.as_str(),
+            size: image.size as i64,
+            min_ram: image.min_ram as i64,
+            min_disk: image.min_disk as i64,
+        }
+    }
+
+    fn values(&self) -> [&dyn ToSql; 14] {
+        let i = self.image;
+        [
+            &i.name,
+            &i.location,
+            &self.status,
+            &i.disk_format,
+            &i.container_format,
+            &self.size,
+            &i.checksum,
+            &i.md5,
+            &i.updated_at,
+            &i.deleted_at,
+            &i.is_public,
+            &i.owner,
+            &self.min_ram,
+            &self.min_disk,
+        ]
+    }
+}
+
+fn corrupt(what: &str, value: &str) -> rusqlite::Error {
+    rusqlite::Error::FromSqlConversionFailure(
+        0,
+        rusqlite::types::Type::Text,
+        format!("stored {what} '{value}' is invalid").into(),
+    )
+}
+
+/// Reads the columns of `COLUMNS` and the properties (`PROPERTIES`) after them.
+fn image_from_row(row: &Row<'_>) -> rusqlite::Result<StoredImage> {
+    let id: String = row.get(1)?;
+    let status: String = row.get(4)?;
+    let json: String = row.get(17)?;
+    let properties = serde_json::from_str::<BTreeMap<String, String>>(&json)
+        .map_err(|_| corrupt("properties", &json))?;
+    Ok(StoredImage {
+        key: row.get(0)?,
+        image: Image {
+            id: ImageId::parse(&id).map_err(|_| corrupt("id", &id))?,
+            name: row.get(2)?,
+            location: row.get(3)?,
+            status: Status::parse(&status).ok_or_else(|| corrupt("status", &status))?,
+            disk_format: row.get(5)?,
+            container_format: row.get(6)?,
+            size: row.get::<_, i64>(7)? as u64,
+            checksum: row.get(8)?,
+            md5: row.get(9)?,
+            created_at: row.get(10)?,
+            updated_at: row.get(11)?,
+            deleted_at: row.get(12)?,
+            is_public: row.get(13)?,
+            owner: row.get(14)?,
+            min_ram: row.get::<_, i64>(15)? as u64,
+            min_disk: row.get::<_, i64>(16)? as u64,
+            properties,
+        },
+    })
+}
+
+impl CatalogueTx for SqliteTx<'_> {
+    /// One image by id with its properties, and whether `caller` is a member of it.
+    fn image_for_caller(
+        &self,
+        id: &ImageId,
+        caller: &str,
+    ) -> Result<Option<(StoredImage, bool)>, DbError> {
+        let sql = format!(
+            "SELECT {COLUMNS}, {PROPERTIES}, EXISTS (SELECT 1 FROM image_members m \
+             WHERE m.image_seq = i.seq AND m.member = ?2) FROM images i WHERE i.id = ?1"
+        );
+        let mut stmt = self.conn.prepare_cached(&sql)?;
+        let found = stmt
+            .query_row(params![id.to_string(), caller], |row| {
+                Ok((image_from_row(row)?, row.get::<_, bool>(18)?))
+            })
+            .optional()?;
+        Ok(found)
+    }
+
+    /// The live image registered at `location`, if any.
+    fn live_image_at(&self, location: &str) -> Result<Option<StoredImage>, DbError> {
+        let sql = format!(
+            "SELECT {COLUMNS}, {PROPERTIES} FROM images i \
+             WHERE i.location = ?1 AND i.deleted_at IS NULL"
+        );
+        let mut stmt = self.conn.prepare_cached(&sql)?;
+        Ok(stmt
+            .query_row(params![location], image_from_row)
+            .optional()?)
+    }
+
+    /// Registers `image` at its location: a new image with a fresh id, or,
+    /// if a live image is registered there, that image with its id and
+    /// creation time kept (re-registration). Returns the image as stored.
+    fn upsert_at_location(&self, image: &Image) -> Result<Image, DbError> {
+        let mut image = image.clone();
+        match self.live_image_at(&image.location)? {
+            Some(existing) => {
+                image.id = existing.image.id;
+                image.created_at = existing.image.created_at;
+                image.updated_at = image.updated_at.max(existing.image.updated_at);
+                self.update(&existing, &image)?;
+            }
+            None => {
+                while self.id_exists(&image.id)? {
+                    image.id = ImageId::generate();
+                }
+                let mut stmt = self.conn.prepare_cached(&INSERT)?;
+                let id = image.id.to_string();
+                let mut values: Vec<&dyn ToSql> = vec![&id, &image.created_at];
+                let written = Written::of(&image);
+                values.extend(written.values());
+                stmt.execute(values.as_slice())?;
+                let seq = self.conn.last_insert_rowid();
+                self.replace_properties(seq, &image)?;
+            }
+        }
+        Ok(image)
+    }
+
+    /// Overwrites every column of `stored` but its id and creation time, and
+    /// its properties, with `image`.
+    fn update(&self, stored: &StoredImage, image: &Image) -> Result<(), DbError> {
+        let mut stmt = self.conn.prepare_cached(&UPDATE)?;
+        let mut values: Vec<&dyn ToSql> = vec![&stored.key];
+        let written = Written::of(image);
+        values.extend(written.values());
+        stmt.execute(values.as_slice())?;
+        self.replace_properties(stored.key, image)
+    }
+
+    /// The member ids of an image, sorted.
+    fn members(&self, image: &StoredImage) -> Result<Vec<String>, DbError> {
+        let seq = image.key;
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT member FROM image_members WHERE image_seq = ?1 ORDER BY member",
+        )?;
+        let rows = stmt.query_map(params![seq], |r| r.get(0))?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// Replaces the member list of an image.
+    fn set_members(&self, image: &StoredImage, members: &[String]) -> Result<(), DbError> {
+        let seq = image.key;
+        self.conn
+            .prepare_cached("DELETE FROM image_members WHERE image_seq = ?1")?
+            .execute(params![seq])?;
+        let mut insert = self.conn.prepare_cached(
+            "INSERT OR IGNORE INTO image_members (image_seq, member) VALUES (?1, ?2)",
+        )?;
+        for m in members {
+            insert.execute(params![seq, m])?;
+        }
+        Ok(())
+    }
+
+    /// Adds one member to an image (idempotent).
+    fn add_member(&self, image: &StoredImage, member: &str) -> Result<(), DbError> {
+        let seq = image.key;
+        self.conn
+            .prepare_cached(
+                "INSERT OR IGNORE INTO image_members (image_seq, member) VALUES (?1, ?2)",
+            )?
+            .execute(params![seq, member])?;
+        Ok(())
+    }
+
+    /// Removes one member from an image (idempotent).
+    fn remove_member(&self, image: &StoredImage, member: &str) -> Result<(), DbError> {
+        let seq = image.key;
+        self.conn
+            .prepare_cached("DELETE FROM image_members WHERE image_seq = ?1 AND member = ?2")?
+            .execute(params![seq, member])?;
+        Ok(())
+    }
+
+    /// Ids of the live images shared between `caller` and `member` (docs/api.md §8), oldest first.
+    fn shared_images(&self, caller: &str, member: &str) -> Result<Vec<ImageId>, DbError> {
+        let sql = if caller == member {
+            "SELECT i.id FROM image_members m JOIN images i ON i.seq = m.image_seq \
+             WHERE m.member = ?1 AND i.deleted_at IS NULL ORDER BY i.created_at, i.id"
+        } else {
+            "SELECT i.id FROM image_members m JOIN images i ON i.seq = m.image_seq \
+             WHERE i.deleted_at IS NULL AND ((m.member = ?1 AND i.owner = ?2) \
+             OR (m.member = ?2 AND i.owner = ?1)) ORDER BY i.created_at, i.id"
+        };
+        let mut stmt = self.conn.prepare_cached(sql)?;
+        let ids: Vec<String> = if caller == member {
+            stmt.query_map(params![caller], |r| r.get(0))?
+                .collect::<Result<_, _>>()?
+        } else {
+            stmt.query_map(params![caller, member], |r| r.get(0))?
+                .collect::<Result<_, _>>()?
+        };
+        let mut out = Vec::new();
+        for id in ids {
+            out.push(
+                ImageId::parse(&id).map_err(|_| DbError::internal(format!("stored id '{id}'")))?,
+            );
+        }
+        Ok(out)
+    }
+
+    /// How many images the catalogue holds, deleted ones included.
+    fn count_images(&self) -> Result<i64, DbError> {
+        let mut stmt = self.conn.prepare_cached("SELECT count(*) FROM images")?;
+        Ok(stmt.query_row([], |r| r.get(0))?)
+    }
+
+    /// The remembered hash of an fs-store object.
+    fn cached_hash(&self, path: &str) -> Result<Option<CachedHash>, DbError> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT path, size, mtime_ns, checksum, md5 FROM object_hashes WHERE path = ?1",
+        )?;
+        Ok(stmt
+            .query_row(params![path], |r| {
+                Ok(CachedHash {
+                    path: r.get(0)?,
+                    size: r.get::<_, i64>(1)? as u64,
+                    mtime_ns: r.get(2)?,
+                    checksum: r.get(3)?,
+                    md5: r.get(4)?,
+                })
+            })
+            .optional()?)
+    }
+
+    /// Remembers the hash of an fs-store object.
+    fn remember_hash(&self, h: &CachedHash) -> Result<(), DbError> {
+        self.conn.prepare_cached(
+            "INSERT INTO object_hashes (path, size, mtime_ns, checksum, md5) VALUES (?1, ?2, ?3, ?4, ?5) \
+             ON CONFLICT (path) DO UPDATE SET size = excluded.size, mtime_ns = excluded.mtime_ns, \
+             checksum = excluded.checksum, md5 = excluded.md5",
+        )?
+        .execute(params![h.path, h.size as i64, h.mtime_ns, h.checksum, h.md5])?;
+        Ok(())
+    }
+
+    fn marker_position(
+        &self,
+        caller: &str,
+        marker: &ImageId,
+        q: &ListQuery,
+    ) -> Result<Option<ListPosition>, DbError> {
+        self.marker(caller, marker, q)
+    }
+
+    fn list_piece(&self, plan: &ListPlan<'_>, visit: &mut Visit<'_>) -> Result<Piece, DbError> {
+        self.list(plan, visit)
+    }
+
+    fn object_meta(&self, path: &str) -> Result<Option<ObjectMeta>, DbError> {
+        self.object(path)
+    }
+
+    fn object_metas_under(&self, prefix: &str) -> Result<BTreeMap<String, ObjectMeta>, DbError> {
+        self.objects_under(prefix)
+    }
+
+    fn put_object_meta(&self, path: &str, m: &ObjectMeta) -> Result<(), DbError> {
+        self.put_object(path, m)
+    }
+
+    fn forget_object(&self, path: &str) -> Result<(), DbError> {
+        self.forget(path)
+    }
+
+    fn image_lets_read(&self, location: &str, caller: &str) -> Result<bool, DbError> {
+        self.lets_read(location, caller)
+    }
+
+    fn image_readable_under(&self, prefix: &str, caller: &str) -> Result<HashSet<String>, DbError> {
+        self.readable_under(prefix, caller)
+    }
+}
+
+impl SqliteTx<'_> {
+    /// Whether any image, live or deleted, ever had this id.
+    fn id_exists(&self, id: &ImageId) -> Result<bool, DbError> {
+        let mut stmt = self
+            .conn
+            .prepare_cached("SELECT EXISTS (SELECT 1 FROM images WHERE id = ?1)")?;
+        Ok(stmt.query_row(params![id.to_string()], |r| r.get(0))?)
+    }
+
+    /// Replaces the property set of row `seq` with `image`'s (each row also
+    /// holds the image's creation time and id, which never change, for the
+    /// index that reads a property's images in creation order).
+    fn replace_properties(&self, seq: i64, image: &Image) -> Result<(), DbError> {
+        let properties = &image.properties;
+        self.conn
+            .prepare_cached("DELETE FROM image_properties WHERE image_seq = ?1")?
+            .execute(params![seq])?;
+        let mut insert = self.conn.prepare_cached(
+            "INSERT INTO image_properties (image_seq, key, value, created_at, image_id) \
+             VALUES (?1, ?2, ?3, ?4, ?5)",
+        )?;
+        let id = image.id.to_string();
+        for (k, v) in properties {
+            insert.execute(params![seq, k, v, image.created_at, id])?;
+        }
+        let json = serde_json::to_string(properties).map_err(DbError::internal)?;
+        self.conn
+            .prepare_cached("UPDATE images SET properties_json = ?2 WHERE seq = ?1")?
+            .execute(params![seq, json])?;
+        Ok(())
+    }
+
+    /// How many images' `properties_json`, or the creation time and id
+    /// their property rows hold, disagree with their property rows or the
+    /// image (for `plankton check`; always 0 unless the file was changed
+    /// behind our back).
+    pub(super) fn properties_out_of_step(&self) -> Result<i64, DbError> {
+        Ok(self.conn.query_row(
+            "SELECT count(*) FROM images i WHERE json(i.properties_json) IS NOT json(\
+             (SELECT coalesce(json_group_object(p.key, p.value), '{}') \
+              FROM image_properties p WHERE p.image_seq = i.seq)) \
+             OR EXISTS (SELECT 1 FROM image_properties p WHERE p.image_seq = i.seq \
+              AND (p.created_at IS NOT i.created_at OR p.image_id IS NOT i.id))",
+            [],
+            |r| r.get(0),
+        )?)
+    }
+}

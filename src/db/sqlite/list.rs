@@ -1,0 +1,414 @@
+//! Listings on SQLite: a `ListPlan` as one statement, with the tuning
+//! SQLite's planner needs (which index a property filter is read through,
+//! whether a rare filter's matches are sorted whole, the LIMIT in the
+//! text), and the rows handed on as they are read, without copies.
+
+use rusqlite::types::{Value, ValueRef};
+use rusqlite::{params, params_from_iter, OptionalExtension, Row};
+
+use super::catalogue::{COLUMNS, PROPERTIES, VISIBLE};
+use super::SqliteTx;
+use crate::db::error::DbError;
+use crate::db::plan::{Filter, ListPlan, ListPosition, Piece, SortValue};
+use crate::db::tx::Visit;
+use crate::domain::ids::ImageId;
+use crate::domain::listing::{ListQuery, ListedImage, SortKey};
+
+/// The most images one read of a listing returns: one short read
+/// transaction (about 0.4 ms with properties) on the thread that serves
+/// the request, and about 70 KB of JSON held at a time per reader.
+const PIECE: u32 = 128;
+
+/// A rare property filter's matches are read from the property index and
+/// sorted whole, in one read, when fewer than this (a listing that wants
+/// more than a piece counts up to this many); sorting them again for every
+/// piece would cost more than scanning the catalogue once.
+const SORTED: u32 = 2048;
+
+/// For a page of at most a piece, a property filter matched by fewer
+/// images than this is read from its index and sorted; one matched by
+/// more, by reading the images in the listing's order (see `statement`).
+/// About where the two cost the same for a page of 25 of 10,000 images
+/// (BENCHMARKS.md, "Property filters").
+const RARE: u32 = 256;
+
+/// A listing's statement: its SQL and arguments, how many images it reads,
+/// and the rare property filter, if any, it is read through.
+struct ListStatement {
+    sql: String,
+    args: Vec<Value>,
+    piece: u32,
+    driving: Option<usize>,
+}
+
+impl ListStatement {
+    /// Binds `v` as the next argument and appends `clause` with its `?`
+    /// numbered for it.
+    fn arg(&mut self, clause: &str, v: Value) {
+        self.args.push(v);
+        let mark = format!("?{}", self.args.len());
+        self.sql.push_str(&clause.replace('?', &mark));
+    }
+}
+
+/// A sort column's value as a listing carries it between pieces.
+fn sort_value(v: ValueRef<'_>) -> SortValue {
+    match v {
+        ValueRef::Integer(n) => SortValue::Integer(n),
+        ValueRef::Text(t) => SortValue::Text(String::from_utf8_lossy(t).into_owned()),
+        // Sort columns hold only numbers and text.
+        _ => SortValue::Null,
+    }
+}
+
+/// A position's sort value, bound as an argument.
+fn bound(v: &SortValue) -> Value {
+    match v {
+        SortValue::Null => Value::Null,
+        SortValue::Integer(n) => Value::Integer(*n),
+        SortValue::Text(t) => Value::Text(t.clone()),
+    }
+}
+
+/// Where in `COLUMNS` the column `key` sorts by is.
+fn sort_column_index(key: SortKey) -> usize {
+    match key {
+        SortKey::Id => 1,
+        SortKey::Name => 2,
+        SortKey::Status => 4,
+        SortKey::DiskFormat => 5,
+        SortKey::ContainerFormat => 6,
+        SortKey::Size => 7,
+        SortKey::CreatedAt => 10,
+        SortKey::UpdatedAt => 11,
+    }
+}
+
+/// Whether the plan is read from the index that holds each property in
+/// creation order, (key, value, created_at, image_id): in creation order
+/// (the default) with a property filter, a page reads its own images and
+/// no others.
+fn in_order(plan: &ListPlan<'_>) -> bool {
+    plan.sort_key == SortKey::CreatedAt && plan.properties().next().is_some()
+}
+
+impl SqliteTx<'_> {
+    /// The images `plan` reads, handed to `visit`: at most `PIECE`, or,
+    /// when a rare property filter's matches are sorted whole, `SORTED`.
+    pub(super) fn list(
+        &self,
+        plan: &ListPlan<'_>,
+        visit: &mut Visit<'_>,
+    ) -> Result<Piece, DbError> {
+        let st = self.statement(plan)?;
+        let mut stmt = self.conn.prepare_cached(&st.sql)?;
+        let mut rows = stmt.query(params_from_iter(st.args.iter()))?;
+        let mut count = 0;
+        let mut last = ListPosition {
+            value: SortValue::Null,
+            id: String::new(),
+            driving: st.driving,
+        };
+        let at = sort_column_index(plan.sort_key);
+        while let Some(row) = rows.next()? {
+            let listed = listed_row(row, plan.detail)?;
+            last.id.clear();
+            last.id.push_str(listed.id);
+            last.value = sort_value(row.get_ref(at)?);
+            visit(listed);
+            count += 1;
+        }
+        Ok(Piece {
+            count,
+            more: count == st.piece as usize && plan.limit != Some(st.piece),
+            last: (count > 0).then_some(last),
+        })
+    }
+
+    /// The sort value and id of a listing's marker, if the caller can see it
+    /// (and it is live unless `changes-since` is given).
+    pub(super) fn marker(
+        &self,
+        caller: &str,
+        marker: &ImageId,
+        q: &ListQuery,
+    ) -> Result<Option<ListPosition>, DbError> {
+        let col = q.sort_key.column();
+        let sql = format!(
+            "SELECT i.{col}, i.id, i.deleted_at IS NULL FROM images i WHERE i.id = ?2 AND {VISIBLE}"
+        );
+        let found: Option<(SortValue, String, bool)> = self
+            .conn
+            .prepare_cached(&sql)?
+            .query_row(params![caller, marker.to_string()], |r| {
+                Ok((sort_value(r.get_ref(0)?), r.get(1)?, r.get(2)?))
+            })
+            .optional()?;
+        Ok(match found {
+            Some((value, id, live)) if live || q.changes_since.is_some() => Some(ListPosition {
+                value,
+                id,
+                driving: None,
+            }),
+            _ => None,
+        })
+    }
+
+    /// The statement that reads a piece of a listing (see `list`).
+    fn statement(&self, plan: &ListPlan<'_>) -> Result<ListStatement, DbError> {
+        let in_order = in_order(plan);
+        // Decided on the first piece; the later ones keep it.
+        let driving = match plan.from {
+            Some(at) if plan.continuing => at.driving,
+            _ if in_order => None,
+            _ => self.rare_property(plan)?,
+        };
+        let most = if driving.is_some() { SORTED } else { PIECE };
+        let piece = plan.limit.map_or(most, |l| l.min(most));
+        let mut st = ListStatement {
+            sql: select(plan.detail, in_order),
+            args: vec![Value::Text(plan.caller.to_string())],
+            piece,
+            driving,
+        };
+        filters(&mut st, plan, in_order);
+        keyset_and_order(&mut st, plan, in_order);
+        // In the text, not bound: SQLite's planner reads a bound LIMIT, so
+        // that binding it (even to the same value) makes the statement
+        // be parsed and planned again on every run, which profiles showed
+        // as a fifth of a page's time.
+        st.sql.push_str(&format!(" LIMIT {piece}"));
+        Ok(st)
+    }
+
+    /// Which of the plan's property filters, if any, few enough images
+    /// match for their sorting to cost less than a scan (the rarest of
+    /// them): fewer than `RARE` for a page of at most a piece, else fewer
+    /// than `SORTED`; counted through the index, no further than that.
+    fn rare_property(&self, plan: &ListPlan<'_>) -> Result<Option<usize>, DbError> {
+        let cap = i64::from(if plan.limit.is_some_and(|l| l <= PIECE) {
+            RARE
+        } else {
+            SORTED
+        });
+        let mut rarest: Option<(usize, i64)> = None;
+        for (n, k, v) in plan.properties() {
+            // The cap in the text, as `list`'s LIMIT is, for the same reason.
+            let count: i64 = self
+                .conn
+                .prepare_cached(&format!(
+                    "SELECT count(*) FROM (SELECT 1 FROM image_properties \
+                     WHERE key = ?1 AND value = ?2 LIMIT {cap})"
+                ))?
+                .query_row(params![k, v], |r| r.get(0))?;
+            if count < cap && rarest.is_none_or(|(_, c)| count < c) {
+                rarest = Some((n, count));
+            }
+        }
+        Ok(rarest.map(|(n, _)| n))
+    }
+}
+
+/// The statement's columns and tables, up to its first condition, which is
+/// visibility (the caller is `?1`).
+fn select(detail: bool, in_order: bool) -> String {
+    let mut sql = format!("SELECT {COLUMNS}");
+    if detail {
+        sql.push_str(", ");
+        sql.push_str(PROPERTIES);
+    }
+    sql.push_str(if in_order {
+        " FROM image_properties pd JOIN images i ON i.seq = pd.image_seq WHERE "
+    } else {
+        " FROM images i WHERE "
+    });
+    sql.push_str(VISIBLE);
+    sql
+}
+
+/// The plan's filters as conditions; property filters each through the
+/// index that reads them the cheaper way.
+fn filters(st: &mut ListStatement, plan: &ListPlan<'_>, in_order: bool) {
+    let mut property = 0;
+    for filter in &plan.filters {
+        match *filter {
+            Filter::Live => st.sql.push_str(" AND i.deleted_at IS NULL"),
+            Filter::UpdatedAfter(t) => st.arg(" AND i.updated_at > ?", Value::Integer(t)),
+            Filter::Equals(column, v) => {
+                st.arg(&format!(" AND i.{column} = ?"), Value::Text(v.into()))
+            }
+            Filter::SizeAtLeast(n) => st.arg(" AND i.size >= ?", Value::Integer(n)),
+            Filter::SizeAtMost(n) => st.arg(" AND i.size <= ?", Value::Integer(n)),
+            Filter::SharedWithCaller => st.sql.push_str(
+                " AND i.owner <> ?1 AND EXISTS (SELECT 1 FROM image_members m \
+                 WHERE m.image_seq = i.seq AND m.member = ?1)",
+            ),
+            Filter::Public(p) => st.arg(" AND i.is_public = ?", Value::Integer(p as i64)),
+            Filter::Property(k, v) => {
+                property_filter(st, (property, k, v), in_order);
+                property += 1;
+            }
+        }
+    }
+}
+
+/// The `n`th property filter, `k` = `v`.
+fn property_filter(st: &mut ListStatement, (n, k, v): (usize, &str, &str), in_order: bool) {
+    if in_order && n == 0 {
+        st.arg(" AND pd.key = ?", Value::Text(k.into()));
+        st.arg(" AND pd.value = ?", Value::Text(v.into()));
+        return;
+    }
+    let clause = if Some(n) == st.driving {
+        // Few images have it: they are read from the (key, value,
+        // image_seq) index and sorted, fewer than a scan would pass.
+        " AND i.seq IN (SELECT pf.image_seq FROM image_properties pf WHERE pf.key = ?"
+    } else {
+        // Many have it: the images are read in the listing's order and
+        // each looked up, so a page stops after its last image instead of
+        // sorting every match.
+        " AND EXISTS (SELECT 1 FROM image_properties pf \
+         WHERE pf.image_seq = i.seq AND pf.key = ?"
+    };
+    st.arg(clause, Value::Text(k.into()));
+    st.arg(" AND pf.value = ?)", Value::Text(v.into()));
+}
+
+/// Where the piece starts and its order.
+fn keyset_and_order(st: &mut ListStatement, plan: &ListPlan<'_>, in_order: bool) {
+    // What the listing is ordered by: the image's column, or its copy in
+    // the property index the listing is read from.
+    let (col, id) = if in_order {
+        ("pd.created_at".to_string(), "pd.image_id")
+    } else {
+        (format!("i.{}", plan.sort_key.column()), "i.id")
+    };
+    let (cmp, dir) = if plan.descending {
+        ("<", "DESC")
+    } else {
+        (">", "ASC")
+    };
+    let by_id = plan.sort_key == SortKey::Id;
+    if let Some(from) = plan.from {
+        let marker_id = Value::Text(from.id.clone());
+        if by_id {
+            st.arg(&format!(" AND i.id {cmp} ?"), marker_id);
+        } else {
+            // A row value: SQLite seeks the (col, id) index to it.
+            st.arg(&format!(" AND ({col}, {id}) {cmp} (?"), bound(&from.value));
+            st.arg(", ?)", marker_id);
+        }
+    }
+    if by_id {
+        st.sql.push_str(&format!(" ORDER BY i.id {dir}"));
+    } else {
+        st.sql
+            .push_str(&format!(" ORDER BY {col} {dir}, {id} {dir}"));
+    }
+}
+
+fn listed_row<'a>(row: &'a Row<'_>, detail: bool) -> rusqlite::Result<ListedImage<'a>> {
+    let text = |i: usize| -> rusqlite::Result<&'a str> {
+        row.get_ref(i)?.as_str().map_err(|e| {
+            rusqlite::Error::FromSqlConversionFailure(i, rusqlite::types::Type::Text, e.into())
+        })
+    };
+    Ok(ListedImage {
+        id: text(1)?,
+        name: text(2)?,
+        location: text(3)?,
+        status: text(4)?,
+        disk_format: text(5)?,
+        container_format: text(6)?,
+        size: row.get(7)?,
+        checksum: text(8)?,
+        md5: row.get_ref(9)?.as_str_or_null().map_err(|e| {
+            rusqlite::Error::FromSqlConversionFailure(9, rusqlite::types::Type::Text, e.into())
+        })?,
+        created_at: row.get(10)?,
+        updated_at: row.get(11)?,
+        deleted_at: row.get(12)?,
+        is_public: row.get(13)?,
+        owner: text(14)?,
+        min_ram: row.get(15)?,
+        min_disk: row.get(16)?,
+        properties_json: if detail { Some(text(17)?) } else { None },
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rusqlite::Connection;
+
+    /// What SQLite's planner makes of a listing's statement, step by step.
+    fn plan(
+        conn: &Connection,
+        caller: &str,
+        q: &ListQuery,
+        after: Option<&ListPosition>,
+    ) -> String {
+        let plan = ListPlan::new(caller, q, true, after, after.is_some());
+        let st = SqliteTx::new(conn).statement(&plan).unwrap();
+        let mut stmt = conn
+            .prepare(&format!("EXPLAIN QUERY PLAN {}", st.sql))
+            .unwrap();
+        let steps: Vec<String> = stmt
+            .query_map(params_from_iter(st.args.iter()), |r| r.get(3))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        steps.join("\n")
+    }
+
+    #[test]
+    fn pages_in_creation_order_are_read_in_index_order_without_sorting_their_matches() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        super::super::migrations().to_latest(&mut conn).unwrap();
+        let page = ListQuery {
+            limit: Some(25),
+            ..ListQuery::default()
+        };
+        let filtered = ListQuery {
+            properties: vec![("os".into(), "debian".into())],
+            ..page.clone()
+        };
+        let two_filters = ListQuery {
+            properties: vec![
+                ("os".into(), "debian".into()),
+                ("arch".into(), "x86".into()),
+            ],
+            descending: true,
+            ..page.clone()
+        };
+        let after = ListPosition {
+            value: SortValue::Integer(1),
+            id: "5583ffe1-5273-4c84-9e32-2fbe476bd7b7".into(),
+            driving: None,
+        };
+        for (what, q, index) in [
+            ("a page", &page, "images_created_at"),
+            ("a filtered page", &filtered, "image_properties_in_order"),
+            (
+                "two filters, descending",
+                &two_filters,
+                "image_properties_in_order",
+            ),
+        ] {
+            for from in [None, Some(&after)] {
+                let plan = plan(&conn, "alice", q, from);
+                assert!(plan.contains(index), "{what} ({from:?}): {plan}");
+                assert!(
+                    !plan.contains("TEMP B-TREE"),
+                    "{what} ({from:?}) sorts: {plan}"
+                );
+            }
+        }
+        // Going on from a position seeks the index to it.
+        let plan = plan(&conn, "alice", &filtered, Some(&after));
+        assert!(
+            plan.contains("created_at>?") || plan.contains("(created_at,image_id)>(?,?)"),
+            "{plan}"
+        );
+    }
+}
