@@ -48,7 +48,7 @@ crashtest: build ## kill -9 the release binary under 16 writers CYCLES times (50
 	TEST_PLANKTON_BIN=$(BIN) CRASH_CYCLES=$(CYCLES) $(CARGO) test --locked --test crash
 
 fuzz: ## the generated-input (proptest) tests with FUZZ_CASES cases each (40000), optimised
-	PROPTEST_CASES=$(FUZZ_CASES) $(CARGO) test --locked --release --lib proptests
+	PROPTEST_CASES=$(FUZZ_CASES) $(CARGO) test --locked --release --lib -- proptests router::tests::routes_
 
 lint: ## formatting, clippy (warnings are errors), the unit's hardening score
 	$(CARGO) fmt --check

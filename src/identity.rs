@@ -12,7 +12,7 @@ use crate::domain::user::User;
 use crate::error::AppError;
 use crate::http::routing::{find, Lookup, Route, Seg};
 use crate::http::surface::{self, h, Halt, Surface};
-use crate::http::{caller_for, fault, AppState};
+use crate::http::{caller_for, AppState};
 
 /// How long a token is said to last; token-file tokens do not expire, but
 /// clients expect a time.
@@ -243,14 +243,6 @@ impl Surface for Identity {
     ) -> Result<Identity, Halt> {
         caller_for(open, http, state, who).await?;
         Ok(Identity)
-    }
-
-    fn scene(_: &AppState, _: Option<&Identity>) {}
-
-    async fn missed_scene(_: &HttpRequest, _: &web::Data<AppState>, _: ()) {}
-
-    fn fault(e: &AppError, _: ()) -> HttpResponse {
-        fault::json(e)
     }
 }
 

@@ -21,6 +21,8 @@ mod http;
 mod identity;
 mod metrics;
 mod objects;
+#[cfg(test)]
+mod proptests;
 mod registry;
 mod router;
 pub mod startup;

@@ -163,6 +163,8 @@ async fn health(req: &HttpRequest, state: &AppState) -> HttpResponse {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::domain::proptests::config;
+    use proptest::prelude::*;
 
     #[test]
     fn every_prefix_leads_to_its_surface() {
@@ -200,5 +202,52 @@ mod tests {
         );
         assert_eq!(s("/images"), None);
         assert_eq!(s("/basement/images"), None);
+    }
+
+    /// The image API route of a path: its dialect, its label and the
+    /// parameters taken from it (through whichever of GET and PUT it takes).
+    fn resolve(path: &str, base: &str) -> Option<(Dialect, &'static str, Vec<String>)> {
+        let Some(Surface::Images(dialect, rest)) = surface(path, base) else {
+            return None;
+        };
+        ["GET", "PUT"].iter().find_map(|method| {
+            let lookup = crate::api::route(dialect, rest, method);
+            Some((dialect, lookup.label?, lookup.found.ok()?.params))
+        })
+    }
+
+    proptest! {
+        #![proptest_config(config())]
+
+        #[test]
+        fn routes_resolve_or_are_a_404_and_never_panic(
+            segs in prop::collection::vec(prop_oneof![
+                Just("images".to_string()), Just("detail".to_string()), Just("members".to_string()),
+                Just("shared-images".to_string()), Just("v1".to_string()), Just("v1.0".to_string()),
+                Just(String::new()), "[a-z0-9%-]{1,8}", any::<String>(),
+            ], 0..6),
+            base in prop_oneof![Just(""), Just("/base")],
+        ) {
+            let path = format!("/{}", segs.join("/"));
+            if let Some((_, label, params)) = resolve(&path, base) {
+                prop_assert_eq!(params.len(), label.matches("{}").count());
+                for p in params {
+                    prop_assert!(!p.is_empty() && !p.contains('/'), "{:?} -> {:?}", path, label);
+                }
+            }
+        }
+
+        #[test]
+        fn routes_with_any_parameter_resolve_to_it(id in "[^/]{1,40}", member in "[^/]{1,40}", prefix in prop_oneof![Just(""), Just("/v1.0"), Just("/v1")]) {
+            prop_assume!(id != "detail");
+            let (dialect, label) = if prefix == "/v1" { (Dialect::Glance, "/v1") } else { (Dialect::Cyclades, "") };
+            let image = format!("{label}/images/{{}}");
+            let member_route = format!("{label}/images/{{}}/members/{{}}");
+            let shared = format!("{label}/shared-images/{{}}");
+            let got = |p: String| resolve(&p, "").map(|(d, l, params)| (d, l.to_string(), params));
+            prop_assert_eq!(got(format!("{prefix}/images/{id}")), Some((dialect, image, vec![id.clone()])));
+            prop_assert_eq!(got(format!("{prefix}/images/{id}/members/{member}")), Some((dialect, member_route, vec![id.clone(), member.clone()])));
+            prop_assert_eq!(got(format!("{prefix}/shared-images/{member}")), Some((dialect, shared, vec![member])));
+        }
     }
 }

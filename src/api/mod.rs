@@ -22,7 +22,7 @@ use crate::domain::user::Caller;
 use crate::error::AppError;
 use crate::http::routing::{find, Lookup};
 use crate::http::surface::{self, Halt, Surface};
-use crate::http::{caller_for, fault, AppState};
+use crate::http::{caller_for, AppState};
 
 /// Which API a request speaks, told apart by its path prefix alone.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -96,14 +96,6 @@ impl Surface for Api {
     ) -> Result<Api, Halt> {
         let caller = caller_for(open, http, state, who).await?;
         Ok(Api { caller, dialect })
-    }
-
-    fn scene(_: &AppState, _: Option<&Api>) {}
-
-    async fn missed_scene(_: &HttpRequest, _: &web::Data<AppState>, _: Dialect) {}
-
-    fn fault(e: &AppError, _: ()) -> HttpResponse {
-        fault::json(e)
     }
 }
 

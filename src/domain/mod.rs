@@ -15,4 +15,4 @@ pub(crate) mod time;
 pub(crate) mod user;
 
 #[cfg(test)]
-mod proptests;
+pub(crate) mod proptests;

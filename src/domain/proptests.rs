@@ -18,7 +18,7 @@ use super::time::{format_micros, parse_since};
 use crate::error::AppError;
 
 /// `PROPTEST_CASES` cases a property (proptest reads it), no regression files.
-fn config() -> Config {
+pub(crate) fn config() -> Config {
     Config {
         failure_persistence: Some(Box::new(FileFailurePersistence::Off)),
         ..Config::default()
@@ -26,7 +26,9 @@ fn config() -> Config {
 }
 
 /// Only 400s: any other error (500 above all) is a bug.
-fn only_bad_request<T: std::fmt::Debug>(r: &Result<T, AppError>) -> Result<(), TestCaseError> {
+pub(crate) fn only_bad_request<T: std::fmt::Debug>(
+    r: &Result<T, AppError>,
+) -> Result<(), TestCaseError> {
     match r {
         Ok(_) | Err(AppError::Invalid(_)) => Ok(()),
         Err(e) => Err(TestCaseError::fail(format!("not a 400: {e:?}"))),

@@ -117,8 +117,9 @@ pub(crate) trait Surface: Sized + 'static {
     /// What the router hands on besides the route (the dialect; the web
     /// view's sessions).
     type Seed;
-    /// What an error needs of the request, kept before the handler takes it.
-    type Scene;
+    /// What an error needs of the request, kept before the handler takes it
+    /// (nothing, for the surfaces whose faults are JSON).
+    type Scene: Default;
 
     /// The surface's part of the request, with its caller unless the
     /// route is `open` (their id goes into `who` for the access log as soon
@@ -132,19 +133,26 @@ pub(crate) trait Surface: Sized + 'static {
     ) -> Result<Self, Halt>;
 
     /// What `fault` will need, from the request as admitted (if it was).
-    fn scene(state: &AppState, ext: Option<&Self>) -> Self::Scene;
+    fn scene(_state: &AppState, _ext: Option<&Self>) -> Self::Scene {
+        Self::Scene::default()
+    }
 
     /// What `fault` will need for a request that matched no route: nothing
     /// is asked of its caller, though a surface may look (the web view's
     /// error page keeps the user's chrome).
     async fn missed_scene(
-        http: &HttpRequest,
-        state: &web::Data<AppState>,
-        seed: Self::Seed,
-    ) -> Self::Scene;
+        _http: &HttpRequest,
+        _state: &web::Data<AppState>,
+        _seed: Self::Seed,
+    ) -> Self::Scene {
+        Self::Scene::default()
+    }
 
-    /// An error as this surface shows it.
-    fn fault(e: &AppError, scene: Self::Scene) -> HttpResponse;
+    /// An error as this surface shows it: the JSON fault unless the
+    /// surface says otherwise.
+    fn fault(e: &AppError, _scene: Self::Scene) -> HttpResponse {
+        super::fault::json(e)
+    }
 }
 
 /// Serves one request of surface `X` whose route the router `found`.

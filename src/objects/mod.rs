@@ -117,14 +117,6 @@ impl Surface for Objects {
         let query = Query::parse(http.query_string())?;
         Ok(Objects { caller, query })
     }
-
-    fn scene(_: &AppState, _: Option<&Objects>) {}
-
-    async fn missed_scene(_: &HttpRequest, _: &web::Data<AppState>, _: ()) {}
-
-    fn fault(e: &AppError, _: ()) -> HttpResponse {
-        fault::json(e)
-    }
 }
 
 /// Serves one request of the surface, whose route the router found.

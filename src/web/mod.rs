@@ -250,7 +250,8 @@ fn guard(resp: &mut HttpResponse) {
 
 impl Surface for Web {
     type Seed = web::Data<WebState>;
-    type Scene = Chrome;
+    /// Always there: `scene` and `missed_scene` make it for every request.
+    type Scene = Option<Chrome>;
 
     async fn admit(
         http: &HttpRequest,
@@ -274,22 +275,27 @@ impl Surface for Web {
         }
     }
 
-    fn scene(state: &AppState, ext: Option<&Web>) -> Chrome {
-        session_chrome(state, "", ext.and_then(|w| w.session.as_ref()))
+    fn scene(state: &AppState, ext: Option<&Web>) -> Option<Chrome> {
+        Some(session_chrome(
+            state,
+            "",
+            ext.and_then(|w| w.session.as_ref()),
+        ))
     }
 
     async fn missed_scene(
         http: &HttpRequest,
         state: &web::Data<AppState>,
         web: web::Data<WebState>,
-    ) -> Chrome {
+    ) -> Option<Chrome> {
         // A page that does not exist still belongs to the session, if live:
         // its error page keeps the user's navigation.
         let session = session_of(http, state, &web).await.ok().flatten();
-        session_chrome(state, "", session.as_ref())
+        Some(session_chrome(state, "", session.as_ref()))
     }
 
-    fn fault(e: &AppError, chrome: Chrome) -> HttpResponse {
+    fn fault(e: &AppError, chrome: Option<Chrome>) -> HttpResponse {
+        let chrome = chrome.unwrap_or_else(|| Chrome::anonymous("", "Error"));
         render::error_page(e, chrome)
     }
 }
