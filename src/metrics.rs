@@ -11,7 +11,7 @@ use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::{exponential_buckets, Histogram};
-use prometheus_client::registry::Registry;
+use prometheus_client::registry::{Metric, Registry};
 
 /// A request's route, method and status.
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
@@ -133,23 +133,28 @@ impl Metrics {
     pub(crate) fn new() -> Metrics {
         let mut registry = Registry::with_prefix("plankton");
         let (requests, latency, bytes_in, bytes_out) = http_metrics(&mut registry);
-        let writer = WriterMetrics::default();
-        registry.register(
-            "db_write_batch_size",
-            "Write requests committed together in one transaction",
-            writer.batch_size.clone(),
-        );
-        registry.register(
-            "db_commit_duration_seconds",
-            "Time to run and commit one batch of writes",
-            writer.commit_seconds.clone(),
-        );
-        let (identity_cache, backend) = backend_metrics(&mut registry);
-        let uploads_in_flight = Gauge::default();
-        registry.register(
+        let r = &mut registry;
+        let fresh = WriterMetrics::default();
+        let writer = WriterMetrics {
+            batch_size: registered(
+                r,
+                "db_write_batch_size",
+                "Write requests committed together in one transaction",
+                fresh.batch_size,
+            ),
+            commit_seconds: registered(
+                r,
+                "db_commit_duration_seconds",
+                "Time to run and commit one batch of writes",
+                fresh.commit_seconds,
+            ),
+        };
+        let (identity_cache, backend) = backend_metrics(r);
+        let uploads_in_flight = registered(
+            r,
             "uploads_in_flight",
             "Uploads being received now",
-            uploads_in_flight.clone(),
+            Gauge::default(),
         );
         Metrics {
             registry: Arc::new(registry),
@@ -179,64 +184,71 @@ impl Metrics {
     }
 }
 
+/// `metric`, registered under `name` with its `help`.
+fn registered<M: Metric + Clone>(registry: &mut Registry, name: &str, help: &str, metric: M) -> M {
+    registry.register(name, help, metric.clone());
+    metric
+}
+
 /// The request counters, timings and byte counts, registered.
 fn http_metrics(
-    registry: &mut Registry,
+    r: &mut Registry,
 ) -> (
     Family<RequestLabels, Counter>,
     Timings<RouteLabels>,
     Counter,
     Counter,
 ) {
-    let requests = Family::<RequestLabels, Counter>::default();
-    registry.register(
-        "http_requests",
-        "Requests answered, by route pattern, method and status",
-        requests.clone(),
-    );
-    let latency: Timings<RouteLabels> = Family::new_with_constructor(seconds);
-    registry.register(
-        "http_request_duration_seconds",
-        "Time from the request's head to its answer's head, by route pattern",
-        latency.clone(),
-    );
-    let bytes_in = Counter::default();
-    registry.register(
-        "http_request_body_bytes",
-        "Request body bytes read",
-        bytes_in.clone(),
-    );
-    let bytes_out = Counter::default();
-    registry.register(
-        "http_response_body_bytes",
-        "Response body bytes sent",
-        bytes_out.clone(),
-    );
-    (requests, latency, bytes_in, bytes_out)
+    (
+        registered(
+            r,
+            "http_requests",
+            "Requests answered, by route pattern, method and status",
+            Family::default(),
+        ),
+        registered(
+            r,
+            "http_request_duration_seconds",
+            "Time from the request's head to its answer's head, by route pattern",
+            Family::new_with_constructor(seconds),
+        ),
+        registered(
+            r,
+            "http_request_body_bytes",
+            "Request body bytes read",
+            Counter::default(),
+        ),
+        registered(
+            r,
+            "http_response_body_bytes",
+            "Response body bytes sent",
+            Counter::default(),
+        ),
+    )
 }
 
 /// The identity cache's and the network backends' figures, registered.
-fn backend_metrics(registry: &mut Registry) -> (Family<CacheLabels, Counter>, BackendMetrics) {
-    let identity_cache = Family::<CacheLabels, Counter>::default();
-    registry.register(
+fn backend_metrics(r: &mut Registry) -> (Family<CacheLabels, Counter>, BackendMetrics) {
+    let identity_cache = registered(
+        r,
         "identity_cache_lookups",
         "Tokens looked up in the identity cache, by hit or miss",
-        identity_cache.clone(),
+        Family::default(),
     );
     let backend = BackendMetrics {
-        latency: Family::new_with_constructor(seconds),
-        errors: Family::default(),
+        latency: registered(
+            r,
+            "backend_call_duration_seconds",
+            "Time network backends took to answer, by backend and call",
+            Family::new_with_constructor(seconds),
+        ),
+        errors: registered(
+            r,
+            "backend_call_errors",
+            "Network backend calls with no usable answer, by backend and call",
+            Family::default(),
+        ),
     };
-    registry.register(
-        "backend_call_duration_seconds",
-        "Time network backends took to answer, by backend and call",
-        backend.latency.clone(),
-    );
-    registry.register(
-        "backend_call_errors",
-        "Network backend calls with no usable answer, by backend and call",
-        backend.errors.clone(),
-    );
     (identity_cache, backend)
 }
 
