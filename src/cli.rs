@@ -100,7 +100,7 @@ mod tests {
                 assert_eq!(
                     (user_id.as_str(), name.join(" ").as_str()),
                     ("bob", "Bob B.")
-                )
+                );
             }
             other => panic!("{other:?}"),
         }

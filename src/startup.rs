@@ -226,7 +226,7 @@ impl Signals {
             .ok();
         let stop = StopSignals::claim()
             .map_err(|e| {
-                log::warn!("SIGINT, SIGTERM and SIGQUIT will end the process at once: {e}")
+                log::warn!("SIGINT, SIGTERM and SIGQUIT will end the process at once: {e}");
             })
             .ok();
         Signals { hangup, stop }
@@ -291,7 +291,9 @@ fn lock_catalogue(database: &Path) -> Result<Option<Arc<File>>, StartupError> {
         other => other.map_err(failed)?,
     };
     let key = std::fs::canonicalize(&path).map_err(failed)?;
-    let mut held = HELD.lock().unwrap_or_else(|p| p.into_inner());
+    let mut held = HELD
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
     held.retain(|(_, lock)| lock.strong_count() > 0);
     if let Some(ours) = held.iter().find(|(k, _)| *k == key) {
         return Ok(ours.1.upgrade());
@@ -424,8 +426,7 @@ fn access_logger() -> Logger {
         res.response()
             .extensions()
             .get::<CallerId>()
-            .map(|c| c.0.clone())
-            .unwrap_or_else(|| "-".into())
+            .map_or_else(|| "-".into(), |c| c.0.clone())
     })
 }
 

@@ -152,7 +152,7 @@ fn header_text<'a>(name: &str, value: &'a HeaderValue) -> Result<&'a str, AppErr
 /// Unknown names, bad percent escapes and conflicting repeats are 400s.
 pub(super) fn parse_meta(headers: &HeaderMap) -> Result<MetaHeaders, AppError> {
     let mut out = MetaHeaders::default();
-    for (name, value) in headers.iter() {
+    for (name, value) in headers {
         let name = name.as_str();
         if name == PURGE_PROPS {
             let text = header_text(name, value)?;

@@ -257,7 +257,7 @@ proptest! {
         prop_assert!(rendered_name.is_some(), "no x-image-meta-name for {:?}", name);
         check(rendered_name.unwrap(), &name)?;
         let mut rendered = BTreeMap::new();
-        for (k, v) in headers.iter() {
+        for (k, v) in headers {
             if let Some(key) = k.as_str().strip_prefix("x-image-meta-property-") {
                 // Cyclades spells the key's `_` as `-`, Glance keeps it.
                 let key = decode(key).unwrap();
@@ -275,7 +275,7 @@ proptest! {
         // the same image.
         if !glance {
             let mut back = HeaderMap::new();
-            for (k, v) in headers.iter() {
+            for (k, v) in headers {
                 if k.as_str() == "x-image-meta-name" || k.as_str().starts_with("x-image-meta-property-") {
                     back.append(k.clone(), v.clone());
                 }

@@ -242,7 +242,7 @@ fn read_full(f: &mut File, buf: &mut [u8]) -> std::io::Result<usize> {
         match f.read(&mut buf[filled..]) {
             Ok(0) => break,
             Ok(n) => filled += n,
-            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
             Err(e) => return Err(e),
         }
     }

@@ -162,7 +162,7 @@ impl ListQuery {
                         "Invalid changes-since '{}': expected YYYY-MM-DD, YYYY-MM-DD HH:MM:SS or ISO 8601",
                         truncate(&value, 80)
                     ))
-                })?)
+                })?);
             }
             other => match other.strip_prefix("property-") {
                 Some(raw_key) => {
@@ -182,7 +182,7 @@ impl ListQuery {
             "sort_key" => {
                 self.sort_key = SortKey::parse(value).ok_or_else(|| {
                     AppError::invalid(format!("Invalid sort_key '{}'", truncate(value, 80)))
-                })?
+                })?;
             }
             "sort_dir" => {
                 self.descending = match value {
@@ -198,7 +198,7 @@ impl ListQuery {
             }
             "limit" => {
                 let n = parse_count("limit", value)?;
-                if n == 0 || n > MAX_LIMIT as u64 {
+                if n == 0 || n > u64::from(MAX_LIMIT) {
                     return Err(AppError::invalid(format!(
                         "Invalid limit '{value}': expected 1-{MAX_LIMIT}"
                     )));
@@ -211,7 +211,7 @@ impl ListQuery {
                         "Invalid marker '{}': not an image id",
                         truncate(value, 80)
                     ))
-                })?)
+                })?);
             }
             _ => {}
         }

@@ -55,7 +55,7 @@ pub(crate) fn decode(input: &str) -> Result<String, DecodeError> {
     }
     percent_decode(bytes)
         .decode_utf8()
-        .map(|s| s.into_owned())
+        .map(std::borrow::Cow::into_owned)
         .map_err(|_| DecodeError::NotUtf8)
 }
 

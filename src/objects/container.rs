@@ -58,7 +58,7 @@ pub(super) async fn get(r: Req) -> Result<HttpResponse, AppError> {
         .with_hashes(&account, &container, listed)
         .await?
         .into_iter();
-    for e in entries.iter_mut() {
+    for e in &mut entries {
         if let Entry::Item(o) = e {
             *o = hashed.next().unwrap_or_else(|| o.clone());
         }

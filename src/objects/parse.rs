@@ -78,7 +78,7 @@ pub(super) fn meta_change(headers: &HeaderMap, merge: bool) -> Result<MetaChange
         }
     };
     let mut meta = BTreeMap::new();
-    for (name, _) in headers.iter() {
+    for (name, _) in headers {
         let Some(key) = name.as_str().strip_prefix("x-object-meta-") else {
             continue;
         };

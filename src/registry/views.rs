@@ -177,7 +177,7 @@ fn previous_page(
     };
     let mut ids = Vec::new();
     tx.list(who, &backward, false, None, &mut |image| {
-        ids.push(image.id.to_string())
+        ids.push(image.id.to_string());
     })?;
     Ok(match ids.len() {
         0 => None,

@@ -253,14 +253,13 @@ fn columns(view: &View, ui: &str) -> Vec<Column> {
 
 fn caption(view: &View) -> String {
     let key = view.query.sort_key.column();
-    let label = COLUMNS
-        .iter()
-        .find(|(k, _, _)| *k == key)
-        .map(|(_, l, _)| l.to_lowercase())
-        .unwrap_or_else(|| match key {
+    let label = COLUMNS.iter().find(|(k, _, _)| *k == key).map_or_else(
+        || match key {
             "created_at" => "registration time".into(),
             other => other.replace('_', " "),
-        });
+        },
+        |(_, l, _)| l.to_lowercase(),
+    );
     let order = match (view.query.descending, key) {
         (false, "created_at" | "updated_at") => "oldest first",
         (true, "created_at" | "updated_at") => "newest first",

@@ -54,9 +54,7 @@ fn login_page(
     next: &str,
     error: Option<String>,
 ) -> Result<HttpResponse, AppError> {
-    let csrf = cookie(r.http.headers(), LOGIN_COOKIE)
-        .map(str::to_string)
-        .unwrap_or_else(random_hex);
+    let csrf = cookie(r.http.headers(), LOGIN_COOKIE).map_or_else(random_hex, str::to_string);
     let tpl = LoginPage {
         chrome: Chrome::anonymous(&r.ui(), "Log in"),
         next: safe_next(&r.ui(), next).unwrap_or_default(),

@@ -89,7 +89,9 @@ impl Sessions {
 
     fn map(&self) -> std::sync::MutexGuard<'_, HashMap<String, Session>> {
         // A panic elsewhere while holding the lock leaves the map whole.
-        self.map.lock().unwrap_or_else(|e| e.into_inner())
+        self.map
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
     /// Starts a session for `token`; returns its id (for the cookie).

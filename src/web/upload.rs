@@ -193,7 +193,7 @@ pub(super) async fn upload(mut r: Req) -> Result<HttpResponse, AppError> {
         if !session::same_secret(csrf, &r.live()?.0.csrf) {
             return Err(csrf_refused());
         }
-        if fields.get("name").is_none_or(|n| n.is_empty()) {
+        if fields.get("name").is_none_or(std::string::String::is_empty) {
             let file = part
                 .content_disposition()
                 .and_then(|cd| cd.get_filename())

@@ -51,7 +51,10 @@ impl Case {
     fn expect(mut self, status: u16, fault: &'static str, needles: &[&str]) -> Self {
         self.status = status;
         self.fault = fault;
-        self.needles = needles.iter().map(|s| s.to_string()).collect();
+        self.needles = needles
+            .iter()
+            .map(std::string::ToString::to_string)
+            .collect();
         self
     }
 }

@@ -441,7 +441,7 @@ async fn every_filter_selects_exactly_the_matching_visible_live_images() {
                 let got = app
                     .list_ids(&format!("{prefix}{list}?{query}"), ALICE.0)
                     .await;
-                let expected: Vec<String> = expected.iter().map(|s| s.to_string()).collect();
+                let expected: Vec<String> = expected.iter().map(|s| (*s).clone()).collect();
                 assert_eq!(got, expected, "{prefix}{list}?{query}");
             }
         }

@@ -235,7 +235,10 @@ async fn a_method_the_route_does_not_take_is_405_not_allowed_with_an_allow_heade
                 continue;
             }
             let path = format!("{prefix}{route}");
-            let expected: BTreeSet<String> = allowed.iter().map(|s| s.to_string()).collect();
+            let expected: BTreeSet<String> = allowed
+                .iter()
+                .map(std::string::ToString::to_string)
+                .collect();
             for method in all.iter().filter(|m| !allowed.contains(m)) {
                 for token in [None, Some(ALICE.0)] {
                     let m = Method::from_bytes(method.as_bytes()).unwrap();

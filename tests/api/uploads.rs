@@ -73,7 +73,7 @@ fn fs_only(what: &str) -> bool {
 
 async fn image_count(app: &TestApp) -> usize {
     let body: Value = app.get("/images", ALICE.0).await.json().await.unwrap();
-    body.as_array().map(Vec::len).unwrap_or(0)
+    body.as_array().map_or(0, Vec::len)
 }
 
 #[tokio::test]

@@ -743,9 +743,7 @@ async fn an_upload_pithos_refuses_is_refused_alike_and_registers_nothing() {
 
 /// How many objects the fake Pithos holds in a container.
 fn objects_in(app: &TestApp, container: &str) -> usize {
-    std::fs::read_dir(app.root().join(container))
-        .map(|d| d.count())
-        .unwrap_or(0)
+    std::fs::read_dir(app.root().join(container)).map_or(0, std::iter::Iterator::count)
 }
 
 #[tokio::test]

@@ -67,9 +67,7 @@ pub fn tools() -> Option<(PathBuf, PathBuf)> {
         chromium.display(),
         driver.display()
     );
-    if required {
-        panic!("REQUIRE_BROWSER_TESTS is set but {missing}");
-    }
+    assert!(!required, "REQUIRE_BROWSER_TESTS is set but {missing}");
     // Straight to standard error, past the test harness's capture, once.
     static SAID: std::sync::Once = std::sync::Once::new();
     SAID.call_once(|| {
@@ -160,7 +158,10 @@ impl Stage {
     /// A new browser with an empty profile of its own.
     pub async fn browser(&self) -> Browser {
         let profile = tempfile::tempdir().unwrap();
-        let mut args: Vec<String> = CHROMIUM_FLAGS.iter().map(|s| s.to_string()).collect();
+        let mut args: Vec<String> = CHROMIUM_FLAGS
+            .iter()
+            .map(std::string::ToString::to_string)
+            .collect();
         args.push(format!("--user-data-dir={}", profile.path().display()));
         let caps = json!({
             "browserName": "chrome",
@@ -283,7 +284,10 @@ impl Browser {
         let deadline = Instant::now() + Duration::from_secs(30);
         let script = "return !window.__plankton_old_page && document.readyState === 'complete'";
         loop {
-            if let Ok(Value::Bool(true)) = self.client.execute(script, vec![]).await {
+            if matches!(
+                self.client.execute(script, vec![]).await,
+                Ok(Value::Bool(true))
+            ) {
                 return;
             }
             assert!(Instant::now() < deadline, "no new page within 30 s");

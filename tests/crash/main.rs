@@ -682,7 +682,7 @@ fn diff(model: &Model, observed: &BTreeMap<String, Img>) -> String {
         match img.id.as_ref().and_then(|id| observed.get(id)) {
             None => out.push(format!("  {key}: expected, missing ({})", img.location)),
             Some(o) if !img.same_content(o) => {
-                out.push(format!("  {key}: expected {img:?}\n    got {o:?}"))
+                out.push(format!("  {key}: expected {img:?}\n    got {o:?}"));
             }
             Some(_) => {}
         }
@@ -834,8 +834,7 @@ fn main() {
         .unwrap_or_else(|| {
             std::time::SystemTime::now()
                 .duration_since(std::time::UNIX_EPOCH)
-                .map(|d| d.as_nanos() as u64)
-                .unwrap_or(1)
+                .map_or(1, |d| d.as_nanos() as u64)
         });
     let sabotage = std::env::var_os("CRASH_SABOTAGE").is_some();
     let binary = support::process::binary();
@@ -876,7 +875,7 @@ fn main() {
         let handles: Vec<_> = writers
             .drain(..)
             .map(|mut w| {
-                let stop = stop.clone();
+                let stop = Arc::clone(&stop);
                 std::thread::spawn(move || {
                     let (c, p) = w.run(addr, cycle, &stop);
                     (w, c, p)
@@ -886,7 +885,7 @@ fn main() {
         let upload_handles: Vec<_> = uploaders
             .drain(..)
             .map(|mut u| {
-                let stop = stop.clone();
+                let stop = Arc::clone(&stop);
                 std::thread::spawn(move || {
                     let (sent, answered, p) = u.run(addr, cycle, &stop);
                     (u, sent, answered, p)
@@ -894,7 +893,7 @@ fn main() {
             })
             .collect();
         let object_handle = object_writer.take().map(|mut o| {
-            let stop = stop.clone();
+            let stop = Arc::clone(&stop);
             std::thread::spawn(move || {
                 let (sent, answered, p) = o.run(addr, cycle, &stop);
                 (o, sent, answered, p)
@@ -954,7 +953,7 @@ fn main() {
         let in_flight = writers.iter().filter(|w| w.pending.is_some()).count() as u64;
         let mut applied = 0u64;
         let (mut images, mut props, mut members) = (0i64, 0i64, 0i64);
-        for w in writers.iter_mut() {
+        for w in &mut writers {
             let observed = match observe(server.addr, w) {
                 Ok(o) => o,
                 Err(e) => {
@@ -997,7 +996,7 @@ fn main() {
             }
         }
         let mut uploaded = 0;
-        for u in uploaders.iter_mut() {
+        for u in &mut uploaders {
             match u.check(server.addr, &dep.dir.join("objects")) {
                 Ok(n) => uploaded += n,
                 Err(e) => problems.push(format!("uploads: {e}")),

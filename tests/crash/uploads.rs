@@ -48,7 +48,7 @@ pub struct Uploader {
 pub fn data_of(name: &str, size: usize) -> Vec<u8> {
     let mut seed = name
         .bytes()
-        .fold(7u64, |h, b| h.wrapping_mul(31).wrapping_add(b as u64));
+        .fold(7u64, |h, b| h.wrapping_mul(31).wrapping_add(u64::from(b)));
     let mut rng = Rng::new(seed);
     let mut data = vec![0u8; size];
     for (i, chunk) in data.chunks_mut(64 << 10).enumerate() {

@@ -78,7 +78,7 @@ async fn backup_under_write_load_holds_every_write_answered_before_it_began() {
     let stop = Arc::new(AtomicBool::new(false));
     let mut writers = Vec::new();
     for w in 0..4 {
-        let (answered, stop, base) = (answered.clone(), stop.clone(), base.clone());
+        let (answered, stop, base) = (Arc::clone(&answered), Arc::clone(&stop), base.clone());
         let objects = d.path("objects/alice/images");
         writers.push(tokio::spawn(async move {
             let client = reqwest::Client::new();

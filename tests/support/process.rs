@@ -13,9 +13,10 @@ use std::time::{Duration, Instant};
 /// crashtest` gives it; not `PLANKTON_*`, which plankton reads as settings)
 /// or the one cargo built with this test.
 pub fn binary() -> PathBuf {
-    std::env::var_os("TEST_PLANKTON_BIN")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_BIN_EXE_plankton")))
+    std::env::var_os("TEST_PLANKTON_BIN").map_or_else(
+        || PathBuf::from(env!("CARGO_BIN_EXE_plankton")),
+        PathBuf::from,
+    )
 }
 
 /// The settings pointing plankton at `dir`: port 0, the database
@@ -73,7 +74,7 @@ impl Server {
             .spawn()
             .map_err(|e| format!("spawn {:?}: {e}", cmd.get_program()))?;
         let log = Arc::new(Mutex::new(Vec::new()));
-        let url = gather(child.stderr.take().unwrap(), log.clone());
+        let url = gather(child.stderr.take().unwrap(), Arc::clone(&log));
         let Ok(base) = url.recv_timeout(Duration::from_secs(30)) else {
             let _ = child.kill();
             let _ = child.wait();

@@ -105,7 +105,10 @@ impl Astakos {
     }
 
     fn cached(&self, key: &TokenKey) -> Option<User> {
-        let cache = self.cache.lock().unwrap_or_else(|p| p.into_inner());
+        let cache = self
+            .cache
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         match cache.get(key) {
             Some((user, until)) if *until > Instant::now() => Some(user.clone()),
             _ => None,
@@ -113,7 +116,10 @@ impl Astakos {
     }
 
     fn remember(&self, key: TokenKey, user: User, until: Instant) {
-        let mut cache = self.cache.lock().unwrap_or_else(|p| p.into_inner());
+        let mut cache = self
+            .cache
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         if cache.len() >= self.max_entries && !cache.contains_key(&key) {
             let now = Instant::now();
             cache.retain(|_, (_, t)| *t > now);
@@ -137,8 +143,11 @@ impl Astakos {
             return Ok(Some(user));
         }
         let flight = {
-            let mut flights = self.in_flight.lock().unwrap_or_else(|p| p.into_inner());
-            flights.entry(key).or_default().clone()
+            let mut flights = self
+                .in_flight
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            Arc::clone(flights.entry(key).or_default())
         };
         let mut asked = false;
         let outcome = flight
@@ -153,7 +162,10 @@ impl Astakos {
             .await;
         {
             // The lookup is over: the next miss asks afresh.
-            let mut flights = self.in_flight.lock().unwrap_or_else(|p| p.into_inner());
+            let mut flights = self
+                .in_flight
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
             if flights.get(&key).is_some_and(|f| Arc::ptr_eq(f, &flight)) {
                 flights.remove(&key);
             }

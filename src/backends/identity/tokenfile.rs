@@ -126,8 +126,8 @@ impl Stamp {
         Stamp {
             ino: meta.ino(),
             size: meta.size(),
-            mtime_ns: meta.mtime() as i128 * 1_000_000_000 + meta.mtime_nsec() as i128,
-            ctime_ns: meta.ctime() as i128 * 1_000_000_000 + meta.ctime_nsec() as i128,
+            mtime_ns: i128::from(meta.mtime()) * 1_000_000_000 + i128::from(meta.mtime_nsec()),
+            ctime_ns: i128::from(meta.ctime()) * 1_000_000_000 + i128::from(meta.ctime_nsec()),
         }
     }
 }
@@ -193,7 +193,7 @@ impl TokenFile {
     /// watcher's step, for tests that do not wait for it).
     #[cfg(test)]
     pub(crate) fn refresh(&self) {
-        self.shared.refresh()
+        self.shared.refresh();
     }
 
     /// Re-reads the file now (on SIGHUP), whether or not it looks changed.
@@ -225,12 +225,21 @@ impl TokenFile {
 
 impl Shared {
     fn current(&self) -> Arc<TokenTable> {
-        self.table.read().unwrap_or_else(|p| p.into_inner()).clone()
+        self.table
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone()
     }
 
     fn swap(&self, stamp: Stamp, table: TokenTable) {
-        *self.stamp.lock().unwrap_or_else(|p| p.into_inner()) = stamp;
-        *self.table.write().unwrap_or_else(|p| p.into_inner()) = Arc::new(table);
+        *self
+            .stamp
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = stamp;
+        *self
+            .table
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = Arc::new(table);
     }
 
     fn refresh(&self) {
@@ -238,7 +247,12 @@ impl Shared {
             return;
         };
         let seen = Stamp::of(&meta);
-        if seen == *self.stamp.lock().unwrap_or_else(|p| p.into_inner()) {
+        if seen
+            == *self
+                .stamp
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+        {
             return;
         }
         match read_table(&self.path) {
@@ -253,7 +267,10 @@ impl Shared {
             Err(e) => {
                 // Keep serving the last good table; say so once per change.
                 log::error!("token file not reloaded, keeping the previous one: {e}");
-                *self.stamp.lock().unwrap_or_else(|p| p.into_inner()) = seen;
+                *self
+                    .stamp
+                    .lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner) = seen;
             }
         }
     }

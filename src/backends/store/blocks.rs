@@ -247,7 +247,7 @@ impl Blocks {
                 Ok(None) => break Ok(()),
                 Err(e) => break Err(e),
             };
-            let b = self.clone();
+            let b = Arc::clone(self);
             let stepped = upload_work(move || {
                 let r = batch.iter().try_for_each(|c| taken.feed(&b, c));
                 (taken, r)
@@ -265,7 +265,7 @@ impl Blocks {
         };
         let outcome = match outcome {
             Ok(()) => {
-                let b = self.clone();
+                let b = Arc::clone(self);
                 let (t, r) = super::blocking(move || {
                     let r = taken.close(&b);
                     Ok((taken, r))
@@ -306,7 +306,10 @@ impl Blocks {
     /// one removed before this is then seen as missing.
     pub(crate) fn reserve(&self, key: &str, hashes: &[String]) {
         let now = Instant::now();
-        let mut reserved = self.reserved.lock().unwrap_or_else(|p| p.into_inner());
+        let mut reserved = self
+            .reserved
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         reserved.retain(|_, r| r.until > now);
         let hashes: HashSet<String> = hashes
             .iter()
@@ -331,12 +334,15 @@ impl Blocks {
         let mut unique = hashes.to_vec();
         unique.sort();
         unique.dedup();
-        let mut pins = self.pins.lock().unwrap_or_else(|p| p.into_inner());
+        let mut pins = self
+            .pins
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         for h in &unique {
             *pins.entry(h.clone()).or_default() += 1;
         }
         Pinned {
-            blocks: self.clone(),
+            blocks: Arc::clone(self),
             hashes: unique,
         }
     }
@@ -379,7 +385,10 @@ impl Blocks {
     /// Sweeps expired blocks if the last sweep was an hour ago or more.
     pub(crate) fn sweep_now_and_then(&self) {
         {
-            let mut last = self.last_sweep.lock().unwrap_or_else(|p| p.into_inner());
+            let mut last = self
+                .last_sweep
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
             if last.elapsed() < SWEEP_EVERY {
                 return;
             }
@@ -421,12 +430,16 @@ impl Pinned {
     /// object's upload reserved are removed, since the object now keeps
     /// their bytes.
     pub(crate) fn consume(self, key: &str) {
-        let pins = self.blocks.pins.lock().unwrap_or_else(|p| p.into_inner());
+        let pins = self
+            .blocks
+            .pins
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         let mut reserved = self
             .blocks
             .reserved
             .lock()
-            .unwrap_or_else(|p| p.into_inner());
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         reserved.remove(key);
         let now = Instant::now();
         let mut removed = false;
@@ -450,7 +463,11 @@ impl Pinned {
 
 impl Drop for Pinned {
     fn drop(&mut self) {
-        let mut pins = self.blocks.pins.lock().unwrap_or_else(|p| p.into_inner());
+        let mut pins = self
+            .blocks
+            .pins
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         for h in &self.hashes {
             if let Some(n) = pins.get_mut(h) {
                 *n -= 1;

@@ -30,7 +30,7 @@ pub(crate) enum Assembled {
 impl ObjectStore {
     fn endpoint(&self) -> Result<Arc<FsStore>, StoreError> {
         match self {
-            ObjectStore::Fs(fs) => Ok(fs.clone()),
+            ObjectStore::Fs(fs) => Ok(Arc::clone(fs)),
             ObjectStore::Pithos(_) => Err(StoreError::Unsupported(NOT_HERE)),
         }
     }
@@ -176,7 +176,7 @@ impl ObjectStore {
         E: std::fmt::Display,
     {
         let fs = self.endpoint()?;
-        let blocks = fs.blocks()?.clone();
+        let blocks = Arc::clone(fs.blocks()?);
         let (hashes, _made) = blocks.receive(body, limit).await?;
         let _ = blocking(move || {
             blocks.sweep_now_and_then();
@@ -196,18 +196,18 @@ impl ObjectStore {
         map: Hashmap,
     ) -> Result<Assembled, StoreError> {
         let fs = self.endpoint()?;
-        let blocks = fs.blocks()?.clone();
+        let blocks = Arc::clone(fs.blocks()?);
         let key = object_key(loc);
         blocks.reserve(&key, &map.hashes);
         let map = Arc::new(map);
         let missing =
             |b: Arc<Blocks>, m: Arc<Hashmap>| blocking(move || Ok(m.missing(|h| b.has(h))));
-        let gone = missing(blocks.clone(), map.clone()).await?;
+        let gone = missing(Arc::clone(&blocks), Arc::clone(&map)).await?;
         if !gone.is_empty() {
             return Ok(Assembled::Missing(gone));
         }
         let pinned = blocks.pin(&map.hashes);
-        let (b, m) = (blocks.clone(), map.clone());
+        let (b, m) = (Arc::clone(&blocks), Arc::clone(&map));
         match blocking(move || assemble(&fs, &b, &m)).await? {
             Some(staged) => Ok(Assembled::Made(Received::staged(
                 staged,

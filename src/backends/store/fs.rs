@@ -243,7 +243,7 @@ impl FsStore {
             for entry in entries.flatten() {
                 match entry.file_type() {
                     Ok(t) if t.is_dir() => dirs.push(entry.path()),
-                    Ok(t) if t.is_file() => total += entry.metadata().map(|m| m.len()).unwrap_or(0),
+                    Ok(t) if t.is_file() => total += entry.metadata().map_or(0, |m| m.len()),
                     _ => {}
                 }
             }
@@ -270,9 +270,8 @@ impl FsStore {
     /// there is none, `OutsideRoot` if the path leads out (through a symlink).
     fn resolve(&self, loc: &Location) -> Result<Option<(PathBuf, String)>, StoreError> {
         let path = self.path_of(loc);
-        let canon = match std::fs::canonicalize(&path) {
-            Ok(c) => c,
-            Err(_) => return Ok(None),
+        let Ok(canon) = std::fs::canonicalize(&path) else {
+            return Ok(None);
         };
         let rel = match canon.strip_prefix(&self.root) {
             // `+staging` and the like are the store's own, never an account.

@@ -17,7 +17,7 @@ pub(crate) const BATCH: usize = 1 << 20;
 /// threads and a core of their own however many uploads run (eight uploads
 /// at once had brought `HEAD /images/{id}` to 2 % of its rate).
 static UPLOAD_WORK: std::sync::LazyLock<tokio::sync::Semaphore> = std::sync::LazyLock::new(|| {
-    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let cores = std::thread::available_parallelism().map_or(1, std::num::NonZero::get);
     tokio::sync::Semaphore::new(cores.saturating_sub(1).max(1))
 });
 

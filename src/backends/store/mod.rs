@@ -233,7 +233,7 @@ impl ObjectStore {
     {
         match self {
             ObjectStore::Fs(fs) => {
-                let (fs, loc) = (fs.clone(), loc.clone());
+                let (fs, loc) = (Arc::clone(fs), loc.clone());
                 blocking(move || fs.inspect(&loc, cached)).await
             }
             ObjectStore::Pithos(p) => p.inspect(loc, token).await,
@@ -252,7 +252,7 @@ impl ObjectStore {
     ) -> Result<ObjectRead, StoreError> {
         match self {
             ObjectStore::Fs(fs) => {
-                let (fs, loc) = (fs.clone(), loc.clone());
+                let (fs, loc) = (Arc::clone(fs), loc.clone());
                 let opened = blocking(move || fs.open_object(&loc, expected_size)).await?;
                 opened.read(range).await
             }
@@ -312,7 +312,7 @@ impl ObjectStore {
     ) -> Result<Placed, StoreError> {
         match (self, received.held) {
             (ObjectStore::Fs(fs), Held::Staged(staged, used)) => {
-                let (fs, loc, key) = (fs.clone(), loc.clone(), object_key(loc));
+                let (fs, loc, key) = (Arc::clone(fs), loc.clone(), object_key(loc));
                 let (hash, journal) =
                     blocking(move || fs.place(staged, (&loc, key), replace)).await?;
                 Ok(Placed {
@@ -381,7 +381,7 @@ impl ObjectStore {
     pub(crate) async fn usage(&self, account: &str) -> Result<u64, StoreError> {
         match self {
             ObjectStore::Fs(fs) => {
-                let (fs, account) = (fs.clone(), account.to_string());
+                let (fs, account) = (Arc::clone(fs), account.to_string());
                 blocking(move || fs.usage(&account)).await
             }
             ObjectStore::Pithos(_) => Ok(0),

@@ -203,13 +203,6 @@ impl FsStore {
         Ok(path)
     }
 
-    /// The info of the file just written at `path`.
-    pub(crate) fn written(&self, path: &Path) -> Result<FileInfo, StoreError> {
-        std::fs::symlink_metadata(path)
-            .map(|m| FileInfo::of(&m))
-            .map_err(|e| io(path, e))
-    }
-
     /// Removes the object's file, then the directories the removal left
     /// empty up to its container (all synced); whether there was one.
     pub(crate) fn remove_object(&self, loc: &Location) -> Result<bool, StoreError> {
@@ -282,7 +275,7 @@ impl FsStore {
         let path = self.inside(key)?;
         let (read, pithos, md5) =
             crate::backends::hash::hash_file(&path).map_err(|e| io(&path, e))?;
-        let now = self.written(&path)?;
+        let now = written(&path)?;
         if read != expect.size || now != expect {
             return Err(StoreError::KeptChanging(key.to_string()));
         }
@@ -294,4 +287,11 @@ impl FsStore {
         let path = self.inside(key)?;
         crate::backends::hash::block_hashes(&path).map_err(|e| io(&path, e))
     }
+}
+
+/// The info of the file just written at `path`.
+fn written(path: &Path) -> Result<FileInfo, StoreError> {
+    std::fs::symlink_metadata(path)
+        .map(|m| FileInfo::of(&m))
+        .map_err(|e| io(path, e))
 }

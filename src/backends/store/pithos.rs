@@ -318,7 +318,10 @@ impl PithosStore {
             .header("X-Auth-Token", token)
             .header("Content-Type", "application/octet-stream")
             .header("If-None-Match", "*")
-            .body(reqwest::Body::wrap_stream(outgoing(rx, accepted.clone())));
+            .body(reqwest::Body::wrap_stream(outgoing(
+                rx,
+                Arc::clone(&accepted),
+            )));
         let finished = tokio::sync::Notify::new();
         let pump = async {
             let sent = pump(body, (limit, self.timeout), &tx, accept).await;

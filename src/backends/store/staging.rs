@@ -483,7 +483,8 @@ mod tests {
         let root = tempfile::tempdir().unwrap();
         let place = |key: &str, data: &[u8]| {
             let j = staged(root.path(), data).place(root.path(), key, &root.path().join(key));
-            std::mem::forget(j.unwrap());
+            // As a crash would: the journal's drop (its undo) never runs.
+            let _ = std::mem::ManuallyDrop::new(j.unwrap());
         };
         place("alice/c/recorded", b"kept");
         place("alice/c/unrecorded", b"gone");
@@ -493,7 +494,7 @@ mod tests {
             .unwrap()
             .keep();
         place("alice/c/replaced", b"after");
-        std::mem::forget(staged(root.path(), b"unplaced"));
+        let _ = std::mem::ManuallyDrop::new(staged(root.path(), b"unplaced"));
         let lock = claim(root.path()).unwrap().expect("the lock is free");
         assert!(claim(root.path()).unwrap().is_none(), "the lock is held");
         let left = recover(&lock, root.path(), None).unwrap();

@@ -235,7 +235,7 @@ fn filters(st: &mut ListStatement, plan: &ListPlan<'_>, in_order: bool) {
             Filter::Live => st.sql.push_str(" AND i.deleted_at IS NULL"),
             Filter::UpdatedAfter(t) => st.arg(" AND i.updated_at > ?", Value::Integer(t)),
             Filter::Equals(column, v) => {
-                st.arg(&format!(" AND i.{column} = ?"), Value::Text(v.into()))
+                st.arg(&format!(" AND i.{column} = ?"), Value::Text(v.into()));
             }
             Filter::SizeAtLeast(n) => st.arg(" AND i.size >= ?", Value::Integer(n)),
             Filter::SizeAtMost(n) => st.arg(" AND i.size <= ?", Value::Integer(n)),
@@ -243,7 +243,7 @@ fn filters(st: &mut ListStatement, plan: &ListPlan<'_>, in_order: bool) {
                 " AND i.owner <> ?1 AND EXISTS (SELECT 1 FROM image_members m \
                  WHERE m.image_seq = i.seq AND m.member = ?1)",
             ),
-            Filter::Public(p) => st.arg(" AND i.is_public = ?", Value::Integer(p as i64)),
+            Filter::Public(p) => st.arg(" AND i.is_public = ?", Value::Integer(i64::from(p))),
             Filter::Property(k, v) => {
                 property_filter(st, (property, k, v), in_order);
                 property += 1;

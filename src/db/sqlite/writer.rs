@@ -107,7 +107,11 @@ impl Writer {
     /// connection; later writes fail. Waits for the thread. Idempotent.
     pub(crate) fn stop(&self) {
         let _ = self.jobs.send(Message::Stop);
-        let handle = self.thread.lock().unwrap_or_else(|p| p.into_inner()).take();
+        let handle = self
+            .thread
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .take();
         if let Some(h) = handle {
             let _ = h.join();
         }

@@ -149,7 +149,7 @@ impl FakeAstakos {
             requests: AtomicU64::new(0),
             malformed_requests: AtomicU64::new(0),
         });
-        let data = web::Data::new(state.clone());
+        let data = web::Data::new(Arc::clone(&state));
         let served = serve(tls, move |cfg| {
             cfg.app_data(data.clone())
                 .route(&format!("{PREFIX}/tokens"), web::post().to(tokens));

@@ -124,7 +124,11 @@ fn path_segments(path: &str) -> Option<Vec<String>> {
     let rest = path.strip_prefix(PREFIX)?.strip_prefix('/')?;
     let segments: Vec<String> = rest
         .split('/')
-        .map(|s| percent_decode_str(s).decode_utf8().map(|c| c.into_owned()))
+        .map(|s| {
+            percent_decode_str(s)
+                .decode_utf8()
+                .map(std::borrow::Cow::into_owned)
+        })
         .collect::<Result<_, _>>()
         .ok()?;
     if segments
@@ -206,20 +210,23 @@ fn parse_range(header: &str, size: u64) -> Option<Option<(u64, u64)>> {
     }
     let (offset, length) = if a.is_empty() {
         let n: u64 = b.parse().ok()?;
-        (size as i128 - n as i128, n as i128)
+        (i128::from(size) - i128::from(n), i128::from(n))
     } else {
         let offset: u64 = a.parse().ok()?;
         if b.is_empty() {
-            (offset as i128, size as i128 - offset as i128)
+            (i128::from(offset), i128::from(size) - i128::from(offset))
         } else {
             let upto: u64 = b.parse().ok()?;
             if offset > upto {
                 return None;
             }
-            (offset as i128, upto as i128 - offset as i128 + 1)
+            (
+                i128::from(offset),
+                i128::from(upto) - i128::from(offset) + 1,
+            )
         }
     };
-    let size = size as i128;
+    let size = i128::from(size);
     // Pithos refuses any range past the end (RFC 7233 would cut it).
     if length <= 0 || length > size || offset < 0 || offset >= size || offset + length > size {
         return Some(None);
@@ -296,10 +303,10 @@ async fn object(
     let parsed = object_path(req.uri().path());
     state.seen.lock().unwrap().push(Seen {
         method: method.to_string(),
-        path: parsed
-            .as_ref()
-            .map(|(a, c, o)| format!("{a}/{c}/{}", o.join("/")))
-            .unwrap_or_else(|| req.uri().path().to_string()),
+        path: parsed.as_ref().map_or_else(
+            || req.uri().path().to_string(),
+            |(a, c, o)| format!("{a}/{c}/{}", o.join("/")),
+        ),
         user: user.clone(),
         range: req
             .headers()
@@ -550,7 +557,7 @@ impl FakePithos {
             put_bytes: Default::default(),
             incoming: tempfile::tempdir().unwrap(),
         });
-        let data = web::Data::new(state.clone());
+        let data = web::Data::new(Arc::clone(&state));
         let served = serve(tls, move |cfg| {
             cfg.app_data(data.clone()).default_service(web::to(object));
         });
