@@ -18,8 +18,9 @@ use prometheus_client::registry::{Metric, Registry};
 pub(crate) struct RequestLabels {
     /// The route's pattern, e.g. `/images/{}` (never the path itself).
     pub(crate) route: &'static str,
-    /// The method.
-    pub(crate) method: String,
+    /// The method, one of those HTTP defines, or `other`: a client can
+    /// send any token as a method, and each would be a new series.
+    pub(crate) method: &'static str,
     /// The status code.
     pub(crate) status: u16,
 }

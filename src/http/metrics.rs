@@ -57,12 +57,26 @@ pub(crate) fn observe(
         .requests
         .get_or_create(&RequestLabels {
             route,
-            method: res.request().method().to_string(),
+            method: method_label(res.request().method().as_str()),
             status: res.status().as_u16(),
         })
         .inc();
     let counter = metrics.bytes_out.clone();
     res.map_body(move |_, body| BoxBody::new(Counted { body, counter }))
+}
+
+/// The method's label: those RFC 9110 and WebDAV's COPY/MOVE define, as
+/// they are; anything else is `other`, so that the label's values stay few.
+fn method_label(method: &str) -> &'static str {
+    const KNOWN: [&str; 11] = [
+        "GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE", "CONNECT", "COPY",
+        "MOVE",
+    ];
+    KNOWN
+        .iter()
+        .find(|m| **m == method)
+        .copied()
+        .unwrap_or("other")
 }
 
 /// A response body that counts the bytes it yields.

@@ -160,3 +160,34 @@ async fn metrics_can_be_turned_off() {
     let resp = app.client.get(app.url("/metrics")).send().await.unwrap();
     fault(resp, 404, "itemNotFound", &["metrics.access"]).await;
 }
+
+#[tokio::test]
+async fn made_up_methods_without_a_token_add_no_series() {
+    let app = TestApp::spawn().await;
+    let series = |s: &Scrape| {
+        s.families
+            .get("plankton_http_requests")
+            .map_or(0, |f| f.iter_samples().count())
+    };
+    let before = series(&scrape(&app).await);
+    for n in 0..200 {
+        let method = reqwest::Method::from_bytes(format!("X{n}Y").as_bytes()).unwrap();
+        let resp = app
+            .client
+            .request(method, app.url(&format!("/nowhere/{n}")))
+            .send()
+            .await
+            .unwrap();
+        assert!(resp.status().is_client_error(), "{}", resp.status());
+    }
+    let after = scrape(&app).await;
+    assert!(
+        series(&after) <= before + 3,
+        "200 made-up methods grew the request counter from {before} to {} series",
+        series(&after)
+    );
+    assert_eq!(
+        value(&after, "plankton_http_requests", &[("method", "other")]),
+        Some(200.0)
+    );
+}
