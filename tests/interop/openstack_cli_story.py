@@ -90,7 +90,12 @@ def many():
     for i in made + [story.state['create_file'], story.state['create_stdin']]:
         contains(listed, i, 'image list (more than one page of 25)')
     eq(len(listed), 30, 'images listed')
-    eq(len(ids(A_TOKEN, '--limit', '5')), 5, 'image list --limit 5')
+    # --limit is one page (no `next` followed); --marker starts the next one.
+    first = ids(A_TOKEN, '--limit', '25')
+    eq(len(first), 25, 'image list --limit 25')
+    rest = ids(A_TOKEN, '--limit', '25', '--marker', first[-1])
+    eq(len(rest), 5, 'image list --limit 25 --marker <last>: the rest')
+    eq(set(first + rest), set(listed), 'the two pages: every image once')
     return made
 
 
