@@ -75,7 +75,7 @@ def kamaki_sees():
     contains(k_ids('alice'), i, 'kamaki image list')
     info = kjson('image', 'info', i)
     subset(info, {'id': i, 'name': 'from-v2', 'status': 'available', 'owner': A_ID,
-                  'size': len(DISK), 'disk_format': 'raw', 'container_format': 'bare',
+                  'size': '%d' % len(DISK), 'disk_format': 'raw', 'container_format': 'bare',
                   'location': 'pithos://%s/%s/%s' % (A_ID, UPLOADS, i)},
            'kamaki image info')
     eq(info.get('properties', {}).get('os'), 'debian', 'the v2 property in v1')
