@@ -8,7 +8,9 @@
 # kamaki-lib kamaki-pithos kamaki-cli (kamaki 0.16 + astakosclient 0.19,
 # Python 2.7: the image client, the object-store client, the command line),
 # snf-image-creator (snf-image-creator 0.10's upload and registration path,
-# Python 2.7). Every story that uploads compares each download byte for byte.
+# Python 2.7), openstack-cli openstack-sdk (python-openstackclient 10.5.0 and
+# openstacksdk 4.22.0 against the Image API v2, Python 3.11), cross-api (an
+# image made through v2 seen through kamaki's v1, and back). Every story that uploads compares each download byte for byte.
 #
 # Each story gets a fresh plankton on a free port with a temporary directory
 # (database, store root, token file with users alice, bob and carol). Every step of a
@@ -19,7 +21,9 @@
 # (virtual environments, default target/interop-venvs, reused when their
 # requirements have not changed), INTEROP_PY27 / INTEROP_PY311 (interpreters,
 # default pyenv's 2.7.18 and 3.11.7), INTEROP_BASE_PATH (plankton's base_path,
-# default empty), INTEROP_KEEP=1 (keep every temporary directory).
+# default empty), INTEROP_KEEP=1 (keep every temporary directory), INTEROP_SKIP
+# (story names, space separated, left out of a run: the default run, or the
+# stories named).
 set -uo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -29,7 +33,8 @@ CACHE=${INTEROP_CACHE:-$top/target/interop-venvs}
 PY27=${INTEROP_PY27:-$HOME/.pyenv/versions/2.7.18/bin/python2.7}
 PY311=${INTEROP_PY311:-$HOME/.pyenv/versions/3.11.7/bin/python3.11}
 BASE_PATH=${INTEROP_BASE_PATH:-}
-ALL_STORIES=(glance-lib glance-cli kamaki-lib kamaki-pithos kamaki-cli snf-image-creator)
+ALL_STORIES=(glance-lib glance-cli kamaki-lib kamaki-pithos kamaki-cli snf-image-creator
+    openstack-cli openstack-sdk cross-api)
 
 # Users of every server: Synnefo-style UUIDs and display names as in Astakos.
 # Carol's display name is not ASCII, as many of Synnefo's users' are not.
@@ -58,6 +63,9 @@ story_cmd() { # story -> sets py and script
         kamaki-pithos) py=$CACHE/py27/bin/python script=$here/kamaki_pithos_story.py ;;
         kamaki-cli) py=$CACHE/py27/bin/python script=$here/kamaki_cli_story.py ;;
         snf-image-creator) py=$CACHE/py27/bin/python script=$here/snf_image_creator_story.py ;;
+        openstack-cli) py=$CACHE/py311-osc/bin/python script=$here/openstack_cli_story.py ;;
+        openstack-sdk) py=$CACHE/py311-osc/bin/python script=$here/openstack_sdk_story.py ;;
+        cross-api) py=$CACHE/py311-osc/bin/python script=$here/cross_api_story.py ;;
         *) return 1 ;;
     esac
 }
@@ -65,6 +73,17 @@ story_cmd() { # story -> sets py and script
 stories=("$@")
 [ ${#stories[@]} -gt 0 ] || stories=("${ALL_STORIES[@]}")
 for s in "${stories[@]}"; do story_cmd "$s" || die "unknown story '$s' (known: ${ALL_STORIES[*]})"; done
+if [ -n "${INTEROP_SKIP:-}" ]; then
+    kept=()
+    for s in "${stories[@]}"; do
+        case " $INTEROP_SKIP " in
+            *" $s "*) say "interop: skipping $s (INTEROP_SKIP)" ;;
+            *) kept+=("$s") ;;
+        esac
+    done
+    stories=("${kept[@]}")
+    [ ${#stories[@]} -gt 0 ] || { say "interop: every story skipped (INTEROP_SKIP)"; say "interop: 0 passed, 0 failed"; exit 0; }
+fi
 
 # ------------------------------------------------------------------ venvs
 # A venv is reused while its stamp (the requirements file and the
@@ -99,6 +118,8 @@ setup_venvs() {
     make_venv tools "$PY311" "$here/requirements-tools.txt" || return 1
     make_venv py27 "$PY27" "$here/requirements-py27.txt" || return 1
     make_venv py311 "$PY311" "$here/requirements-py311.txt" || return 1
+    # openstackclient and openstacksdk: pins that differ from glanceclient's.
+    make_venv py311-osc "$PY311" "$here/requirements-osc.txt" || return 1
 }
 
 t0=$(date +%s)
@@ -111,7 +132,7 @@ setup_venvs || die "could not create the virtual environments under $CACHE"
 if command -v flock >/dev/null; then flock -u 9; exec 9>&-; fi
 t1=$(date +%s)
 say "interop: virtual environments ready in $((t1 - t0)) s"
-[ "$VENVS_ONLY" = 1 ] && { say "clients: $CACHE/py27/bin/kamaki, $CACHE/py311/bin/glance"; exit 0; }
+[ "$VENVS_ONLY" = 1 ] && { say "clients: $CACHE/py27/bin/kamaki, $CACHE/py311/bin/glance, $CACHE/py311-osc/bin/openstack"; exit 0; }
 
 # --------------------------------------------------------------- servers
 for v in $(compgen -e | grep '^PLANKTON_' || true); do
@@ -170,7 +191,7 @@ for s in "${stories[@]}"; do
     # and caches there.
     env HOME="$dir/work" KAMAKI_CONFIG="$dir/work/kamakirc" PYTHONDONTWRITEBYTECODE=1 \
         PLANKTON_URL="$PLANKTON_URL" PLANKTON_STORE_ROOT="$dir/objects" \
-        INTEROP_WORK="$dir/work" INTEROP_BIN="$(dirname "$py")" \
+        INTEROP_WORK="$dir/work" INTEROP_BIN="$(dirname "$py")" INTEROP_PY27_BIN="$CACHE/py27/bin" \
         ALICE_TOKEN="$ALICE_TOKEN" ALICE_ID="$ALICE_ID" ALICE_NAME="$ALICE_NAME" \
         BOB_TOKEN="$BOB_TOKEN" BOB_ID="$BOB_ID" BOB_NAME="$BOB_NAME" \
         CAROL_TOKEN="$CAROL_TOKEN" CAROL_ID="$CAROL_ID" CAROL_NAME="$CAROL_NAME" \
