@@ -91,3 +91,19 @@ pub(crate) fn json(e: &AppError) -> HttpResponse {
         .content_type("application/json; charset=utf-8")
         .body(body.to_string())
 }
+
+/// Glance's fault, the v2 surface's (docs/api.md §17.1):
+/// `{"message": ..., "code": "404 Not Found", "title": "Not Found"}`, `code`
+/// the status line and `title` its reason phrase.
+pub(crate) fn glance(e: &AppError) -> HttpResponse {
+    let status = status(e);
+    let title = status.canonical_reason().unwrap_or_default();
+    let body = serde_json::json!({
+        "message": public_message(e),
+        "code": format!("{} {title}", status.as_u16()),
+        "title": title,
+    });
+    builder(e)
+        .content_type("application/json")
+        .body(body.to_string())
+}
