@@ -9,6 +9,7 @@ pub(crate) mod listing;
 pub(crate) mod location;
 pub(crate) mod object;
 pub(crate) mod objects;
+pub(crate) mod patch;
 pub(crate) mod percent;
 pub(crate) mod range;
 pub(crate) mod time;
