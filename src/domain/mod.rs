@@ -14,6 +14,7 @@ pub(crate) mod percent;
 pub(crate) mod range;
 pub(crate) mod time;
 pub(crate) mod user;
+pub(crate) mod v2query;
 
 #[cfg(test)]
 pub(crate) mod proptests;
