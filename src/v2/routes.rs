@@ -91,3 +91,51 @@ pub(super) fn segments(rest: &str) -> Vec<&str> {
         r => r.split('/').collect(),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::proptests::config;
+    use crate::http::routing::{find, Miss};
+    use proptest::prelude::*;
+
+    fn label(rest: &str, method: &str) -> Option<&'static str> {
+        find(ROUTES, &segments(rest), method).label
+    }
+
+    #[test]
+    fn the_served_routes_resolve_and_no_other_trailing_slash_does() {
+        assert_eq!(label("", "GET"), Some("/v2/"));
+        assert_eq!(
+            label("schemas/members", "HEAD"),
+            Some("/v2/schemas/members")
+        );
+        assert_eq!(label("tenants/p", "GET"), Some("/v2/tenants/{}"));
+        for rest in [
+            "schemas/image/",
+            "tenants/",
+            "info/import/",
+            "schemas",
+            "stage",
+            "images/x/",
+            "info/stores",
+        ] {
+            assert_eq!(label(rest, "GET"), None, "{rest}");
+        }
+        let miss = find(ROUTES, &segments("info/import"), "POST").found.err();
+        assert_eq!(miss, Some(Miss::Method("GET, HEAD".into())));
+    }
+
+    proptest! {
+        #![proptest_config(config())]
+
+        #[test]
+        fn any_path_resolves_with_its_parameters_or_misses(rest in "[a-z/%.-]{0,30}|\\PC{0,30}") {
+            if let Ok(found) = find(ROUTES, &segments(&rest), "GET").found {
+                for p in found.params {
+                    prop_assert!(!p.is_empty() && !p.contains('/'));
+                }
+            }
+        }
+    }
+}
