@@ -740,7 +740,7 @@ mod tests {
     }
 
     #[test]
-    fn fields_are_typed_and_checked() {
+    fn every_settable_field_takes_its_type_and_anything_else_is_400() {
         let op = |path: &str, value: &str| {
             format!(r#"[{{"op": "replace", "path": "{path}", "value": {value}}}]"#)
         };
@@ -817,7 +817,7 @@ mod tests {
     }
 
     #[test]
-    fn bodies_ops_and_values_are_shaped_or_400() {
+    fn a_body_that_is_not_an_array_of_well_formed_ops_is_400() {
         for body in [
             "{}",
             "[1]",
@@ -891,7 +891,7 @@ mod tests {
     }
 
     #[test]
-    fn member_bodies() {
+    fn member_bodies_take_a_valid_id_alone_and_a_known_status_among_any_keys() {
         assert_eq!(
             parse_new_member(br#"{"member": "bob@x.org"}"#).unwrap(),
             "bob@x.org"

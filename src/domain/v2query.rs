@@ -595,7 +595,7 @@ mod tests {
     const ID: &str = "5583ffe1-5273-4c84-9e32-2fbe476bd7b7";
 
     #[test]
-    fn defaults_limits_and_markers() {
+    fn an_empty_query_takes_the_defaults_and_limits_cap_at_1000_while_bad_ones_are_400() {
         let d = q("");
         assert_eq!(
             (d.limit, d.member_status, d.visibility),
@@ -630,7 +630,7 @@ mod tests {
     }
 
     #[test]
-    fn sorting_rules() {
+    fn sort_keys_take_one_direction_or_one_per_key_and_end_with_created_at_and_id() {
         use Dir::*;
         use SortKey::*;
         assert_eq!(
@@ -669,7 +669,7 @@ mod tests {
     }
 
     #[test]
-    fn filters_are_typed() {
+    fn filters_are_typed_with_in_lists_times_and_custom_properties_verbatim() {
         let f = q("name=in:a,%22b,c%22,%22d%5C%22e%22&status=eq:in:x&disk_format=a:b&owner=alice&min_ram=512&tag=x&tag=y+z&size_min=1&protected=True&os_hidden=FALSE&visibility=all&member_status=pending&created_at=gte:2024-01-02T03:04:05Z&updated_at=2024-01-02T03:04:05.9&acc~x=v%20w");
         assert_eq!(f.any_of["name"], vec!["a", "b,c", "d\"e"]);
         assert_eq!(f.any_of["status"], vec!["in:x"]);
