@@ -26,4 +26,5 @@ mod proptests;
 mod registry;
 mod router;
 pub mod startup;
+mod v2;
 mod web;

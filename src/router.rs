@@ -26,6 +26,8 @@ pub(crate) enum Surface<'a> {
     Metrics,
     /// The web view, and the path after the base (`ui` or `ui/...`).
     Web(&'a str),
+    /// The image API v2, and the path after `/v2/` (empty for `/v2`).
+    V2(&'a str),
 }
 
 /// The surface of a raw request path under `base` (empty, or `/something`
@@ -35,6 +37,7 @@ pub(crate) fn surface<'a>(path: &'a str, base: &str) -> Option<Surface<'a>> {
     Some(match rest {
         "" | "/" | "/versions" | "/v1.0" => Surface::Images(Dialect::Cyclades, ""),
         "/v1" => Surface::Images(Dialect::Glance, ""),
+        "/v2" => Surface::V2(""),
         "/healthz" => Surface::Health,
         "/metrics" => Surface::Metrics,
         r => {
@@ -42,6 +45,8 @@ pub(crate) fn surface<'a>(path: &'a str, base: &str) -> Option<Surface<'a>> {
                 Surface::Images(Dialect::Cyclades, r)
             } else if let Some(r) = r.strip_prefix("/v1/") {
                 Surface::Images(Dialect::Glance, r)
+            } else if let Some(r) = r.strip_prefix("/v2/") {
+                Surface::V2(r)
             } else {
                 let r = r.strip_prefix('/')?;
                 if crate::objects::owns(r) {
@@ -70,6 +75,7 @@ enum Routed {
     Health,
     Metrics,
     Web(Option<Lookup<'static, crate::web::Handler>>),
+    V2(Lookup<'static, crate::v2::Handler>),
     Outside,
 }
 
@@ -98,6 +104,11 @@ fn route(req: &HttpRequest, base: &str) -> (Routed, &'static str) {
             Routed::Web(crate::web::route(rest, method)),
             crate::web::LABEL,
         ),
+        Some(Surface::V2(rest)) => {
+            let found = crate::v2::route(rest, method);
+            let label = found.label.unwrap_or(UNMATCHED);
+            (Routed::V2(found), label)
+        }
         None => (Routed::Outside, UNMATCHED),
     }
 }
@@ -130,6 +141,7 @@ pub(crate) async fn dispatch(
         Routed::Health => health(&req, &state).await,
         Routed::Metrics => metrics::serve(&req, &state.metrics, state.metrics_access),
         Routed::Web(found) => crate::web::serve(req, payload, state, found).await,
+        Routed::V2(found) => crate::v2::serve(req, payload, state, found).await,
         Routed::Outside => fault::json(&crate::http::missed(
             &req,
             crate::http::routing::Miss::NoRoute,
@@ -186,6 +198,13 @@ mod tests {
         );
         assert_eq!(s("/base"), Some(Surface::Images(Dialect::Cyclades, "")));
         assert_eq!(s("/base/healthz"), Some(Surface::Health));
+        assert_eq!(s("/base/v2"), Some(Surface::V2("")));
+        assert_eq!(s("/base/v2/"), Some(Surface::V2("")));
+        assert_eq!(s("/base/v2/images/x"), Some(Surface::V2("images/x")));
+        assert_eq!(
+            s("/base/v2x"),
+            Some(Surface::Images(Dialect::Cyclades, "v2x"))
+        );
         assert_eq!(
             s("/base/object-store/v1/a"),
             Some(Surface::ObjectStore("object-store/v1/a"))

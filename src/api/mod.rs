@@ -10,7 +10,7 @@ mod parse;
 mod render;
 mod routes;
 mod shared;
-mod versions;
+pub(crate) mod versions;
 
 #[cfg(test)]
 mod proptests;

@@ -9,10 +9,12 @@ pub(crate) mod listing;
 pub(crate) mod location;
 pub(crate) mod object;
 pub(crate) mod objects;
+pub(crate) mod patch;
 pub(crate) mod percent;
 pub(crate) mod range;
 pub(crate) mod time;
 pub(crate) mod user;
+pub(crate) mod v2query;
 
 #[cfg(test)]
 pub(crate) mod proptests;

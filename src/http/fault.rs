@@ -91,3 +91,73 @@ pub(crate) fn json(e: &AppError) -> HttpResponse {
         .content_type("application/json; charset=utf-8")
         .body(body.to_string())
 }
+
+/// Glance's fault, the v2 surface's (docs/api.md §17.1):
+/// `{"message": ..., "code": "404 Not Found", "title": "Not Found"}`, `code`
+/// the status line and `title` its reason phrase.
+pub(crate) fn glance(e: &AppError) -> HttpResponse {
+    let status = status(e);
+    let title = status.canonical_reason().unwrap_or_default();
+    let body = serde_json::json!({
+        "message": public_message(e),
+        "code": format!("{} {title}", status.as_u16()),
+        "title": title,
+    });
+    builder(e)
+        .content_type("application/json")
+        .body(body.to_string())
+}
+
+/// Glance's 415 (docs/api.md §17.5): a PATCH's media type is not a patch
+/// type; `Accept-Patch` names the ones taken. `AppError` has no 415, and
+/// only this answer needs one.
+#[cfg_attr(not(test), allow(dead_code))] // the v2 PATCH handler uses it (issue 23's next step)
+pub(crate) fn glance_media_type(message: &str, accept_patch: &str) -> HttpResponse {
+    let status = StatusCode::UNSUPPORTED_MEDIA_TYPE;
+    let title = status.canonical_reason().unwrap_or_default();
+    let body = serde_json::json!({
+        "message": message,
+        "code": format!("{} {title}", status.as_u16()),
+        "title": title,
+    });
+    HttpResponse::build(status)
+        .insert_header(("accept-patch", accept_patch))
+        .content_type("application/json")
+        .body(body.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use actix_web::body::MessageBody;
+
+    fn body(resp: HttpResponse) -> serde_json::Value {
+        serde_json::from_slice(&resp.into_body().try_into_bytes().unwrap()).unwrap()
+    }
+
+    #[test]
+    fn glance_faults_carry_the_status_line_its_reason_and_their_headers() {
+        let resp = glance(&AppError::NotFound("Image x not found".into()));
+        assert_eq!(
+            resp.headers().get("content-type").unwrap(),
+            "application/json"
+        );
+        assert_eq!(
+            body(resp),
+            serde_json::json!({"message": "Image x not found", "code": "404 Not Found", "title": "Not Found"})
+        );
+        let resp = glance(&AppError::MethodNotAllowed {
+            method: "PUT".into(),
+            allow: "GET, HEAD".into(),
+        });
+        assert_eq!(resp.headers().get("allow").unwrap(), "GET, HEAD");
+        assert_eq!(body(resp)["code"], "405 Method Not Allowed");
+        let resp = glance(&AppError::RangeOutside { size: 10 });
+        assert_eq!(resp.headers().get("content-range").unwrap(), "bytes */10");
+        let resp = glance(&AppError::Internal("secret".into()));
+        assert!(!body(resp).to_string().contains("secret"));
+        let resp = glance_media_type("Unsupported media type application/json", "a, b");
+        assert_eq!(resp.headers().get("accept-patch").unwrap(), "a, b");
+        assert_eq!(body(resp)["title"], "Unsupported Media Type");
+    }
+}

@@ -11,7 +11,8 @@ async fn version_prefixes_without_a_trailing_slash_also_answer_the_versions_docu
     let app = TestApp::spawn().await;
     for path in ["/v1.0", "/v1"] {
         let body = json_with_status(app.request(Method::GET, path, None, &[]).await, 200).await;
-        assert_eq!(body["versions"][0]["id"], "v1.0", "{path}");
+        assert_eq!(body["versions"][0]["id"], "v2.7", "{path}");
+        assert_eq!(body["versions"][8]["id"], "v1.0", "{path}");
     }
     for path in ["/v1.0/versions", "/v1/versions"] {
         let resp = app.request(Method::GET, path, None, &[]).await;

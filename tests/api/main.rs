@@ -43,3 +43,4 @@ mod smoke;
 mod support;
 mod uploads;
 mod util;
+mod v2_basics;

@@ -154,12 +154,8 @@ async fn the_versions_document_answers_at_root_versions_and_both_version_prefixe
 {
     for base in ["", "/image"] {
         let app = TestApp::spawn_with(|s| s.base_path = base.into()).await;
-        let expected = json!({"versions": [{
-            "id": "v1.0",
-            "status": "CURRENT",
-            "links": [{"rel": "self", "href": format!("{}/v1.0/", app.address)}],
-        }]});
-        for path in ["/", "/versions", "/v1.0/", "/v1/"] {
+        let expected = crate::v2_basics::versions_document(&app.address);
+        for path in ["/", "/versions", "/v1.0/", "/v1/", "/v2", "/v2/"] {
             let resp = app.request(Method::GET, path, None, &[]).await;
             let body = json_with_status(resp, 200).await;
             assert_eq!(body, expected, "{base}{path}");
@@ -178,7 +174,7 @@ async fn an_unknown_path_is_404_item_not_found_with_or_without_a_token() {
     let id = app.alice().register("a.img").ok().await;
     let paths = [
         "/foo".to_string(),
-        "/v2/images".into(),
+        "/v3/images".into(),
         "/v1.1/images".into(),
         "/v1.0/v1/images".into(),
         "/imagesx".into(),

@@ -62,6 +62,8 @@ mod support;
 mod uploads;
 #[path = "../api/util.rs"]
 mod util;
+#[path = "../api/v2_basics.rs"]
+mod v2_basics;
 
 /// A module added to the `api` suite must be added here too, or it would
 /// silently not run against the HTTP backends.
