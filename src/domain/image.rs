@@ -35,7 +35,28 @@ impl Status {
         }
     }
 
-    /// Parses a stored or filtered status, in any case.
+    /// The word stored in the catalogue, v2's (docs/api.md §17.12).
+    pub(crate) fn as_db(self) -> &'static str {
+        match self {
+            Status::Available => "active",
+            Status::Saving => "saving",
+            Status::Error => "killed",
+            Status::Deleted => "deleted",
+        }
+    }
+
+    /// Parses a stored word.
+    pub(crate) fn from_db(s: &str) -> Option<Status> {
+        match s {
+            "active" => Some(Status::Available),
+            "saving" => Some(Status::Saving),
+            "killed" => Some(Status::Error),
+            "deleted" => Some(Status::Deleted),
+            _ => None,
+        }
+    }
+
+    /// Parses a filtered status (v1's words), in any case.
     pub(crate) fn parse(s: &str) -> Option<Status> {
         match s.to_ascii_lowercase().as_str() {
             "available" => Some(Status::Available),

@@ -6,7 +6,7 @@
 use rusqlite::types::{Value, ValueRef};
 use rusqlite::{params, params_from_iter, OptionalExtension, Row};
 
-use super::catalogue::{COLUMNS, PROPERTIES, VISIBLE};
+use super::catalogue::{COLUMNS, LISTED, PROPERTIES, VISIBLE};
 use super::SqliteTx;
 use crate::db::error::DbError;
 use crate::db::plan::{Filter, ListPlan, ListPosition, Piece, SortValue};
@@ -222,7 +222,7 @@ fn select(detail: bool, in_order: bool) -> String {
     } else {
         " FROM images i WHERE "
     });
-    sql.push_str(VISIBLE);
+    sql.push_str(LISTED);
     sql
 }
 
@@ -241,9 +241,13 @@ fn filters(st: &mut ListStatement, plan: &ListPlan<'_>, in_order: bool) {
             Filter::SizeAtMost(n) => st.arg(" AND i.size <= ?", Value::Integer(n)),
             Filter::SharedWithCaller => st.sql.push_str(
                 " AND i.owner <> ?1 AND EXISTS (SELECT 1 FROM image_members m \
-                 WHERE m.image_seq = i.seq AND m.member = ?1)",
+                 WHERE m.image_seq = i.seq AND m.member = ?1 AND m.status <> 'rejected')",
             ),
-            Filter::Public(p) => st.arg(" AND i.is_public = ?", Value::Integer(i64::from(p))),
+            Filter::Public(p) => st.sql.push_str(if p {
+                " AND i.visibility = 'public'"
+            } else {
+                " AND i.visibility <> 'public'"
+            }),
             Filter::Property(k, v) => {
                 property_filter(st, (property, k, v), in_order);
                 property += 1;
@@ -307,6 +311,15 @@ fn keyset_and_order(st: &mut ListStatement, plan: &ListPlan<'_>, in_order: bool)
     }
 }
 
+/// v1's word for a stored status (docs/api.md §17.12).
+fn v1_status(stored: &str) -> &str {
+    match stored {
+        "active" => "available",
+        "killed" => "error",
+        other => other,
+    }
+}
+
 fn listed_row<'a>(row: &'a Row<'_>, detail: bool) -> rusqlite::Result<ListedImage<'a>> {
     let text = |i: usize| -> rusqlite::Result<&'a str> {
         row.get_ref(i)?.as_str().map_err(|e| {
@@ -317,7 +330,7 @@ fn listed_row<'a>(row: &'a Row<'_>, detail: bool) -> rusqlite::Result<ListedImag
         id: text(1)?,
         name: text(2)?,
         location: text(3)?,
-        status: text(4)?,
+        status: v1_status(text(4)?),
         disk_format: text(5)?,
         container_format: text(6)?,
         size: row.get(7)?,
