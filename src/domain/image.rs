@@ -163,6 +163,23 @@ pub(crate) fn check_property_key(key: &str) -> Result<(), AppError> {
     Ok(())
 }
 
+/// The prefix of property keys Glance keeps for itself (docs/api.md §17.2).
+pub(crate) const RESERVED_PREFIX: &str = "os_glance_";
+
+/// Refuses property keys starting `os_glance_` (403 in every API, §17.12),
+/// checked after every 400 of the request.
+pub(crate) fn check_reserved_keys<'a>(
+    mut keys: impl Iterator<Item = &'a String>,
+) -> Result<(), AppError> {
+    match keys.find(|k| k.starts_with(RESERVED_PREFIX)) {
+        Some(k) => Err(AppError::Forbidden(format!(
+            "Property '{}' is reserved: keys starting {RESERVED_PREFIX} are Glance's",
+            truncate(k, 80)
+        ))),
+        None => Ok(()),
+    }
+}
+
 /// Checks a property value's length.
 pub(crate) fn check_property_value(key: &str, value: &str) -> Result<(), AppError> {
     if value.len() > MAX_PROPERTY_VALUE {
@@ -225,6 +242,16 @@ mod tests {
         assert_eq!(normalise_property_key("a€b"), "a_b");
         let k = normalise_property_key("Root-Partition");
         assert_eq!(normalise_property_key(&k), k);
+    }
+
+    #[test]
+    fn os_glance_keys_are_reserved() {
+        let keys = ["os".to_string(), "os_glance_x".to_string()];
+        assert!(matches!(
+            check_reserved_keys(keys.iter()),
+            Err(AppError::Forbidden(_))
+        ));
+        assert!(check_reserved_keys(keys[..1].iter()).is_ok());
     }
 
     #[test]

@@ -6,7 +6,7 @@ use crate::db::{Catalogue, ListPosition, StoredImage, Tx};
 use crate::domain::access::Intent;
 use crate::domain::changes::{check_property_count, ImagePatch, NewImage};
 use crate::domain::ids::{truncate, ImageId};
-use crate::domain::image::{Image, Status};
+use crate::domain::image::{check_reserved_keys, Image, Status};
 use crate::domain::listing::{ListQuery, ListSink};
 use crate::domain::object::{ObjectInfo, Readers};
 use crate::domain::range::ByteRange;
@@ -99,6 +99,7 @@ impl Registry {
     pub(crate) async fn register(&self, caller: &Caller, new: NewImage) -> Result<Image, AppError> {
         check_ownership(caller, &new)?;
         let inspected = self.inspect(caller, &new).await?;
+        check_reserved_keys(new.properties.keys())?;
         // The limit comes after every invalid input, the object's among them.
         check_property_count(new.properties.len(), self.limits.max_properties)?;
         let computed = inspected.computed;
@@ -159,6 +160,7 @@ impl Registry {
     ) -> Result<Image, AppError> {
         let max = self.limits.max_properties;
         self.change_readers(caller, id, move |stored, members| {
+            check_reserved_keys(patch.properties.keys().chain(patch.conflicts.keys()))?;
             let image = patch.clone().apply(&stored.image, max)?;
             let readers = Readers::of(image.is_public, members);
             Ok((readers, move |tx: &Tx<'_>, stored: &StoredImage| {
