@@ -19,6 +19,8 @@ pub(crate) struct Settable {
     pub(crate) container_format: Option<String>,
     /// Publicity.
     pub(crate) is_public: Option<bool>,
+    /// Whether unregistering is refused (docs/api.md §17.12).
+    pub(crate) protected: Option<bool>,
     /// The owner as the request states it (it can only be the caller).
     pub(crate) owner: Option<String>,
     /// MB.
@@ -127,6 +129,7 @@ impl ImagePatch {
         set_if(&mut image.disk_format, set.disk_format);
         set_if(&mut image.container_format, set.container_format);
         set_if(&mut image.is_public, set.is_public);
+        set_if(&mut image.protected, set.protected);
         set_if(&mut image.min_ram, set.min_ram);
         set_if(&mut image.min_disk, set.min_disk);
         set_if(&mut image.status, status);

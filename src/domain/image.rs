@@ -108,6 +108,8 @@ pub(crate) struct Image {
     pub(crate) deleted_at: Option<Micros>,
     /// Readable by everyone.
     pub(crate) is_public: bool,
+    /// Its unregistering is refused, in every API (docs/api.md §17.2).
+    pub(crate) protected: bool,
     /// The user who registered it.
     pub(crate) owner: String,
     /// MB.

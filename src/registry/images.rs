@@ -104,11 +104,20 @@ impl Registry {
         check_property_count(new.properties.len(), self.limits.max_properties)?;
         let computed = inspected.computed;
         let location = new.location.clone();
+        let set_protected = new.set.protected;
         let image = described(caller, new, inspected.info, ImageId::generate());
         let is_public = image.is_public;
+        // A re-registration keeps `protected` unless the request sets it.
+        let keep_protected = set_protected.is_none();
         let write = self.db.write(move |tx| {
             if let Some(h) = &computed {
                 tx.remember_hash(h)?;
+            }
+            let mut image = image.clone();
+            if keep_protected {
+                if let Some(live) = tx.live_image_at(&image.location)? {
+                    image.protected = live.image.protected;
+                }
             }
             Ok(tx.upsert_at_location(&image)?)
         });
@@ -175,7 +184,12 @@ impl Registry {
 
     /// Unregisters an image (owner only); it stays as a tombstone.
     pub(crate) async fn unregister(&self, caller: &Caller, id: ImageId) -> Result<(), AppError> {
-        self.change_readers(caller, id, move |_, _| {
+        self.change_readers(caller, id, move |stored, _| {
+            if stored.image.protected {
+                return Err(AppError::Forbidden(format!(
+                    "Image {id} is protected: unprotect it first"
+                )));
+            }
             Ok((Readers::Owner, |tx: &Tx<'_>, stored: &StoredImage| {
                 let mut image = stored.image.clone();
                 let now = now_micros().max(image.updated_at);
@@ -263,6 +277,7 @@ pub(super) fn described(caller: &Caller, new: NewImage, info: ObjectInfo, id: Im
         updated_at: now,
         deleted_at: None,
         is_public: set.is_public.unwrap_or(false),
+        protected: set.protected.unwrap_or(false),
         owner: caller.id().to_string(),
         min_ram: set.min_ram.unwrap_or(0),
         min_disk: set.min_disk.unwrap_or(0),

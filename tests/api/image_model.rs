@@ -4,7 +4,7 @@
 use reqwest::Method;
 
 use crate::helpers::{TestApp, ALICE};
-use crate::util::fault;
+use crate::util::{fault, must_header};
 
 #[tokio::test]
 async fn property_keys_starting_os_glance_are_403_and_change_nothing() {
@@ -36,4 +36,53 @@ async fn property_keys_starting_os_glance_are_403_and_change_nothing() {
         fault(resp, 403, "forbidden", &["os_glance_"]).await;
     }
     assert_eq!(app.detail_of(&id, ALICE.0).await, before);
+}
+
+#[tokio::test]
+async fn protected_is_shown_set_and_kept_and_a_protected_image_is_not_unregistered() {
+    let app = TestApp::spawn().await;
+    let resp = app
+        .alice()
+        .register("a.img")
+        .header("X-Image-Meta-Protected", "TRUE")
+        .send()
+        .await;
+    assert_eq!(resp.status(), 200);
+    assert_eq!(must_header(&resp, "x-image-meta-protected"), "True");
+    let id = must_header(&resp, "x-image-meta-id");
+    assert_eq!(app.detail_of(&id, ALICE.0).await["protected"], true);
+    // Refused: a value that is no boolean (400), and DELETE (403); neither changes anything.
+    let before = app.detail_of(&id, ALICE.0).await;
+    let bad = app
+        .request(
+            Method::PUT,
+            &format!("/images/{id}"),
+            Some(ALICE.0),
+            &[("X-Image-Meta-Protected", "yes")],
+        )
+        .await;
+    fault(bad, 400, "badRequest", &["X-Image-Meta-Protected", "yes"]).await;
+    for prefix in ["", "/v1.0", "/v1"] {
+        let del = app
+            .request(
+                Method::DELETE,
+                &format!("{prefix}/images/{id}"),
+                Some(ALICE.0),
+                &[],
+            )
+            .await;
+        fault(del, 403, "forbidden", &["protected"]).await;
+    }
+    assert_eq!(app.detail_of(&id, ALICE.0).await, before);
+    // A re-registration keeps it unless sent.
+    let again = app.alice().register("a.img").send().await;
+    assert_eq!(must_header(&again, "x-image-meta-protected"), "True");
+    app.update_ok(&id, ALICE.0, &[("X-Image-Meta-Protected", "false")])
+        .await;
+    let head = app.head(&format!("/images/{id}"), ALICE.0).await;
+    assert_eq!(must_header(&head, "x-image-meta-protected"), "False");
+    let del = app
+        .request(Method::DELETE, &format!("/images/{id}"), Some(ALICE.0), &[])
+        .await;
+    assert_eq!(del.status(), 204);
 }

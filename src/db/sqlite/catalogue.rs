@@ -35,7 +35,7 @@ impl<'c> SqliteTx<'c> {
 /// The image columns every read of images reads, in this order.
 pub(super) const COLUMNS: &str = "i.seq, i.id, i.name, i.location, i.status, i.disk_format, \
     i.container_format, i.size, i.checksum, i.md5, i.created_at, i.updated_at, \
-    i.deleted_at, (i.visibility = 'public'), i.owner, i.min_ram, i.min_disk";
+    i.deleted_at, (i.visibility = 'public'), i.owner, i.min_ram, i.min_disk, i.protected";
 
 /// The properties of row `i` as one JSON object (kept beside the property
 /// rows by every write), so that a page of images and all their properties
@@ -61,7 +61,7 @@ pub(super) const LISTED: &str = "(i.owner = ?1 OR +i.visibility = 'public' \
 
 /// The columns every write sets, in the order `Written::values` binds them:
 /// an insert binds the id and creation time before them, an update the row.
-const WRITTEN: [&str; 14] = [
+const WRITTEN: [&str; 15] = [
     "name",
     "location",
     "status",
@@ -76,6 +76,7 @@ const WRITTEN: [&str; 14] = [
     "owner",
     "min_ram",
     "min_disk",
+    "protected",
 ];
 
 /// What a write stores for v1's `is_public` (bound as `?{n}`), §17.12: a new
@@ -151,7 +152,7 @@ impl<'a> Written<'a> {
         }
     }
 
-    fn values(&self) -> [&dyn ToSql; 14] {
+    fn values(&self) -> [&dyn ToSql; 15] {
         let i = self.image;
         [
             &i.name,
@@ -168,6 +169,7 @@ impl<'a> Written<'a> {
             &i.owner,
             &self.min_ram,
             &self.min_disk,
+            &i.protected,
         ]
     }
 }
@@ -184,7 +186,7 @@ fn corrupt(what: &str, value: &str) -> rusqlite::Error {
 fn image_from_row(row: &Row<'_>) -> rusqlite::Result<StoredImage> {
     let id: String = row.get(1)?;
     let status: String = row.get(4)?;
-    let json: String = row.get(17)?;
+    let json: String = row.get(18)?;
     let properties = serde_json::from_str::<BTreeMap<String, String>>(&json)
         .map_err(|_| corrupt("properties", &json))?;
     Ok(StoredImage {
@@ -206,6 +208,7 @@ fn image_from_row(row: &Row<'_>) -> rusqlite::Result<StoredImage> {
             owner: row.get(14)?,
             min_ram: row.get::<_, i64>(15)? as u64,
             min_disk: row.get::<_, i64>(16)? as u64,
+            protected: row.get(17)?,
             properties,
         },
     })
@@ -225,7 +228,7 @@ impl CatalogueTx for SqliteTx<'_> {
         let mut stmt = self.conn.prepare_cached(&sql)?;
         let found = stmt
             .query_row(params![id.to_string(), caller], |row| {
-                Ok((image_from_row(row)?, row.get::<_, bool>(18)?))
+                Ok((image_from_row(row)?, row.get::<_, bool>(19)?))
             })
             .optional()?;
         Ok(found)

@@ -345,7 +345,8 @@ fn listed_row<'a>(row: &'a Row<'_>, detail: bool) -> rusqlite::Result<ListedImag
         owner: text(14)?,
         min_ram: row.get(15)?,
         min_disk: row.get(16)?,
-        properties_json: if detail { Some(text(17)?) } else { None },
+        protected: row.get(17)?,
+        properties_json: if detail { Some(text(18)?) } else { None },
     })
 }
 
