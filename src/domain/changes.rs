@@ -116,6 +116,13 @@ impl ImagePatch {
             conflicts,
         } = self;
         resolve_conflicts(&mut properties, conflicts, Some(&image.properties))?;
+        if status.is_some() && image.status == Status::Queued {
+            return Err(AppError::Conflict(format!(
+                "Image {} is queued: it has no data, so its status cannot be set \
+                 (upload its data through /v2/images/{{id}}/file)",
+                image.id
+            )));
+        }
         let mut image = image.clone();
         if let Some(owner) = set.owner {
             if owner != image.owner {

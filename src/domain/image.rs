@@ -22,6 +22,10 @@ pub(crate) enum Status {
     Error,
     /// Unregistered; a tombstone.
     Deleted,
+    /// Made through v2, no data yet (docs/api.md §17.12).
+    Queued,
+    /// Its data refused to everyone until reactivated (§17.8).
+    Deactivated,
 }
 
 impl Status {
@@ -32,6 +36,8 @@ impl Status {
             Status::Saving => "saving",
             Status::Error => "error",
             Status::Deleted => "deleted",
+            Status::Queued => "queued",
+            Status::Deactivated => "deactivated",
         }
     }
 
@@ -42,6 +48,8 @@ impl Status {
             Status::Saving => "saving",
             Status::Error => "killed",
             Status::Deleted => "deleted",
+            Status::Queued => "queued",
+            Status::Deactivated => "deactivated",
         }
     }
 
@@ -52,6 +60,8 @@ impl Status {
             "saving" => Some(Status::Saving),
             "killed" => Some(Status::Error),
             "deleted" => Some(Status::Deleted),
+            "queued" => Some(Status::Queued),
+            "deactivated" => Some(Status::Deactivated),
             _ => None,
         }
     }
@@ -63,6 +73,8 @@ impl Status {
             "saving" => Some(Status::Saving),
             "error" => Some(Status::Error),
             "deleted" => Some(Status::Deleted),
+            "queued" => Some(Status::Queued),
+            "deactivated" => Some(Status::Deactivated),
             _ => None,
         }
     }
@@ -70,7 +82,7 @@ impl Status {
     /// Parses a status an owner may set with an update: `available`, `saving`, `error`.
     pub(crate) fn parse_settable(s: &str) -> Result<Status, AppError> {
         match Status::parse(s) {
-            Some(st) if st != Status::Deleted => Ok(st),
+            Some(st @ (Status::Available | Status::Saving | Status::Error)) => Ok(st),
             _ => Err(AppError::invalid(format!(
                 "Invalid status '{}': expected available, saving or error",
                 truncate(s, 80)

@@ -79,6 +79,12 @@ impl Registry {
         range: Option<ByteRange>,
     ) -> Result<(Image, ObjectRead), AppError> {
         let image = self.get(caller, id).await?;
+        if image.status == Status::Deactivated {
+            return Err(AppError::Forbidden(format!(
+                "Image {} is deactivated: its data is not served until it is reactivated",
+                image.id
+            )));
+        }
         if image.status != Status::Available {
             return Err(AppError::Conflict(format!(
                 "Image {} is {}, not available: it has no data to serve",

@@ -2,8 +2,9 @@
 //! refuses of it, and that a refusal changes nothing.
 
 use reqwest::Method;
+use serde_json::json;
 
-use crate::helpers::{TestApp, ALICE};
+use crate::helpers::{TestApp, ALICE, BOB};
 use crate::util::{fault, must_header};
 
 #[tokio::test]
@@ -85,4 +86,71 @@ async fn protected_is_shown_set_and_kept_and_a_protected_image_is_not_unregister
         .request(Method::DELETE, &format!("/images/{id}"), Some(ALICE.0), &[])
         .await;
     assert_eq!(del.status(), 204);
+}
+
+/// Puts image `id` in a state only v2 makes (there is no v1 way): `queued`
+/// without data, or `deactivated`.
+fn set_state(app: &TestApp, id: &str, sql: &str) {
+    let conn = rusqlite::Connection::open(crate::helpers::db_path(app)).unwrap();
+    conn.busy_timeout(std::time::Duration::from_secs(10))
+        .unwrap();
+    let n = conn.execute(sql, [id]).unwrap();
+    assert_eq!(n, 1);
+}
+
+#[tokio::test]
+async fn a_queued_image_shows_no_data_and_a_deactivated_one_refuses_its_data() {
+    let app = TestApp::spawn().await;
+    let resp = app.alice().register("q.img").public().send().await;
+    let queued = must_header(&resp, "x-image-meta-id");
+    let resp = app.alice().register("d.img").public().send().await;
+    let deactivated = must_header(&resp, "x-image-meta-id");
+    set_state(
+        &app,
+        &queued,
+        "UPDATE images SET status = 'queued', location = NULL, size = NULL, checksum = NULL, \
+         md5 = NULL, disk_format = NULL, container_format = NULL WHERE id = ?1",
+    );
+    set_state(
+        &app,
+        &deactivated,
+        "UPDATE images SET status = 'deactivated' WHERE id = ?1",
+    );
+    for prefix in ["", "/v1"] {
+        let body = app.list(&format!("{prefix}/images/detail"), ALICE.0).await;
+        let item = crate::util::items(&body)
+            .into_iter()
+            .find(|i| i["id"] == queued.as_str())
+            .unwrap();
+        assert_eq!(item["status"], "queued");
+        assert_eq!(
+            (&item["location"], &item["size"], &item["disk_format"]),
+            (&json!(""), &json!(0), &json!(""))
+        );
+        assert_eq!(
+            item.get("checksum").cloned(),
+            (prefix.is_empty()).then(|| json!(""))
+        );
+        let head = app
+            .head(&format!("{prefix}/images/{queued}"), ALICE.0)
+            .await;
+        assert_eq!(must_header(&head, "x-image-meta-status"), "queued");
+        let data = app.get(&format!("{prefix}/images/{queued}"), BOB.0).await;
+        fault(data, 409, "conflict", &["queued"]).await;
+        let data = app
+            .get(&format!("{prefix}/images/{deactivated}"), ALICE.0)
+            .await;
+        fault(data, 403, "forbidden", &["deactivated"]).await;
+    }
+    let before = app.detail_of(&queued, ALICE.0).await;
+    let set = app
+        .request(
+            Method::PUT,
+            &format!("/images/{queued}"),
+            Some(ALICE.0),
+            &[("X-Image-Meta-Status", "available")],
+        )
+        .await;
+    fault(set, 409, "conflict", &["queued"]).await;
+    assert_eq!(app.detail_of(&queued, ALICE.0).await, before);
 }

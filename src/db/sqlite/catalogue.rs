@@ -194,12 +194,14 @@ fn image_from_row(row: &Row<'_>) -> rusqlite::Result<StoredImage> {
         image: Image {
             id: ImageId::parse(&id).map_err(|_| corrupt("id", &id))?,
             name: row.get(2)?,
-            location: row.get(3)?,
+            // A queued image has no data: v1 shows its location, checksum
+            // and formats as "" and its size as 0 (docs/api.md §17.12).
+            location: row.get::<_, Option<String>>(3)?.unwrap_or_default(),
             status: Status::from_db(&status).ok_or_else(|| corrupt("status", &status))?,
-            disk_format: row.get(5)?,
-            container_format: row.get(6)?,
-            size: row.get::<_, i64>(7)? as u64,
-            checksum: row.get(8)?,
+            disk_format: row.get::<_, Option<String>>(5)?.unwrap_or_default(),
+            container_format: row.get::<_, Option<String>>(6)?.unwrap_or_default(),
+            size: row.get::<_, Option<i64>>(7)?.unwrap_or(0) as u64,
+            checksum: row.get::<_, Option<String>>(8)?.unwrap_or_default(),
             md5: row.get(9)?,
             created_at: row.get(10)?,
             updated_at: row.get(11)?,

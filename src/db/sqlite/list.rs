@@ -321,10 +321,14 @@ fn v1_status(stored: &str) -> &str {
 }
 
 fn listed_row<'a>(row: &'a Row<'_>, detail: bool) -> rusqlite::Result<ListedImage<'a>> {
+    // NULL reads as "": a queued image's data columns (docs/api.md §17.12).
     let text = |i: usize| -> rusqlite::Result<&'a str> {
-        row.get_ref(i)?.as_str().map_err(|e| {
-            rusqlite::Error::FromSqlConversionFailure(i, rusqlite::types::Type::Text, e.into())
-        })
+        row.get_ref(i)?
+            .as_str_or_null()
+            .map(Option::unwrap_or_default)
+            .map_err(|e| {
+                rusqlite::Error::FromSqlConversionFailure(i, rusqlite::types::Type::Text, e.into())
+            })
     };
     Ok(ListedImage {
         id: text(1)?,
@@ -333,7 +337,7 @@ fn listed_row<'a>(row: &'a Row<'_>, detail: bool) -> rusqlite::Result<ListedImag
         status: v1_status(text(4)?),
         disk_format: text(5)?,
         container_format: text(6)?,
-        size: row.get(7)?,
+        size: row.get::<_, Option<i64>>(7)?.unwrap_or(0),
         checksum: text(8)?,
         md5: row.get_ref(9)?.as_str_or_null().map_err(|e| {
             rusqlite::Error::FromSqlConversionFailure(9, rusqlite::types::Type::Text, e.into())
