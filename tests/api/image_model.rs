@@ -154,3 +154,35 @@ async fn a_queued_image_shows_no_data_and_a_deactivated_one_refuses_its_data() {
     fault(set, 409, "conflict", &["queued"]).await;
     assert_eq!(app.detail_of(&queued, ALICE.0).await, before);
 }
+
+#[tokio::test]
+async fn a_private_image_is_the_owners_alone_until_v1_shares_it() {
+    let app = TestApp::spawn().await;
+    let resp = app.alice().register("p.img").send().await;
+    let id = must_header(&resp, "x-image-meta-id");
+    app.set_members(&id, ALICE.0, &["bob"]).await;
+    set_state(
+        &app,
+        &id,
+        "UPDATE images SET visibility = 'private' WHERE id = ?1",
+    );
+    // The member stays stored but reads nothing while the image is private.
+    assert!(app.list_ids("/images", BOB.0).await.is_empty());
+    let head = app.head(&format!("/images/{id}"), BOB.0).await;
+    assert_eq!(head.status(), 404);
+    // Updating is_public=false keeps it private; adding a member through v1 shares it.
+    app.update_ok(&id, ALICE.0, &[("X-Image-Meta-Is-Public", "false")])
+        .await;
+    assert!(app.list_ids("/images", BOB.0).await.is_empty());
+    let add = app
+        .request(
+            Method::PUT,
+            &format!("/images/{id}/members/carol"),
+            Some(ALICE.0),
+            &[],
+        )
+        .await;
+    assert_eq!(add.status(), 204);
+    assert_eq!(app.list_ids("/images", BOB.0).await, vec![id.clone()]);
+    assert_eq!(app.member_ids("", &id, BOB.0).await, ["bob", "carol"]);
+}

@@ -217,15 +217,18 @@ fn image_from_row(row: &Row<'_>) -> rusqlite::Result<StoredImage> {
 }
 
 impl CatalogueTx for SqliteTx<'_> {
-    /// One image by id with its properties, and whether `caller` is a member of it.
+    /// One image by id with its properties, and whether `caller` reads it
+    /// beyond ownership and publicity (a member of a shared image, or any
+    /// caller of a community one: docs/api.md §17.10).
     fn image_for_caller(
         &self,
         id: &ImageId,
         caller: &str,
     ) -> Result<Option<(StoredImage, bool)>, DbError> {
         let sql = format!(
-            "SELECT {COLUMNS}, {PROPERTIES}, EXISTS (SELECT 1 FROM image_members m \
-             WHERE m.image_seq = i.seq AND m.member = ?2) FROM images i WHERE i.id = ?1"
+            "SELECT {COLUMNS}, {PROPERTIES}, (i.visibility = 'community' \
+             OR (i.visibility = 'shared' AND EXISTS (SELECT 1 FROM image_members m \
+             WHERE m.image_seq = i.seq AND m.member = ?2))) FROM images i WHERE i.id = ?1"
         );
         let mut stmt = self.conn.prepare_cached(&sql)?;
         let found = stmt
@@ -321,6 +324,13 @@ impl CatalogueTx for SqliteTx<'_> {
         self.conn
             .prepare_cached(&ADD_MEMBER)?
             .execute(params![seq, member])?;
+        // v1 has no visibility: sharing a private image through it means
+        // sharing it (docs/api.md §17.12).
+        self.conn
+            .prepare_cached(
+                "UPDATE images SET visibility = 'shared' WHERE seq = ?1 AND visibility = 'private'",
+            )?
+            .execute(params![seq])?;
         Ok(())
     }
 
