@@ -15,6 +15,8 @@ pub struct Settings {
     pub base_path: String,
     /// The SQLite catalogue.
     pub database: PathBuf,
+    /// The digest of `os_hash_value` (docs/api.md §17.2).
+    pub hashing_algorithm: HashingAlgorithm,
     /// Who callers are.
     pub identity: IdentitySettings,
     /// Where image data lives.
@@ -58,6 +60,38 @@ pub enum MetricsAccess {
     Everyone,
     /// No one: `<base>/metrics` is not served.
     Off,
+}
+
+/// The digest plankton computes as an image's `os_hash_value` wherever it
+/// streams the whole data; Glance's `hashing_algorithm`, limited to the two
+/// digests the clients verify.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum HashingAlgorithm {
+    /// SHA-512, Glance's default.
+    #[default]
+    Sha512,
+    /// SHA-256.
+    Sha256,
+}
+
+impl HashingAlgorithm {
+    /// The name shown as `os_hash_algo` and stored beside the value.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            HashingAlgorithm::Sha512 => "sha512",
+            HashingAlgorithm::Sha256 => "sha256",
+        }
+    }
+
+    /// Parses a stored name; `None` for one this build does not know.
+    pub fn parse(s: &str) -> Option<HashingAlgorithm> {
+        match s {
+            "sha512" => Some(HashingAlgorithm::Sha512),
+            "sha256" => Some(HashingAlgorithm::Sha256),
+            _ => None,
+        }
+    }
 }
 
 /// The one HTTP client of the HTTP backends.
@@ -136,6 +170,8 @@ pub struct Limits {
     pub max_properties: usize,
     /// Members per image.
     pub max_members: usize,
+    /// Tags per image (docs/api.md §17.2; Glance's quota).
+    pub max_tags: usize,
     /// Seconds an idle connection is kept open for its next request; 0 closes
     /// every connection after one request.
     pub keep_alive: u64,
@@ -191,6 +227,7 @@ impl Default for Limits {
         Limits {
             max_properties: 64,
             max_members: 1024,
+            max_tags: 128,
             keep_alive: 5,
             max_image_size: 1 << 40,
         }
@@ -200,8 +237,10 @@ impl Default for Limits {
 impl Default for Formats {
     fn default() -> Self {
         Formats {
-            disk: words("diskdump extdump ntfsdump raw vhd vmdk vdi iso qcow2 aki ari ami"),
-            container: words("aki ari ami bare ovf"),
+            disk: words(
+                "diskdump extdump ntfsdump raw vhd vmdk vdi iso qcow2 aki ari ami vhdx ploop",
+            ),
+            container: words("aki ari ami bare ovf ova docker compressed"),
         }
     }
 }
@@ -230,6 +269,7 @@ impl Default for Settings {
             listen: "127.0.0.1:9292".into(),
             base_path: String::new(),
             database: "./var/plankton.db".into(),
+            hashing_algorithm: HashingAlgorithm::default(),
             identity: IdentitySettings::default(),
             store: StoreSettings::default(),
             limits: Limits::default(),
@@ -394,7 +434,8 @@ impl Settings {
 }
 
 /// The settings whose values are names, and the names each takes.
-const CHOICES: [(&str, &[&str]); 3] = [
+const CHOICES: [(&str, &[&str]); 4] = [
+    ("hashing_algorithm", &["sha512", "sha256"]),
     ("identity.backend", &["tokenfile", "astakos"]),
     ("store.backend", &["fs", "pithos"]),
     ("metrics.access", &["loopback", "everyone", "off"]),
@@ -497,7 +538,9 @@ mod tests {
         assert_eq!(s.listen, "127.0.0.1:9292");
         assert_eq!(s.database, PathBuf::from("./var/plankton.db"));
         assert_eq!(s.limits.max_properties, 64);
-        assert_eq!(s.formats.container.len(), 5);
+        assert_eq!(s.formats.container.len(), 8);
+        assert_eq!(s.limits.max_tags, 128);
+        assert_eq!(s.hashing_algorithm, HashingAlgorithm::Sha512);
     }
 
     #[test]
@@ -563,6 +606,9 @@ mod tests {
         let err = |pairs| crate::error::chain(&Settings::load_from(None, env(pairs)).unwrap_err());
         assert!(err(&[("PLANKTON_STORE__BACKEND", "s3")])
             .contains("store.backend: unknown value `s3`; expected one of `fs`, `pithos`"));
+        assert!(err(&[("PLANKTON_HASHING_ALGORITHM", "md5")]).contains(
+            "hashing_algorithm: unknown value `md5`; expected one of `sha512`, `sha256`"
+        ));
         assert!(err(&[("PLANKTON_LISTEN", "nonsense")]).contains("listen `nonsense`"));
         assert!(err(&[("PLANKTON_LISTEN", "127.0.0.1:99999")]).contains("host:port"));
         for (key, allowed) in CHOICES {

@@ -30,6 +30,10 @@ pub enum AppError {
     /// The image's state does not allow it (no data, data gone or changed).
     #[error("{0}")]
     Conflict(String),
+    /// The image went away while the request worked on it (deleted during
+    /// its upload, docs/api.md §17.4): nothing was stored.
+    #[error("{0}")]
+    Gone(String),
     /// A precondition of the request (`If-Match`, `If-None-Match`, ...) does not hold.
     #[error("{0}")]
     PreconditionFailed(String),

@@ -42,6 +42,8 @@ pub(super) enum Field {
     Checksum,
     /// `is_public`
     IsPublic,
+    /// `protected`
+    Protected,
     /// `owner`
     Owner,
     /// `min_ram`
@@ -72,6 +74,7 @@ impl Field {
             "size" => Field::Size,
             "checksum" => Field::Checksum,
             "is_public" => Field::IsPublic,
+            "protected" => Field::Protected,
             "owner" => Field::Owner,
             "min_ram" => Field::MinRam,
             "min_disk" => Field::MinDisk,
@@ -96,6 +99,7 @@ impl Field {
             Field::Size => "X-Image-Meta-Size",
             Field::Checksum => "X-Image-Meta-Checksum",
             Field::IsPublic => "X-Image-Meta-Is-Public",
+            Field::Protected => "X-Image-Meta-Protected",
             Field::Owner => "X-Image-Meta-Owner",
             Field::MinRam => "X-Image-Meta-Min-Ram",
             Field::MinDisk => "X-Image-Meta-Min-Disk",
@@ -239,7 +243,7 @@ fn property_suffix(rest: &str) -> Option<&str> {
 
 /// The names of the image headers every image has, in the order they are
 /// first put in a response's header map.
-const FIXED: [&str; 23] = [
+const FIXED: [&str; 24] = [
     "x-image-meta-id",
     "x-image-meta-name",
     "x-image-meta-location",
@@ -263,6 +267,7 @@ const FIXED: [&str; 23] = [
     "x-image-meta-min_ram",
     "x-image-meta-min-disk",
     "x-image-meta-min_disk",
+    "x-image-meta-protected",
 ];
 
 /// Room for every header an image response has without the map growing.
@@ -316,7 +321,7 @@ pub(super) fn image_headers(image: &Image, dialect: Dialect, extra: HeaderMap) -
 
 /// The values of the `FIXED` headers, in its order; `None` for one the image
 /// does not have in this dialect.
-fn fixed_values(image: &Image, dialect: Dialect) -> [Option<Cow<'_, str>>; 23] {
+fn fixed_values(image: &Image, dialect: Dialect) -> [Option<Cow<'_, str>>; 24] {
     let own = |s: String| Some(Cow::Owned(s));
     let twice = |s: String| [Some(Cow::Owned(s.clone())), Some(Cow::Owned(s))];
     let [created, created_] = twice(format_micros(image.created_at));
@@ -355,6 +360,11 @@ fn fixed_values(image: &Image, dialect: Dialect) -> [Option<Cow<'_, str>>; 23] {
         min_ram_,
         min_disk,
         min_disk_,
+        Some(Cow::Borrowed(if image.protected {
+            "True"
+        } else {
+            "False"
+        })),
     ]
 }
 

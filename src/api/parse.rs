@@ -60,6 +60,10 @@ fn settable(meta: &MetaHeaders, formats: &Formats) -> Result<Settable, AppError>
             }
             _ => None,
         },
+        protected: meta
+            .get(Field::Protected)
+            .map(|v| parse_bool(Field::Protected.header(), v))
+            .transpose()?,
         min_ram: count(Field::MinRam)?,
         min_disk: count(Field::MinDisk)?,
         owner: meta.get(Field::Owner).map(str::to_string),

@@ -151,6 +151,7 @@ fn image(name: String, properties: BTreeMap<String, String>) -> Image {
         updated_at: 1_364_566_474_000_000,
         deleted_at: None,
         is_public: false,
+        protected: false,
         owner: "alice".into(),
         min_ram: 0,
         min_disk: 0,

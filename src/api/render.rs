@@ -39,6 +39,7 @@ struct Detail<'a> {
     updated_at: String,
     deleted_at: String,
     is_public: bool,
+    protected: bool,
     owner: &'a str,
     min_ram: u64,
     min_disk: u64,
@@ -59,6 +60,7 @@ fn detail(image: &Image, dialect: Dialect) -> Detail<'_> {
         updated_at: format_micros(image.updated_at),
         deleted_at: image.deleted_at.map(format_micros).unwrap_or_default(),
         is_public: image.is_public,
+        protected: image.protected,
         owner: &image.owner,
         min_ram: image.min_ram,
         min_disk: image.min_disk,
@@ -277,6 +279,8 @@ fn write_listed(out: &mut Vec<u8>, r: &ListedImage<'_>, detail: bool, dialect: D
     }
     key(out, "is_public");
     out.extend_from_slice(if r.is_public { b"true" } else { b"false" });
+    key(out, "protected");
+    out.extend_from_slice(if r.protected { b"true" } else { b"false" });
     text(out, "owner", r.owner);
     number(out, "min_ram", r.min_ram);
     number(out, "min_disk", r.min_disk);
@@ -305,6 +309,7 @@ mod tests {
             updated_at: 1_364_566_475_000_000,
             deleted_at: None,
             is_public: true,
+            protected: false,
             owner: "alice".into(),
             min_ram: 1,
             min_disk: 2,
@@ -335,6 +340,7 @@ mod tests {
                     updated_at: image.updated_at,
                     deleted_at: image.deleted_at,
                     is_public: image.is_public,
+                    protected: image.protected,
                     owner: &image.owner,
                     min_ram: image.min_ram as i64,
                     min_disk: image.min_disk as i64,

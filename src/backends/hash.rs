@@ -1,4 +1,5 @@
-//! The Pithos object hash (a Merkle root of per-block SHA-256) and MD5, computed in one pass.
+//! The Pithos object hash (a Merkle root of per-block SHA-256), MD5 and the
+//! `os_hash` (SHA-512 or SHA-256), computed in one pass.
 
 use std::fs::File;
 use std::io::Read;
@@ -7,7 +8,9 @@ use std::sync::mpsc::{channel, sync_channel, Receiver, SyncSender};
 use std::sync::Arc;
 
 use md5::Md5;
-use sha2::{Digest, Sha256};
+use sha2::{Digest, Sha256, Sha512};
+
+use crate::config::HashingAlgorithm;
 
 /// Pithos's block size: 4 MiB.
 pub(crate) const BLOCK_SIZE: usize = 4 * 1024 * 1024;
@@ -16,6 +19,8 @@ pub(crate) const BLOCK_SIZE: usize = 4 * 1024 * 1024;
 pub(crate) struct ObjectHasher {
     /// `None` where the MD5 is computed elsewhere (beside, on another core).
     md5: Option<Md5>,
+    /// The `os_hash`, where one is asked for.
+    os: Option<OsHasher>,
     block: Sha256,
     /// Bytes of the current block seen so far.
     in_block: usize,
@@ -39,6 +44,7 @@ impl ObjectHasher {
     pub(crate) fn new() -> Self {
         ObjectHasher {
             md5: Some(Md5::new()),
+            os: None,
             block: Sha256::new(),
             in_block: 0,
             pending_zeros: 0,
@@ -54,10 +60,24 @@ impl ObjectHasher {
         }
     }
 
+    /// A hasher of the Pithos hash, the MD5 and the `os_hash` of `algo`.
+    // Test-only until staging records an upload's `os_hash` (the stored
+    // image has no column for it yet): then uploads make theirs with it.
+    #[cfg(test)]
+    pub(crate) fn with_os_hash(algo: HashingAlgorithm) -> Self {
+        ObjectHasher {
+            os: Some(OsHasher::new(algo)),
+            ..Self::new()
+        }
+    }
+
     /// Feeds the next bytes of the object.
     pub(crate) fn update(&mut self, mut data: &[u8]) {
         if let Some(md5) = &mut self.md5 {
             md5.update(data);
+        }
+        if let Some(os) = &mut self.os {
+            os.update(data);
         }
         while !data.is_empty() {
             let room = BLOCK_SIZE - self.in_block;
@@ -95,7 +115,15 @@ impl ObjectHasher {
 
     /// Ends the stream: `(pithos_hash, md5)`, both lower-case hex (the MD5
     /// empty for a `pithos_only` hasher).
-    pub(crate) fn finish(mut self) -> (String, String) {
+    pub(crate) fn finish(self) -> (String, String) {
+        let (checksum, md5, _) = self.finish_all();
+        (checksum, md5)
+    }
+
+    /// Ends the stream: `(pithos_hash, md5, os_hash)`, the last `None`
+    /// unless the hasher was made `with_os_hash`.
+    pub(crate) fn finish_all(mut self) -> (String, String, Option<OsHash>) {
+        let os_hash = self.os.take().map(OsHasher::finish);
         if self.in_block > 0 {
             self.finish_block();
         }
@@ -104,7 +132,7 @@ impl ObjectHasher {
             .take()
             .map(|m| hex::encode(m.finalize()))
             .unwrap_or_default();
-        (merkle_root(self.block_hashes), md5)
+        (merkle_root(self.block_hashes), md5, os_hash)
     }
 }
 
@@ -160,63 +188,193 @@ pub(crate) fn hash_bytes(data: &[u8]) -> (String, String) {
     h.finish()
 }
 
-/// Buffers in flight while a file is hashed: read ahead of the MD5 by this
-/// many, and no more memory than this many 4 MiB buffers for a file of any size.
+/// Buffers in flight while a file is hashed: read ahead of the slowest
+/// digest by this many, and no more memory than this many 4 MiB buffers
+/// for a file of any size.
 const BUFFERS: usize = 4;
 
-/// A read buffer shared between the reader and the MD5 thread.
+/// A read buffer shared between the reader and the digest threads.
 type Shared = Arc<Vec<u8>>;
 
-/// Reads a file once: `(bytes read, pithos hash, md5)`. The MD5 runs on a
-/// second thread beside the Pithos hash, both on the same buffer at once:
-/// MD5 cannot be split, so it sets the pace, and registering a file takes
-/// about as long as `md5sum` reading it (the reading is done meanwhile,
-/// on the other core).
+/// The digest of `os_hash_value`, of the configured algorithm.
+pub(crate) enum OsHasher {
+    /// SHA-512.
+    Sha512(Sha512),
+    /// SHA-256.
+    Sha256(Sha256),
+}
+
+impl OsHasher {
+    /// A digest of `algo` that has seen no bytes.
+    pub(crate) fn new(algo: HashingAlgorithm) -> Self {
+        match algo {
+            HashingAlgorithm::Sha512 => OsHasher::Sha512(Sha512::new()),
+            HashingAlgorithm::Sha256 => OsHasher::Sha256(Sha256::new()),
+        }
+    }
+
+    /// Feeds the next bytes.
+    pub(crate) fn update(&mut self, data: &[u8]) {
+        match self {
+            OsHasher::Sha512(h) => h.update(data),
+            OsHasher::Sha256(h) => h.update(data),
+        }
+    }
+
+    /// Ends the stream: the algorithm and the lower-case hex digest.
+    pub(crate) fn finish(self) -> OsHash {
+        match self {
+            OsHasher::Sha512(h) => OsHash {
+                algo: HashingAlgorithm::Sha512,
+                value: hex::encode(h.finalize()),
+            },
+            OsHasher::Sha256(h) => OsHash {
+                algo: HashingAlgorithm::Sha256,
+                value: hex::encode(h.finalize()),
+            },
+        }
+    }
+}
+
+/// An `os_hash_algo`/`os_hash_value` pair (docs/api.md §17.2).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct OsHash {
+    /// The algorithm the value was computed with: a stored value keeps it
+    /// when the setting changes.
+    pub(crate) algo: HashingAlgorithm,
+    /// Lower-case hex.
+    pub(crate) value: String,
+}
+
+/// Everything one pass over a file yields.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct FileHashes {
+    /// Bytes read.
+    pub(crate) size: u64,
+    /// The Pithos hash.
+    pub(crate) checksum: String,
+    /// The MD5, lower-case hex.
+    pub(crate) md5: String,
+    /// The `os_hash`, when one was asked for.
+    pub(crate) os_hash: Option<OsHash>,
+}
+
+/// Reads a file once: `(bytes read, pithos hash, md5)` (see `hash_file_with`).
 pub(crate) fn hash_file(path: &Path) -> std::io::Result<(u64, String, String)> {
+    let h = hash_file_with(path, None)?;
+    Ok((h.size, h.checksum, h.md5))
+}
+
+/// Reads a file once and computes its Pithos hash, its MD5 and, when `os`
+/// names an algorithm, its `os_hash`. The MD5 and the `os_hash` each run on
+/// a thread of their own beside the Pithos hash, all on the same buffer at
+/// once: neither digest can be split, so the slower one sets the pace, and
+/// hashing a file takes about as long as `md5sum` reading it.
+pub(crate) fn hash_file_with(
+    path: &Path,
+    os: Option<HashingAlgorithm>,
+) -> std::io::Result<FileHashes> {
     let mut f = File::open(path)?;
-    // Each buffer goes to the MD5 thread as soon as it is read, the Pithos
-    // hash reads it here meanwhile, and it comes back to be filled again
-    // once the MD5 is done with it.
-    let (to_md5, chunks) = sync_channel::<Shared>(BUFFERS);
+    // Each buffer goes to every digest thread as soon as it is read, the
+    // Pithos hash reads it here meanwhile, and whoever lets go of it last
+    // hands it back to be filled again.
     let (give_back, returned) = channel::<Shared>();
     for _ in 0..BUFFERS {
         let _ = give_back.send(Arc::new(Vec::with_capacity(BLOCK_SIZE)));
     }
+    let (to_md5, md5_chunks) = sync_channel::<Shared>(BUFFERS);
+    let (to_os, os_chunks) = sync_channel::<Shared>(BUFFERS);
     std::thread::scope(|scope| {
-        let md5 = scope.spawn(move || {
-            let mut md5 = Md5::new();
-            for chunk in chunks {
-                md5.update(&chunk[..]);
-                let _ = give_back.send(chunk);
-            }
-            hex::encode(md5.finalize())
+        let md5 = spawn_digest(scope, md5_chunks, give_back.clone(), Md5::new(), |m| {
+            hex::encode(m.finalize())
         });
+        let os_hash = os.map(|algo| {
+            spawn_digest(
+                scope,
+                os_chunks,
+                give_back,
+                OsHasher::new(algo),
+                OsHasher::finish,
+            )
+        });
+        let mut sinks = vec![to_md5];
+        if os_hash.is_some() {
+            sinks.push(to_os);
+        }
         let mut hasher = ObjectHasher::pithos_only();
-        let result = read_through(&mut f, (&returned, &to_md5), &mut hasher);
-        drop(to_md5);
-        let md5 = md5
-            .join()
-            .map_err(|_| std::io::Error::other("the MD5 thread panicked"))?;
-        let total = result?;
+        let result = read_through(&mut f, (&returned, &sinks), &mut hasher);
+        drop(sinks);
+        let panicked = |_| std::io::Error::other("a digest thread panicked");
+        let md5 = md5.join().map_err(panicked)?;
+        let os_hash = os_hash.map(|t| t.join().map_err(panicked)).transpose()?;
+        let size = result?;
         let (checksum, _) = hasher.finish();
-        Ok((total, checksum, md5))
+        Ok(FileHashes {
+            size,
+            checksum,
+            md5,
+            os_hash,
+        })
+    })
+}
+
+/// A digest fed on its own thread, one buffer at a time.
+trait Feed: Send {
+    /// Feeds the next bytes.
+    fn feed(&mut self, data: &[u8]);
+}
+
+impl Feed for Md5 {
+    fn feed(&mut self, data: &[u8]) {
+        self.update(data);
+    }
+}
+
+impl Feed for OsHasher {
+    fn feed(&mut self, data: &[u8]) {
+        self.update(data);
+    }
+}
+
+/// Runs `digest` over every buffer `chunks` brings, handing each back when
+/// it was the last to hold it; `finish` makes the result.
+fn spawn_digest<'scope, D: Feed + 'scope, T: Send + 'scope>(
+    scope: &'scope std::thread::Scope<'scope, '_>,
+    chunks: Receiver<Shared>,
+    give_back: std::sync::mpsc::Sender<Shared>,
+    mut digest: D,
+    finish: impl FnOnce(D) -> T + Send + 'scope,
+) -> std::thread::ScopedJoinHandle<'scope, T> {
+    scope.spawn(move || {
+        for chunk in chunks {
+            digest.feed(&chunk[..]);
+            if let Some(buf) = Arc::into_inner(chunk) {
+                let _ = give_back.send(Arc::new(buf));
+            }
+        }
+        finish(digest)
     })
 }
 
 /// Reads `f` to its end into the buffers `returned` gives back, each sent
-/// to the MD5 thread and hashed by `hasher` meanwhile; the bytes read.
+/// to every digest thread of `sinks` and hashed by `hasher` meanwhile; the
+/// bytes read.
 fn read_through(
     f: &mut File,
-    (returned, to_md5): (&Receiver<Shared>, &SyncSender<Shared>),
+    (returned, sinks): (&Receiver<Shared>, &[SyncSender<Shared>]),
     hasher: &mut ObjectHasher,
 ) -> std::io::Result<u64> {
-    let stopped = || std::io::Error::other("the MD5 thread stopped");
+    let stopped = || std::io::Error::other("a digest thread stopped");
+    // Buffers this loop let go of last, ready to be filled again.
+    let mut spare: Vec<Shared> = Vec::new();
     let mut total = 0u64;
     loop {
-        let mut shared = returned.recv().map_err(|_| stopped())?;
-        // The MD5 thread let this one go before giving it back, and the
-        // Pithos hash let go of every buffer before this one: no one
-        // else holds it (were it otherwise, a new one would do).
+        let mut shared = match spare.pop() {
+            Some(buf) => buf,
+            None => returned.recv().map_err(|_| stopped())?,
+        };
+        // Whoever handed it back was its last holder: no one else holds it
+        // (were it otherwise, a new one would do).
         if Arc::get_mut(&mut shared).is_none() {
             shared = Arc::new(Vec::with_capacity(BLOCK_SIZE));
         }
@@ -230,8 +388,13 @@ fn read_through(
         }
         buf.truncate(n);
         total += n as u64;
-        to_md5.send(Arc::clone(&shared)).map_err(|_| stopped())?;
+        for sink in sinks {
+            sink.send(Arc::clone(&shared)).map_err(|_| stopped())?;
+        }
         hasher.update(&shared);
+        if let Some(buf) = Arc::into_inner(shared) {
+            spare.push(Arc::new(buf));
+        }
     }
 }
 
@@ -303,6 +466,54 @@ mod tests {
                 h.update(piece);
             }
             assert_eq!(h.finish().0, *expected, "{name} in pieces");
+        }
+    }
+
+    #[test]
+    fn one_pass_over_a_file_gives_all_three_digests() {
+        let dir = tempfile::tempdir().unwrap();
+        // Past BUFFERS blocks, so that every buffer is handed back and reused.
+        let few = [
+            "empty",
+            "one-byte-a",
+            "pat-block-then-zero-tail",
+            "pat-five-blocks",
+        ];
+        for (name, data) in vectors().into_iter().filter(|(n, _)| few.contains(n)) {
+            let path = dir.path().join(name);
+            std::fs::write(&path, &data).unwrap();
+            let (checksum, md5) = hash_bytes(&data);
+            for algo in [HashingAlgorithm::Sha512, HashingAlgorithm::Sha256] {
+                let h = hash_file_with(&path, Some(algo)).unwrap();
+                let expected = match algo {
+                    HashingAlgorithm::Sha512 => hex::encode(Sha512::digest(&data)),
+                    HashingAlgorithm::Sha256 => hex::encode(Sha256::digest(&data)),
+                };
+                assert_eq!(
+                    (h.size, &h.checksum, &h.md5),
+                    (data.len() as u64, &checksum, &md5)
+                );
+                assert_eq!(
+                    h.os_hash,
+                    Some(OsHash {
+                        algo,
+                        value: expected
+                    }),
+                    "{name}"
+                );
+            }
+            let mut streamed = ObjectHasher::with_os_hash(HashingAlgorithm::Sha256);
+            for piece in data.chunks(65_537) {
+                streamed.update(piece);
+            }
+            let (c, m, os) = streamed.finish_all();
+            assert_eq!((&c, &m), (&checksum, &md5));
+            assert_eq!(os.unwrap().value, hex::encode(Sha256::digest(&data)));
+            let plain = hash_file_with(&path, None).unwrap();
+            assert_eq!(
+                (plain.checksum, plain.md5, plain.os_hash),
+                (checksum, md5, None)
+            );
         }
     }
 

@@ -118,15 +118,31 @@ impl<'a> ListPlan<'a> {
     }
 }
 
+/// The stored word a v1 `status` filter matches, exactly as given: the
+/// catalogue keeps v2's words (docs/api.md §17.12), and v2's own `active`
+/// and `killed`, which no v1 list matched before, still match nothing.
+fn stored_status(v1: &str) -> &str {
+    match v1 {
+        "available" => "active",
+        "error" => "killed",
+        "active" | "killed" => "-",
+        other => other,
+    }
+}
+
 /// `q`'s conditions, properties last.
 fn filters(q: &ListQuery) -> Vec<Filter<'_>> {
     let mut out = vec![match q.changes_since {
         Some(t) => Filter::UpdatedAfter(t),
         None => Filter::Live,
     }];
+    if let Some(v) = &q.name {
+        out.push(Filter::Equals("name", v));
+    }
+    if let Some(v) = &q.status {
+        out.push(Filter::Equals("status", stored_status(v)));
+    }
     for (column, v) in [
-        ("name", &q.name),
-        ("status", &q.status),
         ("disk_format", &q.disk_format),
         ("container_format", &q.container_format),
         ("owner", &q.owner),

@@ -36,7 +36,9 @@ pub(crate) type Visit<'v> = dyn FnMut(ListedImage<'_>) + 'v;
 /// One transaction of the catalogue, read or write: the only way the
 /// registry reaches the database.
 pub(crate) trait CatalogueTx {
-    /// One image by id with its properties, and whether `caller` is a member of it.
+    /// One image by id with its properties, and whether `caller` reads it
+    /// beyond ownership and publicity (a member of a shared image, or any
+    /// caller of a community one: docs/api.md §17.10).
     fn image_for_caller(
         &self,
         id: &ImageId,

@@ -8,7 +8,9 @@ use crate::error::AppError;
 pub(crate) struct Viewed<'a> {
     /// The image.
     pub(crate) image: &'a Image,
-    /// Whether the caller is one of its members.
+    /// Whether the caller reads it beyond ownership and publicity: a
+    /// member (of any status) of a shared image, or anyone for a community
+    /// one (docs/api.md §17.10); a private image's members do not.
     pub(crate) caller_is_member: bool,
 }
 

@@ -19,6 +19,8 @@ pub(crate) struct Settable {
     pub(crate) container_format: Option<String>,
     /// Publicity.
     pub(crate) is_public: Option<bool>,
+    /// Whether unregistering is refused (docs/api.md §17.12).
+    pub(crate) protected: Option<bool>,
     /// The owner as the request states it (it can only be the caller).
     pub(crate) owner: Option<String>,
     /// MB.
@@ -114,6 +116,13 @@ impl ImagePatch {
             conflicts,
         } = self;
         resolve_conflicts(&mut properties, conflicts, Some(&image.properties))?;
+        if status.is_some() && image.status == Status::Queued {
+            return Err(AppError::Conflict(format!(
+                "Image {} is queued: it has no data, so its status cannot be set \
+                 (upload its data through /v2/images/{{id}}/file)",
+                image.id
+            )));
+        }
         let mut image = image.clone();
         if let Some(owner) = set.owner {
             if owner != image.owner {
@@ -127,6 +136,7 @@ impl ImagePatch {
         set_if(&mut image.disk_format, set.disk_format);
         set_if(&mut image.container_format, set.container_format);
         set_if(&mut image.is_public, set.is_public);
+        set_if(&mut image.protected, set.protected);
         set_if(&mut image.min_ram, set.min_ram);
         set_if(&mut image.min_disk, set.min_disk);
         set_if(&mut image.status, status);

@@ -22,6 +22,10 @@ pub(crate) enum Status {
     Error,
     /// Unregistered; a tombstone.
     Deleted,
+    /// Made through v2, no data yet (docs/api.md §17.12).
+    Queued,
+    /// Its data refused to everyone until reactivated (§17.8).
+    Deactivated,
 }
 
 impl Status {
@@ -32,16 +36,45 @@ impl Status {
             Status::Saving => "saving",
             Status::Error => "error",
             Status::Deleted => "deleted",
+            Status::Queued => "queued",
+            Status::Deactivated => "deactivated",
         }
     }
 
-    /// Parses a stored or filtered status, in any case.
+    /// The word stored in the catalogue, v2's (docs/api.md §17.12).
+    pub(crate) fn as_db(self) -> &'static str {
+        match self {
+            Status::Available => "active",
+            Status::Saving => "saving",
+            Status::Error => "killed",
+            Status::Deleted => "deleted",
+            Status::Queued => "queued",
+            Status::Deactivated => "deactivated",
+        }
+    }
+
+    /// Parses a stored word.
+    pub(crate) fn from_db(s: &str) -> Option<Status> {
+        match s {
+            "active" => Some(Status::Available),
+            "saving" => Some(Status::Saving),
+            "killed" => Some(Status::Error),
+            "deleted" => Some(Status::Deleted),
+            "queued" => Some(Status::Queued),
+            "deactivated" => Some(Status::Deactivated),
+            _ => None,
+        }
+    }
+
+    /// Parses a filtered status (v1's words), in any case.
     pub(crate) fn parse(s: &str) -> Option<Status> {
         match s.to_ascii_lowercase().as_str() {
             "available" => Some(Status::Available),
             "saving" => Some(Status::Saving),
             "error" => Some(Status::Error),
             "deleted" => Some(Status::Deleted),
+            "queued" => Some(Status::Queued),
+            "deactivated" => Some(Status::Deactivated),
             _ => None,
         }
     }
@@ -49,7 +82,7 @@ impl Status {
     /// Parses a status an owner may set with an update: `available`, `saving`, `error`.
     pub(crate) fn parse_settable(s: &str) -> Result<Status, AppError> {
         match Status::parse(s) {
-            Some(st) if st != Status::Deleted => Ok(st),
+            Some(st @ (Status::Available | Status::Saving | Status::Error)) => Ok(st),
             _ => Err(AppError::invalid(format!(
                 "Invalid status '{}': expected available, saving or error",
                 truncate(s, 80)
@@ -87,6 +120,8 @@ pub(crate) struct Image {
     pub(crate) deleted_at: Option<Micros>,
     /// Readable by everyone.
     pub(crate) is_public: bool,
+    /// Its unregistering is refused, in every API (docs/api.md §17.2).
+    pub(crate) protected: bool,
     /// The user who registered it.
     pub(crate) owner: String,
     /// MB.
@@ -140,6 +175,23 @@ pub(crate) fn check_property_key(key: &str) -> Result<(), AppError> {
         )));
     }
     Ok(())
+}
+
+/// The prefix of property keys Glance keeps for itself (docs/api.md §17.2).
+pub(crate) const RESERVED_PREFIX: &str = "os_glance_";
+
+/// Refuses property keys starting `os_glance_` (403 in every API, §17.12),
+/// checked after every 400 of the request.
+pub(crate) fn check_reserved_keys<'a>(
+    mut keys: impl Iterator<Item = &'a String>,
+) -> Result<(), AppError> {
+    match keys.find(|k| k.starts_with(RESERVED_PREFIX)) {
+        Some(k) => Err(AppError::Forbidden(format!(
+            "Property '{}' is reserved: keys starting {RESERVED_PREFIX} are Glance's",
+            truncate(k, 80)
+        ))),
+        None => Ok(()),
+    }
 }
 
 /// Checks a property value's length.
@@ -204,6 +256,16 @@ mod tests {
         assert_eq!(normalise_property_key("a€b"), "a_b");
         let k = normalise_property_key("Root-Partition");
         assert_eq!(normalise_property_key(&k), k);
+    }
+
+    #[test]
+    fn os_glance_keys_are_reserved() {
+        let keys = ["os".to_string(), "os_glance_x".to_string()];
+        assert!(matches!(
+            check_reserved_keys(keys.iter()),
+            Err(AppError::Forbidden(_))
+        ));
+        assert!(check_reserved_keys(keys[..1].iter()).is_ok());
     }
 
     #[test]

@@ -231,6 +231,8 @@ pub(crate) struct ListedImage<'a> {
     pub(crate) location: &'a str,
     /// The status.
     pub(crate) status: &'a str,
+    /// Whether unregistering is refused.
+    pub(crate) protected: bool,
     /// The disk format.
     pub(crate) disk_format: &'a str,
     /// The container format.

@@ -7,6 +7,7 @@ pub(crate) mod ids;
 pub(crate) mod image;
 pub(crate) mod listing;
 pub(crate) mod location;
+pub(crate) mod model;
 pub(crate) mod object;
 pub(crate) mod objects;
 pub(crate) mod patch;

@@ -17,6 +17,7 @@ pub(crate) fn status(e: &AppError) -> StatusCode {
         AppError::NotFound(_) => StatusCode::NOT_FOUND,
         AppError::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
         AppError::Conflict(_) => StatusCode::CONFLICT,
+        AppError::Gone(_) => StatusCode::GONE,
         AppError::PreconditionFailed(_) => StatusCode::PRECONDITION_FAILED,
         AppError::Unprocessable(_) => StatusCode::UNPROCESSABLE_ENTITY,
         AppError::OverLimit(_) => StatusCode::PAYLOAD_TOO_LARGE,
@@ -36,6 +37,7 @@ fn fault_name(e: &AppError) -> &'static str {
         AppError::NotFound(_) => "itemNotFound",
         AppError::MethodNotAllowed { .. } => "notAllowed",
         AppError::Conflict(_) => "conflict",
+        AppError::Gone(_) => "gone",
         AppError::PreconditionFailed(_) => "preconditionFailed",
         AppError::Unprocessable(_) => "unprocessableEntity",
         AppError::OverLimit(_) => "overLimit",
@@ -159,5 +161,12 @@ mod tests {
         let resp = glance_media_type("Unsupported media type application/json", "a, b");
         assert_eq!(resp.headers().get("accept-patch").unwrap(), "a, b");
         assert_eq!(body(resp)["title"], "Unsupported Media Type");
+    }
+
+    #[test]
+    fn an_image_gone_during_its_upload_is_410() {
+        let gone = AppError::Gone("Image x was deleted during its upload".into());
+        assert_eq!(status(&gone), StatusCode::GONE);
+        assert_eq!(fault_name(&gone), "gone");
     }
 }

@@ -9,7 +9,7 @@ use futures_util::Stream;
 use crate::backends::store::{Placed, Received, StoreError};
 use crate::domain::changes::{check_property_count, NewImage};
 use crate::domain::ids::ImageId;
-use crate::domain::image::Image;
+use crate::domain::image::{check_reserved_keys, Image};
 use crate::domain::location::Location;
 use crate::domain::object::{ObjectInfo, Readers};
 use crate::domain::user::Caller;
@@ -56,6 +56,7 @@ impl Registry {
         let id = ImageId::generate();
         let new = describe(self.upload_location(caller, &id)?)?;
         check_ownership(caller, &new)?;
+        check_reserved_keys(new.properties.keys())?;
         check_property_count(new.properties.len(), self.limits.max_properties)?;
         let _in_flight = self.metrics.upload_started();
         let received = self.receive_upload(caller, &new, declared, body).await?;

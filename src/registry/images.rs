@@ -6,7 +6,7 @@ use crate::db::{Catalogue, ListPosition, StoredImage, Tx};
 use crate::domain::access::Intent;
 use crate::domain::changes::{check_property_count, ImagePatch, NewImage};
 use crate::domain::ids::{truncate, ImageId};
-use crate::domain::image::{Image, Status};
+use crate::domain::image::{check_reserved_keys, Image, Status};
 use crate::domain::listing::{ListQuery, ListSink};
 use crate::domain::object::{ObjectInfo, Readers};
 use crate::domain::range::ByteRange;
@@ -79,6 +79,12 @@ impl Registry {
         range: Option<ByteRange>,
     ) -> Result<(Image, ObjectRead), AppError> {
         let image = self.get(caller, id).await?;
+        if image.status == Status::Deactivated {
+            return Err(AppError::Forbidden(format!(
+                "Image {} is deactivated: its data is not served until it is reactivated",
+                image.id
+            )));
+        }
         if image.status != Status::Available {
             return Err(AppError::Conflict(format!(
                 "Image {} is {}, not available: it has no data to serve",
@@ -99,15 +105,25 @@ impl Registry {
     pub(crate) async fn register(&self, caller: &Caller, new: NewImage) -> Result<Image, AppError> {
         check_ownership(caller, &new)?;
         let inspected = self.inspect(caller, &new).await?;
+        check_reserved_keys(new.properties.keys())?;
         // The limit comes after every invalid input, the object's among them.
         check_property_count(new.properties.len(), self.limits.max_properties)?;
         let computed = inspected.computed;
         let location = new.location.clone();
+        let set_protected = new.set.protected;
         let image = described(caller, new, inspected.info, ImageId::generate());
         let is_public = image.is_public;
+        // A re-registration keeps `protected` unless the request sets it.
+        let keep_protected = set_protected.is_none();
         let write = self.db.write(move |tx| {
             if let Some(h) = &computed {
                 tx.remember_hash(h)?;
+            }
+            let mut image = image.clone();
+            if keep_protected {
+                if let Some(live) = tx.live_image_at(&image.location)? {
+                    image.protected = live.image.protected;
+                }
             }
             Ok(tx.upsert_at_location(&image)?)
         });
@@ -159,6 +175,7 @@ impl Registry {
     ) -> Result<Image, AppError> {
         let max = self.limits.max_properties;
         self.change_readers(caller, id, move |stored, members| {
+            check_reserved_keys(patch.properties.keys().chain(patch.conflicts.keys()))?;
             let image = patch.clone().apply(&stored.image, max)?;
             let readers = Readers::of(image.is_public, members);
             Ok((readers, move |tx: &Tx<'_>, stored: &StoredImage| {
@@ -173,7 +190,12 @@ impl Registry {
 
     /// Unregisters an image (owner only); it stays as a tombstone.
     pub(crate) async fn unregister(&self, caller: &Caller, id: ImageId) -> Result<(), AppError> {
-        self.change_readers(caller, id, move |_, _| {
+        self.change_readers(caller, id, move |stored, _| {
+            if stored.image.protected {
+                return Err(AppError::Forbidden(format!(
+                    "Image {id} is protected: unprotect it first"
+                )));
+            }
             Ok((Readers::Owner, |tx: &Tx<'_>, stored: &StoredImage| {
                 let mut image = stored.image.clone();
                 let now = now_micros().max(image.updated_at);
@@ -261,6 +283,7 @@ pub(super) fn described(caller: &Caller, new: NewImage, info: ObjectInfo, id: Im
         updated_at: now,
         deleted_at: None,
         is_public: set.is_public.unwrap_or(false),
+        protected: set.protected.unwrap_or(false),
         owner: caller.id().to_string(),
         min_ram: set.min_ram.unwrap_or(0),
         min_disk: set.min_disk.unwrap_or(0),

@@ -15,6 +15,7 @@ use super::Registry;
 use crate::db::{StoredImage, Tx};
 use crate::domain::access::Intent;
 use crate::domain::ids::ImageId;
+use crate::domain::image::Status;
 use crate::domain::location::Location;
 use crate::domain::object::Readers;
 use crate::domain::user::Caller;
@@ -94,7 +95,14 @@ impl Registry {
         W: Fn(&Tx<'_>, &StoredImage) -> Result<T, AppError> + Send + 'static,
     {
         let who = caller.id().to_string();
-        if !self.store.syncs_sharing() {
+        // A queued image has no object whose readers could change.
+        let synced = if self.store.syncs_sharing() {
+            let first = self.load_for(caller, id, Intent::Change).await?;
+            (first.image.status != Status::Queued).then_some(first)
+        } else {
+            None
+        };
+        let Some(first) = synced else {
             return self
                 .db
                 .write(move |tx| {
@@ -103,10 +111,9 @@ impl Registry {
                     write(tx, &stored)
                 })
                 .await;
-        }
-        // One read finds the location to lock and, once it is held, a second
+        };
+        // One read found the location to lock and, once it is held, a second
         // sees the image as no other change of that location can alter it.
-        let first = self.load_for(caller, id, Intent::Change).await?;
         let _turn = self.locks.lock(&first.image.location).await;
         let (stored, members) = self.db.read(|tx| changing(tx, &id, &who)).await?;
         let location = stored.image.parsed_location()?;

@@ -82,7 +82,7 @@ async fn list_items_have_the_summary_fields_and_detail_items_every_field() {
             keys(&item),
             set(
                 "id name location status disk_format container_format size checksum \
-                 created_at updated_at deleted_at is_public owner min_ram min_disk properties"
+                 created_at updated_at deleted_at is_public protected owner min_ram min_disk properties"
             )
         );
         let checksum = if is_glance(prefix) {

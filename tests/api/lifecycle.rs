@@ -50,6 +50,7 @@ async fn register_answers_200_with_the_image_in_headers_and_in_the_body() {
                 "updated_at": created,
                 "deleted_at": "",
                 "is_public": false,
+                "protected": false,
                 "owner": "alice",
                 "min_ram": 0,
                 "min_disk": 0,

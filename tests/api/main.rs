@@ -26,6 +26,7 @@ mod documented;
 mod durability;
 mod errors;
 mod helpers;
+mod image_model;
 mod json_bodies;
 mod lifecycle;
 mod listing;

@@ -30,6 +30,8 @@ mod durability;
 mod errors;
 #[path = "../api/helpers.rs"]
 mod helpers;
+#[path = "../api/image_model.rs"]
+mod image_model;
 #[path = "../api/json_bodies.rs"]
 mod json_bodies;
 #[path = "../api/lifecycle.rs"]

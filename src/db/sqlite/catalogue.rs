@@ -9,6 +9,7 @@ use std::sync::LazyLock;
 use rusqlite::types::ToSql;
 use rusqlite::{params, Connection, OptionalExtension, Row};
 
+use super::NOW_MICROS;
 use crate::db::error::DbError;
 use crate::db::plan::{ListPlan, ListPosition, Piece};
 use crate::db::tx::{CatalogueTx, StoredImage, Visit};
@@ -34,20 +35,33 @@ impl<'c> SqliteTx<'c> {
 /// The image columns every read of images reads, in this order.
 pub(super) const COLUMNS: &str = "i.seq, i.id, i.name, i.location, i.status, i.disk_format, \
     i.container_format, i.size, i.checksum, i.md5, i.created_at, i.updated_at, \
-    i.deleted_at, i.is_public, i.owner, i.min_ram, i.min_disk";
+    i.deleted_at, (i.visibility = 'public'), i.owner, i.min_ram, i.min_disk, i.protected";
 
 /// The properties of row `i` as one JSON object (kept beside the property
 /// rows by every write), so that a page of images and all their properties
 /// come back from one statement.
 pub(super) const PROPERTIES: &str = "i.properties_json";
 
-/// Whether the caller (parameter `?1`) may see row `i`.
-pub(super) const VISIBLE: &str = "(i.owner = ?1 OR i.is_public = 1 OR EXISTS \
-    (SELECT 1 FROM image_members m WHERE m.image_seq = i.seq AND m.member = ?1))";
+// In VISIBLE and LISTED, `+i.visibility` keeps the visibility index out of
+// the plan: with it SQLite reads the rule's OR through three indexes and
+// sorts the union, where walking the order's index reads only a page.
+
+/// Whether the caller (parameter `?1`) may read row `i` by id (docs/api.md
+/// §17.10): owner; everyone for public and community; members of any
+/// status for shared; the owner alone for private.
+pub(super) const VISIBLE: &str = "(i.owner = ?1 OR +i.visibility IN ('public', 'community') \
+    OR (+i.visibility = 'shared' AND EXISTS \
+    (SELECT 1 FROM image_members m WHERE m.image_seq = i.seq AND m.member = ?1)))";
+
+/// Whether v1's lists show row `i` to the caller (parameter `?1`, §17.12):
+/// own, public, and shared where a pending or accepted member.
+pub(super) const LISTED: &str = "(i.owner = ?1 OR +i.visibility = 'public' \
+    OR (+i.visibility = 'shared' AND EXISTS (SELECT 1 FROM image_members m \
+    WHERE m.image_seq = i.seq AND m.member = ?1 AND m.status <> 'rejected')))";
 
 /// The columns every write sets, in the order `Written::values` binds them:
 /// an insert binds the id and creation time before them, an update the row.
-const WRITTEN: [&str; 14] = [
+const WRITTEN: [&str; 15] = [
     "name",
     "location",
     "status",
@@ -58,14 +72,42 @@ const WRITTEN: [&str; 14] = [
     "md5",
     "updated_at",
     "deleted_at",
-    "is_public",
+    "visibility",
     "owner",
     "min_ram",
     "min_disk",
+    "protected",
 ];
 
+/// What a write stores for v1's `is_public` (bound as `?{n}`), §17.12: a new
+/// image is public or shared; an update makes it public, or turns public and
+/// community into shared and leaves shared and private as they are.
+fn visibility_value(n: usize, update: bool) -> String {
+    if update {
+        format!(
+            "CASE WHEN ?{n} THEN 'public' WHEN visibility IN ('public', 'community') \
+             THEN 'shared' ELSE visibility END"
+        )
+    } else {
+        format!("CASE WHEN ?{n} THEN 'public' ELSE 'shared' END")
+    }
+}
+
+/// The value bound as `?{n}` for column `c`.
+fn written_value(c: &str, n: usize, update: bool) -> String {
+    if c == "visibility" {
+        visibility_value(n, update)
+    } else {
+        format!("?{n}")
+    }
+}
+
 static INSERT: LazyLock<String> = LazyLock::new(|| {
-    let marks: Vec<String> = (3..WRITTEN.len() + 3).map(|n| format!("?{n}")).collect();
+    let marks: Vec<String> = WRITTEN
+        .iter()
+        .enumerate()
+        .map(|(i, c)| written_value(c, i + 3, false))
+        .collect();
     format!(
         "INSERT INTO images (id, created_at, {}) VALUES (?1, ?2, {})",
         WRITTEN.join(", "),
@@ -73,11 +115,19 @@ static INSERT: LazyLock<String> = LazyLock::new(|| {
     )
 });
 
+/// Adds a member through v1: `accepted` at once, created and updated now.
+static ADD_MEMBER: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        "INSERT OR IGNORE INTO image_members (image_seq, member, status, created_at, updated_at) \
+         VALUES (?1, ?2, 'accepted', {NOW_MICROS}, {NOW_MICROS})"
+    )
+});
+
 static UPDATE: LazyLock<String> = LazyLock::new(|| {
     let sets: Vec<String> = WRITTEN
         .iter()
         .enumerate()
-        .map(|(i, c)| format!("{c} = ?{}", i + 2))
+        .map(|(i, c)| format!("{c} = {}", written_value(c, i + 2, true)))
         .collect();
     format!("UPDATE images SET {} WHERE seq = ?1", sets.join(", "))
 });
@@ -95,14 +145,14 @@ impl<'a> Written<'a> {
     fn of(image: &'a Image) -> Written<'a> {
         Written {
             image,
-            status: image.status.as_str(),
+            status: image.status.as_db(),
             size: image.size as i64,
             min_ram: image.min_ram as i64,
             min_disk: image.min_disk as i64,
         }
     }
 
-    fn values(&self) -> [&dyn ToSql; 14] {
+    fn values(&self) -> [&dyn ToSql; 15] {
         let i = self.image;
         [
             &i.name,
@@ -119,6 +169,7 @@ impl<'a> Written<'a> {
             &i.owner,
             &self.min_ram,
             &self.min_disk,
+            &i.protected,
         ]
     }
 }
@@ -135,7 +186,7 @@ fn corrupt(what: &str, value: &str) -> rusqlite::Error {
 fn image_from_row(row: &Row<'_>) -> rusqlite::Result<StoredImage> {
     let id: String = row.get(1)?;
     let status: String = row.get(4)?;
-    let json: String = row.get(17)?;
+    let json: String = row.get(18)?;
     let properties = serde_json::from_str::<BTreeMap<String, String>>(&json)
         .map_err(|_| corrupt("properties", &json))?;
     Ok(StoredImage {
@@ -143,12 +194,14 @@ fn image_from_row(row: &Row<'_>) -> rusqlite::Result<StoredImage> {
         image: Image {
             id: ImageId::parse(&id).map_err(|_| corrupt("id", &id))?,
             name: row.get(2)?,
-            location: row.get(3)?,
-            status: Status::parse(&status).ok_or_else(|| corrupt("status", &status))?,
-            disk_format: row.get(5)?,
-            container_format: row.get(6)?,
-            size: row.get::<_, i64>(7)? as u64,
-            checksum: row.get(8)?,
+            // A queued image has no data: v1 shows its location, checksum
+            // and formats as "" and its size as 0 (docs/api.md §17.12).
+            location: row.get::<_, Option<String>>(3)?.unwrap_or_default(),
+            status: Status::from_db(&status).ok_or_else(|| corrupt("status", &status))?,
+            disk_format: row.get::<_, Option<String>>(5)?.unwrap_or_default(),
+            container_format: row.get::<_, Option<String>>(6)?.unwrap_or_default(),
+            size: row.get::<_, Option<i64>>(7)?.unwrap_or(0) as u64,
+            checksum: row.get::<_, Option<String>>(8)?.unwrap_or_default(),
             md5: row.get(9)?,
             created_at: row.get(10)?,
             updated_at: row.get(11)?,
@@ -157,26 +210,30 @@ fn image_from_row(row: &Row<'_>) -> rusqlite::Result<StoredImage> {
             owner: row.get(14)?,
             min_ram: row.get::<_, i64>(15)? as u64,
             min_disk: row.get::<_, i64>(16)? as u64,
+            protected: row.get(17)?,
             properties,
         },
     })
 }
 
 impl CatalogueTx for SqliteTx<'_> {
-    /// One image by id with its properties, and whether `caller` is a member of it.
+    /// One image by id with its properties, and whether `caller` reads it
+    /// beyond ownership and publicity (a member of a shared image, or any
+    /// caller of a community one: docs/api.md §17.10).
     fn image_for_caller(
         &self,
         id: &ImageId,
         caller: &str,
     ) -> Result<Option<(StoredImage, bool)>, DbError> {
         let sql = format!(
-            "SELECT {COLUMNS}, {PROPERTIES}, EXISTS (SELECT 1 FROM image_members m \
-             WHERE m.image_seq = i.seq AND m.member = ?2) FROM images i WHERE i.id = ?1"
+            "SELECT {COLUMNS}, {PROPERTIES}, (i.visibility = 'community' \
+             OR (i.visibility = 'shared' AND EXISTS (SELECT 1 FROM image_members m \
+             WHERE m.image_seq = i.seq AND m.member = ?2))) FROM images i WHERE i.id = ?1"
         );
         let mut stmt = self.conn.prepare_cached(&sql)?;
         let found = stmt
             .query_row(params![id.to_string(), caller], |row| {
-                Ok((image_from_row(row)?, row.get::<_, bool>(18)?))
+                Ok((image_from_row(row)?, row.get::<_, bool>(19)?))
             })
             .optional()?;
         Ok(found)
@@ -244,17 +301,19 @@ impl CatalogueTx for SqliteTx<'_> {
         Ok(rows.collect::<Result<_, _>>()?)
     }
 
-    /// Replaces the member list of an image.
+    /// Replaces the member list of an image: members already there keep
+    /// their status and times, new ones are `accepted` (docs/api.md §17.12).
     fn set_members(&self, image: &StoredImage, members: &[String]) -> Result<(), DbError> {
         let seq = image.key;
+        let kept = serde_json::to_string(members).map_err(DbError::internal)?;
         self.conn
-            .prepare_cached("DELETE FROM image_members WHERE image_seq = ?1")?
-            .execute(params![seq])?;
-        let mut insert = self.conn.prepare_cached(
-            "INSERT OR IGNORE INTO image_members (image_seq, member) VALUES (?1, ?2)",
-        )?;
+            .prepare_cached(
+                "DELETE FROM image_members WHERE image_seq = ?1 \
+                 AND member NOT IN (SELECT value FROM json_each(?2))",
+            )?
+            .execute(params![seq, kept])?;
         for m in members {
-            insert.execute(params![seq, m])?;
+            self.add_member(image, m)?;
         }
         Ok(())
     }
@@ -263,10 +322,15 @@ impl CatalogueTx for SqliteTx<'_> {
     fn add_member(&self, image: &StoredImage, member: &str) -> Result<(), DbError> {
         let seq = image.key;
         self.conn
-            .prepare_cached(
-                "INSERT OR IGNORE INTO image_members (image_seq, member) VALUES (?1, ?2)",
-            )?
+            .prepare_cached(&ADD_MEMBER)?
             .execute(params![seq, member])?;
+        // v1 has no visibility: sharing a private image through it means
+        // sharing it (docs/api.md §17.12).
+        self.conn
+            .prepare_cached(
+                "UPDATE images SET visibility = 'shared' WHERE seq = ?1 AND visibility = 'private'",
+            )?
+            .execute(params![seq])?;
         Ok(())
     }
 
@@ -283,10 +347,12 @@ impl CatalogueTx for SqliteTx<'_> {
     fn shared_images(&self, caller: &str, member: &str) -> Result<Vec<ImageId>, DbError> {
         let sql = if caller == member {
             "SELECT i.id FROM image_members m JOIN images i ON i.seq = m.image_seq \
-             WHERE m.member = ?1 AND i.deleted_at IS NULL ORDER BY i.created_at, i.id"
+             WHERE m.member = ?1 AND i.deleted_at IS NULL AND m.status <> 'rejected' \
+             AND i.visibility IN ('shared', 'public') ORDER BY i.created_at, i.id"
         } else {
             "SELECT i.id FROM image_members m JOIN images i ON i.seq = m.image_seq \
-             WHERE i.deleted_at IS NULL AND ((m.member = ?1 AND i.owner = ?2) \
+             WHERE i.deleted_at IS NULL AND m.status <> 'rejected' \
+             AND i.visibility IN ('shared', 'public') AND ((m.member = ?1 AND i.owner = ?2) \
              OR (m.member = ?2 AND i.owner = ?1)) ORDER BY i.created_at, i.id"
         };
         let mut stmt = self.conn.prepare_cached(sql)?;

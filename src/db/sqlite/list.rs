@@ -6,7 +6,7 @@
 use rusqlite::types::{Value, ValueRef};
 use rusqlite::{params, params_from_iter, OptionalExtension, Row};
 
-use super::catalogue::{COLUMNS, PROPERTIES, VISIBLE};
+use super::catalogue::{COLUMNS, LISTED, PROPERTIES, VISIBLE};
 use super::SqliteTx;
 use crate::db::error::DbError;
 use crate::db::plan::{Filter, ListPlan, ListPosition, Piece, SortValue};
@@ -222,7 +222,7 @@ fn select(detail: bool, in_order: bool) -> String {
     } else {
         " FROM images i WHERE "
     });
-    sql.push_str(VISIBLE);
+    sql.push_str(LISTED);
     sql
 }
 
@@ -241,9 +241,13 @@ fn filters(st: &mut ListStatement, plan: &ListPlan<'_>, in_order: bool) {
             Filter::SizeAtMost(n) => st.arg(" AND i.size <= ?", Value::Integer(n)),
             Filter::SharedWithCaller => st.sql.push_str(
                 " AND i.owner <> ?1 AND EXISTS (SELECT 1 FROM image_members m \
-                 WHERE m.image_seq = i.seq AND m.member = ?1)",
+                 WHERE m.image_seq = i.seq AND m.member = ?1 AND m.status <> 'rejected')",
             ),
-            Filter::Public(p) => st.arg(" AND i.is_public = ?", Value::Integer(i64::from(p))),
+            Filter::Public(p) => st.sql.push_str(if p {
+                " AND i.visibility = 'public'"
+            } else {
+                " AND i.visibility <> 'public'"
+            }),
             Filter::Property(k, v) => {
                 property_filter(st, (property, k, v), in_order);
                 property += 1;
@@ -307,20 +311,33 @@ fn keyset_and_order(st: &mut ListStatement, plan: &ListPlan<'_>, in_order: bool)
     }
 }
 
+/// v1's word for a stored status (docs/api.md §17.12).
+fn v1_status(stored: &str) -> &str {
+    match stored {
+        "active" => "available",
+        "killed" => "error",
+        other => other,
+    }
+}
+
 fn listed_row<'a>(row: &'a Row<'_>, detail: bool) -> rusqlite::Result<ListedImage<'a>> {
+    // NULL reads as "": a queued image's data columns (docs/api.md §17.12).
     let text = |i: usize| -> rusqlite::Result<&'a str> {
-        row.get_ref(i)?.as_str().map_err(|e| {
-            rusqlite::Error::FromSqlConversionFailure(i, rusqlite::types::Type::Text, e.into())
-        })
+        row.get_ref(i)?
+            .as_str_or_null()
+            .map(Option::unwrap_or_default)
+            .map_err(|e| {
+                rusqlite::Error::FromSqlConversionFailure(i, rusqlite::types::Type::Text, e.into())
+            })
     };
     Ok(ListedImage {
         id: text(1)?,
         name: text(2)?,
         location: text(3)?,
-        status: text(4)?,
+        status: v1_status(text(4)?),
         disk_format: text(5)?,
         container_format: text(6)?,
-        size: row.get(7)?,
+        size: row.get::<_, Option<i64>>(7)?.unwrap_or(0),
         checksum: text(8)?,
         md5: row.get_ref(9)?.as_str_or_null().map_err(|e| {
             rusqlite::Error::FromSqlConversionFailure(9, rusqlite::types::Type::Text, e.into())
@@ -332,7 +349,8 @@ fn listed_row<'a>(row: &'a Row<'_>, detail: bool) -> rusqlite::Result<ListedImag
         owner: text(14)?,
         min_ram: row.get(15)?,
         min_disk: row.get(16)?,
-        properties_json: if detail { Some(text(17)?) } else { None },
+        protected: row.get(17)?,
+        properties_json: if detail { Some(text(18)?) } else { None },
     })
 }
 

@@ -16,7 +16,7 @@ mod writer;
 use catalogue::SqliteTx;
 
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::{Arc, LazyLock};
 use std::time::Duration;
 
 use r2d2::Pool;
@@ -85,13 +85,110 @@ CREATE INDEX image_properties_in_order
     ON image_properties (key, value, created_at, image_id);
 ";
 
-fn migrations() -> Migrations<'static> {
-    Migrations::new(vec![
+/// The image model of all three APIs (docs/api.md §17.2, §17.12): the
+/// images table rebuilt (SQLite cannot drop a column's NOT NULL) with
+/// `visibility` in place of `is_public`, v2's status words, nullable data
+/// columns for queued images, and the new fields; tags; members with a
+/// status and times; the hash cache with the `os_hash`. `seq` is kept, so
+/// the property and member rows still point at their images (foreign keys
+/// are off while this runs: dropping the old table must not cascade).
+/// `uploaded` starts false: which locations an upload wrote depends on
+/// `store.upload_container`, a setting that migrations do not see.
+const IMAGE_MODEL: &str = "
+CREATE TABLE images_v5 (
+    seq              INTEGER PRIMARY KEY,
+    id               TEXT    NOT NULL UNIQUE,
+    name             TEXT    NOT NULL,
+    location         TEXT,
+    status           TEXT    NOT NULL CHECK (status IN
+                     ('queued', 'saving', 'active', 'deactivated', 'killed', 'deleted')),
+    disk_format      TEXT,
+    container_format TEXT,
+    size             INTEGER CHECK (size >= 0),
+    checksum         TEXT,
+    md5              TEXT,
+    created_at       INTEGER NOT NULL,
+    updated_at       INTEGER NOT NULL,
+    deleted_at       INTEGER,
+    visibility       TEXT    NOT NULL
+                     CHECK (visibility IN ('public', 'community', 'shared', 'private')),
+    owner            TEXT    NOT NULL,
+    min_ram          INTEGER NOT NULL DEFAULT 0 CHECK (min_ram >= 0),
+    min_disk         INTEGER NOT NULL DEFAULT 0 CHECK (min_disk >= 0),
+    properties_json  TEXT    NOT NULL DEFAULT '{}',
+    protected        INTEGER NOT NULL DEFAULT 0 CHECK (protected IN (0, 1)),
+    os_hidden        INTEGER NOT NULL DEFAULT 0 CHECK (os_hidden IN (0, 1)),
+    os_hash_algo     TEXT,
+    os_hash_value    TEXT,
+    virtual_size     INTEGER CHECK (virtual_size >= 0),
+    uploaded         INTEGER NOT NULL DEFAULT 0 CHECK (uploaded IN (0, 1)),
+    CHECK ((status = 'deleted') = (deleted_at IS NOT NULL)),
+    CHECK ((os_hash_algo IS NULL) = (os_hash_value IS NULL)),
+    CHECK (status = 'queued' OR (location IS NOT NULL AND size IS NOT NULL
+           AND checksum IS NOT NULL AND disk_format IS NOT NULL
+           AND container_format IS NOT NULL))
+);
+INSERT INTO images_v5 (seq, id, name, location, status, disk_format, container_format,
+    size, checksum, md5, created_at, updated_at, deleted_at, visibility, owner,
+    min_ram, min_disk, properties_json)
+SELECT seq, id, name, location,
+    CASE status WHEN 'available' THEN 'active' WHEN 'error' THEN 'killed' ELSE status END,
+    disk_format, container_format, size, checksum, md5, created_at, updated_at, deleted_at,
+    CASE is_public WHEN 1 THEN 'public' ELSE 'shared' END, owner, min_ram, min_disk,
+    properties_json
+FROM images;
+DROP TABLE images;
+ALTER TABLE images_v5 RENAME TO images;
+CREATE UNIQUE INDEX images_live_location ON images (location)
+    WHERE deleted_at IS NULL AND location IS NOT NULL;
+CREATE INDEX images_owner            ON images (owner, created_at);
+CREATE INDEX images_visibility       ON images (visibility, created_at);
+CREATE INDEX images_created_at       ON images (created_at, id);
+CREATE INDEX images_updated_at       ON images (updated_at, id);
+CREATE INDEX images_name             ON images (name, id);
+CREATE INDEX images_status           ON images (status, id);
+CREATE INDEX images_size             ON images (size, id);
+CREATE INDEX images_disk_format      ON images (disk_format, id);
+CREATE INDEX images_container_format ON images (container_format, id);
+
+CREATE TABLE image_tags (
+    image_seq INTEGER NOT NULL REFERENCES images (seq) ON DELETE CASCADE,
+    tag       TEXT    NOT NULL,
+    PRIMARY KEY (image_seq, tag)
+) WITHOUT ROWID;
+CREATE INDEX image_tags_by_tag ON image_tags (tag, image_seq);
+
+ALTER TABLE image_members ADD COLUMN status TEXT NOT NULL DEFAULT 'accepted'
+    CHECK (status IN ('pending', 'accepted', 'rejected'));
+ALTER TABLE image_members ADD COLUMN created_at INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE image_members ADD COLUMN updated_at INTEGER NOT NULL DEFAULT 0;
+UPDATE image_members SET created_at = NOW_MICROS, updated_at = NOW_MICROS;
+
+ALTER TABLE object_hashes ADD COLUMN os_hash_algo TEXT;
+ALTER TABLE object_hashes ADD COLUMN os_hash_value TEXT;
+";
+
+/// The current time in microseconds, in SQL.
+pub(super) const NOW_MICROS: &str =
+    "CAST((julianday('now') - 2440587.5) * 86400000000.0 AS INTEGER)";
+
+/// Migration 5's SQL, with the time of the migration in it.
+static IMAGE_MODEL_SQL: LazyLock<String> =
+    LazyLock::new(|| IMAGE_MODEL.replace("NOW_MICROS", NOW_MICROS));
+
+/// Every migration, in order.
+fn steps() -> Vec<M<'static>> {
+    vec![
         M::up(SCHEMA),
         M::up(PROPERTIES_JSON),
         M::up(OBJECTS),
         M::up(PROPERTIES_IN_ORDER),
-    ])
+        M::up(IMAGE_MODEL_SQL.as_str()).foreign_key_check(),
+    ]
+}
+
+fn migrations() -> Migrations<'static> {
+    Migrations::new(steps())
 }
 
 /// Per-connection settings: foreign keys, busy timeout, durable commits.
@@ -296,12 +393,17 @@ fn open_writer(path: &Path) -> Result<Connection, OpenError> {
             mode,
         });
     }
-    migrations()
-        .to_latest(&mut conn)
-        .map_err(|source| OpenError::Migration {
-            path: path.to_path_buf(),
-            source,
-        })?;
+    // Migration 5 rebuilds the images table: with foreign keys on, dropping
+    // the old one would delete every property and member row with it.
+    conn.execute_batch("PRAGMA foreign_keys = OFF")
+        .map_err(sqlite)?;
+    let migrated = migrations().to_latest(&mut conn);
+    conn.execute_batch("PRAGMA foreign_keys = ON")
+        .map_err(sqlite)?;
+    migrated.map_err(|source| OpenError::Migration {
+        path: path.to_path_buf(),
+        source,
+    })?;
     Ok(conn)
 }
 
@@ -351,6 +453,7 @@ fn in_read<T>(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::domain::ids::ImageId;
 
     #[test]
     fn schema_migrates_and_validates() {
@@ -385,6 +488,158 @@ mod tests {
         assert_eq!(SqliteTx::new(&conn).properties_out_of_step().unwrap(), 0);
     }
 
+    /// Rows of every kind a catalogue of migration 4 may hold, each as v1
+    /// shows it: (id, location, status, is_public, owner, deleted).
+    const OLD_ROWS: [(&str, &str, &str, i64, &str, bool); 5] = [
+        (
+            "11111111-1111-4111-8111-111111111111",
+            "pithos://alice/c/pub",
+            "available",
+            1,
+            "alice",
+            false,
+        ),
+        (
+            "22222222-2222-4222-8222-222222222222",
+            "pithos://alice/c/priv",
+            "saving",
+            0,
+            "alice",
+            false,
+        ),
+        (
+            "33333333-3333-4333-8333-333333333333",
+            "pithos://bob/c/err",
+            "error",
+            0,
+            "bob",
+            false,
+        ),
+        (
+            "44444444-4444-4444-8444-444444444444",
+            "pithos://alice/c/pub",
+            "deleted",
+            1,
+            "alice",
+            true,
+        ),
+        (
+            "55555555-5555-4555-8555-555555555555",
+            "pithos://alice/images/55555555-5555-4555-8555-555555555555",
+            "available",
+            0,
+            "alice",
+            false,
+        ),
+    ];
+
+    fn fill_migration_4(path: &Path) {
+        let mut conn = Connection::open(path).unwrap();
+        Migrations::new(steps().into_iter().take(4).collect())
+            .to_latest(&mut conn)
+            .unwrap();
+        for (n, (id, loc, status, public, owner, deleted)) in OLD_ROWS.iter().enumerate() {
+            let deleted_at = deleted.then_some(9_i64);
+            conn.execute(
+                "INSERT INTO images (id, name, location, status, disk_format, container_format, \
+                 size, checksum, md5, created_at, updated_at, deleted_at, is_public, owner, \
+                 min_ram, min_disk) VALUES (?1, ?2, ?3, ?4, 'diskdump', 'bare', ?5, 'c', 'm', \
+                 ?5, ?5, ?6, ?7, ?8, 1, 2)",
+                rusqlite::params![
+                    id,
+                    format!("n{n}"),
+                    loc,
+                    status,
+                    n as i64,
+                    deleted_at,
+                    public,
+                    owner
+                ],
+            )
+            .unwrap();
+            let seq = conn.last_insert_rowid();
+            conn.execute(
+                "INSERT INTO image_properties (image_seq, key, value, created_at, image_id) \
+                 VALUES (?1, 'os', ?2, ?3, ?4)",
+                rusqlite::params![seq, format!("os{n}"), n as i64, id],
+            )
+            .unwrap();
+            conn.execute(
+                "UPDATE images SET properties_json = json_object('os', ?2) WHERE seq = ?1",
+                rusqlite::params![seq, format!("os{n}")],
+            )
+            .unwrap();
+        }
+        conn.execute_batch(
+            "INSERT INTO image_members VALUES (2, 'bob'), (2, 'carol'), (3, 'alice'); \
+             INSERT INTO object_hashes VALUES ('alice/c/pub', 1, 1, 'c', 'm');",
+        )
+        .unwrap();
+    }
+
+    #[test]
+    fn migration_5_keeps_what_v1_reads() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("v4.db");
+        fill_migration_4(&path);
+        let db = SqliteCatalogue::open(&path).unwrap();
+        drop(db);
+        let conn = Connection::open(&path).unwrap();
+        configure(&conn).unwrap();
+        let tx = SqliteTx::new(&conn);
+        for (n, (id, loc, status, public, owner, deleted)) in OLD_ROWS.iter().enumerate() {
+            let id = ImageId::parse(id).unwrap();
+            let (stored, member) = tx.image_for_caller(&id, "bob").unwrap().unwrap();
+            let i = &stored.image;
+            assert_eq!(
+                (
+                    i.location.as_str(),
+                    i.status.as_str(),
+                    i.is_public,
+                    i.owner.as_str()
+                ),
+                (*loc, *status, *public == 1, *owner),
+                "{id}"
+            );
+            assert_eq!(
+                (i.name.clone(), i.size, i.created_at),
+                (format!("n{n}"), n as u64, n as i64)
+            );
+            assert_eq!(
+                (i.deleted_at.is_some(), i.min_ram, i.min_disk),
+                (*deleted, 1, 2)
+            );
+            assert_eq!((i.checksum.as_str(), i.md5.as_deref()), ("c", Some("m")));
+            assert_eq!(i.properties.get("os"), Some(&format!("os{n}")));
+            assert_eq!(member, n == 1);
+        }
+        let priv_id = ImageId::parse(OLD_ROWS[1].0).unwrap();
+        let (stored, _) = tx.image_for_caller(&priv_id, "alice").unwrap().unwrap();
+        assert_eq!(tx.members(&stored).unwrap(), ["bob", "carol"]);
+        assert_eq!(tx.shared_images("bob", "bob").unwrap(), [priv_id]);
+        assert!(tx.cached_hash("alice/c/pub").unwrap().is_some());
+        assert_eq!(tx.properties_out_of_step().unwrap(), 0);
+        let (visibility, statuses, accepted, timed): (String, String, i64, i64) = conn
+            .query_row(
+                "SELECT (SELECT group_concat(v) FROM (SELECT visibility AS v FROM images ORDER BY seq)), \
+                 (SELECT group_concat(s) FROM (SELECT status AS s FROM images ORDER BY seq)), \
+                 (SELECT count(*) FROM image_members WHERE status = 'accepted'), \
+                 (SELECT count(*) FROM image_members WHERE created_at > 0 AND updated_at = created_at)",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
+            )
+            .unwrap();
+        assert_eq!(visibility, "public,shared,shared,public,shared");
+        assert_eq!(statuses, "active,saving,killed,deleted,active");
+        assert_eq!((accepted, timed), (3, 3));
+        let fk: i64 = conn
+            .query_row("SELECT count(*) FROM pragma_foreign_key_check", [], |r| {
+                r.get(0)
+            })
+            .unwrap();
+        assert_eq!(fk, 0);
+    }
+
     #[test]
     fn opening_sets_wal_and_user_version() {
         let dir = tempfile::tempdir().unwrap();
@@ -399,7 +654,7 @@ mod tests {
         );
         drop(c);
         assert_eq!(mode, "wal");
-        assert_eq!(version, 4);
+        assert_eq!(version, 5);
         drop(db);
         assert!(
             SqliteCatalogue::open(&path).is_ok(),

@@ -115,7 +115,7 @@ impl SqliteTx<'_> {
     pub(super) fn lets_read(&self, location: &str, caller: &str) -> Result<bool, DbError> {
         let mut stmt = self.conn.prepare_cached(
             "SELECT EXISTS (SELECT 1 FROM images i WHERE i.location = ?1 AND i.deleted_at IS NULL \
-             AND (i.is_public = 1 OR EXISTS (SELECT 1 FROM image_members m \
+             AND (i.visibility IN ('public', 'community') OR i.visibility = 'shared' AND EXISTS (SELECT 1 FROM image_members m \
              WHERE m.image_seq = i.seq AND m.member = ?2)))",
         )?;
         Ok(stmt.query_row(params![location, caller], |r| r.get(0))?)
@@ -130,7 +130,7 @@ impl SqliteTx<'_> {
     ) -> Result<HashSet<String>, DbError> {
         let mut stmt = self.conn.prepare_cached(
             "SELECT i.location FROM images i WHERE i.location >= ?1 AND i.location < ?2 \
-             AND i.deleted_at IS NULL AND (i.is_public = 1 OR EXISTS (SELECT 1 FROM image_members m \
+             AND i.deleted_at IS NULL AND (i.visibility IN ('public', 'community') OR i.visibility = 'shared' AND EXISTS (SELECT 1 FROM image_members m \
              WHERE m.image_seq = i.seq AND m.member = ?3))",
         )?;
         let rows = stmt.query_map(params![prefix, past(prefix), caller], |r| r.get(0))?;

@@ -56,12 +56,13 @@ impl Snapshot {
             .map_err(|e| format!("comparing properties: {e}"))
     }
 
-    /// Every live image, oldest first.
+    /// Every live image with data, oldest first (a queued image has no
+    /// object to check).
     pub(crate) fn live_images(&self) -> Result<Vec<LiveImage>, String> {
         self.conn
             .prepare(
                 "SELECT id, name, location, size, checksum FROM images \
-                 WHERE deleted_at IS NULL ORDER BY created_at, id",
+                 WHERE deleted_at IS NULL AND location IS NOT NULL ORDER BY created_at, id",
             )
             .and_then(|mut s| {
                 s.query_map([], |r| {
