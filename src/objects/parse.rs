@@ -29,12 +29,38 @@ pub(super) fn container(account_raw: &str, raw: &str) -> Result<(String, String)
     let c = container_name(raw).map_err(|why| {
         AppError::invalid(format!("Invalid container '{}': {why}", truncate(raw, 80)))
     })?;
+    plain_name("container", &c)?;
     Ok((a, c))
 }
 
 /// The object of the path.
 pub(super) fn object(account: &str, container: &str, object: &str) -> Result<Location, AppError> {
-    Location::from_store_path(account, container, object)
+    let loc = Location::from_store_path(account, container, object)?;
+    plain_name("container", loc.container())?;
+    plain_name("object", &loc.object_path())?;
+    Ok(loc)
+}
+
+/// The longest path segment a file system takes (a longer one would fail
+/// deep in the store, so it is refused here).
+const MAX_SEGMENT: usize = 255;
+
+/// 400 for a name with a segment over `MAX_SEGMENT` bytes or a control
+/// character (C0, DEL, C1): those break the text listing, one name a line.
+fn plain_name(what: &str, name: &str) -> Result<(), AppError> {
+    if name.chars().any(char::is_control) {
+        return Err(AppError::invalid(format!(
+            "Invalid {what} name '{}': it holds a control character",
+            truncate(&name.escape_default().to_string(), 200)
+        )));
+    }
+    if name.split('/').any(|seg| seg.len() > MAX_SEGMENT) {
+        return Err(AppError::invalid(format!(
+            "Invalid {what} name '{}': a path segment is at most {MAX_SEGMENT} bytes",
+            truncate(name, 200)
+        )));
+    }
+    Ok(())
 }
 
 fn text<'h>(headers: &'h HeaderMap, name: &str) -> Result<Option<&'h str>, AppError> {

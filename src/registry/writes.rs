@@ -185,6 +185,12 @@ impl Registry {
         put: PutObject,
         map: Hashmap,
     ) -> Result<Result<Written, Vec<String>>, AppError> {
+        if map.bytes > self.limits.max_image_size {
+            return Err(AppError::OverLimit(format!(
+                "A hashmap names {} bytes: an object may have at most {} (limits.max_image_size)",
+                map.bytes, self.limits.max_image_size
+            )));
+        }
         self.before_write(caller, loc, &put).await?;
         if let Some(room) = self.room(caller, loc).await? {
             room.check(map.bytes)?;
@@ -245,8 +251,14 @@ impl Registry {
         key: &str,
         put: PutObject,
     ) -> Result<ObjectMeta, AppError> {
-        let old = self.db.read(|tx| Ok(tx.object_meta(key)?)).await?;
         let existed = self.object_info(loc).await?.is_some();
+        // A row whose file is gone (removed by hand) is stale: the new
+        // object must not inherit its sharing, metadata or version.
+        let old = if existed {
+            self.db.read(|tx| Ok(tx.object_meta(key)?)).await?
+        } else {
+            None
+        };
         let version = old
             .as_ref()
             .map_or(if existed { 2 } else { 1 }, |m| m.version + 1);

@@ -34,6 +34,7 @@ mod members;
 mod metadata_headers;
 mod metrics;
 mod objects;
+mod objects_defects;
 mod pithos_hash;
 mod registration;
 mod robustness;

@@ -46,6 +46,8 @@ mod metadata_headers;
 mod metrics;
 #[path = "../api/objects.rs"]
 mod objects;
+#[path = "../api/objects_defects.rs"]
+mod objects_defects;
 #[path = "../api/pithos_hash.rs"]
 mod pithos_hash;
 #[path = "../api/registration.rs"]
