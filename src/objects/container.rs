@@ -91,13 +91,14 @@ pub(super) async fn post(mut r: Req) -> Result<HttpResponse, AppError> {
             .await?;
         return Ok(HttpResponse::Accepted().finish());
     }
-    if parse::content_length(&r.http)?.is_some_and(|n| n > MAX_BLOCK_UPLOAD) {
+    let length = parse::content_length(&r.http)?;
+    if length.is_some_and(|n| n > MAX_BLOCK_UPLOAD) {
         return Err(blocks_too_large());
     }
     let body = parse::body(r.payload.take());
     let hashes = r
         .registry()
-        .store_blocks(&r.caller, &account, &container, body)
+        .store_blocks(&r.caller, &account, &container, length, body)
         .await?;
     Ok(render::json(StatusCode::ACCEPTED, &hashes))
 }

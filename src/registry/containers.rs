@@ -100,22 +100,32 @@ impl Registry {
 
     /// Stores the body's blocks (each `BLOCK_SIZE` bytes, the last maybe
     /// short) and answers their hashes in order. A body over
-    /// `MAX_BLOCK_UPLOAD` is refused, and a failed upload leaves none of the
-    /// blocks it made.
+    /// `MAX_BLOCK_UPLOAD` is refused, and so is one past what the quota
+    /// leaves (the blocks count against it until an object consumes them);
+    /// a failed upload leaves none of the blocks it made.
     pub(crate) async fn store_blocks(
         &self,
         caller: &Caller,
         account: &str,
         container: &str,
+        length: Option<u64>,
         body: Body,
     ) -> Result<Vec<String>, AppError> {
         self.own_container(caller, account, container).await?;
         let _in_flight = self.metrics.upload_started();
+        let need = length.unwrap_or(MAX_BLOCK_UPLOAD).min(MAX_BLOCK_UPLOAD);
+        let room = self.room(caller, None, Some(need), Vec::new()).await?;
+        let limit = room
+            .as_ref()
+            .map_or(MAX_BLOCK_UPLOAD, |r| r.left().min(MAX_BLOCK_UPLOAD));
         self.store
-            .store_blocks(body, MAX_BLOCK_UPLOAD)
+            .store_blocks(account, body, limit)
             .await
             .map_err(|e| match e {
-                StoreError::PastLimit { .. } => blocks_too_large(),
+                StoreError::PastLimit { .. } => match &room {
+                    Some(r) if r.left() < MAX_BLOCK_UPLOAD => r.refusal(),
+                    _ => blocks_too_large(),
+                },
                 // The body's own error says what went wrong with it.
                 StoreError::Cut(why) => AppError::invalid(why),
                 e @ (StoreError::Unsupported(_) | StoreError::NoBlocks) => store_error(e),

@@ -8,7 +8,7 @@
 use super::containers::Body;
 use super::objects::{check_owner, precondition_failed, store_error};
 use super::Registry;
-use crate::backends::store::{object_key, Assembled, FileInfo, Received, StoreError};
+use crate::backends::store::{object_key, Ask, Assembled, Claim, FileInfo, Received, StoreError};
 use crate::domain::location::Location;
 use crate::domain::objects::conditions::{Preconditions, Verdict};
 use crate::domain::objects::hashmap::Hashmap;
@@ -43,35 +43,37 @@ pub(crate) struct Written {
     pub(crate) version: u64,
 }
 
-/// What an account may still write, under `store.quota`.
-#[derive(Debug, Clone, Copy)]
-struct Room {
+/// What an account may still write, under `store.quota`: the space this
+/// write claimed, held until it ends.
+#[derive(Debug)]
+pub(crate) struct Room {
     /// The quota.
     quota: u64,
-    /// The bytes left of it for this write.
-    left: u64,
+    /// The claim (its `left`: the bytes this write may write).
+    claim: Claim,
 }
 
 impl Room {
-    /// The 413 of a body that grew past what is left.
-    fn refusal(self) -> AppError {
-        AppError::OverLimit(format!(
-            "Quota exceeded: the data passes the {} bytes left of the account's {} (store.quota)",
-            self.left, self.quota
-        ))
+    /// The bytes this write may write.
+    pub(crate) fn left(&self) -> u64 {
+        self.claim.left
     }
 
-    /// 413 if `bytes` do not fit.
-    fn check(self, bytes: u64) -> Result<(), AppError> {
-        if bytes > self.left {
-            Err(AppError::OverLimit(format!(
-                "Quota exceeded: {bytes} bytes do not fit in the {} left of the account's {} (store.quota)",
-                self.left, self.quota
-            )))
-        } else {
-            Ok(())
-        }
+    /// The 413 of a body that grew past what is left.
+    pub(crate) fn refusal(&self) -> AppError {
+        AppError::OverLimit(format!(
+            "Quota exceeded: the data passes the {} bytes left of the account's {} (store.quota)",
+            self.left(),
+            self.quota
+        ))
     }
+}
+
+/// The 413 of `bytes` that do not fit in what is `left`.
+fn over_quota(bytes: u64, left: u64, quota: u64) -> AppError {
+    AppError::OverLimit(format!(
+        "Quota exceeded: {bytes} bytes do not fit in the {left} left of the account's {quota} (store.quota)"
+    ))
 }
 
 impl Registry {
@@ -98,19 +100,37 @@ impl Registry {
         self.check_write(caller, loc, &put.pre).await
     }
 
-    /// What the caller's quota leaves for writing `loc` (the object there
-    /// now, which the write replaces, counted as free); `None` without a quota.
-    async fn room(&self, caller: &Caller, loc: &Location) -> Result<Option<Room>, AppError> {
+    /// Claims the space of a write under the caller's quota (413 when
+    /// `need` does not fit): the object at `loc` now, which the write
+    /// replaces, counts as free, and so do the uploaded blocks it
+    /// `consumes`; an unknown `need` claims all that is left. `None`
+    /// without a quota.
+    pub(crate) async fn room(
+        &self,
+        caller: &Caller,
+        loc: Option<&Location>,
+        need: Option<u64>,
+        consumes: Vec<String>,
+    ) -> Result<Option<Room>, AppError> {
         let quota = self.object_quota();
         if quota == 0 {
             return Ok(None);
         }
-        let replaced = self.object_info(loc).await?.map_or(0, |info| info.size);
-        let used = self.store.usage(caller.id()).await.map_err(store_error)?;
-        Ok(Some(Room {
+        let replaced = match loc {
+            Some(loc) => self.object_info(loc).await?.map_or(0, |info| info.size),
+            None => 0,
+        };
+        let ask = Ask {
+            account: caller.id().to_string(),
             quota,
-            left: quota.saturating_sub(used.saturating_sub(replaced)),
-        }))
+            replaced,
+            need,
+            consumes,
+        };
+        match self.store.claim_space(ask).await.map_err(store_error)? {
+            Ok(claim) => Ok(Some(Room { quota, claim })),
+            Err(left) => Err(over_quota(need.unwrap_or(0), left, quota)),
+        }
     }
 
     /// The file info of the object at `loc`, if there is one.
@@ -158,16 +178,13 @@ impl Registry {
     ) -> Result<Written, AppError> {
         self.before_write(caller, loc, &put).await?;
         let _in_flight = self.metrics.upload_started();
-        let room = self.room(caller, loc).await?;
-        if let (Some(room), Some(n)) = (room, put.length) {
-            room.check(n)?;
-        }
-        let limit = room.map_or(u64::MAX, |r| r.left);
+        let room = self.room(caller, Some(loc), put.length, Vec::new()).await?;
+        let limit = room.as_ref().map_or(u64::MAX, Room::left);
         let received =
             self.store
                 .receive_object(body, limit)
                 .await
-                .map_err(|e| match (e, room) {
+                .map_err(|e| match (e, &room) {
                     (StoreError::PastLimit { .. }, Some(room)) => room.refusal(),
                     // The body's own error says what went wrong with it.
                     (StoreError::Cut(why), _) => AppError::invalid(why),
@@ -192,9 +209,9 @@ impl Registry {
             )));
         }
         self.before_write(caller, loc, &put).await?;
-        if let Some(room) = self.room(caller, loc).await? {
-            room.check(map.bytes)?;
-        }
+        let _room = self
+            .room(caller, Some(loc), Some(map.bytes), map.hashes.clone())
+            .await?;
         match self.store.assemble(loc, map).await.map_err(store_error)? {
             Assembled::Missing(missing) => Ok(Err(missing)),
             Assembled::Made(received) => Ok(Ok(self.commit(caller, loc, put, received).await?)),

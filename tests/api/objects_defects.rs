@@ -3,13 +3,14 @@
 //! catalogue row, hashmaps past `limits.max_image_size`. Every refusal is
 //! checked to change nothing.
 
+use futures_util::StreamExt;
 use reqwest::Method;
 use serde_json::json;
 
 use crate::helpers::{TestApp, ALICE, BOB};
 use crate::objects::{
-    call, fs_app, get, hashes_of, head, os, pattern, put, put_hashmap, put_with, refused, served,
-    snapshot, BLOCK,
+    call, fs_app, get, hashes_of, head, os, pattern, post_blocks, put, put_hashmap, put_with,
+    refused, served, snapshot, BLOCK,
 };
 use crate::util::{header, must_header};
 
@@ -121,4 +122,80 @@ async fn a_hashmap_past_the_image_size_limit_is_413_and_changes_nothing() {
         409,
         "within the limit: its blocks are asked for"
     );
+}
+
+#[tokio::test]
+async fn uploaded_blocks_count_against_the_quota_until_consumed() {
+    let quota = 2 * BLOCK;
+    let app = TestApp::spawn_with(|s| s.store.quota = quota as u64).await;
+    if !served(&app).await {
+        return;
+    }
+    // Two different blocks (a pattern repeats every 256 bytes).
+    let two = [pattern(BLOCK, 1), pattern(BLOCK, 2)].concat();
+    assert_eq!(
+        post_blocks(&app, "alice", "pithos", &two).await.status(),
+        202
+    );
+    // The blocks fill the quota: another write does not fit ...
+    refused(&app, 413, put(&app, "/alice/pithos/x", ALICE.0, b"1")).await;
+    refused(&app, 413, post_blocks(&app, "alice", "pithos", b"more")).await;
+    // ... but the object made of them does (it consumes them) ...
+    let map = json!({"bytes": two.len(), "hashes": hashes_of(&two)});
+    assert_eq!(
+        put_hashmap(&app, "/alice/pithos/a", &map).await.status(),
+        201
+    );
+    // ... and then the quota is the object's alone.
+    refused(&app, 413, put(&app, "/alice/pithos/x", ALICE.0, b"1")).await;
+    assert_eq!(
+        call(
+            &app,
+            Method::DELETE,
+            "/alice/pithos/a",
+            ALICE.0,
+            &[],
+            Vec::new()
+        )
+        .await
+        .status(),
+        204
+    );
+    assert_eq!(
+        put(&app, "/alice/pithos/x", ALICE.0, b"1").await.status(),
+        201
+    );
+}
+
+#[tokio::test]
+async fn writes_at_once_never_add_up_past_the_quota() {
+    let quota = BLOCK;
+    let app = TestApp::spawn_with(|s| s.store.quota = quota as u64).await;
+    if !served(&app).await {
+        return;
+    }
+    let half = BLOCK / 2 + 1;
+    let (go, wait) = tokio::sync::oneshot::channel::<()>();
+    let first_chunk = bytes::Bytes::from(vec![1u8; 1000]);
+    let rest = bytes::Bytes::from(vec![2u8; half - 1000]);
+    let stream = futures_util::stream::once(async move { Ok::<_, std::io::Error>(first_chunk) })
+        .chain(futures_util::stream::once(async move {
+            let _ = wait.await;
+            Ok::<_, std::io::Error>(rest)
+        }));
+    let slow = app
+        .client
+        .put(app.url(&os("/alice/pithos/slow")))
+        .header("x-auth-token", ALICE.0)
+        .header("content-length", half.to_string())
+        .body(reqwest::Body::wrap_stream(stream))
+        .send();
+    let slow = tokio::spawn(slow);
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    // The first write claimed its space as it started: the second does not fit.
+    let second = put(&app, "/alice/pithos/other", ALICE.0, &vec![3u8; half]).await;
+    assert_eq!(second.status(), 413);
+    go.send(()).unwrap();
+    assert_eq!(slow.await.unwrap().unwrap().status(), 201);
+    assert!(!app.root().join("alice/pithos/other").exists());
 }

@@ -23,6 +23,7 @@ use bytes::Bytes;
 use futures_util::Stream;
 
 use super::intake::{upload_work, Batches};
+use super::space::Ledger;
 use super::staging::sync_dir;
 use super::{write_error, StoreError};
 use crate::backends::hash::{ObjectHasher, BLOCK_SIZE};
@@ -47,6 +48,8 @@ pub(crate) struct Blocks {
     /// By object key: the hashes its hashmap `PUT` named, and until when
     /// they are kept for it.
     reserved: Mutex<HashMap<String, Reservation>>,
+    /// The quota's ledger: space claimed, blocks not yet consumed.
+    space: Arc<Ledger>,
 }
 
 /// The blocks a hashmap `PUT` named for its object (raw SHA-256s: a
@@ -206,6 +209,7 @@ impl Blocks {
             last_sweep: Mutex::new(Instant::now()),
             pins: Mutex::new(HashMap::new()),
             reserved: Mutex::new(HashMap::new()),
+            space: Arc::new(Ledger::default()),
         };
         let parts = if sole { remove_parts(&blocks.dir)? } else { 0 };
         if parts > 0 {
@@ -400,9 +404,27 @@ impl Blocks {
         }
     }
 
-    /// Removes files older than `age` (blocks, and partial writes).
+    /// Removes files older than `age` (blocks, and partial writes); the
+    /// ledger forgets the blocks removed.
     pub(crate) fn sweep(&self, age: Duration) -> std::io::Result<usize> {
-        sweep_dir(&self.dir, age)
+        let removed = sweep_dir(&self.dir, age)?;
+        if removed > 0 {
+            self.space.prune(|h| self.path(h).is_file());
+        }
+        Ok(removed)
+    }
+
+    /// The quota's ledger of this store root.
+    pub(crate) fn space(&self) -> &Arc<Ledger> {
+        &self.space
+    }
+
+    /// The bytes kept of each of `hashes` (blocks not there are left out).
+    pub(crate) fn sizes(&self, hashes: &[String]) -> Vec<(String, u64)> {
+        hashes
+            .iter()
+            .filter_map(|h| Some((h.clone(), self.path(h).metadata().ok()?.len())))
+            .collect()
     }
 }
 
@@ -523,6 +545,7 @@ impl Pinned {
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
         reserved.remove(key);
+        self.blocks.space.gone(&self.hashes);
         let now = Instant::now();
         let mut removed = false;
         for h in &self.hashes {
