@@ -104,12 +104,23 @@ pub(super) async fn post(mut r: Req) -> Result<HttpResponse, AppError> {
 }
 
 /// `DELETE /<account>/<container>`: 204 when empty, 409 otherwise;
-/// `?delimiter=` deletes its objects first, `?until=` is a plain delete.
+/// `?delimiter=` deletes its objects and keeps it (as Pithos); `?until=`
+/// purges history, which is not kept: nothing is deleted.
 pub(super) async fn delete(r: Req) -> Result<HttpResponse, AppError> {
     let (account, container) = names(&r)?;
-    let recursive = r.query.get("delimiter").is_some_and(|d| !d.is_empty());
-    r.registry()
-        .delete_container(&r.caller, &account, &container, recursive)
-        .await?;
+    let registry = r.registry();
+    if r.query.get("until").is_some() {
+        registry
+            .own_container(&r.caller, &account, &container)
+            .await?;
+    } else if r.query.get("delimiter").is_some_and(|d| !d.is_empty()) {
+        registry
+            .empty_container(&r.caller, &account, &container)
+            .await?;
+    } else {
+        registry
+            .delete_container(&r.caller, &account, &container)
+            .await?;
+    }
     Ok(HttpResponse::NoContent().finish())
 }

@@ -67,23 +67,14 @@ impl Registry {
         Ok(made && !STANDING.contains(&container))
     }
 
-    /// Removes an empty container (with `recursive`, its objects first);
-    /// 409 if it holds objects.
+    /// Removes an empty container; 409 if it holds objects.
     pub(crate) async fn delete_container(
         &self,
         caller: &Caller,
         account: &str,
         container: &str,
-        recursive: bool,
     ) -> Result<(), AppError> {
         self.own_container(caller, account, container).await?;
-        if recursive {
-            let views = self.container_objects(caller, account, container).await?;
-            for v in views {
-                let loc = Location::of_decoded(account, container, &v.name)?;
-                self.delete_object(caller, &loc).await?;
-            }
-        }
         let removed = self
             .store
             .remove_container(account, container)
@@ -96,6 +87,29 @@ impl Registry {
                 "Container '{container}' is not empty: delete its objects first"
             )))
         }
+    }
+
+    /// Deletes every object of a container and keeps the container, as
+    /// Pithos does for a `DELETE` with `delimiter` (`kamaki container
+    /// delete -r` sends that, then a plain `DELETE`). Each object goes by
+    /// its own delete: one failing leaves the others deleted before it.
+    pub(crate) async fn empty_container(
+        &self,
+        caller: &Caller,
+        account: &str,
+        container: &str,
+    ) -> Result<(), AppError> {
+        self.own_container(caller, account, container).await?;
+        let views = self.container_objects(caller, account, container).await?;
+        for v in views {
+            let loc = Location::of_decoded(account, container, &v.name)?;
+            match self.delete_object(caller, &loc).await {
+                // Deleted meanwhile by another request: what was asked holds.
+                Ok(()) | Err(AppError::NotFound(_)) => {}
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(())
     }
 
     /// Stores the body's blocks (each `BLOCK_SIZE` bytes, the last maybe
