@@ -50,6 +50,16 @@ pub(super) fn text_lines(names: &[String]) -> HttpResponse {
 }
 
 /// Adds the object's headers (docs/api.md §14) to an answer.
+/// A time as Pithos gives a version's: seconds since the epoch, with its
+/// microseconds.
+fn timestamp(micros: i64) -> String {
+    format!(
+        "{}.{:06}",
+        micros.div_euclid(1_000_000),
+        micros.rem_euclid(1_000_000)
+    )
+}
+
 pub(super) fn object_headers(resp: &mut HttpResponseBuilder, v: &ObjectView) {
     let m = &v.meta;
     let ct = HeaderValue::from_bytes(m.content_type.as_bytes())
@@ -61,6 +71,10 @@ pub(super) fn object_headers(resp: &mut HttpResponseBuilder, v: &ObjectView) {
         resp.insert_header(("x-object-hash", h.pithos.as_str()));
     }
     resp.insert_header(("x-object-version", m.version.to_string()));
+    resp.insert_header(("x-object-version-timestamp", timestamp(m.modified_at)));
+    if !m.uuid.is_empty() {
+        resp.insert_header(("x-object-uuid", m.uuid.as_str()));
+    }
     resp.insert_header(("x-object-modified-by", m.modified_by.as_str()));
     if !m.sharing.is_empty() {
         resp.insert_header(("x-object-sharing", m.sharing.render()));

@@ -283,6 +283,9 @@ impl Registry {
         meta.content_type = put.content_type;
         put.change.apply(&mut meta)?;
         meta.version = version;
+        if meta.uuid.is_empty() {
+            meta.uuid = uuid::Uuid::new_v4().to_string();
+        }
         meta.modified_by = caller.id().to_string();
         meta.modified_at = now_micros();
         Ok(meta)

@@ -35,6 +35,7 @@ mod metadata_headers;
 mod metrics;
 mod objects;
 mod objects_defects;
+mod objects_pithos;
 mod pithos_hash;
 mod registration;
 mod robustness;

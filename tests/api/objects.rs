@@ -993,7 +993,10 @@ async fn deleting_objects_and_containers() {
     // With a delimiter: emptied and kept, as Pithos (kamaki's `container
     // delete -r` then sends a plain DELETE).
     assert_eq!(del("/alice/work?delimiter=/").await.status(), 204);
-    assert!(app.root().join("alice/work").is_dir(), "the container stays");
+    assert!(
+        app.root().join("alice/work").is_dir(),
+        "the container stays"
+    );
     let listed = get(&app, "/alice/work?format=json", ALICE.0).await;
     assert_eq!(listed.text().await.unwrap(), "[]");
     assert_eq!(del("/alice/work").await.status(), 204);
@@ -1001,7 +1004,10 @@ async fn deleting_objects_and_containers() {
     refused(&app, 404, del("/alice/work?delimiter=/")).await;
     // `until` purges history, which is not kept: nothing goes.
     assert_eq!(put(&app, "/alice/empty", ALICE.0, b"").await.status(), 201);
-    assert_eq!(put(&app, "/alice/empty/o", ALICE.0, b"1").await.status(), 201);
+    assert_eq!(
+        put(&app, "/alice/empty/o", ALICE.0, b"1").await.status(),
+        201
+    );
     refused(&app, 204, del("/alice/empty?until=1234")).await;
     assert_eq!(del("/alice/empty/o").await.status(), 204);
     assert_eq!(del("/alice/empty").await.status(), 204);

@@ -48,6 +48,8 @@ mod metrics;
 mod objects;
 #[path = "../api/objects_defects.rs"]
 mod objects_defects;
+#[path = "../api/objects_pithos.rs"]
+mod objects_pithos;
 #[path = "../api/pithos_hash.rs"]
 mod pithos_hash;
 #[path = "../api/registration.rs"]

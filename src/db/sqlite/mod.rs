@@ -85,12 +85,22 @@ CREATE INDEX image_properties_in_order
     ON image_properties (key, value, created_at, image_id);
 ";
 
+/// The object store's round two (issue 24): each object's UUID, kept
+/// across its versions, and the id of its public URL while it is
+/// published (unique: the public path names one object).
+const OBJECTS_ROUND_TWO: &str = "
+ALTER TABLE objects ADD COLUMN uuid TEXT NOT NULL DEFAULT '';
+ALTER TABLE objects ADD COLUMN public_id TEXT;
+CREATE UNIQUE INDEX objects_by_public_id ON objects (public_id) WHERE public_id IS NOT NULL;
+";
+
 fn migrations() -> Migrations<'static> {
     Migrations::new(vec![
         M::up(SCHEMA),
         M::up(PROPERTIES_JSON),
         M::up(OBJECTS),
         M::up(PROPERTIES_IN_ORDER),
+        M::up(OBJECTS_ROUND_TWO),
     ])
 }
 

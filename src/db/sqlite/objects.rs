@@ -11,7 +11,8 @@ use crate::db::error::DbError;
 use crate::domain::objects::{ObjectMeta, Sharing};
 
 const META_COLUMNS: &str =
-    "content_type, meta_json, read_list, write_list, public, version, modified_by, modified_at";
+    "content_type, meta_json, read_list, write_list, public, version, modified_by, modified_at, \
+     uuid, public_id";
 
 fn list(text: &str) -> Vec<String> {
     text.split(',')
@@ -41,6 +42,8 @@ fn meta_from_row(row: &Row<'_>, first: usize) -> rusqlite::Result<ObjectMeta> {
         version: row.get::<_, i64>(first + 5)? as u64,
         modified_by: row.get(first + 6)?,
         modified_at: row.get(first + 7)?,
+        uuid: row.get(first + 8)?,
+        public_id: row.get(first + 9)?,
     })
 }
 
@@ -83,7 +86,7 @@ impl SqliteTx<'_> {
         self.conn
             .prepare_cached(&format!(
                 "INSERT OR REPLACE INTO objects (path, {META_COLUMNS}) \
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)"
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)"
             ))?
             .execute(params![
                 path,
@@ -94,7 +97,9 @@ impl SqliteTx<'_> {
                 m.public,
                 m.version as i64,
                 m.modified_by,
-                m.modified_at
+                m.modified_at,
+                m.uuid,
+                m.public_id
             ])?;
         Ok(())
     }
