@@ -94,14 +94,19 @@ ALTER TABLE objects ADD COLUMN public_id TEXT;
 CREATE UNIQUE INDEX objects_by_public_id ON objects (public_id) WHERE public_id IS NOT NULL;
 ";
 
-fn migrations() -> Migrations<'static> {
-    Migrations::new(vec![
+/// The migrations in order: the schema's version is their number.
+fn steps() -> Vec<M<'static>> {
+    vec![
         M::up(SCHEMA),
         M::up(PROPERTIES_JSON),
         M::up(OBJECTS),
         M::up(PROPERTIES_IN_ORDER),
         M::up(OBJECTS_ROUND_TWO),
-    ])
+    ]
+}
+
+fn migrations() -> Migrations<'static> {
+    Migrations::new(steps())
 }
 
 /// Per-connection settings: foreign keys, busy timeout, durable commits.
@@ -409,7 +414,7 @@ mod tests {
         );
         drop(c);
         assert_eq!(mode, "wal");
-        assert_eq!(version, 4);
+        assert_eq!(version, steps().len() as i64);
         drop(db);
         assert!(
             SqliteCatalogue::open(&path).is_ok(),
