@@ -65,7 +65,16 @@ pub(super) async fn put(mut r: Req) -> Result<HttpResponse, AppError> {
         etag: parse::etag(headers)?,
         pre: parse::preconditions(headers)?,
         length: parse::content_length(&r.http)?,
+        typed: headers.contains_key("content-type"),
     };
+    let tree = r.query.get("delimiter").is_some_and(|d| !d.is_empty());
+    if let Some(from) = parse::copy_from(headers, r.caller.id(), tree)? {
+        let written = r
+            .registry()
+            .copy_object(&r.caller, &loc, put, &from)
+            .await?;
+        return Ok(created(&written));
+    }
     let body = parse::body(r.payload.take());
     let written = if r.query.flag("hashmap") {
         let bytes = parse::read_all(body, MAX_HASHMAP_BODY).await?;

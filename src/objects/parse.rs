@@ -16,6 +16,7 @@ use crate::domain::range::ByteRange;
 use crate::error::AppError;
 use crate::http::body::Limits;
 use crate::registry::containers::Body;
+use crate::registry::writes::CopyFrom;
 
 /// The account of the path, decoded and checked.
 pub(super) fn account(raw: &str) -> Result<String, AppError> {
@@ -172,4 +173,51 @@ pub(super) async fn read_all(body: Body, limit: usize) -> Result<Vec<u8>, AppErr
         deadline: None,
     };
     crate::http::body::read(body, None, limits).await
+}
+
+/// The source of a copy or move (`X-Copy-From` / `X-Move-From`:
+/// `/<container>/<object>`, percent-encoded, in `X-Source-Account` or the
+/// caller's account), if the request is one. Both headers at once, a
+/// malformed path, or `X-Source-Version` (versions are not kept) refuse it.
+pub(super) fn copy_from(
+    headers: &HeaderMap,
+    caller: &str,
+    tree: bool,
+) -> Result<Option<CopyFrom>, AppError> {
+    let copy = text(headers, "x-copy-from")?;
+    let moving = text(headers, "x-move-from")?;
+    let (path, moving) = match (copy, moving) {
+        (None, None) => return Ok(None),
+        (Some(p), None) => (p, false),
+        (None, Some(p)) => (p, true),
+        (Some(_), Some(_)) => {
+            return Err(AppError::invalid(
+                "X-Copy-From and X-Move-From together: a request copies or moves, not both",
+            ))
+        }
+    };
+    if headers.contains_key("x-source-version") {
+        return Err(AppError::Unsupported(
+            "X-Source-Version: object versions are not kept here, only the current one".into(),
+        ));
+    }
+    let account_raw = text(headers, "x-source-account")?
+        .filter(|a| !a.is_empty())
+        .unwrap_or(caller)
+        .to_string();
+    let bad = || {
+        AppError::invalid(format!(
+            "Invalid {} '{}': expected /<container>/<object>",
+            if moving { "X-Move-From" } else { "X-Copy-From" },
+            truncate(path, 200)
+        ))
+    };
+    let rest = path.strip_prefix('/').ok_or_else(bad)?;
+    let (container, name) = rest.split_once('/').ok_or_else(bad)?;
+    let source = object(&account_raw, container, name)?;
+    Ok(Some(CopyFrom {
+        source,
+        moving,
+        tree,
+    }))
 }

@@ -32,6 +32,36 @@ pub(crate) struct PutObject {
     pub(crate) pre: Preconditions,
     /// The body's `Content-Length`, where it was sent.
     pub(crate) length: Option<u64>,
+    /// Whether `Content-Type` was sent (a copy keeps its source's if not).
+    pub(crate) typed: bool,
+}
+
+impl PutObject {
+    /// The same request again, for the next object of a directory copy.
+    fn again(&self) -> PutObject {
+        PutObject {
+            content_type: self.content_type.clone(),
+            change: self.change.clone(),
+            etag: None,
+            pre: Preconditions::default(),
+            length: None,
+            typed: self.typed,
+        }
+    }
+}
+
+/// What a copy's object takes from its source: its `X-Object-Meta-*`,
+/// and for a move its UUID.
+type Inherited = (std::collections::BTreeMap<String, String>, Option<String>);
+
+/// Where a copy or move (`X-Copy-From`, `X-Move-From`) takes its object.
+pub(crate) struct CopyFrom {
+    /// The source object.
+    pub(crate) source: Location,
+    /// A move: the source goes once the copy is recorded.
+    pub(crate) moving: bool,
+    /// With `delimiter`: a directory and every object under it.
+    pub(crate) tree: bool,
 }
 
 /// An object written.
@@ -229,6 +259,18 @@ impl Registry {
         put: PutObject,
         received: Received,
     ) -> Result<Written, AppError> {
+        self.commit_as(caller, loc, put, received, None).await
+    }
+
+    /// `commit`, the new object inheriting a copy's source (see `Inherited`).
+    async fn commit_as(
+        &self,
+        caller: &Caller,
+        loc: &Location,
+        put: PutObject,
+        received: Received,
+        from: Option<Inherited>,
+    ) -> Result<Written, AppError> {
         let md5 = received.md5().to_string();
         if let Some(etag) = &put.etag {
             if *etag != md5 {
@@ -240,7 +282,7 @@ impl Registry {
         let _turn = self.locks.lock(&loc.canonical()).await;
         self.check_write(caller, loc, &put.pre).await?;
         let key = object_key(loc);
-        let meta = self.next_meta(caller, loc, &key, put).await?;
+        let meta = self.next_meta(caller, loc, &key, put, from).await?;
         let version = meta.version;
         let placed = self
             .store
@@ -260,13 +302,15 @@ impl Registry {
     }
 
     /// The object's metadata after a write of it: the next version, the
-    /// content type and the changes `put` makes.
+    /// content type and the changes `put` makes (for a copy, over the
+    /// source's `X-Object-Meta-*`).
     async fn next_meta(
         &self,
         caller: &Caller,
         loc: &Location,
         key: &str,
-        put: PutObject,
+        mut put: PutObject,
+        from: Option<Inherited>,
     ) -> Result<ObjectMeta, AppError> {
         let existed = self.object_info(loc).await?.is_some();
         // A row whose file is gone (removed by hand) is stale: the new
@@ -281,6 +325,13 @@ impl Registry {
             .map_or(if existed { 2 } else { 1 }, |m| m.version + 1);
         let mut meta = old.unwrap_or_else(|| ObjectMeta::unrecorded(loc.account(), now_micros()));
         meta.content_type = put.content_type;
+        if let Some((source_meta, uuid)) = from {
+            meta.meta = source_meta;
+            put.change.merge = true;
+            if let Some(uuid) = uuid {
+                meta.uuid = uuid;
+            }
+        }
         put.change.apply(&mut meta)?;
         meta.version = version;
         if meta.uuid.is_empty() {
@@ -290,4 +341,136 @@ impl Registry {
         meta.modified_at = now_micros();
         Ok(meta)
     }
+
+    /// `PUT` with `X-Copy-From` / `X-Move-From`: the source's data, content
+    /// type and `X-Object-Meta-*` (each overridden by the request's) written
+    /// at `loc` as any `PUT` is, all or nothing; then, for a move, the
+    /// source deleted (a crash between leaves both: nothing is lost). The
+    /// caller must read the source (moving: own it); a source that is the
+    /// destination makes a new version.
+    pub(crate) async fn copy_object(
+        &self,
+        caller: &Caller,
+        loc: &Location,
+        put: PutObject,
+        from: &CopyFrom,
+    ) -> Result<Written, AppError> {
+        if from.tree {
+            return self.copy_tree(caller, loc, put, from).await;
+        }
+        self.copy_one(caller, loc, put, from).await
+    }
+
+    /// A copy (move) with `delimiter`: the source object if there is one,
+    /// then every object under `<source>/` to the same name under
+    /// `<loc>/`, each all or nothing by itself; the answer is the first's.
+    async fn copy_tree(
+        &self,
+        caller: &Caller,
+        loc: &Location,
+        put: PutObject,
+        from: &CopyFrom,
+    ) -> Result<Written, AppError> {
+        let src = &from.source;
+        let prefix = format!("{}/", src.object_path());
+        let under: Vec<String> = self
+            .container_objects(caller, src.account(), src.container())
+            .await?
+            .into_iter()
+            .filter_map(|v| v.name.strip_prefix(&prefix).map(str::to_string))
+            .collect();
+        let mut first = match self.copy_one(caller, loc, put.again(), from).await {
+            Ok(w) => Some(w),
+            Err(AppError::NotFound(_)) if !under.is_empty() => None,
+            Err(e) => return Err(e),
+        };
+        for rest in under {
+            let one = CopyFrom {
+                source: Location::of_decoded(
+                    src.account(),
+                    src.container(),
+                    &format!("{prefix}{rest}"),
+                )?,
+                moving: from.moving,
+                tree: false,
+            };
+            let to = Location::of_decoded(
+                loc.account(),
+                loc.container(),
+                &format!("{}/{rest}", loc.object_path()),
+            )?;
+            let w = self.copy_one(caller, &to, put.again(), &one).await?;
+            first.get_or_insert(w);
+        }
+        first.ok_or_else(|| AppError::NotFound(format!("Object '{}' not found", src.canonical())))
+    }
+
+    /// One object copied (moved): see `copy_object`.
+    async fn copy_one(
+        &self,
+        caller: &Caller,
+        loc: &Location,
+        put: PutObject,
+        from: &CopyFrom,
+    ) -> Result<Written, AppError> {
+        if from.moving {
+            check_owner(caller, from.source.account())?;
+        }
+        let source = self.object(caller, &from.source).await?;
+        self.before_write(caller, loc, &put).await?;
+        let _in_flight = self.metrics.upload_started();
+        let size = source.info.size;
+        let room = self.room(caller, Some(loc), Some(size), Vec::new()).await?;
+        let gone = || AppError::NotFound(format!("Object '{}' not found", from.source.canonical()));
+        let (info, read) = self
+            .store
+            .read_object(&from.source, None)
+            .await
+            .map_err(store_error)?
+            .ok_or_else(gone)?;
+        if info != source.info {
+            return Err(changed(&from.source));
+        }
+        let received = self
+            .store
+            .receive_object(read.body, room.as_ref().map_or(u64::MAX, Room::left))
+            .await
+            .map_err(|e| match e {
+                StoreError::PastLimit { .. } | StoreError::Cut(_) => changed(&from.source),
+                e => store_error(e),
+            })?;
+        let put = PutObject {
+            content_type: if put.typed {
+                put.content_type
+            } else {
+                source.meta.content_type.clone()
+            },
+            ..put
+        };
+        let keep_uuid = (from.moving && from.source != *loc).then(|| source.meta.uuid.clone());
+        let written = self
+            .commit_as(
+                caller,
+                loc,
+                put,
+                received,
+                Some((source.meta.meta, keep_uuid)),
+            )
+            .await?;
+        if from.moving && from.source != *loc {
+            match self.delete_object(caller, &from.source).await {
+                Ok(()) | Err(AppError::NotFound(_)) => {}
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(written)
+    }
+}
+
+/// The 409 of a source that changed while it was copied.
+fn changed(source: &Location) -> AppError {
+    AppError::Conflict(format!(
+        "Object '{}' changed while it was copied; repeat the request",
+        source.canonical()
+    ))
 }

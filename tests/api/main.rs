@@ -34,6 +34,7 @@ mod members;
 mod metadata_headers;
 mod metrics;
 mod objects;
+mod objects_copy;
 mod objects_defects;
 mod objects_pithos;
 mod pithos_hash;

@@ -46,6 +46,8 @@ mod metadata_headers;
 mod metrics;
 #[path = "../api/objects.rs"]
 mod objects;
+#[path = "../api/objects_copy.rs"]
+mod objects_copy;
 #[path = "../api/objects_defects.rs"]
 mod objects_defects;
 #[path = "../api/objects_pithos.rs"]
