@@ -24,7 +24,7 @@ fn account_headers(resp: &mut HttpResponse, containers: &[ContainerView], quota:
 
 async fn containers(r: &Req) -> Result<Vec<ContainerView>, AppError> {
     let account = parse::account(r.part(0))?;
-    r.registry().account_containers(&r.caller, &account).await
+    r.registry().account_containers(r.caller()?, &account).await
 }
 
 /// `HEAD /<account>`: 204 and its counts.

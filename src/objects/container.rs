@@ -20,7 +20,7 @@ pub(super) async fn head(r: Req) -> Result<HttpResponse, AppError> {
     let (account, container) = names(&r)?;
     let objects = r
         .registry()
-        .container_objects(&r.caller, &account, &container)
+        .container_objects(r.caller()?, &account, &container)
         .await?;
     let bytes: u64 = objects.iter().map(|o| o.info.size).sum();
     Ok(HttpResponse::NoContent()
@@ -38,7 +38,7 @@ pub(super) async fn get(r: Req) -> Result<HttpResponse, AppError> {
     let q = NameQuery::parse(&r.query)?;
     let objects = r
         .registry()
-        .container_objects(&r.caller, &account, &container)
+        .container_objects(r.caller()?, &account, &container)
         .await?;
     let mut entries = q.apply(objects.into_iter().map(|o| (o.name.clone(), o)));
     if !r.query.json() {
@@ -71,7 +71,7 @@ pub(super) async fn put(r: Req) -> Result<HttpResponse, AppError> {
     let (account, container) = names(&r)?;
     let made = r
         .registry()
-        .create_container(&r.caller, &account, &container)
+        .create_container(r.caller()?, &account, &container)
         .await?;
     Ok(if made {
         HttpResponse::Created().finish()
@@ -87,7 +87,7 @@ pub(super) async fn post(mut r: Req) -> Result<HttpResponse, AppError> {
     let (account, container) = names(&r)?;
     if !parse::is_blocks(r.http.headers()) {
         r.registry()
-            .own_container(&r.caller, &account, &container)
+            .own_container(r.caller()?, &account, &container)
             .await?;
         return Ok(HttpResponse::Accepted().finish());
     }
@@ -98,7 +98,7 @@ pub(super) async fn post(mut r: Req) -> Result<HttpResponse, AppError> {
     let body = parse::body(r.payload.take());
     let hashes = r
         .registry()
-        .store_blocks(&r.caller, &account, &container, length, body)
+        .store_blocks(r.caller()?, &account, &container, length, body)
         .await?;
     Ok(render::json(StatusCode::ACCEPTED, &hashes))
 }
@@ -111,15 +111,15 @@ pub(super) async fn delete(r: Req) -> Result<HttpResponse, AppError> {
     let registry = r.registry();
     if r.query.get("until").is_some() {
         registry
-            .own_container(&r.caller, &account, &container)
+            .own_container(r.caller()?, &account, &container)
             .await?;
     } else if r.query.get("delimiter").is_some_and(|d| !d.is_empty()) {
         registry
-            .empty_container(&r.caller, &account, &container)
+            .empty_container(r.caller()?, &account, &container)
             .await?;
     } else {
         registry
-            .delete_container(&r.caller, &account, &container)
+            .delete_container(r.caller()?, &account, &container)
             .await?;
     }
     Ok(HttpResponse::NoContent().finish())

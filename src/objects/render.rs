@@ -60,7 +60,9 @@ fn timestamp(micros: i64) -> String {
     )
 }
 
-pub(super) fn object_headers(resp: &mut HttpResponseBuilder, v: &ObjectView) {
+/// The headers of an object (docs/api.md §14); `X-Object-Public` is its
+/// public URL, under `public_base`, while it is published.
+pub(super) fn object_headers(resp: &mut HttpResponseBuilder, v: &ObjectView, public_base: &str) {
     let m = &v.meta;
     let ct = HeaderValue::from_bytes(m.content_type.as_bytes())
         .unwrap_or(HeaderValue::from_static("application/octet-stream"));
@@ -78,6 +80,9 @@ pub(super) fn object_headers(resp: &mut HttpResponseBuilder, v: &ObjectView) {
     resp.insert_header(("x-object-modified-by", m.modified_by.as_str()));
     if !m.sharing.is_empty() {
         resp.insert_header(("x-object-sharing", m.sharing.render()));
+    }
+    if let Some(id) = &m.public_id {
+        resp.insert_header(("x-object-public", format!("{public_base}{id}")));
     }
     for (k, val) in &m.meta {
         let name = HeaderName::try_from(format!("x-object-meta-{k}"));
@@ -145,9 +150,9 @@ pub(super) fn names<T>(entries: &[Entry<T>], name: impl Fn(&T) -> &str) -> Vec<S
 }
 
 /// An object's hashmap.
-pub(super) fn hashmap(v: &ObjectView, hashes: &[String]) -> HttpResponse {
+pub(super) fn hashmap(v: &ObjectView, hashes: &[String], public_base: &str) -> HttpResponse {
     let mut resp = HttpResponseBuilder::new(StatusCode::OK);
-    object_headers(&mut resp, v);
+    object_headers(&mut resp, v, public_base);
     resp.insert_header(("content-type", JSON));
     resp.body(
         json!({

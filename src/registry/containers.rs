@@ -159,6 +159,7 @@ impl Registry {
         let view = self.object(caller, loc).await?;
         let mut meta: ObjectMeta = view.meta;
         change.apply(&mut meta)?;
+        super::objects::settle_public(&mut meta);
         let key = object_key(loc);
         self.db
             .write(move |tx| Ok(tx.put_object_meta(&key, &meta)?))

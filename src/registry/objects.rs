@@ -333,6 +333,18 @@ impl Registry {
         pre: &Preconditions,
     ) -> Result<Served, AppError> {
         let view = self.object(caller, loc).await?;
+        self.serve_view(loc, view, range, pre).await
+    }
+
+    /// The data of the object seen as `view` (a range of it), after its
+    /// preconditions; 409 if it changed since it was seen.
+    async fn serve_view(
+        &self,
+        loc: &Location,
+        view: ObjectView,
+        range: Option<ByteRange>,
+        pre: &Preconditions,
+    ) -> Result<Served, AppError> {
         match pre.for_read(view.md5(), view.info.mtime_ns.div_euclid(1_000_000_000)) {
             Verdict::Proceed => {}
             Verdict::NotModified => return Ok(Served::NotModified(view)),
@@ -354,6 +366,50 @@ impl Registry {
         Ok(Served::Data(view, read))
     }
 
+    /// The object published under `id`, read by anyone (no token): its
+    /// data (a range of it), after its preconditions; 404 when nothing is
+    /// published there (never published, unpublished, deleted, moved away).
+    pub(crate) async fn read_public(
+        &self,
+        id: &str,
+        range: Option<ByteRange>,
+        pre: &Preconditions,
+    ) -> Result<Served, AppError> {
+        let gone = || AppError::NotFound("No object is published at this URL".into());
+        if !is_public_id(id) {
+            return Err(gone());
+        }
+        let id = id.to_string();
+        let (key, meta) = self
+            .db
+            .read(move |tx| Ok(tx.object_by_public_id(&id)?))
+            .await?
+            .ok_or_else(gone)?;
+        let mut parts = key.splitn(3, '/');
+        let (Some(a), Some(c), Some(o)) = (parts.next(), parts.next(), parts.next()) else {
+            return Err(gone());
+        };
+        let loc = Location::of_decoded(a, c, o).map_err(|_| gone())?;
+        let info = self
+            .store
+            .object_info(&loc)
+            .await
+            .map_err(store_error)?
+            .ok_or_else(gone)?;
+        let view = ObjectView {
+            name: loc.object_path(),
+            info,
+            hashes: None,
+            meta,
+        };
+        let view = self
+            .with_hashes(a, c, vec![view])
+            .await?
+            .pop()
+            .ok_or_else(|| AppError::internal("an object view went missing"))?;
+        self.serve_view(&loc, view, range, pre).await
+    }
+
     /// The object and the hash of each of its blocks.
     pub(crate) async fn object_hashmap(
         &self,
@@ -368,6 +424,26 @@ impl Registry {
             .map_err(store_error)?;
         Ok((view, hashes))
     }
+}
+
+/// Gives a published object the id of its public URL (at least 128 random
+/// bits: two v4 UUIDs, 244), kept while it stays published; takes it from
+/// an unpublished one.
+pub(crate) fn settle_public(meta: &mut ObjectMeta) {
+    if !meta.public {
+        meta.public_id = None;
+    } else if meta.public_id.is_none() {
+        meta.public_id = Some(format!(
+            "{}{}",
+            uuid::Uuid::new_v4().simple(),
+            uuid::Uuid::new_v4().simple()
+        ));
+    }
+}
+
+/// Whether `id` may be a public URL's id (64 lower-case hex digits).
+fn is_public_id(id: &str) -> bool {
+    id.len() == 64 && id.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
 }
 
 /// The 412 of a precondition that does not hold.

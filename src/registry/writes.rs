@@ -333,6 +333,7 @@ impl Registry {
             }
         }
         put.change.apply(&mut meta)?;
+        super::objects::settle_public(&mut meta);
         meta.version = version;
         if meta.uuid.is_empty() {
             meta.uuid = uuid::Uuid::new_v4().to_string();

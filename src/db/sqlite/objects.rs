@@ -80,6 +80,20 @@ impl SqliteTx<'_> {
         Ok(rows.collect::<Result<_, _>>()?)
     }
 
+    /// The path and metadata of the object published under `public_id`.
+    pub(super) fn published(
+        &self,
+        public_id: &str,
+    ) -> Result<Option<(String, ObjectMeta)>, DbError> {
+        let sql = format!("SELECT path, {META_COLUMNS} FROM objects WHERE public_id = ?1");
+        let mut stmt = self.conn.prepare_cached(&sql)?;
+        Ok(stmt
+            .query_row(params![public_id], |r| {
+                Ok((r.get::<_, String>(0)?, meta_from_row(r, 1)?))
+            })
+            .optional()?)
+    }
+
     /// Records (or replaces) the metadata of the object at `path`.
     pub(super) fn put_object(&self, path: &str, m: &ObjectMeta) -> Result<(), DbError> {
         let json = serde_json::to_string(&m.meta).map_err(DbError::internal)?;
