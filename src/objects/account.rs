@@ -35,8 +35,18 @@ pub(super) async fn head(r: Req) -> Result<HttpResponse, AppError> {
     Ok(resp)
 }
 
-/// `GET /<account>`: its containers, as JSON or one name a line.
+/// `GET /<account>`: its containers, as JSON or one name a line; with no
+/// account (`GET <base>/object-store/v1/`), the accounts sharing with the
+/// caller (`kamaki sharer list`).
 pub(super) async fn get(r: Req) -> Result<HttpResponse, AppError> {
+    if r.part(0).is_empty() {
+        let accounts = r.registry().sharers(r.caller()?).await?;
+        return Ok(if r.query.json() {
+            render::sharers(&accounts)
+        } else {
+            render::text_lines(&accounts.into_iter().map(|(a, _)| a).collect::<Vec<_>>())
+        });
+    }
     let q = NameQuery::parse(&r.query)?;
     let all = containers(&r).await?;
     let entries = q.apply(all.iter().map(|c| (c.name.clone(), c.clone())));

@@ -36,10 +36,17 @@ pub(super) async fn head(r: Req) -> Result<HttpResponse, AppError> {
 pub(super) async fn get(r: Req) -> Result<HttpResponse, AppError> {
     let (account, container) = names(&r)?;
     let q = NameQuery::parse(&r.query)?;
-    let objects = r
+    let mut objects = r
         .registry()
         .container_objects(r.caller()?, &account, &container)
         .await?;
+    // `shared`: only objects with a sharing list; `public`: only published ones.
+    if r.query.get("shared").is_some() {
+        objects.retain(|o| !o.meta.sharing.is_empty());
+    }
+    if r.query.get("public").is_some() {
+        objects.retain(|o| o.meta.public_id.is_some());
+    }
     let mut entries = q.apply(objects.into_iter().map(|o| (o.name.clone(), o)));
     if !r.query.json() {
         return Ok(render::text_lines(&render::names(&entries, |o| {

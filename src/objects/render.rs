@@ -49,7 +49,6 @@ pub(super) fn text_lines(names: &[String]) -> HttpResponse {
     HttpResponse::Ok().content_type(TEXT).body(body)
 }
 
-/// Adds the object's headers (docs/api.md §14) to an answer.
 /// A time as Pithos gives a version's: seconds since the epoch, with its
 /// microseconds.
 fn timestamp(micros: i64) -> String {
@@ -60,7 +59,7 @@ fn timestamp(micros: i64) -> String {
     )
 }
 
-/// The headers of an object (docs/api.md §14); `X-Object-Public` is its
+/// Adds the object's headers (docs/api.md §14) to an answer; `X-Object-Public` is its
 /// public URL, under `public_base`, while it is published.
 pub(super) fn object_headers(resp: &mut HttpResponseBuilder, v: &ObjectView, public_base: &str) {
     let m = &v.meta;
@@ -134,6 +133,15 @@ pub(super) fn container_list(entries: &[Entry<ContainerView>]) -> HttpResponse {
             }),
             Entry::Subdir(s) => json!({ "subdir": s }),
         })
+        .collect();
+    json(StatusCode::OK, &items)
+}
+
+/// The accounts sharing objects with the caller (`[{"name", "last_modified"}]`).
+pub(super) fn sharers(accounts: &[(String, i64)]) -> HttpResponse {
+    let items: Vec<Value> = accounts
+        .iter()
+        .map(|(name, micros)| json!({ "name": name, "last_modified": iso(micros.saturating_mul(1000)) }))
         .collect();
     json(StatusCode::OK, &items)
 }

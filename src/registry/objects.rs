@@ -410,6 +410,22 @@ impl Registry {
         self.serve_view(&loc, view, range, pre).await
     }
 
+    /// The accounts that share at least one object with the caller (by its
+    /// sharing list, `*` included), each with when it last changed one
+    /// (microseconds); the caller's own account is not among them.
+    pub(crate) async fn sharers(&self, caller: &Caller) -> Result<Vec<(String, i64)>, AppError> {
+        let shared = self.db.read_long(|tx| Ok(tx.shared_objects()?)).await?;
+        let mut accounts: BTreeMap<String, i64> = BTreeMap::new();
+        for (path, meta) in shared {
+            let account = path.split('/').next().unwrap_or_default();
+            if account != caller.id() && meta.sharing.lets_read(caller.id()) {
+                let at = accounts.entry(account.to_string()).or_default();
+                *at = (*at).max(meta.modified_at);
+            }
+        }
+        Ok(accounts.into_iter().collect())
+    }
+
     /// The object and the hash of each of its blocks.
     pub(crate) async fn object_hashmap(
         &self,

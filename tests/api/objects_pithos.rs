@@ -269,3 +269,82 @@ async fn a_bad_public_value_is_400_and_changes_nothing() {
     );
     crate::objects::refused(&app, 403, other).await;
 }
+
+#[tokio::test]
+async fn sharers_and_the_shared_and_public_filters() {
+    let Some(app) = fs_app().await else { return };
+    use crate::helpers::{BOB, CAROL};
+    let sharers = |token: &'static str, json: bool| {
+        let app = &app;
+        async move {
+            let q = if json { "/?format=json" } else { "/" };
+            get(app, q, token).await
+        }
+    };
+    let none = sharers(BOB.0, true).await;
+    assert_eq!(none.status(), 200);
+    assert_eq!(none.text().await.unwrap(), "[]");
+    assert_eq!(sharers(BOB.0, false).await.status(), 204);
+    let shared = [("x-object-sharing", "read=bob")];
+    let made = call(
+        &app,
+        Method::PUT,
+        "/alice/pithos/s",
+        ALICE.0,
+        &shared,
+        b"s".to_vec(),
+    )
+    .await;
+    assert_eq!(made.status(), 201);
+    assert_eq!(
+        put(&app, "/alice/pithos/plain", ALICE.0, b"p")
+            .await
+            .status(),
+        201
+    );
+    assert_eq!(
+        put(&app, "/alice/pithos/pub", ALICE.0, b"q").await.status(),
+        201
+    );
+    let public = [("x-object-public", "true")];
+    let published = call(
+        &app,
+        Method::POST,
+        "/alice/pithos/pub",
+        ALICE.0,
+        &public,
+        Vec::new(),
+    )
+    .await;
+    assert_eq!(published.status(), 202);
+    let listed: serde_json::Value = sharers(BOB.0, true).await.json().await.unwrap();
+    assert_eq!(listed.as_array().unwrap().len(), 1, "{listed}");
+    assert_eq!(listed[0]["name"], "alice");
+    assert!(listed[0]["last_modified"].is_string());
+    assert_eq!(sharers(BOB.0, false).await.text().await.unwrap(), "alice\n");
+    assert_eq!(
+        sharers(CAROL.0, false).await.status(),
+        204,
+        "not shared with carol"
+    );
+    assert_eq!(
+        sharers(ALICE.0, false).await.status(),
+        204,
+        "not one's own account"
+    );
+    let names = |q: &'static str| {
+        let app = &app;
+        async move {
+            let resp = get(app, &format!("/alice/pithos?{q}"), ALICE.0).await;
+            resp.text()
+                .await
+                .unwrap()
+                .lines()
+                .map(str::to_string)
+                .collect::<Vec<_>>()
+        }
+    };
+    assert_eq!(names("shared").await, ["s"]);
+    assert_eq!(names("public").await, ["pub"]);
+    assert_eq!(names("").await, ["plain", "pub", "s"]);
+}

@@ -378,6 +378,10 @@ impl CatalogueTx for SqliteTx<'_> {
         self.readable_under(prefix, caller)
     }
 
+    fn shared_objects(&self) -> Result<Vec<(String, ObjectMeta)>, DbError> {
+        self.with_sharing()
+    }
+
     fn object_by_public_id(
         &self,
         public_id: &str,

@@ -80,6 +80,16 @@ impl SqliteTx<'_> {
         Ok(rows.collect::<Result<_, _>>()?)
     }
 
+    /// The path and metadata of every object with a sharing list.
+    pub(super) fn with_sharing(&self) -> Result<Vec<(String, ObjectMeta)>, DbError> {
+        let sql = format!(
+            "SELECT path, {META_COLUMNS} FROM objects WHERE read_list != '' OR write_list != ''"
+        );
+        let mut stmt = self.conn.prepare_cached(&sql)?;
+        let rows = stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, meta_from_row(r, 1)?)))?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
     /// The path and metadata of the object published under `public_id`.
     pub(super) fn published(
         &self,
