@@ -9,7 +9,7 @@ use super::{parse, render, Req};
 use crate::domain::location::Location;
 use crate::domain::objects::Sharing;
 use crate::error::AppError;
-use crate::registry::objects::Served;
+use crate::registry::objects::{is_directory_type, Served};
 use crate::registry::writes::{PutObject, Written, MAX_HASHMAP_BODY};
 
 fn location(r: &Req) -> Result<Location, AppError> {
@@ -101,6 +101,13 @@ pub(super) async fn put(mut r: Req) -> Result<HttpResponse, AppError> {
             .await?;
         return Ok(created(&written));
     }
+    if is_directory_type(&put.content_type)
+        && put.length.unwrap_or(0) == 0
+        && !r.query.flag("hashmap")
+    {
+        let written = r.registry().put_directory(r.caller()?, &loc, put).await?;
+        return Ok(created(&written));
+    }
     let body = parse::body(r.payload.take());
     let written = if r.query.flag("hashmap") {
         let bytes = parse::read_all(body, MAX_HASHMAP_BODY).await?;
@@ -141,6 +148,10 @@ pub(super) async fn post(r: Req) -> Result<HttpResponse, AppError> {
 /// `DELETE`: 204, or 404 when there is no such object.
 pub(super) async fn delete(r: Req) -> Result<HttpResponse, AppError> {
     let loc = location(&r)?;
-    r.registry().delete_object(r.caller()?, &loc).await?;
+    if r.query.get("delimiter").is_some_and(|d| !d.is_empty()) {
+        r.registry().delete_tree(r.caller()?, &loc).await?;
+    } else {
+        r.registry().delete_object(r.caller()?, &loc).await?;
+    }
     Ok(HttpResponse::NoContent().finish())
 }

@@ -7,9 +7,9 @@ use std::pin::Pin;
 use bytes::Bytes;
 use futures_util::Stream;
 
-use super::objects::{check_owner, store_error, STANDING};
+use super::objects::{check_owner, is_directory_type, store_error, STANDING};
 use super::Registry;
-use crate::backends::store::{object_key, StoreError};
+use crate::backends::store::{container_key, object_key, StoreError};
 use crate::domain::location::Location;
 use crate::domain::objects::{MetaChange, ObjectMeta};
 use crate::domain::user::Caller;
@@ -67,7 +67,8 @@ impl Registry {
         Ok(made && !STANDING.contains(&container))
     }
 
-    /// Removes an empty container; 409 if it holds objects.
+    /// Removes an empty container; 409 if it holds objects (directory
+    /// objects included). The rows left under it (stale ones) go with it.
     pub(crate) async fn delete_container(
         &self,
         caller: &Caller,
@@ -75,13 +76,25 @@ impl Registry {
         container: &str,
     ) -> Result<(), AppError> {
         self.own_container(caller, account, container).await?;
+        let prefix = format!("{}/", container_key(account, container));
+        let rows = self
+            .db
+            .read_long(move |tx| Ok(tx.object_metas_under(&prefix)?))
+            .await?;
+        if rows.values().any(|m| is_directory_type(&m.content_type)) {
+            return Err(AppError::Conflict(format!(
+                "Container '{container}' is not empty: delete its objects first"
+            )));
+        }
         let removed = self
             .store
             .remove_container(account, container)
             .await
             .map_err(store_error)?;
         if removed {
-            Ok(())
+            self.db
+                .write(move |tx| Ok(rows.keys().try_for_each(|k| tx.forget_object(k))?))
+                .await
         } else {
             Err(AppError::Conflict(format!(
                 "Container '{container}' is not empty: delete its objects first"
@@ -174,13 +187,57 @@ impl Registry {
     ) -> Result<(), AppError> {
         check_owner(caller, loc.account())?;
         let _turn = self.locks.lock(&loc.canonical()).await;
+        let key = object_key(loc);
         if !self.store.remove_object(loc).await.map_err(store_error)? {
-            return Err(AppError::NotFound(format!(
+            // A directory object is a catalogue row alone.
+            let meta = self.db.read(|tx| Ok(tx.object_meta(&key)?)).await?;
+            if !meta.is_some_and(|m| super::objects::is_directory_type(&m.content_type)) {
+                return Err(AppError::NotFound(format!(
+                    "Object '{}' not found",
+                    loc.canonical()
+                )));
+            }
+        }
+        self.db.write(move |tx| Ok(tx.forget_object(&key)?)).await
+    }
+
+    /// `DELETE` of an object with `delimiter`: the object (a directory, say)
+    /// if there is one and every object under `<name>/`, each by its own
+    /// delete; 404 if there was none of them.
+    pub(crate) async fn delete_tree(
+        &self,
+        caller: &Caller,
+        loc: &Location,
+    ) -> Result<(), AppError> {
+        check_owner(caller, loc.account())?;
+        let prefix = format!("{}/", loc.object_path());
+        let under: Vec<String> = self
+            .container_objects(caller, loc.account(), loc.container())
+            .await?
+            .into_iter()
+            .filter(|v| v.name.starts_with(&prefix))
+            .map(|v| v.name)
+            .collect();
+        let mut found = match self.delete_object(caller, loc).await {
+            Ok(()) => true,
+            Err(AppError::NotFound(_)) => false,
+            Err(e) => return Err(e),
+        };
+        for name in under {
+            let one = Location::of_decoded(loc.account(), loc.container(), &name)?;
+            match self.delete_object(caller, &one).await {
+                Ok(()) => found = true,
+                Err(AppError::NotFound(_)) => {}
+                Err(e) => return Err(e),
+            }
+        }
+        if found {
+            Ok(())
+        } else {
+            Err(AppError::NotFound(format!(
                 "Object '{}' not found",
                 loc.canonical()
-            )));
+            )))
         }
-        let key = object_key(loc);
-        self.db.write(move |tx| Ok(tx.forget_object(&key)?)).await
     }
 }

@@ -13,6 +13,7 @@ use crate::backends::store::{container_key, object_key, FileInfo, ObjectRead, St
 use crate::domain::location::{canonical_of, Location};
 use crate::domain::object::CachedHash;
 use crate::domain::objects::conditions::{Preconditions, Verdict};
+use crate::domain::objects::hashmap::EMPTY_HASH;
 use crate::domain::objects::{shared_with, ObjectMeta};
 use crate::domain::percent::encode_segment;
 use crate::domain::range::ByteRange;
@@ -159,14 +160,17 @@ impl Registry {
         let who = caller.id().to_string();
         let (mut metas, by_image): (BTreeMap<String, ObjectMeta>, HashSet<String>) = self
             .db
-            .read_long(move |tx| {
-                let metas = tx.object_metas_under(&prefix)?;
-                let images = if own {
-                    HashSet::new()
-                } else {
-                    tx.image_readable_under(&image_prefix, &who)?
-                };
-                Ok((metas, images))
+            .read_long({
+                let prefix = prefix.clone();
+                move |tx| {
+                    let metas = tx.object_metas_under(&prefix)?;
+                    let images = if own {
+                        HashSet::new()
+                    } else {
+                        tx.image_readable_under(&image_prefix, &who)?
+                    };
+                    Ok((metas, images))
+                }
             })
             .await?;
         let mut out = Vec::new();
@@ -187,6 +191,8 @@ impl Registry {
                 });
             }
         }
+        out.extend(directories(caller, own, &prefix, metas));
+        out.sort_by(|a, b| a.name.cmp(&b.name));
         Ok(out)
     }
 
@@ -209,6 +215,9 @@ impl Registry {
             .await?;
         let mut computed = Vec::new();
         for ((view, key), hit) in views.iter_mut().zip(keys).zip(cached) {
+            if view.hashes.is_some() {
+                continue;
+            }
             let info = view.info;
             let hashes = match hit.filter(|h| h.size == info.size && h.mtime_ns == info.mtime_ns) {
                 Some(h) => Hashes {
@@ -303,6 +312,9 @@ impl Registry {
             return Err(forbidden(&format!("object '{}'", loc.canonical())));
         }
         let Some(info) = file else {
+            if let Some(m) = meta.filter(|m| is_directory_type(&m.content_type)) {
+                return Ok(directory_view(loc.object_path(), m));
+            }
             return Err(AppError::NotFound(format!(
                 "Object '{}' not found",
                 loc.canonical()
@@ -349,6 +361,16 @@ impl Registry {
             Verdict::Proceed => {}
             Verdict::NotModified => return Ok(Served::NotModified(view)),
             Verdict::Failed => return Err(precondition_failed(loc)),
+        }
+        if is_directory_type(&view.meta.content_type) && view.info.size == 0 {
+            let read = ObjectRead {
+                total: 0,
+                start: 0,
+                len: 0,
+                partial: false,
+                body: Box::pin(futures_util::stream::empty()),
+            };
+            return Ok(Served::Data(view, read));
         }
         let gone = || AppError::NotFound(format!("Object '{}' not found", loc.canonical()));
         let (info, read) = self
@@ -433,6 +455,9 @@ impl Registry {
         loc: &Location,
     ) -> Result<(ObjectView, Vec<String>), AppError> {
         let view = self.object(caller, loc).await?;
+        if view.info.size == 0 {
+            return Ok((view, vec![EMPTY_HASH.to_string()]));
+        }
         let hashes = self
             .store
             .object_block_hashes(loc)
@@ -440,6 +465,54 @@ impl Registry {
             .map_err(store_error)?;
         Ok((view, hashes))
     }
+}
+
+/// The content types of a directory object (`kamaki file mkdir`, `file
+/// upload -r`): Pithos's and its older name.
+const DIRECTORY_TYPES: [&str; 2] = ["application/directory", "application/folder"];
+
+/// Whether a content type makes a directory object.
+pub(crate) fn is_directory_type(content_type: &str) -> bool {
+    DIRECTORY_TYPES
+        .iter()
+        .any(|t| content_type.eq_ignore_ascii_case(t))
+}
+
+/// The MD5 of nothing: a directory object's `ETag`.
+const EMPTY_MD5: &str = "d41d8cd98f00b204e9800998ecf8427e";
+
+/// A directory object as listed and read: no bytes, its write's time.
+fn directory_view(name: String, meta: ObjectMeta) -> ObjectView {
+    ObjectView {
+        name,
+        info: FileInfo {
+            size: 0,
+            mtime_ns: meta.modified_at.saturating_mul(1000),
+        },
+        hashes: Some(Hashes {
+            md5: EMPTY_MD5.to_string(),
+            pithos: EMPTY_HASH.to_string(),
+        }),
+        meta,
+    }
+}
+
+/// The directory objects among the rows under `prefix` the caller may
+/// read: they live in the catalogue alone (a directory on disk may or may
+/// not be there, with objects under it or not).
+fn directories(
+    caller: &Caller,
+    own: bool,
+    prefix: &str,
+    rows: BTreeMap<String, ObjectMeta>,
+) -> Vec<ObjectView> {
+    rows.into_iter()
+        .filter_map(|(key, meta)| {
+            let name = key.strip_prefix(prefix)?.to_string();
+            let readable = own || shared_with(&meta, caller.id());
+            (is_directory_type(&meta.content_type) && readable).then(|| directory_view(name, meta))
+        })
+        .collect()
 }
 
 /// Gives a published object the id of its public URL (at least 128 random

@@ -418,28 +418,15 @@ impl Registry {
             check_owner(caller, from.source.account())?;
         }
         let source = self.object(caller, &from.source).await?;
+        if super::objects::is_directory_type(&source.meta.content_type) && source.info.size == 0 {
+            return self.copy_directory(caller, loc, put, from, source).await;
+        }
         self.before_write(caller, loc, &put).await?;
         let _in_flight = self.metrics.upload_started();
         let size = source.info.size;
         let room = self.room(caller, Some(loc), Some(size), Vec::new()).await?;
-        let gone = || AppError::NotFound(format!("Object '{}' not found", from.source.canonical()));
-        let (info, read) = self
-            .store
-            .read_object(&from.source, None)
-            .await
-            .map_err(store_error)?
-            .ok_or_else(gone)?;
-        if info != source.info {
-            return Err(changed(&from.source));
-        }
-        let received = self
-            .store
-            .receive_object(read.body, room.as_ref().map_or(u64::MAX, Room::left))
-            .await
-            .map_err(|e| match e {
-                StoreError::PastLimit { .. } | StoreError::Cut(_) => changed(&from.source),
-                e => store_error(e),
-            })?;
+        let limit = room.as_ref().map_or(u64::MAX, Room::left);
+        let received = self.receive_copy(&from.source, source.info, limit).await?;
         let put = PutObject {
             content_type: if put.typed {
                 put.content_type
@@ -465,6 +452,105 @@ impl Registry {
             }
         }
         Ok(written)
+    }
+}
+
+impl Registry {
+    /// The bytes of the copy's source, received into staging as a body
+    /// would be; 409 if the source is not what was seen (`seen`).
+    async fn receive_copy(
+        &self,
+        source: &Location,
+        seen: FileInfo,
+        limit: u64,
+    ) -> Result<Received, AppError> {
+        let (info, read) = self
+            .store
+            .read_object(source, None)
+            .await
+            .map_err(store_error)?
+            .ok_or_else(|| changed(source))?;
+        if info != seen {
+            return Err(changed(source));
+        }
+        self.store
+            .receive_object(read.body, limit)
+            .await
+            .map_err(|e| match e {
+                StoreError::PastLimit { .. } | StoreError::Cut(_) => changed(source),
+                e => store_error(e),
+            })
+    }
+
+    /// A copy (move) of a directory object: a directory object at `loc`
+    /// with the source's type (and, moving, the source deleted after).
+    async fn copy_directory(
+        &self,
+        caller: &Caller,
+        loc: &Location,
+        put: PutObject,
+        from: &CopyFrom,
+        source: super::objects::ObjectView,
+    ) -> Result<Written, AppError> {
+        let put = PutObject {
+            content_type: source.meta.content_type,
+            ..put
+        };
+        let written = self.put_directory(caller, loc, put).await?;
+        if from.moving && from.source != *loc {
+            self.delete_object(caller, &from.source).await?;
+        }
+        Ok(written)
+    }
+
+    /// `PUT` of a directory object (`Content-Type: application/directory`
+    /// or `application/folder`, no body): a catalogue row alone, which
+    /// objects under `<name>/` on disk may or may not accompany. A file at
+    /// the name is 409 (a file system holds no file and directory of one
+    /// name; delete it first).
+    pub(crate) async fn put_directory(
+        &self,
+        caller: &Caller,
+        loc: &Location,
+        put: PutObject,
+    ) -> Result<Written, AppError> {
+        check_owner(caller, loc.account())?;
+        if put.change.meta.len() > MAX_META {
+            return Err(AppError::OverLimit(format!(
+                "An object holds at most {MAX_META} X-Object-Meta-* keys"
+            )));
+        }
+        self.own_container(caller, loc.account(), loc.container())
+            .await?;
+        let _turn = self.locks.lock(&loc.canonical()).await;
+        if self.object_info(loc).await?.is_some() {
+            return Err(AppError::Conflict(format!(
+                "'{}' is a file: delete it before making a directory there",
+                loc.canonical()
+            )));
+        }
+        self.check_write(caller, loc, &put.pre).await?;
+        let key = object_key(loc);
+        let old = self.db.read(|tx| Ok(tx.object_meta(&key)?)).await?;
+        let old = old.filter(|m| super::objects::is_directory_type(&m.content_type));
+        let version = old.as_ref().map_or(1, |m| m.version + 1);
+        let mut meta = old.unwrap_or_else(|| ObjectMeta::unrecorded(loc.account(), now_micros()));
+        meta.content_type = put.content_type;
+        put.change.apply(&mut meta)?;
+        super::objects::settle_public(&mut meta);
+        meta.version = version;
+        if meta.uuid.is_empty() {
+            meta.uuid = uuid::Uuid::new_v4().to_string();
+        }
+        meta.modified_by = caller.id().to_string();
+        meta.modified_at = now_micros();
+        self.db
+            .write(move |tx| Ok(tx.put_object_meta(&key, &meta)?))
+            .await?;
+        Ok(Written {
+            md5: "d41d8cd98f00b204e9800998ecf8427e".to_string(),
+            version,
+        })
     }
 }
 

@@ -319,3 +319,155 @@ async fn a_directory_copy_with_delimiter_takes_everything_under_it() {
     )
     .await;
 }
+
+#[tokio::test]
+async fn directory_objects_are_made_listed_and_coexist_with_files_under_them() {
+    let Some(app) = fs_app().await else { return };
+    let dir = [("content-type", "application/directory")];
+    let made = call(
+        &app,
+        Method::PUT,
+        "/alice/pithos/d",
+        ALICE.0,
+        &dir,
+        Vec::new(),
+    )
+    .await;
+    assert_eq!(made.status(), 201);
+    assert_eq!(must_header(&made, "x-object-version"), "1");
+    let h = head(&app, "/alice/pithos/d", ALICE.0).await;
+    assert_eq!(h.status(), 200);
+    assert_eq!(must_header(&h, "content-type"), "application/directory");
+    assert_eq!(must_header(&h, "content-length"), "0");
+    assert!(body(get(&app, "/alice/pithos/d", ALICE.0).await)
+        .await
+        .is_empty());
+    // Files under it, as `kamaki file upload -r` makes them.
+    assert_eq!(
+        put_with(&app, "/alice/pithos/d/f", &[], b"f")
+            .await
+            .status(),
+        201
+    );
+    let folder = [("content-type", "application/folder")];
+    let sub = call(
+        &app,
+        Method::PUT,
+        "/alice/pithos/d/sub",
+        ALICE.0,
+        &folder,
+        Vec::new(),
+    )
+    .await;
+    assert_eq!(sub.status(), 201);
+    let listed: serde_json::Value = get(&app, "/alice/pithos?format=json", ALICE.0)
+        .await
+        .json()
+        .await
+        .unwrap();
+    let names: Vec<(&str, &str, u64)> = listed
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|o| {
+            (
+                o["name"].as_str().unwrap(),
+                o["content_type"].as_str().unwrap(),
+                o["bytes"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        names,
+        [
+            ("d", "application/directory", 0),
+            ("d/f", "application/octet-stream", 1),
+            ("d/sub", "application/folder", 0)
+        ]
+    );
+    let text = get(&app, "/alice/pithos?delimiter=/", ALICE.0)
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert_eq!(text.lines().collect::<Vec<_>>(), ["d", "d/"]);
+    // Again: a new version; a file where the directory is: 409, nothing changed.
+    let again = call(
+        &app,
+        Method::PUT,
+        "/alice/pithos/d",
+        ALICE.0,
+        &dir,
+        Vec::new(),
+    )
+    .await;
+    assert_eq!(must_header(&again, "x-object-version"), "2");
+    refused(
+        &app,
+        409,
+        call(
+            &app,
+            Method::PUT,
+            "/alice/pithos/d/f",
+            ALICE.0,
+            &dir,
+            Vec::new(),
+        ),
+    )
+    .await;
+    // A plain container delete is 409 while a directory object is there.
+    let empty = call(&app, Method::PUT, "/alice/lab", ALICE.0, &[], Vec::new()).await;
+    assert_eq!(empty.status(), 201);
+    let only = call(&app, Method::PUT, "/alice/lab/x", ALICE.0, &dir, Vec::new()).await;
+    assert_eq!(only.status(), 201);
+    refused(
+        &app,
+        409,
+        call(&app, Method::DELETE, "/alice/lab", ALICE.0, &[], Vec::new()),
+    )
+    .await;
+    let del = call(
+        &app,
+        Method::DELETE,
+        "/alice/lab/x",
+        ALICE.0,
+        &[],
+        Vec::new(),
+    )
+    .await;
+    assert_eq!(del.status(), 204);
+    let del = call(&app, Method::DELETE, "/alice/lab", ALICE.0, &[], Vec::new()).await;
+    assert_eq!(del.status(), 204);
+    // A delete with delimiter takes the directory and all under it.
+    let tree = call(
+        &app,
+        Method::DELETE,
+        "/alice/pithos/d?delimiter=/",
+        ALICE.0,
+        &[],
+        Vec::new(),
+    )
+    .await;
+    assert_eq!(tree.status(), 204);
+    assert_eq!(
+        get(&app, "/alice/pithos?format=json", ALICE.0)
+            .await
+            .text()
+            .await
+            .unwrap(),
+        "[]"
+    );
+    refused(
+        &app,
+        404,
+        call(
+            &app,
+            Method::DELETE,
+            "/alice/pithos/d?delimiter=/",
+            ALICE.0,
+            &[],
+            Vec::new(),
+        ),
+    )
+    .await;
+}
