@@ -40,12 +40,7 @@ pub(super) async fn head(r: Req) -> Result<HttpResponse, AppError> {
 /// caller (`kamaki sharer list`).
 pub(super) async fn get(r: Req) -> Result<HttpResponse, AppError> {
     if r.part(0).is_empty() {
-        let accounts = r.registry().sharers(r.caller()?).await?;
-        return Ok(if r.query.json() {
-            render::sharers(&accounts)
-        } else {
-            render::text_lines(&accounts.into_iter().map(|(a, _)| a).collect::<Vec<_>>())
-        });
+        return sharers(r).await;
     }
     let q = NameQuery::parse(&r.query)?;
     let all = containers(&r).await?;
@@ -57,4 +52,15 @@ pub(super) async fn get(r: Req) -> Result<HttpResponse, AppError> {
     };
     account_headers(&mut resp, &all, r.registry().object_quota());
     Ok(resp)
+}
+
+/// `GET <base>/object-store/v1[/]`: the accounts sharing with the caller
+/// (`kamaki sharer list`), as JSON or one name a line.
+pub(super) async fn sharers(r: Req) -> Result<HttpResponse, AppError> {
+    let accounts = r.registry().sharers(r.caller()?).await?;
+    Ok(if r.query.json() {
+        render::sharers(&accounts)
+    } else {
+        render::text_lines(&accounts.into_iter().map(|(a, _)| a).collect::<Vec<_>>())
+    })
 }

@@ -77,6 +77,13 @@ static ROUTES: &[Route<Handler>] = &[
         methods: &[("GET", h!(object::public)), ("HEAD", h!(object::public))],
     },
     Route {
+        // kamaki's `sharer list` asks the endpoint itself, with no `/`.
+        path: &[Lit("object-store"), Lit("v1")],
+        label: "/object-store/v1",
+        open: false,
+        methods: &[("GET", h!(account::sharers))],
+    },
+    Route {
         path: &[Lit("object-store"), Lit("v1"), Any],
         label: "/object-store/v1/{account}",
         open: false,
@@ -174,14 +181,14 @@ mod tests {
     fn paths_name_their_level() {
         let label = |rest| route(rest, "GET").label;
         assert_eq!(label("object-store/public/x"), Some(ROUTES[0].label));
-        assert_eq!(label("object-store/v1/a"), Some(ROUTES[1].label));
-        assert_eq!(label("object-store/v1/a/c"), Some(ROUTES[2].label));
+        assert_eq!(label("object-store/v1"), Some(ROUTES[1].label));
+        assert_eq!(label("object-store/v1/a"), Some(ROUTES[2].label));
+        assert_eq!(label("object-store/v1/a/c"), Some(ROUTES[3].label));
         let found = route("object-store/v1/a/c/x/y", "GET").found.ok().unwrap();
         assert_eq!(found.params, ["a", "c", "x/y"]);
         let found = route("object-store/v1/", "GET").found.ok().unwrap();
         assert_eq!(found.params, [""]);
         assert_eq!(label("object-store/v2/a"), None);
-        assert_eq!(label("object-store/v1"), None);
         assert_eq!(label("object-store"), None);
     }
 }

@@ -322,6 +322,17 @@ async fn sharers_and_the_shared_and_public_filters() {
     assert_eq!(listed[0]["name"], "alice");
     assert!(listed[0]["last_modified"].is_string());
     assert_eq!(sharers(BOB.0, false).await.text().await.unwrap(), "alice\n");
+    // kamaki's `sharer list` asks the endpoint itself, without the `/`.
+    let bare = app
+        .client
+        .get(app.url("/object-store/v1?format=json"))
+        .header("x-auth-token", BOB.0)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(bare.status(), 200);
+    let bare: serde_json::Value = bare.json().await.unwrap();
+    assert_eq!(bare, listed);
     assert_eq!(
         sharers(CAROL.0, false).await.status(),
         204,
