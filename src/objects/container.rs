@@ -111,16 +111,14 @@ pub(super) async fn post(mut r: Req) -> Result<HttpResponse, AppError> {
 }
 
 /// `DELETE /<account>/<container>`: 204 when empty, 409 otherwise;
-/// `?delimiter=` deletes its objects and keeps it (as Pithos); `?until=`
-/// purges history, which is not kept: nothing is deleted.
+/// `?delimiter=` deletes its objects and keeps it (as Pithos). `?until=`
+/// is a plain delete: kamaki 0.16's `container delete` (with `-r` after
+/// the `delimiter` one) removes the container with it (`purge_container`).
 pub(super) async fn delete(r: Req) -> Result<HttpResponse, AppError> {
     let (account, container) = names(&r)?;
     let registry = r.registry();
-    if r.query.get("until").is_some() {
-        registry
-            .own_container(r.caller()?, &account, &container)
-            .await?;
-    } else if r.query.get("delimiter").is_some_and(|d| !d.is_empty()) {
+    let until = r.query.get("until").is_some();
+    if !until && r.query.get("delimiter").is_some_and(|d| !d.is_empty()) {
         registry
             .empty_container(r.caller()?, &account, &container)
             .await?;
