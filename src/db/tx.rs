@@ -115,6 +115,13 @@ pub(crate) trait CatalogueTx {
     /// The locations starting with `prefix` (ending in `/`) of live images
     /// that let `caller` read them.
     fn image_readable_under(&self, prefix: &str, caller: &str) -> Result<HashSet<String>, DbError>;
+
+    /// The path and metadata of every object with a sharing list.
+    fn shared_objects(&self) -> Result<Vec<(String, ObjectMeta)>, DbError>;
+
+    /// The path and metadata of the object published under `public_id`.
+    fn object_by_public_id(&self, public_id: &str)
+        -> Result<Option<(String, ObjectMeta)>, DbError>;
 }
 
 impl dyn CatalogueTx + '_ {

@@ -24,7 +24,7 @@ fn account_headers(resp: &mut HttpResponse, containers: &[ContainerView], quota:
 
 async fn containers(r: &Req) -> Result<Vec<ContainerView>, AppError> {
     let account = parse::account(r.part(0))?;
-    r.registry().account_containers(&r.caller, &account).await
+    r.registry().account_containers(r.caller()?, &account).await
 }
 
 /// `HEAD /<account>`: 204 and its counts.
@@ -35,8 +35,13 @@ pub(super) async fn head(r: Req) -> Result<HttpResponse, AppError> {
     Ok(resp)
 }
 
-/// `GET /<account>`: its containers, as JSON or one name a line.
+/// `GET /<account>`: its containers, as JSON or one name a line; with no
+/// account (`GET <base>/object-store/v1/`), the accounts sharing with the
+/// caller (`kamaki sharer list`).
 pub(super) async fn get(r: Req) -> Result<HttpResponse, AppError> {
+    if r.part(0).is_empty() {
+        return sharers(r).await;
+    }
     let q = NameQuery::parse(&r.query)?;
     let all = containers(&r).await?;
     let entries = q.apply(all.iter().map(|c| (c.name.clone(), c.clone())));
@@ -47,4 +52,15 @@ pub(super) async fn get(r: Req) -> Result<HttpResponse, AppError> {
     };
     account_headers(&mut resp, &all, r.registry().object_quota());
     Ok(resp)
+}
+
+/// `GET <base>/object-store/v1[/]`: the accounts sharing with the caller
+/// (`kamaki sharer list`), as JSON or one name a line.
+pub(super) async fn sharers(r: Req) -> Result<HttpResponse, AppError> {
+    let accounts = r.registry().sharers(r.caller()?).await?;
+    Ok(if r.query.json() {
+        render::sharers(&accounts)
+    } else {
+        render::text_lines(&accounts.into_iter().map(|(a, _)| a).collect::<Vec<_>>())
+    })
 }

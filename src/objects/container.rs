@@ -20,7 +20,7 @@ pub(super) async fn head(r: Req) -> Result<HttpResponse, AppError> {
     let (account, container) = names(&r)?;
     let objects = r
         .registry()
-        .container_objects(&r.caller, &account, &container)
+        .container_objects(r.caller()?, &account, &container)
         .await?;
     let bytes: u64 = objects.iter().map(|o| o.info.size).sum();
     Ok(HttpResponse::NoContent()
@@ -36,10 +36,17 @@ pub(super) async fn head(r: Req) -> Result<HttpResponse, AppError> {
 pub(super) async fn get(r: Req) -> Result<HttpResponse, AppError> {
     let (account, container) = names(&r)?;
     let q = NameQuery::parse(&r.query)?;
-    let objects = r
+    let mut objects = r
         .registry()
-        .container_objects(&r.caller, &account, &container)
+        .container_objects(r.caller()?, &account, &container)
         .await?;
+    // `shared`: only objects with a sharing list; `public`: only published ones.
+    if r.query.get("shared").is_some() {
+        objects.retain(|o| !o.meta.sharing.is_empty());
+    }
+    if r.query.get("public").is_some() {
+        objects.retain(|o| o.meta.public_id.is_some());
+    }
     let mut entries = q.apply(objects.into_iter().map(|o| (o.name.clone(), o)));
     if !r.query.json() {
         return Ok(render::text_lines(&render::names(&entries, |o| {
@@ -71,7 +78,7 @@ pub(super) async fn put(r: Req) -> Result<HttpResponse, AppError> {
     let (account, container) = names(&r)?;
     let made = r
         .registry()
-        .create_container(&r.caller, &account, &container)
+        .create_container(r.caller()?, &account, &container)
         .await?;
     Ok(if made {
         HttpResponse::Created().finish()
@@ -87,28 +94,38 @@ pub(super) async fn post(mut r: Req) -> Result<HttpResponse, AppError> {
     let (account, container) = names(&r)?;
     if !parse::is_blocks(r.http.headers()) {
         r.registry()
-            .own_container(&r.caller, &account, &container)
+            .own_container(r.caller()?, &account, &container)
             .await?;
         return Ok(HttpResponse::Accepted().finish());
     }
-    if parse::content_length(&r.http)?.is_some_and(|n| n > MAX_BLOCK_UPLOAD) {
+    let length = parse::content_length(&r.http)?;
+    if length.is_some_and(|n| n > MAX_BLOCK_UPLOAD) {
         return Err(blocks_too_large());
     }
     let body = parse::body(r.payload.take());
     let hashes = r
         .registry()
-        .store_blocks(&r.caller, &account, &container, body)
+        .store_blocks(r.caller()?, &account, &container, length, body)
         .await?;
     Ok(render::json(StatusCode::ACCEPTED, &hashes))
 }
 
 /// `DELETE /<account>/<container>`: 204 when empty, 409 otherwise;
-/// `?delimiter=` deletes its objects first, `?until=` is a plain delete.
+/// `?delimiter=` deletes its objects and keeps it (as Pithos). `?until=`
+/// is a plain delete: kamaki 0.16's `container delete` (with `-r` after
+/// the `delimiter` one) removes the container with it (`purge_container`).
 pub(super) async fn delete(r: Req) -> Result<HttpResponse, AppError> {
     let (account, container) = names(&r)?;
-    let recursive = r.query.get("delimiter").is_some_and(|d| !d.is_empty());
-    r.registry()
-        .delete_container(&r.caller, &account, &container, recursive)
-        .await?;
+    let registry = r.registry();
+    let until = r.query.get("until").is_some();
+    if !until && r.query.get("delimiter").is_some_and(|d| !d.is_empty()) {
+        registry
+            .empty_container(r.caller()?, &account, &container)
+            .await?;
+    } else {
+        registry
+            .delete_container(r.caller()?, &account, &container)
+            .await?;
+    }
     Ok(HttpResponse::NoContent().finish())
 }

@@ -27,10 +27,11 @@ pub(crate) fn owns(rest: &str) -> bool {
     rest == "object-store" || rest.starts_with("object-store/")
 }
 
-/// The object store's part of a request: every route needs a caller.
+/// The object store's part of a request: every route but the public URLs
+/// needs a caller.
 pub(crate) struct Objects {
-    /// Who is asking.
-    caller: Caller,
+    /// Who is asking (`None` on an open route: a public URL).
+    who: Option<Caller>,
     /// The query string, parsed.
     query: Query,
 }
@@ -46,11 +47,42 @@ impl Req {
     fn part(&self, n: usize) -> &str {
         self.param(n)
     }
+
+    /// The caller of a route that needs one (every route but the public URLs).
+    fn caller(&self) -> Result<&Caller, AppError> {
+        self.who
+            .as_ref()
+            .ok_or_else(|| AppError::Unauthenticated("Missing X-Auth-Token header".into()))
+    }
+
+    /// Where this server's public URLs begin: `<scheme>://<host><base>`.
+    fn public_base(&self) -> String {
+        let info = self.http.connection_info();
+        format!(
+            "{}://{}{}/object-store/public/",
+            info.scheme(),
+            info.host(),
+            self.state.base_path
+        )
+    }
 }
 
 /// The three levels, their methods in the order `Allow` lists them. HEAD
 /// is GET without its body.
 static ROUTES: &[Route<Handler>] = &[
+    Route {
+        path: &[Lit("object-store"), Lit("public"), Any],
+        label: "/object-store/public/{id}",
+        open: true,
+        methods: &[("GET", h!(object::public)), ("HEAD", h!(object::public))],
+    },
+    Route {
+        // kamaki's `sharer list` asks the endpoint itself, with no `/`.
+        path: &[Lit("object-store"), Lit("v1")],
+        label: "/object-store/v1",
+        open: false,
+        methods: &[("GET", h!(account::sharers))],
+    },
     Route {
         path: &[Lit("object-store"), Lit("v1"), Any],
         label: "/object-store/v1/{account}",
@@ -108,14 +140,21 @@ impl Surface for Objects {
     async fn admit(
         http: &HttpRequest,
         state: &web::Data<AppState>,
-        _open: bool,
+        open: bool,
         _: (),
         who: &mut Option<String>,
     ) -> Result<Objects, Halt> {
+        let query = Query::parse(http.query_string())?;
+        if open {
+            // A public URL is for anyone: a token, if sent, is not looked at.
+            return Ok(Objects { who: None, query });
+        }
         let caller = state.registry.authenticate(&token(http)?).await?;
         *who = Some(caller.id().to_string());
-        let query = Query::parse(http.query_string())?;
-        Ok(Objects { caller, query })
+        Ok(Objects {
+            who: Some(caller),
+            query,
+        })
     }
 }
 
@@ -141,14 +180,15 @@ mod tests {
     #[test]
     fn paths_name_their_level() {
         let label = |rest| route(rest, "GET").label;
-        assert_eq!(label("object-store/v1/a"), Some(ROUTES[0].label));
-        assert_eq!(label("object-store/v1/a/c"), Some(ROUTES[1].label));
+        assert_eq!(label("object-store/public/x"), Some(ROUTES[0].label));
+        assert_eq!(label("object-store/v1"), Some(ROUTES[1].label));
+        assert_eq!(label("object-store/v1/a"), Some(ROUTES[2].label));
+        assert_eq!(label("object-store/v1/a/c"), Some(ROUTES[3].label));
         let found = route("object-store/v1/a/c/x/y", "GET").found.ok().unwrap();
         assert_eq!(found.params, ["a", "c", "x/y"]);
         let found = route("object-store/v1/", "GET").found.ok().unwrap();
         assert_eq!(found.params, [""]);
         assert_eq!(label("object-store/v2/a"), None);
-        assert_eq!(label("object-store/v1"), None);
         assert_eq!(label("object-store"), None);
     }
 }

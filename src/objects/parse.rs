@@ -16,6 +16,7 @@ use crate::domain::range::ByteRange;
 use crate::error::AppError;
 use crate::http::body::Limits;
 use crate::registry::containers::Body;
+use crate::registry::writes::CopyFrom;
 
 /// The account of the path, decoded and checked.
 pub(super) fn account(raw: &str) -> Result<String, AppError> {
@@ -29,12 +30,38 @@ pub(super) fn container(account_raw: &str, raw: &str) -> Result<(String, String)
     let c = container_name(raw).map_err(|why| {
         AppError::invalid(format!("Invalid container '{}': {why}", truncate(raw, 80)))
     })?;
+    plain_name("container", &c)?;
     Ok((a, c))
 }
 
 /// The object of the path.
 pub(super) fn object(account: &str, container: &str, object: &str) -> Result<Location, AppError> {
-    Location::from_store_path(account, container, object)
+    let loc = Location::from_store_path(account, container, object)?;
+    plain_name("container", loc.container())?;
+    plain_name("object", &loc.object_path())?;
+    Ok(loc)
+}
+
+/// The longest path segment a file system takes (a longer one would fail
+/// deep in the store, so it is refused here).
+const MAX_SEGMENT: usize = 255;
+
+/// 400 for a name with a segment over `MAX_SEGMENT` bytes or a control
+/// character (C0, DEL, C1): those break the text listing, one name a line.
+fn plain_name(what: &str, name: &str) -> Result<(), AppError> {
+    if name.chars().any(char::is_control) {
+        return Err(AppError::invalid(format!(
+            "Invalid {what} name '{}': it holds a control character",
+            truncate(&name.escape_default().to_string(), 200)
+        )));
+    }
+    if name.split('/').any(|seg| seg.len() > MAX_SEGMENT) {
+        return Err(AppError::invalid(format!(
+            "Invalid {what} name '{}': a path segment is at most {MAX_SEGMENT} bytes",
+            truncate(name, 200)
+        )));
+    }
+    Ok(())
 }
 
 fn text<'h>(headers: &'h HeaderMap, name: &str) -> Result<Option<&'h str>, AppError> {
@@ -146,4 +173,51 @@ pub(super) async fn read_all(body: Body, limit: usize) -> Result<Vec<u8>, AppErr
         deadline: None,
     };
     crate::http::body::read(body, None, limits).await
+}
+
+/// The source of a copy or move (`X-Copy-From` / `X-Move-From`:
+/// `/<container>/<object>`, percent-encoded, in `X-Source-Account` or the
+/// caller's account), if the request is one. Both headers at once, a
+/// malformed path, or `X-Source-Version` (versions are not kept) refuse it.
+pub(super) fn copy_from(
+    headers: &HeaderMap,
+    caller: &str,
+    tree: bool,
+) -> Result<Option<CopyFrom>, AppError> {
+    let copy = text(headers, "x-copy-from")?;
+    let moving = text(headers, "x-move-from")?;
+    let (path, moving) = match (copy, moving) {
+        (None, None) => return Ok(None),
+        (Some(p), None) => (p, false),
+        (None, Some(p)) => (p, true),
+        (Some(_), Some(_)) => {
+            return Err(AppError::invalid(
+                "X-Copy-From and X-Move-From together: a request copies or moves, not both",
+            ))
+        }
+    };
+    if headers.contains_key("x-source-version") {
+        return Err(AppError::Unsupported(
+            "X-Source-Version: object versions are not kept here, only the current one".into(),
+        ));
+    }
+    let account_raw = text(headers, "x-source-account")?
+        .filter(|a| !a.is_empty())
+        .unwrap_or(caller)
+        .to_string();
+    let bad = || {
+        AppError::invalid(format!(
+            "Invalid {} '{}': expected /<container>/<object>",
+            if moving { "X-Move-From" } else { "X-Copy-From" },
+            truncate(path, 200)
+        ))
+    };
+    let rest = path.strip_prefix('/').ok_or_else(bad)?;
+    let (container, name) = rest.split_once('/').ok_or_else(bad)?;
+    let source = object(&account_raw, container, name)?;
+    Ok(Some(CopyFrom {
+        source,
+        moving,
+        tree,
+    }))
 }

@@ -49,8 +49,19 @@ pub(super) fn text_lines(names: &[String]) -> HttpResponse {
     HttpResponse::Ok().content_type(TEXT).body(body)
 }
 
-/// Adds the object's headers (docs/api.md §14) to an answer.
-pub(super) fn object_headers(resp: &mut HttpResponseBuilder, v: &ObjectView) {
+/// A time as Pithos gives a version's: seconds since the epoch, with its
+/// microseconds.
+fn timestamp(micros: i64) -> String {
+    format!(
+        "{}.{:06}",
+        micros.div_euclid(1_000_000),
+        micros.rem_euclid(1_000_000)
+    )
+}
+
+/// Adds the object's headers (docs/api.md §14) to an answer; `X-Object-Public` is its
+/// public URL, under `public_base`, while it is published.
+pub(super) fn object_headers(resp: &mut HttpResponseBuilder, v: &ObjectView, public_base: &str) {
     let m = &v.meta;
     let ct = HeaderValue::from_bytes(m.content_type.as_bytes())
         .unwrap_or(HeaderValue::from_static("application/octet-stream"));
@@ -61,9 +72,16 @@ pub(super) fn object_headers(resp: &mut HttpResponseBuilder, v: &ObjectView) {
         resp.insert_header(("x-object-hash", h.pithos.as_str()));
     }
     resp.insert_header(("x-object-version", m.version.to_string()));
+    resp.insert_header(("x-object-version-timestamp", timestamp(m.modified_at)));
+    if !m.uuid.is_empty() {
+        resp.insert_header(("x-object-uuid", m.uuid.as_str()));
+    }
     resp.insert_header(("x-object-modified-by", m.modified_by.as_str()));
     if !m.sharing.is_empty() {
         resp.insert_header(("x-object-sharing", m.sharing.render()));
+    }
+    if let Some(id) = &m.public_id {
+        resp.insert_header(("x-object-public", format!("{public_base}{id}")));
     }
     for (k, val) in &m.meta {
         let name = HeaderName::try_from(format!("x-object-meta-{k}"));
@@ -119,6 +137,15 @@ pub(super) fn container_list(entries: &[Entry<ContainerView>]) -> HttpResponse {
     json(StatusCode::OK, &items)
 }
 
+/// The accounts sharing objects with the caller (`[{"name", "last_modified"}]`).
+pub(super) fn sharers(accounts: &[(String, i64)]) -> HttpResponse {
+    let items: Vec<Value> = accounts
+        .iter()
+        .map(|(name, micros)| json!({ "name": name, "last_modified": iso(micros.saturating_mul(1000)) }))
+        .collect();
+    json(StatusCode::OK, &items)
+}
+
 /// The names of a listing, for its text form.
 pub(super) fn names<T>(entries: &[Entry<T>], name: impl Fn(&T) -> &str) -> Vec<String> {
     entries
@@ -131,9 +158,9 @@ pub(super) fn names<T>(entries: &[Entry<T>], name: impl Fn(&T) -> &str) -> Vec<S
 }
 
 /// An object's hashmap.
-pub(super) fn hashmap(v: &ObjectView, hashes: &[String]) -> HttpResponse {
+pub(super) fn hashmap(v: &ObjectView, hashes: &[String], public_base: &str) -> HttpResponse {
     let mut resp = HttpResponseBuilder::new(StatusCode::OK);
-    object_headers(&mut resp, v);
+    object_headers(&mut resp, v, public_base);
     resp.insert_header(("content-type", JSON));
     resp.body(
         json!({

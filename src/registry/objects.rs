@@ -13,6 +13,7 @@ use crate::backends::store::{container_key, object_key, FileInfo, ObjectRead, St
 use crate::domain::location::{canonical_of, Location};
 use crate::domain::object::CachedHash;
 use crate::domain::objects::conditions::{Preconditions, Verdict};
+use crate::domain::objects::hashmap::EMPTY_HASH;
 use crate::domain::objects::{shared_with, ObjectMeta};
 use crate::domain::percent::encode_segment;
 use crate::domain::range::ByteRange;
@@ -159,14 +160,17 @@ impl Registry {
         let who = caller.id().to_string();
         let (mut metas, by_image): (BTreeMap<String, ObjectMeta>, HashSet<String>) = self
             .db
-            .read_long(move |tx| {
-                let metas = tx.object_metas_under(&prefix)?;
-                let images = if own {
-                    HashSet::new()
-                } else {
-                    tx.image_readable_under(&image_prefix, &who)?
-                };
-                Ok((metas, images))
+            .read_long({
+                let prefix = prefix.clone();
+                move |tx| {
+                    let metas = tx.object_metas_under(&prefix)?;
+                    let images = if own {
+                        HashSet::new()
+                    } else {
+                        tx.image_readable_under(&image_prefix, &who)?
+                    };
+                    Ok((metas, images))
+                }
             })
             .await?;
         let mut out = Vec::new();
@@ -187,6 +191,8 @@ impl Registry {
                 });
             }
         }
+        out.extend(directories(caller, own, &prefix, metas));
+        out.sort_by(|a, b| a.name.cmp(&b.name));
         Ok(out)
     }
 
@@ -209,6 +215,9 @@ impl Registry {
             .await?;
         let mut computed = Vec::new();
         for ((view, key), hit) in views.iter_mut().zip(keys).zip(cached) {
+            if view.hashes.is_some() {
+                continue;
+            }
             let info = view.info;
             let hashes = match hit.filter(|h| h.size == info.size && h.mtime_ns == info.mtime_ns) {
                 Some(h) => Hashes {
@@ -303,6 +312,9 @@ impl Registry {
             return Err(forbidden(&format!("object '{}'", loc.canonical())));
         }
         let Some(info) = file else {
+            if let Some(m) = meta.filter(|m| is_directory_type(&m.content_type)) {
+                return Ok(directory_view(loc.object_path(), m));
+            }
             return Err(AppError::NotFound(format!(
                 "Object '{}' not found",
                 loc.canonical()
@@ -333,10 +345,32 @@ impl Registry {
         pre: &Preconditions,
     ) -> Result<Served, AppError> {
         let view = self.object(caller, loc).await?;
+        self.serve_view(loc, view, range, pre).await
+    }
+
+    /// The data of the object seen as `view` (a range of it), after its
+    /// preconditions; 409 if it changed since it was seen.
+    async fn serve_view(
+        &self,
+        loc: &Location,
+        view: ObjectView,
+        range: Option<ByteRange>,
+        pre: &Preconditions,
+    ) -> Result<Served, AppError> {
         match pre.for_read(view.md5(), view.info.mtime_ns.div_euclid(1_000_000_000)) {
             Verdict::Proceed => {}
             Verdict::NotModified => return Ok(Served::NotModified(view)),
             Verdict::Failed => return Err(precondition_failed(loc)),
+        }
+        if is_directory_type(&view.meta.content_type) && view.info.size == 0 {
+            let read = ObjectRead {
+                total: 0,
+                start: 0,
+                len: 0,
+                partial: false,
+                body: Box::pin(futures_util::stream::empty()),
+            };
+            return Ok(Served::Data(view, read));
         }
         let gone = || AppError::NotFound(format!("Object '{}' not found", loc.canonical()));
         let (info, read) = self
@@ -354,6 +388,66 @@ impl Registry {
         Ok(Served::Data(view, read))
     }
 
+    /// The object published under `id`, read by anyone (no token): its
+    /// data (a range of it), after its preconditions; 404 when nothing is
+    /// published there (never published, unpublished, deleted, moved away).
+    pub(crate) async fn read_public(
+        &self,
+        id: &str,
+        range: Option<ByteRange>,
+        pre: &Preconditions,
+    ) -> Result<Served, AppError> {
+        let gone = || AppError::NotFound("No object is published at this URL".into());
+        if !is_public_id(id) {
+            return Err(gone());
+        }
+        let id = id.to_string();
+        let (key, meta) = self
+            .db
+            .read(move |tx| Ok(tx.object_by_public_id(&id)?))
+            .await?
+            .ok_or_else(gone)?;
+        let mut parts = key.splitn(3, '/');
+        let (Some(a), Some(c), Some(o)) = (parts.next(), parts.next(), parts.next()) else {
+            return Err(gone());
+        };
+        let loc = Location::of_decoded(a, c, o).map_err(|_| gone())?;
+        let info = self
+            .store
+            .object_info(&loc)
+            .await
+            .map_err(store_error)?
+            .ok_or_else(gone)?;
+        let view = ObjectView {
+            name: loc.object_path(),
+            info,
+            hashes: None,
+            meta,
+        };
+        let view = self
+            .with_hashes(a, c, vec![view])
+            .await?
+            .pop()
+            .ok_or_else(|| AppError::internal("an object view went missing"))?;
+        self.serve_view(&loc, view, range, pre).await
+    }
+
+    /// The accounts that share at least one object with the caller (by its
+    /// sharing list, `*` included), each with when it last changed one
+    /// (microseconds); the caller's own account is not among them.
+    pub(crate) async fn sharers(&self, caller: &Caller) -> Result<Vec<(String, i64)>, AppError> {
+        let shared = self.db.read_long(|tx| Ok(tx.shared_objects()?)).await?;
+        let mut accounts: BTreeMap<String, i64> = BTreeMap::new();
+        for (path, meta) in shared {
+            let account = path.split('/').next().unwrap_or_default();
+            if account != caller.id() && meta.sharing.lets_read(caller.id()) {
+                let at = accounts.entry(account.to_string()).or_default();
+                *at = (*at).max(meta.modified_at);
+            }
+        }
+        Ok(accounts.into_iter().collect())
+    }
+
     /// The object and the hash of each of its blocks.
     pub(crate) async fn object_hashmap(
         &self,
@@ -361,6 +455,9 @@ impl Registry {
         loc: &Location,
     ) -> Result<(ObjectView, Vec<String>), AppError> {
         let view = self.object(caller, loc).await?;
+        if view.info.size == 0 {
+            return Ok((view, vec![EMPTY_HASH.to_string()]));
+        }
         let hashes = self
             .store
             .object_block_hashes(loc)
@@ -368,6 +465,74 @@ impl Registry {
             .map_err(store_error)?;
         Ok((view, hashes))
     }
+}
+
+/// The content types of a directory object (`kamaki file mkdir`, `file
+/// upload -r`): Pithos's and its older name.
+const DIRECTORY_TYPES: [&str; 2] = ["application/directory", "application/folder"];
+
+/// Whether a content type makes a directory object.
+pub(crate) fn is_directory_type(content_type: &str) -> bool {
+    DIRECTORY_TYPES
+        .iter()
+        .any(|t| content_type.eq_ignore_ascii_case(t))
+}
+
+/// The MD5 of nothing: a directory object's `ETag`.
+const EMPTY_MD5: &str = "d41d8cd98f00b204e9800998ecf8427e";
+
+/// A directory object as listed and read: no bytes, its write's time.
+fn directory_view(name: String, meta: ObjectMeta) -> ObjectView {
+    ObjectView {
+        name,
+        info: FileInfo {
+            size: 0,
+            mtime_ns: meta.modified_at.saturating_mul(1000),
+        },
+        hashes: Some(Hashes {
+            md5: EMPTY_MD5.to_string(),
+            pithos: EMPTY_HASH.to_string(),
+        }),
+        meta,
+    }
+}
+
+/// The directory objects among the rows under `prefix` the caller may
+/// read: they live in the catalogue alone (a directory on disk may or may
+/// not be there, with objects under it or not).
+fn directories(
+    caller: &Caller,
+    own: bool,
+    prefix: &str,
+    rows: BTreeMap<String, ObjectMeta>,
+) -> Vec<ObjectView> {
+    rows.into_iter()
+        .filter_map(|(key, meta)| {
+            let name = key.strip_prefix(prefix)?.to_string();
+            let readable = own || shared_with(&meta, caller.id());
+            (is_directory_type(&meta.content_type) && readable).then(|| directory_view(name, meta))
+        })
+        .collect()
+}
+
+/// Gives a published object the id of its public URL (at least 128 random
+/// bits: two v4 UUIDs, 244), kept while it stays published; takes it from
+/// an unpublished one.
+pub(crate) fn settle_public(meta: &mut ObjectMeta) {
+    if !meta.public {
+        meta.public_id = None;
+    } else if meta.public_id.is_none() {
+        meta.public_id = Some(format!(
+            "{}{}",
+            uuid::Uuid::new_v4().simple(),
+            uuid::Uuid::new_v4().simple()
+        ));
+    }
+}
+
+/// Whether `id` may be a public URL's id (64 lower-case hex digits).
+fn is_public_id(id: &str) -> bool {
+    id.len() == 64 && id.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
 }
 
 /// The 412 of a precondition that does not hold.

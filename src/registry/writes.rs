@@ -8,7 +8,7 @@
 use super::containers::Body;
 use super::objects::{check_owner, precondition_failed, store_error};
 use super::Registry;
-use crate::backends::store::{object_key, Assembled, FileInfo, Received, StoreError};
+use crate::backends::store::{object_key, Ask, Assembled, Claim, FileInfo, Received, StoreError};
 use crate::domain::location::Location;
 use crate::domain::objects::conditions::{Preconditions, Verdict};
 use crate::domain::objects::hashmap::Hashmap;
@@ -32,6 +32,36 @@ pub(crate) struct PutObject {
     pub(crate) pre: Preconditions,
     /// The body's `Content-Length`, where it was sent.
     pub(crate) length: Option<u64>,
+    /// Whether `Content-Type` was sent (a copy keeps its source's if not).
+    pub(crate) typed: bool,
+}
+
+impl PutObject {
+    /// The same request again, for the next object of a directory copy.
+    fn again(&self) -> PutObject {
+        PutObject {
+            content_type: self.content_type.clone(),
+            change: self.change.clone(),
+            etag: None,
+            pre: Preconditions::default(),
+            length: None,
+            typed: self.typed,
+        }
+    }
+}
+
+/// What a copy's object takes from its source: its `X-Object-Meta-*`,
+/// and for a move its UUID.
+type Inherited = (std::collections::BTreeMap<String, String>, Option<String>);
+
+/// Where a copy or move (`X-Copy-From`, `X-Move-From`) takes its object.
+pub(crate) struct CopyFrom {
+    /// The source object.
+    pub(crate) source: Location,
+    /// A move: the source goes once the copy is recorded.
+    pub(crate) moving: bool,
+    /// With `delimiter`: a directory and every object under it.
+    pub(crate) tree: bool,
 }
 
 /// An object written.
@@ -43,35 +73,37 @@ pub(crate) struct Written {
     pub(crate) version: u64,
 }
 
-/// What an account may still write, under `store.quota`.
-#[derive(Debug, Clone, Copy)]
-struct Room {
+/// What an account may still write, under `store.quota`: the space this
+/// write claimed, held until it ends.
+#[derive(Debug)]
+pub(crate) struct Room {
     /// The quota.
     quota: u64,
-    /// The bytes left of it for this write.
-    left: u64,
+    /// The claim (its `left`: the bytes this write may write).
+    claim: Claim,
 }
 
 impl Room {
-    /// The 413 of a body that grew past what is left.
-    fn refusal(self) -> AppError {
-        AppError::OverLimit(format!(
-            "Quota exceeded: the data passes the {} bytes left of the account's {} (store.quota)",
-            self.left, self.quota
-        ))
+    /// The bytes this write may write.
+    pub(crate) fn left(&self) -> u64 {
+        self.claim.left
     }
 
-    /// 413 if `bytes` do not fit.
-    fn check(self, bytes: u64) -> Result<(), AppError> {
-        if bytes > self.left {
-            Err(AppError::OverLimit(format!(
-                "Quota exceeded: {bytes} bytes do not fit in the {} left of the account's {} (store.quota)",
-                self.left, self.quota
-            )))
-        } else {
-            Ok(())
-        }
+    /// The 413 of a body that grew past what is left.
+    pub(crate) fn refusal(&self) -> AppError {
+        AppError::OverLimit(format!(
+            "Quota exceeded: the data passes the {} bytes left of the account's {} (store.quota)",
+            self.left(),
+            self.quota
+        ))
     }
+}
+
+/// The 413 of `bytes` that do not fit in what is `left`.
+fn over_quota(bytes: u64, left: u64, quota: u64) -> AppError {
+    AppError::OverLimit(format!(
+        "Quota exceeded: {bytes} bytes do not fit in the {left} left of the account's {quota} (store.quota)"
+    ))
 }
 
 impl Registry {
@@ -98,19 +130,37 @@ impl Registry {
         self.check_write(caller, loc, &put.pre).await
     }
 
-    /// What the caller's quota leaves for writing `loc` (the object there
-    /// now, which the write replaces, counted as free); `None` without a quota.
-    async fn room(&self, caller: &Caller, loc: &Location) -> Result<Option<Room>, AppError> {
+    /// Claims the space of a write under the caller's quota (413 when
+    /// `need` does not fit): the object at `loc` now, which the write
+    /// replaces, counts as free, and so do the uploaded blocks it
+    /// `consumes`; an unknown `need` claims all that is left. `None`
+    /// without a quota.
+    pub(crate) async fn room(
+        &self,
+        caller: &Caller,
+        loc: Option<&Location>,
+        need: Option<u64>,
+        consumes: Vec<String>,
+    ) -> Result<Option<Room>, AppError> {
         let quota = self.object_quota();
         if quota == 0 {
             return Ok(None);
         }
-        let replaced = self.object_info(loc).await?.map_or(0, |info| info.size);
-        let used = self.store.usage(caller.id()).await.map_err(store_error)?;
-        Ok(Some(Room {
+        let replaced = match loc {
+            Some(loc) => self.object_info(loc).await?.map_or(0, |info| info.size),
+            None => 0,
+        };
+        let ask = Ask {
+            account: caller.id().to_string(),
             quota,
-            left: quota.saturating_sub(used.saturating_sub(replaced)),
-        }))
+            replaced,
+            need,
+            consumes,
+        };
+        match self.store.claim_space(ask).await.map_err(store_error)? {
+            Ok(claim) => Ok(Some(Room { quota, claim })),
+            Err(left) => Err(over_quota(need.unwrap_or(0), left, quota)),
+        }
     }
 
     /// The file info of the object at `loc`, if there is one.
@@ -158,16 +208,13 @@ impl Registry {
     ) -> Result<Written, AppError> {
         self.before_write(caller, loc, &put).await?;
         let _in_flight = self.metrics.upload_started();
-        let room = self.room(caller, loc).await?;
-        if let (Some(room), Some(n)) = (room, put.length) {
-            room.check(n)?;
-        }
-        let limit = room.map_or(u64::MAX, |r| r.left);
+        let room = self.room(caller, Some(loc), put.length, Vec::new()).await?;
+        let limit = room.as_ref().map_or(u64::MAX, Room::left);
         let received =
             self.store
                 .receive_object(body, limit)
                 .await
-                .map_err(|e| match (e, room) {
+                .map_err(|e| match (e, &room) {
                     (StoreError::PastLimit { .. }, Some(room)) => room.refusal(),
                     // The body's own error says what went wrong with it.
                     (StoreError::Cut(why), _) => AppError::invalid(why),
@@ -185,10 +232,16 @@ impl Registry {
         put: PutObject,
         map: Hashmap,
     ) -> Result<Result<Written, Vec<String>>, AppError> {
-        self.before_write(caller, loc, &put).await?;
-        if let Some(room) = self.room(caller, loc).await? {
-            room.check(map.bytes)?;
+        if map.bytes > self.limits.max_image_size {
+            return Err(AppError::OverLimit(format!(
+                "A hashmap names {} bytes: an object may have at most {} (limits.max_image_size)",
+                map.bytes, self.limits.max_image_size
+            )));
         }
+        self.before_write(caller, loc, &put).await?;
+        let _room = self
+            .room(caller, Some(loc), Some(map.bytes), map.hashes.clone())
+            .await?;
         match self.store.assemble(loc, map).await.map_err(store_error)? {
             Assembled::Missing(missing) => Ok(Err(missing)),
             Assembled::Made(received) => Ok(Ok(self.commit(caller, loc, put, received).await?)),
@@ -206,6 +259,18 @@ impl Registry {
         put: PutObject,
         received: Received,
     ) -> Result<Written, AppError> {
+        self.commit_as(caller, loc, put, received, None).await
+    }
+
+    /// `commit`, the new object inheriting a copy's source (see `Inherited`).
+    async fn commit_as(
+        &self,
+        caller: &Caller,
+        loc: &Location,
+        put: PutObject,
+        received: Received,
+        from: Option<Inherited>,
+    ) -> Result<Written, AppError> {
         let md5 = received.md5().to_string();
         if let Some(etag) = &put.etag {
             if *etag != md5 {
@@ -217,7 +282,7 @@ impl Registry {
         let _turn = self.locks.lock(&loc.canonical()).await;
         self.check_write(caller, loc, &put.pre).await?;
         let key = object_key(loc);
-        let meta = self.next_meta(caller, loc, &key, put).await?;
+        let meta = self.next_meta(caller, loc, &key, put, from).await?;
         let version = meta.version;
         let placed = self
             .store
@@ -237,25 +302,262 @@ impl Registry {
     }
 
     /// The object's metadata after a write of it: the next version, the
-    /// content type and the changes `put` makes.
+    /// content type and the changes `put` makes (for a copy, over the
+    /// source's `X-Object-Meta-*`).
     async fn next_meta(
         &self,
         caller: &Caller,
         loc: &Location,
         key: &str,
-        put: PutObject,
+        mut put: PutObject,
+        from: Option<Inherited>,
     ) -> Result<ObjectMeta, AppError> {
-        let old = self.db.read(|tx| Ok(tx.object_meta(key)?)).await?;
         let existed = self.object_info(loc).await?.is_some();
+        // A row whose file is gone (removed by hand) is stale: the new
+        // object must not inherit its sharing, metadata or version.
+        let old = if existed {
+            self.db.read(|tx| Ok(tx.object_meta(key)?)).await?
+        } else {
+            None
+        };
         let version = old
             .as_ref()
             .map_or(if existed { 2 } else { 1 }, |m| m.version + 1);
         let mut meta = old.unwrap_or_else(|| ObjectMeta::unrecorded(loc.account(), now_micros()));
         meta.content_type = put.content_type;
+        if let Some((source_meta, uuid)) = from {
+            meta.meta = source_meta;
+            put.change.merge = true;
+            if let Some(uuid) = uuid {
+                meta.uuid = uuid;
+            }
+        }
         put.change.apply(&mut meta)?;
+        super::objects::settle_public(&mut meta);
         meta.version = version;
+        if meta.uuid.is_empty() {
+            meta.uuid = uuid::Uuid::new_v4().to_string();
+        }
         meta.modified_by = caller.id().to_string();
         meta.modified_at = now_micros();
         Ok(meta)
     }
+
+    /// `PUT` with `X-Copy-From` / `X-Move-From`: the source's data, content
+    /// type and `X-Object-Meta-*` (each overridden by the request's) written
+    /// at `loc` as any `PUT` is, all or nothing; then, for a move, the
+    /// source deleted (a crash between leaves both: nothing is lost). The
+    /// caller must read the source (moving: own it); a source that is the
+    /// destination makes a new version.
+    pub(crate) async fn copy_object(
+        &self,
+        caller: &Caller,
+        loc: &Location,
+        put: PutObject,
+        from: &CopyFrom,
+    ) -> Result<Written, AppError> {
+        if from.tree {
+            return self.copy_tree(caller, loc, put, from).await;
+        }
+        self.copy_one(caller, loc, put, from).await
+    }
+
+    /// A copy (move) with `delimiter`: the source object if there is one,
+    /// then every object under `<source>/` to the same name under
+    /// `<loc>/`, each all or nothing by itself; the answer is the first's.
+    async fn copy_tree(
+        &self,
+        caller: &Caller,
+        loc: &Location,
+        put: PutObject,
+        from: &CopyFrom,
+    ) -> Result<Written, AppError> {
+        let src = &from.source;
+        let prefix = format!("{}/", src.object_path());
+        let under: Vec<String> = self
+            .container_objects(caller, src.account(), src.container())
+            .await?
+            .into_iter()
+            .filter_map(|v| v.name.strip_prefix(&prefix).map(str::to_string))
+            .collect();
+        let mut first = match self.copy_one(caller, loc, put.again(), from).await {
+            Ok(w) => Some(w),
+            Err(AppError::NotFound(_)) if !under.is_empty() => None,
+            Err(e) => return Err(e),
+        };
+        for rest in under {
+            let one = CopyFrom {
+                source: Location::of_decoded(
+                    src.account(),
+                    src.container(),
+                    &format!("{prefix}{rest}"),
+                )?,
+                moving: from.moving,
+                tree: false,
+            };
+            let to = Location::of_decoded(
+                loc.account(),
+                loc.container(),
+                &format!("{}/{rest}", loc.object_path()),
+            )?;
+            let w = self.copy_one(caller, &to, put.again(), &one).await?;
+            first.get_or_insert(w);
+        }
+        first.ok_or_else(|| AppError::NotFound(format!("Object '{}' not found", src.canonical())))
+    }
+
+    /// One object copied (moved): see `copy_object`.
+    async fn copy_one(
+        &self,
+        caller: &Caller,
+        loc: &Location,
+        put: PutObject,
+        from: &CopyFrom,
+    ) -> Result<Written, AppError> {
+        if from.moving {
+            check_owner(caller, from.source.account())?;
+        }
+        let source = self.object(caller, &from.source).await?;
+        if super::objects::is_directory_type(&source.meta.content_type) && source.info.size == 0 {
+            return self.copy_directory(caller, loc, put, from, source).await;
+        }
+        self.before_write(caller, loc, &put).await?;
+        let _in_flight = self.metrics.upload_started();
+        let size = source.info.size;
+        let room = self.room(caller, Some(loc), Some(size), Vec::new()).await?;
+        let limit = room.as_ref().map_or(u64::MAX, Room::left);
+        let received = self.receive_copy(&from.source, source.info, limit).await?;
+        let put = PutObject {
+            content_type: if put.typed {
+                put.content_type
+            } else {
+                source.meta.content_type.clone()
+            },
+            ..put
+        };
+        let keep_uuid = (from.moving && from.source != *loc).then(|| source.meta.uuid.clone());
+        let written = self
+            .commit_as(
+                caller,
+                loc,
+                put,
+                received,
+                Some((source.meta.meta, keep_uuid)),
+            )
+            .await?;
+        if from.moving && from.source != *loc {
+            match self.delete_object(caller, &from.source).await {
+                Ok(()) | Err(AppError::NotFound(_)) => {}
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(written)
+    }
+}
+
+impl Registry {
+    /// The bytes of the copy's source, received into staging as a body
+    /// would be; 409 if the source is not what was seen (`seen`).
+    async fn receive_copy(
+        &self,
+        source: &Location,
+        seen: FileInfo,
+        limit: u64,
+    ) -> Result<Received, AppError> {
+        let (info, read) = self
+            .store
+            .read_object(source, None)
+            .await
+            .map_err(store_error)?
+            .ok_or_else(|| changed(source))?;
+        if info != seen {
+            return Err(changed(source));
+        }
+        self.store
+            .receive_object(read.body, limit)
+            .await
+            .map_err(|e| match e {
+                StoreError::PastLimit { .. } | StoreError::Cut(_) => changed(source),
+                e => store_error(e),
+            })
+    }
+
+    /// A copy (move) of a directory object: a directory object at `loc`
+    /// with the source's type (and, moving, the source deleted after).
+    async fn copy_directory(
+        &self,
+        caller: &Caller,
+        loc: &Location,
+        put: PutObject,
+        from: &CopyFrom,
+        source: super::objects::ObjectView,
+    ) -> Result<Written, AppError> {
+        let put = PutObject {
+            content_type: source.meta.content_type,
+            ..put
+        };
+        let written = self.put_directory(caller, loc, put).await?;
+        if from.moving && from.source != *loc {
+            self.delete_object(caller, &from.source).await?;
+        }
+        Ok(written)
+    }
+
+    /// `PUT` of a directory object (`Content-Type: application/directory`
+    /// or `application/folder`, no body): a catalogue row alone, which
+    /// objects under `<name>/` on disk may or may not accompany. A file at
+    /// the name is 409 (a file system holds no file and directory of one
+    /// name; delete it first).
+    pub(crate) async fn put_directory(
+        &self,
+        caller: &Caller,
+        loc: &Location,
+        put: PutObject,
+    ) -> Result<Written, AppError> {
+        check_owner(caller, loc.account())?;
+        if put.change.meta.len() > MAX_META {
+            return Err(AppError::OverLimit(format!(
+                "An object holds at most {MAX_META} X-Object-Meta-* keys"
+            )));
+        }
+        self.own_container(caller, loc.account(), loc.container())
+            .await?;
+        let _turn = self.locks.lock(&loc.canonical()).await;
+        if self.object_info(loc).await?.is_some() {
+            return Err(AppError::Conflict(format!(
+                "'{}' is a file: delete it before making a directory there",
+                loc.canonical()
+            )));
+        }
+        self.check_write(caller, loc, &put.pre).await?;
+        let key = object_key(loc);
+        let old = self.db.read(|tx| Ok(tx.object_meta(&key)?)).await?;
+        let old = old.filter(|m| super::objects::is_directory_type(&m.content_type));
+        let version = old.as_ref().map_or(1, |m| m.version + 1);
+        let mut meta = old.unwrap_or_else(|| ObjectMeta::unrecorded(loc.account(), now_micros()));
+        meta.content_type = put.content_type;
+        put.change.apply(&mut meta)?;
+        super::objects::settle_public(&mut meta);
+        meta.version = version;
+        if meta.uuid.is_empty() {
+            meta.uuid = uuid::Uuid::new_v4().to_string();
+        }
+        meta.modified_by = caller.id().to_string();
+        meta.modified_at = now_micros();
+        self.db
+            .write(move |tx| Ok(tx.put_object_meta(&key, &meta)?))
+            .await?;
+        Ok(Written {
+            md5: "d41d8cd98f00b204e9800998ecf8427e".to_string(),
+            version,
+        })
+    }
+}
+
+/// The 409 of a source that changed while it was copied.
+fn changed(source: &Location) -> AppError {
+    AppError::Conflict(format!(
+        "Object '{}' changed while it was copied; repeat the request",
+        source.canonical()
+    ))
 }

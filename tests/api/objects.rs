@@ -13,16 +13,16 @@ use serde_json::{json, Value};
 use crate::helpers::{db_path, TestApp, ALICE, BOB, CAROL};
 use crate::util::{fault, header, json_with_status, md5_hex, must_header, sha256_hex};
 
-const MIB: usize = 1 << 20;
-const BLOCK: usize = 4 * MIB;
+pub(crate) const MIB: usize = 1 << 20;
+pub(crate) const BLOCK: usize = 4 * MIB;
 
 /// The object-store path of `rest` (`/<account>/...`).
-fn os(rest: &str) -> String {
+pub(crate) fn os(rest: &str) -> String {
     format!("/object-store/v1{rest}")
 }
 
 /// A request with a token, headers and a body.
-async fn call(
+pub(crate) async fn call(
     app: &TestApp,
     method: Method,
     rest: &str,
@@ -41,25 +41,35 @@ async fn call(
     req.send().await.expect("request sent")
 }
 
-async fn get(app: &TestApp, rest: &str, token: &str) -> Response {
+pub(crate) async fn get(app: &TestApp, rest: &str, token: &str) -> Response {
     call(app, Method::GET, rest, token, &[], Vec::new()).await
 }
 
-async fn head(app: &TestApp, rest: &str, token: &str) -> Response {
+pub(crate) async fn head(app: &TestApp, rest: &str, token: &str) -> Response {
     call(app, Method::HEAD, rest, token, &[], Vec::new()).await
 }
 
-async fn put(app: &TestApp, rest: &str, token: &str, data: &[u8]) -> Response {
+pub(crate) async fn put(app: &TestApp, rest: &str, token: &str, data: &[u8]) -> Response {
     call(app, Method::PUT, rest, token, &[], data.to_vec()).await
 }
 
 /// Alice's `PUT` with headers.
-async fn put_with(app: &TestApp, rest: &str, headers: &[(&str, &str)], data: &[u8]) -> Response {
+pub(crate) async fn put_with(
+    app: &TestApp,
+    rest: &str,
+    headers: &[(&str, &str)],
+    data: &[u8],
+) -> Response {
     call(app, Method::PUT, rest, ALICE.0, headers, data.to_vec()).await
 }
 
 /// `POST ?update` of blocks, as kamaki sends it.
-async fn post_blocks(app: &TestApp, account: &str, container: &str, data: &[u8]) -> Response {
+pub(crate) async fn post_blocks(
+    app: &TestApp,
+    account: &str,
+    container: &str,
+    data: &[u8],
+) -> Response {
     call(
         app,
         Method::POST,
@@ -72,7 +82,7 @@ async fn post_blocks(app: &TestApp, account: &str, container: &str, data: &[u8])
 }
 
 /// `PUT ?hashmap=True&format=json`, as kamaki sends it.
-async fn put_hashmap(app: &TestApp, rest: &str, map: &Value) -> Response {
+pub(crate) async fn put_hashmap(app: &TestApp, rest: &str, map: &Value) -> Response {
     call(
         app,
         Method::PUT,
@@ -85,16 +95,16 @@ async fn put_hashmap(app: &TestApp, rest: &str, map: &Value) -> Response {
 }
 
 /// The Pithos block hash: SHA-256 without trailing NULs.
-fn block_hash(data: &[u8]) -> String {
+pub(crate) fn block_hash(data: &[u8]) -> String {
     let end = data.iter().rposition(|&b| b != 0).map_or(0, |i| i + 1);
     sha256_hex(&data[..end])
 }
 
-fn hashes_of(data: &[u8]) -> Vec<String> {
+pub(crate) fn hashes_of(data: &[u8]) -> Vec<String> {
     data.chunks(BLOCK).map(block_hash).collect()
 }
 
-fn pattern(n: usize, seed: u8) -> Vec<u8> {
+pub(crate) fn pattern(n: usize, seed: u8) -> Vec<u8> {
     (0..n)
         .map(|i| (i as u8).wrapping_mul(31).wrapping_add(seed) | 1)
         .collect()
@@ -102,7 +112,7 @@ fn pattern(n: usize, seed: u8) -> Vec<u8> {
 
 /// Everything a refused request must leave as it was: every file under the
 /// root (path and content hash) and the catalogue's object rows.
-fn snapshot(app: &TestApp) -> (Vec<(String, String)>, Vec<String>) {
+pub(crate) fn snapshot(app: &TestApp) -> (Vec<(String, String)>, Vec<String>) {
     fn walk(dir: &Path, rel: &str, out: &mut Vec<(String, String)>) {
         let Ok(entries) = std::fs::read_dir(dir) else {
             return;
@@ -142,7 +152,11 @@ fn snapshot(app: &TestApp) -> (Vec<(String, String)>, Vec<String>) {
 }
 
 /// Asserts the status of a refused request, and that it changed nothing.
-async fn refused(app: &TestApp, status: u16, send: impl std::future::Future<Output = Response>) {
+pub(crate) async fn refused(
+    app: &TestApp,
+    status: u16,
+    send: impl std::future::Future<Output = Response>,
+) {
     let before = snapshot(app);
     let resp = send.await;
     let got = resp.status().as_u16();
@@ -155,7 +169,7 @@ async fn refused(app: &TestApp, status: u16, send: impl std::future::Future<Outp
     );
 }
 
-fn blocks_on_disk(app: &TestApp) -> Vec<String> {
+pub(crate) fn blocks_on_disk(app: &TestApp) -> Vec<String> {
     let mut names: Vec<String> = std::fs::read_dir(app.root().join("+blocks"))
         .map(|d| {
             d.flatten()
@@ -168,7 +182,7 @@ fn blocks_on_disk(app: &TestApp) -> Vec<String> {
 }
 
 /// Whether the test runs on the `fs` store (else it checks the 404 and stops).
-async fn served(app: &TestApp) -> bool {
+pub(crate) async fn served(app: &TestApp) -> bool {
     if !crate::HTTP_BACKENDS {
         return true;
     }
@@ -184,7 +198,7 @@ async fn served(app: &TestApp) -> bool {
 }
 
 /// A server on the `fs` store; `None` (after checking the 404) on the `pithos` one.
-async fn fs_app() -> Option<TestApp> {
+pub(crate) async fn fs_app() -> Option<TestApp> {
     let app = TestApp::spawn().await;
     served(&app).await.then_some(app)
 }
@@ -976,9 +990,26 @@ async fn deleting_objects_and_containers() {
     );
     refused(&app, 404, del("/alice/work/d/e/z")).await;
     refused(&app, 409, del("/alice/work")).await;
+    // With a delimiter: emptied and kept, as Pithos (kamaki's `container
+    // delete -r` then sends a plain DELETE).
     assert_eq!(del("/alice/work?delimiter=/").await.status(), 204);
+    assert!(
+        app.root().join("alice/work").is_dir(),
+        "the container stays"
+    );
+    let listed = get(&app, "/alice/work?format=json", ALICE.0).await;
+    assert_eq!(listed.text().await.unwrap(), "[]");
+    assert_eq!(del("/alice/work").await.status(), 204);
     assert!(!app.root().join("alice/work").exists());
+    refused(&app, 404, del("/alice/work?delimiter=/")).await;
+    // `until` is a plain delete (kamaki's `container delete` sends it).
     assert_eq!(put(&app, "/alice/empty", ALICE.0, b"").await.status(), 201);
+    assert_eq!(
+        put(&app, "/alice/empty/o", ALICE.0, b"1").await.status(),
+        201
+    );
+    refused(&app, 409, del("/alice/empty?until=1234")).await;
+    assert_eq!(del("/alice/empty/o").await.status(), 204);
     assert_eq!(del("/alice/empty?until=1234").await.status(), 204);
     refused(&app, 404, del("/alice/empty")).await;
     let conn = rusqlite::Connection::open(db_path(&app)).unwrap();

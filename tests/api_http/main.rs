@@ -48,6 +48,12 @@ mod metadata_headers;
 mod metrics;
 #[path = "../api/objects.rs"]
 mod objects;
+#[path = "../api/objects_copy.rs"]
+mod objects_copy;
+#[path = "../api/objects_defects.rs"]
+mod objects_defects;
+#[path = "../api/objects_pithos.rs"]
+mod objects_pithos;
 #[path = "../api/pithos_hash.rs"]
 mod pithos_hash;
 #[path = "../api/registration.rs"]

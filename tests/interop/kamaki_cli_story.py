@@ -443,4 +443,55 @@ def cleanup_uploaded():
     not_contains(names, 'lab', 'kamaki container list after container delete')
 
 
+@story.step('file mkdir, upload -r, copy, move, publish (a public URL without a token), '
+            'sharer list, container delete -r (issue 24)', needs=('configure',))
+def file_round_two():
+    try:
+        from urllib2 import HTTPError, urlopen  # Python 2.7 (kamaki 0.16)
+    except ImportError:  # pragma: no cover
+        from urllib.error import HTTPError
+        from urllib.request import urlopen
+    kamaki('container', 'create', 'work')
+    kamaki('file', 'mkdir', '/work/dir')
+    info = kjson('file', 'info', '/work/dir')
+    subset(info, {'content-type': 'application/directory'}, 'kamaki file info of a directory')
+    ok(info.get('x-object-uuid'), 'kamaki file info shows X-Object-UUID: %s' % info)
+    tree = os.path.join(env.work, 'tree')
+    os.makedirs(os.path.join(tree, 'sub'))
+    a, b = pattern(1000, 'round-two-a'), pattern(5 * 1024 * 1024, 'round-two-b')
+    for rel, data in (('a', a), ('sub/b', b)):
+        with open(os.path.join(tree, rel), 'wb') as f:
+            f.write(data)
+    kamaki('file', 'upload', '-r', tree, '/work/tree')
+    names = [o['name'] for o in kjson('file', 'list', '/work')]
+    for name in ('dir', 'tree/a', 'tree/sub/b'):
+        contains(names, name, 'kamaki file list after upload -r')
+    same_bytes(downloaded('/work/tree/sub/b'), b, 'kamaki file download of an upload -r file')
+    kamaki('file', 'copy', '/work/tree/a', '/work/copied')
+    same_bytes(downloaded('/work/copied'), a, 'kamaki file copy')
+    same_bytes(downloaded('/work/tree/a'), a, 'the source of kamaki file copy')
+    uuid = kjson('file', 'info', '/work/copied').get('x-object-uuid')
+    kamaki('file', 'move', '/work/copied', '/work/moved')
+    names = [o['name'] for o in kjson('file', 'list', '/work')]
+    not_contains(names, 'copied', 'kamaki file list after file move')
+    eq(kjson('file', 'info', '/work/moved').get('x-object-uuid'), uuid, 'a move keeps the UUID')
+    url = kamaki('file', 'publish', '/work/moved').out.strip()
+    ok(url.startswith('http') and '/object-store/public/' in url, 'kamaki file publish: %s' % url)
+    eq(urlopen(url).read(), a, 'the public URL, without a token')
+    kamaki('file', 'unpublish', '/work/moved')
+    try:
+        urlopen(url)
+        ok(False, 'the public URL after unpublish answered')
+    except HTTPError as e:
+        eq(e.code, 404, 'the public URL after unpublish')
+    kamaki('file', 'modify', '/work/moved', '--read-permission', B_ID)
+    shared = [o['name'] for o in kjson('file', 'list', '/work', '--shared-by-me')]
+    eq(shared, ['moved'], 'kamaki file list --shared-by-me')
+    out = kamaki('sharer', 'list', cloud='bob').out
+    ok(A_ID in out or A_NAME in out, 'bob: kamaki sharer list names alice: %s' % out)
+    kamaki('container', 'delete', '-r', '--yes', 'work')
+    names = [c['name'] for c in kjson('container', 'list')]
+    not_contains(names, 'work', 'kamaki container list after container delete -r')
+
+
 story.finish()

@@ -19,7 +19,7 @@ from kamaki.clients.astakos import CachedAstakosClient  # noqa: E402
 from kamaki.clients.image import ImageClient  # noqa: E402
 from kamaki.clients.pithos import PithosClient  # noqa: E402
 
-from interop import (BLOCK, Env, Story, block_hashes, eq, md5, pattern,  # noqa: E402
+from interop import (BLOCK, Env, Story, block_hashes, eq, md5, ok, pattern,  # noqa: E402
                      pithos_hash, raises, read_file, same_bytes, subset, upload_image)
 
 env = Env()
@@ -215,16 +215,28 @@ def sharing():
     raises(lambda: bob.get_object_info(NAME), status_of(403), 'Bob after del_object_sharing')
 
 
-@story.step('publish (X-Object-Public): every user reads it; unpublish_object: not any more',
-            needs=('upload_object',))
+@story.step('publish_object: every user reads it, anyone at its public URL (with Range); '
+            'unpublish_object: not any more', needs=('upload_object',))
 def publish():
-    # What publish_object sends. publish_object itself then reads the public
-    # URL from X-Object-Public, which plankton does not serve (§14).
+    try:
+        from urllib2 import HTTPError, Request, urlopen  # Python 2.7 (kamaki 0.16)
+    except ImportError:  # pragma: no cover
+        from urllib.error import HTTPError
+        from urllib.request import Request, urlopen
     alice, carol = client(A_TOKEN), client(C_TOKEN)
-    alice.object_post(NAME, update=True, public=True)
+    url = alice.publish_object(NAME)
+    ok('/object-store/public/' in url, 'publish_object answers the public URL: %s' % url)
     eq(carol.get_object_info(NAME).get('etag'), md5(IMAGE), 'Carol reads a published object')
+    same_bytes(urlopen(url).read(), IMAGE, 'the public URL, without a token')
+    ranged = urlopen(Request(url, headers={'Range': 'bytes=10-19'}))
+    eq((ranged.getcode(), ranged.read()), (206, IMAGE[10:20]), 'the public URL with Range')
     alice.unpublish_object(NAME)
     raises(lambda: carol.get_object_info(NAME), status_of(403), 'Carol after unpublishing')
+    try:
+        urlopen(url)
+        ok(False, 'the public URL answered after unpublish_object')
+    except HTTPError as e:
+        eq(e.code, 404, 'the public URL after unpublish_object')
 
 
 @story.step('register the uploaded object: checksum and size; a member reads the object',

@@ -23,6 +23,7 @@ use bytes::Bytes;
 use futures_util::Stream;
 
 use super::intake::{upload_work, Batches};
+use super::space::Ledger;
 use super::staging::sync_dir;
 use super::{write_error, StoreError};
 use crate::backends::hash::{ObjectHasher, BLOCK_SIZE};
@@ -47,12 +48,57 @@ pub(crate) struct Blocks {
     /// By object key: the hashes its hashmap `PUT` named, and until when
     /// they are kept for it.
     reserved: Mutex<HashMap<String, Reservation>>,
+    /// The quota's ledger: space claimed, blocks not yet consumed.
+    space: Arc<Ledger>,
 }
 
-/// The blocks a hashmap `PUT` named for its object.
+/// The blocks a hashmap `PUT` named for its object (raw SHA-256s: a
+/// third of the memory of their hex).
 struct Reservation {
     until: Instant,
-    hashes: HashSet<String>,
+    hashes: HashSet<[u8; 32]>,
+}
+
+/// The most block hashes one account's reservations hold: a 1 TiB
+/// object's hashmap (about 10 MiB of memory).
+const MAX_RESERVED_PER_ACCOUNT: usize = 1 << 18;
+
+/// The most block hashes all reservations hold (about 80 MiB of memory).
+const MAX_RESERVED: usize = 1 << 21;
+
+/// The raw bytes of a block hash in hex.
+fn raw(hash: &str) -> Option<[u8; 32]> {
+    let mut out = [0u8; 32];
+    hex::decode_to_slice(hash, &mut out).ok().map(|()| out)
+}
+
+/// The account of an object key (`<account>/<container>/<object>`).
+fn account_of(key: &str) -> &str {
+    key.split('/').next().unwrap_or_default()
+}
+
+/// Drops the oldest reservations (of `account`, or of all) until the
+/// hashes they hold are at most `max`.
+fn bound(reserved: &mut HashMap<String, Reservation>, account: Option<&str>, max: usize) {
+    let mine = |k: &str| account.is_none_or(|a| account_of(k) == a);
+    let mut held: usize = reserved
+        .iter()
+        .filter(|(k, _)| mine(k))
+        .map(|(_, r)| r.hashes.len())
+        .sum();
+    while held > max {
+        let Some(oldest) = reserved
+            .iter()
+            .filter(|(k, _)| mine(k))
+            .min_by_key(|(_, r)| r.until)
+            .map(|(k, _)| k.clone())
+        else {
+            return;
+        };
+        if let Some(r) = reserved.remove(&oldest) {
+            held -= r.hashes.len();
+        }
+    }
 }
 
 /// The blocks an assembly reads, held until it ends.
@@ -149,9 +195,10 @@ pub(crate) fn block_hash(data: &[u8]) -> String {
 }
 
 impl Blocks {
-    /// The block store of `root`, made if missing; expired blocks and
-    /// leftover partial writes are removed.
-    pub(crate) fn open(root: &Path) -> std::io::Result<Blocks> {
+    /// The block store of `root`, made if missing; expired blocks are
+    /// removed, and with `sole` (this process holds the staging lock: no
+    /// other can be writing a block) every partial block write too.
+    pub(crate) fn open(root: &Path, sole: bool) -> std::io::Result<Blocks> {
         let dir = root.join(BLOCKS_DIR);
         if !dir.is_dir() {
             std::fs::create_dir_all(&dir)?;
@@ -162,7 +209,12 @@ impl Blocks {
             last_sweep: Mutex::new(Instant::now()),
             pins: Mutex::new(HashMap::new()),
             reserved: Mutex::new(HashMap::new()),
+            space: Arc::new(Ledger::default()),
         };
+        let parts = if sole { remove_parts(&blocks.dir)? } else { 0 };
+        if parts > 0 {
+            log::info!("removed {parts} partial block write(s) left by a stop");
+        }
         let removed = blocks.sweep(BLOCK_TTL)?;
         if removed > 0 {
             log::info!("removed {removed} block(s) unused for a day");
@@ -192,7 +244,7 @@ impl Blocks {
     pub(crate) fn start_block(&self) -> std::io::Result<BlockWriter> {
         let tmp = self
             .dir
-            .join(format!(".part-{}", uuid::Uuid::new_v4().simple()));
+            .join(format!("{PART}{}", uuid::Uuid::new_v4().simple()));
         let file = OpenOptions::new().write(true).create_new(true).open(&tmp)?;
         Ok(BlockWriter {
             tmp: Some(tmp),
@@ -302,8 +354,10 @@ impl Blocks {
 
     /// Keeps `hashes` for the object `key` (replacing what was kept for it)
     /// until that object is written or `BLOCK_TTL` has passed; drops the
-    /// reservations that expired. Call it before looking for the blocks:
-    /// one removed before this is then seen as missing.
+    /// reservations that expired, then the oldest ones while the account's
+    /// or everyone's pass their bound (an upload whose reservation went is
+    /// told to send those blocks again, nothing worse). Call it before
+    /// looking for the blocks: one removed before this is then seen as missing.
     pub(crate) fn reserve(&self, key: &str, hashes: &[String]) {
         let now = Instant::now();
         let mut reserved = self
@@ -311,22 +365,25 @@ impl Blocks {
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
         reserved.retain(|_, r| r.until > now);
-        let hashes: HashSet<String> = hashes
+        let hashes: HashSet<[u8; 32]> = hashes
             .iter()
             .filter(|h| h.as_str() != EMPTY_HASH)
-            .cloned()
+            .filter_map(|h| raw(h))
             .collect();
+        reserved.remove(key);
         if hashes.is_empty() {
-            reserved.remove(key);
-        } else {
-            reserved.insert(
-                key.to_string(),
-                Reservation {
-                    until: now + BLOCK_TTL,
-                    hashes,
-                },
-            );
+            return;
         }
+        let account = account_of(key).to_string();
+        reserved.insert(
+            key.to_string(),
+            Reservation {
+                until: now + BLOCK_TTL,
+                hashes,
+            },
+        );
+        bound(&mut reserved, Some(&account), MAX_RESERVED_PER_ACCOUNT);
+        bound(&mut reserved, None, MAX_RESERVED);
     }
 
     /// Holds `hashes` against removal by other assemblies until the guard is dropped.
@@ -347,9 +404,27 @@ impl Blocks {
         }
     }
 
-    /// Removes files older than `age` (blocks, and partial writes).
+    /// Removes files older than `age` (blocks, and partial writes); the
+    /// ledger forgets the blocks removed.
     pub(crate) fn sweep(&self, age: Duration) -> std::io::Result<usize> {
-        sweep_dir(&self.dir, age)
+        let removed = sweep_dir(&self.dir, age)?;
+        if removed > 0 {
+            self.space.prune(|h| self.path(h).is_file());
+        }
+        Ok(removed)
+    }
+
+    /// The quota's ledger of this store root.
+    pub(crate) fn space(&self) -> &Arc<Ledger> {
+        &self.space
+    }
+
+    /// The bytes kept of each of `hashes` (blocks not there are left out).
+    pub(crate) fn sizes(&self, hashes: &[String]) -> Vec<(String, u64)> {
+        hashes
+            .iter()
+            .filter_map(|h| Some((h.clone(), self.path(h).metadata().ok()?.len())))
+            .collect()
     }
 }
 
@@ -372,13 +447,42 @@ fn sweep_dir(dir: &Path, age: Duration) -> std::io::Result<usize> {
     Ok(removed)
 }
 
-/// For `plankton check`: removes the blocks of `root` unused for a day.
+/// The name prefix of a block being written.
+const PART: &str = ".part-";
+
+/// Removes the partial block writes of `dir`, whatever their age: called
+/// where no upload can be running (at start, by `plankton check`), so each
+/// is the leftover of a process that was stopped mid-write.
+fn remove_parts(dir: &Path) -> std::io::Result<usize> {
+    let mut removed = 0;
+    for entry in std::fs::read_dir(dir)?.flatten() {
+        let part = entry
+            .file_name()
+            .to_str()
+            .is_some_and(|n| n.starts_with(PART));
+        if part && std::fs::remove_file(entry.path()).is_ok() {
+            removed += 1;
+        }
+    }
+    if removed > 0 {
+        sync_dir(dir)?;
+    }
+    Ok(removed)
+}
+
+/// For `plankton check`: removes the blocks of `root` unused for a day,
+/// and, when no server runs on the root (the staging lock is free), every
+/// partial block write (a stopped process's leftover).
 pub(crate) fn sweep_expired(root: &Path) -> std::io::Result<usize> {
     let dir = root.join(BLOCKS_DIR);
     if !dir.is_dir() {
         return Ok(0);
     }
-    sweep_dir(&dir, BLOCK_TTL)
+    let parts = match super::staging::claim(root)? {
+        Some(_lock) => remove_parts(&dir)?,
+        None => 0,
+    };
+    Ok(parts + sweep_dir(&dir, BLOCK_TTL)?)
 }
 
 impl Blocks {
@@ -441,13 +545,16 @@ impl Pinned {
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
         reserved.remove(key);
+        self.blocks.space.gone(&self.hashes);
         let now = Instant::now();
         let mut removed = false;
         for h in &self.hashes {
             let last = pins.get(h).is_some_and(|n| *n == 1);
-            let kept = reserved
-                .values()
-                .any(|r| r.until > now && r.hashes.contains(h));
+            let kept = raw(h).is_some_and(|h| {
+                reserved
+                    .values()
+                    .any(|r| r.until > now && r.hashes.contains(&h))
+            });
             if last && !kept && h != EMPTY_HASH && std::fs::remove_file(self.blocks.path(h)).is_ok()
             {
                 removed = true;
@@ -486,7 +593,7 @@ mod tests {
     #[test]
     fn blocks_are_kept_by_hash_without_trailing_nuls() {
         let dir = tempfile::tempdir().unwrap();
-        let blocks = Arc::new(Blocks::open(dir.path()).unwrap());
+        let blocks = Arc::new(Blocks::open(dir.path(), true).unwrap());
         let (h, made) = blocks.put(b"abc\0\0").unwrap();
         assert!(made);
         assert_eq!(h, block_hash(b"abc"));
@@ -511,9 +618,29 @@ mod tests {
     }
 
     #[test]
+    fn partial_block_writes_go_at_start_and_at_check_only_with_the_lock() {
+        let dir = tempfile::tempdir().unwrap();
+        let part = dir.path().join(BLOCKS_DIR).join(".part-left");
+        Blocks::open(dir.path(), true).unwrap();
+        std::fs::write(&part, b"half a block").unwrap();
+        Blocks::open(dir.path(), false).unwrap();
+        assert!(part.exists(), "another process may be writing it");
+        Blocks::open(dir.path(), true).unwrap();
+        assert!(!part.exists(), "removed at start");
+        std::fs::write(&part, b"half a block").unwrap();
+        {
+            let _server = super::super::staging::claim(dir.path()).unwrap().unwrap();
+            assert_eq!(sweep_expired(dir.path()).unwrap(), 0);
+            assert!(part.exists(), "a server runs: left to it");
+        }
+        assert_eq!(sweep_expired(dir.path()).unwrap(), 1);
+        assert!(!part.exists(), "removed by check");
+    }
+
+    #[test]
     fn blocks_reserved_by_another_upload_outlive_an_assembly() {
         let dir = tempfile::tempdir().unwrap();
-        let blocks = Arc::new(Blocks::open(dir.path()).unwrap());
+        let blocks = Arc::new(Blocks::open(dir.path(), true).unwrap());
         let (x, _) = blocks.put(b"shared").unwrap();
         let (y, _) = blocks.put(b"own").unwrap();
         blocks.reserve("a/c/b", std::slice::from_ref(&x));
@@ -529,5 +656,35 @@ mod tests {
         blocks.reserve("a/c/d", &[]);
         blocks.pin(std::slice::from_ref(&z)).consume("a/c/e");
         assert!(!blocks.has(&z));
+    }
+
+    #[test]
+    fn reservations_are_bounded_per_account_and_in_all() {
+        let dir = tempfile::tempdir().unwrap();
+        let blocks = Blocks::open(dir.path(), true).unwrap();
+        let hashes = |seed: usize, n: usize| -> Vec<String> {
+            (0..n)
+                .map(|i| block_hash(format!("{seed}-{i}").as_bytes()))
+                .collect()
+        };
+        for i in 0..3 {
+            blocks.reserve(&format!("a/c/{i}"), &hashes(i, 4));
+            blocks.reserve(&format!("b/c/{i}"), &hashes(10 + i, 4));
+        }
+        let mut reserved = blocks.reserved.lock().unwrap();
+        let held = |r: &HashMap<String, Reservation>, account: Option<&str>| -> usize {
+            r.iter()
+                .filter(|(k, _)| account.is_none_or(|a| account_of(k) == a))
+                .map(|(_, r)| r.hashes.len())
+                .sum()
+        };
+        assert_eq!(held(&reserved, None), 24);
+        bound(&mut reserved, Some("a"), 8);
+        assert_eq!(held(&reserved, Some("a")), 8);
+        assert!(!reserved.contains_key("a/c/0"), "the oldest goes first");
+        assert_eq!(held(&reserved, Some("b")), 12, "others keep theirs");
+        bound(&mut reserved, None, 10);
+        assert!(held(&reserved, None) <= 10);
+        assert!(reserved.contains_key("b/c/2"), "the newest stays");
     }
 }

@@ -9,6 +9,7 @@ use futures_util::Stream;
 
 use super::blocks::{Blocks, Used};
 use super::objects::{object_key, FileInfo};
+use super::space::{Ask, Claim};
 use super::staging::{Finished, Staged};
 use super::{blocking, write_error, FsStore, ObjectRead, ObjectStore, Received, StoreError};
 use crate::domain::location::Location;
@@ -164,10 +165,13 @@ impl ObjectStore {
         Ok(Received::staged(staged, None))
     }
 
-    /// Stores the body's blocks (at most `limit` bytes) and answers their
-    /// hashes in order; a failed upload leaves none of the blocks it made.
+    /// Stores the body's blocks (at most `limit` bytes) for `account` and
+    /// answers their hashes in order; the blocks it made count against the
+    /// account's quota until an object consumes them. A failed upload
+    /// leaves none of the blocks it made.
     pub(crate) async fn store_blocks<S, E>(
         &self,
+        account: &str,
         body: S,
         limit: u64,
     ) -> Result<Vec<String>, StoreError>
@@ -177,13 +181,26 @@ impl ObjectStore {
     {
         let fs = self.endpoint()?;
         let blocks = Arc::clone(fs.blocks()?);
-        let (hashes, _made) = blocks.receive(body, limit).await?;
+        let (hashes, made) = blocks.receive(body, limit).await?;
+        let account = account.to_string();
         let _ = blocking(move || {
+            blocks.space().made(&account, blocks.sizes(&made));
             blocks.sweep_now_and_then();
             Ok(())
         })
         .await;
         Ok(hashes)
+    }
+
+    /// Claims the space of a write under the account's quota, its usage on
+    /// disk read under the ledger's lock: the claim, or `Err(left)` when
+    /// the write needs more than is left.
+    pub(crate) async fn claim_space(&self, ask: Ask) -> Result<Result<Claim, u64>, StoreError> {
+        self.on_fs(move |fs| {
+            let ledger = Arc::clone(fs.blocks()?.space());
+            ledger.claim(&ask, || fs.usage(&ask.account))
+        })
+        .await
     }
 
     /// Assembles the object `loc` from the uploaded blocks of `map` into

@@ -107,7 +107,8 @@ impl FsStore {
                 STAGING_DIR
             ),
         }
-        store.blocks = match Blocks::open(&store.root) {
+        let sole = store._staging.is_some();
+        store.blocks = match Blocks::open(&store.root, sole) {
             Ok(b) => Some(Arc::new(b)),
             Err(e) => {
                 log::error!(

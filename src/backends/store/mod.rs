@@ -10,6 +10,7 @@ mod fs;
 mod intake;
 mod objects;
 mod pithos;
+mod space;
 mod staging;
 
 use std::pin::Pin;
@@ -22,6 +23,7 @@ pub(crate) use endpoint::Assembled;
 pub(crate) use fs::FsStore;
 pub(crate) use objects::{container_key, object_key, FileInfo};
 pub(crate) use pithos::PithosStore;
+pub(crate) use space::{Ask, Claim};
 
 use crate::domain::location::Location;
 use crate::domain::object::{CachedHash, ObjectInfo, Readers};

@@ -443,6 +443,17 @@ impl CatalogueTx for SqliteTx<'_> {
     fn image_readable_under(&self, prefix: &str, caller: &str) -> Result<HashSet<String>, DbError> {
         self.readable_under(prefix, caller)
     }
+
+    fn shared_objects(&self) -> Result<Vec<(String, ObjectMeta)>, DbError> {
+        self.with_sharing()
+    }
+
+    fn object_by_public_id(
+        &self,
+        public_id: &str,
+    ) -> Result<Option<(String, ObjectMeta)>, DbError> {
+        self.published(public_id)
+    }
 }
 
 impl SqliteTx<'_> {

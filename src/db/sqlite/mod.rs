@@ -176,7 +176,16 @@ pub(super) const NOW_MICROS: &str =
 static IMAGE_MODEL_SQL: LazyLock<String> =
     LazyLock::new(|| IMAGE_MODEL.replace("NOW_MICROS", NOW_MICROS));
 
-/// Every migration, in order.
+/// The object store's round two (issue 24): each object's UUID, kept
+/// across its versions, and the id of its public URL while it is
+/// published (unique: the public path names one object).
+const OBJECTS_ROUND_TWO: &str = "
+ALTER TABLE objects ADD COLUMN uuid TEXT NOT NULL DEFAULT '';
+ALTER TABLE objects ADD COLUMN public_id TEXT;
+CREATE UNIQUE INDEX objects_by_public_id ON objects (public_id) WHERE public_id IS NOT NULL;
+";
+
+/// The migrations in order: the schema's version is their number.
 fn steps() -> Vec<M<'static>> {
     vec![
         M::up(SCHEMA),
@@ -184,6 +193,7 @@ fn steps() -> Vec<M<'static>> {
         M::up(OBJECTS),
         M::up(PROPERTIES_IN_ORDER),
         M::up(IMAGE_MODEL_SQL.as_str()).foreign_key_check(),
+        M::up(OBJECTS_ROUND_TWO),
     ]
 }
 
@@ -654,7 +664,7 @@ mod tests {
         );
         drop(c);
         assert_eq!(mode, "wal");
-        assert_eq!(version, 5);
+        assert_eq!(version, steps().len() as i64);
         drop(db);
         assert!(
             SqliteCatalogue::open(&path).is_ok(),

@@ -11,7 +11,8 @@ use crate::db::error::DbError;
 use crate::domain::objects::{ObjectMeta, Sharing};
 
 const META_COLUMNS: &str =
-    "content_type, meta_json, read_list, write_list, public, version, modified_by, modified_at";
+    "content_type, meta_json, read_list, write_list, public, version, modified_by, modified_at, \
+     uuid, public_id";
 
 fn list(text: &str) -> Vec<String> {
     text.split(',')
@@ -41,6 +42,8 @@ fn meta_from_row(row: &Row<'_>, first: usize) -> rusqlite::Result<ObjectMeta> {
         version: row.get::<_, i64>(first + 5)? as u64,
         modified_by: row.get(first + 6)?,
         modified_at: row.get(first + 7)?,
+        uuid: row.get(first + 8)?,
+        public_id: row.get(first + 9)?,
     })
 }
 
@@ -77,13 +80,37 @@ impl SqliteTx<'_> {
         Ok(rows.collect::<Result<_, _>>()?)
     }
 
+    /// The path and metadata of every object with a sharing list.
+    pub(super) fn with_sharing(&self) -> Result<Vec<(String, ObjectMeta)>, DbError> {
+        let sql = format!(
+            "SELECT path, {META_COLUMNS} FROM objects WHERE read_list != '' OR write_list != ''"
+        );
+        let mut stmt = self.conn.prepare_cached(&sql)?;
+        let rows = stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, meta_from_row(r, 1)?)))?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// The path and metadata of the object published under `public_id`.
+    pub(super) fn published(
+        &self,
+        public_id: &str,
+    ) -> Result<Option<(String, ObjectMeta)>, DbError> {
+        let sql = format!("SELECT path, {META_COLUMNS} FROM objects WHERE public_id = ?1");
+        let mut stmt = self.conn.prepare_cached(&sql)?;
+        Ok(stmt
+            .query_row(params![public_id], |r| {
+                Ok((r.get::<_, String>(0)?, meta_from_row(r, 1)?))
+            })
+            .optional()?)
+    }
+
     /// Records (or replaces) the metadata of the object at `path`.
     pub(super) fn put_object(&self, path: &str, m: &ObjectMeta) -> Result<(), DbError> {
         let json = serde_json::to_string(&m.meta).map_err(DbError::internal)?;
         self.conn
             .prepare_cached(&format!(
                 "INSERT OR REPLACE INTO objects (path, {META_COLUMNS}) \
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)"
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)"
             ))?
             .execute(params![
                 path,
@@ -94,7 +121,9 @@ impl SqliteTx<'_> {
                 m.public,
                 m.version as i64,
                 m.modified_by,
-                m.modified_at
+                m.modified_at,
+                m.uuid,
+                m.public_id
             ])?;
         Ok(())
     }

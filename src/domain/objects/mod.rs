@@ -111,6 +111,11 @@ pub(crate) struct ObjectMeta {
     pub(crate) modified_by: String,
     /// When this version was written.
     pub(crate) modified_at: Micros,
+    /// `X-Object-UUID`: one per object, kept across its versions (and a
+    /// move), new after a delete; empty until the object is first written here.
+    pub(crate) uuid: String,
+    /// The id of its public URL while it is published (128 random bits).
+    pub(crate) public_id: Option<String>,
 }
 
 impl ObjectMeta {
@@ -125,6 +130,8 @@ impl ObjectMeta {
             version: 1,
             modified_by: owner.to_string(),
             modified_at,
+            uuid: String::new(),
+            public_id: None,
         }
     }
 }
