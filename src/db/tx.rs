@@ -7,7 +7,9 @@ use std::collections::{BTreeMap, HashSet};
 use super::error::DbError;
 use super::plan::{ListPlan, ListPosition, Piece};
 use crate::domain::ids::ImageId;
-use crate::domain::image::Image;
+use crate::domain::image::{Image, Status};
+use crate::domain::model::{Member, MemberStatus};
+use crate::domain::time::Micros;
 use crate::domain::listing::{ListQuery, ListedImage};
 use crate::domain::object::CachedHash;
 use crate::domain::objects::ObjectMeta;
@@ -35,7 +37,7 @@ pub(crate) type Visit<'v> = dyn FnMut(ListedImage<'_>) + 'v;
 
 /// One transaction of the catalogue, read or write: the only way the
 /// registry reaches the database.
-pub(crate) trait CatalogueTx {
+pub(crate) trait CatalogueTx: MembershipTx {
     /// One image by id with its properties, and whether `caller` reads it
     /// beyond ownership and publicity (a member of a shared image, or any
     /// caller of a community one: docs/api.md §17.10).
@@ -146,4 +148,49 @@ impl dyn CatalogueTx + '_ {
         let plan = ListPlan::new(caller, q, detail, from, after.is_some());
         Ok(self.list_piece(&plan, visit)?)
     }
+}
+
+/// The v2 memberships and tags of an image (docs/api.md §17.7, §17.10),
+/// part of every `CatalogueTx`.
+pub(crate) trait MembershipTx {
+    /// An image's tags, sorted by their bytes.
+    fn tags(&self, image: &StoredImage) -> Result<Vec<String>, DbError>;
+
+    /// Adds a tag; whether it was not there before.
+    fn add_tag(&self, image: &StoredImage, tag: &str) -> Result<bool, DbError>;
+
+    /// Removes a tag; whether it was there.
+    fn remove_tag(&self, image: &StoredImage, tag: &str) -> Result<bool, DbError>;
+
+    /// Adds a membership with `status`, created and updated `at`; whether
+    /// it was not there before (an existing one is left as it is).
+    fn insert_member(
+        &self,
+        image: &StoredImage,
+        member: &str,
+        status: MemberStatus,
+        at: Micros,
+    ) -> Result<bool, DbError>;
+
+    /// One membership of an image, if there is one.
+    fn member(&self, image: &StoredImage, member: &str) -> Result<Option<Member>, DbError>;
+
+    /// Every membership of an image, by member id.
+    fn member_list(&self, image: &StoredImage) -> Result<Vec<Member>, DbError>;
+
+    /// Sets a membership's status, updated `at`; whether there was one.
+    fn set_member_status(
+        &self,
+        image: &StoredImage,
+        member: &str,
+        status: MemberStatus,
+        at: Micros,
+    ) -> Result<bool, DbError>;
+
+    /// Removes a membership; whether there was one.
+    fn delete_member(&self, image: &StoredImage, member: &str) -> Result<bool, DbError>;
+
+    /// Sets an image's `updated_at`, and its status if one is given.
+    fn touch(&self, image: &StoredImage, status: Option<Status>, at: Micros)
+        -> Result<(), DbError>;
 }

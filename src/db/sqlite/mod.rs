@@ -8,6 +8,7 @@
 
 mod catalogue;
 mod list;
+mod members;
 mod objects;
 pub(crate) mod ops;
 mod owned;
