@@ -16,7 +16,7 @@ pub(crate) mod tx;
 pub(crate) use error::DbError;
 pub(crate) use plan::ListPosition;
 pub(crate) use sqlite::{check_directory, ops, OpenError};
-pub(crate) use tx::{CatalogueTx, MembershipTx, StoredImage, Tx};
+pub(crate) use tx::{CatalogueTx, StoredImage, Tx};
 
 use std::path::Path;
 

@@ -8,11 +8,11 @@ use super::error::DbError;
 use super::plan::{ListPlan, ListPosition, Piece};
 use crate::domain::ids::ImageId;
 use crate::domain::image::{Image, Status};
-use crate::domain::model::{Member, MemberStatus};
-use crate::domain::time::Micros;
 use crate::domain::listing::{ListQuery, ListedImage};
+use crate::domain::model::{Member, MemberStatus};
 use crate::domain::object::CachedHash;
 use crate::domain::objects::ObjectMeta;
+use crate::domain::time::Micros;
 use crate::error::AppError;
 
 /// Why a listing's marker was refused.

@@ -16,6 +16,7 @@ use serde_json::{Map, Value};
 
 use crate::config::Formats;
 use crate::domain::ids::{is_valid_user_id, truncate, ImageId};
+use crate::domain::model::MemberStatus;
 use crate::error::AppError;
 
 /// The two PATCH media types, in the order `Accept-Patch` lists them.
@@ -640,17 +641,6 @@ pub(crate) fn parse_create(
         Some(e) => Err(e),
         None => Ok(image),
     }
-}
-
-/// A membership's status (docs/api.md §17.10).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum MemberStatus {
-    /// Not yet answered.
-    Pending,
-    /// Taken: the image is in the member's default list.
-    Accepted,
-    /// Refused.
-    Rejected,
 }
 
 /// `{"member": "<id>"}`, the id 1-255 characters of `[A-Za-z0-9@._-]`;

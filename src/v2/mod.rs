@@ -3,9 +3,12 @@
 //! parse, call one registry function, and render; adding a route is one row
 //! of `ROUTES` in `routes.rs` and its handler.
 
+mod actions;
+mod members;
 mod meta;
 mod routes;
 mod schemas;
+mod tags;
 
 use actix_web::{web, HttpRequest, HttpResponse};
 

@@ -83,13 +83,10 @@ impl MembershipTx for SqliteTx<'_> {
     }
 
     /// One membership of an image, if there is one.
-    fn member(
-        &self,
-        image: &StoredImage,
-        member: &str,
-    ) -> Result<Option<Member>, DbError> {
-        let sql =
-            format!("SELECT {MEMBER_COLUMNS} FROM image_members WHERE image_seq = ?1 AND member = ?2");
+    fn member(&self, image: &StoredImage, member: &str) -> Result<Option<Member>, DbError> {
+        let sql = format!(
+            "SELECT {MEMBER_COLUMNS} FROM image_members WHERE image_seq = ?1 AND member = ?2"
+        );
         let found = self
             .conn
             .prepare_cached(&sql)?
@@ -100,8 +97,9 @@ impl MembershipTx for SqliteTx<'_> {
 
     /// Every membership of an image, by member id.
     fn member_list(&self, image: &StoredImage) -> Result<Vec<Member>, DbError> {
-        let sql =
-            format!("SELECT {MEMBER_COLUMNS} FROM image_members WHERE image_seq = ?1 ORDER BY member");
+        let sql = format!(
+            "SELECT {MEMBER_COLUMNS} FROM image_members WHERE image_seq = ?1 ORDER BY member"
+        );
         let mut stmt = self.conn.prepare_cached(&sql)?;
         let rows = stmt.query_map(params![image.key], |r| member_from_row(image, r))?;
         Ok(rows.collect::<Result<_, _>>()?)
@@ -126,11 +124,7 @@ impl MembershipTx for SqliteTx<'_> {
     }
 
     /// Removes a membership; whether there was one.
-    fn delete_member(
-        &self,
-        image: &StoredImage,
-        member: &str,
-    ) -> Result<bool, DbError> {
+    fn delete_member(&self, image: &StoredImage, member: &str) -> Result<bool, DbError> {
         let n = self
             .conn
             .prepare_cached("DELETE FROM image_members WHERE image_seq = ?1 AND member = ?2")?
