@@ -91,6 +91,11 @@ async fn answer(app: &TestApp, id: &str, member: &str, token: &str, status: &str
     send(app, Method::PUT, &path, token, json!({ "status": status })).await
 }
 
+/// A request without a body; the future owns its path.
+async fn call(app: &TestApp, method: Method, path: String, token: &str) -> Response {
+    app.request(method, &path, Some(token), &[]).await
+}
+
 fn v1_listed(ids: &[String], id: &str) -> bool {
     ids.iter().any(|i| i == id)
 }
@@ -324,11 +329,11 @@ async fn members_are_shown_to_the_owner_and_themselves_and_removed_by_the_owner(
     assert_eq!(app.head(&path("bob"), BOB.0).await.status(), 200);
     let before = state(&app, &id);
     let del = |token: &'static str, m: &'static str| {
-        app.request(
+        call(
+            &app,
             Method::DELETE,
-            &format!("/v2/images/{id}/members/{m}"),
-            Some(token),
-            &[],
+            format!("/v2/images/{id}/members/{m}"),
+            token,
         )
     };
     v2_fault(del(BOB.0, "bob").await, 403, "owner").await;
@@ -348,7 +353,7 @@ async fn tags_are_the_owners_to_add_and_remove() {
     let app = TestApp::spawn_with(|s| s.limits.max_tags = 2).await;
     let id = alices_image(&app, "a.img").await;
     let tag = |t: &str| format!("/v2/images/{id}/tags/{t}");
-    let put = |t: String, token: &'static str| app.request(Method::PUT, &t, Some(token), &[]);
+    let put = |t: String, token: &'static str| call(&app, Method::PUT, t, token);
     let before = state(&app, &id);
     assert_eq!(put(tag("a%2Fb"), ALICE.0).await.status(), 204);
     let after = state(&app, &id);
@@ -367,7 +372,7 @@ async fn tags_are_the_owners_to_add_and_remove() {
     app.set_members(&id, ALICE.0, &["bob"]).await;
     let before_bob = state(&app, &id);
     v2_fault(put(tag("third"), BOB.0).await, 403, "owner").await;
-    let remove = |t: String, token: &'static str| app.request(Method::DELETE, &t, Some(token), &[]);
+    let remove = |t: String, token: &'static str| call(&app, Method::DELETE, t, token);
     v2_fault(remove(tag("Linux"), BOB.0).await, 403, "owner").await;
     v2_fault(remove(tag("linux"), ALICE.0).await, 404, "linux").await;
     assert_eq!(state(&app, &id), before_bob);
@@ -382,8 +387,12 @@ async fn the_owner_deactivates_and_reactivates_an_active_image() {
     let id = alices_image(&app, "a.img").await;
     app.set_members(&id, ALICE.0, &["bob"]).await;
     let action = |what: &'static str, token: &'static str| {
-        let path = format!("/v2/images/{id}/actions/{what}");
-        app.request(Method::POST, &path, Some(token), &[])
+        call(
+            &app,
+            Method::POST,
+            format!("/v2/images/{id}/actions/{what}"),
+            token,
+        )
     };
     let before = state(&app, &id);
     v2_fault(action("deactivate", BOB.0).await, 403, "owner").await;
