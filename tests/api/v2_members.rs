@@ -457,3 +457,27 @@ async fn a_v1_replace_shares_a_private_image_unless_it_empties_the_list() {
     app.set_members(&id, ALICE.0, &[]).await;
     assert_eq!(state(&app, &id)["image"][1], "shared");
 }
+
+#[tokio::test]
+async fn v2_members_of_any_status_read_the_data_until_removed() {
+    let app = TestApp::spawn().await;
+    let id = app.alice().register("d.img").data(b"the data").ok().await;
+    let data = format!("/images/{id}");
+    json_with_status(add(&app, &id, ALICE.0, json!("bob")).await, 200).await;
+    json_with_status(add(&app, &id, ALICE.0, json!("carol")).await, 200).await;
+    json_with_status(answer(&app, &id, "carol", CAROL.0, "rejected").await, 200).await;
+    // Pending and rejected members read by id, with the object store's
+    // sharing (pithos) following the memberships.
+    for token in [BOB.0, CAROL.0] {
+        let resp = app.get(&data, token).await;
+        assert_eq!(resp.status(), 200);
+        assert_eq!(resp.bytes().await.unwrap().as_ref(), b"the data");
+    }
+    let path = format!("/v2/images/{id}/members/bob");
+    assert_eq!(
+        call(&app, Method::DELETE, path, ALICE.0).await.status(),
+        204
+    );
+    assert_eq!(app.get(&data, BOB.0).await.status(), 404);
+    assert_eq!(app.get(&data, CAROL.0).await.status(), 200);
+}

@@ -28,7 +28,7 @@ fn member_from_row(image: &StoredImage, row: &Row<'_>) -> rusqlite::Result<Membe
     })?;
     Ok(Member {
         member_id: row.get(0)?,
-        image_id: image.image.id.clone(),
+        image_id: image.image.id,
         status,
         created_at: row.get(2)?,
         updated_at: row.get(3)?,
