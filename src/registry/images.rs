@@ -17,6 +17,7 @@ use crate::domain::time::now_micros;
 use crate::domain::user::Caller;
 use crate::error::AppError;
 
+use super::sharing::readers_of;
 use super::Registry;
 
 /// A listing read in pieces, each its own read transaction, each going on
@@ -116,6 +117,7 @@ impl Registry {
         let set_protected = new.set.protected;
         let image = described(caller, new, inspected.info, ImageId::generate());
         let is_public = image.is_public();
+        let fresh_visibility = image.visibility;
         // A re-registration keeps `protected` unless the request sets it.
         let keep_protected = set_protected.is_none();
         let write = self.db.write(move |tx| {
@@ -137,16 +139,18 @@ impl Registry {
         // any); its members are kept, its publicity is this request's.
         let at = location.canonical();
         let _turn = self.locks.lock(&at).await;
-        let (was_public, members) = self
+        let (was, members) = self
             .db
             .read(move |tx| match tx.live_image_at(&at)? {
-                Some(s) => Ok((s.image.is_public(), tx.members(&s)?)),
-                None => Ok((false, Vec::new())),
+                Some(s) => Ok((Some(s.image.visibility), tx.members(&s)?)),
+                None => Ok((None, Vec::new())),
             })
             .await?;
+        // A re-registration's visibility follows v1's update rule (§17.12).
+        let after = was.map_or(fresh_visibility, |v| v.on_v1_update(Some(is_public)));
         let change = (
-            Readers::of(was_public, &members),
-            Readers::of(is_public, &members),
+            was.map_or(Readers::Owner, |v| readers_of(v, &members)),
+            readers_of(after, &members),
         );
         self.sync_readers(caller, &location, change, write).await
     }
@@ -180,7 +184,7 @@ impl Registry {
         self.change_readers(caller, id, move |stored, members| {
             check_reserved_keys(patch.properties.keys().chain(patch.conflicts.keys()))?;
             let image = patch.clone().apply(&stored.image, max)?;
-            let readers = Readers::of(image.is_public(), members);
+            let readers = readers_of(image.visibility, members);
             Ok((readers, move |tx: &Tx<'_>, stored: &StoredImage| {
                 let mut image = image.clone();
                 image.updated_at = now_micros().max(stored.image.updated_at);
