@@ -11,6 +11,7 @@ mod images;
 mod members;
 pub(crate) mod objects;
 mod sharing;
+mod v2;
 mod views;
 pub(crate) mod writes;
 
