@@ -60,6 +60,11 @@ pub(crate) trait CatalogueTx: MembershipTx {
     /// its properties, with `image`.
     fn update(&self, stored: &StoredImage, image: &Image) -> Result<(), DbError>;
 
+    /// Inserts a new image under its own id, with its properties and tags;
+    /// false, and nothing written, if any image (tombstones count) ever had
+    /// that id (docs/api.md §17.3).
+    fn insert_new(&self, image: &Image) -> Result<bool, DbError>;
+
     /// The member ids of an image, sorted.
     fn members(&self, image: &StoredImage) -> Result<Vec<String>, DbError>;
 

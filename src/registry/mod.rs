@@ -11,6 +11,7 @@ mod images;
 mod members;
 pub(crate) mod objects;
 mod sharing;
+mod v2;
 mod v2_members;
 mod views;
 pub(crate) mod writes;

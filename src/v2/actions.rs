@@ -3,20 +3,20 @@
 
 use actix_web::HttpResponse;
 
-use super::members::{caller, image_id};
+use super::images::image_id;
 use super::Req;
 use crate::error::AppError;
 
 /// `POST /v2/images/{id}/actions/deactivate`.
 pub(super) async fn deactivate(r: Req) -> Result<HttpResponse, AppError> {
-    let id = image_id(&r)?;
-    r.registry().v2_set_active(caller(&r)?, id, false).await?;
+    let id = image_id(r.param(0))?;
+    r.registry().v2_set_active(r.caller()?, id, false).await?;
     Ok(HttpResponse::NoContent().finish())
 }
 
 /// `POST /v2/images/{id}/actions/reactivate`.
 pub(super) async fn reactivate(r: Req) -> Result<HttpResponse, AppError> {
-    let id = image_id(&r)?;
-    r.registry().v2_set_active(caller(&r)?, id, true).await?;
+    let id = image_id(r.param(0))?;
+    r.registry().v2_set_active(r.caller()?, id, true).await?;
     Ok(HttpResponse::NoContent().finish())
 }

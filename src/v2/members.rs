@@ -1,32 +1,19 @@
 //! v2's members (docs/api.md §17.10): list, add, show, answer and remove
-//! the memberships of an image, and the path and JSON helpers the other
-//! per-image v2 handlers of this change share.
+//! the memberships of an image.
 
 use actix_web::HttpResponse;
 use serde_json::{json, Value};
 
-use super::Req;
-use crate::domain::access::not_found;
+use super::{images, render, Req};
 use crate::domain::ids::{is_valid_user_id, ImageId};
 use crate::domain::model::Member;
 use crate::domain::patch::{parse_member_status, parse_new_member};
 use crate::domain::percent;
-use crate::domain::time::{format_micros, Micros};
-use crate::domain::user::Caller;
 use crate::error::AppError;
 
-/// The caller of a route that needs a token (every one here).
-pub(super) fn caller(r: &Req) -> Result<&Caller, AppError> {
-    r.caller
-        .as_ref()
-        .ok_or_else(|| AppError::internal("a v2 route without a token asked for the caller"))
-}
-
-/// The image id of the path: one that is not a UUID names no image, a
-/// 404 in v2 (clients try a name as an id first, docs/api.md §17.1).
-pub(super) fn image_id(r: &Req) -> Result<ImageId, AppError> {
-    let raw = r.param(0);
-    ImageId::parse(raw).map_err(|_| not_found(raw))
+/// The image id of the path (404 unless a UUID).
+fn image_id(r: &Req) -> Result<ImageId, AppError> {
+    images::image_id(r.param(0))
 }
 
 /// The member id of the path: one that cannot be a member id is 404.
@@ -38,19 +25,14 @@ fn member_id(r: &Req) -> Result<String, AppError> {
     }
 }
 
-/// A time as v2 shows it: `YYYY-MM-DDTHH:MM:SSZ`, UTC.
-pub(super) fn v2_time(t: Micros) -> String {
-    format!("{}Z", format_micros(t).replacen(' ', "T", 1))
-}
-
 /// One membership in v2's JSON.
 fn member_json(m: &Member) -> Value {
     json!({
         "member_id": m.member_id,
         "image_id": m.image_id.to_string(),
         "status": m.status.as_str(),
-        "created_at": v2_time(m.created_at),
-        "updated_at": v2_time(m.updated_at),
+        "created_at": render::time(m.created_at),
+        "updated_at": render::time(m.updated_at),
         "schema": "/v2/schemas/member",
     })
 }
@@ -59,7 +41,7 @@ fn member_json(m: &Member) -> Value {
 /// caller's own.
 pub(super) async fn list(r: Req) -> Result<HttpResponse, AppError> {
     let id = image_id(&r)?;
-    let members = r.registry().v2_members(caller(&r)?, id).await?;
+    let members = r.registry().v2_members(r.caller()?, id).await?;
     let members: Vec<Value> = members.iter().map(member_json).collect();
     Ok(HttpResponse::Ok().json(json!({"members": members, "schema": "/v2/schemas/members"})))
 }
@@ -68,7 +50,7 @@ pub(super) async fn list(r: Req) -> Result<HttpResponse, AppError> {
 pub(super) async fn add(mut r: Req) -> Result<HttpResponse, AppError> {
     let id = image_id(&r)?;
     let member = parse_new_member(&r.body().await?)?;
-    let added = r.registry().v2_add_member(caller(&r)?, id, member).await?;
+    let added = r.registry().v2_add_member(r.caller()?, id, member).await?;
     Ok(HttpResponse::Ok().json(member_json(&added)))
 }
 
@@ -76,7 +58,7 @@ pub(super) async fn add(mut r: Req) -> Result<HttpResponse, AppError> {
 pub(super) async fn show(r: Req) -> Result<HttpResponse, AppError> {
     let id = image_id(&r)?;
     let member = member_id(&r)?;
-    let found = r.registry().v2_member(caller(&r)?, id, member).await?;
+    let found = r.registry().v2_member(r.caller()?, id, member).await?;
     Ok(HttpResponse::Ok().json(member_json(&found)))
 }
 
@@ -85,7 +67,7 @@ pub(super) async fn answer(mut r: Req) -> Result<HttpResponse, AppError> {
     let id = image_id(&r)?;
     let member = member_id(&r)?;
     let status = parse_member_status(&r.body().await?)?;
-    let caller = caller(&r)?;
+    let caller = r.caller()?;
     let changed = r
         .registry()
         .v2_set_member_status(caller, id, member, status)
@@ -98,7 +80,7 @@ pub(super) async fn remove(r: Req) -> Result<HttpResponse, AppError> {
     let id = image_id(&r)?;
     let member = member_id(&r)?;
     r.registry()
-        .v2_remove_member(caller(&r)?, id, member)
+        .v2_remove_member(r.caller()?, id, member)
         .await?;
     Ok(HttpResponse::NoContent().finish())
 }

@@ -2,7 +2,7 @@
 
 use actix_web::HttpResponse;
 
-use super::members::{caller, image_id};
+use super::images::image_id;
 use super::Req;
 use crate::domain::model::check_tag;
 use crate::domain::percent;
@@ -18,16 +18,16 @@ fn tag(r: &Req) -> Result<String, AppError> {
 
 /// `PUT /v2/images/{id}/tags/{tag}`: adds it (already there: no change).
 pub(super) async fn add(r: Req) -> Result<HttpResponse, AppError> {
-    let id = image_id(&r)?;
+    let id = image_id(r.param(0))?;
     let tag = tag(&r)?;
-    r.registry().v2_add_tag(caller(&r)?, id, tag).await?;
+    r.registry().v2_add_tag(r.caller()?, id, tag).await?;
     Ok(HttpResponse::NoContent().finish())
 }
 
 /// `DELETE /v2/images/{id}/tags/{tag}`: removes it; 404 if not there.
 pub(super) async fn remove(r: Req) -> Result<HttpResponse, AppError> {
-    let id = image_id(&r)?;
+    let id = image_id(r.param(0))?;
     let tag = tag(&r)?;
-    r.registry().v2_remove_tag(caller(&r)?, id, tag).await?;
+    r.registry().v2_remove_tag(r.caller()?, id, tag).await?;
     Ok(HttpResponse::NoContent().finish())
 }

@@ -66,6 +66,8 @@ mod uploads;
 mod util;
 #[path = "../api/v2_basics.rs"]
 mod v2_basics;
+#[path = "../api/v2_images.rs"]
+mod v2_images;
 #[path = "../api/v2_members.rs"]
 mod v2_members;
 
