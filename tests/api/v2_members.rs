@@ -481,3 +481,54 @@ async fn v2_members_of_any_status_read_the_data_until_removed() {
     assert_eq!(app.get(&data, BOB.0).await.status(), 404);
     assert_eq!(app.get(&data, CAROL.0).await.status(), 200);
 }
+
+/// Alice's image created through v2 (queued, no data) with `visibility`.
+async fn v2_image(app: &TestApp, visibility: &str) -> String {
+    let body = json!({"name": "v2 image", "visibility": visibility});
+    let resp = send(app, Method::POST, "/v2/images", ALICE.0, body).await;
+    let created = json_with_status(resp, 201).await;
+    created["id"].as_str().unwrap().to_string()
+}
+
+#[tokio::test]
+async fn v2_made_images_take_members_as_the_clients_send_them() {
+    let app = TestApp::spawn().await;
+    let id = v2_image(&app, "shared").await;
+    json_with_status(add(&app, &id, ALICE.0, json!("bob")).await, 200).await;
+    // A pending member shows the image by id through v2.
+    let shown = app.list(&format!("/v2/images/{id}"), BOB.0).await;
+    assert_eq!(shown["id"], id.as_str());
+    // openstackclient's `image set --accept` body names the member too.
+    let path = format!("/v2/images/{id}/members/bob");
+    let body = json!({"member": "bob", "status": "accepted"});
+    let done = json_with_status(send(&app, Method::PUT, &path, BOB.0, body).await, 200).await;
+    assert_eq!(done["status"], "accepted");
+    // A queued image is neither deactivated nor reactivated.
+    let before = state(&app, &id);
+    for what in ["deactivate", "reactivate"] {
+        let path = format!("/v2/images/{id}/actions/{what}");
+        v2_fault(call(&app, Method::POST, path, ALICE.0).await, 403, "queued").await;
+    }
+    assert_eq!(state(&app, &id), before);
+    // A private image takes no v2 member; its owner still lists and removes them.
+    let private = v2_image(&app, "private").await;
+    let before = state(&app, &private);
+    v2_fault(
+        add(&app, &private, ALICE.0, json!("bob")).await,
+        403,
+        "private",
+    )
+    .await;
+    assert_eq!(state(&app, &private), before);
+    let listed = app
+        .list(&format!("/v2/images/{private}/members"), ALICE.0)
+        .await;
+    assert_eq!(listed["members"], json!([]));
+    v2_fault(
+        app.get(&format!("/v2/images/{private}/members"), BOB.0)
+            .await,
+        404,
+        &private,
+    )
+    .await;
+}
