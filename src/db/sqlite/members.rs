@@ -147,3 +147,89 @@ impl MembershipTx for SqliteTx<'_> {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use rusqlite::Connection;
+
+    use super::super::{configure, SqliteCatalogue};
+    use super::*;
+    use crate::db::tx::CatalogueTx;
+    use crate::domain::ids::ImageId;
+
+    const ID: &str = "5583ffe1-5273-4c84-9e32-2fbe476bd7b7";
+
+    /// A fresh catalogue holding one shared image of alice's.
+    fn catalogue(dir: &std::path::Path) -> Connection {
+        let path = dir.join("c.db");
+        drop(SqliteCatalogue::open(&path).unwrap());
+        let conn = Connection::open(&path).unwrap();
+        configure(&conn).unwrap();
+        conn.execute(
+            "INSERT INTO images (id, name, location, status, disk_format, container_format, \
+             size, checksum, created_at, updated_at, visibility, owner, min_ram, min_disk) \
+             VALUES (?1, 'n', 'pithos://alice/c/o', 'active', 'raw', 'bare', 1, 'c', 5, 5, \
+             'shared', 'alice', 0, 0)",
+            [ID],
+        )
+        .unwrap();
+        conn
+    }
+
+    #[test]
+    fn memberships_keep_their_status_and_times_and_tags_are_a_set() {
+        let dir = tempfile::tempdir().unwrap();
+        let conn = catalogue(dir.path());
+        let tx = SqliteTx::new(&conn);
+        let id = ImageId::parse(ID).unwrap();
+        let (image, _) = tx.image_for_caller(&id, "alice").unwrap().unwrap();
+        assert!(tx
+            .insert_member(&image, "bob", MemberStatus::Pending, 10)
+            .unwrap());
+        assert!(!tx
+            .insert_member(&image, "bob", MemberStatus::Accepted, 11)
+            .unwrap());
+        assert!(tx
+            .insert_member(&image, "al", MemberStatus::Accepted, 12)
+            .unwrap());
+        assert!(tx
+            .set_member_status(&image, "bob", MemberStatus::Rejected, 20)
+            .unwrap());
+        assert!(!tx
+            .set_member_status(&image, "carol", MemberStatus::Rejected, 20)
+            .unwrap());
+        let bob = tx.member(&image, "bob").unwrap().unwrap();
+        assert_eq!(
+            (bob.status, bob.created_at, bob.updated_at, bob.image_id),
+            (MemberStatus::Rejected, 10, 20, id)
+        );
+        let ids: Vec<String> = tx
+            .member_list(&image)
+            .unwrap()
+            .into_iter()
+            .map(|m| m.member_id)
+            .collect();
+        assert_eq!(ids, ["al", "bob"]);
+        assert!(tx.delete_member(&image, "al").unwrap());
+        assert!(!tx.delete_member(&image, "al").unwrap());
+        assert_eq!(tx.member(&image, "al").unwrap(), None);
+        assert!(tx.add_tag(&image, "b").unwrap());
+        assert!(!tx.add_tag(&image, "b").unwrap());
+        assert!(tx.add_tag(&image, "B").unwrap());
+        assert_eq!(tx.tags(&image).unwrap(), ["B", "b"]);
+        assert!(tx.remove_tag(&image, "b").unwrap());
+        assert!(!tx.remove_tag(&image, "b").unwrap());
+        tx.touch(&image, Some(Status::Deactivated), 30).unwrap();
+        let (after, _) = tx.image_for_caller(&id, "alice").unwrap().unwrap();
+        assert_eq!(
+            (after.image.status, after.image.updated_at),
+            (Status::Deactivated, 30)
+        );
+        tx.touch(&image, None, 31).unwrap();
+        let (after, _) = tx.image_for_caller(&id, "alice").unwrap().unwrap();
+        assert_eq!(
+            (after.image.status, after.image.updated_at),
+            (Status::Deactivated, 31)
+        );
+    }
+}
