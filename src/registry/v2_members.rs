@@ -9,7 +9,7 @@ use crate::domain::access::Intent;
 use crate::domain::ids::ImageId;
 use crate::domain::image::Status;
 use crate::domain::model::{check_tag_count, Member, MemberStatus, Visibility};
-use crate::domain::time::now_micros;
+use crate::domain::time::{now_micros, Micros};
 use crate::domain::user::Caller;
 use crate::error::AppError;
 
@@ -76,6 +76,12 @@ fn switched(stored: &StoredImage, active: bool) -> Result<Option<Status>, AppErr
             s.as_db()
         ))),
     }
+}
+
+/// The `updated_at` of a change now: never before the one it follows, as
+/// a clock stepping back could otherwise make it.
+fn later(stored: &StoredImage) -> Micros {
+    now_micros().max(stored.image.updated_at)
 }
 
 impl Registry {
@@ -219,7 +225,7 @@ impl Registry {
                 }
                 check_tag_count(tags.len() + 1, max)?;
                 tx.add_tag(&stored, &tag)?;
-                Ok(tx.touch(&stored, None, now_micros())?)
+                Ok(tx.touch(&stored, None, later(&stored))?)
             })
             .await
     }
@@ -240,7 +246,7 @@ impl Registry {
                         "Tag {tag} not found on image {id}"
                     )));
                 }
-                Ok(tx.touch(&stored, None, now_micros())?)
+                Ok(tx.touch(&stored, None, later(&stored))?)
             })
             .await
     }
@@ -257,7 +263,7 @@ impl Registry {
             .write(move |tx| {
                 let stored = load(tx, &id, &who, Intent::Change)?;
                 match switched(&stored, active)? {
-                    Some(to) => Ok(tx.touch(&stored, Some(to), now_micros())?),
+                    Some(to) => Ok(tx.touch(&stored, Some(to), later(&stored))?),
                     None => Ok(()),
                 }
             })
