@@ -3,15 +3,16 @@
 //! update it with a PATCH's changes, delete it. The v2 surface parses and
 //! renders; the rules are the domain's.
 
+use crate::domain::access::Intent;
 use crate::domain::changes::check_property_count;
 use crate::domain::image::Image;
-use crate::domain::model::check_tag_count;
+use crate::domain::model::{check_tag_count, V2Listing};
 use crate::domain::patch::NewV2Image;
 use crate::domain::time::now_micros;
 use crate::domain::user::Caller;
 use crate::error::AppError;
 
-use super::Registry;
+use super::{load, Registry};
 
 impl Registry {
     /// Creates a queued image owned by the caller (§17.3): its id as asked
@@ -35,5 +36,31 @@ impl Registry {
                 "Image id {id} is taken: an image had it (ids are never reused)"
             ))
         })
+    }
+
+    /// One page of the images the caller may list that match `q` (§17.9),
+    /// and whether more follow. A marker that names no image the caller
+    /// can read is a 400.
+    pub(crate) async fn list_v2(
+        &self,
+        caller: &Caller,
+        q: V2Listing,
+    ) -> Result<(Vec<Image>, bool), AppError> {
+        self.db
+            .read(|tx| {
+                if let Some(marker) = &q.marker {
+                    load(tx, marker, caller.id(), Intent::Read).map_err(|_| {
+                        AppError::invalid(format!(
+                            "Invalid marker '{marker}': no image you can read has this id"
+                        ))
+                    })?;
+                }
+                if q.limit == 0 {
+                    return Ok((Vec::new(), false));
+                }
+                let (page, more) = tx.v2_page(caller.id(), &q)?;
+                Ok((page.into_iter().map(|s| s.image).collect(), more))
+            })
+            .await
     }
 }

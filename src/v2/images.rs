@@ -7,6 +7,7 @@ use super::{render, Req};
 use crate::domain::ids::ImageId;
 use crate::domain::image::Image;
 use crate::domain::patch::parse_create;
+use crate::domain::v2query::parse_v2_query;
 use crate::error::AppError;
 
 /// An `{image_id}` in a v2 path: one that is not a UUID names no image
@@ -29,4 +30,12 @@ pub(super) async fn show(r: Req) -> Result<HttpResponse, AppError> {
     let id = image_id(r.param(0))?;
     let image = r.registry().get(r.caller()?, id).await?;
     Ok(render::shown(&image))
+}
+
+/// `GET /v2/images`: one page, with `first`, `next` (only when images
+/// follow) and `schema`.
+pub(super) async fn list(r: Req) -> Result<HttpResponse, AppError> {
+    let q = parse_v2_query(r.http.query_string())?;
+    let (page, more) = r.registry().list_v2(r.caller()?, q.listing()).await?;
+    Ok(render::page(&q, &page, more))
 }

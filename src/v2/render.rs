@@ -8,6 +8,7 @@ use serde_json::{json, Map, Value};
 
 use crate::domain::image::{Image, Status};
 use crate::domain::time::format_micros;
+use crate::domain::v2query::V2Query;
 
 /// The fields of §17.2's table (and the ones never shown): a custom
 /// property of one of these names, stored through v1, is not shown.
@@ -120,4 +121,16 @@ pub(super) fn created(http: &HttpRequest, base_path: &str, i: &Image) -> HttpRes
     HttpResponse::build(StatusCode::CREATED)
         .insert_header(("location", url))
         .json(image(i))
+}
+
+/// 200 with a list page (§17.9).
+pub(super) fn page(q: &V2Query, images: &[Image], more: bool) -> HttpResponse {
+    let mut out = Map::new();
+    out.insert("images".into(), images.iter().map(image).collect());
+    out.insert("first".into(), q.first_link().into());
+    if let (true, Some(last)) = (more, images.last()) {
+        out.insert("next".into(), q.next_link(&last.id).into());
+    }
+    out.insert("schema".into(), "/v2/schemas/images".into());
+    HttpResponse::Ok().json(Value::Object(out))
 }

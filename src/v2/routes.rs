@@ -36,7 +36,11 @@ pub(super) static ROUTES: &[Route<Handler>] = &[
         path: &[Lit("images")],
         label: "/v2/images",
         open: false,
-        methods: &[("POST", h!(images::create))],
+        methods: &[
+            ("GET", h!(images::list)),
+            ("HEAD", h!(images::list)),
+            ("POST", h!(images::create)),
+        ],
     },
     Route {
         path: &[Lit("images"), Param],

@@ -209,3 +209,155 @@ async fn show_of_a_bad_or_unknown_id_is_404() {
     let head = app.head(&format!("/v2/images/{unknown}"), ALICE.0).await;
     assert_eq!(head.status().as_u16(), 404);
 }
+
+/// The ids of a v2 list page at `path` as `token`, and its `next`.
+async fn page(app: &TestApp, path: &str, token: &str) -> (Vec<String>, Option<String>) {
+    let body = app.list(path, token).await;
+    assert_eq!(body["schema"], "/v2/schemas/images", "{body}");
+    let ids = body["images"]
+        .as_array()
+        .expect("images")
+        .iter()
+        .map(|i| i["id"].as_str().unwrap().to_string())
+        .collect();
+    (ids, body["next"].as_str().map(str::to_string))
+}
+
+/// Makes an image, returning its id.
+async fn make(app: &TestApp, token: &str, body: Value) -> String {
+    created(app, token, body).await["id"]
+        .as_str()
+        .unwrap()
+        .to_string()
+}
+
+#[tokio::test]
+async fn the_default_list_is_own_public_and_accepted_shared_newest_first_without_hidden() {
+    let app = TestApp::spawn().await;
+    let mine = make(&app, ALICE.0, json!({"name": "a-shared"})).await;
+    let private = make(
+        &app,
+        ALICE.0,
+        json!({"name": "a-private", "visibility": "private"}),
+    )
+    .await;
+    let hidden = make(
+        &app,
+        ALICE.0,
+        json!({"name": "a-hidden", "os_hidden": true}),
+    )
+    .await;
+    let public = make(
+        &app,
+        BOB.0,
+        json!({"name": "b-public", "visibility": "public"}),
+    )
+    .await;
+    let community = make(
+        &app,
+        BOB.0,
+        json!({"name": "b-comm", "visibility": "community"}),
+    )
+    .await;
+    let bobs = make(&app, BOB.0, json!({"name": "b-shared"})).await;
+    let (ids, next) = page(&app, "/v2/images", ALICE.0).await;
+    assert_eq!(ids, vec![public.clone(), private.clone(), mine.clone()]);
+    assert_eq!(next, None);
+    let (ids, _) = page(&app, "/v2/images?visibility=all", ALICE.0).await;
+    assert_eq!(
+        ids,
+        vec![
+            community.clone(),
+            public.clone(),
+            private.clone(),
+            mine.clone()
+        ]
+    );
+    let (ids, _) = page(&app, "/v2/images?visibility=community", ALICE.0).await;
+    assert_eq!(ids, vec![community.clone()]);
+    let (ids, _) = page(&app, "/v2/images?os_hidden=True", ALICE.0).await;
+    assert_eq!(ids, vec![hidden]);
+    let (ids, _) = page(&app, "/v2/images?sort=name:asc", ALICE.0).await;
+    assert_eq!(ids, vec![private.clone(), mine.clone(), public.clone()]);
+    let (ids, _) = page(&app, "/v2/images?name=in:a-shared,b-public", ALICE.0).await;
+    assert_eq!(ids, vec![public.clone(), mine.clone()]);
+    let (ids, _) = page(&app, "/v2/images", BOB.0).await;
+    assert_eq!(ids, vec![bobs, community, public]);
+    let (ids, _) = page(&app, "/v2/images?status=bogus", ALICE.0).await;
+    assert!(ids.is_empty());
+}
+
+#[tokio::test]
+async fn pages_follow_next_to_the_end_and_filters_apply() {
+    let app = TestApp::spawn().await;
+    let mut made = Vec::new();
+    for n in 0..5 {
+        let tags = if n % 2 == 0 {
+            json!(["even"])
+        } else {
+            json!([])
+        };
+        made.push(
+            make(
+                &app,
+                ALICE.0,
+                json!({"name": format!("i{n}"), "tags": tags, "k": "v w"}),
+            )
+            .await,
+        );
+    }
+    made.reverse();
+    let mut seen = Vec::new();
+    let mut path = "/v2/images?limit=2&k=v+w".to_string();
+    loop {
+        let (ids, next) = page(&app, &path, ALICE.0).await;
+        seen.extend(ids);
+        match next {
+            Some(n) => {
+                assert!(n.starts_with("/v2/images?limit=2&k=v+w&marker="), "{n}");
+                path = n;
+            }
+            None => break,
+        }
+    }
+    assert_eq!(seen, made);
+    let (ids, next) = page(
+        &app,
+        "/v2/images?tag=even&sort_key=name&sort_dir=asc",
+        ALICE.0,
+    )
+    .await;
+    assert_eq!(ids, vec![made[4].clone(), made[2].clone(), made[0].clone()]);
+    assert_eq!(next, None);
+    let (ids, next) = page(&app, "/v2/images?limit=0", ALICE.0).await;
+    assert!(ids.is_empty() && next.is_none());
+    let (ids, _) = page(&app, "/v2/images?k=other", ALICE.0).await;
+    assert!(ids.is_empty());
+}
+
+#[tokio::test]
+async fn bad_list_queries_and_markers_are_400_and_change_nothing() {
+    let app = TestApp::spawn().await;
+    let private = make(&app, BOB.0, json!({"name": "b", "visibility": "private"})).await;
+    let before = catalogue(&app).await;
+    let unknown = "5583ffe1-5273-4c84-9e32-2fbe476bd7b7";
+    for query in [
+        "sort_key=bogus".to_string(),
+        "sort_dir=up".to_string(),
+        "sort=name&sort_key=id".to_string(),
+        "limit=-1".to_string(),
+        "limit=x".to_string(),
+        "marker=nope".to_string(),
+        format!("marker={unknown}"),
+        format!("marker={private}"),
+        "visibility=everyone".to_string(),
+        "member_status=maybe".to_string(),
+        "changes-since=2024-01-01T00:00:00Z".to_string(),
+        "size_min=-3".to_string(),
+        "limit=1&limit=2".to_string(),
+    ] {
+        let resp = app.get(&format!("/v2/images?{query}"), ALICE.0).await;
+        assert_eq!(resp.status().as_u16(), 400, "{query}");
+    }
+    assert_eq!(catalogue(&app).await, before);
+}

@@ -16,7 +16,7 @@ use crate::db::tx::{CatalogueTx, StoredImage, Visit};
 use crate::domain::ids::ImageId;
 use crate::domain::image::{Image, OsHash, Status};
 use crate::domain::listing::ListQuery;
-use crate::domain::model::Visibility;
+use crate::domain::model::{V2Listing, Visibility};
 use crate::domain::object::CachedHash;
 use crate::domain::objects::ObjectMeta;
 
@@ -202,7 +202,7 @@ fn corrupt(what: &str, value: &str) -> rusqlite::Error {
 
 /// Reads the columns of `COLUMNS`, the properties (`PROPERTIES`) and
 /// `MODEL_COLUMNS` after them.
-fn image_from_row(row: &Row<'_>) -> rusqlite::Result<StoredImage> {
+pub(super) fn image_from_row(row: &Row<'_>) -> rusqlite::Result<StoredImage> {
     let id: String = row.get(1)?;
     let status: String = row.get(4)?;
     let json: String = row.get(18)?;
@@ -321,6 +321,10 @@ impl CatalogueTx for SqliteTx<'_> {
         }
         self.insert(image)?;
         Ok(true)
+    }
+
+    fn v2_page(&self, caller: &str, q: &V2Listing) -> Result<(Vec<StoredImage>, bool), DbError> {
+        SqliteTx::v2_page(self, caller, q)
     }
 
     /// The member ids of an image, sorted.

@@ -12,6 +12,7 @@ mod members;
 mod objects;
 pub(crate) mod ops;
 mod owned;
+mod v2list;
 mod writer;
 
 use catalogue::SqliteTx;
