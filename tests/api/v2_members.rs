@@ -96,6 +96,17 @@ async fn call(app: &TestApp, method: Method, path: String, token: &str) -> Respo
     app.request(method, &path, Some(token), &[]).await
 }
 
+/// The ids of the v2 list at `query` as `token` sees it.
+async fn v2_ids(app: &TestApp, query: &str, token: &str) -> Vec<String> {
+    let body = app.list(&format!("/v2/images{query}"), token).await;
+    body["images"]
+        .as_array()
+        .expect("images")
+        .iter()
+        .map(|i| i["id"].as_str().unwrap().to_string())
+        .collect()
+}
+
 fn v1_listed(ids: &[String], id: &str) -> bool {
     ids.iter().any(|i| i == id)
 }
@@ -126,6 +137,22 @@ async fn a_v2_member_is_pending_then_answers_and_v1_lists_follow() {
         "{when}"
     );
     assert_eq!(added.as_object().unwrap().len(), 6);
+    // Pending: out of bob's default v2 list, in member_status=pending.
+    assert!(!v1_listed(&v2_ids(&app, "", BOB.0).await, &id));
+    assert!(v1_listed(
+        &v2_ids(&app, "?member_status=pending", BOB.0).await,
+        &id
+    ));
+    assert!(v1_listed(
+        &v2_ids(&app, "?member_status=all", BOB.0).await,
+        &id
+    ));
+    assert!(!v1_listed(
+        &v2_ids(&app, "?member_status=rejected", BOB.0).await,
+        &id
+    ));
+    let shown = app.list(&format!("/v2/images/{id}"), BOB.0).await;
+    assert_eq!(shown["id"], id.as_str());
     // Pending: listed by v1 (§17.12), counted in /shared-images, readable by id.
     assert!(v1_listed(&app.list_ids("/images", BOB.0).await, &id));
     assert_eq!(shared_with(&app, BOB.0, "bob").await, vec![id.clone()]);
@@ -172,8 +199,22 @@ async fn a_v2_member_is_pending_then_answers_and_v1_lists_follow() {
     );
     let one = app.list(&format!("{path}/bob"), BOB.0).await;
     assert_eq!(one["status"], "rejected");
+    assert!(!v1_listed(&v2_ids(&app, "", BOB.0).await, &id));
+    assert!(v1_listed(
+        &v2_ids(&app, "?member_status=rejected", BOB.0).await,
+        &id
+    ));
+    assert_eq!(
+        app.list(&format!("/v2/images/{id}"), BOB.0).await["id"],
+        id.as_str()
+    );
     json_with_status(answer(&app, &id, "bob", BOB.0, "accepted").await, 200).await;
     assert!(v1_listed(&app.list_ids("/images", BOB.0).await, &id));
+    assert!(v1_listed(&v2_ids(&app, "", BOB.0).await, &id));
+    assert!(v1_listed(
+        &v2_ids(&app, "?visibility=shared", BOB.0).await,
+        &id
+    ));
 }
 
 #[tokio::test]
@@ -379,6 +420,11 @@ async fn tags_are_the_owners_to_add_and_remove() {
     assert_eq!(before_bob["tags"], before["tags"]);
     assert_eq!(remove(tag("Linux"), ALICE.0).await.status(), 204);
     assert_eq!(state(&app, &id)["tags"], json!(["a/b"]));
+    // v2 shows them and lists by them.
+    let shown = app.list(&format!("/v2/images/{id}"), ALICE.0).await;
+    assert_eq!(shown["tags"], json!(["a/b"]));
+    assert_eq!(v2_ids(&app, "?tag=a%2Fb", ALICE.0).await, vec![id.clone()]);
+    assert!(v2_ids(&app, "?tag=Linux", ALICE.0).await.is_empty());
 }
 
 #[tokio::test]
