@@ -46,7 +46,12 @@ pub(super) static ROUTES: &[Route<Handler>] = &[
         path: &[Lit("images"), Param],
         label: "/v2/images/{}",
         open: false,
-        methods: &[("GET", h!(images::show)), ("HEAD", h!(images::show))],
+        methods: &[
+            ("GET", h!(images::show)),
+            ("HEAD", h!(images::show)),
+            ("PATCH", h!(images::update)),
+            ("DELETE", h!(images::delete)),
+        ],
     },
     Route {
         path: &[Lit("schemas"), Lit("image")],
