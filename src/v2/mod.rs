@@ -3,6 +3,7 @@
 //! parse, call one registry function, and render; adding a route is one row
 //! of `ROUTES` in `routes.rs` and its handler.
 
+mod file;
 mod images;
 mod meta;
 mod render;

@@ -18,7 +18,7 @@
 //! | `images {} members` | `/v2/images/{}/members` | GET, HEAD, POST |
 //! | `images {} members {}` | `/v2/images/{}/members/{}` | GET, HEAD, PUT, DELETE |
 
-use super::{images, meta, schemas, Handler};
+use super::{file, images, meta, schemas, Handler};
 use crate::http::routing::{Route, Seg};
 use crate::http::surface::h;
 
@@ -51,6 +51,16 @@ pub(super) static ROUTES: &[Route<Handler>] = &[
             ("HEAD", h!(images::show)),
             ("PATCH", h!(images::update)),
             ("DELETE", h!(images::delete)),
+        ],
+    },
+    Route {
+        path: &[Lit("images"), Param, Lit("file")],
+        label: "/v2/images/{}/file",
+        open: false,
+        methods: &[
+            ("GET", h!(file::download)),
+            ("HEAD", h!(file::download)),
+            ("PUT", h!(file::upload)),
         ],
     },
     Route {

@@ -584,3 +584,165 @@ async fn deleting_an_uploaded_image_deletes_its_object_and_v1_delete_keeps_it() 
         assert!(path(&v1).exists());
     }
 }
+
+/// A PUT of `data` to an image's file as `token`, with extra headers.
+async fn put_file(
+    app: &TestApp,
+    id: &str,
+    token: &str,
+    data: &[u8],
+    headers: &[(&str, &str)],
+) -> Response {
+    let mut req = app
+        .client
+        .put(app.url(&format!("/v2/images/{id}/file")))
+        .header("x-auth-token", token)
+        .body(data.to_vec());
+    for (k, v) in headers {
+        req = req.header(*k, *v);
+    }
+    req.send().await.expect("request sent")
+}
+
+const OCTETS: (&str, &str) = ("content-type", "application/octet-stream");
+
+#[tokio::test]
+async fn upload_makes_the_image_active_and_download_returns_its_bytes() {
+    let app = TestApp::spawn().await;
+    let id = make(
+        &app,
+        ALICE.0,
+        json!({"name": "x", "disk_format": "raw", "container_format": "bare"}),
+    )
+    .await;
+    let file = format!("/v2/images/{id}/file");
+    let none = app.get(&file, ALICE.0).await;
+    assert_eq!(none.status().as_u16(), 204);
+    let data = b"0123456789".repeat(100);
+    let resp = put_file(
+        &app,
+        &id,
+        ALICE.0,
+        &data,
+        &[OCTETS, ("x-openstack-image-size", "1000")],
+    )
+    .await;
+    assert_eq!(resp.status().as_u16(), 204);
+    let image = json_with_status(app.get(&format!("/v2/images/{id}"), ALICE.0).await, 200).await;
+    assert_eq!(
+        (&image["status"], &image["size"]),
+        (&json!("active"), &json!(1000))
+    );
+    assert_eq!(image["checksum"], crate::util::md5_hex(&data));
+    let resp = app.get(&file, ALICE.0).await;
+    assert_eq!(resp.status().as_u16(), 200);
+    assert_eq!(
+        must_header(&resp, "content-type"),
+        "application/octet-stream"
+    );
+    assert_eq!(
+        must_header(&resp, "content-md5"),
+        crate::util::md5_hex(&data)
+    );
+    assert_eq!(resp.bytes().await.unwrap().as_ref(), data.as_slice());
+    let part = app
+        .request(Method::GET, &file, Some(ALICE.0), &[("range", "bytes=0-3")])
+        .await;
+    assert_eq!(part.status().as_u16(), 206);
+    assert_eq!(part.bytes().await.unwrap().as_ref(), b"0123");
+    let past = app
+        .request(
+            Method::GET,
+            &file,
+            Some(ALICE.0),
+            &[("range", "bytes=5000-")],
+        )
+        .await;
+    assert_eq!(past.status().as_u16(), 416);
+    // A second upload: 409, nothing changed.
+    let before = catalogue(&app).await;
+    let again = put_file(&app, &id, ALICE.0, b"other", &[OCTETS]).await;
+    assert_eq!(again.status().as_u16(), 409);
+    assert_eq!(catalogue(&app).await, before);
+    // An empty body makes an active image of size 0.
+    let empty = make(
+        &app,
+        ALICE.0,
+        json!({"name": "e", "disk_format": "raw", "container_format": "bare"}),
+    )
+    .await;
+    assert_eq!(
+        put_file(&app, &empty, ALICE.0, b"", &[OCTETS])
+            .await
+            .status()
+            .as_u16(),
+        204
+    );
+    let image = json_with_status(app.get(&format!("/v2/images/{empty}"), ALICE.0).await, 200).await;
+    assert_eq!(
+        (&image["status"], &image["size"]),
+        (&json!("active"), &json!(0))
+    );
+}
+
+#[tokio::test]
+async fn refused_uploads_store_nothing_and_leave_the_image_queued() {
+    let app = TestApp::spawn_with(|s| s.limits.max_image_size = 100).await;
+    let id = make(
+        &app,
+        ALICE.0,
+        json!({"name": "x", "disk_format": "raw", "container_format": "bare"}),
+    )
+    .await;
+    let bare = make(&app, ALICE.0, json!({"name": "no formats"})).await;
+    let before = catalogue(&app).await;
+    let shown = json_with_status(app.get(&format!("/v2/images/{id}"), ALICE.0).await, 200).await;
+    for (who, image, headers, data, status) in [
+        (
+            ALICE.0,
+            &id,
+            vec![("content-type", "application/json")],
+            &b"{}"[..],
+            415,
+        ),
+        (ALICE.0, &id, vec![], &b"abc"[..], 415),
+        (
+            ALICE.0,
+            &id,
+            vec![OCTETS, ("x-openstack-image-size", "x")],
+            &b"abc"[..],
+            400,
+        ),
+        (
+            ALICE.0,
+            &id,
+            vec![OCTETS, ("x-openstack-image-size", "4")],
+            &b"abc"[..],
+            400,
+        ),
+        (ALICE.0, &bare, vec![OCTETS], &b"abc"[..], 400),
+        (BOB.0, &id, vec![OCTETS], &b"abc"[..], 404),
+        (ALICE.0, &id, vec![OCTETS], &[7u8; 101][..], 413),
+        (
+            ALICE.0,
+            &"not-a-uuid".to_string(),
+            vec![OCTETS],
+            &b"abc"[..],
+            404,
+        ),
+    ] {
+        let resp = put_file(&app, image, who, data, &headers).await;
+        assert_eq!(resp.status().as_u16(), status, "{headers:?}");
+    }
+    let after = json_with_status(app.get(&format!("/v2/images/{id}"), ALICE.0).await, 200).await;
+    assert_eq!(after["status"], "queued");
+    assert_eq!(
+        (&after["size"], &after["checksum"]),
+        (&json!(null), &json!(null))
+    );
+    assert_eq!(after, shown);
+    assert_eq!(catalogue(&app).await, before);
+    if !crate::HTTP_BACKENDS {
+        assert!(!app.root().join("alice").join("images").join(&id).exists());
+    }
+}
