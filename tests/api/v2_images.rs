@@ -746,3 +746,31 @@ async fn refused_uploads_store_nothing_and_leave_the_image_queued() {
         assert!(!app.root().join("alice").join("images").join(&id).exists());
     }
 }
+
+#[tokio::test]
+async fn an_image_left_saving_without_data_is_queued_again_at_start() {
+    let app = TestApp::spawn().await;
+    let id = make(
+        &app,
+        ALICE.0,
+        json!({"name": "x", "disk_format": "raw", "container_format": "bare"}),
+    )
+    .await;
+    {
+        // What a stop in the middle of an upload leaves.
+        let conn = rusqlite::Connection::open(crate::helpers::db_path(&app)).unwrap();
+        conn.execute(
+            "UPDATE images SET status = 'saving', location = ?2, size = 0, checksum = '' WHERE id = ?1",
+            rusqlite::params![id, format!("pithos://alice/images/{id}")],
+        )
+        .unwrap();
+    }
+    let app = app.restart().await;
+    let image = json_with_status(app.get(&format!("/v2/images/{id}"), ALICE.0).await, 200).await;
+    assert_eq!(
+        (&image["status"], &image["size"]),
+        (&json!("queued"), &json!(null))
+    );
+    let resp = put_file(&app, &id, ALICE.0, b"data", &[OCTETS]).await;
+    assert_eq!(resp.status().as_u16(), 204);
+}
