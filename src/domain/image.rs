@@ -3,6 +3,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use super::ids::{truncate, ImageId};
+use super::object::ObjectInfo;
 use super::time::Micros;
 use crate::error::AppError;
 
@@ -251,6 +252,64 @@ impl Image {
             .clone()
             .filter(|_| live.checksum == self.checksum);
         self
+    }
+
+    /// Whether it has data: a registered or uploaded object always has a
+    /// Pithos checksum; a queued image, or one saving its first upload,
+    /// has none (docs/api.md §17.4).
+    pub(crate) fn has_data(&self) -> bool {
+        !self.checksum.is_empty()
+    }
+
+    /// This queued image as its v2 upload starts (§17.4): `saving`, at the
+    /// location the data will have, still without data. Not queued: 409;
+    /// its formats unset: 400.
+    pub(crate) fn upload_starting(&self, location: String, now: Micros) -> Result<Image, AppError> {
+        if self.status != Status::Queued {
+            return Err(AppError::Conflict(format!(
+                "Image {} is {}: data can be uploaded only to a queued image",
+                self.id,
+                self.status.as_db()
+            )));
+        }
+        if self.disk_format.is_empty() || self.container_format.is_empty() {
+            return Err(AppError::invalid(format!(
+                "Image {} has no disk_format or container_format: set both before uploading",
+                self.id
+            )));
+        }
+        let mut image = self.clone();
+        image.status = Status::Saving;
+        image.location = location;
+        image.updated_at = now.max(self.updated_at);
+        Ok(image)
+    }
+
+    /// This saving image with its uploaded data recorded: active.
+    pub(crate) fn upload_done(&self, data: &ObjectInfo, now: Micros) -> Image {
+        let mut image = self.clone();
+        image.status = Status::Available;
+        image.size = data.size;
+        image.checksum = data.checksum.clone();
+        image.md5 = data.md5.clone();
+        image.uploaded = true;
+        image.updated_at = now.max(self.updated_at);
+        image
+    }
+
+    /// This image back to queued after a failed upload: no data, no
+    /// location, and `updated_at` as it was before (`was`): a refused
+    /// upload changes nothing.
+    pub(crate) fn upload_undone(&self, was: Micros) -> Image {
+        let mut image = self.clone();
+        image.status = Status::Queued;
+        image.location = String::new();
+        image.size = 0;
+        image.checksum = String::new();
+        image.md5 = None;
+        image.os_hash = None;
+        image.updated_at = was;
+        image
     }
 
     /// The image's location, parsed. It was stored canonical, so failing to

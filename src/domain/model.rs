@@ -450,7 +450,55 @@ pub(crate) fn check_tag_count(count: usize, max_tags: usize) -> Result<(), AppEr
     Ok(())
 }
 
+impl Life {
+    /// The life of a stored status.
+    pub(crate) fn of(status: super::image::Status) -> Life {
+        use super::image::Status;
+        match status {
+            Status::Available => Life::Active,
+            Status::Saving => Life::Saving,
+            Status::Error => Life::Killed,
+            Status::Deleted => Life::Deleted,
+            Status::Queued => Life::Queued,
+            Status::Deactivated => Life::Deactivated,
+        }
+    }
+}
+
 impl Editable {
+    /// What a v2 update may change of `image`.
+    pub(crate) fn of(image: &super::image::Image) -> Editable {
+        let format = |f: &str| (!f.is_empty()).then(|| f.to_string());
+        Editable {
+            name: image.name.clone(),
+            visibility: image.visibility,
+            protected: image.protected,
+            os_hidden: image.os_hidden,
+            min_ram: image.min_ram,
+            min_disk: image.min_disk,
+            disk_format: format(&image.disk_format),
+            container_format: format(&image.container_format),
+            tags: image.tags.clone(),
+            properties: image.properties.clone(),
+            owner: image.owner.clone(),
+            life: Life::of(image.status),
+        }
+    }
+
+    /// `image` with these values written into it (a null format as "").
+    pub(crate) fn write_to(self, image: &mut super::image::Image) {
+        image.name = self.name;
+        image.visibility = self.visibility;
+        image.protected = self.protected;
+        image.os_hidden = self.os_hidden;
+        image.min_ram = self.min_ram;
+        image.min_disk = self.min_disk;
+        image.disk_format = self.disk_format.unwrap_or_default();
+        image.container_format = self.container_format.unwrap_or_default();
+        image.tags = self.tags;
+        image.properties = self.properties;
+    }
+
     /// Applies `changes` in order to a copy: the result, or the first
     /// refusal (the caller then writes nothing). Limits are checked on the
     /// result, after every change (§17.5: 413 when the result exceeds them).

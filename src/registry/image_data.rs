@@ -29,7 +29,11 @@ pub(crate) struct Uploads {
 
 impl Registry {
     /// Where the data of the caller's upload `id` goes.
-    fn upload_location(&self, caller: &Caller, id: &ImageId) -> Result<Location, AppError> {
+    pub(super) fn upload_location(
+        &self,
+        caller: &Caller,
+        id: &ImageId,
+    ) -> Result<Location, AppError> {
         Location::parse(&format!(
             "pithos://{}/{}/{id}",
             caller.id(),
@@ -142,7 +146,7 @@ impl Registry {
 
     /// How much the caller may upload now: the smaller of the image size
     /// limit and what is left of their quota.
-    async fn upload_limit(&self, caller: &Caller) -> Result<Limit, AppError> {
+    pub(super) async fn upload_limit(&self, caller: &Caller) -> Result<Limit, AppError> {
         let max = Limit {
             bytes: self.limits.max_image_size,
             quota: false,
@@ -189,13 +193,15 @@ impl Registry {
 
 /// An upload's byte limit and where it comes from.
 #[derive(Debug, Clone, Copy)]
-struct Limit {
-    bytes: u64,
+pub(super) struct Limit {
+    /// The most bytes it may have.
+    pub(super) bytes: u64,
     quota: bool,
 }
 
 impl Limit {
-    fn check(self, declared: u64) -> Result<(), AppError> {
+    /// A declared size over the limit is refused before any byte is read.
+    pub(super) fn check(self, declared: u64) -> Result<(), AppError> {
         if declared > self.bytes {
             Err(self.refusal())
         } else {
@@ -203,7 +209,8 @@ impl Limit {
         }
     }
 
-    fn refusal(self) -> AppError {
+    /// The 413 of an upload past the limit.
+    pub(super) fn refusal(self) -> AppError {
         if self.quota {
             AppError::OverLimit("Upload refused: quota exceeded".into())
         } else {

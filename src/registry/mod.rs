@@ -12,6 +12,7 @@ mod members;
 pub(crate) mod objects;
 mod sharing;
 mod v2;
+mod v2_data;
 mod v2_members;
 mod views;
 pub(crate) mod writes;

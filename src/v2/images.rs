@@ -6,9 +6,10 @@ use actix_web::HttpResponse;
 use super::{render, Req};
 use crate::domain::ids::ImageId;
 use crate::domain::image::Image;
-use crate::domain::patch::parse_create;
+use crate::domain::patch::{parse_create, parse_patch, PatchMedia, ACCEPT_PATCH};
 use crate::domain::v2query::parse_v2_query;
 use crate::error::AppError;
+use crate::http::fault;
 
 /// An `{image_id}` in a v2 path: one that is not a UUID names no image
 /// (404, not 400: clients try a name as an id first, §17.1).
@@ -38,4 +39,37 @@ pub(super) async fn list(r: Req) -> Result<HttpResponse, AppError> {
     let q = parse_v2_query(r.http.query_string())?;
     let (page, more) = r.registry().list_v2(r.caller()?, q.listing()).await?;
     Ok(render::page(&q, &page, more))
+}
+
+/// `PATCH /v2/images/{id}`: 200 with the whole image (§17.5); a media type
+/// that is no patch type is 415 with `Accept-Patch`.
+pub(super) async fn update(mut r: Req) -> Result<HttpResponse, AppError> {
+    let content_type = r
+        .http
+        .headers()
+        .get("content-type")
+        .and_then(|v| v.to_str().ok());
+    let Some(media) = PatchMedia::of(content_type) else {
+        let message = format!(
+            "Unsupported Content-Type {}: a PATCH takes {ACCEPT_PATCH}",
+            content_type.unwrap_or("(none)")
+        );
+        return Ok(fault::glance_media_type(&message, ACCEPT_PATCH));
+    };
+    let id = image_id(r.param(0))?;
+    let body = r.body().await?;
+    let ops = parse_patch(&body, media, &r.state.formats)?;
+    let changes = ops.into_iter().map(|op| op.update(media)).collect();
+    let image = r
+        .registry()
+        .patch_v2(r.caller()?, id, changes, &r.state.formats)
+        .await?;
+    Ok(render::shown(&image))
+}
+
+/// `DELETE /v2/images/{id}`: 204.
+pub(super) async fn delete(r: Req) -> Result<HttpResponse, AppError> {
+    let id = image_id(r.param(0))?;
+    r.registry().delete_v2(r.caller()?, id).await?;
+    Ok(HttpResponse::NoContent().finish())
 }

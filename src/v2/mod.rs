@@ -4,6 +4,7 @@
 //! of `ROUTES` in `routes.rs` and its handler.
 
 mod actions;
+mod file;
 mod images;
 mod members;
 mod meta;

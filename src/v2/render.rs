@@ -64,8 +64,7 @@ fn status(s: Status) -> &'static str {
 
 /// The image as v2 shows it.
 pub(super) fn image(i: &Image) -> Value {
-    // No location: no data yet (queued, or saving through v2).
-    let data = !i.location.is_empty();
+    let data = i.has_data();
     let hash = i.os_hash.as_ref().filter(|_| data);
     let mut out = Map::new();
     for (k, v) in &i.properties {
@@ -133,4 +132,16 @@ pub(super) fn page(q: &V2Query, images: &[Image], more: bool) -> HttpResponse {
     }
     out.insert("schema".into(), "/v2/schemas/images".into());
     HttpResponse::Ok().json(Value::Object(out))
+}
+
+/// Glance's 415 for an upload whose body is not `application/octet-stream`
+/// (`AppError` has no 415).
+pub(super) fn unsupported(message: &str) -> HttpResponse {
+    let status = StatusCode::UNSUPPORTED_MEDIA_TYPE;
+    let title = status.canonical_reason().unwrap_or_default();
+    HttpResponse::build(status).json(json!({
+        "message": message,
+        "code": format!("{} {title}", status.as_u16()),
+        "title": title,
+    }))
 }

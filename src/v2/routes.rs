@@ -18,7 +18,7 @@
 //! | `images {} members` | `/v2/images/{}/members` | GET, HEAD, POST |
 //! | `images {} members {}` | `/v2/images/{}/members/{}` | GET, HEAD, PUT, DELETE |
 
-use super::{actions, images, members, meta, schemas, tags, Handler};
+use super::{actions, file, images, members, meta, schemas, tags, Handler};
 use crate::http::routing::{Route, Seg};
 use crate::http::surface::h;
 
@@ -46,7 +46,22 @@ pub(super) static ROUTES: &[Route<Handler>] = &[
         path: &[Lit("images"), Param],
         label: "/v2/images/{}",
         open: false,
-        methods: &[("GET", h!(images::show)), ("HEAD", h!(images::show))],
+        methods: &[
+            ("GET", h!(images::show)),
+            ("HEAD", h!(images::show)),
+            ("PATCH", h!(images::update)),
+            ("DELETE", h!(images::delete)),
+        ],
+    },
+    Route {
+        path: &[Lit("images"), Param, Lit("file")],
+        label: "/v2/images/{}/file",
+        open: false,
+        methods: &[
+            ("GET", h!(file::download)),
+            ("HEAD", h!(file::download)),
+            ("PUT", h!(file::upload)),
+        ],
     },
     Route {
         path: &[Lit("images"), Param, Lit("tags"), Param],

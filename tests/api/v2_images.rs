@@ -361,3 +361,416 @@ async fn bad_list_queries_and_markers_are_400_and_change_nothing() {
     }
     assert_eq!(catalogue(&app).await, before);
 }
+
+/// A PATCH of `ops` with the v2.1 media type as `token`.
+async fn patch(app: &TestApp, id: &str, token: &str, ops: Value) -> Response {
+    app.client
+        .patch(app.url(&format!("/v2/images/{id}")))
+        .header("x-auth-token", token)
+        .header(
+            "content-type",
+            "application/openstack-images-v2.1-json-patch",
+        )
+        .body(ops.to_string())
+        .send()
+        .await
+        .expect("request sent")
+}
+
+#[tokio::test]
+async fn patch_applies_every_op_in_order_and_returns_the_image() {
+    let app = TestApp::spawn().await;
+    let id = make(&app, ALICE.0, json!({"name": "x", "p": "1", "tags": ["t"]})).await;
+    let ops = json!([
+        {"op": "replace", "path": "/name", "value": "renamed"},
+        {"op": "add", "path": "/visibility", "value": "public"},
+        {"op": "add", "path": "/tags", "value": ["b", "a"]},
+        {"op": "add", "path": "/acc~1slash", "value": ""},
+        {"op": "replace", "path": "/p", "value": "2"},
+        {"op": "add", "path": "/disk_format", "value": "qcow2"},
+        {"op": "add", "path": "/min_ram", "value": 64},
+    ]);
+    let image = json_with_status(patch(&app, &id, ALICE.0, ops).await, 200).await;
+    assert_eq!(
+        (
+            &image["name"],
+            &image["visibility"],
+            &image["tags"],
+            &image["acc/slash"]
+        ),
+        (
+            &json!("renamed"),
+            &json!("public"),
+            &json!(["a", "b"]),
+            &json!("")
+        )
+    );
+    assert_eq!(
+        (&image["p"], &image["disk_format"], &image["min_ram"]),
+        (&json!("2"), &json!("qcow2"), &json!(64))
+    );
+    let shown = json_with_status(app.get(&format!("/v2/images/{id}"), ALICE.0).await, 200).await;
+    assert_eq!(shown, image);
+    // `[]` is 200 for a reader (Bob: the image is public now).
+    let empty = patch(&app, &id, BOB.0, json!([])).await;
+    assert_eq!(json_with_status(empty, 200).await, image);
+    let remove = json!([{"op": "remove", "path": "/p"}]);
+    let image = json_with_status(patch(&app, &id, ALICE.0, remove).await, 200).await;
+    assert!(image.get("p").is_none());
+}
+
+#[tokio::test]
+async fn refused_patches_change_nothing() {
+    let app = TestApp::spawn_with(|s| s.limits.max_tags = 2).await;
+    let id = make(
+        &app,
+        ALICE.0,
+        json!({"name": "x", "visibility": "public", "p": "1"}),
+    )
+    .await;
+    let before = catalogue(&app).await;
+    let shown = || async {
+        app.get(&format!("/v2/images/{id}"), ALICE.0)
+            .await
+            .text()
+            .await
+            .unwrap()
+    };
+    let original = shown().await;
+    // 415 with Accept-Patch, whatever the body.
+    let resp = app
+        .client
+        .patch(app.url(&format!("/v2/images/{id}")))
+        .header("x-auth-token", ALICE.0)
+        .header("content-type", "application/json")
+        .body("[]")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status().as_u16(), 415);
+    assert!(must_header(&resp, "accept-patch").contains("v2.1-json-patch"));
+    for (token, ops, status) in [
+        (ALICE.0, json!({"op": "add"}), 400),
+        (
+            ALICE.0,
+            json!([{"op": "move", "path": "/name", "value": "y"}]),
+            400,
+        ),
+        (
+            ALICE.0,
+            json!([{"op": "add", "path": "/a/b", "value": "y"}]),
+            400,
+        ),
+        (
+            ALICE.0,
+            json!([{"op": "add", "path": "/min_ram", "value": -1}]),
+            400,
+        ),
+        (
+            ALICE.0,
+            json!([{"op": "add", "path": "/name", "value": "ok"}, {"op": "add", "path": "/status", "value": "active"}]),
+            403,
+        ),
+        (
+            ALICE.0,
+            json!([{"op": "add", "path": "/os_glance_x", "value": "y"}]),
+            403,
+        ),
+        (
+            ALICE.0,
+            json!([{"op": "add", "path": "/owner", "value": "bob"}]),
+            403,
+        ),
+        (ALICE.0, json!([{"op": "remove", "path": "/name"}]), 403),
+        (
+            BOB.0,
+            json!([{"op": "add", "path": "/name", "value": "mine"}]),
+            403,
+        ),
+        (
+            ALICE.0,
+            json!([{"op": "add", "path": "/name", "value": "y"}, {"op": "remove", "path": "/absent"}]),
+            409,
+        ),
+        (
+            ALICE.0,
+            json!([{"op": "replace", "path": "/absent", "value": "y"}]),
+            409,
+        ),
+        (
+            ALICE.0,
+            json!([{"op": "add", "path": "/tags", "value": ["a", "b", "c"]}]),
+            413,
+        ),
+    ] {
+        let resp = patch(&app, &id, token, ops.clone()).await;
+        assert_eq!(resp.status().as_u16(), status, "{ops}");
+    }
+    let unknown = "5583ffe1-5273-4c84-9e32-2fbe476bd7b7";
+    let resp = patch(&app, unknown, ALICE.0, json!([])).await;
+    assert_eq!(resp.status().as_u16(), 404);
+    assert_eq!(shown().await, original);
+    assert_eq!(catalogue(&app).await, before);
+}
+
+#[tokio::test]
+async fn delete_leaves_a_tombstone_refuses_protected_and_strangers() {
+    let app = TestApp::spawn().await;
+    let id = make(
+        &app,
+        ALICE.0,
+        json!({"name": "x", "protected": true, "visibility": "public"}),
+    )
+    .await;
+    let before = catalogue(&app).await;
+    let url = format!("/v2/images/{id}");
+    let app = &app;
+    let del = |token: &'static str| {
+        let url = url.clone();
+        async move { app.request(Method::DELETE, &url, Some(token), &[]).await }
+    };
+    fault(del(ALICE.0).await, 403, "protected").await;
+    fault(del(BOB.0).await, 403, "owner").await;
+    assert_eq!(catalogue(app).await, before);
+    let unprotect = json!([{"op": "replace", "path": "/protected", "value": false}]);
+    json_with_status(patch(app, &id, ALICE.0, unprotect).await, 200).await;
+    assert_eq!(del(ALICE.0).await.status().as_u16(), 204);
+    fault(app.get(&url, ALICE.0).await, 404, &id).await;
+    assert_eq!(del(ALICE.0).await.status().as_u16(), 404);
+    // The id stays used.
+    let again = create(app, ALICE.0, &json!({"id": id, "name": "x"})).await;
+    assert_eq!(again.status().as_u16(), 409);
+}
+
+#[tokio::test]
+async fn deleting_an_uploaded_image_deletes_its_object_and_v1_delete_keeps_it() {
+    let app = TestApp::spawn().await;
+    let upload = |name: &'static str| {
+        let app = &app;
+        async move {
+            let resp = app
+                .client
+                .post(app.url("/images"))
+                .header("x-auth-token", ALICE.0)
+                .header("content-type", "application/octet-stream")
+                .header("x-image-meta-name", name)
+                .body(b"some image data".to_vec())
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(resp.status().as_u16(), 200, "{name}");
+            must_header(&resp, "x-image-meta-id")
+        }
+    };
+    let v2 = upload("v2").await;
+    let v1 = upload("v1").await;
+    let path = |id: &str| app.root().join("alice").join("images").join(id);
+    let v2_path = path(&v2);
+    let resp = app
+        .request(
+            Method::DELETE,
+            &format!("/v2/images/{v2}"),
+            Some(ALICE.0),
+            &[],
+        )
+        .await;
+    assert_eq!(resp.status().as_u16(), 204);
+    let resp = app
+        .request(Method::DELETE, &format!("/images/{v1}"), Some(ALICE.0), &[])
+        .await;
+    assert_eq!(resp.status().as_u16(), 204);
+    if !crate::HTTP_BACKENDS {
+        assert!(!v2_path.exists(), "{v2_path:?}");
+        assert!(path(&v1).exists());
+    }
+}
+
+/// A PUT of `data` to an image's file as `token`, with extra headers.
+async fn put_file(
+    app: &TestApp,
+    id: &str,
+    token: &str,
+    data: &[u8],
+    headers: &[(&str, &str)],
+) -> Response {
+    let mut req = app
+        .client
+        .put(app.url(&format!("/v2/images/{id}/file")))
+        .header("x-auth-token", token)
+        .body(data.to_vec());
+    for (k, v) in headers {
+        req = req.header(*k, *v);
+    }
+    req.send().await.expect("request sent")
+}
+
+const OCTETS: (&str, &str) = ("content-type", "application/octet-stream");
+
+#[tokio::test]
+async fn upload_makes_the_image_active_and_download_returns_its_bytes() {
+    let app = TestApp::spawn().await;
+    let id = make(
+        &app,
+        ALICE.0,
+        json!({"name": "x", "disk_format": "raw", "container_format": "bare"}),
+    )
+    .await;
+    let file = format!("/v2/images/{id}/file");
+    let none = app.get(&file, ALICE.0).await;
+    assert_eq!(none.status().as_u16(), 204);
+    let data = b"0123456789".repeat(100);
+    let resp = put_file(
+        &app,
+        &id,
+        ALICE.0,
+        &data,
+        &[OCTETS, ("x-openstack-image-size", "1000")],
+    )
+    .await;
+    assert_eq!(resp.status().as_u16(), 204);
+    let image = json_with_status(app.get(&format!("/v2/images/{id}"), ALICE.0).await, 200).await;
+    assert_eq!(
+        (&image["status"], &image["size"]),
+        (&json!("active"), &json!(1000))
+    );
+    assert_eq!(image["checksum"], crate::util::md5_hex(&data));
+    let resp = app.get(&file, ALICE.0).await;
+    assert_eq!(resp.status().as_u16(), 200);
+    assert_eq!(
+        must_header(&resp, "content-type"),
+        "application/octet-stream"
+    );
+    assert_eq!(
+        must_header(&resp, "content-md5"),
+        crate::util::md5_hex(&data)
+    );
+    assert_eq!(resp.bytes().await.unwrap().as_ref(), data.as_slice());
+    let part = app
+        .request(Method::GET, &file, Some(ALICE.0), &[("range", "bytes=0-3")])
+        .await;
+    assert_eq!(part.status().as_u16(), 206);
+    assert_eq!(part.bytes().await.unwrap().as_ref(), b"0123");
+    let past = app
+        .request(
+            Method::GET,
+            &file,
+            Some(ALICE.0),
+            &[("range", "bytes=5000-")],
+        )
+        .await;
+    assert_eq!(past.status().as_u16(), 416);
+    // A second upload: 409, nothing changed.
+    let before = catalogue(&app).await;
+    let again = put_file(&app, &id, ALICE.0, b"other", &[OCTETS]).await;
+    assert_eq!(again.status().as_u16(), 409);
+    assert_eq!(catalogue(&app).await, before);
+    // An empty body makes an active image of size 0.
+    let empty = make(
+        &app,
+        ALICE.0,
+        json!({"name": "e", "disk_format": "raw", "container_format": "bare"}),
+    )
+    .await;
+    assert_eq!(
+        put_file(&app, &empty, ALICE.0, b"", &[OCTETS])
+            .await
+            .status()
+            .as_u16(),
+        204
+    );
+    let image = json_with_status(app.get(&format!("/v2/images/{empty}"), ALICE.0).await, 200).await;
+    assert_eq!(
+        (&image["status"], &image["size"]),
+        (&json!("active"), &json!(0))
+    );
+}
+
+#[tokio::test]
+async fn refused_uploads_store_nothing_and_leave_the_image_queued() {
+    let app = TestApp::spawn_with(|s| s.limits.max_image_size = 100).await;
+    let id = make(
+        &app,
+        ALICE.0,
+        json!({"name": "x", "disk_format": "raw", "container_format": "bare"}),
+    )
+    .await;
+    let bare = make(&app, ALICE.0, json!({"name": "no formats"})).await;
+    let before = catalogue(&app).await;
+    let shown = json_with_status(app.get(&format!("/v2/images/{id}"), ALICE.0).await, 200).await;
+    for (who, image, headers, data, status) in [
+        (
+            ALICE.0,
+            &id,
+            vec![("content-type", "application/json")],
+            &b"{}"[..],
+            415,
+        ),
+        (ALICE.0, &id, vec![], &b"abc"[..], 415),
+        (
+            ALICE.0,
+            &id,
+            vec![OCTETS, ("x-openstack-image-size", "x")],
+            &b"abc"[..],
+            400,
+        ),
+        (
+            ALICE.0,
+            &id,
+            vec![OCTETS, ("x-openstack-image-size", "4")],
+            &b"abc"[..],
+            400,
+        ),
+        (ALICE.0, &bare, vec![OCTETS], &b"abc"[..], 400),
+        (BOB.0, &id, vec![OCTETS], &b"abc"[..], 404),
+        (ALICE.0, &id, vec![OCTETS], &[7u8; 101][..], 413),
+        (
+            ALICE.0,
+            &"not-a-uuid".to_string(),
+            vec![OCTETS],
+            &b"abc"[..],
+            404,
+        ),
+    ] {
+        let resp = put_file(&app, image, who, data, &headers).await;
+        assert_eq!(resp.status().as_u16(), status, "{headers:?}");
+    }
+    let after = json_with_status(app.get(&format!("/v2/images/{id}"), ALICE.0).await, 200).await;
+    assert_eq!(after["status"], "queued");
+    assert_eq!(
+        (&after["size"], &after["checksum"]),
+        (&json!(null), &json!(null))
+    );
+    assert_eq!(after, shown);
+    assert_eq!(catalogue(&app).await, before);
+    if !crate::HTTP_BACKENDS {
+        assert!(!app.root().join("alice").join("images").join(&id).exists());
+    }
+}
+
+#[tokio::test]
+async fn an_image_left_saving_without_data_is_queued_again_at_start() {
+    let app = TestApp::spawn().await;
+    let id = make(
+        &app,
+        ALICE.0,
+        json!({"name": "x", "disk_format": "raw", "container_format": "bare"}),
+    )
+    .await;
+    {
+        // What a stop in the middle of an upload leaves.
+        let conn = rusqlite::Connection::open(crate::helpers::db_path(&app)).unwrap();
+        conn.execute(
+            "UPDATE images SET status = 'saving', location = ?2, size = 0, checksum = '' WHERE id = ?1",
+            rusqlite::params![id, format!("pithos://alice/images/{id}")],
+        )
+        .unwrap();
+    }
+    let app = app.restart().await;
+    let image = json_with_status(app.get(&format!("/v2/images/{id}"), ALICE.0).await, 200).await;
+    assert_eq!(
+        (&image["status"], &image["size"]),
+        (&json!("queued"), &json!(null))
+    );
+    let resp = put_file(&app, &id, ALICE.0, b"data", &[OCTETS]).await;
+    assert_eq!(resp.status().as_u16(), 204);
+}

@@ -140,9 +140,11 @@ struct Written<'a> {
     virtual_size: Option<i64>,
 }
 
-/// `s`, or NULL for "".
-fn text_or_null(s: &str) -> Option<&str> {
-    (!s.is_empty()).then_some(s)
+/// `s`, or NULL for "" while `queued`: the schema wants every data column
+/// of any other status set, so the tombstone of an image deleted while
+/// queued keeps v1's "" (not live, so no clash on the location index).
+fn text_or_null(s: &str, queued: bool) -> Option<&str> {
+    (!(queued && s.is_empty())).then_some(s)
 }
 
 impl<'a> Written<'a> {
@@ -151,9 +153,9 @@ impl<'a> Written<'a> {
         Written {
             image,
             status: image.status.as_db(),
-            location: text_or_null(&image.location),
-            disk_format: text_or_null(&image.disk_format),
-            container_format: text_or_null(&image.container_format),
+            location: text_or_null(&image.location, queued),
+            disk_format: text_or_null(&image.disk_format, queued),
+            container_format: text_or_null(&image.container_format, queued),
             size: (!queued).then_some(image.size as i64),
             checksum: if queued { None } else { Some(&image.checksum) },
             visibility: image.visibility.as_str(),
