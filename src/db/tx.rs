@@ -7,10 +7,12 @@ use std::collections::{BTreeMap, HashSet};
 use super::error::DbError;
 use super::plan::{ListPlan, ListPosition, Piece};
 use crate::domain::ids::ImageId;
-use crate::domain::image::Image;
+use crate::domain::image::{Image, Status};
 use crate::domain::listing::{ListQuery, ListedImage};
+use crate::domain::model::{Member, MemberStatus, V2Listing};
 use crate::domain::object::CachedHash;
 use crate::domain::objects::ObjectMeta;
+use crate::domain::time::Micros;
 use crate::error::AppError;
 
 /// Why a listing's marker was refused.
@@ -35,7 +37,7 @@ pub(crate) type Visit<'v> = dyn FnMut(ListedImage<'_>) + 'v;
 
 /// One transaction of the catalogue, read or write: the only way the
 /// registry reaches the database.
-pub(crate) trait CatalogueTx {
+pub(crate) trait CatalogueTx: MembershipTx {
     /// One image by id with its properties, and whether `caller` reads it
     /// beyond ownership and publicity (a member of a shared image, or any
     /// caller of a community one: docs/api.md §17.10).
@@ -57,6 +59,15 @@ pub(crate) trait CatalogueTx {
     /// Overwrites every column of `stored` but its id and creation time, and
     /// its properties, with `image`.
     fn update(&self, stored: &StoredImage, image: &Image) -> Result<(), DbError>;
+
+    /// Inserts a new image under its own id, with its properties and tags;
+    /// false, and nothing written, if any image (tombstones count) ever had
+    /// that id (docs/api.md §17.3).
+    fn insert_new(&self, image: &Image) -> Result<bool, DbError>;
+
+    /// One page of a v2 listing (docs/api.md §17.9) for `caller`, its
+    /// marker already found readable, and whether images follow it.
+    fn v2_page(&self, caller: &str, q: &V2Listing) -> Result<(Vec<StoredImage>, bool), DbError>;
 
     /// The member ids of an image, sorted.
     fn members(&self, image: &StoredImage) -> Result<Vec<String>, DbError>;
@@ -153,4 +164,49 @@ impl dyn CatalogueTx + '_ {
         let plan = ListPlan::new(caller, q, detail, from, after.is_some());
         Ok(self.list_piece(&plan, visit)?)
     }
+}
+
+/// The v2 memberships and tags of an image (docs/api.md §17.7, §17.10),
+/// part of every `CatalogueTx`.
+pub(crate) trait MembershipTx {
+    /// An image's tags, sorted by their bytes.
+    fn tags(&self, image: &StoredImage) -> Result<Vec<String>, DbError>;
+
+    /// Adds a tag; whether it was not there before.
+    fn add_tag(&self, image: &StoredImage, tag: &str) -> Result<bool, DbError>;
+
+    /// Removes a tag; whether it was there.
+    fn remove_tag(&self, image: &StoredImage, tag: &str) -> Result<bool, DbError>;
+
+    /// Adds a membership with `status`, created and updated `at`; whether
+    /// it was not there before (an existing one is left as it is).
+    fn insert_member(
+        &self,
+        image: &StoredImage,
+        member: &str,
+        status: MemberStatus,
+        at: Micros,
+    ) -> Result<bool, DbError>;
+
+    /// One membership of an image, if there is one.
+    fn member(&self, image: &StoredImage, member: &str) -> Result<Option<Member>, DbError>;
+
+    /// Every membership of an image, by member id.
+    fn member_list(&self, image: &StoredImage) -> Result<Vec<Member>, DbError>;
+
+    /// Sets a membership's status, updated `at`; whether there was one.
+    fn set_member_status(
+        &self,
+        image: &StoredImage,
+        member: &str,
+        status: MemberStatus,
+        at: Micros,
+    ) -> Result<bool, DbError>;
+
+    /// Removes a membership; whether there was one.
+    fn delete_member(&self, image: &StoredImage, member: &str) -> Result<bool, DbError>;
+
+    /// Sets an image's `updated_at`, and its status if one is given.
+    fn touch(&self, image: &StoredImage, status: Option<Status>, at: Micros)
+        -> Result<(), DbError>;
 }

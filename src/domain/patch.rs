@@ -4,9 +4,6 @@
 //! twice is a 400, where serde_json would keep the last), every value is
 //! checked against its field's rule, and the 400s of the whole body come
 //! before its 403s.
-// The v2 handlers use these (the next step of issue 23); until they land
-// nothing outside the tests does.
-#![cfg_attr(not(test), allow(dead_code))]
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
@@ -16,6 +13,9 @@ use serde_json::{Map, Value};
 
 use crate::config::Formats;
 use crate::domain::ids::{is_valid_user_id, truncate, ImageId};
+use crate::domain::image::{Image, Status};
+use crate::domain::model::{ImageUpdate, MemberStatus, PropertyMode, Visibility};
+use crate::domain::time::Micros;
 use crate::error::AppError;
 
 /// The two PATCH media types, in the order `Accept-Patch` lists them.
@@ -39,32 +39,6 @@ impl PatchMedia {
         match essence.as_str() {
             "application/openstack-images-v2.0-json-patch" => Some(PatchMedia::V20),
             "application/openstack-images-v2.1-json-patch" => Some(PatchMedia::V21),
-            _ => None,
-        }
-    }
-}
-
-/// The visibility words of v2 (defined here until the image model has them).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Visibility {
-    /// Everyone lists and reads it.
-    Public,
-    /// Everyone reads it, lists it on request.
-    Community,
-    /// Owner and members.
-    Shared,
-    /// Owner only.
-    Private,
-}
-
-impl Visibility {
-    /// The visibility a word names.
-    pub(crate) fn parse(s: &str) -> Option<Visibility> {
-        match s {
-            "public" => Some(Visibility::Public),
-            "community" => Some(Visibility::Community),
-            "shared" => Some(Visibility::Shared),
-            "private" => Some(Visibility::Private),
             _ => None,
         }
     }
@@ -115,6 +89,36 @@ pub(crate) struct PatchOp {
     pub(crate) op: OpKind,
     /// The field and its new value.
     pub(crate) target: Target,
+}
+
+impl PatchOp {
+    /// The change this operation makes (§17.5): `add` of a custom property
+    /// sets it, except with v2.0's media type, where a present one is 409.
+    pub(crate) fn update(self, media: PatchMedia) -> ImageUpdate {
+        let count = |n: i64| u64::try_from(n).unwrap_or(0);
+        match (self.op, self.target) {
+            (_, Target::Name(n)) => ImageUpdate::SetName(n),
+            (_, Target::Visibility(v)) => ImageUpdate::SetVisibility(v),
+            (_, Target::Protected(b)) => ImageUpdate::SetProtected(b),
+            (_, Target::OsHidden(b)) => ImageUpdate::SetHidden(b),
+            (_, Target::MinRam(n)) => ImageUpdate::SetMinRam(count(n)),
+            (_, Target::MinDisk(n)) => ImageUpdate::SetMinDisk(count(n)),
+            (_, Target::DiskFormat(f)) => ImageUpdate::SetDiskFormat(f),
+            (_, Target::ContainerFormat(f)) => ImageUpdate::SetContainerFormat(f),
+            (_, Target::Tags(t)) => ImageUpdate::SetTags(t.into_iter().collect()),
+            (_, Target::Owner(o)) => ImageUpdate::SetOwner(o),
+            (OpKind::Remove, Target::Property(key, _)) => ImageUpdate::RemoveProperty(key),
+            (op, Target::Property(key, value)) => ImageUpdate::SetProperty {
+                key,
+                value: value.unwrap_or_default(),
+                mode: match (op, media) {
+                    (OpKind::Replace, _) => PropertyMode::Replace,
+                    (_, PatchMedia::V20) => PropertyMode::AddNew,
+                    _ => PropertyMode::Upsert,
+                },
+            },
+        }
+    }
 }
 
 /// A value read strictly: as serde_json's, but a key twice is an error.
@@ -597,6 +601,39 @@ impl NewV2Image {
     }
 }
 
+impl NewV2Image {
+    /// The queued image this create makes for `owner` at `now` (§17.3):
+    /// no data, so no location, size or hashes; its id as asked, else a
+    /// fresh one.
+    pub(crate) fn into_image(self, owner: &str, now: Micros) -> Image {
+        Image {
+            id: self.id.unwrap_or_else(ImageId::generate),
+            name: self.name,
+            location: String::new(),
+            status: Status::Queued,
+            disk_format: self.disk_format.unwrap_or_default(),
+            container_format: self.container_format.unwrap_or_default(),
+            size: 0,
+            checksum: String::new(),
+            md5: None,
+            created_at: now,
+            updated_at: now,
+            deleted_at: None,
+            visibility: self.visibility,
+            protected: self.protected,
+            os_hidden: self.os_hidden,
+            tags: self.tags.into_iter().collect(),
+            os_hash: None,
+            virtual_size: None,
+            uploaded: false,
+            owner: owner.to_string(),
+            min_ram: self.min_ram as u64,
+            min_disk: self.min_disk as u64,
+            properties: self.properties,
+        }
+    }
+}
+
 /// The `id` of a create body.
 fn asked_id(v: &Value) -> Result<ImageId, Refusal> {
     let s = v.as_str().ok_or_else(|| {
@@ -642,19 +679,9 @@ pub(crate) fn parse_create(
     }
 }
 
-/// A membership's status (docs/api.md §17.10).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum MemberStatus {
-    /// Not yet answered.
-    Pending,
-    /// Taken: the image is in the member's default list.
-    Accepted,
-    /// Refused.
-    Rejected,
-}
-
 /// `{"member": "<id>"}`, the id 1-255 characters of `[A-Za-z0-9@._-]`;
 /// any other body is a 400.
+#[cfg_attr(not(test), allow(dead_code))] // the v2 member handlers (v2members) call it
 pub(crate) fn parse_new_member(body: &[u8]) -> Result<String, AppError> {
     let json = strict_json(body, "member body")?;
     let obj = json.as_object().filter(|o| o.len() == 1);
@@ -674,6 +701,7 @@ pub(crate) fn parse_new_member(body: &[u8]) -> Result<String, AppError> {
 }
 
 /// `{"status": "pending"|"accepted"|"rejected"}`; other keys are ignored.
+#[cfg_attr(not(test), allow(dead_code))] // the v2 member handlers (v2members) call it
 pub(crate) fn parse_member_status(body: &[u8]) -> Result<MemberStatus, AppError> {
     let json = strict_json(body, "member body")?;
     let status = json.as_object().and_then(|o| o.get("status"));

@@ -113,7 +113,6 @@ pub(crate) fn glance(e: &AppError) -> HttpResponse {
 /// Glance's 415 (docs/api.md §17.5): a PATCH's media type is not a patch
 /// type; `Accept-Patch` names the ones taken. `AppError` has no 415, and
 /// only this answer needs one.
-#[cfg_attr(not(test), allow(dead_code))] // the v2 PATCH handler uses it (issue 23's next step)
 pub(crate) fn glance_media_type(message: &str, accept_patch: &str) -> HttpResponse {
     let status = StatusCode::UNSUPPORTED_MEDIA_TYPE;
     let title = status.canonical_reason().unwrap_or_default();

@@ -29,7 +29,11 @@ pub(crate) struct Uploads {
 
 impl Registry {
     /// Where the data of the caller's upload `id` goes.
-    fn upload_location(&self, caller: &Caller, id: &ImageId) -> Result<Location, AppError> {
+    pub(super) fn upload_location(
+        &self,
+        caller: &Caller,
+        id: &ImageId,
+    ) -> Result<Location, AppError> {
         Location::parse(&format!(
             "pithos://{}/{}/{id}",
             caller.id(),
@@ -61,9 +65,11 @@ impl Registry {
         let _in_flight = self.metrics.upload_started();
         let received = self.receive_upload(caller, &new, declared, body).await?;
         let location = new.location.clone();
-        let image = described(caller, new, received.info.clone(), id);
+        let mut image = described(caller, new, received.info.clone(), id);
+        // plankton wrote this object, so deleting the image deletes it (§17.6).
+        image.uploaded = true;
         let placed = self.store.place(received, &location, false).await?;
-        let readers = (Readers::Owner, Readers::of(image.is_public, &[]));
+        let readers = (Readers::Owner, Readers::of(image.is_public(), &[]));
         let hash = placed.remember.clone();
         let write = self.db.write(move |tx| {
             let stored = tx.upsert_at_location(&image)?;
@@ -140,7 +146,7 @@ impl Registry {
 
     /// How much the caller may upload now: the smaller of the image size
     /// limit and what is left of their quota.
-    async fn upload_limit(&self, caller: &Caller) -> Result<Limit, AppError> {
+    pub(super) async fn upload_limit(&self, caller: &Caller) -> Result<Limit, AppError> {
         let max = Limit {
             bytes: self.limits.max_image_size,
             quota: false,
@@ -187,13 +193,15 @@ impl Registry {
 
 /// An upload's byte limit and where it comes from.
 #[derive(Debug, Clone, Copy)]
-struct Limit {
-    bytes: u64,
+pub(super) struct Limit {
+    /// The most bytes it may have.
+    pub(super) bytes: u64,
     quota: bool,
 }
 
 impl Limit {
-    fn check(self, declared: u64) -> Result<(), AppError> {
+    /// A declared size over the limit is refused before any byte is read.
+    pub(super) fn check(self, declared: u64) -> Result<(), AppError> {
         if declared > self.bytes {
             Err(self.refusal())
         } else {
@@ -201,7 +209,8 @@ impl Limit {
         }
     }
 
-    fn refusal(self) -> AppError {
+    /// The 413 of an upload past the limit.
+    pub(super) fn refusal(self) -> AppError {
         if self.quota {
             AppError::OverLimit("Upload refused: quota exceeded".into())
         } else {

@@ -1,6 +1,8 @@
 //! Images: list, get, read data, register, update, unregister (docs/api.md
 //! §6, §7).
 
+use std::collections::BTreeSet;
+
 use crate::backends::store::{Inspected, ObjectRead};
 use crate::db::{Catalogue, ListPosition, StoredImage, Tx};
 use crate::domain::access::Intent;
@@ -8,12 +10,14 @@ use crate::domain::changes::{check_property_count, ImagePatch, NewImage};
 use crate::domain::ids::{truncate, ImageId};
 use crate::domain::image::{check_reserved_keys, Image, Status};
 use crate::domain::listing::{ListQuery, ListSink};
+use crate::domain::model::Visibility;
 use crate::domain::object::{ObjectInfo, Readers};
 use crate::domain::range::ByteRange;
 use crate::domain::time::now_micros;
 use crate::domain::user::Caller;
 use crate::error::AppError;
 
+use super::sharing::readers_of;
 use super::Registry;
 
 /// A listing read in pieces, each its own read transaction, each going on
@@ -112,7 +116,8 @@ impl Registry {
         let location = new.location.clone();
         let set_protected = new.set.protected;
         let image = described(caller, new, inspected.info, ImageId::generate());
-        let is_public = image.is_public;
+        let is_public = image.is_public();
+        let fresh_visibility = image.visibility;
         // A re-registration keeps `protected` unless the request sets it.
         let keep_protected = set_protected.is_none();
         let write = self.db.write(move |tx| {
@@ -134,16 +139,18 @@ impl Registry {
         // any); its members are kept, its publicity is this request's.
         let at = location.canonical();
         let _turn = self.locks.lock(&at).await;
-        let (was_public, members) = self
+        let (was, members) = self
             .db
             .read(move |tx| match tx.live_image_at(&at)? {
-                Some(s) => Ok((s.image.is_public, tx.members(&s)?)),
-                None => Ok((false, Vec::new())),
+                Some(s) => Ok((Some(s.image.visibility), tx.members(&s)?)),
+                None => Ok((None, Vec::new())),
             })
             .await?;
+        // A re-registration's visibility follows v1's update rule (§17.12).
+        let after = was.map_or(fresh_visibility, |v| v.on_v1_update(Some(is_public)));
         let change = (
-            Readers::of(was_public, &members),
-            Readers::of(is_public, &members),
+            was.map_or(Readers::Owner, |v| readers_of(v, &members)),
+            readers_of(after, &members),
         );
         self.sync_readers(caller, &location, change, write).await
     }
@@ -177,7 +184,7 @@ impl Registry {
         self.change_readers(caller, id, move |stored, members| {
             check_reserved_keys(patch.properties.keys().chain(patch.conflicts.keys()))?;
             let image = patch.clone().apply(&stored.image, max)?;
-            let readers = Readers::of(image.is_public, members);
+            let readers = readers_of(image.visibility, members);
             Ok((readers, move |tx: &Tx<'_>, stored: &StoredImage| {
                 let mut image = image.clone();
                 image.updated_at = now_micros().max(stored.image.updated_at);
@@ -282,7 +289,12 @@ pub(super) fn described(caller: &Caller, new: NewImage, info: ObjectInfo, id: Im
         created_at: now,
         updated_at: now,
         deleted_at: None,
-        is_public: set.is_public.unwrap_or(false),
+        visibility: Visibility::on_v1_register(set.is_public),
+        os_hidden: false,
+        tags: BTreeSet::new(),
+        os_hash: None,
+        virtual_size: None,
+        uploaded: false,
         protected: set.protected.unwrap_or(false),
         owner: caller.id().to_string(),
         min_ram: set.min_ram.unwrap_or(0),

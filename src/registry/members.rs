@@ -1,11 +1,11 @@
 //! Who an image is shared with (docs/api.md §8): its members, and the images
 //! shared between two users.
 
+use super::sharing::readers_of;
 use super::Registry;
 use crate::db::{StoredImage, Tx};
 use crate::domain::access::Intent;
 use crate::domain::ids::ImageId;
-use crate::domain::object::Readers;
 use crate::domain::user::Caller;
 use crate::error::AppError;
 
@@ -46,7 +46,12 @@ impl Registry {
             if wanted.len() > max {
                 return Err(too_many(wanted.len(), max));
             }
-            let after = Readers::of(stored.image.is_public, &wanted);
+            // A non-empty replace shares a private image (docs/api.md §17.12).
+            let visibility = match wanted.is_empty() {
+                true => stored.image.visibility,
+                false => stored.image.visibility.on_v1_member_add(),
+            };
+            let after = readers_of(visibility, &wanted);
             Ok((after, move |tx: &Tx<'_>, stored: &StoredImage| {
                 Ok(tx.set_members(stored, &wanted)?)
             }))
@@ -71,7 +76,8 @@ impl Registry {
                 }
                 after.push(member.clone());
             }
-            let readers = Readers::of(stored.image.is_public, &after);
+            // A v1 add shares a private image (docs/api.md §17.12).
+            let readers = readers_of(stored.image.visibility.on_v1_member_add(), &after);
             let member = member.clone();
             Ok((readers, move |tx: &Tx<'_>, stored: &StoredImage| {
                 if new {
@@ -92,7 +98,7 @@ impl Registry {
     ) -> Result<(), AppError> {
         self.change_readers(caller, id, move |stored, members| {
             let after: Vec<String> = members.iter().filter(|m| **m != member).cloned().collect();
-            let readers = Readers::of(stored.image.is_public, &after);
+            let readers = readers_of(stored.image.visibility, &after);
             let member = member.clone();
             Ok((readers, move |tx: &Tx<'_>, stored: &StoredImage| {
                 Ok(tx.remove_member(stored, &member)?)

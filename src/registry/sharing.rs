@@ -1,6 +1,10 @@
 //! Keeping Pithos's read permissions in step with members and publicity.
 //!
-//! A change that alters who may read an image (members, `is_public`,
+//! Who may read an image's object follows docs/api.md §17.10: everyone for
+//! `public` and `community`, the owner and its members (of any status) for
+//! `shared`, the owner alone for `private` (its members stay stored).
+//!
+//! A change that alters who may read an image (members, visibility,
 //! re-registration, unregistering) sets the object's sharing in Pithos first
 //! and then commits the catalogue. If the commit then fails, the sharing is
 //! put back; if even that fails, the request fails with "unavailable", says
@@ -17,6 +21,7 @@ use crate::domain::access::Intent;
 use crate::domain::ids::ImageId;
 use crate::domain::image::Status;
 use crate::domain::location::Location;
+use crate::domain::model::Visibility;
 use crate::domain::object::Readers;
 use crate::domain::user::Caller;
 use crate::error::AppError;
@@ -117,7 +122,7 @@ impl Registry {
         let _turn = self.locks.lock(&first.image.location).await;
         let (stored, members) = self.db.read(|tx| changing(tx, &id, &who)).await?;
         let location = stored.image.parsed_location()?;
-        let before = Readers::of(stored.image.is_public, &members);
+        let before = readers_of(stored.image.visibility, &members);
         let (after, write) = plan(&stored, &members)?;
         let commit = self.db.write(move |tx| {
             let fresh = super::load(tx, &id, &who, Intent::Change)?;
@@ -125,6 +130,16 @@ impl Registry {
         });
         self.sync_readers(caller, &location, (before, after), commit)
             .await
+    }
+}
+
+/// The readers of an object whose image has `visibility` and `members`
+/// (docs/api.md §17.10).
+pub(super) fn readers_of(visibility: Visibility, members: &[String]) -> Readers {
+    match visibility {
+        Visibility::Public | Visibility::Community => Readers::Everyone,
+        Visibility::Shared => Readers::of(false, members),
+        Visibility::Private => Readers::Owner,
     }
 }
 

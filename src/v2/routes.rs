@@ -18,7 +18,7 @@
 //! | `images {} members` | `/v2/images/{}/members` | GET, HEAD, POST |
 //! | `images {} members {}` | `/v2/images/{}/members/{}` | GET, HEAD, PUT, DELETE |
 
-use super::{meta, schemas, Handler};
+use super::{actions, file, images, members, meta, schemas, tags, Handler};
 use crate::http::routing::{Route, Seg};
 use crate::http::surface::h;
 
@@ -31,6 +31,76 @@ pub(super) static ROUTES: &[Route<Handler>] = &[
         label: "/v2/",
         open: true,
         methods: &[("GET", h!(meta::versions)), ("HEAD", h!(meta::versions))],
+    },
+    Route {
+        path: &[Lit("images")],
+        label: "/v2/images",
+        open: false,
+        methods: &[
+            ("GET", h!(images::list)),
+            ("HEAD", h!(images::list)),
+            ("POST", h!(images::create)),
+        ],
+    },
+    Route {
+        path: &[Lit("images"), Param],
+        label: "/v2/images/{}",
+        open: false,
+        methods: &[
+            ("GET", h!(images::show)),
+            ("HEAD", h!(images::show)),
+            ("PATCH", h!(images::update)),
+            ("DELETE", h!(images::delete)),
+        ],
+    },
+    Route {
+        path: &[Lit("images"), Param, Lit("file")],
+        label: "/v2/images/{}/file",
+        open: false,
+        methods: &[
+            ("GET", h!(file::download)),
+            ("HEAD", h!(file::download)),
+            ("PUT", h!(file::upload)),
+        ],
+    },
+    Route {
+        path: &[Lit("images"), Param, Lit("tags"), Param],
+        label: "/v2/images/{}/tags/{}",
+        open: false,
+        methods: &[("PUT", h!(tags::add)), ("DELETE", h!(tags::remove))],
+    },
+    Route {
+        path: &[Lit("images"), Param, Lit("actions"), Lit("deactivate")],
+        label: "/v2/images/{}/actions/deactivate",
+        open: false,
+        methods: &[("POST", h!(actions::deactivate))],
+    },
+    Route {
+        path: &[Lit("images"), Param, Lit("actions"), Lit("reactivate")],
+        label: "/v2/images/{}/actions/reactivate",
+        open: false,
+        methods: &[("POST", h!(actions::reactivate))],
+    },
+    Route {
+        path: &[Lit("images"), Param, Lit("members")],
+        label: "/v2/images/{}/members",
+        open: false,
+        methods: &[
+            ("GET", h!(members::list)),
+            ("HEAD", h!(members::list)),
+            ("POST", h!(members::add)),
+        ],
+    },
+    Route {
+        path: &[Lit("images"), Param, Lit("members"), Param],
+        label: "/v2/images/{}/members/{}",
+        open: false,
+        methods: &[
+            ("GET", h!(members::show)),
+            ("HEAD", h!(members::show)),
+            ("PUT", h!(members::answer)),
+            ("DELETE", h!(members::remove)),
+        ],
     },
     Route {
         path: &[Lit("schemas"), Lit("image")],

@@ -48,3 +48,5 @@ mod support;
 mod uploads;
 mod util;
 mod v2_basics;
+mod v2_images;
+mod v2_members;

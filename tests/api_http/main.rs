@@ -72,6 +72,10 @@ mod uploads;
 mod util;
 #[path = "../api/v2_basics.rs"]
 mod v2_basics;
+#[path = "../api/v2_images.rs"]
+mod v2_images;
+#[path = "../api/v2_members.rs"]
+mod v2_members;
 
 /// A module added to the `api` suite must be added here too, or it would
 /// silently not run against the HTTP backends.

@@ -253,7 +253,7 @@ impl FsStore {
     }
 
     /// Where the object at `loc` lives (or would), without resolving links.
-    fn path_of(&self, loc: &Location) -> PathBuf {
+    pub(super) fn path_of(&self, loc: &Location) -> PathBuf {
         let mut path = self.root.join(loc.account());
         path.push(loc.container());
         for seg in loc.segments() {

@@ -347,6 +347,32 @@ impl ObjectStore {
         }
     }
 
+    /// Deletes an uploaded object whose image was deleted (docs/api.md
+    /// §17.6), as far as it can: the fs file with its directory synced, or
+    /// a Pithos DELETE with the caller's token. A failure is logged, not
+    /// returned: the image is already a tombstone, and `plankton check`
+    /// reports the object as an upload no image uses.
+    pub(crate) async fn delete_upload(&self, loc: &Location, token: &str) {
+        match self {
+            ObjectStore::Fs(fs) => {
+                let path = fs.path_of(loc);
+                let at = loc.canonical();
+                let gone = blocking(move || {
+                    std::fs::remove_file(&path).map_err(write_error)?;
+                    match path.parent() {
+                        Some(dir) => staging::sync_dir(dir).map_err(write_error),
+                        None => Ok(()),
+                    }
+                })
+                .await;
+                if let Err(e) = gone {
+                    log::warn!("could not delete the upload at {at} of a deleted image: {e}");
+                }
+            }
+            ObjectStore::Pithos(p) => p.delete(loc, token).await,
+        }
+    }
+
     /// The catalogue did not record the placed data: what was at its
     /// location before is put back (nothing, for a new image; a Pithos
     /// object is deleted, a failure to is logged).

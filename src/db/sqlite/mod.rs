@@ -8,9 +8,11 @@
 
 mod catalogue;
 mod list;
+mod members;
 mod objects;
 pub(crate) mod ops;
 mod owned;
+mod v2list;
 mod writer;
 
 use catalogue::SqliteTx;
@@ -414,8 +416,23 @@ fn open_writer(path: &Path) -> Result<Connection, OpenError> {
         path: path.to_path_buf(),
         source,
     })?;
+    // A v2 upload cut off by a stop or crash left its image `saving`
+    // without data (docs/api.md §17.4): it goes back to queued. The data,
+    // if placed and not recorded, is undone by the crash protocol.
+    let requeued = conn
+        .execute(REQUEUE_UNFINISHED_UPLOADS, [])
+        .map_err(sqlite)?;
+    if requeued > 0 {
+        log::info!("{requeued} image(s) left saving by an interrupted v2 upload are queued again");
+    }
     Ok(conn)
 }
+
+/// Images left `saving` without data (no checksum: §17.4's saving state)
+/// back to queued, their data columns NULL.
+const REQUEUE_UNFINISHED_UPLOADS: &str = "UPDATE images SET status = 'queued', location = NULL, \
+    size = NULL, checksum = NULL, md5 = NULL, os_hash_algo = NULL, os_hash_value = NULL \
+    WHERE status = 'saving' AND checksum = ''";
 
 /// The pool of readers for blocking threads.
 fn reader_pool(path: &Path) -> Result<Pool<SqliteConnectionManager>, OpenError> {
@@ -605,7 +622,7 @@ mod tests {
                 (
                     i.location.as_str(),
                     i.status.as_str(),
-                    i.is_public,
+                    i.is_public(),
                     i.owner.as_str()
                 ),
                 (*loc, *status, *public == 1, *owner),

@@ -1,0 +1,144 @@
+//! v2's image data (docs/api.md §17.4): upload to a queued image through
+//! the machinery of §13 (staging, limits, quota, the crash protocol), and
+//! download.
+
+use bytes::Bytes;
+use futures_util::Stream;
+
+use crate::backends::store::{ObjectRead, StoreError};
+use crate::domain::access::Intent;
+use crate::domain::ids::ImageId;
+use crate::domain::image::{Image, Status};
+use crate::domain::object::ObjectInfo;
+use crate::domain::range::ByteRange;
+use crate::domain::time::now_micros;
+use crate::domain::user::Caller;
+use crate::error::AppError;
+
+use super::{load, Registry};
+
+impl Registry {
+    /// Uploads the data of a queued image (owner only): `saving` is
+    /// committed first; then the data is received (`declared` bytes, if the
+    /// request said) and placed, and location, size, hashes, `uploaded` and
+    /// `active` recorded in one commit. Any failure puts the image back to
+    /// queued with nothing stored.
+    pub(crate) async fn upload_v2<S, E>(
+        &self,
+        caller: &Caller,
+        id: ImageId,
+        declared: Option<u64>,
+        body: S,
+    ) -> Result<(), AppError>
+    where
+        S: Stream<Item = Result<Bytes, E>> + Unpin,
+        E: std::fmt::Display,
+    {
+        let location = self.upload_location(caller, &id)?;
+        let (who, at) = (caller.id().to_string(), location.canonical());
+        let was = self
+            .db
+            .write(move |tx| {
+                let stored = load(tx, &id, &who, Intent::Change)?;
+                let image = stored.image.upload_starting(at.clone(), now_micros())?;
+                tx.update(&stored, &image)?;
+                Ok(stored.image.updated_at)
+            })
+            .await?;
+        let done = self.receive_v2(caller, id, declared, body).await;
+        if done.is_err() {
+            self.requeue(caller, id, was).await;
+        }
+        done
+    }
+
+    /// The data of a saving image: received, placed, recorded.
+    async fn receive_v2<S, E>(
+        &self,
+        caller: &Caller,
+        id: ImageId,
+        declared: Option<u64>,
+        body: S,
+    ) -> Result<(), AppError>
+    where
+        S: Stream<Item = Result<Bytes, E>> + Unpin,
+        E: std::fmt::Display,
+    {
+        let location = self.upload_location(caller, &id)?;
+        let limit = self.upload_limit(caller).await?;
+        if let Some(n) = declared {
+            limit.check(n)?;
+        }
+        let accept = |info: &ObjectInfo| match declared {
+            Some(n) if n != info.size => Err(format!(
+                "Invalid X-OpenStack-Image-Size {n}: {} bytes arrived",
+                info.size
+            )),
+            _ => Ok(()),
+        };
+        let received = self
+            .store
+            .receive((&location, &caller.token), body, limit.bytes, accept)
+            .await
+            .map_err(|e| match e {
+                StoreError::PastLimit { .. } => limit.refusal(),
+                e => e.into(),
+            })?;
+        let info = received.info.clone();
+        let placed = self.store.place(received, &location, false).await?;
+        let hash = placed.remember.clone();
+        let who = caller.id().to_string();
+        let recorded = self
+            .db
+            .write(move |tx| {
+                let (stored, _) = tx
+                    .image_for_caller(&id, &who)?
+                    .ok_or_else(|| AppError::Gone(format!("Image {id} is gone")))?;
+                if stored.image.status != Status::Saving {
+                    return Err(AppError::Gone(format!(
+                        "Image {id} was deleted during its upload: nothing was stored"
+                    )));
+                }
+                tx.update(&stored, &stored.image.upload_done(&info, now_micros()))?;
+                hash.iter().try_for_each(|h| tx.remember_hash(h))?;
+                Ok(())
+            })
+            .await;
+        self.settle(&location, placed, recorded).await
+    }
+
+    /// A failed upload's image back to queued as it was (`was`: its
+    /// `updated_at`), unless it was deleted meanwhile; a failure to is
+    /// logged: start-up requeues it.
+    async fn requeue(&self, caller: &Caller, id: ImageId, was: i64) {
+        let who = caller.id().to_string();
+        let back = self
+            .db
+            .write(move |tx| {
+                let stored = load(tx, &id, &who, Intent::Change)?;
+                if stored.image.status == Status::Saving && !stored.image.has_data() {
+                    tx.update(&stored, &stored.image.upload_undone(was))?;
+                }
+                Ok(())
+            })
+            .await;
+        if let Err(e) = back {
+            log::warn!("image {id}: could not put it back to queued after its upload failed: {e}");
+        }
+    }
+
+    /// An image's data for v2 (§17.4): `None` while it has none (204);
+    /// deactivated 403 for everyone; data but not active 409.
+    pub(crate) async fn download_v2(
+        &self,
+        caller: &Caller,
+        id: ImageId,
+        range: Option<ByteRange>,
+    ) -> Result<Option<(Image, ObjectRead)>, AppError> {
+        let image = self.get(caller, id).await?;
+        if !image.has_data() && image.status != Status::Deactivated {
+            return Ok(None);
+        }
+        self.data(caller, id, range).await.map(Some)
+    }
+}
