@@ -50,6 +50,27 @@ impl Chrome {
     }
 }
 
+/// What a status (v1's word, docs/api.md §17.12) means to a user: a
+/// badge's text and its title. `queued` and `deactivated` are v2's words,
+/// which say little to someone who never used Glance.
+pub(crate) fn status_words(status: &str) -> (&'static str, &'static str) {
+    match status {
+        "available" => ("available", "Its data can be downloaded and used."),
+        "queued" => (
+            "awaiting data",
+            "Created without data: its owner has not uploaded the file yet.",
+        ),
+        "saving" => ("saving", "Its data is arriving."),
+        "deactivated" => (
+            "deactivated",
+            "Its owner blocked it: listed and described, but nobody can download it.",
+        ),
+        "error" => ("failed", "Marked as failed: its data should not be used."),
+        "deleted" => ("deleted", "Unregistered."),
+        _ => ("unknown", "A status this view does not know."),
+    }
+}
+
 /// A choice of a `<select>`.
 pub(crate) struct Choice {
     /// Its value.
