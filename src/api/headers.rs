@@ -329,7 +329,7 @@ fn fixed_values(image: &Image, dialect: Dialect) -> [Option<Cow<'_, str>>; 24] {
     let [deleted, deleted_] = twice(image.deleted_at.map(format_micros).unwrap_or_default());
     let [min_ram, min_ram_] = twice(image.min_ram.to_string());
     let [min_disk, min_disk_] = twice(image.min_disk.to_string());
-    let public = Some(Cow::Borrowed(if image.is_public {
+    let public = Some(Cow::Borrowed(if image.is_public() {
         "True"
     } else {
         "False"

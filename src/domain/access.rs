@@ -28,7 +28,7 @@ pub(crate) enum Intent {
 pub(crate) fn authorize(view: &Viewed<'_>, caller: &str, intent: Intent) -> Result<(), AppError> {
     let image = view.image;
     let owner = image.owner == caller;
-    let visible = owner || image.is_public || view.caller_is_member;
+    let visible = owner || image.is_public() || view.caller_is_member;
     if !visible || image.status == Status::Deleted {
         return Err(not_found(&image.id.to_string()));
     }

@@ -135,7 +135,9 @@ impl ImagePatch {
         set_if(&mut image.name, set.name);
         set_if(&mut image.disk_format, set.disk_format);
         set_if(&mut image.container_format, set.container_format);
-        set_if(&mut image.is_public, set.is_public);
+        if let Some(public) = set.is_public {
+            image.visibility = image.visibility.on_v1_update(Some(public));
+        }
         set_if(&mut image.protected, set.protected);
         set_if(&mut image.min_ram, set.min_ram);
         set_if(&mut image.min_disk, set.min_disk);

@@ -1,6 +1,6 @@
 //! The image record and its field types (docs/api.md §4).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use super::ids::{truncate, ImageId};
 use super::time::Micros;
@@ -91,6 +91,78 @@ impl Status {
     }
 }
 
+/// Who sees an image (docs/api.md §17.2).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub(crate) enum Visibility {
+    /// Everyone lists and reads it.
+    Public,
+    /// Everyone reads it; lists it on request.
+    Community,
+    /// Its owner and its members.
+    Shared,
+    /// Its owner only.
+    Private,
+}
+
+impl Visibility {
+    /// The word on the wire and in the database.
+    pub(crate) fn as_str(self) -> &'static str {
+        match self {
+            Visibility::Public => "public",
+            Visibility::Community => "community",
+            Visibility::Shared => "shared",
+            Visibility::Private => "private",
+        }
+    }
+
+    /// Parses the exact word (v2 is case-sensitive here, as Glance).
+    pub(crate) fn parse(s: &str) -> Option<Visibility> {
+        match s {
+            "public" => Some(Visibility::Public),
+            "community" => Some(Visibility::Community),
+            "shared" => Some(Visibility::Shared),
+            "private" => Some(Visibility::Private),
+            _ => None,
+        }
+    }
+
+    /// v1's `is_public` (§17.12).
+    pub(crate) fn is_public(self) -> bool {
+        self == Visibility::Public
+    }
+
+    /// A new image registered through v1: `is_public` true → public, false
+    /// or absent → shared (§17.12).
+    pub(crate) fn on_v1_register(is_public: Option<bool>) -> Visibility {
+        if is_public == Some(true) {
+            Visibility::Public
+        } else {
+            Visibility::Shared
+        }
+    }
+
+    /// A v1 update (or re-register) of `is_public`: true → public; false
+    /// turns public and community into shared and leaves shared and private
+    /// as they are, so a private image stays private (§17.12).
+    pub(crate) fn on_v1_update(self, is_public: Option<bool>) -> Visibility {
+        match (is_public, self) {
+            (Some(true), _) => Visibility::Public,
+            (Some(false), Visibility::Public | Visibility::Community) => Visibility::Shared,
+            _ => self,
+        }
+    }
+
+    /// A v1 member add, or a replace with a non-empty list, makes a private
+    /// image shared (§17.12); other visibilities stay.
+    #[allow(dead_code, reason = "the v1 member writes do this in SQL for now")]
+    pub(crate) fn on_v1_member_add(self) -> Visibility {
+        match self {
+            Visibility::Private => Visibility::Shared,
+            other => other,
+        }
+    }
+}
+
 /// One image as stored.
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) struct Image {
@@ -118,8 +190,20 @@ pub(crate) struct Image {
     pub(crate) updated_at: Micros,
     /// Set when unregistered.
     pub(crate) deleted_at: Option<Micros>,
-    /// Readable by everyone.
-    pub(crate) is_public: bool,
+    /// Who sees it (docs/api.md §17.2); v1 shows `is_public()`.
+    pub(crate) visibility: Visibility,
+    /// Left out of v2 lists unless asked for (§17.2).
+    pub(crate) os_hidden: bool,
+    /// v2's tags.
+    pub(crate) tags: BTreeSet<String>,
+    /// The digest of its data in the configured algorithm, where plankton
+    /// computed one (v2 uploads).
+    pub(crate) os_hash: Option<OsHash>,
+    /// Bytes, where someone said so (v2 shows it, nothing sets it yet).
+    pub(crate) virtual_size: Option<u64>,
+    /// Its object was written by plankton (an upload), so deleting the image
+    /// deletes the object (§17.6).
+    pub(crate) uploaded: bool,
     /// Its unregistering is refused, in every API (docs/api.md §17.2).
     pub(crate) protected: bool,
     /// The user who registered it.
@@ -132,7 +216,43 @@ pub(crate) struct Image {
     pub(crate) properties: BTreeMap<String, String>,
 }
 
+/// An `os_hash_algo`/`os_hash_value` pair (docs/api.md §17.2); the
+/// algorithm as stored, so a value keeps its name when the setting changes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct OsHash {
+    /// `sha512` or `sha256`.
+    pub(crate) algo: String,
+    /// Lower-case hex.
+    pub(crate) value: String,
+}
+
 impl Image {
+    /// v1's `is_public` (docs/api.md §17.12).
+    pub(crate) fn is_public(&self) -> bool {
+        self.visibility.is_public()
+    }
+
+    /// This v1 registration as it re-registers `live`, the image already at
+    /// its location: the id, creation time and what v1 cannot say (tags,
+    /// `os_hidden`, `virtual_size`, `uploaded`) are kept; the visibility
+    /// follows v1's update rule (§17.12); the `os_hash` stays only while
+    /// the data is the same.
+    pub(crate) fn reregistering(mut self, live: &Image) -> Image {
+        self.visibility = live.visibility.on_v1_update(Some(self.is_public()));
+        self.id = live.id;
+        self.created_at = live.created_at;
+        self.updated_at = self.updated_at.max(live.updated_at);
+        self.os_hidden = live.os_hidden;
+        self.tags = live.tags.clone();
+        self.virtual_size = live.virtual_size;
+        self.uploaded = live.uploaded;
+        self.os_hash = live
+            .os_hash
+            .clone()
+            .filter(|_| live.checksum == self.checksum);
+        self
+    }
+
     /// The image's location, parsed. It was stored canonical, so failing to
     /// parse it is a bug (a 500), not the caller's mistake.
     pub(crate) fn parsed_location(&self) -> Result<super::location::Location, AppError> {

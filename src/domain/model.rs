@@ -14,76 +14,8 @@ use super::ids::{truncate, ImageId};
 use super::time::Micros;
 use crate::error::AppError;
 
-/// Who sees an image (§17.2).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub(crate) enum Visibility {
-    /// Everyone lists and reads it.
-    Public,
-    /// Everyone reads it; lists it on request.
-    Community,
-    /// Its owner and its members.
-    Shared,
-    /// Its owner only.
-    Private,
-}
-
-impl Visibility {
-    /// The word on the wire and in the database.
-    pub(crate) fn as_str(self) -> &'static str {
-        match self {
-            Visibility::Public => "public",
-            Visibility::Community => "community",
-            Visibility::Shared => "shared",
-            Visibility::Private => "private",
-        }
-    }
-
-    /// Parses the exact word (v2 is case-sensitive here, as Glance).
-    pub(crate) fn parse(s: &str) -> Option<Visibility> {
-        match s {
-            "public" => Some(Visibility::Public),
-            "community" => Some(Visibility::Community),
-            "shared" => Some(Visibility::Shared),
-            "private" => Some(Visibility::Private),
-            _ => None,
-        }
-    }
-
-    /// v1's `is_public` (§17.12).
-    pub(crate) fn is_public(self) -> bool {
-        self == Visibility::Public
-    }
-
-    /// A new image registered through v1: `is_public` true → public, false
-    /// or absent → shared (§17.12).
-    pub(crate) fn on_v1_register(is_public: Option<bool>) -> Visibility {
-        if is_public == Some(true) {
-            Visibility::Public
-        } else {
-            Visibility::Shared
-        }
-    }
-
-    /// A v1 update (or re-register) of `is_public`: true → public; false
-    /// turns public and community into shared and leaves shared and private
-    /// as they are, so a private image stays private (§17.12).
-    pub(crate) fn on_v1_update(self, is_public: Option<bool>) -> Visibility {
-        match (is_public, self) {
-            (Some(true), _) => Visibility::Public,
-            (Some(false), Visibility::Public | Visibility::Community) => Visibility::Shared,
-            _ => self,
-        }
-    }
-
-    /// A v1 member add, or a replace with a non-empty list, makes a private
-    /// image shared (§17.12); other visibilities stay.
-    pub(crate) fn on_v1_member_add(self) -> Visibility {
-        match self {
-            Visibility::Private => Visibility::Shared,
-            other => other,
-        }
-    }
-}
+/// Who sees an image (§17.2): defined beside the image, which holds one.
+pub(crate) use super::image::Visibility;
 
 /// An image's life (§17.2). v1 shows `Active` as `available` and `Killed`
 /// as `error` (§17.12).

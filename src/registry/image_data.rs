@@ -61,9 +61,11 @@ impl Registry {
         let _in_flight = self.metrics.upload_started();
         let received = self.receive_upload(caller, &new, declared, body).await?;
         let location = new.location.clone();
-        let image = described(caller, new, received.info.clone(), id);
+        let mut image = described(caller, new, received.info.clone(), id);
+        // plankton wrote this object, so deleting the image deletes it (§17.6).
+        image.uploaded = true;
         let placed = self.store.place(received, &location, false).await?;
-        let readers = (Readers::Owner, Readers::of(image.is_public, &[]));
+        let readers = (Readers::Owner, Readers::of(image.is_public(), &[]));
         let hash = placed.remember.clone();
         let write = self.db.write(move |tx| {
             let stored = tx.upsert_at_location(&image)?;

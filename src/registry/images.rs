@@ -1,6 +1,8 @@
 //! Images: list, get, read data, register, update, unregister (docs/api.md
 //! §6, §7).
 
+use std::collections::BTreeSet;
+
 use crate::backends::store::{Inspected, ObjectRead};
 use crate::db::{Catalogue, ListPosition, StoredImage, Tx};
 use crate::domain::access::Intent;
@@ -8,6 +10,7 @@ use crate::domain::changes::{check_property_count, ImagePatch, NewImage};
 use crate::domain::ids::{truncate, ImageId};
 use crate::domain::image::{check_reserved_keys, Image, Status};
 use crate::domain::listing::{ListQuery, ListSink};
+use crate::domain::model::Visibility;
 use crate::domain::object::{ObjectInfo, Readers};
 use crate::domain::range::ByteRange;
 use crate::domain::time::now_micros;
@@ -112,7 +115,7 @@ impl Registry {
         let location = new.location.clone();
         let set_protected = new.set.protected;
         let image = described(caller, new, inspected.info, ImageId::generate());
-        let is_public = image.is_public;
+        let is_public = image.is_public();
         // A re-registration keeps `protected` unless the request sets it.
         let keep_protected = set_protected.is_none();
         let write = self.db.write(move |tx| {
@@ -137,7 +140,7 @@ impl Registry {
         let (was_public, members) = self
             .db
             .read(move |tx| match tx.live_image_at(&at)? {
-                Some(s) => Ok((s.image.is_public, tx.members(&s)?)),
+                Some(s) => Ok((s.image.is_public(), tx.members(&s)?)),
                 None => Ok((false, Vec::new())),
             })
             .await?;
@@ -177,7 +180,7 @@ impl Registry {
         self.change_readers(caller, id, move |stored, members| {
             check_reserved_keys(patch.properties.keys().chain(patch.conflicts.keys()))?;
             let image = patch.clone().apply(&stored.image, max)?;
-            let readers = Readers::of(image.is_public, members);
+            let readers = Readers::of(image.is_public(), members);
             Ok((readers, move |tx: &Tx<'_>, stored: &StoredImage| {
                 let mut image = image.clone();
                 image.updated_at = now_micros().max(stored.image.updated_at);
@@ -282,7 +285,12 @@ pub(super) fn described(caller: &Caller, new: NewImage, info: ObjectInfo, id: Im
         created_at: now,
         updated_at: now,
         deleted_at: None,
-        is_public: set.is_public.unwrap_or(false),
+        visibility: Visibility::on_v1_register(set.is_public),
+        os_hidden: false,
+        tags: BTreeSet::new(),
+        os_hash: None,
+        virtual_size: None,
+        uploaded: false,
         protected: set.protected.unwrap_or(false),
         owner: caller.id().to_string(),
         min_ram: set.min_ram.unwrap_or(0),

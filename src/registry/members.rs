@@ -46,7 +46,7 @@ impl Registry {
             if wanted.len() > max {
                 return Err(too_many(wanted.len(), max));
             }
-            let after = Readers::of(stored.image.is_public, &wanted);
+            let after = Readers::of(stored.image.is_public(), &wanted);
             Ok((after, move |tx: &Tx<'_>, stored: &StoredImage| {
                 Ok(tx.set_members(stored, &wanted)?)
             }))
@@ -71,7 +71,7 @@ impl Registry {
                 }
                 after.push(member.clone());
             }
-            let readers = Readers::of(stored.image.is_public, &after);
+            let readers = Readers::of(stored.image.is_public(), &after);
             let member = member.clone();
             Ok((readers, move |tx: &Tx<'_>, stored: &StoredImage| {
                 if new {
@@ -92,7 +92,7 @@ impl Registry {
     ) -> Result<(), AppError> {
         self.change_readers(caller, id, move |stored, members| {
             let after: Vec<String> = members.iter().filter(|m| **m != member).cloned().collect();
-            let readers = Readers::of(stored.image.is_public, &after);
+            let readers = Readers::of(stored.image.is_public(), &after);
             let member = member.clone();
             Ok((readers, move |tx: &Tx<'_>, stored: &StoredImage| {
                 Ok(tx.remove_member(stored, &member)?)

@@ -117,7 +117,7 @@ impl Registry {
         let _turn = self.locks.lock(&first.image.location).await;
         let (stored, members) = self.db.read(|tx| changing(tx, &id, &who)).await?;
         let location = stored.image.parsed_location()?;
-        let before = Readers::of(stored.image.is_public, &members);
+        let before = Readers::of(stored.image.is_public(), &members);
         let (after, write) = plan(&stored, &members)?;
         let commit = self.db.write(move |tx| {
             let fresh = super::load(tx, &id, &who, Intent::Change)?;

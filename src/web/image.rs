@@ -35,6 +35,7 @@ struct Shown {
 }
 
 fn shown(image: Image, owner: String) -> Shown {
+    let public = image.is_public();
     Shown {
         id: image.id.to_string(),
         status: image.status.as_str(),
@@ -42,8 +43,8 @@ fn shown(image: Image, owner: String) -> Shown {
         owner_id: image.owner,
         size: human_size(image.size),
         bytes: image.size,
-        public: if image.is_public { "yes" } else { "no" },
-        is_public: image.is_public,
+        public: if public { "yes" } else { "no" },
+        is_public: public,
         created: when(image.created_at),
         updated: when(image.updated_at),
         min_ram: image.min_ram,

@@ -3,7 +3,7 @@
 //! inside the transaction the `SqliteTx` stands for. Listings are in
 //! `list`, objects in `objects`.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashSet};
 use std::sync::LazyLock;
 
 use rusqlite::types::ToSql;
@@ -14,8 +14,9 @@ use crate::db::error::DbError;
 use crate::db::plan::{ListPlan, ListPosition, Piece};
 use crate::db::tx::{CatalogueTx, StoredImage, Visit};
 use crate::domain::ids::ImageId;
-use crate::domain::image::{Image, Status};
+use crate::domain::image::{Image, OsHash, Status};
 use crate::domain::listing::ListQuery;
+use crate::domain::model::Visibility;
 use crate::domain::object::CachedHash;
 use crate::domain::objects::ObjectMeta;
 
@@ -59,9 +60,19 @@ pub(super) const LISTED: &str = "(i.owner = ?1 OR +i.visibility = 'public' \
     OR (+i.visibility = 'shared' AND EXISTS (SELECT 1 FROM image_members m \
     WHERE m.image_seq = i.seq AND m.member = ?1 AND m.status <> 'rejected')))";
 
+/// The columns of v2's fields that `image_from_row` reads after
+/// `PROPERTIES` (19 on): kept apart from `COLUMNS`, whose positions the
+/// listings rely on. The tags come back as one JSON array.
+pub(super) const MODEL_COLUMNS: &str = "i.visibility, i.os_hidden, i.os_hash_algo, \
+    i.os_hash_value, i.virtual_size, i.uploaded, (SELECT coalesce(json_group_array(t.tag), '[]') \
+    FROM image_tags t WHERE t.image_seq = i.seq)";
+
+/// How many columns `image_from_row` reads: what a query adds comes after.
+const IMAGE_ROW_WIDTH: usize = 26;
+
 /// The columns every write sets, in the order `Written::values` binds them:
 /// an insert binds the id and creation time before them, an update the row.
-const WRITTEN: [&str; 15] = [
+const WRITTEN: [&str; 20] = [
     "name",
     "location",
     "status",
@@ -77,37 +88,15 @@ const WRITTEN: [&str; 15] = [
     "min_ram",
     "min_disk",
     "protected",
+    "os_hidden",
+    "os_hash_algo",
+    "os_hash_value",
+    "virtual_size",
+    "uploaded",
 ];
 
-/// What a write stores for v1's `is_public` (bound as `?{n}`), §17.12: a new
-/// image is public or shared; an update makes it public, or turns public and
-/// community into shared and leaves shared and private as they are.
-fn visibility_value(n: usize, update: bool) -> String {
-    if update {
-        format!(
-            "CASE WHEN ?{n} THEN 'public' WHEN visibility IN ('public', 'community') \
-             THEN 'shared' ELSE visibility END"
-        )
-    } else {
-        format!("CASE WHEN ?{n} THEN 'public' ELSE 'shared' END")
-    }
-}
-
-/// The value bound as `?{n}` for column `c`.
-fn written_value(c: &str, n: usize, update: bool) -> String {
-    if c == "visibility" {
-        visibility_value(n, update)
-    } else {
-        format!("?{n}")
-    }
-}
-
 static INSERT: LazyLock<String> = LazyLock::new(|| {
-    let marks: Vec<String> = WRITTEN
-        .iter()
-        .enumerate()
-        .map(|(i, c)| written_value(c, i + 3, false))
-        .collect();
+    let marks: Vec<String> = (0..WRITTEN.len()).map(|i| format!("?{}", i + 3)).collect();
     format!(
         "INSERT INTO images (id, created_at, {}) VALUES (?1, ?2, {})",
         WRITTEN.join(", "),
@@ -127,49 +116,78 @@ static UPDATE: LazyLock<String> = LazyLock::new(|| {
     let sets: Vec<String> = WRITTEN
         .iter()
         .enumerate()
-        .map(|(i, c)| format!("{c} = {}", written_value(c, i + 2, true)))
+        .map(|(i, c)| format!("{c} = ?{}", i + 2))
         .collect();
     format!("UPDATE images SET {} WHERE seq = ?1", sets.join(", "))
 });
 
-/// An image's values for the `WRITTEN` columns, converted once.
+/// An image's values for the `WRITTEN` columns, converted once. A queued
+/// image's unset data columns are NULL, not v1's "" and 0 (docs/api.md
+/// §17.12): the live-location index skips NULLs.
 struct Written<'a> {
     image: &'a Image,
     status: &'static str,
-    size: i64,
+    location: Option<&'a str>,
+    disk_format: Option<&'a str>,
+    container_format: Option<&'a str>,
+    size: Option<i64>,
+    checksum: Option<&'a str>,
+    visibility: &'static str,
     min_ram: i64,
     min_disk: i64,
+    os_hash_algo: Option<&'a str>,
+    os_hash_value: Option<&'a str>,
+    virtual_size: Option<i64>,
+}
+
+/// `s`, or NULL for "".
+fn text_or_null(s: &str) -> Option<&str> {
+    (!s.is_empty()).then_some(s)
 }
 
 impl<'a> Written<'a> {
     fn of(image: &'a Image) -> Written<'a> {
+        let queued = image.status == Status::Queued;
         Written {
             image,
             status: image.status.as_db(),
-            size: image.size as i64,
+            location: text_or_null(&image.location),
+            disk_format: text_or_null(&image.disk_format),
+            container_format: text_or_null(&image.container_format),
+            size: (!queued).then_some(image.size as i64),
+            checksum: if queued { None } else { Some(&image.checksum) },
+            visibility: image.visibility.as_str(),
             min_ram: image.min_ram as i64,
             min_disk: image.min_disk as i64,
+            os_hash_algo: image.os_hash.as_ref().map(|h| h.algo.as_str()),
+            os_hash_value: image.os_hash.as_ref().map(|h| h.value.as_str()),
+            virtual_size: image.virtual_size.map(|v| v as i64),
         }
     }
 
-    fn values(&self) -> [&dyn ToSql; 15] {
+    fn values(&self) -> [&dyn ToSql; 20] {
         let i = self.image;
         [
             &i.name,
-            &i.location,
+            &self.location,
             &self.status,
-            &i.disk_format,
-            &i.container_format,
+            &self.disk_format,
+            &self.container_format,
             &self.size,
-            &i.checksum,
+            &self.checksum,
             &i.md5,
             &i.updated_at,
             &i.deleted_at,
-            &i.is_public,
+            &self.visibility,
             &i.owner,
             &self.min_ram,
             &self.min_disk,
             &i.protected,
+            &i.os_hidden,
+            &self.os_hash_algo,
+            &self.os_hash_value,
+            &self.virtual_size,
+            &i.uploaded,
         ]
     }
 }
@@ -182,13 +200,16 @@ fn corrupt(what: &str, value: &str) -> rusqlite::Error {
     )
 }
 
-/// Reads the columns of `COLUMNS` and the properties (`PROPERTIES`) after them.
+/// Reads the columns of `COLUMNS`, the properties (`PROPERTIES`) and
+/// `MODEL_COLUMNS` after them.
 fn image_from_row(row: &Row<'_>) -> rusqlite::Result<StoredImage> {
     let id: String = row.get(1)?;
     let status: String = row.get(4)?;
     let json: String = row.get(18)?;
     let properties = serde_json::from_str::<BTreeMap<String, String>>(&json)
         .map_err(|_| corrupt("properties", &json))?;
+    let visibility: String = row.get(19)?;
+    let tags: String = row.get(25)?;
     Ok(StoredImage {
         key: row.get(0)?,
         image: Image {
@@ -206,12 +227,22 @@ fn image_from_row(row: &Row<'_>) -> rusqlite::Result<StoredImage> {
             created_at: row.get(10)?,
             updated_at: row.get(11)?,
             deleted_at: row.get(12)?,
-            is_public: row.get(13)?,
+            visibility: Visibility::parse(&visibility)
+                .ok_or_else(|| corrupt("visibility", &visibility))?,
             owner: row.get(14)?,
             min_ram: row.get::<_, i64>(15)? as u64,
             min_disk: row.get::<_, i64>(16)? as u64,
             protected: row.get(17)?,
             properties,
+            os_hidden: row.get(20)?,
+            os_hash: match (row.get(21)?, row.get(22)?) {
+                (Some(algo), Some(value)) => Some(OsHash { algo, value }),
+                _ => None,
+            },
+            virtual_size: row.get::<_, Option<i64>>(23)?.map(|v| v as u64),
+            uploaded: row.get(24)?,
+            tags: serde_json::from_str::<BTreeSet<String>>(&tags)
+                .map_err(|_| corrupt("tags", &tags))?,
         },
     })
 }
@@ -226,14 +257,14 @@ impl CatalogueTx for SqliteTx<'_> {
         caller: &str,
     ) -> Result<Option<(StoredImage, bool)>, DbError> {
         let sql = format!(
-            "SELECT {COLUMNS}, {PROPERTIES}, (i.visibility = 'community' \
+            "SELECT {COLUMNS}, {PROPERTIES}, {MODEL_COLUMNS}, (i.visibility = 'community' \
              OR (i.visibility = 'shared' AND EXISTS (SELECT 1 FROM image_members m \
              WHERE m.image_seq = i.seq AND m.member = ?2))) FROM images i WHERE i.id = ?1"
         );
         let mut stmt = self.conn.prepare_cached(&sql)?;
         let found = stmt
             .query_row(params![id.to_string(), caller], |row| {
-                Ok((image_from_row(row)?, row.get::<_, bool>(19)?))
+                Ok((image_from_row(row)?, row.get::<_, bool>(IMAGE_ROW_WIDTH)?))
             })
             .optional()?;
         Ok(found)
@@ -242,7 +273,7 @@ impl CatalogueTx for SqliteTx<'_> {
     /// The live image registered at `location`, if any.
     fn live_image_at(&self, location: &str) -> Result<Option<StoredImage>, DbError> {
         let sql = format!(
-            "SELECT {COLUMNS}, {PROPERTIES} FROM images i \
+            "SELECT {COLUMNS}, {PROPERTIES}, {MODEL_COLUMNS} FROM images i \
              WHERE i.location = ?1 AND i.deleted_at IS NULL"
         );
         let mut stmt = self.conn.prepare_cached(&sql)?;
@@ -258,9 +289,7 @@ impl CatalogueTx for SqliteTx<'_> {
         let mut image = image.clone();
         match self.live_image_at(&image.location)? {
             Some(existing) => {
-                image.id = existing.image.id;
-                image.created_at = existing.image.created_at;
-                image.updated_at = image.updated_at.max(existing.image.updated_at);
+                image = image.reregistering(&existing.image);
                 self.update(&existing, &image)?;
             }
             None => {
@@ -275,6 +304,7 @@ impl CatalogueTx for SqliteTx<'_> {
                 stmt.execute(values.as_slice())?;
                 let seq = self.conn.last_insert_rowid();
                 self.replace_properties(seq, &image)?;
+                self.replace_tags(seq, &image)?;
             }
         }
         Ok(image)
@@ -288,7 +318,8 @@ impl CatalogueTx for SqliteTx<'_> {
         let written = Written::of(image);
         values.extend(written.values());
         stmt.execute(values.as_slice())?;
-        self.replace_properties(stored.key, image)
+        self.replace_properties(stored.key, image)?;
+        self.replace_tags(stored.key, image)
     }
 
     /// The member ids of an image, sorted.
@@ -474,6 +505,20 @@ impl SqliteTx<'_> {
         self.conn
             .prepare_cached("UPDATE images SET properties_json = ?2 WHERE seq = ?1")?
             .execute(params![seq, json])?;
+        Ok(())
+    }
+
+    /// Replaces the tags of row `seq` with `image`'s.
+    fn replace_tags(&self, seq: i64, image: &Image) -> Result<(), DbError> {
+        self.conn
+            .prepare_cached("DELETE FROM image_tags WHERE image_seq = ?1")?
+            .execute(params![seq])?;
+        let mut insert = self
+            .conn
+            .prepare_cached("INSERT INTO image_tags (image_seq, tag) VALUES (?1, ?2)")?;
+        for tag in &image.tags {
+            insert.execute(params![seq, tag])?;
+        }
         Ok(())
     }
 

@@ -595,7 +595,7 @@ mod tests {
                 (
                     i.location.as_str(),
                     i.status.as_str(),
-                    i.is_public,
+                    i.is_public(),
                     i.owner.as_str()
                 ),
                 (*loc, *status, *public == 1, *owner),
