@@ -279,6 +279,115 @@ async fn a_shared_image_shows_in_the_members_view() {
 }
 
 #[tokio::test]
+async fn the_owner_chooses_among_the_four_visibilities_and_v1_follows() {
+    let app = WebApp::spawn().await;
+    let alice = app.login(ALICE.0).await;
+    let id = app.api_upload(ALICE, "debian", b"data", false).await;
+    let page_path = format!("/ui/images/{id}");
+    let page = app.page(&alice, &page_path).await;
+    assert!(
+        page.body.contains("id=\"visibility\">shared<"),
+        "{}",
+        page.body
+    );
+    assert!(page
+        .body
+        .contains("<option value=\"shared\" selected>shared</option>"));
+    for (word, is_public) in [
+        ("public", true),
+        ("community", false),
+        ("private", false),
+        ("shared", false),
+    ] {
+        owner_post(&app, &alice, &id, "visibility", &[("visibility", word)]).await;
+        let page = app.page(&alice, &page_path).await;
+        assert!(
+            page.body.contains(&format!("id=\"visibility\">{word}<")),
+            "{word}: {}",
+            page.body
+        );
+        assert!(
+            page.body.contains(&format!("It is {word} now.")),
+            "{word}: the notice"
+        );
+        assert!(page.body.contains(&format!(
+            "<option value=\"{word}\" selected>{word}</option>"
+        )));
+        let api = app.api_detail(ALICE, &id).await.unwrap();
+        assert_eq!(api["is_public"], is_public, "{word}");
+    }
+}
+
+#[tokio::test]
+async fn a_visibility_that_is_not_one_of_the_four_changes_nothing() {
+    let app = WebApp::spawn().await;
+    let alice = app.login(ALICE.0).await;
+    let id = app.api_upload(ALICE, "debian", b"data", true).await;
+    let before = app.api_detail(ALICE, &id).await;
+    for bad in ["everyone", "", "PUBLIC", "all"] {
+        owner_post(&app, &alice, &id, "visibility", &[("visibility", bad)]).await;
+        let page = app.page(&alice, &format!("/ui/images/{id}")).await;
+        assert!(
+            page.body.contains("Invalid visibility"),
+            "{bad}: {}",
+            page.body
+        );
+        assert!(page.body.contains("id=\"visibility\">public<"), "{bad}");
+        assert_eq!(app.api_detail(ALICE, &id).await, before, "{bad}");
+    }
+}
+
+#[tokio::test]
+async fn the_image_page_shows_tags_protection_hiding_and_status_in_words() {
+    let app = WebApp::spawn().await;
+    let alice = app.login(ALICE.0).await;
+    let id = app.api_upload(ALICE, "debian", b"data", false).await;
+    let path = format!("/ui/images/{id}");
+    let page = app.page(&alice, &path).await;
+    assert!(page.body.contains("id=\"no-tags\""));
+    assert!(page.body.contains("id=\"protected\">no<"));
+    assert!(!page.body.contains("id=\"hidden\""));
+    assert!(page.body.contains("id=\"status\">available<"));
+    for tag in ["lts", "debian"] {
+        app.set_state(
+            &id,
+            &format!(
+                "INSERT INTO image_tags (image_seq, tag) SELECT seq, '{tag}' FROM images WHERE id = ?1"
+            ),
+        );
+    }
+    app.set_state(
+        &id,
+        "UPDATE images SET protected = 1, os_hidden = 1, status = 'deactivated' WHERE id = ?1",
+    );
+    let page = app.page(&alice, &path).await;
+    assert!(
+        page.body
+            .contains("<ul class=\"tags\" id=\"tags\"><li>debian</li><li>lts</li></ul>"),
+        "{}",
+        page.body
+    );
+    assert!(page.body.contains("id=\"protected\">yes"));
+    assert!(page.body.contains("id=\"hidden\">yes"));
+    assert!(page.body.contains("id=\"status\">deactivated<"));
+    assert!(page.body.contains("nobody can download it"));
+    assert!(!page.body.contains("id=\"download\""));
+    app.set_state(
+        &id,
+        "UPDATE images SET status = 'queued', location = NULL, size = NULL, checksum = NULL, \
+         md5 = NULL, disk_format = NULL, container_format = NULL WHERE id = ?1",
+    );
+    let page = app.page(&alice, &path).await;
+    page.assert_page(200);
+    assert!(
+        page.body.contains("id=\"status\">awaiting data<"),
+        "{}",
+        page.body
+    );
+    assert!(page.body.contains("has not uploaded"));
+}
+
+#[tokio::test]
 async fn the_catalogue_filters_by_each_visibility_and_shows_it() {
     let app = WebApp::spawn().await;
     let alice = app.login(ALICE.0).await;
