@@ -9,6 +9,7 @@ use super::plan::{ListPlan, ListPosition, Piece};
 use crate::domain::ids::ImageId;
 use crate::domain::image::Image;
 use crate::domain::listing::{ListQuery, ListedImage};
+use crate::domain::model::V2Listing;
 use crate::domain::object::CachedHash;
 use crate::domain::objects::ObjectMeta;
 use crate::error::AppError;
@@ -57,6 +58,15 @@ pub(crate) trait CatalogueTx {
     /// Overwrites every column of `stored` but its id and creation time, and
     /// its properties, with `image`.
     fn update(&self, stored: &StoredImage, image: &Image) -> Result<(), DbError>;
+
+    /// Inserts a new image under its own id, with its properties and tags;
+    /// false, and nothing written, if any image (tombstones count) ever had
+    /// that id (docs/api.md §17.3).
+    fn insert_new(&self, image: &Image) -> Result<bool, DbError>;
+
+    /// One page of a v2 listing (docs/api.md §17.9) for `caller`, its
+    /// marker already found readable, and whether images follow it.
+    fn v2_page(&self, caller: &str, q: &V2Listing) -> Result<(Vec<StoredImage>, bool), DbError>;
 
     /// The member ids of an image, sorted.
     fn members(&self, image: &StoredImage) -> Result<Vec<String>, DbError>;

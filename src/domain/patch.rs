@@ -16,6 +16,9 @@ use serde_json::{Map, Value};
 
 use crate::config::Formats;
 use crate::domain::ids::{is_valid_user_id, truncate, ImageId};
+use crate::domain::image::{Image, Status};
+use crate::domain::model::{MemberStatus, Visibility};
+use crate::domain::time::Micros;
 use crate::error::AppError;
 
 /// The two PATCH media types, in the order `Accept-Patch` lists them.
@@ -39,32 +42,6 @@ impl PatchMedia {
         match essence.as_str() {
             "application/openstack-images-v2.0-json-patch" => Some(PatchMedia::V20),
             "application/openstack-images-v2.1-json-patch" => Some(PatchMedia::V21),
-            _ => None,
-        }
-    }
-}
-
-/// The visibility words of v2 (defined here until the image model has them).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Visibility {
-    /// Everyone lists and reads it.
-    Public,
-    /// Everyone reads it, lists it on request.
-    Community,
-    /// Owner and members.
-    Shared,
-    /// Owner only.
-    Private,
-}
-
-impl Visibility {
-    /// The visibility a word names.
-    pub(crate) fn parse(s: &str) -> Option<Visibility> {
-        match s {
-            "public" => Some(Visibility::Public),
-            "community" => Some(Visibility::Community),
-            "shared" => Some(Visibility::Shared),
-            "private" => Some(Visibility::Private),
             _ => None,
         }
     }
@@ -597,6 +574,39 @@ impl NewV2Image {
     }
 }
 
+impl NewV2Image {
+    /// The queued image this create makes for `owner` at `now` (§17.3):
+    /// no data, so no location, size or hashes; its id as asked, else a
+    /// fresh one.
+    pub(crate) fn into_image(self, owner: &str, now: Micros) -> Image {
+        Image {
+            id: self.id.unwrap_or_else(ImageId::generate),
+            name: self.name,
+            location: String::new(),
+            status: Status::Queued,
+            disk_format: self.disk_format.unwrap_or_default(),
+            container_format: self.container_format.unwrap_or_default(),
+            size: 0,
+            checksum: String::new(),
+            md5: None,
+            created_at: now,
+            updated_at: now,
+            deleted_at: None,
+            visibility: self.visibility,
+            protected: self.protected,
+            os_hidden: self.os_hidden,
+            tags: self.tags.into_iter().collect(),
+            os_hash: None,
+            virtual_size: None,
+            uploaded: false,
+            owner: owner.to_string(),
+            min_ram: self.min_ram as u64,
+            min_disk: self.min_disk as u64,
+            properties: self.properties,
+        }
+    }
+}
+
 /// The `id` of a create body.
 fn asked_id(v: &Value) -> Result<ImageId, Refusal> {
     let s = v.as_str().ok_or_else(|| {
@@ -640,17 +650,6 @@ pub(crate) fn parse_create(
         Some(e) => Err(e),
         None => Ok(image),
     }
-}
-
-/// A membership's status (docs/api.md §17.10).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum MemberStatus {
-    /// Not yet answered.
-    Pending,
-    /// Taken: the image is in the member's default list.
-    Accepted,
-    /// Refused.
-    Rejected,
 }
 
 /// `{"member": "<id>"}`, the id 1-255 characters of `[A-Za-z0-9@._-]`;

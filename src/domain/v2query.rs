@@ -2,9 +2,6 @@
 //! `V2Query`, and the `first` and `next` links built back from it: the
 //! request's own parameters in their order, so that a client following
 //! `next` asks the same question page after page.
-// The v2 list handler uses these (the next step of issue 23); until it
-// lands nothing outside the tests does.
-#![cfg_attr(not(test), allow(dead_code))]
 
 use std::collections::BTreeMap;
 
@@ -12,6 +9,9 @@ use chrono::{DateTime, NaiveDateTime};
 use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
 
 use crate::domain::ids::{truncate, ImageId};
+use crate::domain::model::{
+    MemberStatusCut, TimeOp, V2Listing, V2SortKey, V2Who, Visibility, VisibilityCut,
+};
 use crate::domain::percent::decode_query;
 use crate::error::AppError;
 
@@ -85,23 +85,6 @@ impl Dir {
     }
 }
 
-/// How `created_at` or `updated_at` is compared with a time.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum TimeOp {
-    /// Later than.
-    Gt,
-    /// Not earlier than.
-    Gte,
-    /// Earlier than.
-    Lt,
-    /// Not later than.
-    Lte,
-    /// The same second.
-    Eq,
-    /// Another second.
-    Neq,
-}
-
 /// A time filter: the comparison and the time in whole seconds since the epoch.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct TimeFilter {
@@ -109,34 +92,6 @@ pub(crate) struct TimeFilter {
     pub(crate) op: TimeOp,
     /// The time, whole seconds since the epoch, UTC.
     pub(crate) seconds: i64,
-}
-
-/// The `visibility` cut of a list (`all`: none).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum VisibilityCut {
-    /// `public`.
-    Public,
-    /// `community`.
-    Community,
-    /// `shared`.
-    Shared,
-    /// `private`.
-    Private,
-    /// `all`.
-    All,
-}
-
-/// Which memberships make a shared image a candidate.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum MemberCut {
-    /// `pending`.
-    Pending,
-    /// `accepted`, the default.
-    Accepted,
-    /// `rejected`.
-    Rejected,
-    /// `all`.
-    All,
 }
 
 /// A `GET /v2/images` query, every value checked.
@@ -152,7 +107,7 @@ pub(crate) struct V2Query {
     /// The visibility cut; `None` leaves out other owners' community images.
     pub(crate) visibility: Option<VisibilityCut>,
     /// Which memberships count.
-    pub(crate) member_status: MemberCut,
+    pub(crate) member_status: MemberStatusCut,
     /// Exact matches, each of any of its values: `name`, `id`, `status`,
     /// `disk_format`, `container_format`.
     pub(crate) any_of: BTreeMap<&'static str, Vec<String>>,
@@ -187,7 +142,7 @@ impl Default for V2Query {
             marker: None,
             order: vec![(SortKey::CreatedAt, Dir::Desc), (SortKey::Id, Dir::Desc)],
             visibility: None,
-            member_status: MemberCut::Accepted,
+            member_status: MemberStatusCut::Accepted,
             any_of: BTreeMap::new(),
             exact: BTreeMap::new(),
             minimums: BTreeMap::new(),
@@ -428,10 +383,10 @@ fn order(a: &SortAsked) -> Result<Vec<(SortKey, Dir)>, AppError> {
 /// A visibility cut.
 fn visibility(v: &str) -> Result<VisibilityCut, AppError> {
     Ok(match v {
-        "public" => VisibilityCut::Public,
-        "community" => VisibilityCut::Community,
-        "shared" => VisibilityCut::Shared,
-        "private" => VisibilityCut::Private,
+        "public" => VisibilityCut::Only(Visibility::Public),
+        "community" => VisibilityCut::Only(Visibility::Community),
+        "shared" => VisibilityCut::Only(Visibility::Shared),
+        "private" => VisibilityCut::Only(Visibility::Private),
         "all" => VisibilityCut::All,
         other => {
             return Err(AppError::invalid(format!(
@@ -443,12 +398,12 @@ fn visibility(v: &str) -> Result<VisibilityCut, AppError> {
 }
 
 /// A membership cut.
-fn member_status(v: &str) -> Result<MemberCut, AppError> {
+fn member_status(v: &str) -> Result<MemberStatusCut, AppError> {
     Ok(match v {
-        "pending" => MemberCut::Pending,
-        "accepted" => MemberCut::Accepted,
-        "rejected" => MemberCut::Rejected,
-        "all" => MemberCut::All,
+        "pending" => MemberStatusCut::Pending,
+        "accepted" => MemberStatusCut::Accepted,
+        "rejected" => MemberStatusCut::Rejected,
+        "all" => MemberStatusCut::All,
         other => {
             return Err(AppError::invalid(format!(
                 "Invalid member_status '{}': expected pending, accepted, rejected or all",
@@ -539,7 +494,73 @@ fn images_link<'a>(params: impl Iterator<Item = (&'a str, &'a str)>) -> String {
     }
 }
 
+impl SortKey {
+    /// The registry's name of this key.
+    fn key(self) -> V2SortKey {
+        match self {
+            SortKey::Name => V2SortKey::Name,
+            SortKey::Status => V2SortKey::Status,
+            SortKey::ContainerFormat => V2SortKey::ContainerFormat,
+            SortKey::DiskFormat => V2SortKey::DiskFormat,
+            SortKey::Size => V2SortKey::Size,
+            SortKey::Id => V2SortKey::Id,
+            SortKey::CreatedAt => V2SortKey::CreatedAt,
+            SortKey::UpdatedAt => V2SortKey::UpdatedAt,
+        }
+    }
+}
+
+/// A time filter as the registry takes it: whole seconds as micros.
+fn times(f: Option<TimeFilter>) -> Vec<(TimeOp, i64)> {
+    f.map(|f| (f.op, f.seconds.saturating_mul(1_000_000)))
+        .into_iter()
+        .collect()
+}
+
 impl V2Query {
+    /// The listing the registry reads (§17.9): ids lower-cased (UUIDs are
+    /// case-insensitive), a minimum below zero matching nothing.
+    pub(crate) fn listing(&self) -> V2Listing {
+        let list = |k: &str| self.any_of.get(k).cloned();
+        let exact = |k: &str| self.exact.get(k).cloned();
+        let at_least = |k: &str| {
+            self.minimums
+                .get(k)
+                .map(|n| u64::try_from(*n).unwrap_or(u64::MAX))
+        };
+        V2Listing {
+            who: V2Who {
+                visibility: self.visibility.unwrap_or_default(),
+                member_status: self.member_status,
+                hidden: self.os_hidden.unwrap_or(false),
+            },
+            names: list("name"),
+            ids: list("id").map(|ids| ids.iter().map(|i| i.to_ascii_lowercase()).collect()),
+            statuses: list("status"),
+            disk_formats: list("disk_format"),
+            container_formats: list("container_format"),
+            owner: exact("owner"),
+            checksum: exact("checksum"),
+            os_hash_value: exact("os_hash_value"),
+            min_ram: at_least("min_ram"),
+            min_disk: at_least("min_disk"),
+            tags: self.tags.clone(),
+            size_min: self.size_min,
+            size_max: self.size_max,
+            protected: self.protected,
+            created_at: times(self.created_at),
+            updated_at: times(self.updated_at),
+            properties: self.properties.clone().into_iter().collect(),
+            sort: self
+                .order
+                .iter()
+                .map(|(k, d)| (k.key(), *d == Dir::Desc))
+                .collect(),
+            marker: self.marker,
+            limit: self.limit,
+        }
+    }
+
     /// The `first` link: the query without `marker`.
     pub(crate) fn first_link(&self) -> String {
         images_link(
@@ -599,7 +620,7 @@ mod tests {
         let d = q("");
         assert_eq!(
             (d.limit, d.member_status, d.visibility),
-            (25, MemberCut::Accepted, None)
+            (25, MemberStatusCut::Accepted, None)
         );
         assert_eq!(
             d.order,
@@ -685,7 +706,7 @@ mod tests {
         );
         assert_eq!(
             (f.visibility, f.member_status),
-            (Some(VisibilityCut::All), MemberCut::Pending)
+            (Some(VisibilityCut::All), MemberStatusCut::Pending)
         );
         assert_eq!(
             f.created_at,

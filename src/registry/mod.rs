@@ -11,6 +11,7 @@ mod images;
 mod members;
 pub(crate) mod objects;
 mod sharing;
+mod v2;
 mod views;
 pub(crate) mod writes;
 
@@ -86,7 +87,12 @@ impl Registry {
 
 /// Loads a live image `caller` may act on with `intent`: not found if they
 /// cannot see it, forbidden if they can but may not do this.
-fn load(tx: &Tx<'_>, id: &ImageId, caller: &str, intent: Intent) -> Result<StoredImage, AppError> {
+pub(super) fn load(
+    tx: &Tx<'_>,
+    id: &ImageId,
+    caller: &str,
+    intent: Intent,
+) -> Result<StoredImage, AppError> {
     let (stored, member) = tx
         .image_for_caller(id, caller)?
         .ok_or_else(|| not_found(&id.to_string()))?;

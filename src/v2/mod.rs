@@ -3,7 +3,9 @@
 //! parse, call one registry function, and render; adding a route is one row
 //! of `ROUTES` in `routes.rs` and its handler.
 
+mod images;
 mod meta;
+mod render;
 mod routes;
 mod schemas;
 
@@ -18,7 +20,6 @@ use crate::http::{caller_for, fault, AppState};
 /// The v2 surface's part of a request.
 pub(crate) struct V2 {
     /// Who is asking (absent on the versions document, open without a token).
-    #[allow(dead_code)] // the v2 image handlers read it (the next step of issue 23)
     caller: Option<Caller>,
 }
 
@@ -27,6 +28,16 @@ pub(crate) type Req = surface::Req<V2>;
 
 /// A handler of the route table.
 pub(crate) type Handler = surface::Handler<V2>;
+
+impl Req {
+    /// The caller of a route that needs a token.
+    fn caller(&self) -> Result<&Caller, AppError> {
+        self.ext
+            .caller
+            .as_ref()
+            .ok_or_else(|| AppError::internal("a route without a token asked for the caller"))
+    }
+}
 
 impl Surface for V2 {
     type Seed = ();

@@ -18,7 +18,7 @@
 //! | `images {} members` | `/v2/images/{}/members` | GET, HEAD, POST |
 //! | `images {} members {}` | `/v2/images/{}/members/{}` | GET, HEAD, PUT, DELETE |
 
-use super::{meta, schemas, Handler};
+use super::{images, meta, schemas, Handler};
 use crate::http::routing::{Route, Seg};
 use crate::http::surface::h;
 
@@ -31,6 +31,22 @@ pub(super) static ROUTES: &[Route<Handler>] = &[
         label: "/v2/",
         open: true,
         methods: &[("GET", h!(meta::versions)), ("HEAD", h!(meta::versions))],
+    },
+    Route {
+        path: &[Lit("images")],
+        label: "/v2/images",
+        open: false,
+        methods: &[
+            ("GET", h!(images::list)),
+            ("HEAD", h!(images::list)),
+            ("POST", h!(images::create)),
+        ],
+    },
+    Route {
+        path: &[Lit("images"), Param],
+        label: "/v2/images/{}",
+        open: false,
+        methods: &[("GET", h!(images::show)), ("HEAD", h!(images::show))],
     },
     Route {
         path: &[Lit("schemas"), Lit("image")],

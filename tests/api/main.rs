@@ -45,3 +45,4 @@ mod support;
 mod uploads;
 mod util;
 mod v2_basics;
+mod v2_images;

@@ -66,6 +66,8 @@ mod uploads;
 mod util;
 #[path = "../api/v2_basics.rs"]
 mod v2_basics;
+#[path = "../api/v2_images.rs"]
+mod v2_images;
 
 /// A module added to the `api` suite must be added here too, or it would
 /// silently not run against the HTTP backends.

@@ -16,7 +16,7 @@ use crate::db::tx::{CatalogueTx, StoredImage, Visit};
 use crate::domain::ids::ImageId;
 use crate::domain::image::{Image, OsHash, Status};
 use crate::domain::listing::ListQuery;
-use crate::domain::model::Visibility;
+use crate::domain::model::{V2Listing, Visibility};
 use crate::domain::object::CachedHash;
 use crate::domain::objects::ObjectMeta;
 
@@ -202,7 +202,7 @@ fn corrupt(what: &str, value: &str) -> rusqlite::Error {
 
 /// Reads the columns of `COLUMNS`, the properties (`PROPERTIES`) and
 /// `MODEL_COLUMNS` after them.
-fn image_from_row(row: &Row<'_>) -> rusqlite::Result<StoredImage> {
+pub(super) fn image_from_row(row: &Row<'_>) -> rusqlite::Result<StoredImage> {
     let id: String = row.get(1)?;
     let status: String = row.get(4)?;
     let json: String = row.get(18)?;
@@ -296,15 +296,7 @@ impl CatalogueTx for SqliteTx<'_> {
                 while self.id_exists(&image.id)? {
                     image.id = ImageId::generate();
                 }
-                let mut stmt = self.conn.prepare_cached(&INSERT)?;
-                let id = image.id.to_string();
-                let mut values: Vec<&dyn ToSql> = vec![&id, &image.created_at];
-                let written = Written::of(&image);
-                values.extend(written.values());
-                stmt.execute(values.as_slice())?;
-                let seq = self.conn.last_insert_rowid();
-                self.replace_properties(seq, &image)?;
-                self.replace_tags(seq, &image)?;
+                self.insert(&image)?;
             }
         }
         Ok(image)
@@ -320,6 +312,19 @@ impl CatalogueTx for SqliteTx<'_> {
         stmt.execute(values.as_slice())?;
         self.replace_properties(stored.key, image)?;
         self.replace_tags(stored.key, image)
+    }
+
+    /// Inserts a new image under its own id, unless that id was ever used.
+    fn insert_new(&self, image: &Image) -> Result<bool, DbError> {
+        if self.id_exists(&image.id)? {
+            return Ok(false);
+        }
+        self.insert(image)?;
+        Ok(true)
+    }
+
+    fn v2_page(&self, caller: &str, q: &V2Listing) -> Result<(Vec<StoredImage>, bool), DbError> {
+        SqliteTx::v2_page(self, caller, q)
     }
 
     /// The member ids of an image, sorted.
@@ -477,6 +482,19 @@ impl CatalogueTx for SqliteTx<'_> {
 }
 
 impl SqliteTx<'_> {
+    /// Inserts `image` as a new row, with its properties and tags.
+    fn insert(&self, image: &Image) -> Result<(), DbError> {
+        let mut stmt = self.conn.prepare_cached(&INSERT)?;
+        let id = image.id.to_string();
+        let mut values: Vec<&dyn ToSql> = vec![&id, &image.created_at];
+        let written = Written::of(image);
+        values.extend(written.values());
+        stmt.execute(values.as_slice())?;
+        let seq = self.conn.last_insert_rowid();
+        self.replace_properties(seq, image)?;
+        self.replace_tags(seq, image)
+    }
+
     /// Whether any image, live or deleted, ever had this id.
     fn id_exists(&self, id: &ImageId) -> Result<bool, DbError> {
         let mut stmt = self

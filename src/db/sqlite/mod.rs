@@ -11,6 +11,7 @@ mod list;
 mod objects;
 pub(crate) mod ops;
 mod owned;
+mod v2list;
 mod writer;
 
 use catalogue::SqliteTx;

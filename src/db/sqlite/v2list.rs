@@ -1,0 +1,209 @@
+//! A v2 listing page in one statement (docs/api.md §17.9): the candidates
+//! the caller may list, the filters, the order with its `created_at`, `id`
+//! tiebreak, and a keyset start after the marker's row. A page is at most
+//! 1000 images, so it is read whole; one more row says whether more follow.
+
+use rusqlite::types::Value as Sql;
+use rusqlite::{params_from_iter, Row};
+
+use super::catalogue::{image_from_row, SqliteTx, COLUMNS, MODEL_COLUMNS, PROPERTIES};
+use crate::db::error::DbError;
+use crate::db::tx::StoredImage;
+use crate::domain::model::{MemberStatusCut, TimeOp, V2Listing, V2SortKey, VisibilityCut};
+
+/// A statement being built, with its bound values (`?1` is the caller).
+struct Built {
+    sql: String,
+    args: Vec<Sql>,
+}
+
+impl Built {
+    /// Appends `sql` with `value` bound where it says `?`.
+    fn bind(&mut self, sql: &str, value: Sql) {
+        self.args.push(value);
+        self.sql
+            .push_str(&sql.replace('?', &format!("?{}", self.args.len())));
+    }
+
+    /// Binds a list as a JSON array for `json_each`.
+    fn any_of(&mut self, col: &str, values: &Option<Vec<String>>) {
+        if let Some(v) = values {
+            let json = serde_json::to_string(v).unwrap_or_else(|_| "[]".into());
+            self.bind(
+                &format!(" AND {col} IN (SELECT value FROM json_each(?))"),
+                Sql::Text(json),
+            );
+        }
+    }
+
+    fn exact(&mut self, col: &str, value: Option<Sql>) {
+        if let Some(v) = value {
+            self.bind(&format!(" AND {col} = ?"), v);
+        }
+    }
+}
+
+/// The sort expression of a key: NULL (no data, no format yet) as a value
+/// below every other, so that it sorts first ascending and comparisons
+/// with the marker's row hold.
+fn sort_expr(key: V2SortKey, t: &str) -> String {
+    match key {
+        V2SortKey::Name => format!("{t}.name"),
+        V2SortKey::Status => format!("{t}.status"),
+        V2SortKey::ContainerFormat => format!("coalesce({t}.container_format, '')"),
+        V2SortKey::DiskFormat => format!("coalesce({t}.disk_format, '')"),
+        V2SortKey::Size => format!("coalesce({t}.size, -1)"),
+        V2SortKey::Id => format!("{t}.id"),
+        V2SortKey::CreatedAt => format!("{t}.created_at"),
+        V2SortKey::UpdatedAt => format!("{t}.updated_at"),
+    }
+}
+
+/// The candidates of §17.9 for caller `?1`, cut by visibility and hiddenness.
+fn candidates(b: &mut Built, q: &V2Listing) {
+    let status = match q.who.member_status {
+        MemberStatusCut::All => "",
+        MemberStatusCut::Accepted => " AND m.status = 'accepted'",
+        MemberStatusCut::Pending => " AND m.status = 'pending'",
+        MemberStatusCut::Rejected => " AND m.status = 'rejected'",
+    };
+    b.sql.push_str(&format!(
+        " AND (i.owner = ?1 OR i.visibility IN ('public', 'community') \
+         OR (i.visibility = 'shared' AND EXISTS (SELECT 1 FROM image_members m \
+         WHERE m.image_seq = i.seq AND m.member = ?1{status})))"
+    ));
+    match q.who.visibility {
+        VisibilityCut::Default => b
+            .sql
+            .push_str(" AND (i.owner = ?1 OR i.visibility <> 'community')"),
+        VisibilityCut::All => {}
+        VisibilityCut::Only(v) => b.bind(" AND i.visibility = ?", Sql::Text(v.as_str().into())),
+    }
+    b.bind(" AND i.os_hidden = ?", Sql::Integer(q.who.hidden.into()));
+}
+
+/// The SQL of a time comparison.
+fn op(o: TimeOp) -> &'static str {
+    match o {
+        TimeOp::Gt => ">",
+        TimeOp::Gte => ">=",
+        TimeOp::Lt => "<",
+        TimeOp::Lte => "<=",
+        TimeOp::Eq => "=",
+        TimeOp::Neq => "<>",
+    }
+}
+
+/// The filters of §17.9.
+fn filters(b: &mut Built, q: &V2Listing) {
+    b.any_of("i.name", &q.names);
+    b.any_of("i.id", &q.ids);
+    b.any_of("i.status", &q.statuses);
+    b.any_of("i.disk_format", &q.disk_formats);
+    b.any_of("i.container_format", &q.container_formats);
+    let text = |s: &Option<String>| s.clone().map(Sql::Text);
+    let int = |n: Option<u64>| n.map(|n| Sql::Integer(i64::try_from(n).unwrap_or(i64::MAX)));
+    b.exact("i.owner", text(&q.owner));
+    b.exact("i.md5", text(&q.checksum));
+    b.exact("i.os_hash_value", text(&q.os_hash_value));
+    b.exact("i.min_ram", int(q.min_ram));
+    b.exact("i.min_disk", int(q.min_disk));
+    b.exact("i.protected", q.protected.map(|p| Sql::Integer(p.into())));
+    if let Some(n) = int(q.size_min) {
+        b.bind(" AND i.size >= ?", n);
+    }
+    if let Some(n) = int(q.size_max) {
+        b.bind(" AND i.size <= ?", n);
+    }
+    for tag in &q.tags {
+        b.bind(
+            " AND EXISTS (SELECT 1 FROM image_tags t WHERE t.image_seq = i.seq AND t.tag = ?)",
+            Sql::Text(tag.clone()),
+        );
+    }
+    for (col, cmp) in [("created_at", &q.created_at), ("updated_at", &q.updated_at)] {
+        for (o, t) in cmp {
+            // Whole seconds, as shown: the stored micros floored.
+            let sql = format!(" AND (i.{col} - (i.{col} % 1000000)) {} ?", op(*o));
+            b.bind(&sql, Sql::Integer(*t));
+        }
+    }
+    for (k, v) in &q.properties {
+        b.bind(
+            " AND EXISTS (SELECT 1 FROM image_properties p WHERE p.image_seq = i.seq AND p.key = ?",
+            Sql::Text(k.clone()),
+        );
+        b.bind(" AND p.value = ?)", Sql::Text(v.clone()));
+    }
+}
+
+/// The rows after the marker row `mk` in the order: the first key past
+/// it, or equal and the next past it, and so on.
+fn after_marker(q: &V2Listing) -> String {
+    let mut ors = Vec::new();
+    for (n, (key, desc)) in q.sort.iter().enumerate() {
+        let mut ands: Vec<String> = q.sort[..n]
+            .iter()
+            .map(|(k, _)| format!("{} = {}", sort_expr(*k, "i"), sort_expr(*k, "mk")))
+            .collect();
+        let cmp = if *desc { "<" } else { ">" };
+        ands.push(format!(
+            "{} {cmp} {}",
+            sort_expr(*key, "i"),
+            sort_expr(*key, "mk")
+        ));
+        ors.push(format!("({})", ands.join(" AND ")));
+    }
+    format!(" AND ({})", ors.join(" OR "))
+}
+
+/// The page's statement: at most `limit + 1` rows.
+fn statement(caller: &str, q: &V2Listing) -> Built {
+    let mut b = Built {
+        sql: format!("SELECT {COLUMNS}, {PROPERTIES}, {MODEL_COLUMNS} FROM images i"),
+        args: vec![Sql::Text(caller.into())],
+    };
+    if let Some(marker) = &q.marker {
+        b.bind(", images mk WHERE mk.id = ?", Sql::Text(marker.to_string()));
+        b.sql.push_str(&after_marker(q));
+    } else {
+        b.sql.push_str(" WHERE 1");
+    }
+    b.sql.push_str(" AND i.deleted_at IS NULL");
+    candidates(&mut b, q);
+    filters(&mut b, q);
+    let order: Vec<String> = q
+        .sort
+        .iter()
+        .map(|(k, desc)| {
+            format!(
+                "{} {}",
+                sort_expr(*k, "i"),
+                if *desc { "DESC" } else { "ASC" }
+            )
+        })
+        .collect();
+    b.sql.push_str(&format!(" ORDER BY {}", order.join(", ")));
+    b.bind(" LIMIT ?", Sql::Integer(i64::from(q.limit) + 1));
+    b
+}
+
+impl SqliteTx<'_> {
+    /// One page of a v2 listing for `caller` (the marker already checked),
+    /// and whether images follow it.
+    pub(super) fn v2_page(
+        &self,
+        caller: &str,
+        q: &V2Listing,
+    ) -> Result<(Vec<StoredImage>, bool), DbError> {
+        let b = statement(caller, q);
+        let mut stmt = self.conn.prepare(&b.sql)?;
+        let rows = stmt.query_map(params_from_iter(b.args.iter()), |r: &Row<'_>| {
+            image_from_row(r)
+        })?;
+        let mut page = rows.collect::<Result<Vec<_>, _>>()?;
+        let more = page.len() > q.limit as usize;
+        page.truncate(q.limit as usize);
+        Ok((page, more))
+    }
+}

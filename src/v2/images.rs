@@ -1,0 +1,41 @@
+//! `/v2/images` and `/v2/images/{id}` (docs/api.md §17.3, §17.5, §17.6,
+//! §17.9): create, list, show, update, delete.
+
+use actix_web::HttpResponse;
+
+use super::{render, Req};
+use crate::domain::ids::ImageId;
+use crate::domain::image::Image;
+use crate::domain::patch::parse_create;
+use crate::domain::v2query::parse_v2_query;
+use crate::error::AppError;
+
+/// An `{image_id}` in a v2 path: one that is not a UUID names no image
+/// (404, not 400: clients try a name as an id first, §17.1).
+pub(super) fn image_id(raw: &str) -> Result<ImageId, AppError> {
+    ImageId::parse(raw).map_err(|_| AppError::NotFound(format!("No image found with ID {raw}")))
+}
+
+/// `POST /v2/images`: a queued image, 201.
+pub(super) async fn create(mut r: Req) -> Result<HttpResponse, AppError> {
+    let body = r.body().await?;
+    let caller = r.caller()?;
+    let new = parse_create(&body, &r.state.formats, caller.id())?;
+    let image: Image = r.registry().create_v2(caller, new).await?;
+    Ok(render::created(&r.http, &r.state.base_path, &image))
+}
+
+/// `GET /v2/images/{id}`.
+pub(super) async fn show(r: Req) -> Result<HttpResponse, AppError> {
+    let id = image_id(r.param(0))?;
+    let image = r.registry().get(r.caller()?, id).await?;
+    Ok(render::shown(&image))
+}
+
+/// `GET /v2/images`: one page, with `first`, `next` (only when images
+/// follow) and `schema`.
+pub(super) async fn list(r: Req) -> Result<HttpResponse, AppError> {
+    let q = parse_v2_query(r.http.query_string())?;
+    let (page, more) = r.registry().list_v2(r.caller()?, q.listing()).await?;
+    Ok(render::page(&q, &page, more))
+}

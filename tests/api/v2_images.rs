@@ -1,0 +1,363 @@
+//! v2 images end to end (docs/api.md §17.2–§17.6, §17.9): create, show,
+//! list, upload, download, update, delete, and every refusal with proof
+//! that nothing changed.
+
+use reqwest::{Method, Response};
+use serde_json::{json, Value};
+
+use crate::helpers::{TestApp, ALICE, BOB};
+use crate::util::{json_with_status, must_header};
+
+/// What the catalogue holds, as Alice and Bob see it through v1: the proof
+/// that a refused request changed nothing.
+async fn catalogue(app: &TestApp) -> (Value, Value) {
+    (
+        app.list("/images/detail", ALICE.0).await,
+        app.list("/images/detail", BOB.0).await,
+    )
+}
+
+/// A POST /v2/images of `body` as `token`.
+async fn create(app: &TestApp, token: &str, body: &Value) -> Response {
+    app.send_body(
+        Method::POST,
+        "/v2/images",
+        Some(token),
+        body.to_string().as_bytes(),
+    )
+    .await
+}
+
+/// Creates an image as `token`, asserting 201; its JSON.
+async fn created(app: &TestApp, token: &str, body: Value) -> Value {
+    json_with_status(create(app, token, &body).await, 201).await
+}
+
+/// Asserts a Glance fault of `status` whose message holds `needle`.
+async fn fault(resp: Response, status: u16, needle: &str) {
+    let got = resp.status().as_u16();
+    let body: Value = resp.json().await.expect("a JSON fault");
+    assert_eq!(got, status, "{body}");
+    let message = body["message"].as_str().expect("message");
+    assert!(message.contains(needle), "{message:?} lacks {needle:?}");
+}
+
+#[tokio::test]
+async fn create_makes_a_queued_image_with_every_field_and_show_returns_it() {
+    let app = TestApp::spawn().await;
+    let resp = create(
+        &app,
+        ALICE.0,
+        &json!({"name": "Debian", "tags": ["b", "a", "b"], "os_distro": "debian",
+                "owner_specified.openstack.md5": ""}),
+    )
+    .await;
+    assert_eq!(resp.status().as_u16(), 201);
+    let location = must_header(&resp, "location");
+    let image: Value = resp.json().await.unwrap();
+    let id = image["id"].as_str().unwrap().to_string();
+    assert_eq!(location, format!("{}/v2/images/{id}", app.address));
+    let created_at = image["created_at"].as_str().unwrap().to_string();
+    assert!(
+        created_at.ends_with('Z') && created_at.contains('T'),
+        "{created_at}"
+    );
+    let expected = json!({
+        "id": id, "name": "Debian", "status": "queued", "visibility": "shared",
+        "protected": false, "os_hidden": false, "owner": "alice",
+        "disk_format": null, "container_format": null, "min_ram": 0, "min_disk": 0,
+        "size": null, "virtual_size": null, "checksum": null,
+        "os_hash_algo": null, "os_hash_value": null,
+        "created_at": created_at, "updated_at": created_at, "tags": ["a", "b"],
+        "self": format!("/v2/images/{id}"), "file": format!("/v2/images/{id}/file"),
+        "schema": "/v2/schemas/image", "os_distro": "debian",
+        "owner_specified.openstack.md5": "",
+    });
+    assert_eq!(image, expected);
+    let shown = json_with_status(app.get(&format!("/v2/images/{id}"), ALICE.0).await, 200).await;
+    assert_eq!(shown, expected);
+    // Shared, no members: Bob does not see it; the upper-case id is the same image.
+    let bob = app.get(&format!("/v2/images/{id}"), BOB.0).await;
+    fault(bob, 404, &id).await;
+    let upper = app
+        .get(&format!("/v2/images/{}", id.to_uppercase()), ALICE.0)
+        .await;
+    assert_eq!(json_with_status(upper, 200).await, expected);
+}
+
+#[tokio::test]
+async fn create_honours_an_id_once_and_a_used_id_is_409() {
+    let app = TestApp::spawn().await;
+    let id = "5583ffe1-5273-4c84-9e32-2fbe476bd7b7";
+    let body = json!({"id": id, "name": "x", "visibility": "public",
+                      "disk_format": "qcow2", "container_format": "bare", "min_ram": 512});
+    let image = created(&app, ALICE.0, body.clone()).await;
+    assert_eq!(
+        (
+            &image["id"],
+            &image["visibility"],
+            &image["disk_format"],
+            &image["min_ram"]
+        ),
+        (&json!(id), &json!("public"), &json!("qcow2"), &json!(512))
+    );
+    // Public: Bob reads it.
+    let bob = app.get(&format!("/v2/images/{id}"), BOB.0).await;
+    assert_eq!(json_with_status(bob, 200).await, image);
+    let before = catalogue(&app).await;
+    fault(create(&app, BOB.0, &body).await, 409, id).await;
+    fault(create(&app, ALICE.0, &body).await, 409, id).await;
+    assert_eq!(catalogue(&app).await, before);
+}
+
+#[tokio::test]
+async fn malformed_and_invalid_create_bodies_are_400_and_change_nothing() {
+    let app = TestApp::spawn().await;
+    created(&app, ALICE.0, json!({"name": "kept"})).await;
+    let before = catalogue(&app).await;
+    let bodies: [&[u8]; 11] = [
+        b"not json",
+        b"[]",
+        b"{}",
+        br#"{"name": null}"#,
+        br#"{"name": ""}"#,
+        br#"{"name": "x", "min_ram": -1}"#,
+        br#"{"name": "x", "protected": "true"}"#,
+        br#"{"name": "x", "acc": 5}"#,
+        br#"{"name": "x", "id": "nope"}"#,
+        br#"{"name": "x", "name": "y"}"#,
+        br#"{"name": "x", "disk_format": "floppy"}"#,
+    ];
+    for body in bodies {
+        let resp = app
+            .send_body(Method::POST, "/v2/images", Some(ALICE.0), body)
+            .await;
+        let text = String::from_utf8_lossy(body).to_string();
+        assert_eq!(resp.status().as_u16(), 400, "{text}");
+    }
+    let long = "n".repeat(256);
+    fault(
+        create(&app, ALICE.0, &json!({"name": long})).await,
+        400,
+        "name",
+    )
+    .await;
+    assert_eq!(catalogue(&app).await, before);
+}
+
+#[tokio::test]
+async fn read_only_reserved_and_foreign_owner_keys_are_403_and_change_nothing() {
+    let app = TestApp::spawn().await;
+    let before = catalogue(&app).await;
+    for (key, value) in [
+        ("status", json!("active")),
+        ("size", json!(1)),
+        ("checksum", json!("x")),
+        ("location", json!("pithos://alice/images/x")),
+        ("os_glance_x", json!("y")),
+        ("owner", json!("bob")),
+    ] {
+        let mut body = json!({"name": "x"});
+        body[key] = value;
+        let resp = create(&app, ALICE.0, &body).await;
+        assert_eq!(resp.status().as_u16(), 403, "{key}");
+    }
+    assert_eq!(catalogue(&app).await, before);
+    // The caller's own id as owner is fine.
+    let own = created(&app, ALICE.0, json!({"name": "x", "owner": "alice"})).await;
+    assert_eq!(own["owner"], "alice");
+}
+
+#[tokio::test]
+async fn too_many_tags_or_properties_are_413_and_change_nothing() {
+    let app = TestApp::spawn_with(|s| {
+        s.limits.max_tags = 2;
+        s.limits.max_properties = 2;
+    })
+    .await;
+    let before = catalogue(&app).await;
+    let tags = json!({"name": "x", "tags": ["a", "b", "c"]});
+    fault(create(&app, ALICE.0, &tags).await, 413, "tags").await;
+    let props = json!({"name": "x", "p": "1", "q": "2", "r": "3"});
+    fault(create(&app, ALICE.0, &props).await, 413, "properties").await;
+    assert_eq!(catalogue(&app).await, before);
+    // At the limits: fine.
+    created(
+        &app,
+        ALICE.0,
+        json!({"name": "x", "tags": ["a", "b"], "p": "1", "q": "2"}),
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn show_of_a_bad_or_unknown_id_is_404() {
+    let app = TestApp::spawn().await;
+    fault(
+        app.get("/v2/images/not-a-uuid", ALICE.0).await,
+        404,
+        "not-a-uuid",
+    )
+    .await;
+    let unknown = "5583ffe1-5273-4c84-9e32-2fbe476bd7b7";
+    fault(
+        app.get(&format!("/v2/images/{unknown}"), ALICE.0).await,
+        404,
+        unknown,
+    )
+    .await;
+    let head = app.head(&format!("/v2/images/{unknown}"), ALICE.0).await;
+    assert_eq!(head.status().as_u16(), 404);
+}
+
+/// The ids of a v2 list page at `path` as `token`, and its `next`.
+async fn page(app: &TestApp, path: &str, token: &str) -> (Vec<String>, Option<String>) {
+    let body = app.list(path, token).await;
+    assert_eq!(body["schema"], "/v2/schemas/images", "{body}");
+    let ids = body["images"]
+        .as_array()
+        .expect("images")
+        .iter()
+        .map(|i| i["id"].as_str().unwrap().to_string())
+        .collect();
+    (ids, body["next"].as_str().map(str::to_string))
+}
+
+/// Makes an image, returning its id.
+async fn make(app: &TestApp, token: &str, body: Value) -> String {
+    created(app, token, body).await["id"]
+        .as_str()
+        .unwrap()
+        .to_string()
+}
+
+#[tokio::test]
+async fn the_default_list_is_own_public_and_accepted_shared_newest_first_without_hidden() {
+    let app = TestApp::spawn().await;
+    let mine = make(&app, ALICE.0, json!({"name": "a-shared"})).await;
+    let private = make(
+        &app,
+        ALICE.0,
+        json!({"name": "a-private", "visibility": "private"}),
+    )
+    .await;
+    let hidden = make(
+        &app,
+        ALICE.0,
+        json!({"name": "a-hidden", "os_hidden": true}),
+    )
+    .await;
+    let public = make(
+        &app,
+        BOB.0,
+        json!({"name": "b-public", "visibility": "public"}),
+    )
+    .await;
+    let community = make(
+        &app,
+        BOB.0,
+        json!({"name": "b-comm", "visibility": "community"}),
+    )
+    .await;
+    let bobs = make(&app, BOB.0, json!({"name": "b-shared"})).await;
+    let (ids, next) = page(&app, "/v2/images", ALICE.0).await;
+    assert_eq!(ids, vec![public.clone(), private.clone(), mine.clone()]);
+    assert_eq!(next, None);
+    let (ids, _) = page(&app, "/v2/images?visibility=all", ALICE.0).await;
+    assert_eq!(
+        ids,
+        vec![
+            community.clone(),
+            public.clone(),
+            private.clone(),
+            mine.clone()
+        ]
+    );
+    let (ids, _) = page(&app, "/v2/images?visibility=community", ALICE.0).await;
+    assert_eq!(ids, vec![community.clone()]);
+    let (ids, _) = page(&app, "/v2/images?os_hidden=True", ALICE.0).await;
+    assert_eq!(ids, vec![hidden]);
+    let (ids, _) = page(&app, "/v2/images?sort=name:asc", ALICE.0).await;
+    assert_eq!(ids, vec![private.clone(), mine.clone(), public.clone()]);
+    let (ids, _) = page(&app, "/v2/images?name=in:a-shared,b-public", ALICE.0).await;
+    assert_eq!(ids, vec![public.clone(), mine.clone()]);
+    let (ids, _) = page(&app, "/v2/images", BOB.0).await;
+    assert_eq!(ids, vec![bobs, community, public]);
+    let (ids, _) = page(&app, "/v2/images?status=bogus", ALICE.0).await;
+    assert!(ids.is_empty());
+}
+
+#[tokio::test]
+async fn pages_follow_next_to_the_end_and_filters_apply() {
+    let app = TestApp::spawn().await;
+    let mut made = Vec::new();
+    for n in 0..5 {
+        let tags = if n % 2 == 0 {
+            json!(["even"])
+        } else {
+            json!([])
+        };
+        made.push(
+            make(
+                &app,
+                ALICE.0,
+                json!({"name": format!("i{n}"), "tags": tags, "k": "v w"}),
+            )
+            .await,
+        );
+    }
+    made.reverse();
+    let mut seen = Vec::new();
+    let mut path = "/v2/images?limit=2&k=v+w".to_string();
+    loop {
+        let (ids, next) = page(&app, &path, ALICE.0).await;
+        seen.extend(ids);
+        match next {
+            Some(n) => {
+                assert!(n.starts_with("/v2/images?limit=2&k=v+w&marker="), "{n}");
+                path = n;
+            }
+            None => break,
+        }
+    }
+    assert_eq!(seen, made);
+    let (ids, next) = page(
+        &app,
+        "/v2/images?tag=even&sort_key=name&sort_dir=asc",
+        ALICE.0,
+    )
+    .await;
+    assert_eq!(ids, vec![made[4].clone(), made[2].clone(), made[0].clone()]);
+    assert_eq!(next, None);
+    let (ids, next) = page(&app, "/v2/images?limit=0", ALICE.0).await;
+    assert!(ids.is_empty() && next.is_none());
+    let (ids, _) = page(&app, "/v2/images?k=other", ALICE.0).await;
+    assert!(ids.is_empty());
+}
+
+#[tokio::test]
+async fn bad_list_queries_and_markers_are_400_and_change_nothing() {
+    let app = TestApp::spawn().await;
+    let private = make(&app, BOB.0, json!({"name": "b", "visibility": "private"})).await;
+    let before = catalogue(&app).await;
+    let unknown = "5583ffe1-5273-4c84-9e32-2fbe476bd7b7";
+    for query in [
+        "sort_key=bogus".to_string(),
+        "sort_dir=up".to_string(),
+        "sort=name&sort_key=id".to_string(),
+        "limit=-1".to_string(),
+        "limit=x".to_string(),
+        "marker=nope".to_string(),
+        format!("marker={unknown}"),
+        format!("marker={private}"),
+        "visibility=everyone".to_string(),
+        "member_status=maybe".to_string(),
+        "changes-since=2024-01-01T00:00:00Z".to_string(),
+        "size_min=-3".to_string(),
+        "limit=1&limit=2".to_string(),
+    ] {
+        let resp = app.get(&format!("/v2/images?{query}"), ALICE.0).await;
+        assert_eq!(resp.status().as_u16(), 400, "{query}");
+    }
+    assert_eq!(catalogue(&app).await, before);
+}
