@@ -12,13 +12,18 @@ and the 1-minute load average before each cell (the machine may be shared).
 The rows: the versions document, HEAD of one image, a detail page of 25, a
 page of 25 filtered by a property that a tenth of the images match, the whole
 detail list, a name filter, the property filter unpaged, and durable
-registrations. Below it: loading time, peak resident memory, start to first
+registrations, and beside the v1 rows the image API v2's show of one image
+(`GET /v2/images/{id}`) and its page of 25 (`GET /v2/images?limit=25`).
+Below it: loading time, peak resident memory, start to first
 answer; 32 clients reading the whole detail list at once, three times each
 (peak resident meanwhile, wall time, every answer checked); the raw
 write(4 KiB) + fsync rate of the disk holding plankton.db, taken just before
 the registrations; registering a fresh 512 MiB file beside md5sum of it (on a
-fresh server); the binary's size as `make install` installs it. Last, every
-goal of issue 13 with this run's figure and whether it is reached.
+fresh server); the binary's size as `make install` installs it; `openstack image list`
+over all the images (python-openstackclient from the interop venv,
+--osc-venv: its wall time and the server's share of it, from /metrics).
+Last, every goal of issues 13 and 23 with this run's figure and whether it
+is reached.
 `--save FILE` writes those figures; `--images 100000 --compare FILE` sets a
 run at 100,000 against one saved at 10,000 (the goals at scale: as fast,
 linear, the same memory).
@@ -27,7 +32,10 @@ linear, the same memory).
 instead uploads a 1 GiB file with curl (`POST /v1/images`) and with kamaki
 0.16 (`file upload`, the object store's hashmap protocol), one and eight at
 once, each row on a fresh server, and prints wall time, rate and the server's
-resident growth beside `md5sum` + `sha256sum` of the same file; its last row
+resident growth beside `md5sum` + `sha256sum` of the same file; then the
+image API v2's upload (`POST /v2/images`, then `PUT /v2/images/{id}/file`
+with curl) beside `md5sum` + `sha256sum` + `sha512sum` one after another
+(issue 23: within 0.6x of that, growth <= 64 MiB); its last row
 measures `HEAD /images/{id}` with wrk at c=16 on the idle server and again
 while eight curl uploads run. `--soak SECONDS` runs mixed load at c=64.
 """
@@ -243,6 +251,10 @@ ROW_HEAD = "HEAD /images/{id}"
 ROW_PAGE = "GET /images/detail?limit=25"
 ROW_FILTERED = "GET /images/detail?property-key7=value-3&limit=25"
 ROW_REGISTER = "durable registrations"
+ROW_V2_SHOW = "GET /v2/images/{id}"
+ROW_V2_PAGE = "GET /v2/images?limit=25"
+# Where `make clients` puts python-openstackclient (--osc-venv).
+OSC_VENV = os.path.join(ROOT, "target", "interop-venvs", "py311-osc")
 
 
 def row_whole(n):
@@ -454,6 +466,64 @@ def installed_size(binary):
         shutil.rmtree(dest, ignore_errors=True)
 
 
+def v2_metrics(port):
+    """(requests, seconds) the server spent on v2 routes so far, from the
+    `plankton_http_request_duration_seconds` histogram of /metrics."""
+    c = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+    c.request("GET", "/metrics")
+    r = c.getresponse()
+    text = r.read().decode()
+    if r.status != 200:
+        return None
+    count, total = 0, 0.0
+    for line in text.splitlines():
+        name, _, rest = line.partition("{")
+        if not name.startswith("plankton_http_request_duration_seconds_") or 'route="/v2/' not in rest:
+            continue
+        value = float(rest.rsplit("}", 1)[1].split()[0])
+        if name.endswith("_sum"):
+            total += value
+        elif name.endswith("_count"):
+            count += int(value)
+    return count, total
+
+
+def openstack_image_list(args, server, n):
+    """`openstack image list` over the whole catalogue (it follows `next`,
+    25 a page): wall time, the server's time on v2 routes meanwhile
+    (from /metrics), the requests it made, and whether it listed n images."""
+    osc = os.path.join(args.osc_venv, "bin", "openstack")
+    if not os.access(osc, os.X_OK):
+        return {"skipped": f"skipped: no {osc} (make clients)"}
+    print(f"  openstack image list over {n} images ...", file=sys.stderr, flush=True)
+    before = v2_metrics(server.port)
+    argv = [osc, "--os-auth-type", "admin_token", "--os-endpoint", f"http://127.0.0.1:{server.port}/v2",
+            "--os-token", TOKEN, "image", "list", "-f", "value", "-c", "ID"]
+    env = dict(os.environ, PYTHONDONTWRITEBYTECODE="1")
+    t0 = time.perf_counter()
+    out = subprocess.run(argv, capture_output=True, text=True, env=env)
+    wall = time.perf_counter() - t0
+    after = v2_metrics(server.port)
+    listed = len(out.stdout.split())
+    if before is None or after is None:
+        return {"skipped": "skipped: /metrics did not answer"}
+    wrong = 0 if out.returncode == 0 and listed == n else f"exit {out.returncode}, listed {listed} of {n}"
+    if wrong:
+        print(f"  openstack image list: {out.stderr.strip()[-400:]}", file=sys.stderr)
+    return {"wall": wall, "server_s": after[1] - before[1], "requests": after[0] - before[0],
+            "listed": listed, "wrong": wrong}
+
+
+def print_osc(osc, n):
+    if "wall" not in osc:
+        print(f"| openstack image list ({n} images) | {osc['skipped']} |")
+        return
+    ok = "all listed" if not osc["wrong"] else f"WRONG: {osc['wrong']}"
+    print(f"| openstack image list ({n} images, python-openstackclient, 25 a page) | {osc['wall']:.1f} s wall |"
+          f" server {osc['server_s']:.2f} s on {osc['requests']} v2 requests"
+          f" ({fmt_share(osc['server_s'] / osc['wall'])} of the wall) | {ok} |")
+
+
 def errors_of(r):
     return r["errors"] + r["non2xx"]
 
@@ -486,6 +556,9 @@ def run(args):
             (ROW_VERSIONS, f"{base}/", "", "GET"),
             (ROW_HEAD, f"{base}/images/{some_id}", "", "HEAD"),
             (ROW_PAGE, f"{base}/images/detail?limit=25", "", "GET"),
+            # Issue 23: v2 beside v1, in the same run and on the same images.
+            (ROW_V2_SHOW, f"{base}/v2/images/{some_id}", "", "GET"),
+            (ROW_V2_PAGE, f"{base}/v2/images?limit=25", "", "GET"),
             # key7 is value-{i % 10}: a tenth of the images match.
             (ROW_FILTERED, f"{base}/images/detail?property-key7=value-3&limit=25", "", "GET"),
             (row_whole(n), f"{base}/images/detail", "", "GET"),
@@ -515,6 +588,8 @@ def run(args):
         # Before the registrations, which add images to the list.
         print(f"  {READERS} clients read the whole list at once ...", file=sys.stderr, flush=True)
         readers = read_whole_list_at_once(server, n)
+        # Before the registrations too: the CLI lists exactly the n images.
+        osc = openstack_image_list(args, server, n)
         # The disk's own rate, just before the registrations set against it.
         raw_fsync = fsync_rate(work, args.seconds)
         for c in args.concurrency:
@@ -591,8 +666,12 @@ def run(args):
             print(f"| its split debug info: bin/.debug/plankton.debug (gdb and perf find it by the debuglink) |"
                   f" {installed['debug'] / MIB:.1f} MiB |")
 
+        print()
+        print_osc(osc, n)
+
         fig = figures(args, results, ref, rss_after, [c[0] for c in cases], readers, raw_fsync, large,
                       start_loaded, installed)
+        fig["osc"] = osc
         print()
         print_goals(fig)
         if args.compare:
@@ -633,9 +712,11 @@ def figures(args, results, ref, rss_after, read_rows, readers, raw_fsync, large,
         "reference": ref["rps"] if ref else None,
         "head_16": cell(ROW_HEAD, 16), "page_16": cell(ROW_PAGE, 16), "filtered_16": cell(ROW_FILTERED, 16),
         "register_16": cell(ROW_REGISTER, 16), "whole_1_p50_us": cell(row_whole(n), 1, "p50"),
+        "v2_show_16": cell(ROW_V2_SHOW, 16), "v2_page_16": cell(ROW_V2_PAGE, 16),
         "errors": {k: bad(label, c) for k, label, c in (
             ("head_16", ROW_HEAD, 16), ("page_16", ROW_PAGE, 16), ("filtered_16", ROW_FILTERED, 16),
-            ("register_16", ROW_REGISTER, 16), ("whole_1_p50_us", row_whole(n), 1))},
+            ("register_16", ROW_REGISTER, 16), ("whole_1_p50_us", row_whole(n), 1),
+            ("v2_show_16", ROW_V2_SHOW, 16), ("v2_page_16", ROW_V2_PAGE, 16))},
         "fsync": raw_fsync["rps"],
         "resident_after_kib": max(rss_after[label] for label in read_rows),
         "readers_peak_kib": readers["peak"], "readers_wrong": len(readers["problems"]),
@@ -692,6 +773,19 @@ def print_goals(f):
     mib = f["installed_mib"]
     line("the release binary as make install installs it", "<= 20 MiB", "-" if mib is None else f"{mib:.1f} MiB",
          None if mib is None else mib <= 20)
+    # Issue 23: the v2 surface as fast as v1 over the same catalogue.
+    share("GET /v2/images/{id}, c=16, x HEAD /images/{id} (issue 23)", ">= 100 %", f["v2_show_16"],
+          f["head_16"], "req/s", 1.0, err["v2_show_16"])
+    share("GET /v2/images?limit=25, c=16, x GET /images/detail?limit=25 (issue 23)", ">= 90 %",
+          f["v2_page_16"], f["page_16"], "req/s", 0.90, err["v2_page_16"])
+    osc = f.get("osc") or {}
+    if "wall" in osc:
+        line(f"openstack image list, {n} images (issue 23: measured, no target)", "-",
+             f"{osc['wall']:.1f} s, server {fmt_share(osc['server_s'] / osc['wall'])}", None,
+             osc.get("wrong", 0))
+    else:
+        line(f"openstack image list, {n} images (issue 23: measured, no target)", "-",
+             osc.get("skipped", "-"), None)
 
 
 def print_scale(f, old, path):
@@ -995,7 +1089,13 @@ def upload_row(args, work, label, n, client, size, md5, baseline, before=None, d
         logdir = os.path.join(server.workdir, "clients")
         os.makedirs(logdir)
         env = None
-        if client == "curl":
+        if client == "curl-v2":
+            ids = [create_v2(port, f"big-{i}") for i in range(n)]
+            argvs = [["curl", "-sS", "--fail", "-X", "PUT", "-T", args.upload_file,
+                      "-H", f"X-Auth-Token: {TOKEN}", "-H", "Content-Type: application/octet-stream",
+                      "-H", f"X-OpenStack-Image-Size: {size}", "-o", "/dev/null",
+                      f"http://127.0.0.1:{port}/v2/images/{i}/file"] for i in ids]
+        elif client == "curl":
             argvs = [["curl", "-sS", "--fail", "-X", "POST", "-T", args.upload_file,
                       "-H", f"X-Auth-Token: {TOKEN}", "-H", "Content-Type: application/octet-stream",
                       "-H", f"X-Image-Meta-Name: big-{i}", "-o", "/dev/null",
@@ -1016,7 +1116,13 @@ def upload_row(args, work, label, n, client, size, md5, baseline, before=None, d
         cpu = cpu_s(server.proc.pid) - cpu0
         bad = []
         for i, (_, rc, _, _) in enumerate(results):
-            if client == "curl":
+            if client == "curl-v2":
+                got = show_v2(port, ids[i])
+                want = {"status": "active", "size": size, "checksum": md5, "os_hash_value": args.sha512}
+                seen = {k: got.get(k) for k in want}
+                if rc != 0 or seen != want:
+                    bad.append(f"#{i}: exit {rc}, {seen}")
+            elif client == "curl":
                 got = header_of(os.path.join(logdir, f"headers-{i}"), "x-image-meta-checksum")
                 if rc != 0 or got != md5:
                     bad.append(f"#{i}: exit {rc}, checksum {got}")
@@ -1086,6 +1192,36 @@ def print_reads(args, r):
           f" {(r['peak'] - r['before']) / 1024:.1f} MiB, answers {ok} | | | | {r['load']:.1f} | |")
 
 
+def create_v2(port, name):
+    """`POST /v2/images` of a queued raw/bare image; its id."""
+    c = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+    body = json.dumps({"name": name, "disk_format": "raw", "container_format": "bare"})
+    c.request("POST", "/v2/images", body=body, headers={"X-Auth-Token": TOKEN, "Content-Type": "application/json"})
+    r = c.getresponse()
+    doc = r.read()
+    if r.status != 201:
+        sys.exit(f"POST /v2/images: {r.status} {doc[:200]!r}")
+    return json.loads(doc)["id"]
+
+
+def show_v2(port, image_id):
+    """`GET /v2/images/{id}`: the image as JSON ({} if not 200)."""
+    c = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+    c.request("GET", f"/v2/images/{image_id}", headers={"X-Auth-Token": TOKEN})
+    r = c.getresponse()
+    doc = r.read()
+    return json.loads(doc) if r.status == 200 else {}
+
+
+def hash_baseline_v2(path):
+    """md5sum, sha256sum, then sha512sum of `path` (in the page cache), one
+    after another: (sha512 hex, seconds of the three)."""
+    t0 = time.perf_counter()
+    for tool in ("md5sum", "sha256sum", "sha512sum"):
+        out = subprocess.run([tool, path], capture_output=True, text=True, check=True).stdout
+    return out.split()[0], time.perf_counter() - t0
+
+
 def hash_baseline(path):
     """md5sum, then sha256sum, of `path` (in the page cache): (md5, md5sum s, sha256sum s)."""
     times = []
@@ -1133,7 +1269,9 @@ def run_upload(args):
         reads = None
         plan = [("curl", "curl, one upload", 1, "curl"), ("kamaki", "kamaki, one upload", 1, "kamaki"),
                 ("curl-many", f"curl, {args.upload_at_once} at once", args.upload_at_once, "curl"),
-                ("kamaki-many", f"kamaki, {args.upload_at_once} at once", args.upload_at_once, "kamaki")]
+                ("kamaki-many", f"kamaki, {args.upload_at_once} at once", args.upload_at_once, "kamaki"),
+                ("v2", "curl, PUT /v2/images/{id}/file, one upload (x md5sum + sha256sum + sha512sum)", 1,
+                 "curl-v2")]
         for key, label, n, client in plan:
             if key not in args.upload_rows or n < 1:
                 continue
@@ -1141,10 +1279,16 @@ def run_upload(args):
                 print(f"  skipping '{label}': no kamaki at {args.kamaki}", file=sys.stderr)
                 continue
             print(f"  {label} ...", file=sys.stderr, flush=True)
-            _, m, s = hash_baseline(args.upload_file)
+            if client == "curl-v2":
+                # The server hashes MD5, SHA-256 (Pithos) and SHA-512 (os_hash) in one pass.
+                args.sha512, base = hash_baseline_v2(args.upload_file)
+                goal = 0.6
+            else:
+                _, m, s = hash_baseline(args.upload_file)
+                base, goal = m + s, 1.0
             load = os.getloadavg()[0]
-            r = upload_row(args, work, key, n, client, size, md5, m + s)
-            r.update(label=label, baseline=m + s, load=load)
+            r = upload_row(args, work, key, n, client, size, md5, base)
+            r.update(label=label, baseline=base, load=load, goal=goal)
             rows.append(r)
         if "reads" in args.upload_rows and args.upload_at_once >= 1:
             print(f"  HEAD at c={READS_C}, idle and beside curl, {args.upload_at_once} at once ...",
@@ -1169,7 +1313,7 @@ def run_upload(args):
         print()
         print("| upload | wall s | MiB/s (all) | baseline s, just before | x baseline | each s (min-max) |"
               " resident before, MiB | growth (peak - before), MiB | server CPU s | clients' CPU s |"
-              " load avg before | answers | target (x <= 1, growth <= 64 MiB) |")
+              " load avg before | answers | target (x <= 1, v2: x <= 0.6; growth <= 64 MiB) |")
         print("|---|---|---|---|---|---|---|---|---|---|---|---|---|")
         for r in rows:
             many = r["n"] > 1
@@ -1177,7 +1321,7 @@ def run_upload(args):
             each = f"{min(r['each']):.2f}-{max(r['each']):.2f}" if many else f"{r['each'][0]:.2f}"
             ok = "ok" if not r["bad"] else f"{r['bad']} of {r['n']} WRONG"
             growth = (r["peak"] - r["before"]) / 1024
-            misses = [w for w, bad in (("time", r["ratio"] > 1), ("memory", growth > 64)) if bad]
+            misses = [w for w, bad in (("time", r["ratio"] > r["goal"]), ("memory", growth > 64)) if bad]
             target = "met" if not misses else "NOT met (" + ", ".join(misses) + ")"
             print(f"| {r['label']} | {r['wall']:.2f} | {r['mibs']:.0f} | {r['baseline']:.2f} | {x} | {each} |"
                   f" {r['before'] / 1024:.1f} | {growth:.1f} | {r['server_cpu']:.1f} | {r['client_cpu']:.1f} |"
@@ -1219,16 +1363,20 @@ def main():
                         " --images 100000 --compare a run saved at 10,000")
     p.add_argument("--upload", action="store_true",
                    help="only uploads of a 1 GiB file (curl and kamaki, one and eight at once) against"
-                        " md5sum + sha256sum")
+                        " md5sum + sha256sum, and the v2 upload against md5sum + sha256sum + sha512sum")
     p.add_argument("--upload-mib", type=int, default=1024)
     p.add_argument("--upload-at-once", type=int, default=8)
     p.add_argument("--upload-rows", type=lambda s: s.split(","),
-                   default=["curl", "kamaki", "curl-many", "kamaki-many", "reads"],
-                   help="which upload rows (curl,kamaki,curl-many,kamaki-many,reads: all; reads is HEAD at c=16,"
-                        " idle and beside curl, --upload-at-once at once)")
+                   default=["curl", "kamaki", "curl-many", "kamaki-many", "v2", "reads"],
+                   help="which upload rows (curl,kamaki,curl-many,kamaki-many,v2,reads: all; v2 is PUT"
+                        " /v2/images/{id}/file with curl; reads is HEAD at c=16, idle and beside curl,"
+                        " --upload-at-once at once)")
     p.add_argument("--upload-dir", help="where the file and the stores go (default: the temporary directory)")
     p.add_argument("--kamaki", default=os.environ.get("BENCH_KAMAKI", "target/interop-venvs/py27/bin/kamaki"),
                    help="kamaki 0.16 (default: the interop venv's; BENCH_KAMAKI)")
+    p.add_argument("--osc-venv", default=os.environ.get("BENCH_OSC_VENV", OSC_VENV),
+                   help="the venv with python-openstackclient for `openstack image list` (default: the interop"
+                        " venv py311-osc; BENCH_OSC_VENV)")
     p.add_argument("--keep", action="store_true", help="keep the temporary directory")
     p.add_argument("--soak", type=int, default=0, metavar="SECONDS",
                    help="only a soak: mixed load at c=64 for SECONDS")

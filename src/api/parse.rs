@@ -67,6 +67,7 @@ fn settable(meta: &MetaHeaders, formats: &Formats) -> Result<Settable, AppError>
         min_ram: count(Field::MinRam)?,
         min_disk: count(Field::MinDisk)?,
         owner: meta.get(Field::Owner).map(str::to_string),
+        visibility: None,
     })
 }
 

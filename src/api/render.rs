@@ -341,6 +341,7 @@ mod tests {
                     size: image.size as i64,
                     checksum: &image.checksum,
                     md5: image.md5.as_deref(),
+                    visibility: "shared",
                     created_at: image.created_at,
                     updated_at: image.updated_at,
                     deleted_at: image.deleted_at,

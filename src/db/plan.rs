@@ -157,6 +157,10 @@ fn filters(q: &ListQuery) -> Vec<Filter<'_>> {
         out.push(Filter::SharedWithCaller);
     }
     out.extend(q.is_public.map(Filter::Public));
+    out.extend(
+        q.visibility
+            .map(|v| Filter::Equals("visibility", v.as_str())),
+    );
     out.extend(q.properties.iter().map(|(k, v)| Filter::Property(k, v)));
     out
 }

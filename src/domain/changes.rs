@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 
 use super::ids::truncate;
-use super::image::{Image, Status};
+use super::image::{Image, Status, Visibility};
 use super::location::Location;
 use crate::error::AppError;
 
@@ -19,6 +19,9 @@ pub(crate) struct Settable {
     pub(crate) container_format: Option<String>,
     /// Publicity.
     pub(crate) is_public: Option<bool>,
+    /// One of v2's four visibilities (docs/api.md §17.2): the web view's
+    /// owner form; v1 has no header for it, and a registration ignores it.
+    pub(crate) visibility: Option<Visibility>,
     /// Whether unregistering is refused (docs/api.md §17.12).
     pub(crate) protected: Option<bool>,
     /// The owner as the request states it (it can only be the caller).
@@ -138,6 +141,7 @@ impl ImagePatch {
         if let Some(public) = set.is_public {
             image.visibility = image.visibility.on_v1_update(Some(public));
         }
+        set_if(&mut image.visibility, set.visibility);
         set_if(&mut image.protected, set.protected);
         set_if(&mut image.min_ram, set.min_ram);
         set_if(&mut image.min_disk, set.min_disk);

@@ -2,6 +2,7 @@
 
 use super::ids::{truncate, ImageId};
 use super::image::{normalise_property_key, parse_bool, parse_count};
+use super::model::Visibility;
 use super::percent::decode_query;
 use super::time::{parse_since, Micros};
 use crate::error::AppError;
@@ -74,6 +75,9 @@ pub(crate) struct ListQuery {
     pub(crate) size_max: Option<u64>,
     /// Publicity.
     pub(crate) is_public: Option<bool>,
+    /// Only images of this visibility (docs/api.md §17.2): the web view's
+    /// filter in the v2 API's words (§15); v1's query has no parameter for it.
+    pub(crate) visibility: Option<Visibility>,
     /// Exact owner.
     pub(crate) owner: Option<String>,
     /// `property-<key>=<value>`, keys normalised.
@@ -107,6 +111,7 @@ impl Default for ListQuery {
             size_min: None,
             size_max: None,
             is_public: None,
+            visibility: None,
             owner: None,
             properties: Vec::new(),
             changes_since: None,
@@ -251,6 +256,8 @@ pub(crate) struct ListedImage<'a> {
     pub(crate) deleted_at: Option<i64>,
     /// Publicity.
     pub(crate) is_public: bool,
+    /// The visibility's word (docs/api.md §17.2).
+    pub(crate) visibility: &'a str,
     /// The owner.
     pub(crate) owner: &'a str,
     /// MB.

@@ -1,7 +1,8 @@
 //! `GET /ui/`: the images the user can see, 25 a page (docs/api.md §15).
 //! The table's whole state is in its URL, in the API's own query names
 //! (`name`, `status`, `disk_format`, `container_format`, `sort_key`,
-//! `sort_dir`, `marker`, and any other filter of §6) plus `visibility`.
+//! `sort_dir`, `marker`, and any other filter of §6) plus `visibility`:
+//! v2's four words (§17.2), or the view's own `mine` and `shared-with-me`.
 
 use std::collections::BTreeMap;
 
@@ -9,10 +10,11 @@ use actix_web::http::StatusCode;
 use actix_web::HttpResponse;
 use askama::Template;
 
-use super::render::{choices, human_size, page, when, Choice, Chrome, When};
+use super::render::{choices, human_size, page, status_words, when, Choice, Chrome, When};
 use super::Req;
 use crate::domain::ids::truncate;
 use crate::domain::listing::{ListQuery, ListSink, ListedImage};
+use crate::domain::model::Visibility;
 use crate::domain::percent::{decode_query, encode_segment};
 use crate::domain::user::Caller;
 use crate::error::AppError;
@@ -37,7 +39,7 @@ const COLUMNS: [(&str, &str, bool); 8] = [
     ("size", "Size", true),
     ("disk_format", "Disk", true),
     ("container_format", "Container", true),
-    ("is_public", "Public", false),
+    ("visibility", "Visibility", false),
     ("updated_at", "Updated", true),
 ];
 
@@ -50,7 +52,7 @@ struct Row {
     size: u64,
     disk_format: String,
     container_format: String,
-    is_public: bool,
+    visibility: String,
     updated_at: i64,
 }
 
@@ -70,7 +72,7 @@ impl ListSink for Rows {
             size: i.size.max(0) as u64,
             disk_format: i.disk_format.to_string(),
             container_format: i.container_format.to_string(),
-            is_public: i.is_public,
+            visibility: i.visibility.to_string(),
             updated_at: i.updated_at,
         });
     }
@@ -148,18 +150,7 @@ fn parse_view(raw: &str, caller: &Caller) -> Result<View, AppError> {
         }
     }
     let mut query = ListQuery::parse(&api.join("&"))?;
-    match visibility.as_str() {
-        "" => {}
-        "mine" => query.owner = Some(caller.id().to_string()),
-        "shared" => query.shared_with_caller = true,
-        "public" => query.is_public = Some(true),
-        other => {
-            return Err(AppError::invalid(format!(
-                "Invalid visibility '{}': expected mine, shared or public",
-                truncate(other, 80)
-            )))
-        }
-    }
+    whose_filter(&mut query, &visibility, caller)?;
     if !visibility.is_empty() {
         kept.push(("visibility".into(), visibility.clone()));
     }
@@ -168,6 +159,29 @@ fn parse_view(raw: &str, caller: &Caller) -> Result<View, AppError> {
         kept,
         visibility,
     })
+}
+
+/// The `visibility` filter: one of v2's words (§17.2), or `mine` (owned by
+/// the caller) or `shared-with-me` (the caller is a member, not the owner).
+/// Until v2, `shared` was "shared with me": the images that link finds now
+/// are the caller's own shared images and those shared with them.
+fn whose_filter(query: &mut ListQuery, word: &str, caller: &Caller) -> Result<(), AppError> {
+    match word {
+        "" => {}
+        "mine" => query.owner = Some(caller.id().to_string()),
+        "shared-with-me" => query.shared_with_caller = true,
+        other => {
+            let Some(v) = Visibility::parse(other) else {
+                return Err(AppError::invalid(format!(
+                    "Invalid visibility '{}': expected mine, shared-with-me, public, community, \
+                     shared or private",
+                    truncate(other, 80)
+                )));
+            };
+            query.visibility = Some(v);
+        }
+    }
+    Ok(())
 }
 
 /// A column head: a link that sorts by it (or turns the order round).
@@ -187,11 +201,13 @@ struct RowView {
     owner: String,
     owner_id: String,
     status: String,
+    status_word: &'static str,
+    status_hint: &'static str,
     size: String,
     bytes: u64,
     disk_format: String,
     container_format: String,
-    public: &'static str,
+    visibility: String,
     updated: When,
 }
 
@@ -281,12 +297,14 @@ fn row_views(rows: Vec<Row>, names: &BTreeMap<String, String>, ui: &str) -> Vec<
                 .unwrap_or_else(|| row.owner.clone()),
             owner_id: row.owner,
             name: row.name,
+            status_word: status_words(&row.status).0,
+            status_hint: status_words(&row.status).1,
             status: row.status,
             size: human_size(row.size),
             bytes: row.size,
             disk_format: row.disk_format,
             container_format: row.container_format,
-            public: if row.is_public { "yes" } else { "no" },
+            visibility: row.visibility,
             updated: when(row.updated_at),
         })
         .collect()
@@ -296,8 +314,11 @@ fn whose(current: &str) -> Vec<Choice> {
     [
         ("", "All I can see"),
         ("mine", "Mine"),
-        ("shared", "Shared with me"),
+        ("shared-with-me", "Shared with me"),
         ("public", "Public"),
+        ("community", "Community"),
+        ("shared", "Shared"),
+        ("private", "Private"),
     ]
     .iter()
     .map(|(v, l)| Choice {
@@ -318,7 +339,7 @@ pub(super) async fn list(r: Req) -> Result<HttpResponse, AppError> {
         .await?;
     let ui = r.ui();
     let formats = &r.state.formats;
-    let statuses = ["available", "saving", "error"].map(String::from);
+    let statuses = ["available", "queued", "saving", "deactivated", "error"].map(String::from);
     let not_sort = |k: &String| k != "sort_key" && k != "sort_dir";
     // Clearing the filters keeps the order.
     let clear: Vec<(&str, Option<&str>)> = view
@@ -331,7 +352,15 @@ pub(super) async fn list(r: Req) -> Result<HttpResponse, AppError> {
         chrome: r.chrome("Images"),
         name: view.value("name").to_string(),
         visibility: whose(&view.visibility),
-        statuses: choices(Some("Any"), &statuses, view.value("status")),
+        statuses: choices(Some("Any"), &statuses, view.value("status"))
+            .into_iter()
+            .map(|mut c| {
+                if !c.value.is_empty() {
+                    c.label = status_words(&c.value).0.to_string();
+                }
+                c
+            })
+            .collect(),
         disk_formats: choices(Some("Any"), &formats.disk, view.value("disk_format")),
         container_formats: choices(
             Some("Any"),

@@ -1,5 +1,5 @@
-//! The owner's forms on an image's page (docs/api.md §15): rename, public
-//! or private, set or remove a property, add or remove a member, and
+//! The owner's forms on an image's page (docs/api.md §15): rename, choose
+//! the visibility (or v1's public or private), set or remove a property, add or remove a member, and
 //! unregister. Each checks the session's `csrf` field first (403, nothing
 //! changed), parses its fields into domain types, calls one registry
 //! function (the same the image API calls) and answers 303 to the page,
@@ -14,6 +14,7 @@ use crate::domain::changes::{ImagePatch, Settable};
 use crate::domain::ids::{parse_member_id, truncate};
 use crate::domain::image::{
     check_name, check_property_key, check_property_value, normalise_property_key, parse_bool,
+    Visibility,
 };
 use crate::error::AppError;
 
@@ -88,6 +89,37 @@ pub(super) async fn publicity(mut r: Req) -> Result<HttpResponse, AppError> {
         } else {
             "It is private now: only you and its members can see it.".to_string()
         })
+    }
+    .await;
+    settle(&r, &r.image_url(&id), done)
+}
+
+/// `POST /ui/images/<id>/visibility` (`visibility`: `public`,
+/// `community`, `shared` or `private`; docs/api.md §17.2).
+pub(super) async fn visibility(mut r: Req) -> Result<HttpResponse, AppError> {
+    let id = r.image_id(0)?;
+    let form = r.form().await?;
+    let done = async {
+        let word = field(&form, "visibility");
+        let Some(v) = Visibility::parse(word) else {
+            return Err(AppError::invalid(format!(
+                "Invalid visibility '{}': expected public, community, shared or private",
+                truncate(word, 80)
+            )));
+        };
+        let patch = ImagePatch {
+            set: Settable {
+                visibility: Some(v),
+                ..Settable::default()
+            },
+            ..ImagePatch::default()
+        };
+        let image = r.registry().update(r.caller()?, id, patch).await?;
+        Ok(format!(
+            "It is {} now. {}",
+            image.visibility.as_str(),
+            super::render::visibility_words(image.visibility)
+        ))
     }
     .await;
     settle(&r, &r.image_url(&id), done)

@@ -7,9 +7,9 @@ use actix_web::http::{header, StatusCode};
 use actix_web::HttpResponse;
 use askama::Template;
 
-use super::render::{human_size, page, when, Chrome, When};
+use super::render::{human_size, page, status_words, visibility_words, when, Choice, Chrome, When};
 use super::Req;
-use crate::domain::image::{Image, Status};
+use crate::domain::image::{Image, Status, Visibility};
 use crate::error::AppError;
 
 /// An image as its page shows it.
@@ -17,12 +17,18 @@ struct Shown {
     id: String,
     name: String,
     status: &'static str,
+    status_word: &'static str,
+    status_hint: &'static str,
     owner: String,
     owner_id: String,
     size: String,
     bytes: u64,
-    public: &'static str,
-    is_public: bool,
+    visibility: &'static str,
+    visibility_hint: &'static str,
+    visibilities: Vec<Choice>,
+    protected: &'static str,
+    hidden: bool,
+    tags: Vec<String>,
     disk_format: String,
     container_format: String,
     created: When,
@@ -35,16 +41,26 @@ struct Shown {
 }
 
 fn shown(image: Image, owner: String) -> Shown {
-    let public = image.is_public();
+    let (status_word, status_hint) = status_words(image.status.as_str());
     Shown {
         id: image.id.to_string(),
         status: image.status.as_str(),
+        status_word,
+        status_hint,
         owner,
         owner_id: image.owner,
         size: human_size(image.size),
         bytes: image.size,
-        public: if public { "yes" } else { "no" },
-        is_public: public,
+        visibility: image.visibility.as_str(),
+        visibility_hint: visibility_words(image.visibility),
+        visibilities: visibility_choices(image.visibility),
+        protected: if image.protected {
+            "yes: nobody can unregister it until its owner unprotects it"
+        } else {
+            "no"
+        },
+        hidden: image.os_hidden,
+        tags: image.tags.into_iter().collect(),
         created: when(image.created_at),
         updated: when(image.updated_at),
         min_ram: image.min_ram,
@@ -56,6 +72,23 @@ fn shown(image: Image, owner: String) -> Shown {
         md5: image.md5,
         name: image.name,
     }
+}
+
+/// The owner's visibility `<select>`: the four, the image's own chosen.
+fn visibility_choices(current: Visibility) -> Vec<Choice> {
+    [
+        Visibility::Public,
+        Visibility::Community,
+        Visibility::Shared,
+        Visibility::Private,
+    ]
+    .into_iter()
+    .map(|v| Choice {
+        value: v.as_str().to_string(),
+        label: v.as_str().to_string(),
+        selected: v == current,
+    })
+    .collect()
 }
 
 /// A member with the name the identity backend knows them by.

@@ -10,6 +10,7 @@ use askama::Template;
 
 use super::assets;
 use super::session::Notice;
+use crate::domain::image::Visibility;
 use crate::domain::time::{format_micros, now_micros, Micros};
 use crate::error::AppError;
 use crate::http::fault;
@@ -47,6 +48,39 @@ impl Chrome {
             notice: None,
             title: title.to_string(),
         }
+    }
+}
+
+/// What a status (v1's word, docs/api.md §17.12) means to a user: a
+/// badge's text and its title. `queued` and `deactivated` are v2's words,
+/// which say little to someone who never used Glance.
+pub(crate) fn status_words(status: &str) -> (&'static str, &'static str) {
+    match status {
+        "available" => ("available", "Its data can be downloaded and used."),
+        "queued" => (
+            "awaiting data",
+            "Created without data: its owner has not uploaded the file yet.",
+        ),
+        "saving" => ("saving", "Its data is arriving."),
+        "deactivated" => (
+            "deactivated",
+            "Its owner blocked it: listed and described, but nobody can download it.",
+        ),
+        "error" => ("failed", "Marked as failed: its data should not be used."),
+        "deleted" => ("deleted", "Unregistered."),
+        _ => ("unknown", "A status this view does not know."),
+    }
+}
+
+/// What a visibility (docs/api.md §17.2) lets others do, in a sentence.
+pub(crate) fn visibility_words(v: Visibility) -> &'static str {
+    match v {
+        Visibility::Public => "Everyone sees it in their list and can download it.",
+        Visibility::Community => {
+            "Everyone can find it by its id and download it; it is listed only for those who ask for community images."
+        }
+        Visibility::Shared => "Only you and the members below can see and download it.",
+        Visibility::Private => "Only you can see it; the members below keep their place for when it is shared again.",
     }
 }
 

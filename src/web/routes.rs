@@ -73,6 +73,12 @@ pub(super) static ROUTES: &[Route<Handler>] = &[
         methods: &[("POST", h!(forms::publicity))],
     },
     Route {
+        path: &[Lit("images"), Param, Lit("visibility")],
+        label: LABEL,
+        open: false,
+        methods: &[("POST", h!(forms::visibility))],
+    },
+    Route {
         path: &[Lit("images"), Param, Lit("properties")],
         label: LABEL,
         open: false,

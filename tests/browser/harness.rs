@@ -302,6 +302,17 @@ impl Browser {
         field.send_keys(text).await.unwrap();
     }
 
+    /// Picks the option `value` of the `<select>` matching `css` (no new page).
+    pub async fn choose(&self, css: &str, value: &str) {
+        self.client
+            .find(Locator::Css(&format!("{css} option[value=\"{value}\"]")))
+            .await
+            .unwrap()
+            .click()
+            .await
+            .unwrap();
+    }
+
     /// How many images the catalogue's table shows.
     pub async fn rows(&self) -> usize {
         self.client

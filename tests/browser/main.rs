@@ -158,6 +158,54 @@ async fn an_owner_shares_an_image_and_the_members_view_lists_it() {
 }
 
 #[tokio::test]
+async fn an_owner_sets_the_visibility_and_others_see_what_it_allows() {
+    let _turn = ONE_AT_A_TIME.lock().await;
+    let Some(stage) = Stage::start().await else {
+        return;
+    };
+    let id = stage.api_upload(ALICE, "Lab image", b"lab", &[]).await;
+    let alice = stage.browser().await;
+    alice.log_in(ALICE.0).await;
+    let bob = stage.browser().await;
+    bob.log_in(BOB.0).await;
+    let page = format!("/ui/images/{id}");
+    let set = |word: &'static str| {
+        let (alice, page) = (&alice, page.clone());
+        async move {
+            alice.open(&page).await;
+            alice.choose("#set-visibility", word).await;
+            alice.click("#change-visibility").await;
+            assert_eq!(alice.text("#visibility").await, word);
+        }
+    };
+    set("public").await;
+    alice.screenshot("visibility-public").await;
+    bob.open("/ui/?visibility=public").await;
+    assert_eq!(bob.rows().await, 1);
+    assert!(bob.text("tbody").await.contains("public"));
+    set("community").await;
+    bob.open("/ui/?visibility=public").await;
+    assert_eq!(bob.rows().await, 0, "no longer public");
+    bob.open(&page).await;
+    assert_eq!(bob.text("#visibility").await, "community");
+    assert!(
+        !bob.has("#change-visibility").await,
+        "only the owner chooses"
+    );
+    set("private").await;
+    alice.open("/ui/?visibility=private").await;
+    assert_eq!(alice.rows().await, 1);
+    alice.screenshot("visibility-private").await;
+    bob.open(&page).await;
+    assert!(
+        bob.text("h1").await.contains("404"),
+        "a private image is not bob's to see"
+    );
+    alice.close().await;
+    bob.close().await;
+}
+
+#[tokio::test]
 async fn a_file_uploaded_with_the_progress_bar_downloads_back_the_same() {
     let _turn = ONE_AT_A_TIME.lock().await;
     let Some(stage) = Stage::start().await else {

@@ -285,6 +285,16 @@ impl WebApp {
     }
 
     /// `GET /images/detail` item of `id` as `user` sees it, if listed.
+    /// Runs `sql` (with `?1` = the image id) on the catalogue directly: the
+    /// states that only v2 makes (community, private, queued, deactivated,
+    /// tags) have no v1 way in.
+    pub fn set_state(&self, id: &str, sql: &str) {
+        let conn = rusqlite::Connection::open(&self.settings.database).unwrap();
+        conn.busy_timeout(std::time::Duration::from_secs(10))
+            .unwrap();
+        assert_eq!(conn.execute(sql, [id]).unwrap(), 1, "{sql}");
+    }
+
     pub async fn api_detail(&self, user: (&str, &str), id: &str) -> Option<Value> {
         images::detail(&self.client, &self.address, user, id).await
     }

@@ -259,6 +259,10 @@ async fn a_form_without_the_csrf_field_or_with_another_sessions_changes_nothing(
             vec![("is_public", "true")],
         ),
         (
+            format!("/ui/images/{id}/visibility"),
+            vec![("visibility", "public")],
+        ),
+        (
             format!("/ui/images/{id}/properties"),
             vec![("key", "os"), ("value", "x")],
         ),
@@ -484,6 +488,35 @@ async fn a_member_may_look_but_not_change() {
         .await
         .assert_page(403);
     assert_eq!(app.api_detail(ALICE, &id).await.unwrap()["name"], "shared");
+    assert!(!page.body.contains("id=\"change-visibility\""));
+    let refused = app
+        .post(
+            &bob,
+            &format!("/ui/images/{id}/visibility"),
+            &[("visibility", "public")],
+        )
+        .await;
+    refused.assert_page(403);
+    let page = app.page(&alice, &format!("/ui/images/{id}")).await;
+    assert!(page.body.contains("id=\"visibility\">shared<"), "unchanged");
+}
+
+#[tokio::test]
+async fn tags_are_shown_as_text_never_as_markup() {
+    let app = WebApp::spawn().await;
+    let alice = app.login(ALICE.0).await;
+    let id = app.api_upload(ALICE, "tagged", b"data", false).await;
+    app.set_state(
+        &id,
+        "INSERT INTO image_tags (image_seq, tag) \
+         SELECT seq, '<script>alert(3)</script>' FROM images WHERE id = ?1",
+    );
+    let page = app.page(&alice, &format!("/ui/images/{id}")).await;
+    page.assert_page(200);
+    assert!(!page.body.contains("<script>alert(3)"), "{}", page.body);
+    assert!(page
+        .body
+        .contains("<li>&#60;script&#62;alert(3)&#60;/script&#62;</li>"));
 }
 
 #[tokio::test]

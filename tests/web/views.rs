@@ -76,7 +76,7 @@ async fn filters_and_sorting_are_the_apis_and_live_in_the_url() {
     assert!(!all.body.contains("carol private"));
     for (query, only) in [
         ("visibility=mine", &mine),
-        ("visibility=shared", &shared),
+        ("visibility=shared-with-me", &shared),
         ("visibility=public", &public),
         ("name=bob+shared", &shared),
         ("name=carol%20public&disk_format=&status=", &public),
@@ -256,16 +256,215 @@ async fn a_shared_image_shows_in_the_members_view() {
     let alice = app.login(ALICE.0).await;
     let bob = app.login(BOB.0).await;
     let id = app.api_upload(ALICE, "for bob", b"data", false).await;
-    assert_eq!(app.page(&bob, "/ui/?visibility=shared").await.rows(), 0);
+    assert_eq!(
+        app.page(&bob, "/ui/?visibility=shared-with-me")
+            .await
+            .rows(),
+        0
+    );
     app.post(
         &alice,
         &format!("/ui/images/{id}/members"),
         &[("member", "bob")],
     )
     .await;
-    let page = app.page(&bob, "/ui/?visibility=shared").await;
+    let page = app.page(&bob, "/ui/?visibility=shared-with-me").await;
     assert_eq!(page.rows(), 1);
     assert!(page.body.contains("for bob") && page.body.contains("Alice Liddell"));
+    // Before v2 `shared` meant "shared with me": such a link still finds it
+    // (bob owns no shared image of his own).
+    let old_link = app.page(&bob, "/ui/?visibility=shared").await;
+    assert_eq!(old_link.rows(), 1);
+    assert!(old_link.body.contains("for bob"));
+}
+
+#[tokio::test]
+async fn the_owner_chooses_among_the_four_visibilities_and_v1_follows() {
+    let app = WebApp::spawn().await;
+    let alice = app.login(ALICE.0).await;
+    let id = app.api_upload(ALICE, "debian", b"data", false).await;
+    let page_path = format!("/ui/images/{id}");
+    let page = app.page(&alice, &page_path).await;
+    assert!(
+        page.body.contains("id=\"visibility\">shared<"),
+        "{}",
+        page.body
+    );
+    assert!(page
+        .body
+        .contains("<option value=\"shared\" selected>shared</option>"));
+    for (word, is_public) in [
+        ("public", true),
+        ("community", false),
+        ("private", false),
+        ("shared", false),
+    ] {
+        owner_post(&app, &alice, &id, "visibility", &[("visibility", word)]).await;
+        let page = app.page(&alice, &page_path).await;
+        assert!(
+            page.body.contains(&format!("id=\"visibility\">{word}<")),
+            "{word}: {}",
+            page.body
+        );
+        assert!(
+            page.body.contains(&format!("It is {word} now.")),
+            "{word}: the notice"
+        );
+        assert!(page.body.contains(&format!(
+            "<option value=\"{word}\" selected>{word}</option>"
+        )));
+        let api = app.api_detail(ALICE, &id).await.unwrap();
+        assert_eq!(api["is_public"], is_public, "{word}");
+    }
+}
+
+#[tokio::test]
+async fn a_visibility_that_is_not_one_of_the_four_changes_nothing() {
+    let app = WebApp::spawn().await;
+    let alice = app.login(ALICE.0).await;
+    let id = app.api_upload(ALICE, "debian", b"data", true).await;
+    let before = app.api_detail(ALICE, &id).await;
+    for bad in ["everyone", "", "PUBLIC", "all"] {
+        owner_post(&app, &alice, &id, "visibility", &[("visibility", bad)]).await;
+        let page = app.page(&alice, &format!("/ui/images/{id}")).await;
+        assert!(
+            page.body.contains("Invalid visibility"),
+            "{bad}: {}",
+            page.body
+        );
+        assert!(page.body.contains("id=\"visibility\">public<"), "{bad}");
+        assert_eq!(app.api_detail(ALICE, &id).await, before, "{bad}");
+    }
+}
+
+#[tokio::test]
+async fn the_image_page_shows_tags_protection_hiding_and_status_in_words() {
+    let app = WebApp::spawn().await;
+    let alice = app.login(ALICE.0).await;
+    let id = app.api_upload(ALICE, "debian", b"data", false).await;
+    let path = format!("/ui/images/{id}");
+    let page = app.page(&alice, &path).await;
+    assert!(page.body.contains("id=\"no-tags\""));
+    assert!(page.body.contains("id=\"protected\">no<"));
+    assert!(!page.body.contains("id=\"hidden\""));
+    assert!(page.body.contains("id=\"status\">available<"));
+    for tag in ["lts", "debian"] {
+        app.set_state(
+            &id,
+            &format!(
+                "INSERT INTO image_tags (image_seq, tag) SELECT seq, '{tag}' FROM images WHERE id = ?1"
+            ),
+        );
+    }
+    app.set_state(
+        &id,
+        "UPDATE images SET protected = 1, os_hidden = 1, status = 'deactivated' WHERE id = ?1",
+    );
+    let page = app.page(&alice, &path).await;
+    assert!(
+        page.body
+            .contains("<ul class=\"tags\" id=\"tags\"><li>debian</li><li>lts</li></ul>"),
+        "{}",
+        page.body
+    );
+    assert!(page.body.contains("id=\"protected\">yes"));
+    assert!(page.body.contains("id=\"hidden\">yes"));
+    assert!(page.body.contains("id=\"status\">deactivated<"));
+    assert!(page.body.contains("nobody can download it"));
+    assert!(!page.body.contains("id=\"download\""));
+    app.set_state(
+        &id,
+        "UPDATE images SET status = 'queued', location = NULL, size = NULL, checksum = NULL, \
+         md5 = NULL, disk_format = NULL, container_format = NULL WHERE id = ?1",
+    );
+    let page = app.page(&alice, &path).await;
+    page.assert_page(200);
+    assert!(
+        page.body.contains("id=\"status\">awaiting data<"),
+        "{}",
+        page.body
+    );
+    assert!(page.body.contains("has not uploaded"));
+}
+
+#[tokio::test]
+async fn the_catalogue_filters_by_each_visibility_and_shows_it() {
+    let app = WebApp::spawn().await;
+    let alice = app.login(ALICE.0).await;
+    let public = app.api_upload(ALICE, "a public", b"1", true).await;
+    let shared = app.api_upload(ALICE, "a shared", b"12", false).await;
+    let community = app.api_upload(ALICE, "a community", b"123", false).await;
+    let private = app.api_upload(ALICE, "a private", b"1234", false).await;
+    app.set_state(
+        &community,
+        "UPDATE images SET visibility = 'community' WHERE id = ?1",
+    );
+    app.set_state(
+        &private,
+        "UPDATE images SET visibility = 'private' WHERE id = ?1",
+    );
+    let all = app.page(&alice, "/ui/").await;
+    assert_eq!(all.rows(), 4);
+    for (word, id) in [
+        ("public", &public),
+        ("shared", &shared),
+        ("community", &community),
+        ("private", &private),
+    ] {
+        let page = app.page(&alice, &format!("/ui/?visibility={word}")).await;
+        page.assert_page(200);
+        assert_eq!(page.rows(), 1, "{word}");
+        assert!(page.body.contains(id.as_str()), "{word}");
+        assert!(
+            page.body
+                .contains(&format!("<span class=\"vis {word}\">{word}</span>")),
+            "{word}: {}",
+            page.body
+        );
+        assert!(
+            page.body
+                .contains(&format!("<option value=\"{word}\" selected>")),
+            "{word}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn an_unknown_visibility_is_a_400_page_naming_it() {
+    let app = WebApp::spawn().await;
+    let alice = app.login(ALICE.0).await;
+    let id = app.api_upload(ALICE, "kept", b"1", false).await;
+    let before = app.api_detail(ALICE, &id).await;
+    let page = app.page(&alice, "/ui/?visibility=everyone").await;
+    page.assert_page(400);
+    assert!(page.body.contains("Invalid visibility"), "{}", page.body);
+    assert!(page.body.contains("everyone"));
+    assert_eq!(app.api_detail(ALICE, &id).await, before, "nothing changed");
+}
+
+#[tokio::test]
+async fn queued_and_deactivated_images_say_so_in_words() {
+    let app = WebApp::spawn().await;
+    let alice = app.login(ALICE.0).await;
+    let queued = app.api_upload(ALICE, "waiting", b"1", false).await;
+    let blocked = app.api_upload(ALICE, "blocked", b"12", false).await;
+    app.set_state(
+        &queued,
+        "UPDATE images SET status = 'queued', location = NULL, size = NULL, checksum = NULL, \
+         md5 = NULL, disk_format = NULL, container_format = NULL WHERE id = ?1",
+    );
+    app.set_state(
+        &blocked,
+        "UPDATE images SET status = 'deactivated' WHERE id = ?1",
+    );
+    let page = app.page(&alice, "/ui/").await;
+    assert!(page.body.contains(">awaiting data</span>"), "{}", page.body);
+    assert!(page.body.contains(">deactivated</span>"));
+    for (status, name) in [("queued", "waiting"), ("deactivated", "blocked")] {
+        let only = app.page(&alice, &format!("/ui/?status={status}")).await;
+        assert_eq!(only.rows(), 1, "{status}");
+        assert!(only.body.contains(name), "{status}");
+    }
 }
 
 #[tokio::test]

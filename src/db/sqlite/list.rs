@@ -212,7 +212,8 @@ impl SqliteTx<'_> {
 /// The statement's columns and tables, up to its first condition, which is
 /// visibility (the caller is `?1`).
 fn select(detail: bool, in_order: bool) -> String {
-    let mut sql = format!("SELECT {COLUMNS}");
+    // The visibility's word after `COLUMNS` (whose 13th is v1's is_public).
+    let mut sql = format!("SELECT {COLUMNS}, i.visibility");
     if detail {
         sql.push_str(", ");
         sql.push_str(PROPERTIES);
@@ -346,11 +347,12 @@ fn listed_row<'a>(row: &'a Row<'_>, detail: bool) -> rusqlite::Result<ListedImag
         updated_at: row.get(11)?,
         deleted_at: row.get(12)?,
         is_public: row.get(13)?,
+        visibility: text(18)?,
         owner: text(14)?,
         min_ram: row.get(15)?,
         min_disk: row.get(16)?,
         protected: row.get(17)?,
-        properties_json: if detail { Some(text(18)?) } else { None },
+        properties_json: if detail { Some(text(19)?) } else { None },
     })
 }
 
