@@ -158,7 +158,9 @@ pub(crate) fn block_hashes(path: &Path) -> std::io::Result<Vec<String>> {
     Ok(hasher.block_hashes.iter().map(hex::encode).collect())
 }
 
-fn merkle_root(mut hashes: Vec<[u8; 32]>) -> String {
+/// The Pithos hash of an object from its blocks' hashes (an assembly
+/// from known blocks needs no pass over the data for it).
+pub(crate) fn merkle_root(mut hashes: Vec<[u8; 32]>) -> String {
     match hashes.len() {
         0 => hex::encode(Sha256::digest(b"")),
         1 => hex::encode(hashes[0]),
