@@ -341,7 +341,10 @@ fn assemble(
         })
         .collect();
     let pithos = crate::backends::hash::merkle_root(raw);
-    staged.finish_known(pithos).map(Built::Done).map_err(write_error)
+    staged
+        .finish_known(pithos)
+        .map(Built::Done)
+        .map_err(write_error)
 }
 
 /// The hash of a block's bytes (trailing NULs not hashed, §9).
