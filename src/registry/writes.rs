@@ -13,7 +13,10 @@ use std::collections::HashMap;
 use crate::backends::store::{
     object_key, Ask, Assembled, Claim, FileInfo, KnownBlocks, Received, StoreError,
 };
+use crate::db::error::DbError;
+use crate::db::tx::CatalogueTx;
 use crate::domain::location::Location;
+use crate::domain::object::CachedHash;
 use crate::domain::objects::conditions::{Preconditions, Verdict};
 use crate::domain::objects::hashmap::Hashmap;
 use crate::domain::objects::{MetaChange, ObjectMeta, MAX_META};
@@ -21,13 +24,35 @@ use crate::domain::time::now_micros;
 use crate::domain::user::Caller;
 use crate::error::AppError;
 
-/// The Pithos hash an object of these block hashes has.
-fn pithos_hash_of(hashes: &[String]) -> String {
-    let raw = hashes.iter().filter_map(|h| {
-        let mut out = [0u8; 32];
-        hex::decode_to_slice(h, &mut out).ok().map(|()| out)
-    });
-    crate::backends::hash::merkle_root(raw.collect())
+/// The block hashes to index for an object assembled from `hashes`: those,
+/// unless a slot cut its block short, which made the object's hash differ
+/// from the map's (then none: the blocks as written are not known).
+fn index_of(hashes: Vec<String>, received: &Received) -> Vec<String> {
+    if received.info.checksum == crate::backends::hash::pithos_hash_of(&hashes) {
+        hashes
+    } else {
+        Vec::new()
+    }
+}
+
+/// Step 4 of an object write (docs/behaviour.md, "Crash protocol"): its
+/// metadata, the hash of its file, and its blocks' index entries (the old
+/// ones replaced; none when the file's hash is not at hand).
+fn record(
+    tx: &dyn CatalogueTx,
+    key: &str,
+    meta: &ObjectMeta,
+    file: Option<&CachedHash>,
+    index: &[String],
+) -> Result<(), DbError> {
+    tx.put_object_meta(key, meta)?;
+    match file {
+        Some(h) => {
+            tx.remember_hash(h)?;
+            tx.index_blocks(key, h.size, h.mtime_ns, index)
+        }
+        None => tx.forget_blocks(key),
+    }
 }
 
 /// The largest hashmap body: enough for a 1 TiB object's 262144 hashes.
@@ -261,13 +286,7 @@ impl Registry {
             match assembled.await.map_err(store_error)? {
                 Assembled::Missing(missing) => return Ok(Err(missing)),
                 Assembled::Made(received) => {
-                    // The blocks as written: a slot that cut its block
-                    // short made the object's hash differ from the map's.
-                    let index = if received.info.checksum == pithos_hash_of(&map.hashes) {
-                        map.hashes
-                    } else {
-                        Vec::new()
-                    };
+                    let index = index_of(map.hashes, &received);
                     let written = self.commit_as(caller, loc, put, received, None, index);
                     return Ok(Ok(written.await?));
                 }
@@ -369,17 +388,7 @@ impl Registry {
         let remembered = placed.remember.clone();
         let recorded = self
             .db
-            .write(move |tx| {
-                tx.put_object_meta(&key, &meta)?;
-                match &remembered {
-                    Some(h) => {
-                        tx.remember_hash(h)?;
-                        tx.index_blocks(&key, h.size, h.mtime_ns, &index)?;
-                    }
-                    None => tx.forget_blocks(&key)?,
-                }
-                Ok(())
-            })
+            .write(move |tx| Ok(record(tx, &key, &meta, remembered.as_ref(), &index)?))
             .await;
         self.settle(loc, placed, recorded).await?;
         Ok(Written { md5, version })

@@ -333,14 +333,7 @@ fn assemble(
     if let Some(at) = sources.changed() {
         return Ok(Built::Stale(at));
     }
-    let raw: Vec<[u8; 32]> = hashes
-        .iter()
-        .filter_map(|h| {
-            let mut out = [0u8; 32];
-            hex::decode_to_slice(h, &mut out).ok().map(|()| out)
-        })
-        .collect();
-    let pithos = crate::backends::hash::merkle_root(raw);
+    let pithos = crate::backends::hash::pithos_hash_of(&hashes);
     staged
         .finish_known(pithos)
         .map(Built::Done)
