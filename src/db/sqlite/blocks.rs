@@ -62,3 +62,36 @@ impl BlockIndexTx for SqliteTx<'_> {
         Ok(out)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use rusqlite::Connection;
+
+    use super::*;
+    use crate::domain::objects::ObjectMeta;
+
+    #[test]
+    fn entries_are_replaced_by_a_write_and_go_with_their_object() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        super::super::migrations().to_latest(&mut conn).unwrap();
+        let tx = SqliteTx { conn: &conn };
+        let h = |c: char| c.to_string().repeat(64);
+        tx.put_object("a/c/x", &ObjectMeta::unrecorded("a", 1))
+            .unwrap();
+        tx.index_blocks("a/c/x", 9 << 20, 7, &[h('1'), h('2'), h('1')])
+            .unwrap();
+        let found = tx.block_sources(&[h('1'), h('3')]).unwrap();
+        let offsets: Vec<u64> = found.iter().map(|s| s.offset).collect();
+        assert_eq!(offsets, [0, 8 << 20], "each place of the hash");
+        assert!(found.iter().all(|s| s.size == 9 << 20 && s.mtime_ns == 7));
+        tx.index_blocks("a/c/x", 1, 8, &[h('3')]).unwrap();
+        assert!(tx.block_sources(&[h('1')]).unwrap().is_empty(), "replaced");
+        assert_eq!(tx.block_sources(&[h('3')]).unwrap().len(), 1);
+        conn.execute("DELETE FROM objects WHERE path = 'a/c/x'", [])
+            .unwrap();
+        assert!(
+            tx.block_sources(&[h('3')]).unwrap().is_empty(),
+            "gone with the row"
+        );
+    }
+}
