@@ -158,6 +158,16 @@ pub(crate) fn block_hashes(path: &Path) -> std::io::Result<Vec<String>> {
     Ok(hasher.block_hashes.iter().map(hex::encode).collect())
 }
 
+/// The Pithos hash of an object from its blocks' hashes in hex (an
+/// assembly from known blocks needs no pass over the data for it).
+pub(crate) fn pithos_hash_of(hashes: &[String]) -> String {
+    let raw = hashes.iter().filter_map(|h| {
+        let mut out = [0u8; 32];
+        hex::decode_to_slice(h, &mut out).ok().map(|()| out)
+    });
+    merkle_root(raw.collect())
+}
+
 fn merkle_root(mut hashes: Vec<[u8; 32]>) -> String {
     match hashes.len() {
         0 => hex::encode(Sha256::digest(b"")),

@@ -37,7 +37,7 @@ pub(crate) type Visit<'v> = dyn FnMut(ListedImage<'_>) + 'v;
 
 /// One transaction of the catalogue, read or write: the only way the
 /// registry reaches the database.
-pub(crate) trait CatalogueTx: MembershipTx {
+pub(crate) trait CatalogueTx: MembershipTx + BlockIndexTx {
     /// One image by id with its properties, and whether `caller` reads it
     /// beyond ownership and publicity (a member of a shared image, or any
     /// caller of a community one: docs/api.md §17.10).
@@ -209,4 +209,43 @@ pub(crate) trait MembershipTx {
     /// Sets an image's `updated_at`, and its status if one is given.
     fn touch(&self, image: &StoredImage, status: Option<Status>, at: Micros)
         -> Result<(), DbError>;
+}
+
+/// Where a block's bytes are: at `offset` in the object file `path` (its
+/// key under the store root), which had `size` bytes and `mtime_ns` when
+/// it was recorded.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct BlockSource {
+    /// The block's hash.
+    pub(crate) hash: String,
+    /// The object's key, `<account>/<container>/<object>`.
+    pub(crate) path: String,
+    /// Where the block starts in the file.
+    pub(crate) offset: u64,
+    /// The file's size when recorded.
+    pub(crate) size: u64,
+    /// The file's mtime when recorded, in nanoseconds.
+    pub(crate) mtime_ns: i64,
+}
+
+/// The index of known blocks (docs/behaviour.md, "Known blocks"): kept in
+/// the transaction that records each object, so it never names a file the
+/// catalogue has not recorded.
+pub(crate) trait BlockIndexTx {
+    /// Records the blocks of the object `path` (replacing what was
+    /// recorded of it): `hashes` in order, its file of `size` bytes at
+    /// `mtime_ns`. No hashes: the object's entries go.
+    fn index_blocks(
+        &self,
+        path: &str,
+        size: u64,
+        mtime_ns: i64,
+        hashes: &[String],
+    ) -> Result<(), DbError>;
+
+    /// Drops every entry of the object `path` (its file changed).
+    fn forget_blocks(&self, path: &str) -> Result<(), DbError>;
+
+    /// The places each of `hashes` is recorded at, in no set order.
+    fn block_sources(&self, hashes: &[String]) -> Result<Vec<BlockSource>, DbError>;
 }

@@ -8,14 +8,52 @@
 use super::containers::Body;
 use super::objects::{check_owner, precondition_failed, store_error};
 use super::Registry;
-use crate::backends::store::{object_key, Ask, Assembled, Claim, FileInfo, Received, StoreError};
+use std::collections::HashMap;
+
+use crate::backends::store::{
+    object_key, Ask, Assembled, Claim, FileInfo, KnownBlocks, Received, StoreError,
+};
+use crate::db::error::DbError;
+use crate::db::tx::CatalogueTx;
 use crate::domain::location::Location;
+use crate::domain::object::CachedHash;
 use crate::domain::objects::conditions::{Preconditions, Verdict};
 use crate::domain::objects::hashmap::Hashmap;
 use crate::domain::objects::{MetaChange, ObjectMeta, MAX_META};
 use crate::domain::time::now_micros;
 use crate::domain::user::Caller;
 use crate::error::AppError;
+
+/// The block hashes to index for an object assembled from `hashes`: those,
+/// unless a slot cut its block short, which made the object's hash differ
+/// from the map's (then none: the blocks as written are not known).
+fn index_of(hashes: Vec<String>, received: &Received) -> Vec<String> {
+    if received.info.checksum == crate::backends::hash::pithos_hash_of(&hashes) {
+        hashes
+    } else {
+        Vec::new()
+    }
+}
+
+/// Step 4 of an object write (docs/behaviour.md, "Crash protocol"): its
+/// metadata, the hash of its file, and its blocks' index entries (the old
+/// ones replaced; none when the file's hash is not at hand).
+fn record(
+    tx: &dyn CatalogueTx,
+    key: &str,
+    meta: &ObjectMeta,
+    file: Option<&CachedHash>,
+    index: &[String],
+) -> Result<(), DbError> {
+    tx.put_object_meta(key, meta)?;
+    match file {
+        Some(h) => {
+            tx.remember_hash(h)?;
+            tx.index_blocks(key, h.size, h.mtime_ns, index)
+        }
+        None => tx.forget_blocks(key),
+    }
+}
 
 /// The largest hashmap body: enough for a 1 TiB object's 262144 hashes.
 pub(crate) const MAX_HASHMAP_BODY: usize = 32 << 20;
@@ -242,10 +280,63 @@ impl Registry {
         let _room = self
             .room(caller, Some(loc), Some(map.bytes), map.hashes.clone())
             .await?;
-        match self.store.assemble(loc, map).await.map_err(store_error)? {
-            Assembled::Missing(missing) => Ok(Err(missing)),
-            Assembled::Made(received) => Ok(Ok(self.commit(caller, loc, put, received).await?)),
+        loop {
+            let known = self.known_blocks(caller, &map).await?;
+            let assembled = self.store.assemble(loc, map.clone(), known);
+            match assembled.await.map_err(store_error)? {
+                Assembled::Missing(missing) => return Ok(Err(missing)),
+                Assembled::Made(received) => {
+                    let index = index_of(map.hashes, &received);
+                    let written = self.commit_as(caller, loc, put, received, None, index);
+                    return Ok(Ok(written.await?));
+                }
+                Assembled::Stale(at) => {
+                    // Its file changed behind the catalogue: its entries go,
+                    // and the blocks are looked for again without them.
+                    let key = object_key(&at);
+                    log::info!("{key} changed since it was recorded: its blocks are forgotten");
+                    self.db.write(move |tx| Ok(tx.forget_blocks(&key)?)).await?;
+                }
+            }
         }
+    }
+
+    /// Where the blocks of `map` are known to be, in objects `caller` may
+    /// read (its own, shared with it, or public): the first readable place
+    /// of each hash the index has.
+    async fn known_blocks(&self, caller: &Caller, map: &Hashmap) -> Result<KnownBlocks, AppError> {
+        let hashes = map.hashes.clone();
+        let sources = self
+            .db
+            .read(move |tx| Ok(tx.block_sources(&hashes)?))
+            .await?;
+        let mut readable: HashMap<String, Option<Location>> = HashMap::new();
+        let mut known = KnownBlocks::new();
+        for s in sources {
+            if known.contains_key(&s.hash) {
+                continue;
+            }
+            if !readable.contains_key(&s.path) {
+                let at = self.readable_at(caller, &s.path).await;
+                readable.insert(s.path.clone(), at);
+            }
+            if let Some(Some(at)) = readable.get(&s.path) {
+                let seen = FileInfo {
+                    size: s.size,
+                    mtime_ns: s.mtime_ns,
+                };
+                known.insert(s.hash, (at.clone(), s.offset, seen));
+            }
+        }
+        Ok(known)
+    }
+
+    /// The location of the object at `key` if `caller` may read it.
+    async fn readable_at(&self, caller: &Caller, key: &str) -> Option<Location> {
+        let mut parts = key.splitn(3, '/');
+        let (a, c, o) = (parts.next()?, parts.next()?, parts.next()?);
+        let at = Location::of_decoded(a, c, o).ok()?;
+        self.object(caller, &at).await.ok().map(|_| at)
     }
 
     /// Puts received data in place and records it, in the object's turn:
@@ -259,10 +350,14 @@ impl Registry {
         put: PutObject,
         received: Received,
     ) -> Result<Written, AppError> {
-        self.commit_as(caller, loc, put, received, None).await
+        self.commit_as(caller, loc, put, received, None, Vec::new())
+            .await
     }
 
-    /// `commit`, the new object inheriting a copy's source (see `Inherited`).
+    /// `commit`, the new object inheriting a copy's source (see
+    /// `Inherited`), its blocks' hashes (`index`, in order; empty when not
+    /// known) recorded in the same transaction as the object
+    /// (docs/behaviour.md, "Known blocks").
     async fn commit_as(
         &self,
         caller: &Caller,
@@ -270,6 +365,7 @@ impl Registry {
         put: PutObject,
         received: Received,
         from: Option<Inherited>,
+        index: Vec<String>,
     ) -> Result<Written, AppError> {
         let md5 = received.md5().to_string();
         if let Some(etag) = &put.etag {
@@ -292,10 +388,7 @@ impl Registry {
         let remembered = placed.remember.clone();
         let recorded = self
             .db
-            .write(move |tx| {
-                tx.put_object_meta(&key, &meta)?;
-                Ok(remembered.iter().try_for_each(|h| tx.remember_hash(h))?)
-            })
+            .write(move |tx| Ok(record(tx, &key, &meta, remembered.as_ref(), &index)?))
             .await;
         self.settle(loc, placed, recorded).await?;
         Ok(Written { md5, version })
@@ -443,6 +536,7 @@ impl Registry {
                 put,
                 received,
                 Some((source.meta.meta, keep_uuid)),
+                Vec::new(),
             )
             .await?;
         if from.moving && from.source != *loc {

@@ -35,6 +35,7 @@ mod members;
 mod metadata_headers;
 mod metrics;
 mod objects;
+mod objects_blocks;
 mod objects_copy;
 mod objects_defects;
 mod objects_pithos;

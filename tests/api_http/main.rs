@@ -48,6 +48,8 @@ mod metadata_headers;
 mod metrics;
 #[path = "../api/objects.rs"]
 mod objects;
+#[path = "../api/objects_blocks.rs"]
+mod objects_blocks;
 #[path = "../api/objects_copy.rs"]
 mod objects_copy;
 #[path = "../api/objects_defects.rs"]

@@ -256,6 +256,72 @@ def register():
     image.unregister(r['id'])
 
 
+# Known blocks (issue 24, item 7): the size of the image re-uploaded, in MiB
+# (64 by default; KNOWN_BLOCKS_MIB=1024 measures a 1 GiB image).
+KNOWN_MIB = int(os.environ.get('KNOWN_BLOCKS_MIB', '64'))
+
+
+def big_image():
+    """KNOWN_MIB MiB of data, every block different."""
+    if 'big' not in story.state:
+        story.state['big'] = b''.join(pattern(BLOCK, 'kamaki-pithos-big-%d' % i)
+                                      for i in range(KNOWN_MIB * 1024 * 1024 // BLOCK))
+    return story.state['big']
+
+
+def block_posts(rec):
+    return len([c for c in rec.calls if c[0] == 'POST ?update'])
+
+
+@story.step('known blocks: an image uploaded once, then again under another name, sends '
+            'no block the second time', needs=('endpoint',))
+def known_blocks_again():
+    alice = client(A_TOKEN, container='pithos')
+    data = big_image()
+    first = Recorder(alice)
+    upload(alice, 'build-1.img', data)
+    eq(block_posts(first), len(data) // BLOCK, 'block POSTs of the first upload')
+    again = Recorder(alice)
+    headers = upload(alice, 'build-1-again.img', data)
+    eq(again.calls, [('PUT ?hashmap', 201)], 'requests of the second upload (no block POST)')
+    subset(headers, {'etag': md5(data)}, 'the second upload\'s ETag')
+    same_bytes(download(alice, 'build-1-again.img'), data, 'the re-uploaded image')
+    story.state['known'] = True
+    return True
+
+
+@story.step('known blocks: a new build differing in one block sends that block alone',
+            needs=('known_blocks_again',))
+def known_blocks_delta():
+    alice = client(A_TOKEN, container='pithos')
+    data = big_image()
+    n = len(data) // BLOCK
+    build = data[:(n // 2) * BLOCK] + pattern(BLOCK, 'kamaki-pithos-new') + data[(n // 2 + 1) * BLOCK:]
+    rec = Recorder(alice)
+    upload(alice, 'build-2.img', build)
+    eq(rec.missing, [[block_hashes(build)[n // 2]]], 'the 409 answer (the changed block)')
+    eq(block_posts(rec), 1, 'block POSTs of the new build')
+    same_bytes(download(alice, 'build-2.img'), build, 'the new build')
+
+
+@story.step('known blocks: Bob, who may not read Alice\'s images, sends every block',
+            needs=('known_blocks_again',))
+def known_blocks_private():
+    bob = client(B_TOKEN, account=B_ID, container='pithos')
+    try:
+        bob.create_container('pithos')
+    except ClientError:
+        pass
+    small = big_image()[:2 * BLOCK]
+    rec = Recorder(bob)
+    upload(bob, 'mine.img', small)
+    eq(block_posts(rec), 2, "block POSTs of Bob's upload")
+    bob.delete_object('mine.img')
+    alice = client(A_TOKEN, container='pithos')
+    for name in ('build-1.img', 'build-1-again.img', 'build-2.img'):
+        alice.delete_object(name)
+
+
 @story.step('delete_object: gone from the listing', needs=('upload_object',))
 def delete():
     alice = client(A_TOKEN)

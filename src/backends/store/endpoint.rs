@@ -2,6 +2,8 @@
 //! `fs` store alone: Pithos answers `Unsupported` (the endpoint is not
 //! served there), so the endpoint reaches files only through the enum.
 
+use std::collections::HashMap;
+use std::fs::File;
 use std::sync::Arc;
 
 use bytes::Bytes;
@@ -12,6 +14,7 @@ use super::objects::{object_key, FileInfo};
 use super::space::{Ask, Claim};
 use super::staging::{Finished, Staged};
 use super::{blocking, write_error, FsStore, ObjectRead, ObjectStore, Received, StoreError};
+use crate::backends::hash::BLOCK_SIZE as BLOCK;
 use crate::domain::location::Location;
 use crate::domain::objects::hashmap::Hashmap;
 use crate::domain::range::ByteRange;
@@ -26,7 +29,14 @@ pub(crate) enum Assembled {
     Made(Received),
     /// The hashes of the blocks missing, each once in order of first use.
     Missing(Vec<String>),
+    /// A known block's object file changed since it was recorded: its
+    /// index entries must go, and the blocks be looked for again.
+    Stale(Location),
 }
+
+/// Where known blocks are, by hash: an object the caller may read, the
+/// block's offset in it, and the file's size and mtime when recorded.
+pub(crate) type KnownBlocks = HashMap<String, (Location, u64, FileInfo)>;
 
 impl ObjectStore {
     fn endpoint(&self) -> Result<Arc<FsStore>, StoreError> {
@@ -203,56 +213,178 @@ impl ObjectStore {
         .await
     }
 
-    /// Assembles the object `loc` from the uploaded blocks of `map` into
-    /// staging. Its blocks are reserved for it first (an object another
-    /// upload finishes meanwhile leaves them), and held until the object
-    /// is kept (`ObjectStore::keep`).
+    /// Assembles the object `loc` from the blocks of `map` into staging:
+    /// uploaded blocks, or ranges of the objects `known` names (copied by
+    /// the kernel, never hashed again). Its uploaded blocks are reserved
+    /// for it first (an object another upload finishes meanwhile leaves
+    /// them), and held until the object is kept (`ObjectStore::keep`).
     pub(crate) async fn assemble(
         &self,
         loc: &Location,
         map: Hashmap,
+        known: KnownBlocks,
     ) -> Result<Assembled, StoreError> {
         let fs = self.endpoint()?;
         let blocks = Arc::clone(fs.blocks()?);
         let key = object_key(loc);
         blocks.reserve(&key, &map.hashes);
-        let map = Arc::new(map);
-        let missing =
-            |b: Arc<Blocks>, m: Arc<Hashmap>| blocking(move || Ok(m.missing(|h| b.has(h))));
-        let gone = missing(Arc::clone(&blocks), Arc::clone(&map)).await?;
+        let (map, known) = (Arc::new(map), Arc::new(known));
+        let missing = |b: Arc<Blocks>, m: Arc<Hashmap>, k: Arc<KnownBlocks>| {
+            blocking(move || Ok(m.missing(|h| b.has(h) || k.contains_key(h))))
+        };
+        let gone = missing(Arc::clone(&blocks), Arc::clone(&map), Arc::clone(&known)).await?;
         if !gone.is_empty() {
             return Ok(Assembled::Missing(gone));
         }
         let pinned = blocks.pin(&map.hashes);
-        let (b, m) = (Arc::clone(&blocks), Arc::clone(&map));
-        match blocking(move || assemble(&fs, &b, &m)).await? {
-            Some(staged) => Ok(Assembled::Made(Received::staged(
+        let (b, m, k) = (Arc::clone(&blocks), Arc::clone(&map), Arc::clone(&known));
+        match blocking(move || assemble(&fs, &b, &m, &k)).await? {
+            Built::Done(staged) => Ok(Assembled::Made(Received::staged(
                 staged,
                 Some(Used::new(pinned, key)),
             ))),
-            None => Ok(Assembled::Missing(missing(blocks, map).await?)),
+            Built::Stale(at) => Ok(Assembled::Stale(at)),
+            Built::Gone => Ok(Assembled::Missing(missing(blocks, map, known).await?)),
         }
     }
 }
 
-/// Writes a hashmap's blocks into staging: each block padded with NULs to
-/// its slot, the last cut at the size. `None` if a block went missing meanwhile.
-fn assemble(fs: &FsStore, blocks: &Blocks, map: &Hashmap) -> Result<Option<Finished>, StoreError> {
-    static ZEROS: [u8; 64 * 1024] = [0; 64 * 1024];
-    let mut staged = Staged::new(fs.root()).map_err(write_error)?;
-    for (i, hash) in map.hashes.iter().enumerate() {
-        let Some(data) = blocks.read(hash) else {
-            return Ok(None);
-        };
-        let slot = map.slot(i) as usize;
-        let take = data.len().min(slot);
-        staged.write(&data[..take]).map_err(write_error)?;
-        let mut pad = slot - take;
-        while pad > 0 {
-            let n = pad.min(ZEROS.len());
-            staged.write(&ZEROS[..n]).map_err(write_error)?;
-            pad -= n;
+/// How an assembly ended.
+enum Built {
+    Done(Finished),
+    /// An uploaded block went missing meanwhile.
+    Gone,
+    /// A known block's file is not as recorded.
+    Stale(Location),
+}
+
+/// The info of an open file, as `FileInfo` has it.
+fn info_of(f: &File) -> std::io::Result<FileInfo> {
+    use std::os::unix::fs::MetadataExt;
+    let m = f.metadata()?;
+    Ok(FileInfo {
+        size: m.len(),
+        mtime_ns: m
+            .mtime()
+            .saturating_mul(1_000_000_000)
+            .saturating_add(m.mtime_nsec()),
+    })
+}
+
+/// The source files of an assembly, each opened once and checked against
+/// what the index recorded of it.
+#[derive(Default)]
+struct Sources {
+    open: HashMap<String, (File, FileInfo, Location)>,
+}
+
+impl Sources {
+    /// The file of `at`, if it is still as recorded (`None`: stale).
+    fn file(&mut self, fs: &FsStore, at: &Location, seen: FileInfo) -> Option<&File> {
+        let key = object_key(at);
+        if !self.open.contains_key(&key) {
+            let (path, _) = fs.object_file(at).ok()??;
+            let file = File::open(path).ok()?;
+            self.open.insert(key.clone(), (file, seen, at.clone()));
         }
+        let (file, recorded, _) = self.open.get(&key)?;
+        (*recorded == seen && info_of(file).ok()? == seen).then_some(file)
     }
-    staged.finish().map(Some).map_err(write_error)
+
+    /// The first source that changed while it was copied from.
+    fn changed(&self) -> Option<Location> {
+        self.open
+            .values()
+            .find(|(f, seen, _)| info_of(f).ok().as_ref() != Some(seen))
+            .map(|(_, _, at)| at.clone())
+    }
+}
+
+/// Writes a hashmap's blocks into staging: each block padded with NULs to
+/// its slot, the last cut at the size. An uploaded block is written from
+/// its file; a known one copied from its object by `copy_file_range`.
+/// Nothing is hashed but a block cut short of what its hash covers (the
+/// last, at most); the MD5 is read back at the end (see `finish_known`).
+fn assemble(
+    fs: &FsStore,
+    blocks: &Blocks,
+    map: &Hashmap,
+    known: &KnownBlocks,
+) -> Result<Built, StoreError> {
+    let mut staged = Staged::new(fs.root()).map_err(write_error)?;
+    let mut sources = Sources::default();
+    let mut hashes = Vec::with_capacity(map.hashes.len());
+    for (i, hash) in map.hashes.iter().enumerate() {
+        let slot = map.slot(i);
+        let written = match (blocks.read(hash), known.get(hash)) {
+            (Some(data), _) => put_data(&mut staged, &data, slot),
+            (None, Some((at, offset, seen))) => {
+                let Some(file) = sources.file(fs, at, *seen) else {
+                    return Ok(Built::Stale(at.clone()));
+                };
+                let len = (seen.size.saturating_sub(*offset)).min(BLOCK as u64);
+                put_range(&mut staged, file, *offset, len, slot)
+            }
+            (None, None) => return Ok(Built::Gone),
+        };
+        let cut = written.map_err(write_error)?;
+        hashes.push(cut.unwrap_or_else(|| hash.clone()));
+    }
+    if let Some(at) = sources.changed() {
+        return Ok(Built::Stale(at));
+    }
+    let pithos = crate::backends::hash::pithos_hash_of(&hashes);
+    staged
+        .finish_known(pithos)
+        .map(Built::Done)
+        .map_err(write_error)
+}
+
+/// The hash of a block's bytes (trailing NULs not hashed, §9).
+fn hash_of(data: &[u8]) -> String {
+    use sha2::Digest;
+    let end = data.iter().rposition(|&b| b != 0).map_or(0, |i| i + 1);
+    hex::encode(sha2::Sha256::digest(&data[..end]))
+}
+
+/// Writes an uploaded block (without its trailing NULs) into its slot:
+/// the hash of what was written if the slot cut it short, else `None`.
+fn put_data(staged: &mut Staged, data: &[u8], slot: u64) -> std::io::Result<Option<String>> {
+    let take = (data.len() as u64).min(slot) as usize;
+    staged.append_known(&data[..take])?;
+    pad(staged, slot - take as u64)?;
+    Ok((take < data.len()).then(|| hash_of(&data[..take])))
+}
+
+/// Copies `len` bytes of `file` from `offset` into a slot: as `put_data`.
+/// A slot shorter than the range (the last block of an object whose last
+/// block is another's whole one) is read and hashed, since the bytes cut
+/// may not be NULs.
+fn put_range(
+    staged: &mut Staged,
+    file: &File,
+    offset: u64,
+    len: u64,
+    slot: u64,
+) -> std::io::Result<Option<String>> {
+    let take = len.min(slot);
+    staged.copy_known(file, offset, take)?;
+    pad(staged, slot - take)?;
+    if take == len {
+        return Ok(None);
+    }
+    let mut buf = vec![0u8; take as usize];
+    std::os::unix::fs::FileExt::read_exact_at(file, &mut buf, offset)?;
+    Ok(Some(hash_of(&buf)))
+}
+
+/// Appends `n` NULs.
+fn pad(staged: &mut Staged, mut n: u64) -> std::io::Result<()> {
+    static ZEROS: [u8; 64 * 1024] = [0; 64 * 1024];
+    while n > 0 {
+        let k = n.min(ZEROS.len() as u64) as usize;
+        staged.append_known(&ZEROS[..k])?;
+        n -= k as u64;
+    }
+    Ok(())
 }

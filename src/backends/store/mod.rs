@@ -19,7 +19,7 @@ use std::sync::Arc;
 use bytes::Bytes;
 use futures_util::Stream;
 
-pub(crate) use endpoint::Assembled;
+pub(crate) use endpoint::{Assembled, KnownBlocks};
 pub(crate) use fs::FsStore;
 pub(crate) use objects::{container_key, object_key, FileInfo};
 pub(crate) use pithos::PithosStore;

@@ -6,6 +6,7 @@
 //! `catalogue` and `list`, the objects' in `objects`, the operator
 //! commands' in `ops`.
 
+mod blocks;
 mod catalogue;
 mod list;
 mod members;
@@ -187,6 +188,26 @@ ALTER TABLE objects ADD COLUMN public_id TEXT;
 CREATE UNIQUE INDEX objects_by_public_id ON objects (public_id) WHERE public_id IS NOT NULL;
 ";
 
+/// Known blocks (issue 24, item 7): where each block of a recorded object
+/// is, by hash, with the size and mtime its file had when recorded (an
+/// entry whose file has changed since is not used). An object's entries go
+/// with its row.
+const OBJECT_BLOCKS: &str = "
+CREATE TABLE object_blocks (
+    path     TEXT    NOT NULL,
+    idx      INTEGER NOT NULL,
+    hash     TEXT    NOT NULL,
+    size     INTEGER NOT NULL,
+    mtime_ns INTEGER NOT NULL,
+    PRIMARY KEY (path, idx)
+) WITHOUT ROWID;
+CREATE INDEX object_blocks_by_hash ON object_blocks (hash);
+CREATE TRIGGER object_blocks_go_with_their_object AFTER DELETE ON objects
+BEGIN
+    DELETE FROM object_blocks WHERE path = OLD.path;
+END;
+";
+
 /// The migrations in order: the schema's version is their number.
 fn steps() -> Vec<M<'static>> {
     vec![
@@ -196,6 +217,7 @@ fn steps() -> Vec<M<'static>> {
         M::up(PROPERTIES_IN_ORDER),
         M::up(IMAGE_MODEL_SQL.as_str()).foreign_key_check(),
         M::up(OBJECTS_ROUND_TWO),
+        M::up(OBJECT_BLOCKS),
     ]
 }
 

@@ -1,0 +1,201 @@
+//! Known blocks are not sent again (issue 24, item 7; docs/api.md §14): a
+//! hashmap `PUT` asks only for the blocks no object the caller may read
+//! holds, and a stale index entry (a file changed behind the server) is
+//! never used.
+
+use reqwest::Method;
+use serde_json::{json, Value};
+
+use crate::helpers::{ALICE, BOB};
+use crate::objects::{
+    block_hash, blocks_on_disk, call, fs_app, post_blocks, put, put_hashmap, BLOCK,
+};
+use crate::util::{json_with_status, md5_hex, must_header};
+
+/// Three blocks: two full, the last short.
+fn blocks(seed: u8) -> Vec<Vec<u8>> {
+    vec![
+        vec![seed; BLOCK],
+        vec![seed.wrapping_add(1); BLOCK],
+        vec![seed.wrapping_add(2); 1000],
+    ]
+}
+
+fn map_of(parts: &[Vec<u8>]) -> Value {
+    let bytes: usize = parts.iter().map(Vec::len).sum();
+    json!({"bytes": bytes, "hashes": parts.iter().map(|b| block_hash(b)).collect::<Vec<_>>()})
+}
+
+/// Uploads `parts` as kamaki does, for `account` (its token `token`).
+async fn upload(app: &crate::helpers::TestApp, path: &str, token: &str, parts: &[Vec<u8>]) {
+    let map = map_of(parts);
+    let account = path.split('/').nth(1).unwrap();
+    let first = call(
+        app,
+        Method::PUT,
+        &format!("{path}?format=json&hashmap=True"),
+        token,
+        &[],
+        map.to_string().into_bytes(),
+    )
+    .await;
+    if first.status() == 409 {
+        for p in parts {
+            let resp = call(
+                app,
+                Method::POST,
+                &format!("/{account}/pithos?update&format=json"),
+                token,
+                &[("content-type", "application/octet-stream")],
+                p.clone(),
+            )
+            .await;
+            assert_eq!(resp.status(), 202);
+        }
+        let again = call(
+            app,
+            Method::PUT,
+            &format!("{path}?format=json&hashmap=True"),
+            token,
+            &[],
+            map.to_string().into_bytes(),
+        )
+        .await;
+        assert_eq!(again.status(), 201);
+    } else {
+        assert_eq!(first.status(), 201);
+    }
+}
+
+#[tokio::test]
+async fn a_second_object_with_the_same_blocks_needs_none_uploaded() {
+    let Some(app) = fs_app().await else { return };
+    let parts = blocks(1);
+    upload(&app, "/alice/pithos/one.img", ALICE.0, &parts).await;
+    let data = parts.concat();
+    // The same image again: no block is asked for.
+    let done = put_hashmap(&app, "/alice/pithos/two.img", &map_of(&parts)).await;
+    assert_eq!(done.status(), 201);
+    assert_eq!(must_header(&done, "etag"), md5_hex(&data));
+    assert_eq!(
+        std::fs::read(app.root().join("alice/pithos/two.img")).unwrap(),
+        data
+    );
+    assert!(blocks_on_disk(&app).is_empty());
+    // A new build differing in one block: only that one.
+    let mut build = parts.clone();
+    build[1] = vec![9; BLOCK];
+    let missing = json_with_status(
+        put_hashmap(&app, "/alice/pithos/three.img", &map_of(&build)).await,
+        409,
+    )
+    .await;
+    assert_eq!(missing, json!([block_hash(&build[1])]));
+    assert!(!app.root().join("alice/pithos/three.img").exists());
+    assert_eq!(
+        post_blocks(&app, "alice", "pithos", &build[1])
+            .await
+            .status(),
+        202
+    );
+    let done = put_hashmap(&app, "/alice/pithos/three.img", &map_of(&build)).await;
+    assert_eq!(done.status(), 201);
+    assert_eq!(must_header(&done, "etag"), md5_hex(&build.concat()));
+    assert_eq!(
+        std::fs::read(app.root().join("alice/pithos/three.img")).unwrap(),
+        build.concat()
+    );
+    let map = json_with_status(
+        crate::objects::get(
+            &app,
+            "/alice/pithos/three.img?hashmap=True&format=json",
+            ALICE.0,
+        )
+        .await,
+        200,
+    )
+    .await;
+    assert_eq!(map["hashes"], map_of(&build)["hashes"]);
+    // A deleted object's blocks are not known any more.
+    for name in ["one.img", "two.img", "three.img"] {
+        let resp = call(
+            &app,
+            Method::DELETE,
+            &format!("/alice/pithos/{name}"),
+            ALICE.0,
+            &[],
+            Vec::new(),
+        )
+        .await;
+        assert_eq!(resp.status(), 204);
+    }
+    let missing = json_with_status(
+        put_hashmap(&app, "/alice/pithos/four.img", &map_of(&parts)).await,
+        409,
+    )
+    .await;
+    assert_eq!(missing.as_array().unwrap().len(), 3);
+}
+
+#[tokio::test]
+async fn a_block_only_in_an_object_the_caller_may_not_read_must_be_uploaded() {
+    let Some(app) = fs_app().await else { return };
+    let parts = blocks(40);
+    assert!(put(&app, "/bob/pithos", BOB.0, b"")
+        .await
+        .status()
+        .is_success());
+    upload(&app, "/bob/pithos/private.img", BOB.0, &parts).await;
+    let missing = json_with_status(
+        put_hashmap(&app, "/alice/pithos/mine.img", &map_of(&parts)).await,
+        409,
+    )
+    .await;
+    assert_eq!(missing, map_of(&parts)["hashes"]);
+    assert!(
+        !app.root().join("alice/pithos/mine.img").exists(),
+        "nothing written"
+    );
+    // Shared with alice, its blocks are hers to use.
+    let share = call(
+        &app,
+        Method::POST,
+        "/bob/pithos/private.img",
+        BOB.0,
+        &[("x-object-sharing", "read=alice")],
+        Vec::new(),
+    )
+    .await;
+    assert_eq!(share.status(), 202);
+    let done = put_hashmap(&app, "/alice/pithos/mine.img", &map_of(&parts)).await;
+    assert_eq!(done.status(), 201);
+    assert_eq!(
+        std::fs::read(app.root().join("alice/pithos/mine.img")).unwrap(),
+        parts.concat()
+    );
+}
+
+#[tokio::test]
+async fn a_stale_index_entry_is_not_used() {
+    let Some(app) = fs_app().await else { return };
+    let parts = blocks(70);
+    upload(&app, "/alice/pithos/one.img", ALICE.0, &parts).await;
+    // Changed behind the server's back, same size.
+    let file = app.root().join("alice/pithos/one.img");
+    std::fs::write(&file, vec![5u8; parts.concat().len()]).unwrap();
+    let missing = json_with_status(
+        put_hashmap(&app, "/alice/pithos/two.img", &map_of(&parts)).await,
+        409,
+    )
+    .await;
+    assert_eq!(missing, map_of(&parts)["hashes"]);
+    assert!(
+        !app.root().join("alice/pithos/two.img").exists(),
+        "nothing written"
+    );
+    upload(&app, "/alice/pithos/two.img", ALICE.0, &parts).await;
+    assert_eq!(
+        std::fs::read(app.root().join("alice/pithos/two.img")).unwrap(),
+        parts.concat()
+    );
+}
