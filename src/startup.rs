@@ -153,6 +153,7 @@ impl Application {
         let uploads = Uploads {
             container: settings.store.upload_container.clone(),
             quota: settings.store.quota,
+            hashing: settings.hashing_algorithm,
         };
         let limits = settings.limits.clone();
         let registry = Registry::new(db, store, identity, limits, (uploads, metrics.clone()));

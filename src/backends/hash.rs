@@ -61,9 +61,6 @@ impl ObjectHasher {
     }
 
     /// A hasher of the Pithos hash, the MD5 and the `os_hash` of `algo`.
-    // Test-only until staging records an upload's `os_hash` (the stored
-    // image has no column for it yet): then uploads make theirs with it.
-    #[cfg(test)]
     pub(crate) fn with_os_hash(algo: HashingAlgorithm) -> Self {
         ObjectHasher {
             os: Some(OsHasher::new(algo)),

@@ -25,6 +25,8 @@ pub(crate) struct Uploads {
     pub(crate) container: String,
     /// Bytes per account; 0 for none.
     pub(crate) quota: u64,
+    /// The `os_hash` v2 uploads compute (`hashing_algorithm`).
+    pub(crate) hashing: crate::config::HashingAlgorithm,
 }
 
 impl Registry {
@@ -110,7 +112,12 @@ impl Registry {
             check_declared(new, info, "the data that arrived").map_err(|e| e.to_string())
         };
         self.store
-            .receive((&new.location, &caller.token), body, limit.bytes, accept)
+            .receive(
+                (&new.location, &caller.token),
+                body,
+                (limit.bytes, None),
+                accept,
+            )
             .await
             .map_err(|e| match e {
                 StoreError::PastLimit { .. } => limit.refusal(),

@@ -6,9 +6,10 @@ use bytes::Bytes;
 use futures_util::Stream;
 
 use crate::backends::store::{ObjectRead, StoreError};
+use crate::db::Tx;
 use crate::domain::access::Intent;
 use crate::domain::ids::ImageId;
-use crate::domain::image::{Image, Status};
+use crate::domain::image::{Image, OsHash, Status};
 use crate::domain::object::ObjectInfo;
 use crate::domain::range::ByteRange;
 use crate::domain::time::now_micros;
@@ -16,6 +17,28 @@ use crate::domain::user::Caller;
 use crate::error::AppError;
 
 use super::{load, Registry};
+
+/// Records the uploaded data of image `id` (of `who`), still saving:
+/// active in one write. Deleted meanwhile: 410, and nothing is stored.
+fn uploaded(
+    tx: &Tx<'_>,
+    (id, who): (&ImageId, &str),
+    info: &ObjectInfo,
+    os_hash: Option<OsHash>,
+) -> Result<(), AppError> {
+    let gone = || {
+        AppError::Gone(format!(
+            "Image {id} was deleted during its upload: nothing was stored"
+        ))
+    };
+    let (stored, _) = tx.image_for_caller(id, who)?.ok_or_else(gone)?;
+    if stored.image.status != Status::Saving {
+        return Err(gone());
+    }
+    let mut image = stored.image.upload_done(info, now_micros());
+    image.os_hash = os_hash;
+    Ok(tx.update(&stored, &image)?)
+}
 
 impl Registry {
     /// Uploads the data of a queued image (owner only): `saving` is
@@ -78,28 +101,29 @@ impl Registry {
         };
         let received = self
             .store
-            .receive((&location, &caller.token), body, limit.bytes, accept)
+            .receive(
+                (&location, &caller.token),
+                body,
+                (limit.bytes, Some(self.uploads.hashing)),
+                accept,
+            )
             .await
             .map_err(|e| match e {
                 StoreError::PastLimit { .. } => limit.refusal(),
                 e => e.into(),
             })?;
         let info = received.info.clone();
+        let os_hash = received.os_hash().map(|h| OsHash {
+            algo: h.algo.as_str().to_string(),
+            value: h.value.clone(),
+        });
         let placed = self.store.place(received, &location, false).await?;
         let hash = placed.remember.clone();
         let who = caller.id().to_string();
         let recorded = self
             .db
             .write(move |tx| {
-                let (stored, _) = tx
-                    .image_for_caller(&id, &who)?
-                    .ok_or_else(|| AppError::Gone(format!("Image {id} is gone")))?;
-                if stored.image.status != Status::Saving {
-                    return Err(AppError::Gone(format!(
-                        "Image {id} was deleted during its upload: nothing was stored"
-                    )));
-                }
-                tx.update(&stored, &stored.image.upload_done(&info, now_micros()))?;
+                uploaded(tx, (&id, &who), &info, os_hash.clone())?;
                 hash.iter().try_for_each(|h| tx.remember_hash(h))?;
                 Ok(())
             })

@@ -171,7 +171,7 @@ impl ObjectStore {
         S: Stream<Item = Result<Bytes, E>> + Unpin,
         E: std::fmt::Display,
     {
-        let staged = self.endpoint()?.receive(body, limit).await?;
+        let staged = self.endpoint()?.receive(body, limit, None).await?;
         Ok(Received::staged(staged, None))
     }
 

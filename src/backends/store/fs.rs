@@ -13,6 +13,7 @@ use super::intake::{upload_work, Batches};
 use super::staging::{self, Journal, Staged, StagingLock, STAGING_DIR};
 use super::{blocking, write_error, Inspected, ObjectRead, StoreError};
 use crate::backends::hash::hash_file;
+use crate::config::HashingAlgorithm;
 use crate::domain::location::Location;
 use crate::domain::object::{CachedHash, ObjectInfo};
 use crate::domain::range::ByteRange;
@@ -152,6 +153,7 @@ impl FsStore {
         &self,
         body: S,
         limit: u64,
+        os_hash: Option<HashingAlgorithm>,
     ) -> Result<staging::Finished, StoreError>
     where
         S: Stream<Item = Result<Bytes, E>> + Unpin,
@@ -159,6 +161,9 @@ impl FsStore {
     {
         let root = self.root.clone();
         let mut staged = blocking(move || Staged::new(&root).map_err(write_error)).await?;
+        if let Some(algo) = os_hash {
+            staged = staged.hashing_os(algo);
+        }
         let mut batches = Batches::new(body, limit);
         while let Some(batch) = batches.next().await? {
             staged = upload_work(move || {

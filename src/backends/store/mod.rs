@@ -25,6 +25,7 @@ pub(crate) use objects::{container_key, object_key, FileInfo};
 pub(crate) use pithos::PithosStore;
 pub(crate) use space::{Ask, Claim};
 
+use crate::config::HashingAlgorithm;
 use crate::domain::location::Location;
 use crate::domain::object::{CachedHash, ObjectInfo, Readers};
 use crate::domain::range::ByteRange;
@@ -278,7 +279,7 @@ impl ObjectStore {
         &self,
         (loc, token): (&Location, &str),
         body: S,
-        limit: u64,
+        (limit, os_hash): (u64, Option<HashingAlgorithm>),
         accept: impl FnOnce(&ObjectInfo) -> Result<(), String>,
     ) -> Result<Received, StoreError>
     where
@@ -287,7 +288,7 @@ impl ObjectStore {
     {
         match self {
             ObjectStore::Fs(fs) => {
-                let staged = fs.receive(body, limit).await?;
+                let staged = fs.receive(body, limit, os_hash).await?;
                 let received = Received::staged(staged, None);
                 accept(&received.info).map_err(StoreError::Refused)?;
                 Ok(received)
@@ -459,6 +460,15 @@ impl Received {
         Received {
             info,
             held: Held::Staged(staged, used),
+        }
+    }
+
+    /// The `os_hash`, where asked for and computed (the fs store's uploads;
+    /// Pithos receives none).
+    pub(crate) fn os_hash(&self) -> Option<&crate::backends::hash::OsHash> {
+        match &self.held {
+            Held::Staged(staged, _) => staged.os_hash.as_ref(),
+            Held::InPithos { .. } => None,
         }
     }
 

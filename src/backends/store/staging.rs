@@ -11,7 +11,8 @@ use std::io::Write;
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 
-use crate::backends::hash::ObjectHasher;
+use crate::backends::hash::{ObjectHasher, OsHash};
+use crate::config::HashingAlgorithm;
 use crate::domain::object::CachedHash;
 
 /// The staging directory under the store root.
@@ -35,6 +36,8 @@ pub(crate) struct Finished {
     pub(crate) md5: String,
     /// Pithos hash of the data, lower-case hex.
     pub(crate) pithos_hash: String,
+    /// The `os_hash`, when the upload asked for one (docs/api.md §17.2).
+    pub(crate) os_hash: Option<OsHash>,
 }
 
 impl Staged {
@@ -57,6 +60,13 @@ impl Staged {
             hasher: ObjectHasher::new(),
             len: 0,
         })
+    }
+
+    /// This upload, also computing the `os_hash` of `algo`; before any
+    /// byte is written.
+    pub(crate) fn hashing_os(mut self, algo: HashingAlgorithm) -> Staged {
+        self.hasher = ObjectHasher::with_os_hash(algo);
+        self
     }
 
     /// Appends `data`, hashing it on the way.
@@ -124,12 +134,13 @@ impl Staged {
     pub(crate) fn finish(mut self) -> std::io::Result<Finished> {
         self.file.sync_all()?;
         let hasher = std::mem::take(&mut self.hasher);
-        let (pithos_hash, md5) = hasher.finish();
+        let (pithos_hash, md5, os_hash) = hasher.finish_all();
         Ok(Finished {
             path: self.path.take(),
             size: self.len,
             md5,
             pithos_hash,
+            os_hash,
         })
     }
 }
