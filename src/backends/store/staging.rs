@@ -127,6 +127,8 @@ impl Staged {
             size: self.len,
             md5: hex::encode(md5.finalize()),
             pithos_hash,
+            // An object assembled from known blocks is no image upload.
+            os_hash: None,
         })
     }
 
