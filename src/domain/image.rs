@@ -228,6 +228,18 @@ pub(crate) struct OsHash {
 }
 
 impl Image {
+    /// The image unregistered at `now` (never before its last change): a
+    /// tombstone, its id never used again.
+    pub(crate) fn entombed(&self, now: Micros) -> Image {
+        let now = now.max(self.updated_at);
+        Image {
+            status: Status::Deleted,
+            deleted_at: Some(now),
+            updated_at: now,
+            ..self.clone()
+        }
+    }
+
     /// v1's `is_public` (docs/api.md §17.12).
     pub(crate) fn is_public(&self) -> bool {
         self.visibility.is_public()

@@ -10,7 +10,7 @@ use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
 
 use crate::domain::ids::{truncate, ImageId};
 use crate::domain::model::{
-    MemberStatusCut, TimeOp, V2Listing, V2SortKey, V2Who, Visibility, VisibilityCut,
+    MemberStatusCut, TimeOp, V2Listing, V2SortKey as SortKey, V2Who, Visibility, VisibilityCut,
 };
 use crate::domain::percent::decode_query;
 use crate::error::AppError;
@@ -21,45 +21,22 @@ pub(crate) const DEFAULT_LIMIT: u32 = 25;
 /// The largest page: a larger `limit` is this.
 pub(crate) const MAX_LIMIT: u32 = 1000;
 
-/// A key the list may be sorted by.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum SortKey {
-    /// `name`.
-    Name,
-    /// `status`.
-    Status,
-    /// `container_format`.
-    ContainerFormat,
-    /// `disk_format`.
-    DiskFormat,
-    /// `size`.
-    Size,
-    /// `id`.
-    Id,
-    /// `created_at`.
-    CreatedAt,
-    /// `updated_at`.
-    UpdatedAt,
-}
-
-impl SortKey {
-    /// The key a word names.
-    fn parse(s: &str) -> Result<SortKey, AppError> {
-        Ok(match s {
-            "name" => SortKey::Name,
-            "status" => SortKey::Status,
-            "container_format" => SortKey::ContainerFormat,
-            "disk_format" => SortKey::DiskFormat,
-            "size" => SortKey::Size,
-            "id" => SortKey::Id,
-            "created_at" => SortKey::CreatedAt,
-            "updated_at" => SortKey::UpdatedAt,
-            other => return Err(AppError::invalid(format!(
-                "Invalid sort key '{}': expected name, status, container_format, disk_format, size, id, created_at or updated_at",
-                truncate(other, 80)
-            ))),
-        })
-    }
+/// The sort key a word names.
+fn parse_sort_key(s: &str) -> Result<SortKey, AppError> {
+    Ok(match s {
+        "name" => SortKey::Name,
+        "status" => SortKey::Status,
+        "container_format" => SortKey::ContainerFormat,
+        "disk_format" => SortKey::DiskFormat,
+        "size" => SortKey::Size,
+        "id" => SortKey::Id,
+        "created_at" => SortKey::CreatedAt,
+        "updated_at" => SortKey::UpdatedAt,
+        other => return Err(AppError::invalid(format!(
+            "Invalid sort key '{}': expected name, status, container_format, disk_format, size, id, created_at or updated_at",
+            truncate(other, 80)
+        ))),
+    })
 }
 
 /// A sort direction.
@@ -337,7 +314,7 @@ fn asked_order(a: &SortAsked) -> Result<(Order, Option<Dir>), AppError> {
             .split(',')
             .map(|item| {
                 let (k, d) = item.split_once(':').unwrap_or((item, "desc"));
-                Ok((SortKey::parse(k.trim())?, Dir::parse(d.trim())?))
+                Ok((parse_sort_key(k.trim())?, Dir::parse(d.trim())?))
             })
             .collect::<Result<Vec<_>, AppError>>()?;
         let uniform = order
@@ -425,7 +402,7 @@ fn take(q: &mut V2Query, sort: &mut SortAsked, k: &str, v: &str) -> Result<(), A
     match k {
         "limit" => q.limit = limit(v)?,
         "marker" => q.marker = Some(ImageId::parse(v)?),
-        "sort_key" => sort.keys.push(SortKey::parse(v)?),
+        "sort_key" => sort.keys.push(parse_sort_key(v)?),
         "sort_dir" => sort.dirs.push(Dir::parse(v)?),
         "sort" => sort.sort = Some(v.to_string()),
         "visibility" => q.visibility = Some(visibility(v)?),
@@ -494,22 +471,6 @@ fn images_link<'a>(params: impl Iterator<Item = (&'a str, &'a str)>) -> String {
     }
 }
 
-impl SortKey {
-    /// The registry's name of this key.
-    fn key(self) -> V2SortKey {
-        match self {
-            SortKey::Name => V2SortKey::Name,
-            SortKey::Status => V2SortKey::Status,
-            SortKey::ContainerFormat => V2SortKey::ContainerFormat,
-            SortKey::DiskFormat => V2SortKey::DiskFormat,
-            SortKey::Size => V2SortKey::Size,
-            SortKey::Id => V2SortKey::Id,
-            SortKey::CreatedAt => V2SortKey::CreatedAt,
-            SortKey::UpdatedAt => V2SortKey::UpdatedAt,
-        }
-    }
-}
-
 /// A time filter as the registry takes it: whole seconds as micros.
 fn times(f: Option<TimeFilter>) -> Vec<(TimeOp, i64)> {
     f.map(|f| (f.op, f.seconds.saturating_mul(1_000_000)))
@@ -554,7 +515,7 @@ impl V2Query {
             sort: self
                 .order
                 .iter()
-                .map(|(k, d)| (k.key(), *d == Dir::Desc))
+                .map(|(k, d)| (*k, *d == Dir::Desc))
                 .collect(),
             marker: self.marker,
             limit: self.limit,

@@ -204,12 +204,7 @@ impl Registry {
                 )));
             }
             Ok((Readers::Owner, |tx: &Tx<'_>, stored: &StoredImage| {
-                let mut image = stored.image.clone();
-                let now = now_micros().max(image.updated_at);
-                image.status = Status::Deleted;
-                image.deleted_at = Some(now);
-                image.updated_at = now;
-                Ok(tx.update(stored, &image)?)
+                Ok(tx.update(stored, &stored.image.entombed(now_micros()))?)
             }))
         })
         .await

@@ -8,7 +8,7 @@ use crate::db::{StoredImage, Tx};
 use crate::domain::access::Intent;
 use crate::domain::changes::check_property_count;
 use crate::domain::ids::ImageId;
-use crate::domain::image::{Image, Status};
+use crate::domain::image::Image;
 use crate::domain::model::{check_tag_count, EditRules, Editable, ImageUpdate, V2Listing};
 use crate::domain::object::Readers;
 use crate::domain::patch::NewV2Image;
@@ -120,12 +120,7 @@ impl Registry {
                     )));
                 }
                 Ok((Readers::Owner, |tx: &Tx<'_>, stored: &StoredImage| {
-                    let mut image = stored.image.clone();
-                    let now = now_micros().max(image.updated_at);
-                    image.status = Status::Deleted;
-                    image.deleted_at = Some(now);
-                    image.updated_at = now;
-                    tx.update(stored, &image)?;
+                    tx.update(stored, &stored.image.entombed(now_micros()))?;
                     Ok(stored.image.clone())
                 }))
             })

@@ -35,6 +35,14 @@ fn member_from_row(image: &StoredImage, row: &Row<'_>) -> rusqlite::Result<Membe
     })
 }
 
+impl SqliteTx<'_> {
+    /// Runs a write of at most one row; whether it changed one (the caller
+    /// answers 404 or 409 from that, without a second query).
+    fn changed_one(&self, sql: &str, values: impl rusqlite::Params) -> Result<bool, DbError> {
+        Ok(self.conn.prepare_cached(sql)?.execute(values)? == 1)
+    }
+}
+
 impl MembershipTx for SqliteTx<'_> {
     /// An image's tags, sorted by their bytes.
     fn tags(&self, image: &StoredImage) -> Result<Vec<String>, DbError> {
@@ -47,20 +55,18 @@ impl MembershipTx for SqliteTx<'_> {
 
     /// Adds a tag; whether it was not there before.
     fn add_tag(&self, image: &StoredImage, tag: &str) -> Result<bool, DbError> {
-        let n = self
-            .conn
-            .prepare_cached("INSERT OR IGNORE INTO image_tags (image_seq, tag) VALUES (?1, ?2)")?
-            .execute(params![image.key, tag])?;
-        Ok(n == 1)
+        self.changed_one(
+            "INSERT OR IGNORE INTO image_tags (image_seq, tag) VALUES (?1, ?2)",
+            params![image.key, tag],
+        )
     }
 
     /// Removes a tag; whether it was there.
     fn remove_tag(&self, image: &StoredImage, tag: &str) -> Result<bool, DbError> {
-        let n = self
-            .conn
-            .prepare_cached("DELETE FROM image_tags WHERE image_seq = ?1 AND tag = ?2")?
-            .execute(params![image.key, tag])?;
-        Ok(n == 1)
+        self.changed_one(
+            "DELETE FROM image_tags WHERE image_seq = ?1 AND tag = ?2",
+            params![image.key, tag],
+        )
     }
 
     /// Adds a membership with `status`, created and updated `at`; whether
@@ -72,14 +78,11 @@ impl MembershipTx for SqliteTx<'_> {
         status: MemberStatus,
         at: Micros,
     ) -> Result<bool, DbError> {
-        let n = self
-            .conn
-            .prepare_cached(
+        self.changed_one(
                 "INSERT OR IGNORE INTO image_members (image_seq, member, status, created_at, updated_at) \
                  VALUES (?1, ?2, ?3, ?4, ?4)",
-            )?
-            .execute(params![image.key, member, status.as_str(), at])?;
-        Ok(n == 1)
+            params![image.key, member, status.as_str(), at],
+        )
     }
 
     /// One membership of an image, if there is one.
@@ -113,23 +116,19 @@ impl MembershipTx for SqliteTx<'_> {
         status: MemberStatus,
         at: Micros,
     ) -> Result<bool, DbError> {
-        let n = self
-            .conn
-            .prepare_cached(
-                "UPDATE image_members SET status = ?3, updated_at = ?4 \
+        self.changed_one(
+            "UPDATE image_members SET status = ?3, updated_at = ?4 \
                  WHERE image_seq = ?1 AND member = ?2",
-            )?
-            .execute(params![image.key, member, status.as_str(), at])?;
-        Ok(n == 1)
+            params![image.key, member, status.as_str(), at],
+        )
     }
 
     /// Removes a membership; whether there was one.
     fn delete_member(&self, image: &StoredImage, member: &str) -> Result<bool, DbError> {
-        let n = self
-            .conn
-            .prepare_cached("DELETE FROM image_members WHERE image_seq = ?1 AND member = ?2")?
-            .execute(params![image.key, member])?;
-        Ok(n == 1)
+        self.changed_one(
+            "DELETE FROM image_members WHERE image_seq = ?1 AND member = ?2",
+            params![image.key, member],
+        )
     }
 
     /// Sets an image's `updated_at`, and its status if one is given.
