@@ -10,7 +10,7 @@ mod parse;
 mod render;
 mod routes;
 mod shared;
-pub(crate) mod versions;
+mod versions;
 
 #[cfg(test)]
 mod proptests;

@@ -1,39 +1,11 @@
-//! The versions document (docs/api.md §1, §17.1): no token needed, the same
-//! at every prefix that serves it (`<base>/`, `/versions`, `/v1.0/`, `/v1/`,
-//! `/v2`, `/v2/`).
+//! The versions document under the image API's prefixes (docs/api.md §1):
+//! the one `http::versions` builds for every surface that serves it.
 
-use actix_web::{HttpRequest, HttpResponse};
+use actix_web::HttpResponse;
 
 use super::Req;
 use crate::error::AppError;
-
-/// The v2 minors advertised, newest first: 2.7 brought `os_hidden` and
-/// `os_hash_*`, the newest served here; later minors promise APIs plankton
-/// lacks (docs/api.md §17.1).
-const V2_MINORS: [&str; 8] = [
-    "v2.7", "v2.6", "v2.5", "v2.4", "v2.3", "v2.2", "v2.1", "v2.0",
-];
-
-/// `{"versions": [...]}` with self links under the request's own scheme,
-/// host and base path: every v2.x links `/v2/`, v1.0 `/v1.0/`.
-pub(crate) fn document(http: &HttpRequest, base_path: &str) -> HttpResponse {
-    let info = http.connection_info();
-    let root = format!("{}://{}{}", info.scheme(), info.host(), base_path);
-    let entry = |id: &str, status: &str, path: &str| {
-        serde_json::json!({
-            "id": id,
-            "status": status,
-            "links": [{"rel": "self", "href": format!("{root}{path}")}],
-        })
-    };
-    let mut versions: Vec<serde_json::Value> = V2_MINORS
-        .iter()
-        .enumerate()
-        .map(|(i, id)| entry(id, if i == 0 { "CURRENT" } else { "SUPPORTED" }, "/v2/"))
-        .collect();
-    versions.push(entry("v1.0", "SUPPORTED", "/v1.0/"));
-    HttpResponse::Ok().json(serde_json::json!({ "versions": versions }))
-}
+use crate::http::versions::document;
 
 /// The versions document under the v1 prefixes.
 pub(super) async fn get(r: Req) -> Result<HttpResponse, AppError> {

@@ -7,6 +7,7 @@ pub(crate) mod fault;
 pub(crate) mod metrics;
 pub(crate) mod routing;
 pub(crate) mod surface;
+pub(crate) mod versions;
 
 use actix_web::HttpRequest;
 
