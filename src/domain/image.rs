@@ -155,7 +155,6 @@ impl Visibility {
 
     /// A v1 member add, or a replace with a non-empty list, makes a private
     /// image shared (§17.12); other visibilities stay.
-    #[allow(dead_code, reason = "the v1 member writes do this in SQL for now")]
     pub(crate) fn on_v1_member_add(self) -> Visibility {
         match self {
             Visibility::Private => Visibility::Shared,

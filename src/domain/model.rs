@@ -4,10 +4,6 @@
 //! Pure functions over these types; the registry stores, the surfaces parse
 //! and render.
 
-// The v2 surface and the registry's v2 use cases (other branches of this
-// round) are the callers; until they land only the tests call most of it.
-#![allow(dead_code, reason = "the v2 registry and surface call these")]
-
 use std::collections::{BTreeMap, BTreeSet};
 
 use super::ids::{truncate, ImageId};
@@ -33,54 +29,6 @@ pub(crate) enum Life {
     Killed,
     /// A tombstone.
     Deleted,
-}
-
-impl Life {
-    /// The v2 word, also the stored one.
-    pub(crate) fn as_str(self) -> &'static str {
-        match self {
-            Life::Queued => "queued",
-            Life::Saving => "saving",
-            Life::Active => "active",
-            Life::Deactivated => "deactivated",
-            Life::Killed => "killed",
-            Life::Deleted => "deleted",
-        }
-    }
-
-    /// Parses a stored (v2) word.
-    pub(crate) fn parse(s: &str) -> Option<Life> {
-        [
-            Life::Queued,
-            Life::Saving,
-            Life::Active,
-            Life::Deactivated,
-            Life::Killed,
-            Life::Deleted,
-        ]
-        .into_iter()
-        .find(|l| l.as_str() == s)
-    }
-
-    /// The word v1 shows, in both dialects: exactly what it showed before
-    /// for the old states (§17.12).
-    pub(crate) fn v1_word(self) -> &'static str {
-        match self {
-            Life::Active => "available",
-            Life::Killed => "error",
-            other => other.as_str(),
-        }
-    }
-
-    /// Parses v1's word (the `status` list filter), in any case.
-    pub(crate) fn parse_v1(s: &str) -> Option<Life> {
-        match s.to_ascii_lowercase().as_str() {
-            "available" => Some(Life::Active),
-            "error" => Some(Life::Killed),
-            "active" | "killed" => None,
-            other => Life::parse(other),
-        }
-    }
 }
 
 /// A member's answer to a share (§17.10).
@@ -130,73 +78,6 @@ pub(crate) struct Member {
     pub(crate) updated_at: Micros,
 }
 
-/// What the rules of reading and listing need to know of an image and of
-/// the caller's membership of it.
-#[derive(Debug, Clone, Copy)]
-pub(crate) struct Sight<'a> {
-    /// The image's owner.
-    pub(crate) owner: &'a str,
-    /// Its visibility.
-    pub(crate) visibility: Visibility,
-    /// The caller's membership, if any.
-    pub(crate) membership: Option<MemberStatus>,
-}
-
-impl Sight<'_> {
-    /// Who may read an image by id (show, data, members), in every API
-    /// (§17.10): the owner; everyone for public and community; for shared,
-    /// members of any status; for private, the owner only.
-    pub(crate) fn may_read(&self, caller: &str) -> bool {
-        self.owner == caller
-            || match self.visibility {
-                Visibility::Public | Visibility::Community => true,
-                Visibility::Shared => self.membership.is_some(),
-                Visibility::Private => false,
-            }
-    }
-
-    /// Whether v1's lists show it (§17.12): own (any visibility), public,
-    /// and shared where the caller is a pending or accepted member.
-    pub(crate) fn v1_lists(&self, caller: &str) -> bool {
-        self.owner == caller
-            || match self.visibility {
-                Visibility::Public => true,
-                Visibility::Shared => matches!(
-                    self.membership,
-                    Some(MemberStatus::Pending | MemberStatus::Accepted)
-                ),
-                Visibility::Community | Visibility::Private => false,
-            }
-    }
-
-    /// Whether a membership counts in v1's `/shared-images/{member}`: its
-    /// image shared or public, and the membership not rejected (§17.12).
-    pub(crate) fn v1_shared_counts(&self) -> bool {
-        matches!(self.visibility, Visibility::Shared | Visibility::Public)
-            && matches!(
-                self.membership,
-                Some(MemberStatus::Pending | MemberStatus::Accepted)
-            )
-    }
-
-    /// Whether a v2 list shows it (§17.9 "Which images"), hidden-ness apart.
-    pub(crate) fn v2_lists(&self, caller: &str, who: &V2Who) -> bool {
-        let own = self.owner == caller;
-        let candidate = own
-            || match self.visibility {
-                Visibility::Public | Visibility::Community => true,
-                Visibility::Shared => self.membership.is_some_and(|m| who.member_status.admits(m)),
-                Visibility::Private => false,
-            };
-        candidate
-            && match who.visibility {
-                VisibilityCut::Default => own || self.visibility != Visibility::Community,
-                VisibilityCut::All => true,
-                VisibilityCut::Only(v) => self.visibility == v,
-            }
-    }
-}
-
 /// `visibility` of a v2 list (§17.9).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub(crate) enum VisibilityCut {
@@ -221,18 +102,6 @@ pub(crate) enum MemberStatusCut {
     Rejected,
     /// `all`.
     All,
-}
-
-impl MemberStatusCut {
-    /// Whether a membership of `status` makes a shared image a candidate.
-    pub(crate) fn admits(self, status: MemberStatus) -> bool {
-        match self {
-            MemberStatusCut::All => true,
-            MemberStatusCut::Accepted => status == MemberStatus::Accepted,
-            MemberStatusCut::Pending => status == MemberStatus::Pending,
-            MemberStatusCut::Rejected => status == MemberStatus::Rejected,
-        }
-    }
 }
 
 /// Which images a v2 list starts from (§17.9), before its filters.
@@ -648,21 +517,6 @@ mod tests {
         for v in ["public", "community", "shared", "private"] {
             assert_eq!(Visibility::parse(v).unwrap().as_str(), v);
         }
-        for w in [
-            "queued",
-            "saving",
-            "active",
-            "deactivated",
-            "killed",
-            "deleted",
-        ] {
-            assert_eq!(Life::parse(w).unwrap().as_str(), w);
-        }
-        assert_eq!(Life::Active.v1_word(), "available");
-        assert_eq!(Life::Killed.v1_word(), "error");
-        assert_eq!(Life::parse_v1("AVAILABLE"), Some(Life::Active));
-        assert_eq!(Life::parse_v1("active"), None);
-        assert_eq!(Life::parse_v1("queued"), Some(Life::Queued));
         assert_eq!(
             MemberStatus::parse("rejected"),
             Some(MemberStatus::Rejected)
@@ -681,43 +535,6 @@ mod tests {
         assert_eq!(Private.on_v1_update(Some(true)), Public);
         assert_eq!(Private.on_v1_member_add(), Shared);
         assert_eq!(Public.on_v1_member_add(), Public);
-    }
-
-    #[test]
-    fn who_reads_and_who_lists() {
-        use MemberStatus::*;
-        let sight = |visibility, membership| Sight {
-            owner: "alice",
-            visibility,
-            membership,
-        };
-        let private = sight(Visibility::Private, Some(Accepted));
-        assert!(private.may_read("alice") && !private.may_read("bob"));
-        let rejected = sight(Visibility::Shared, Some(Rejected));
-        assert!(rejected.may_read("bob") && !rejected.v1_lists("bob"));
-        assert!(!rejected.v1_shared_counts());
-        let community = sight(Visibility::Community, None);
-        assert!(community.may_read("bob") && !community.v1_lists("bob"));
-        let dflt = V2Who::default();
-        assert!(!community.v2_lists("bob", &dflt) && community.v2_lists("alice", &dflt));
-        let all = V2Who {
-            visibility: VisibilityCut::All,
-            ..dflt
-        };
-        assert!(community.v2_lists("bob", &all));
-        let pending = sight(Visibility::Shared, Some(Pending));
-        assert!(pending.v1_lists("bob") && !pending.v2_lists("bob", &dflt));
-        let asked = V2Who {
-            member_status: MemberStatusCut::Pending,
-            ..dflt
-        };
-        assert!(pending.v2_lists("bob", &asked));
-        let only_private = V2Who {
-            visibility: VisibilityCut::Only(Visibility::Private),
-            ..dflt
-        };
-        assert!(sight(Visibility::Private, None).v2_lists("alice", &only_private));
-        assert!(!sight(Visibility::Public, None).v2_lists("alice", &only_private));
     }
 
     #[test]

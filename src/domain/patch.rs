@@ -681,7 +681,6 @@ pub(crate) fn parse_create(
 
 /// `{"member": "<id>"}`, the id 1-255 characters of `[A-Za-z0-9@._-]`;
 /// any other body is a 400.
-#[cfg_attr(not(test), allow(dead_code))] // the v2 member handlers (v2members) call it
 pub(crate) fn parse_new_member(body: &[u8]) -> Result<String, AppError> {
     let json = strict_json(body, "member body")?;
     let obj = json.as_object().filter(|o| o.len() == 1);
@@ -701,7 +700,6 @@ pub(crate) fn parse_new_member(body: &[u8]) -> Result<String, AppError> {
 }
 
 /// `{"status": "pending"|"accepted"|"rejected"}`; other keys are ignored.
-#[cfg_attr(not(test), allow(dead_code))] // the v2 member handlers (v2members) call it
 pub(crate) fn parse_member_status(body: &[u8]) -> Result<MemberStatus, AppError> {
     let json = strict_json(body, "member body")?;
     let status = json.as_object().and_then(|o| o.get("status"));
