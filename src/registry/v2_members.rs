@@ -85,6 +85,18 @@ fn later(stored: &StoredImage) -> Micros {
 }
 
 impl Registry {
+    /// Runs `change` in one write on the image `id` as its owner may change
+    /// it (404 unless the caller reads it, 403 unless they own it).
+    async fn owner_change<F>(&self, caller: &Caller, id: ImageId, change: F) -> Result<(), AppError>
+    where
+        F: Fn(&Tx<'_>, &StoredImage) -> Result<(), AppError> + Send + Sync + 'static,
+    {
+        let who = caller.id().to_string();
+        self.db
+            .write(move |tx| change(tx, &load(tx, &id, &who, Intent::Change)?))
+            .await
+    }
+
     /// The memberships of an image the caller may read: all of them for
     /// its owner, else only the caller's own.
     pub(crate) async fn v2_members(
@@ -214,20 +226,17 @@ impl Registry {
         id: ImageId,
         tag: String,
     ) -> Result<(), AppError> {
-        let who = caller.id().to_string();
         let max = self.limits.max_tags;
-        self.db
-            .write(move |tx| {
-                let stored = load(tx, &id, &who, Intent::Change)?;
-                let tags = tx.tags(&stored)?;
-                if tags.contains(&tag) {
-                    return Ok(());
-                }
-                check_tag_count(tags.len() + 1, max)?;
-                tx.add_tag(&stored, &tag)?;
-                Ok(tx.touch(&stored, None, later(&stored))?)
-            })
-            .await
+        self.owner_change(caller, id, move |tx, stored| {
+            let tags = tx.tags(stored)?;
+            if tags.contains(&tag) {
+                return Ok(());
+            }
+            check_tag_count(tags.len() + 1, max)?;
+            tx.add_tag(stored, &tag)?;
+            Ok(tx.touch(stored, None, later(stored))?)
+        })
+        .await
     }
 
     /// Removes a tag (owner only); 404 if the image does not have it.
@@ -237,18 +246,15 @@ impl Registry {
         id: ImageId,
         tag: String,
     ) -> Result<(), AppError> {
-        let who = caller.id().to_string();
-        self.db
-            .write(move |tx| {
-                let stored = load(tx, &id, &who, Intent::Change)?;
-                if !tx.remove_tag(&stored, &tag)? {
-                    return Err(AppError::NotFound(format!(
-                        "Tag {tag} not found on image {id}"
-                    )));
-                }
-                Ok(tx.touch(&stored, None, later(&stored))?)
-            })
-            .await
+        self.owner_change(caller, id, move |tx, stored| {
+            if !tx.remove_tag(stored, &tag)? {
+                return Err(AppError::NotFound(format!(
+                    "Tag {tag} not found on image {id}"
+                )));
+            }
+            Ok(tx.touch(stored, None, later(stored))?)
+        })
+        .await
     }
 
     /// Deactivates (`active` false) or reactivates an image (owner only).
@@ -258,15 +264,12 @@ impl Registry {
         id: ImageId,
         active: bool,
     ) -> Result<(), AppError> {
-        let who = caller.id().to_string();
-        self.db
-            .write(move |tx| {
-                let stored = load(tx, &id, &who, Intent::Change)?;
-                match switched(&stored, active)? {
-                    Some(to) => Ok(tx.touch(&stored, Some(to), later(&stored))?),
-                    None => Ok(()),
-                }
-            })
-            .await
+        self.owner_change(caller, id, move |tx, stored| {
+            match switched(stored, active)? {
+                Some(to) => Ok(tx.touch(stored, Some(to), later(stored))?),
+                None => Ok(()),
+            }
+        })
+        .await
     }
 }

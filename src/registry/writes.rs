@@ -145,9 +145,9 @@ fn over_quota(bytes: u64, left: u64, quota: u64) -> AppError {
 }
 
 impl Registry {
-    /// Checks everything that refuses a write before its data is read:
-    /// the account, the container, the way to the file, the preconditions.
-    async fn before_write(
+    /// The checks of every object write, file or directory: the caller's
+    /// own account, at most `MAX_META` metadata keys, a container of theirs.
+    async fn may_write_in(
         &self,
         caller: &Caller,
         loc: &Location,
@@ -160,7 +160,18 @@ impl Registry {
             )));
         }
         self.own_container(caller, loc.account(), loc.container())
-            .await?;
+            .await
+    }
+
+    /// Checks everything that refuses a write before its data is read:
+    /// the account, the container, the way to the file, the preconditions.
+    async fn before_write(
+        &self,
+        caller: &Caller,
+        loc: &Location,
+        put: &PutObject,
+    ) -> Result<(), AppError> {
+        self.may_write_in(caller, loc, put).await?;
         self.store
             .check_destination(loc)
             .await
@@ -608,14 +619,7 @@ impl Registry {
         loc: &Location,
         put: PutObject,
     ) -> Result<Written, AppError> {
-        check_owner(caller, loc.account())?;
-        if put.change.meta.len() > MAX_META {
-            return Err(AppError::OverLimit(format!(
-                "An object holds at most {MAX_META} X-Object-Meta-* keys"
-            )));
-        }
-        self.own_container(caller, loc.account(), loc.container())
-            .await?;
+        self.may_write_in(caller, loc, &put).await?;
         let _turn = self.locks.lock(&loc.canonical()).await;
         if self.object_info(loc).await?.is_some() {
             return Err(AppError::Conflict(format!(
