@@ -9,9 +9,7 @@ use std::sync::LazyLock;
 use actix_web::http::header::{HeaderMap, HeaderName, HeaderValue};
 
 use crate::domain::ids::truncate;
-use crate::domain::image::{
-    check_property_key, check_property_value, normalise_property_key, parse_bool, Image,
-};
+use crate::domain::image::{check_property_value, parse_bool, property_key_of, Image};
 use crate::domain::percent::{decode, encode_header_value};
 use crate::domain::time::format_micros;
 use crate::error::AppError;
@@ -179,8 +177,7 @@ impl MetaHeaders {
         let decoded_key = decode(raw_key).map_err(|e| {
             AppError::invalid(format!("Invalid header {name}: property key has a {e}"))
         })?;
-        let key = normalise_property_key(&decoded_key);
-        check_property_key(&key)?;
+        let key = property_key_of(&decoded_key)?;
         let value = decode(text).map_err(|e| {
             AppError::invalid(format!(
                 "Invalid value of property '{}': {e}",

@@ -58,14 +58,12 @@ pub(crate) fn parse_member_id(s: &str, what: &str) -> Result<String, AppError> {
     }
 }
 
-/// Cuts a value for quoting in an error message, on a character boundary.
+/// Cuts a value for quoting in an error message, on a character boundary,
+/// with its control characters escaped (`\u{1b}`): a message quotes what
+/// the client sent, and must not carry a terminal escape or a line break
+/// into a log line or a terminal (issue 25, item 7).
 pub(crate) fn truncate(s: &str, max: usize) -> String {
-    if s.chars().count() <= max {
-        s.to_string()
-    } else {
-        let cut: String = s.chars().take(max).collect();
-        format!("{cut}...")
-    }
+    super::text::shown(s, max)
 }
 
 #[cfg(test)]

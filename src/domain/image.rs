@@ -4,6 +4,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use super::ids::{truncate, ImageId};
 use super::object::ObjectInfo;
+use super::text::{check_text, TextUse};
 use super::time::Micros;
 use crate::error::AppError;
 
@@ -356,6 +357,16 @@ pub(crate) fn normalise_property_key(decoded: &str) -> String {
         .collect()
 }
 
+/// A v1 property key (percent-decoded, as a header or form gave it) as
+/// stored: refused if it holds a control character (which normalising
+/// would otherwise hide as `_`), then normalised and its length checked.
+pub(crate) fn property_key_of(decoded: &str) -> Result<String, AppError> {
+    check_text("property key", decoded, TextUse::Label).map_err(AppError::Invalid)?;
+    let key = normalise_property_key(decoded);
+    check_property_key(&key)?;
+    Ok(key)
+}
+
 /// Checks a normalised property key's length.
 pub(crate) fn check_property_key(key: &str) -> Result<(), AppError> {
     if key.is_empty() || key.len() > MAX_PROPERTY_KEY {
@@ -384,8 +395,15 @@ pub(crate) fn check_reserved_keys<'a>(
     }
 }
 
-/// Checks a property value's length.
+/// Checks a property value: its length, and no control character but tab
+/// and line feed.
 pub(crate) fn check_property_value(key: &str, value: &str) -> Result<(), AppError> {
+    check_text(
+        &format!("value of property '{}'", super::text::shown(key, 80)),
+        value,
+        TextUse::Value,
+    )
+    .map_err(AppError::Invalid)?;
     if value.len() > MAX_PROPERTY_VALUE {
         return Err(AppError::invalid(format!(
             "Invalid value of property '{}': longer than {MAX_PROPERTY_VALUE} bytes",
@@ -395,8 +413,9 @@ pub(crate) fn check_property_value(key: &str, value: &str) -> Result<(), AppErro
     Ok(())
 }
 
-/// Checks an image name: 1-255 characters.
+/// Checks an image name: 1-255 characters, none a control character.
 pub(crate) fn check_name(name: &str) -> Result<(), AppError> {
+    check_text("name", name, TextUse::Label).map_err(AppError::Invalid)?;
     let n = name.chars().count();
     if n == 0 || n > 255 {
         return Err(AppError::invalid(format!(

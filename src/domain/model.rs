@@ -297,8 +297,9 @@ pub(crate) struct EditRules<'a> {
 /// The longest tag, in characters.
 pub(crate) const MAX_TAG: usize = 255;
 
-/// Checks a tag: 1-255 characters (§17.3, §17.7).
+/// Checks a tag: 1-255 characters (§17.3, §17.7), none a control character.
 pub(crate) fn check_tag(tag: &str) -> Result<(), AppError> {
+    super::text::check_text("tag", tag, super::text::TextUse::Label).map_err(AppError::Invalid)?;
     let n = tag.chars().count();
     if n == 0 || n > MAX_TAG {
         return Err(AppError::invalid(format!(

@@ -15,6 +15,7 @@ use crate::config::Formats;
 use crate::domain::ids::{is_valid_user_id, truncate, ImageId};
 use crate::domain::image::{Image, Status};
 use crate::domain::model::{ImageUpdate, MemberStatus, PropertyMode, Visibility};
+use crate::domain::text::{check_text, shown, TextUse};
 use crate::domain::time::Micros;
 use crate::error::AppError;
 
@@ -289,6 +290,7 @@ fn short_text(v: &Value, what: &str) -> Result<String, String> {
     let s = v
         .as_str()
         .ok_or_else(|| format!("Invalid {what}: expected a string, got {}", kind(v)))?;
+    check_text(what, s, TextUse::Label)?;
     let n = s.chars().count();
     if (1..=255).contains(&n) {
         Ok(s.to_string())
@@ -340,6 +342,7 @@ fn tags(v: &Value) -> Result<Vec<String>, String> {
 
 /// A custom property's key: 1-255 bytes.
 fn property_key(key: &str) -> Result<(), String> {
+    check_text("property key", key, TextUse::Label)?;
     if (1..=255).contains(&key.len()) {
         Ok(())
     } else {
@@ -353,6 +356,13 @@ fn property_key(key: &str) -> Result<(), String> {
 
 /// A custom property's value: a string of at most 4096 bytes.
 fn property_value(key: &str, v: &Value) -> Result<String, String> {
+    if let Some(s) = v.as_str() {
+        check_text(
+            &format!("value of property '{}'", shown(key, 80)),
+            s,
+            TextUse::Value,
+        )?;
+    }
     match v.as_str() {
         Some(s) if s.len() <= 4096 => Ok(s.to_string()),
         Some(s) => Err(format!(

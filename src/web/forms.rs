@@ -13,8 +13,7 @@ use super::{see_other, Req};
 use crate::domain::changes::{ImagePatch, Settable};
 use crate::domain::ids::{parse_member_id, truncate};
 use crate::domain::image::{
-    check_name, check_property_key, check_property_value, normalise_property_key, parse_bool,
-    Visibility,
+    check_name, check_property_value, parse_bool, property_key_of, Visibility,
 };
 use crate::error::AppError;
 
@@ -131,8 +130,7 @@ pub(super) async fn property(mut r: Req) -> Result<HttpResponse, AppError> {
     let id = r.image_id(0)?;
     let form = r.form().await?;
     let done = async {
-        let key = normalise_property_key(field(&form, "key").trim());
-        check_property_key(&key)?;
+        let key = property_key_of(field(&form, "key").trim())?;
         let value = field(&form, "value").to_string();
         check_property_value(&key, &value)?;
         let said = if value.is_empty() {

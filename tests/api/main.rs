@@ -19,6 +19,7 @@ impl Backends {
 
 mod authorization;
 mod clients;
+mod control_chars;
 mod data;
 mod deleted;
 mod dialects;

@@ -541,3 +541,62 @@ async fn static_files_are_kept_a_year_and_revalidate_by_etag() {
     let gone = app.get("/ui/static/style.000000000000.css", &[]).await;
     gone.assert_page(404);
 }
+
+#[tokio::test]
+async fn control_characters_in_the_owners_forms_are_refused_on_the_page_and_change_nothing() {
+    let app = WebApp::spawn().await;
+    let alice = app.login(ALICE.0).await;
+    let id = app.api_upload(ALICE, "debian", b"data", false).await;
+    let before = app.api_detail(ALICE, &id).await;
+    let page_path = format!("/ui/images/{id}");
+    for c in [
+        '\0', '\u{7}', '\t', '\r', '\u{1b}', '\u{7f}', '\u{85}', '\u{9b}',
+    ] {
+        let s = format!("a{c}b");
+        let mut forms = vec![
+            ("name", vec![("name", s.as_str())], "Invalid name"),
+            (
+                "properties",
+                vec![("key", s.as_str()), ("value", "v")],
+                "Invalid property key",
+            ),
+            ("members", vec![("member", s.as_str())], "Invalid member id"),
+        ];
+        if c != '\t' {
+            let fields = vec![("key", "note"), ("value", s.as_str())];
+            forms.push(("properties", fields, "Invalid value of property"));
+        }
+        for (form, fields, said) in forms {
+            let done = app
+                .post(&alice, &format!("{page_path}/{form}"), &fields)
+                .await;
+            assert_eq!(done.status, 303, "{form} {c:?}: {}", done.body);
+            let page = app.page(&alice, &page_path).await;
+            assert!(page.body.contains(said), "{form} {c:?}: {}", page.body);
+            assert!(
+                !page.body.contains(c),
+                "{form} {c:?}: the character is not echoed"
+            );
+        }
+        let upload = app
+            .post_multipart(
+                &alice,
+                "/ui/upload",
+                &[("csrf", &alice.csrf), ("name", &s)],
+                Some(("x.img", b"data")),
+                &[],
+            )
+            .await;
+        assert_eq!(upload.status, 303, "upload {c:?}: {}", upload.body);
+        assert_eq!(app.api_detail(ALICE, &id).await, before, "{c:?}");
+        assert_eq!(app.api_count(ALICE).await, 1, "upload {c:?}");
+    }
+    // Tab and line feed are free text in a value.
+    let fields = [("key", "note"), ("value", "one\ttwo\nthree")];
+    let done = app
+        .post(&alice, &format!("{page_path}/properties"), &fields)
+        .await;
+    assert_eq!(done.status, 303);
+    let after = app.api_detail(ALICE, &id).await.unwrap();
+    assert_eq!(after["properties"]["note"], "one\ttwo\nthree");
+}
