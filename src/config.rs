@@ -39,6 +39,12 @@ pub struct Settings {
 pub struct UiSettings {
     /// Seconds a browser session lasts from its login.
     pub session_ttl: u64,
+    /// Sessions one user may have at once; a new login past it ends that
+    /// user's oldest session.
+    pub max_sessions_per_user: usize,
+    /// Logins one user, and one client address, may make at once, and
+    /// then a minute; past that the login form answers 429.
+    pub logins_per_minute: u32,
 }
 
 /// Who may read `<base>/metrics`.
@@ -120,6 +126,11 @@ pub struct IdentitySettings {
     pub token_cache_ttl: u64,
     /// How many tokens the Astakos cache holds at most.
     pub token_cache_size: usize,
+    /// Failed authentications one client address may make at once, and
+    /// then a minute; past that it is answered 429 (docs/behaviour.md).
+    pub failures_per_minute: u32,
+    /// How many client addresses the failure counts remember at most.
+    pub failure_addresses: usize,
 }
 
 /// Which identity backend serves.
@@ -205,6 +216,8 @@ impl Default for IdentitySettings {
             auth_url: None,
             token_cache_ttl: 60,
             token_cache_size: 10_000,
+            failures_per_minute: 10,
+            failure_addresses: 65_536,
         }
     }
 }
@@ -259,6 +272,8 @@ impl Default for UiSettings {
     fn default() -> Self {
         UiSettings {
             session_ttl: 8 * 60 * 60,
+            max_sessions_per_user: 32,
+            logins_per_minute: 20,
         }
     }
 }
@@ -393,7 +408,31 @@ impl Settings {
                 "ui.session_ttl must be at least 1 second".into(),
             ));
         }
+        self.check_abuse_limits()?;
         Ok(self)
+    }
+
+    /// The limits against floods and guessing must let something through.
+    fn check_abuse_limits(&self) -> Result<(), ConfigError> {
+        let zero = [
+            (
+                "ui.max_sessions_per_user",
+                self.ui.max_sessions_per_user == 0,
+            ),
+            ("ui.logins_per_minute", self.ui.logins_per_minute == 0),
+            (
+                "identity.failures_per_minute",
+                self.identity.failures_per_minute == 0,
+            ),
+            (
+                "identity.failure_addresses",
+                self.identity.failure_addresses == 0,
+            ),
+        ];
+        match zero.iter().find(|(_, z)| *z) {
+            Some((name, _)) => Err(ConfigError::Invalid(format!("{name} must be at least 1"))),
+            None => Ok(()),
+        }
     }
 
     /// The defaults must stay allowed: a request without a format gets them.

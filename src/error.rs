@@ -52,6 +52,15 @@ pub enum AppError {
     /// Something plankton does not do (yet).
     #[error("{0}")]
     Unsupported(String),
+    /// Too many attempts too fast (failed authentications from one
+    /// address, logins): carries how long to wait, in whole seconds.
+    #[error("{message}")]
+    TooMany {
+        /// What was too many, and when to try again.
+        message: String,
+        /// Seconds to wait: the answer's `Retry-After`.
+        retry_after: u64,
+    },
     /// A backend could not be reached.
     #[error("{0}")]
     Unavailable(String),

@@ -100,11 +100,15 @@ async fn tokens(mut r: Req) -> Result<HttpResponse, AppError> {
     let body = r.body().await?;
     offline_only(&r.state)?;
     let (token, tenant) = token_asked(&r.http, &body)?;
-    let user: User = r
-        .state
-        .registry
-        .offline_user(&token)
-        .ok_or_else(|| AppError::Unauthenticated("Invalid or expired token".into()))?;
+    // A wrong token here counts against the address, as on every API.
+    let from = r.http.peer_addr().map(|a| a.ip());
+    let lookup = async {
+        r.state
+            .registry
+            .offline_user(&token)
+            .ok_or_else(|| AppError::Unauthenticated("Invalid or expired token".into()))
+    };
+    let user: User = r.state.guesses.guarded(from, lookup).await?;
     if let Some(t) = tenant.filter(|t| *t != user.id) {
         return Err(AppError::Unauthenticated(format!(
             "tenantName '{}' does not match the token's user",

@@ -15,6 +15,7 @@ use actix_web::{web, App, HttpServer};
 use tokio::signal::unix::{signal, Signal, SignalKind};
 
 use crate::backends::http::build_clients;
+use crate::backends::identity::throttle::Guesses;
 use crate::backends::identity::{Astakos, Identity, TokenFile};
 use crate::backends::store::{FsStore, ObjectStore, PithosStore};
 use crate::config::{IdentityBackendKind, Settings, StoreBackendKind};
@@ -166,6 +167,10 @@ impl Application {
             formats: settings.formats.clone(),
             metrics,
             metrics_access: settings.metrics.access,
+            guesses: Guesses::new(
+                settings.identity.failures_per_minute,
+                settings.identity.failure_addresses,
+            ),
         });
         let server = http_server(&settings, state.clone(), listener)?;
         Ok(Application {

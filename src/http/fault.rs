@@ -23,6 +23,7 @@ pub(crate) fn status(e: &AppError) -> StatusCode {
         AppError::OverLimit(_) => StatusCode::PAYLOAD_TOO_LARGE,
         AppError::RangeOutside { .. } => StatusCode::RANGE_NOT_SATISFIABLE,
         AppError::Unsupported(_) => StatusCode::NOT_IMPLEMENTED,
+        AppError::TooMany { .. } => StatusCode::TOO_MANY_REQUESTS,
         AppError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
         AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
     }
@@ -43,6 +44,7 @@ fn fault_name(e: &AppError) -> &'static str {
         AppError::OverLimit(_) => "overLimit",
         AppError::RangeOutside { .. } => "rangeNotSatisfiable",
         AppError::Unsupported(_) => "notImplemented",
+        AppError::TooMany { .. } => "tooManyRequests",
         AppError::Unavailable(_) => "serviceUnavailable",
         AppError::Internal(_) => "internalServerError",
     }
@@ -73,6 +75,9 @@ pub(crate) fn builder(e: &AppError) -> HttpResponseBuilder {
         }
         AppError::Unauthenticated(_) => {
             resp.insert_header((header::WWW_AUTHENTICATE, "Token"));
+        }
+        AppError::TooMany { retry_after, .. } => {
+            resp.insert_header((header::RETRY_AFTER, retry_after.to_string()));
         }
         _ => {}
     }

@@ -11,6 +11,7 @@ pub(crate) mod versions;
 
 use actix_web::HttpRequest;
 
+use crate::backends::identity::throttle::Guesses;
 use crate::config::{Formats, MetricsAccess};
 use crate::domain::user::Caller;
 use crate::error::AppError;
@@ -30,6 +31,8 @@ pub(crate) struct AppState {
     pub(crate) metrics: Metrics,
     /// Who may read it.
     pub(crate) metrics_access: MetricsAccess,
+    /// Failed authentications per client address (docs/behaviour.md).
+    pub(crate) guesses: Guesses,
 }
 
 /// How long a request body may take to arrive, whole.
@@ -64,7 +67,22 @@ pub(crate) fn auth_token(req: &HttpRequest) -> Result<&str, AppError> {
 /// The caller named by `X-Auth-Token`.
 pub(crate) async fn authenticate(req: &HttpRequest, state: &AppState) -> Result<Caller, AppError> {
     let token = auth_token(req)?;
-    state.registry.authenticate(token).await
+    authenticate_token(req, state, token).await
+}
+
+/// The caller `token` names, sent by the client of `req`: every way a
+/// token comes in passes here, so that one address's failures are counted
+/// (429 past `identity.failures_per_minute`).
+pub(crate) async fn authenticate_token(
+    req: &HttpRequest,
+    state: &AppState,
+    token: &str,
+) -> Result<Caller, AppError> {
+    let from = req.peer_addr().map(|a| a.ip());
+    state
+        .guesses
+        .guarded(from, state.registry.authenticate(token))
+        .await
 }
 
 /// The caller named by `X-Auth-Token` unless the route is `open`, their

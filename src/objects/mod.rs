@@ -149,7 +149,7 @@ impl Surface for Objects {
             // A public URL is for anyone: a token, if sent, is not looked at.
             return Ok(Objects { who: None, query });
         }
-        let caller = state.registry.authenticate(&token(http)?).await?;
+        let caller = crate::http::authenticate_token(http, state, &token(http)?).await?;
         *who = Some(caller.id().to_string());
         Ok(Objects {
             who: Some(caller),

@@ -14,6 +14,7 @@ use askama::Template;
 use super::render::{page, Chrome};
 use super::session::{cookie, random_hex, same_secret, set_cookie, LOGIN_COOKIE, SESSION_COOKIE};
 use super::{see_other, Req};
+use crate::backends::identity::throttle::{client_key, retry_after_secs};
 use crate::error::AppError;
 
 /// How long a login form stays good.
@@ -103,24 +104,9 @@ pub(super) async fn login(mut r: Req) -> Result<HttpResponse, AppError> {
         let why = "Give your token.".to_string();
         return login_page(&r, StatusCode::UNAUTHORIZED, &next, Some(why));
     }
-    match r.registry().authenticate(&token).await {
-        Ok(caller) => {
-            let id = r.web.sessions.start(token);
-            let to = safe_next(&r.ui(), &next).unwrap_or_else(|| format!("{}/", r.ui()));
-            let mut resp = see_other(&to);
-            let ttl = r.web.sessions.ttl();
-            add_cookie(
-                &mut resp,
-                &set_cookie(SESSION_COOKIE, Some(&id), &r.ui(), ttl, r.secure()),
-            );
-            add_cookie(
-                &mut resp,
-                &set_cookie(LOGIN_COOKIE, None, &r.ui(), ttl, r.secure()),
-            );
-            resp.extensions_mut()
-                .insert(crate::http::CallerId(caller.id().to_string()));
-            Ok(resp)
-        }
+    // A wrong token counts against the address, as on every API.
+    match crate::http::authenticate_token(&r.http, &r.state, &token).await {
+        Ok(caller) => start_session(&r, token, caller.id(), &next),
         Err(AppError::Unauthenticated(_)) => {
             let why = "That token is not valid (or no longer is). Check it and try again.";
             login_page(&r, StatusCode::UNAUTHORIZED, &next, Some(why.into()))
@@ -129,8 +115,50 @@ pub(super) async fn login(mut r: Req) -> Result<HttpResponse, AppError> {
             let why = format!("{e}: try again in a moment.");
             login_page(&r, StatusCode::SERVICE_UNAVAILABLE, &next, Some(why))
         }
+        Err(AppError::TooMany {
+            message,
+            retry_after,
+        }) => refused_for(&r, &next, message, retry_after),
         Err(e) => Err(e),
     }
+}
+
+/// The session of a good token, unless its user or this address has
+/// logged in too often (429), or the server holds all the sessions it may
+/// (503); the answer leads on to `next`.
+fn start_session(r: &Req, token: String, user: &str, next: &str) -> Result<HttpResponse, AppError> {
+    let from = r.http.peer_addr().map(|a| client_key(a.ip()));
+    if let Err(wait) = r.web.sessions.admit_login(from, user) {
+        let secs = retry_after_secs(wait);
+        let why = format!("Too many logins: try again in {secs} s.");
+        return refused_for(r, next, why, secs);
+    }
+    let Some(id) = r.web.sessions.start(token, user) else {
+        let why = "The server holds all the sessions it may: try again later.";
+        return login_page(r, StatusCode::SERVICE_UNAVAILABLE, next, Some(why.into()));
+    };
+    let to = safe_next(&r.ui(), next).unwrap_or_else(|| format!("{}/", r.ui()));
+    let mut resp = see_other(&to);
+    let ttl = r.web.sessions.ttl();
+    add_cookie(
+        &mut resp,
+        &set_cookie(SESSION_COOKIE, Some(&id), &r.ui(), ttl, r.secure()),
+    );
+    add_cookie(
+        &mut resp,
+        &set_cookie(LOGIN_COOKIE, None, &r.ui(), ttl, r.secure()),
+    );
+    resp.extensions_mut()
+        .insert(crate::http::CallerId(user.to_string()));
+    Ok(resp)
+}
+
+/// The login form again with 429 and `Retry-After`.
+fn refused_for(r: &Req, next: &str, why: String, secs: u64) -> Result<HttpResponse, AppError> {
+    let mut resp = login_page(r, StatusCode::TOO_MANY_REQUESTS, next, Some(why))?;
+    resp.headers_mut()
+        .insert(header::RETRY_AFTER, HeaderValue::from(secs));
+    Ok(resp)
 }
 
 /// `POST /ui/logout` (`csrf`): ends the session; its cookie is cleared.

@@ -44,7 +44,7 @@ impl WebState {
     /// No sessions yet; each lasts `ui.session_ttl`.
     pub(crate) fn new(settings: &UiSettings) -> WebState {
         WebState {
-            sessions: Sessions::new(Duration::from_secs(settings.session_ttl)),
+            sessions: Sessions::new(settings),
         }
     }
 }

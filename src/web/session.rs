@@ -3,11 +3,15 @@
 //! holds the user's token (which never leaves the server), its CSRF value,
 //! its expiry and a one-time notice for the next page.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::net::IpAddr;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use sha2::{Digest, Sha256};
+
+use crate::backends::identity::throttle::{Rule, Throttle};
+use crate::config::UiSettings;
 
 /// The cookie that names a session.
 pub(crate) const SESSION_COOKIE: &str = "plankton_session";
@@ -15,8 +19,13 @@ pub(crate) const SESSION_COOKIE: &str = "plankton_session";
 /// The cookie of the login form's CSRF value (there is no session yet).
 pub(crate) const LOGIN_COOKIE: &str = "plankton_login";
 
-/// At most this many sessions are kept; past it the one nearest its end goes.
+/// At most this many sessions are kept in all; past it a new login is
+/// refused (never another user's session ended). Each user's own cap
+/// (`ui.max_sessions_per_user`) keeps one user from filling it.
 const MAX_SESSIONS: usize = 100_000;
+
+/// How many users and addresses the login counts remember.
+const LOGIN_KEYS: usize = 65_536;
 
 /// A notice shown once, on the next page the session sees.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -29,8 +38,10 @@ pub(crate) struct Notice {
 
 struct Session {
     token: String,
+    user: String,
     csrf: String,
-    expires: Instant,
+    /// Its end, and a number no other session has: its key in `by_end`.
+    ends: (Instant, u64),
     notice: Option<Notice>,
 }
 
@@ -45,10 +56,59 @@ pub(crate) struct Live {
     pub(crate) csrf: String,
 }
 
-/// Every live session of this process.
+/// The sessions, indexed three ways so that no login costs more than a
+/// few map operations, whatever the number of sessions.
+#[derive(Default)]
+struct Table {
+    /// By the hash of the cookie's id.
+    by_key: HashMap<String, Session>,
+    /// Each user's session keys, oldest first (at most the per-user cap).
+    by_user: HashMap<String, VecDeque<String>>,
+    /// Every session's key by its end, soonest first.
+    by_end: BTreeMap<(Instant, u64), String>,
+    /// The last number given to a session.
+    seq: u64,
+}
+
+impl Table {
+    /// Removes one session from every index.
+    fn remove(&mut self, key: &str) -> Option<Session> {
+        let s = self.by_key.remove(key)?;
+        self.by_end.remove(&s.ends);
+        if let Some(keys) = self.by_user.get_mut(&s.user) {
+            keys.retain(|k| k != key);
+            if keys.is_empty() {
+                self.by_user.remove(&s.user);
+            }
+        }
+        Some(s)
+    }
+
+    /// Removes the sessions that have ended by `now`: only those.
+    fn expire(&mut self, now: Instant) {
+        while let Some(entry) = self.by_end.first_entry() {
+            if entry.key().0 > now {
+                break;
+            }
+            let key = entry.remove();
+            self.remove(&key);
+        }
+    }
+}
+
+/// What a login may do (`Sessions::admit_login`).
+#[derive(Debug, Clone, Hash, PartialEq, Eq)]
+enum LoginKey {
+    Address(IpAddr),
+    User(String),
+}
+
+/// Every live session of this process, and the login counts.
 pub(crate) struct Sessions {
     ttl: Duration,
-    map: Mutex<HashMap<String, Session>>,
+    per_user: usize,
+    table: Mutex<Table>,
+    logins: Throttle<LoginKey>,
 }
 
 /// 32 random bytes as hex.
@@ -74,11 +134,17 @@ pub(crate) fn same_secret(a: &str, b: &str) -> bool {
 }
 
 impl Sessions {
-    /// No sessions yet; each will last `ttl` from its login.
-    pub(crate) fn new(ttl: Duration) -> Sessions {
+    /// No sessions yet; each will last `ui.session_ttl` from its login.
+    pub(crate) fn new(settings: &UiSettings) -> Sessions {
+        let rule = Rule {
+            burst: settings.logins_per_minute,
+            per_minute: settings.logins_per_minute,
+        };
         Sessions {
-            ttl,
-            map: Mutex::new(HashMap::new()),
+            ttl: Duration::from_secs(settings.session_ttl),
+            per_user: settings.max_sessions_per_user.max(1),
+            table: Mutex::new(Table::default()),
+            logins: Throttle::new(rule, LOGIN_KEYS),
         }
     }
 
@@ -87,52 +153,73 @@ impl Sessions {
         self.ttl
     }
 
-    fn map(&self) -> std::sync::MutexGuard<'_, HashMap<String, Session>> {
-        // A panic elsewhere while holding the lock leaves the map whole.
-        self.map
+    fn table(&self) -> std::sync::MutexGuard<'_, Table> {
+        // A panic elsewhere while holding the lock leaves the table whole.
+        self.table
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
-    /// Starts a session for `token`; returns its id (for the cookie).
-    pub(crate) fn start(&self, token: String) -> String {
+    /// Counts a login of `user` from `from`: `Err` with how long to wait
+    /// when either has logged in `ui.logins_per_minute` times too fast.
+    pub(crate) fn admit_login(&self, from: Option<IpAddr>, user: &str) -> Result<(), Duration> {
+        let now = Instant::now();
+        self.logins.check(&LoginKey::User(user.to_string()), now)?;
+        if let Some(ip) = from {
+            self.logins.spend(LoginKey::Address(ip), now)?;
+        }
+        self.logins.spend(LoginKey::User(user.to_string()), now)
+    }
+
+    /// Starts a session of `user` for `token`; returns its id (for the
+    /// cookie), or `None` when every session the server keeps is taken.
+    /// The user's oldest session ends if they are at their cap.
+    pub(crate) fn start(&self, token: String, user: &str) -> Option<String> {
         let id = random_hex();
         let now = Instant::now();
-        let mut map = self.map();
-        map.retain(|_, s| s.expires > now);
-        if map.len() >= MAX_SESSIONS {
-            if let Some(k) = map
-                .iter()
-                .min_by_key(|(_, s)| s.expires)
-                .map(|(k, _)| k.clone())
-            {
-                map.remove(&k);
-            }
+        let mut t = self.table();
+        t.expire(now);
+        while t
+            .by_user
+            .get(user)
+            .is_some_and(|k| k.len() >= self.per_user)
+        {
+            let oldest = t.by_user.get_mut(user).and_then(VecDeque::pop_front)?;
+            t.remove(&oldest);
         }
-        map.insert(
-            key(&id),
-            Session {
-                token,
-                csrf: random_hex(),
-                expires: now + self.ttl,
-                notice: None,
-            },
-        );
-        id
+        if t.by_key.len() >= MAX_SESSIONS {
+            return None;
+        }
+        t.seq += 1;
+        let (k, ends) = (key(&id), (now + self.ttl, t.seq));
+        t.by_end.insert(ends, k.clone());
+        t.by_user
+            .entry(user.to_string())
+            .or_default()
+            .push_back(k.clone());
+        let session = Session {
+            token,
+            user: user.to_string(),
+            csrf: random_hex(),
+            ends,
+            notice: None,
+        };
+        t.by_key.insert(k, session);
+        Some(id)
     }
 
     /// The live session with this id; an expired one is removed.
     pub(crate) fn get(&self, id: &str) -> Option<Live> {
         let k = key(id);
-        let mut map = self.map();
-        match map.get(&k) {
-            Some(s) if s.expires > Instant::now() => Some(Live {
+        let mut t = self.table();
+        match t.by_key.get(&k) {
+            Some(s) if s.ends.0 > Instant::now() => Some(Live {
                 id: id.to_string(),
                 token: s.token.clone(),
                 csrf: s.csrf.clone(),
             }),
             Some(_) => {
-                map.remove(&k);
+                t.remove(&k);
                 None
             }
             None => None,
@@ -141,19 +228,22 @@ impl Sessions {
 
     /// Ends a session (logout, or a token the identity backend no longer takes).
     pub(crate) fn end(&self, id: &str) {
-        self.map().remove(&key(id));
+        self.table().remove(&key(id));
     }
 
     /// Leaves a notice for the session's next page.
     pub(crate) fn notify(&self, id: &str, notice: Notice) {
-        if let Some(s) = self.map().get_mut(&key(id)) {
+        if let Some(s) = self.table().by_key.get_mut(&key(id)) {
             s.notice = Some(notice);
         }
     }
 
     /// Takes the session's notice, if any.
     pub(crate) fn take_notice(&self, id: &str) -> Option<Notice> {
-        self.map().get_mut(&key(id)).and_then(|s| s.notice.take())
+        self.table()
+            .by_key
+            .get_mut(&key(id))
+            .and_then(|s| s.notice.take())
     }
 }
 
@@ -196,8 +286,8 @@ mod tests {
 
     #[test]
     fn a_session_lives_until_its_end_or_expiry() {
-        let s = Sessions::new(Duration::from_secs(60));
-        let id = s.start("tok".into());
+        let s = Sessions::new(&ui(60));
+        let id = s.start("tok".into(), "alice").unwrap();
         let live = s.get(&id).unwrap();
         assert_eq!(live.token, "tok");
         assert_eq!(live.csrf.len(), 64);
@@ -214,10 +304,54 @@ mod tests {
         assert!(s.take_notice(&id).is_none());
         s.end(&id);
         assert!(s.get(&id).is_none());
-        let short = Sessions::new(Duration::from_millis(1));
-        let id = short.start("tok".into());
-        std::thread::sleep(Duration::from_millis(5));
+        let short = Sessions::new(&ui(1));
+        let id = short.start("tok".into(), "alice").unwrap();
+        std::thread::sleep(Duration::from_millis(1100));
         assert!(short.get(&id).is_none());
+        assert!(short.table().by_end.is_empty() && short.table().by_user.is_empty());
+    }
+
+    fn ui(ttl: u64) -> UiSettings {
+        UiSettings {
+            session_ttl: ttl,
+            max_sessions_per_user: 3,
+            logins_per_minute: 2,
+        }
+    }
+
+    #[test]
+    fn a_users_logins_past_the_cap_end_their_own_oldest_sessions_only() {
+        let s = Sessions::new(&ui(60));
+        let bob = s.start("b".into(), "bob").unwrap();
+        let alice: Vec<String> = (0..5)
+            .map(|_| s.start("a".into(), "alice").unwrap())
+            .collect();
+        assert!(s.get(&alice[0]).is_none() && s.get(&alice[1]).is_none());
+        assert!(alice[2..].iter().all(|id| s.get(id).is_some()));
+        assert!(s.get(&bob).is_some(), "another user keeps theirs");
+        let t = s.table();
+        assert_eq!(
+            (t.by_key.len(), t.by_end.len(), t.by_user["alice"].len()),
+            (4, 4, 3)
+        );
+    }
+
+    #[test]
+    fn logins_are_counted_per_user_and_per_address() {
+        let s = Sessions::new(&ui(60));
+        let here: IpAddr = "10.0.0.1".parse().unwrap();
+        let there: IpAddr = "10.0.0.2".parse().unwrap();
+        assert!(s.admit_login(Some(here), "alice").is_ok());
+        assert!(s.admit_login(Some(here), "alice").is_ok());
+        assert!(
+            s.admit_login(Some(there), "alice").is_err(),
+            "alice: too fast"
+        );
+        assert!(
+            s.admit_login(Some(here), "bob").is_err(),
+            "this address: too fast"
+        );
+        assert!(s.admit_login(Some(there), "bob").is_ok());
     }
 
     #[test]

@@ -600,3 +600,89 @@ async fn control_characters_in_the_owners_forms_are_refused_on_the_page_and_chan
     let after = app.api_detail(ALICE, &id).await.unwrap();
     assert_eq!(after["properties"]["note"], "one\ttwo\nthree");
 }
+
+/// Logs in with `token` from the client address `ip` (any 127.0.0.x works
+/// on Linux), as a browser there would: the form, then its post.
+async fn login_from(app: &WebApp, ip: &str, token: &str) -> crate::helpers::Page {
+    let client = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .local_address(ip.parse::<std::net::IpAddr>().unwrap())
+        .build()
+        .unwrap();
+    let page = |resp: reqwest::Response| async {
+        crate::helpers::Page {
+            status: resp.status(),
+            headers: resp.headers().clone(),
+            body: resp.text().await.unwrap(),
+        }
+    };
+    let form = page(client.get(app.url("/ui/login")).send().await.unwrap()).await;
+    let cookie = form.set_cookie("plankton_login").unwrap();
+    let cookie = cookie.split(';').next().unwrap().to_string();
+    let csrf = form.field("csrf").unwrap();
+    let body = serde_urlencoded::to_string([("csrf", csrf.as_str()), ("token", token)]).unwrap();
+    let resp = client
+        .post(app.url("/ui/login"))
+        .header("cookie", cookie)
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    page(resp).await
+}
+
+/// A session's cookie out of a good login's answer.
+fn session_of(page: &crate::helpers::Page) -> crate::helpers::Session {
+    assert_eq!(page.status, 303, "{}", page.body);
+    let set = page.set_cookie("plankton_session").expect("a session");
+    crate::helpers::Session {
+        cookie: set.split(';').next().unwrap().to_string(),
+        csrf: String::new(),
+    }
+}
+
+#[tokio::test]
+async fn a_users_login_flood_ends_only_their_own_oldest_sessions() {
+    let app = WebApp::spawn_with(|s| {
+        s.ui.max_sessions_per_user = 3;
+        s.ui.logins_per_minute = 1000;
+    })
+    .await;
+    let bob = app.login(BOB.0).await;
+    let mut alice = Vec::new();
+    for n in 0..20 {
+        let ip = format!("127.0.0.{}", 2 + n % 5);
+        alice.push(session_of(&login_from(&app, &ip, ALICE.0).await));
+    }
+    for (n, s) in alice.iter().enumerate() {
+        let page = app.page(s, "/ui/").await;
+        let live = page.status == 200;
+        assert_eq!(live, n >= 17, "alice's session {n}: {}", page.status);
+    }
+    app.page(&bob, "/ui/").await.assert_page(200);
+}
+
+#[tokio::test]
+async fn logins_too_fast_for_one_user_or_one_address_are_429_and_start_nothing() {
+    let app = WebApp::spawn_with(|s| s.ui.logins_per_minute = 3).await;
+    for ip in ["127.0.0.2", "127.0.0.3", "127.0.0.4"] {
+        session_of(&login_from(&app, ip, ALICE.0).await);
+    }
+    // Alice's fourth login within the minute, from yet another address.
+    let page = login_from(&app, "127.0.0.5", ALICE.0).await;
+    assert_eq!(page.status, 429, "{}", page.body);
+    assert!(page.body.contains("Too many logins"), "{}", page.body);
+    let wait: u64 = page.header("retry-after").parse().unwrap();
+    assert!((1..=20).contains(&wait), "{wait}");
+    assert_eq!(page.set_cookie("plankton_session"), None);
+    // Three logins of others from one address: the address's count.
+    for user in [BOB, CAROL, BOB] {
+        session_of(&login_from(&app, "127.0.0.6", user.0).await);
+    }
+    let page = login_from(&app, "127.0.0.6", CAROL.0).await;
+    assert_eq!(page.status, 429, "{}", page.body);
+    assert_eq!(page.set_cookie("plankton_session"), None);
+    // Carol from elsewhere is not held back by that address.
+    session_of(&login_from(&app, "127.0.0.7", CAROL.0).await);
+}

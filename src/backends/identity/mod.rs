@@ -3,6 +3,7 @@
 
 mod astakos;
 pub(crate) mod edit;
+pub(crate) mod throttle;
 mod tokenfile;
 
 pub(crate) use astakos::Astakos;
