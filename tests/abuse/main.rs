@@ -13,6 +13,7 @@
 //! - at most 16 pipelined requests are queued on one connection;
 //! - plankton's own: request bodies (member lists) of at most 1 MiB, else 413.
 
+mod guessing;
 #[path = "../support/mod.rs"]
 mod support;
 

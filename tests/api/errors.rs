@@ -162,7 +162,10 @@ async fn snapshot(app: &TestApp, f: &Fixture) -> (serde_json::Value, Vec<String>
 
 #[tokio::test]
 async fn a_missing_or_rejected_token_is_401_unauthorized_on_every_route() {
-    let f = fixture().await;
+    // Every route is tried with a wrong token: far more failures than one
+    // address may make a minute (tests/abuse/guessing.rs checks that limit).
+    let app = TestApp::spawn_with(|s| s.identity.failures_per_minute = 100_000).await;
+    let f = fixture_with(app).await;
     let id = &f.private;
     let mut cases = Vec::new();
     for (method, path) in [
