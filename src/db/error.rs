@@ -1,6 +1,7 @@
 //! What went wrong in the catalogue, in terms every engine can say and the
 //! registry can act on: retry a busy transaction, answer a unique violation
-//! with 409 and an unreachable database with 503, and log the rest.
+//! with 409, a full disk with 413 and an unreachable database with 503, and
+//! log the rest.
 
 /// A catalogue failure, engine-neutral: each engine's arm maps its own
 /// errors (SQLite's extended result codes, PostgreSQL's SQLSTATE) to these.
@@ -16,6 +17,10 @@ pub(crate) enum DbError {
     /// serialized: the same transaction may succeed if run again.
     #[error("the catalogue is busy")]
     Busy,
+    /// The disk holding the catalogue is full: the write was not made, and
+    /// the same write succeeds once there is space again.
+    #[error("the disk holding the catalogue is full: {0}")]
+    Full(String),
     /// The database cannot be reached or opened.
     #[error("the catalogue is unavailable: {0}")]
     Unavailable(String),

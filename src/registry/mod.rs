@@ -194,6 +194,13 @@ impl From<DbError> for AppError {
             DbError::NotFound => AppError::NotFound("Not found".into()),
             DbError::Unique(what) => AppError::Conflict(format!("Already there: {what}")),
             DbError::Busy => AppError::Unavailable("The catalogue is busy, try again".into()),
+            // 413, as a data write that finds the disk full (and as Glance
+            // answers StorageFull): the request is refused for want of
+            // space, and the same request succeeds once there is some.
+            DbError::Full(why) => {
+                log::error!("the catalogue's disk is full: {why}");
+                AppError::OverLimit("Not enough space for the catalogue: the disk is full".into())
+            }
             DbError::Unavailable(why) => {
                 log::error!("the catalogue is unavailable: {why}");
                 AppError::Unavailable("The catalogue could not be reached".into())

@@ -534,3 +534,141 @@ async fn raw_malformed_requests_get_4xx_answers_and_the_server_stays_up() {
     let resp = app.get(&format!("/images/{id}"), CAROL.0).await;
     assert_eq!(resp.status(), 404);
 }
+
+/// A real small file system (a 2 MiB tmpfs) mounted for one test, and
+/// unmounted when dropped. Mounting needs root (CI runs as root); without
+/// it, `mount` is `None` and the test says loudly that it was skipped.
+struct SmallDisk {
+    dir: tempfile::TempDir,
+}
+
+impl SmallDisk {
+    fn mount() -> Option<SmallDisk> {
+        let dir = tempfile::tempdir().unwrap();
+        let ok = std::process::Command::new("mount")
+            .args(["-t", "tmpfs", "-o", "size=2m,mode=0700", "tmpfs"])
+            .arg(dir.path())
+            .status()
+            .is_ok_and(|s| s.success());
+        if !ok {
+            eprintln!(
+                "SKIPPED: a full disk needs a small file system, and mounting a tmpfs \
+                 needs root (uid {}); CI runs as root",
+                std::fs::read_to_string("/proc/self/status")
+                    .ok()
+                    .and_then(|s| s
+                        .lines()
+                        .find(|l| l.starts_with("Uid:"))
+                        .map(str::to_string))
+                    .unwrap_or_default()
+            );
+            return None;
+        }
+        Some(SmallDisk { dir })
+    }
+
+    fn path(&self) -> &std::path::Path {
+        self.dir.path()
+    }
+
+    /// Fills the file system with a file of zeros, to the last byte.
+    fn fill(&self) {
+        use std::io::Write;
+        let mut f = std::fs::File::create(self.path().join("filler")).unwrap();
+        let block = vec![0u8; 4096];
+        while f.write_all(&block).is_ok() {}
+        while f.write_all(&block[..1]).is_ok() {}
+    }
+
+    /// Gives the space back.
+    fn free(&self) {
+        std::fs::remove_file(self.path().join("filler")).unwrap();
+    }
+}
+
+impl Drop for SmallDisk {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("umount")
+            .arg("-l")
+            .arg(self.dir.path())
+            .status();
+    }
+}
+
+#[tokio::test]
+async fn catalogue_writes_on_a_full_disk_are_413_change_nothing_and_work_again_with_space() {
+    let Some(disk) = SmallDisk::mount() else {
+        return;
+    };
+    let db = disk.path().join("plankton.db");
+    let app = TestApp::spawn_with(|s| s.database = db).await;
+    let id = app
+        .alice()
+        .register("a.img")
+        .property("os", "debian")
+        .ok()
+        .await;
+    let before = app.list("/images/detail", ALICE.0).await;
+    disk.fill();
+    // Writes larger than what the write-ahead log already holds: they
+    // need new space on the disk.
+    let big = "x".repeat(4000);
+    let keys: Vec<String> = (0..24)
+        .map(|n| format!("X-Image-Meta-Property-K{n}"))
+        .collect();
+    let headers: Vec<(&str, &str)> = keys.iter().map(|k| (k.as_str(), big.as_str())).collect();
+    let members: Vec<String> = (0..1000).map(|n| format!("user-{n:04}")).collect();
+    let members_body = serde_json::json!({
+        "memberships": members.iter().map(|m| serde_json::json!({"member_id": m})).collect::<Vec<_>>()
+    })
+    .to_string();
+    let patch_ops: Vec<serde_json::Value> = (0..30)
+        .map(|n| serde_json::json!({"op": "add", "path": format!("/p{n}"), "value": big}))
+        .collect();
+    for round in ["full", "freed"] {
+        let update = app
+            .request(
+                Method::PUT,
+                &format!("/images/{id}"),
+                Some(ALICE.0),
+                &headers,
+            )
+            .await;
+        let share = app
+            .send_body(
+                Method::PUT,
+                &format!("/images/{id}/members"),
+                Some(ALICE.0),
+                members_body.as_bytes(),
+            )
+            .await;
+        let patch = app
+            .client
+            .patch(app.url(&format!("/v2/images/{id}")))
+            .header("x-auth-token", ALICE.0)
+            .header(
+                "content-type",
+                "application/openstack-images-v2.1-json-patch",
+            )
+            .body(serde_json::Value::Array(patch_ops.clone()).to_string())
+            .send()
+            .await
+            .unwrap();
+        if round == "full" {
+            crate::util::fault(update, 413, "overLimit", &["not enough space"]).await;
+            crate::util::fault(share, 413, "overLimit", &["not enough space"]).await;
+            let status = patch.status().as_u16();
+            let text = patch.text().await.unwrap();
+            assert_eq!(status, 413, "{text}");
+            assert!(text.contains("Not enough space"), "{text}");
+            assert_eq!(app.list("/images/detail", ALICE.0).await, before);
+            assert!(app.member_ids("", &id, ALICE.0).await.is_empty());
+            disk.free();
+        } else {
+            assert_eq!(update.status(), 200, "{:?}", update.text().await);
+            assert_eq!(share.status(), 204, "{:?}", share.text().await);
+            assert_eq!(patch.status(), 200, "{:?}", patch.text().await);
+            assert_eq!(app.member_ids("", &id, ALICE.0).await.len(), 1000);
+        }
+    }
+}

@@ -296,7 +296,8 @@ pub(crate) fn check_directory(path: &Path) -> Result<(), OpenError> {
 
 /// SQLite's errors by what they mean, read from their extended result
 /// codes: a unique violation, a lock held too long, a file that cannot be
-/// opened; everything else (a failing disk among them) is internal.
+/// opened, a full disk; everything else (a failing disk among them) is
+/// internal.
 impl From<rusqlite::Error> for DbError {
     fn from(e: rusqlite::Error) -> DbError {
         use rusqlite::ffi;
@@ -312,6 +313,10 @@ impl From<rusqlite::Error> for DbError {
             }
             c if c & 0xff == ffi::SQLITE_BUSY || c & 0xff == ffi::SQLITE_LOCKED => DbError::Busy,
             c if c & 0xff == ffi::SQLITE_CANTOPEN => DbError::Unavailable(e.to_string()),
+            // ENOSPC: SQLite says FULL for its files' writes, and SHMSIZE
+            // when the WAL index cannot grow.
+            ffi::SQLITE_IOERR_SHMSIZE => DbError::Full(e.to_string()),
+            c if c & 0xff == ffi::SQLITE_FULL => DbError::Full(e.to_string()),
             _ => DbError::internal(e),
         }
     }
