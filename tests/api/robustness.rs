@@ -672,3 +672,18 @@ async fn catalogue_writes_on_a_full_disk_are_413_change_nothing_and_work_again_w
         }
     }
 }
+
+#[tokio::test]
+async fn healthz_says_ok_and_nothing_about_how_many_images_exist() {
+    let app = TestApp::spawn().await;
+    app.alice().register("a.img").ok().await;
+    app.carol().register("c.img").ok().await;
+    for token in [None, Some(ALICE.0), Some("wrong")] {
+        let resp = app.request(Method::GET, "/healthz", token, &[]).await;
+        assert_eq!(resp.status(), 200, "{token:?}");
+        let body: serde_json::Value = resp.json().await.unwrap();
+        assert_eq!(body, serde_json::json!({"status": "ok"}), "{token:?}");
+        let head = app.request(Method::HEAD, "/healthz", token, &[]).await;
+        assert_eq!(head.status(), 200, "{token:?}");
+    }
+}
