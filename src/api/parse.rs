@@ -139,7 +139,7 @@ fn upload_location(meta: &MetaHeaders, at: Location) -> Result<Location, AppErro
 fn location(meta: &MetaHeaders) -> Result<Location, AppError> {
     let location =
         match meta.get(Field::Location) {
-            Some(l) if !l.is_empty() => Location::parse(l)?,
+            Some(l) if !l.is_empty() => Location::parse_given(l)?,
             _ => return Err(AppError::Unsupported(
                 "Registering needs X-Image-Meta-Location: uploading image data is not supported"
                     .into(),

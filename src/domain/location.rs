@@ -36,6 +36,21 @@ impl Location {
         Location::from_raw_parts(account_raw, container_raw, object_raw).map_err(|w| fail(&w))
     }
 
+    /// Parses a location a client gives to register an image: as `parse`,
+    /// and no control character in its container or object path (issue
+    /// 25, item 7; the object store refuses them in names too). Stored
+    /// locations and names read from disk go through `parse` alone, so a
+    /// file named by hand stays listable.
+    pub(crate) fn parse_given(raw: &str) -> Result<Location, AppError> {
+        let loc = Location::parse(raw)?;
+        let parts = std::iter::once(loc.container()).chain(loc.segments.iter().map(String::as_str));
+        for part in parts {
+            super::text::check_text("location", part, super::text::TextUse::Label)
+                .map_err(AppError::Invalid)?;
+        }
+        Ok(loc)
+    }
+
     /// The object the object-store endpoint names by the path
     /// `<account>/<container>/<object>` (each part still percent-encoded).
     pub(crate) fn from_store_path(

@@ -137,7 +137,7 @@ pub(super) async fn register(mut r: Req) -> Result<HttpResponse, AppError> {
     let form = r.form().await?;
     let done = async {
         let fields: BTreeMap<String, String> = form.0.into_iter().collect();
-        let location = Location::parse(
+        let location = Location::parse_given(
             fields
                 .get("location")
                 .map(String::as_str)

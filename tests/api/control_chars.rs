@@ -276,3 +276,28 @@ async fn v2_patches_tags_and_members_with_control_characters_are_400_and_change_
     }
     assert_eq!(catalogue(&app).await, before);
 }
+
+#[tokio::test]
+async fn a_location_naming_a_file_with_a_control_character_is_400_and_registers_nothing() {
+    let app = TestApp::spawn().await;
+    let before = catalogue(&app).await;
+    for ((c, code), raw) in ENCODED.into_iter().zip(RAW) {
+        if raw == '\0' {
+            continue; // no file name holds a NUL; the location's own 400 says so
+        }
+        app.put_object(ALICE.1, "images", &format!("a{raw}b.img"), b"x");
+        for prefix in ["", "/v1"] {
+            let location = format!("pithos://alice/images/a{c}b.img");
+            let headers = [
+                ("X-Image-Meta-Name", "n"),
+                ("X-Image-Meta-Location", location.as_str()),
+            ];
+            let path = format!("{prefix}/images");
+            let resp = app
+                .request(Method::POST, &path, Some(ALICE.0), &headers)
+                .await;
+            fault(resp, 400, "badRequest", &["location", code]).await;
+        }
+    }
+    assert_eq!(catalogue(&app).await, before);
+}

@@ -591,6 +591,19 @@ async fn control_characters_in_the_owners_forms_are_refused_on_the_page_and_chan
         assert_eq!(app.api_detail(ALICE, &id).await, before, "{c:?}");
         assert_eq!(app.api_count(ALICE).await, 1, "upload {c:?}");
     }
+    // A file named with an escape by hand is not registered through the form.
+    let file = app.settings.store.root.join("alice/images/a\u{1b}b.img");
+    std::fs::create_dir_all(file.parent().unwrap()).unwrap();
+    std::fs::write(&file, b"data").unwrap();
+    let fields = [
+        ("name", "n"),
+        ("location", "pithos://alice/images/a%1Bb.img"),
+    ];
+    let page = app.post(&alice, "/ui/register", &fields).await;
+    assert_eq!(page.status, 303, "{}", page.body);
+    let form = app.page(&alice, page.header("location")).await;
+    assert!(form.body.contains("Invalid location"), "{}", form.body);
+    assert_eq!(app.api_count(ALICE).await, 1);
     // Tab and line feed are free text in a value.
     let fields = [("key", "note"), ("value", "one\ttwo\nthree")];
     let done = app
