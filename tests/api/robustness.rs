@@ -369,23 +369,27 @@ async fn odd_but_valid_requests_never_get_a_5xx() {
 #[tokio::test]
 async fn response_headers_cannot_be_injected_through_metadata() {
     let app = TestApp::spawn().await;
-    let resp = app
+    // A line break in a name is refused outright (issue 25, item 7)...
+    let refused = app
         .alice()
         .register("a.img")
         .name("x%0D%0AX-Injected:%20yes")
-        .property("P", "%0D%0ASet-Cookie:%20a=b")
+        .send()
+        .await;
+    assert_eq!(refused.status(), 400);
+    assert!(refused.headers().get("x-injected").is_none());
+    // ...and a line feed in a value, which is allowed, goes out encoded.
+    let resp = app
+        .alice()
+        .register("a.img")
+        .property("P", "%0ASet-Cookie:%20a=b")
         .send()
         .await;
     assert_eq!(resp.status(), 200);
-    assert!(resp.headers().get("x-injected").is_none());
     assert!(resp.headers().get("set-cookie").is_none());
     assert_eq!(
-        must_header(&resp, "x-image-meta-name"),
-        "x%0D%0AX-Injected%3A%20yes"
-    );
-    assert_eq!(
         must_header(&resp, "x-image-meta-property-p"),
-        "%0D%0ASet-Cookie%3A%20a%3Db"
+        "%0ASet-Cookie%3A%20a%3Db"
     );
 }
 
