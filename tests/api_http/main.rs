@@ -16,6 +16,8 @@ mod faults;
 mod authorization;
 #[path = "../api/clients.rs"]
 mod clients;
+#[path = "../api/control_chars.rs"]
+mod control_chars;
 #[path = "../api/data.rs"]
 mod data;
 #[path = "../api/deleted.rs"]
