@@ -337,6 +337,32 @@ mod tests {
     }
 
     #[test]
+    fn a_full_table_refuses_a_login_in_time_that_does_not_grow_with_it() {
+        let s = Sessions::new(&ui(3600));
+        let started = std::time::Instant::now();
+        for _ in 0..3 {
+            s.start("t".into(), "user-0").unwrap();
+        }
+        for n in 3..MAX_SESSIONS {
+            assert!(s.start("t".into(), &format!("user-{n}")).is_some(), "{n}");
+        }
+        // The old sweep of every session at each login took minutes here.
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "{:?}",
+            started.elapsed()
+        );
+        let first = s.table().by_user["user-3"][0].clone();
+        assert!(s.start("t".into(), "newcomer").is_none(), "full: refused");
+        assert!(
+            s.table().by_key.contains_key(&first),
+            "nobody's session ended"
+        );
+        // A user at their own cap still logs in: their oldest makes room.
+        assert!(s.start("t".into(), "user-0").is_some());
+    }
+
+    #[test]
     fn logins_are_counted_per_user_and_per_address() {
         let s = Sessions::new(&ui(60));
         let here: IpAddr = "10.0.0.1".parse().unwrap();
