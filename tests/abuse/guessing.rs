@@ -105,6 +105,17 @@ async fn a_guesser_gets_429s_while_other_clients_and_the_right_token_elsewhere_a
     // During its penalty the guesser's address is refused even the right
     // token (so a right guess cannot be told from a wrong one).
     assert_eq!(list(&s, &guesser, BOB.0).await.0, 429);
+    // Every surface answers the penalty in its own shape, with Retry-After.
+    let v2 = guesser
+        .get(format!("http://{}/v2/images", s.addr))
+        .header("x-auth-token", ALICE.0)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(v2.status(), 429);
+    assert!(retry_after(&v2).is_some());
+    let fault: serde_json::Value = v2.json().await.unwrap();
+    assert_eq!(fault["code"], "429 Too Many Requests", "{fault}");
     assert_eq!(objects(&s, &guesser, ALICE.0).await, 429);
     assert_eq!(objects(&s, &other, ALICE.0).await, 200);
     assert!(started.elapsed() < Duration::from_secs(30));
