@@ -182,3 +182,26 @@ fn rss_kib(pid: u32) -> u64 {
         .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
         .unwrap()
 }
+
+#[tokio::test]
+async fn guesses_sent_at_once_get_no_more_than_the_limit() {
+    let s = std::sync::Arc::new(Server::start_with(&[(
+        "PLANKTON_IDENTITY__FAILURES_PER_MINUTE",
+        "5",
+    )]));
+    let guesser = client_from("127.0.0.8");
+    let mut tasks = Vec::new();
+    for n in 0..64 {
+        let (s, c) = (std::sync::Arc::clone(&s), guesser.clone());
+        tasks.push(tokio::spawn(async move {
+            list(&s, &c, &format!("guess-{n}")).await.0.as_u16()
+        }));
+    }
+    let mut statuses = Vec::new();
+    for t in tasks {
+        statuses.push(t.await.unwrap());
+    }
+    let unauthorized = statuses.iter().filter(|s| **s == 401).count();
+    let refused = statuses.iter().filter(|s| **s == 429).count();
+    assert_eq!((unauthorized, refused), (5, 59), "{statuses:?}");
+}

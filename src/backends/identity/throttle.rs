@@ -102,6 +102,23 @@ impl<K: Hash + Eq> Throttle<K> {
         Ok(())
     }
 
+    /// Gives back an action `spend` took (it turned out not to count); a
+    /// key whose bucket is full again is forgotten, so that keys that
+    /// only ever get their actions back take no room.
+    pub(crate) fn refund(&self, key: &K) {
+        let mut table = self.table();
+        let full = match table.peek_mut(key) {
+            Some(b) => {
+                b.level += 1.0;
+                b.level >= f64::from(self.rule.burst)
+            }
+            None => false,
+        };
+        if full {
+            table.remove(key);
+        }
+    }
+
     /// How many keys the table remembers now.
     #[cfg(test)]
     pub(crate) fn len(&self) -> usize {
@@ -127,21 +144,23 @@ impl Guesses {
 
     /// Runs `attempt` (an authentication) for a client at `from`, unless
     /// that address is waiting out its failures (429, and the attempt is
-    /// not made: a right token is not told from a wrong one then); a
+    /// not made: a right token is not told from a wrong one then); only a
     /// rejected token counts against the address.
     pub(crate) async fn guarded<T>(
         &self,
         from: Option<IpAddr>,
         attempt: impl std::future::Future<Output = Result<T, AppError>>,
     ) -> Result<T, AppError> {
-        let from = from.map(client_key);
-        if let Some(ip) = from {
-            self.0.check(&ip, Instant::now()).map_err(too_many)?;
-        }
+        let Some(ip) = from.map(client_key) else {
+            return attempt.await;
+        };
+        // Taken before the attempt and given back unless it fails, so that
+        // attempts made at once cannot all pass a check made before any
+        // of them failed.
+        self.0.spend(ip, Instant::now()).map_err(too_many)?;
         let result = attempt.await;
-        if let (Err(AppError::Unauthenticated(_)), Some(ip)) = (&result, from) {
-            // Once the bucket is empty, the next attempt is refused above.
-            let _ = self.0.spend(ip, Instant::now());
+        if !matches!(result, Err(AppError::Unauthenticated(_))) {
+            self.0.refund(&ip);
         }
         result
     }
@@ -205,6 +224,29 @@ mod tests {
         assert!(t.spend(1, later).is_ok());
         assert!(t.check(&1, later).is_err());
         assert!(t.check(&1, now + Duration::from_secs(3600)).is_ok());
+    }
+
+    #[test]
+    fn refunded_actions_leave_nothing_behind() {
+        let t = Throttle::new(
+            Rule {
+                burst: 2,
+                per_minute: 1,
+            },
+            16,
+        );
+        let now = Instant::now();
+        for _ in 0..10 {
+            assert!(t.spend(7, now).is_ok());
+            t.refund(&7);
+        }
+        assert_eq!(
+            t.len(),
+            0,
+            "a key that always gets its action back takes no room"
+        );
+        assert!(t.spend(7, now).is_ok() && t.spend(7, now).is_ok());
+        assert!(t.spend(7, now).is_err());
     }
 
     #[test]
