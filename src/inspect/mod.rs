@@ -130,7 +130,9 @@ impl fmt::Display for Finding {
                 extents.join("; ")
             ),
             Finding::Parent => write!(f, "a differencing disk that names a parent"),
-            Finding::IsoAnd(other) => write!(f, "an ISO 9660 image that is also {}", other.as_str()),
+            Finding::IsoAnd(other) => {
+                write!(f, "an ISO 9660 image that is also {}", other.as_str())
+            }
             Finding::Truncated(what) => write!(f, "a truncated {what}"),
             Finding::OutOfRange(what) => write!(f, "{what}"),
         }
@@ -243,7 +245,9 @@ impl<'a> Captured<'a> {
 
 /// A big-endian integer of `N` bytes at `off` of `b` (callers slice first).
 fn be(b: &[u8], off: usize, n: usize) -> u64 {
-    b[off..off + n].iter().fold(0, |v, &x| (v << 8) | u64::from(x))
+    b[off..off + n]
+        .iter()
+        .fold(0, |v, &x| (v << 8) | u64::from(x))
 }
 
 /// A little-endian integer of `n` bytes at `off` of `b`.
@@ -440,7 +444,9 @@ impl Ranged {
             Err(_) => Step::Done(Inspection {
                 format: Format::Raw,
                 virtual_size: Some(size),
-                finding: Some(Finding::OutOfRange("data the inspector could not read".into())),
+                finding: Some(Finding::OutOfRange(
+                    "data the inspector could not read".into(),
+                )),
             }),
         }
     }

@@ -70,7 +70,10 @@ pub(super) fn parse(c: &Captured<'_>) -> Parsed {
         Err(what) => return out_of_range(Format::Qcow2, what),
     };
     if h.crypt_method > 2 {
-        return out_of_range(Format::Qcow2, format!("qcow2 crypt_method {}", h.crypt_method));
+        return out_of_range(
+            Format::Qcow2,
+            format!("qcow2 crypt_method {}", h.crypt_method),
+        );
     }
     if h.backing_offset != 0 {
         return found(Format::Qcow2, h.size, Some(backing(c, &h)?));
@@ -90,7 +93,9 @@ pub(super) fn parse(c: &Captured<'_>) -> Parsed {
 fn backing(c: &Captured<'_>, h: &Header) -> Result<Finding, super::Miss> {
     let (off, len) = (h.backing_offset, h.backing_size);
     let sound = (1..=MAX_BACKING_NAME).contains(&len)
-        && off.checked_add(len).is_some_and(|end| end <= h.cluster_size);
+        && off
+            .checked_add(len)
+            .is_some_and(|end| end <= h.cluster_size);
     let name = if sound {
         match c.at(off, len as usize) {
             Ok(b) => shown(b),

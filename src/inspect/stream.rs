@@ -65,6 +65,7 @@ impl Sniffer {
     }
 
     /// The bytes seen so far.
+    #[cfg(test)]
     pub(crate) fn total(&self) -> u64 {
         self.total
     }

@@ -96,8 +96,16 @@ fn vhdx(size: u64, flags: u32) -> Vec<u8> {
     let rt = 192 << 10;
     put(&mut b, rt, b"regi");
     put(&mut b, rt + 8, &1u32.to_le_bytes());
-    put(&mut b, rt + 16, &[0x06, 0xA2, 0x7C, 0x8B, 0x90, 0x47, 0x9A, 0x4B]);
-    put(&mut b, rt + 24, &[0xB8, 0xFE, 0x57, 0x5F, 0x05, 0x0F, 0x88, 0x6E]);
+    put(
+        &mut b,
+        rt + 16,
+        &[0x06, 0xA2, 0x7C, 0x8B, 0x90, 0x47, 0x9A, 0x4B],
+    );
+    put(
+        &mut b,
+        rt + 24,
+        &[0xB8, 0xFE, 0x57, 0x5F, 0x05, 0x0F, 0x88, 0x6E],
+    );
     let meta = 2usize << 20;
     put(&mut b, rt + 32, &(meta as u64).to_le_bytes());
     put(&mut b, meta, b"metadata");
@@ -105,15 +113,15 @@ fn vhdx(size: u64, flags: u32) -> Vec<u8> {
     let items: [([u8; 16], u32); 2] = [
         (
             [
-                0x24, 0x42, 0xA5, 0x2F, 0x1B, 0xCD, 0x76, 0x48, 0xB2, 0x11, 0x5D, 0xBE, 0xD8,
-                0x3B, 0xF4, 0xB8,
+                0x24, 0x42, 0xA5, 0x2F, 0x1B, 0xCD, 0x76, 0x48, 0xB2, 0x11, 0x5D, 0xBE, 0xD8, 0x3B,
+                0xF4, 0xB8,
             ],
             0x10000,
         ),
         (
             [
-                0x37, 0x67, 0xA1, 0xCA, 0x36, 0xFA, 0x43, 0x4D, 0xB3, 0xB6, 0x33, 0xF0, 0xAA,
-                0x44, 0xE7, 0x6B,
+                0x37, 0x67, 0xA1, 0xCA, 0x36, 0xFA, 0x43, 0x4D, 0xB3, 0xB6, 0x33, 0xF0, 0xAA, 0x44,
+                0xE7, 0x6B,
             ],
             0x10008,
         ),
@@ -147,33 +155,65 @@ fn iso(size: usize) -> Vec<u8> {
 #[test]
 fn qcow2_headers_are_read_and_judged() {
     let plain = both(&qcow2(3, None, 0));
-    assert_eq!((plain.format, plain.virtual_size, plain.finding), (Format::Qcow2, Some(1 << 30), None));
+    assert_eq!(
+        (plain.format, plain.virtual_size, plain.finding),
+        (Format::Qcow2, Some(1 << 30), None)
+    );
     assert_eq!(both(&qcow2(2, None, 0)).finding, None);
     let backed = both(&qcow2(2, Some("/etc/nova/nova.conf"), 0));
-    assert_eq!(backed.finding, Some(Finding::BackingFile("/etc/nova/nova.conf".into())));
-    assert_eq!(both(&qcow2(3, None, 4)).finding, Some(Finding::DataFile(String::new())));
-    assert_eq!(both(&qcow2(3, None, 1 << 9)).finding, Some(Finding::UnknownFeatures(1 << 9)));
+    assert_eq!(
+        backed.finding,
+        Some(Finding::BackingFile("/etc/nova/nova.conf".into()))
+    );
+    assert_eq!(
+        both(&qcow2(3, None, 4)).finding,
+        Some(Finding::DataFile(String::new()))
+    );
+    assert_eq!(
+        both(&qcow2(3, None, 1 << 9)).finding,
+        Some(Finding::UnknownFeatures(1 << 9))
+    );
     let mut ext = qcow2(3, None, 0);
     put(&mut ext, 104, &0x4441_5441u32.to_be_bytes());
     put(&mut ext, 108, &9u32.to_be_bytes());
     put(&mut ext, 112, b"/dev/sda1");
-    assert_eq!(both(&ext).finding, Some(Finding::DataFile("/dev/sda1".into())));
-    assert_eq!(both(&qcow2(3, None, 0)[..50]).finding, Some(Finding::Truncated("qcow2 header")));
-    assert!(matches!(both(&qcow2(7, None, 0)).finding, Some(Finding::OutOfRange(_))));
+    assert_eq!(
+        both(&ext).finding,
+        Some(Finding::DataFile("/dev/sda1".into()))
+    );
+    assert_eq!(
+        both(&qcow2(3, None, 0)[..50]).finding,
+        Some(Finding::Truncated("qcow2 header"))
+    );
+    assert!(matches!(
+        both(&qcow2(7, None, 0)).finding,
+        Some(Finding::OutOfRange(_))
+    ));
 }
 
 #[test]
 fn vmdk_sparse_headers_and_descriptors_are_read_and_judged() {
     let ok = both(&vmdk("monolithicSparse", "RW 2048 SPARSE \"a.vmdk\"\n"));
-    assert_eq!((ok.format, ok.virtual_size, ok.finding), (Format::Vmdk, Some(2048 * 512), None));
+    assert_eq!(
+        (ok.format, ok.virtual_size, ok.finding),
+        (Format::Vmdk, Some(2048 * 512), None)
+    );
     let flat = both(&vmdk("monolithicFlat", "RW 2048 FLAT \"/etc/shadow\" 0\n"));
-    assert_eq!(flat.finding, Some(Finding::CreateType("monolithicFlat".into())));
-    let two = both(&vmdk("monolithicSparse", "RW 8 SPARSE \"a\"\nRW 8 FLAT \"/dev/sda\" 0\n"));
+    assert_eq!(
+        flat.finding,
+        Some(Finding::CreateType("monolithicFlat".into()))
+    );
+    let two = both(&vmdk(
+        "monolithicSparse",
+        "RW 8 SPARSE \"a\"\nRW 8 FLAT \"/dev/sda\" 0\n",
+    ));
     assert!(matches!(two.finding, Some(Finding::Extents(e)) if e.len() == 2));
     let text = b"# Disk DescriptorFile\nversion=1\ncreateType=\"monolithicFlat\"\nRW 20 FLAT \"x-flat.vmdk\" 0\n";
     let d = both(text);
     assert_eq!(d.format, Format::Vmdk);
-    assert!(matches!(d.finding, Some(Finding::Descriptor { create_type, .. }) if create_type == "monolithicFlat"));
+    assert!(
+        matches!(d.finding, Some(Finding::Descriptor { create_type, .. }) if create_type == "monolithicFlat")
+    );
     assert_eq!(both(b"\n# hi\nversion=1\n").format, Format::Vmdk);
 }
 
@@ -182,32 +222,53 @@ fn vhd_fixed_and_dynamic_are_told_apart() {
     let mut fixed = vec![7u8; 1 << 20];
     fixed.extend(vhd_footer(2, 1 << 20, u64::MAX));
     let f = both(&fixed);
-    assert_eq!((f.format, f.virtual_size, f.finding), (Format::Vhd, Some(1 << 20), None));
+    assert_eq!(
+        (f.format, f.virtual_size, f.finding),
+        (Format::Vhd, Some(1 << 20), None)
+    );
     let mut dynamic = vhd_footer(3, 9 << 20, 512);
     dynamic.extend(b"cxsparse");
     dynamic.resize(4096, 0);
     dynamic.extend(vhd_footer(3, 9 << 20, 512));
     let d = both(&dynamic);
-    assert_eq!((d.format, d.virtual_size, d.finding), (Format::Vhd, Some(9 << 20), None));
+    assert_eq!(
+        (d.format, d.virtual_size, d.finding),
+        (Format::Vhd, Some(9 << 20), None)
+    );
     let mut diff = dynamic.clone();
     put(&mut diff, 60, &4u32.to_be_bytes());
     assert_eq!(both(&diff).finding, Some(Finding::Parent));
-    assert_eq!(both(&dynamic[..600]).finding, Some(Finding::Truncated("VHD header")));
+    assert_eq!(
+        both(&dynamic[..600]).finding,
+        Some(Finding::Truncated("VHD header"))
+    );
 }
 
 #[test]
 fn vhdx_vdi_iso_and_raw() {
     let x = both(&vhdx(10 << 30, 0));
-    assert_eq!((x.format, x.virtual_size, x.finding), (Format::Vhdx, Some(10 << 30), None));
+    assert_eq!(
+        (x.format, x.virtual_size, x.finding),
+        (Format::Vhdx, Some(10 << 30), None)
+    );
     assert_eq!(both(&vhdx(1 << 30, 2)).finding, Some(Finding::Parent));
     let v = both(&vdi(1));
-    assert_eq!((v.format, v.virtual_size, v.finding), (Format::Vdi, Some(5 << 20), None));
+    assert_eq!(
+        (v.format, v.virtual_size, v.finding),
+        (Format::Vdi, Some(5 << 20), None)
+    );
     assert_eq!(both(&vdi(4)).finding, Some(Finding::Parent));
     let i = both(&iso(1 << 20));
-    assert_eq!((i.format, i.virtual_size, i.finding), (Format::Iso, Some(1 << 20), None));
+    assert_eq!(
+        (i.format, i.virtual_size, i.finding),
+        (Format::Iso, Some(1 << 20), None)
+    );
     let mut iso_qcow = qcow2(3, None, 0);
     put(&mut iso_qcow, 32768, b"\x01CD001\x01");
-    assert_eq!(both(&iso_qcow).finding, Some(Finding::IsoAnd(Format::Qcow2)));
+    assert_eq!(
+        both(&iso_qcow).finding,
+        Some(Finding::IsoAnd(Format::Qcow2))
+    );
     let mut iso_vhd = iso(1 << 20);
     iso_vhd.extend(vhd_footer(2, 1 << 20, u64::MAX));
     assert_eq!(both(&iso_vhd).finding, Some(Finding::IsoAnd(Format::Vhd)));
@@ -216,7 +277,10 @@ fn vhdx_vdi_iso_and_raw() {
     put(&mut mbr, 512, b"EFI PART");
     put(&mut mbr, 700 << 10, qcow2::MAGIC);
     let raw = both(&mbr);
-    assert_eq!((raw.format, raw.virtual_size, raw.finding), (Format::Raw, Some(1 << 20), None));
+    assert_eq!(
+        (raw.format, raw.virtual_size, raw.finding),
+        (Format::Raw, Some(1 << 20), None)
+    );
     assert_eq!(both(b"").format, Format::Raw);
     assert_eq!(both(b"QFI").format, Format::Raw);
 }
@@ -232,7 +296,9 @@ fn the_rule_names_unsafe_data_before_a_mismatch() {
     assert_eq!(judge(&q, Some("qcow2")), None);
     assert!(matches!(judge(&q, Some("raw")), Some(Refusal::Mismatch(_))));
     let backed = both(&qcow2(3, Some("/etc/passwd"), 0));
-    assert!(matches!(judge(&backed, Some("raw")), Some(Refusal::Unsafe(m)) if m.contains("/etc/passwd")));
+    assert!(
+        matches!(judge(&backed, Some("raw")), Some(Refusal::Unsafe(m)) if m.contains("/etc/passwd"))
+    );
 }
 
 /// Valid headers of every format, to cut and fuzz.

@@ -27,7 +27,10 @@ pub(super) fn parse(c: &Captured<'_>) -> Parsed {
         DYNAMIC | DIFFERENCING => {
             let at = be(copy, 16, 8);
             if c.at(at, 1024)?.get(..8) != Some(DYNAMIC_COOKIE) {
-                return out_of_range(Format::Vhd, "a VHD dynamic header without its cookie".into());
+                return out_of_range(
+                    Format::Vhd,
+                    "a VHD dynamic header without its cookie".into(),
+                );
             }
             let finding = (kind == DIFFERENCING).then_some(Finding::Parent);
             found(Format::Vhd, size, finding)

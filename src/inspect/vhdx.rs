@@ -83,7 +83,10 @@ pub(super) fn parse(c: &Captured<'_>) -> Parsed {
     };
     let meta_at = le(meta, 16, 8);
     let Some(items) = table(c, meta_at, (b"metadata", 32, 10, 2))? else {
-        return out_of_range(Format::Vhdx, "a VHDX metadata table without its signature".into());
+        return out_of_range(
+            Format::Vhdx,
+            "a VHDX metadata table without its signature".into(),
+        );
     };
     let value = |id: &[u8; 16]| -> Result<Option<u64>, Miss> {
         match entry(items, id) {

@@ -3,7 +3,7 @@
 //! a text descriptor, whose `createType` and extent lines say which files
 //! the disk is made of.
 
-use super::{le, found, out_of_range, shown, Captured, Finding, Format, Miss, Need, Parsed};
+use super::{found, le, out_of_range, shown, Captured, Finding, Format, Miss, Need, Parsed};
 
 /// "KDMV", the sparse extent header's magic.
 pub(super) const MAGIC: &[u8] = b"KDMV";
@@ -129,7 +129,10 @@ mod tests {
         assert_eq!(d.create_type, "monolithicFlat");
         assert_eq!(d.extents.len(), 2);
         assert_eq!(d.size, 2058 * 512);
-        assert_eq!(embedded(d), Some(Finding::CreateType("monolithicFlat".into())));
+        assert_eq!(
+            embedded(d),
+            Some(Finding::CreateType("monolithicFlat".into()))
+        );
         let one = descriptor(b"createType=\"streamOptimized\"\nRW 8 SPARSE \"x.vmdk\"\n");
         assert_eq!(embedded(one), None);
         let flat = descriptor(b"createType=\"monolithicSparse\"\nRW 8 FLAT \"/dev/sda\" 0\n");
