@@ -412,14 +412,11 @@ impl Ranged {
         }
     }
 
-    /// The next read, or the inspection. Reads are rounded to 64 KiB and
-    /// never go past `BOUND`, nor past the data.
-    pub(crate) fn next(&self) -> Step {
+    /// The next read, or the inspection. The head comes first (the tail of
+    /// data no longer than it is taken from it); reads are rounded to
+    /// 64 KiB and never go past `BOUND`, nor past the data.
+    pub(crate) fn next(&mut self) -> Step {
         let size = self.size;
-        let want_tail = (TAIL as u64).min(size);
-        if self.tail.len() as u64 != want_tail {
-            return Step::Tail(want_tail);
-        }
         let have = self.head.len() as u64;
         let clip = |end: u64| end.min(size).min(BOUND as u64);
         if have < clip(MIN_HEAD as u64) {
@@ -427,6 +424,13 @@ impl Ranged {
                 from: have,
                 to: clip(MIN_HEAD as u64),
             };
+        }
+        let want_tail = (TAIL as u64).min(size);
+        if self.tail.len() as u64 != want_tail {
+            if have < size {
+                return Step::Tail(want_tail);
+            }
+            self.tail = self.head[(size - want_tail) as usize..].to_vec();
         }
         let captured = Captured {
             head: &self.head,

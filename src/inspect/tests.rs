@@ -349,17 +349,3 @@ proptest! {
         let _ = both(&data);
     }
 }
-
-#[test]
-#[ignore]
-fn scratch_real_files() {
-    for e in std::fs::read_dir("/tmp/qi").unwrap() {
-        let p = e.unwrap().path();
-        if p.is_file() {
-            let data = std::fs::read(&p).unwrap();
-            let (i, read) = ranged(&data);
-            println!("{} {:?} read {read}", p.display(), i);
-            assert_eq!(streamed(&data, 65536), i);
-        }
-    }
-}
