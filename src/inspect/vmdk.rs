@@ -41,7 +41,7 @@ pub(super) fn is_descriptor(c: &Captured<'_>) -> Result<bool, Need> {
     }
     let first = text
         .split(|&b| b == b'\n')
-        .map(|l| l.trim_ascii())
+        .map(<[u8]>::trim_ascii)
         .find(|l| !l.is_empty() && !l.starts_with(b"#"));
     Ok(first.is_some_and(|l| l.starts_with(b"version=")))
 }

@@ -137,15 +137,20 @@ impl Watch {
         message
     }
 
-    /// A failed receive's error: the refusal the verdict gave, in its own
-    /// status, or the store's error as it was.
-    pub(super) fn error(&self, e: StoreError, mismatch_415: bool) -> Option<AppError> {
-        let StoreError::Refused(_) = e else {
-            return None;
+    /// A failed receive's answer: past `limit` its 413, refused by the
+    /// verdict its refusal (a mismatch 415 where `mismatch_415`), else the
+    /// store's error as it was.
+    pub(super) fn failure(&self, e: StoreError, limit: Limit, mismatch_415: bool) -> AppError {
+        if let StoreError::PastLimit { .. } = e {
+            return limit.refusal();
+        }
+        let verdict = match e {
+            StoreError::Refused(_) => self.outcome.lock().ok().and_then(|mut o| o.take()),
+            _ => None,
         };
-        match self.outcome.lock().ok()?.take()? {
-            Err(r) => Some(refused(r, mismatch_415)),
-            Ok(_) => None,
+        match verdict {
+            Some(Err(r)) => refused(r, mismatch_415),
+            _ => e.into(),
         }
     }
 
@@ -279,10 +284,7 @@ impl Registry {
                 accept,
             )
             .await
-            .map_err(|e| match e {
-                StoreError::PastLimit { .. } => limit.refusal(),
-                e => watch.error(e.clone(), false).unwrap_or_else(|| e.into()),
-            })
+            .map_err(|e| watch.failure(e, limit, false))
     }
 
     /// Inspects the `size` bytes of the object at `loc` with bounded ranged

@@ -5,7 +5,7 @@
 use bytes::Bytes;
 use futures_util::Stream;
 
-use crate::backends::store::{ObjectRead, StoreError};
+use crate::backends::store::ObjectRead;
 use crate::db::Tx;
 use crate::domain::access::Intent;
 use crate::domain::ids::ImageId;
@@ -114,10 +114,7 @@ impl Registry {
                 accept,
             )
             .await
-            .map_err(|e| match e {
-                StoreError::PastLimit { .. } => limit.refusal(),
-                e => watch.error(e.clone(), true).unwrap_or_else(|| e.into()),
-            })?;
+            .map_err(|e| watch.failure(e, limit, true))?;
         let examination = watch.examination();
         let info = received.info.clone();
         let os_hash = received.os_hash().map(|h| OsHash {

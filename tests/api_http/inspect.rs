@@ -112,7 +112,7 @@ async fn an_upload_the_inspector_refuses_leaves_no_object_in_pithos() {
     assert!(text.contains("backing file"), "{text}");
     assert_eq!(alices_images(&app).await, 0);
     let uploads = app.root().join("alice/images");
-    let left = std::fs::read_dir(&uploads).map_or(0, |d| d.count());
+    let left = std::fs::read_dir(&uploads).map_or(0, Iterator::count);
     assert_eq!(left, 0, "nothing in Pithos at {}", uploads.display());
     let plain = cases.iter().find(|c| c.name == "plain.qcow2").unwrap();
     let resp = app
