@@ -155,10 +155,11 @@ pub fn check(settings: &Settings) -> ExitCode {
 fn run_check(settings: &Settings) -> Result<usize, String> {
     let snapshot = Snapshot::open(&settings.database)?;
     let mut problems = database_problems(&snapshot)?;
-    let store = store_to_check(settings)?;
     let rows = snapshot.live_images()?;
     drop(snapshot);
+    // What the inspector found needs no store: said before it is opened.
     problems += inspection_problems(&rows);
+    let store = store_to_check(settings)?;
     if let ObjectStore::Fs(fs) = &store {
         recover_staging(fs);
     }

@@ -634,6 +634,13 @@ mod tests {
         assert!(err(&[("PLANKTON_HASHING_ALGORITHM", "md5")]).contains(
             "hashing_algorithm: unknown value `md5`; expected one of `sha512`, `sha256`"
         ));
+        assert!(err(&[("PLANKTON_IMAGES__INSPECTION", "warn")]).contains(
+            "images.inspection: unknown value `warn`; expected one of `enforce`, `record`, `off`"
+        ));
+        assert_eq!(
+            Settings::default().images.inspection,
+            InspectionPolicy::Enforce
+        );
         assert!(err(&[("PLANKTON_LISTEN", "nonsense")]).contains("listen `nonsense`"));
         assert!(err(&[("PLANKTON_LISTEN", "127.0.0.1:99999")]).contains("host:port"));
         for (key, allowed) in CHOICES {
