@@ -301,22 +301,27 @@ fn the_rule_names_unsafe_data_before_a_mismatch() {
     );
 }
 
-/// Valid headers of every format, to cut and fuzz.
-fn samples() -> Vec<Vec<u8>> {
+/// Valid headers of every format, to cut and fuzz, each with its format
+/// and where its header (and what it points at) ends.
+fn samples() -> Vec<(Vec<u8>, Format, usize)> {
     let mut fixed = vec![0u8; 64 << 10];
     fixed.extend(vhd_footer(2, 64 << 10, u64::MAX));
     let mut dynamic = vhd_footer(3, 9 << 20, 512);
     dynamic.extend(b"cxsparse");
     dynamic.resize(4096, 0);
     vec![
-        qcow2(3, Some("/etc/passwd"), 0),
-        qcow2(2, None, 0),
-        vmdk("streamOptimized", "RW 2048 SPARSE \"a.vmdk\"\n"),
-        fixed,
-        dynamic,
-        vhdx(1 << 30, 0),
-        vdi(2),
-        iso(40 << 10),
+        (qcow2(3, Some("/etc/passwd"), 0), Format::Qcow2, 104),
+        (qcow2(2, None, 0), Format::Qcow2, 72),
+        (
+            vmdk("streamOptimized", "RW 2048 SPARSE \"a.vmdk\"\n"),
+            Format::Vmdk,
+            512 + 20 * 512,
+        ),
+        (fixed, Format::Vhd, 0),
+        (dynamic, Format::Vhd, 1536),
+        (vhdx(1 << 30, 0), Format::Vhdx, (2 << 20) + 0x10010),
+        (vdi(2), Format::Vdi, 400),
+        (iso(40 << 10), Format::Iso, 0),
     ]
 }
 
@@ -329,19 +334,25 @@ proptest! {
         cut in any::<prop::sample::Index>(),
         flips in prop::collection::vec((any::<prop::sample::Index>(), any::<u8>()), 0..24),
     ) {
-        let mut data = samples().swap_remove(which);
+        let (mut data, format, header_end) = samples().swap_remove(which);
+        let short = both(&data[..cut.index(data.len())]);
+        // A header cut short is a finding (or no longer recognised: raw).
+        if cut.index(data.len()) < header_end && short.format == format {
+            prop_assert!(short.finding.is_some(), "{short:?}");
+        }
         for (at, byte) in flips {
-            let i = at.index(data.len().min(1024)) ;
+            let i = at.index(data.len().min(1024));
             data[i] = byte;
         }
-        let whole = both(&data);
-        let short = &data[..cut.index(data.len())];
-        let cut_short = both(short);
-        // What is recognised but cannot be read whole is a finding.
-        if cut_short.format != Format::Raw && cut_short.format != Format::Iso {
-            prop_assert!(cut_short.finding.is_some() || cut_short.virtual_size.is_some());
+        let fuzzed = both(&data);
+        let cut_fuzzed = both(&data[..cut.index(data.len())]);
+        // What is recognised is either read whole (a virtual size) or a finding.
+        for i in [&fuzzed, &cut_fuzzed] {
+            if i.format != Format::Raw && i.format != Format::Iso {
+                prop_assert!(i.finding.is_some() || i.virtual_size.is_some(), "{i:?}");
+            }
+            prop_assert!(i.virtual_size.is_none_or(|v| v <= i64::MAX as u64));
         }
-        prop_assert!(whole.virtual_size.is_none_or(|v| v <= i64::MAX as u64));
     }
 
     #[test]

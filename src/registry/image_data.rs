@@ -334,10 +334,8 @@ impl Registry {
             bytes.extend_from_slice(&chunk[..chunk.len().min(room)]);
         }
         if bytes.len() as u64 != read.len {
-            return Err(AppError::internal(format!(
-                "{}: a range read stopped short",
-                loc.canonical()
-            )));
+            // Shorter than it said a moment ago: it changed under the read.
+            return Err(StoreError::KeptChanging(loc.canonical()).into());
         }
         Ok(bytes)
     }
