@@ -130,9 +130,11 @@ fn backup_to(database: &Path, target: &Path) -> Result<u64, String> {
     result
 }
 
-/// `plankton check`: SQLite's integrity check, then every live image's object
+/// `plankton check`: SQLite's integrity check, what the inspector found in
+/// each live image's data (docs/api.md §19), then every live image's object
 /// read through and compared with its recorded size and hash. Prints each
-/// problem; progress goes to standard error. Non-zero if anything is wrong.
+/// problem; progress goes to standard error. Non-zero if anything is wrong
+/// (an image never inspected is named, and is no problem).
 pub fn check(settings: &Settings) -> ExitCode {
     match run_check(settings) {
         Ok(0) => {
@@ -153,9 +155,11 @@ pub fn check(settings: &Settings) -> ExitCode {
 fn run_check(settings: &Settings) -> Result<usize, String> {
     let snapshot = Snapshot::open(&settings.database)?;
     let mut problems = database_problems(&snapshot)?;
-    let store = store_to_check(settings)?;
     let rows = snapshot.live_images()?;
     drop(snapshot);
+    // What the inspector found needs no store: said before it is opened.
+    problems += inspection_problems(&rows);
+    let store = store_to_check(settings)?;
     if let ObjectStore::Fs(fs) = &store {
         recover_staging(fs);
     }
@@ -180,6 +184,25 @@ fn database_problems(snapshot: &Snapshot) -> Result<usize, String> {
         problems += out_of_step as usize;
     }
     Ok(problems)
+}
+
+/// A line for every live image whose data is unsafe (a problem) or was
+/// never inspected (registered before inspection existed, or with it off);
+/// the number of unsafe ones.
+fn inspection_problems(rows: &[LiveImage]) -> usize {
+    let mut unsafe_images = 0;
+    for row in rows {
+        let what = format!("image {} ({})", row.id, row.name);
+        match (&row.data_format, &row.data_finding) {
+            (None, _) => say!("{what}: data never inspected"),
+            (Some(format), Some(finding)) => {
+                say!("{what}: unsafe data, {format}: {finding}");
+                unsafe_images += 1;
+            }
+            (Some(_), None) => {}
+        }
+    }
+    unsafe_images
 }
 
 /// The store whose objects are checked; old unused blocks are swept first.

@@ -25,12 +25,35 @@ pub struct Settings {
     pub limits: Limits,
     /// Allowed disk and container formats.
     pub formats: Formats,
+    /// What is done with image data (docs/api.md §19).
+    pub images: ImagesSettings,
     /// The HTTP client the `astakos` and `pithos` backends share.
     pub http: HttpSettings,
     /// `<base>/metrics`.
     pub metrics: MetricsSettings,
     /// The web view (docs/api.md §15).
     pub ui: UiSettings,
+}
+
+/// Image data: how it is inspected (docs/api.md §19).
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ImagesSettings {
+    /// `enforce` (the default), `record` or `off`.
+    pub inspection: InspectionPolicy,
+}
+
+/// What the inspector's verdict does to an image's data.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum InspectionPolicy {
+    /// Unsafe data, or data not of its `disk_format`, is refused.
+    #[default]
+    Enforce,
+    /// Everything is accepted; what was found is kept.
+    Record,
+    /// Nothing is inspected.
+    Off,
 }
 
 /// The web view at `<base>/ui/`.
@@ -289,6 +312,7 @@ impl Default for Settings {
             store: StoreSettings::default(),
             limits: Limits::default(),
             formats: Formats::default(),
+            images: ImagesSettings::default(),
             http: HttpSettings::default(),
             metrics: MetricsSettings::default(),
             ui: UiSettings::default(),
@@ -473,11 +497,12 @@ impl Settings {
 }
 
 /// The settings whose values are names, and the names each takes.
-const CHOICES: [(&str, &[&str]); 4] = [
+const CHOICES: [(&str, &[&str]); 5] = [
     ("hashing_algorithm", &["sha512", "sha256"]),
     ("identity.backend", &["tokenfile", "astakos"]),
     ("store.backend", &["fs", "pithos"]),
     ("metrics.access", &["loopback", "everyone", "off"]),
+    ("images.inspection", &["enforce", "record", "off"]),
 ];
 
 /// Names the setting and the values it takes where serde would only say
@@ -648,6 +673,13 @@ mod tests {
         assert!(err(&[("PLANKTON_HASHING_ALGORITHM", "md5")]).contains(
             "hashing_algorithm: unknown value `md5`; expected one of `sha512`, `sha256`"
         ));
+        assert!(err(&[("PLANKTON_IMAGES__INSPECTION", "warn")]).contains(
+            "images.inspection: unknown value `warn`; expected one of `enforce`, `record`, `off`"
+        ));
+        assert_eq!(
+            Settings::default().images.inspection,
+            InspectionPolicy::Enforce
+        );
         assert!(err(&[("PLANKTON_LISTEN", "nonsense")]).contains("listen `nonsense`"));
         assert!(err(&[("PLANKTON_LISTEN", "127.0.0.1:99999")]).contains("host:port"));
         for (key, allowed) in CHOICES {

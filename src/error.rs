@@ -49,6 +49,10 @@ pub enum AppError {
         /// The object's size in bytes.
         size: u64,
     },
+    /// Data that is not of the format the image says (Glance's 415 for a
+    /// v2 upload, docs/api.md §19).
+    #[error("{0}")]
+    UnsupportedMedia(String),
     /// Something plankton does not do (yet).
     #[error("{0}")]
     Unsupported(String),

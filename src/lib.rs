@@ -19,6 +19,7 @@ mod domain;
 pub mod error;
 mod http;
 mod identity;
+mod inspect;
 mod metrics;
 mod objects;
 #[cfg(test)]

@@ -155,6 +155,7 @@ impl Application {
             container: settings.store.upload_container.clone(),
             quota: settings.store.quota,
             hashing: settings.hashing_algorithm,
+            inspection: settings.images.inspection,
         };
         let limits = settings.limits.clone();
         let registry = Registry::new(db, store, identity, limits, (uploads, metrics.clone()));

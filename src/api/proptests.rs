@@ -155,6 +155,7 @@ fn image(name: String, properties: BTreeMap<String, String>) -> Image {
         tags: Default::default(),
         os_hash: None,
         virtual_size: None,
+        examined: None,
         uploaded: false,
         protected: false,
         owner: "alice".into(),

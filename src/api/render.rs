@@ -313,6 +313,7 @@ mod tests {
             tags: Default::default(),
             os_hash: None,
             virtual_size: None,
+            examined: None,
             uploaded: false,
             protected: false,
             owner: "alice".into(),

@@ -202,6 +202,9 @@ pub(crate) struct Image {
     pub(crate) os_hash: Option<OsHash>,
     /// Bytes, where someone said so (v2 shows it, nothing sets it yet).
     pub(crate) virtual_size: Option<u64>,
+    /// What the inspector found in its data (docs/api.md §19); `None` when
+    /// it was never inspected.
+    pub(crate) examined: Option<Examined>,
     /// Its object was written by plankton (an upload), so deleting the image
     /// deletes the object (§17.6).
     pub(crate) uploaded: bool,
@@ -215,6 +218,15 @@ pub(crate) struct Image {
     pub(crate) min_disk: u64,
     /// Free-form properties, keys normalised.
     pub(crate) properties: BTreeMap<String, String>,
+}
+
+/// What the inspector found in an image's data (docs/api.md §19).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Examined {
+    /// The format detected (`raw`, `qcow2`, `vmdk`, `vhd`, `vhdx`, `vdi`, `iso`).
+    pub(crate) format: String,
+    /// What makes the data unsafe, kept where the policy let it in.
+    pub(crate) finding: Option<String>,
 }
 
 /// An `os_hash_algo`/`os_hash_value` pair (docs/api.md §17.2); the
@@ -247,7 +259,7 @@ impl Image {
 
     /// This v1 registration as it re-registers `live`, the image already at
     /// its location: the id, creation time and what v1 cannot say (tags,
-    /// `os_hidden`, `virtual_size`, `uploaded`) are kept; the visibility
+    /// `os_hidden`, `uploaded`; `virtual_size` unless inspected now) are kept; the visibility
     /// follows v1's update rule (§17.12); the `os_hash` stays only while
     /// the data is the same.
     pub(crate) fn reregistering(mut self, live: &Image) -> Image {
@@ -257,7 +269,11 @@ impl Image {
         self.updated_at = self.updated_at.max(live.updated_at);
         self.os_hidden = live.os_hidden;
         self.tags = live.tags.clone();
-        self.virtual_size = live.virtual_size;
+        // What was not inspected now is kept while the data is the same.
+        if self.examined.is_none() && live.checksum == self.checksum {
+            self.virtual_size = live.virtual_size;
+            self.examined = live.examined.clone();
+        }
         self.uploaded = live.uploaded;
         self.os_hash = live
             .os_hash

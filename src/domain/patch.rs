@@ -635,6 +635,7 @@ impl NewV2Image {
             tags: self.tags.into_iter().collect(),
             os_hash: None,
             virtual_size: None,
+            examined: None,
             uploaded: false,
             owner: owner.to_string(),
             min_ram: self.min_ram as u64,

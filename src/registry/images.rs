@@ -109,13 +109,20 @@ impl Registry {
     pub(crate) async fn register(&self, caller: &Caller, new: NewImage) -> Result<Image, AppError> {
         check_ownership(caller, &new)?;
         let inspected = self.inspect(caller, &new).await?;
+        // Data without a disk_format is checked against the default it gets (§19).
+        let disk_format = new.set.disk_format.as_deref().unwrap_or("diskdump");
+        let at = (&new.location, caller.token.as_str());
+        let examination = self
+            .examine(at, inspected.info.size, Some(disk_format))
+            .await?;
         check_reserved_keys(new.properties.keys())?;
         // The limit comes after every invalid input, the object's among them.
         check_property_count(new.properties.len(), self.limits.max_properties)?;
         let computed = inspected.computed;
         let location = new.location.clone();
         let set_protected = new.set.protected;
-        let image = described(caller, new, inspected.info, ImageId::generate());
+        let mut image = described(caller, new, inspected.info, ImageId::generate());
+        examination.mark(&mut image);
         let is_public = image.is_public();
         let fresh_visibility = image.visibility;
         // A re-registration keeps `protected` unless the request sets it.
@@ -289,6 +296,7 @@ pub(super) fn described(caller: &Caller, new: NewImage, info: ObjectInfo, id: Im
         tags: BTreeSet::new(),
         os_hash: None,
         virtual_size: None,
+        examined: None,
         uploaded: false,
         protected: set.protected.unwrap_or(false),
         owner: caller.id().to_string(),

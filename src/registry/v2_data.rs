@@ -5,7 +5,7 @@
 use bytes::Bytes;
 use futures_util::Stream;
 
-use crate::backends::store::{ObjectRead, StoreError};
+use crate::backends::store::ObjectRead;
 use crate::db::Tx;
 use crate::domain::access::Intent;
 use crate::domain::ids::ImageId;
@@ -16,6 +16,7 @@ use crate::domain::time::now_micros;
 use crate::domain::user::Caller;
 use crate::error::AppError;
 
+use super::image_data::{Examination, Watch};
 use super::{load, Registry};
 
 /// Records the uploaded data of image `id` (of `who`), still saving:
@@ -24,7 +25,7 @@ fn uploaded(
     tx: &Tx<'_>,
     (id, who): (&ImageId, &str),
     info: &ObjectInfo,
-    os_hash: Option<OsHash>,
+    (os_hash, examination): (Option<OsHash>, Examination),
 ) -> Result<(), AppError> {
     let gone = || {
         AppError::Gone(format!(
@@ -37,6 +38,7 @@ fn uploaded(
     }
     let mut image = stored.image.upload_done(info, now_micros());
     image.os_hash = os_hash;
+    examination.mark(&mut image);
     Ok(tx.update(&stored, &image)?)
 }
 
@@ -65,10 +67,13 @@ impl Registry {
                 let stored = load(tx, &id, &who, Intent::Change)?;
                 let image = stored.image.upload_starting(at.clone(), now_micros())?;
                 tx.update(&stored, &image)?;
-                Ok(stored.image.updated_at)
+                Ok((stored.image.updated_at, image.disk_format))
             })
             .await?;
-        let done = self.receive_v2(caller, id, declared, body).await;
+        let (was, disk_format) = was;
+        let done = self
+            .receive_v2(caller, (id, &disk_format), declared, body)
+            .await;
         if done.is_err() {
             self.requeue(caller, id, was).await;
         }
@@ -79,7 +84,7 @@ impl Registry {
     async fn receive_v2<S, E>(
         &self,
         caller: &Caller,
-        id: ImageId,
+        (id, disk_format): (ImageId, &str),
         declared: Option<u64>,
         body: S,
     ) -> Result<(), AppError>
@@ -92,26 +97,25 @@ impl Registry {
         if let Some(n) = declared {
             limit.check(n)?;
         }
+        let watch = Watch::new(self.uploads.inspection);
         let accept = |info: &ObjectInfo| match declared {
             Some(n) if n != info.size => Err(format!(
                 "Invalid X-OpenStack-Image-Size {n}: {} bytes arrived",
                 info.size
             )),
-            _ => Ok(()),
+            _ => watch.judge(Some(disk_format)),
         };
         let received = self
             .store
             .receive(
                 (&location, &caller.token),
-                body,
+                watch.body(body),
                 (limit.bytes, Some(self.uploads.hashing)),
                 accept,
             )
             .await
-            .map_err(|e| match e {
-                StoreError::PastLimit { .. } => limit.refusal(),
-                e => e.into(),
-            })?;
+            .map_err(|e| watch.failure(e, limit, true))?;
+        let examination = watch.examination();
         let info = received.info.clone();
         let os_hash = received.os_hash().map(|h| OsHash {
             algo: h.algo.as_str().to_string(),
@@ -123,7 +127,12 @@ impl Registry {
         let recorded = self
             .db
             .write(move |tx| {
-                uploaded(tx, (&id, &who), &info, os_hash.clone())?;
+                uploaded(
+                    tx,
+                    (&id, &who),
+                    &info,
+                    (os_hash.clone(), examination.clone()),
+                )?;
                 hash.iter().try_for_each(|h| tx.remember_hash(h))?;
                 Ok(())
             })

@@ -27,6 +27,7 @@ pub(super) fn said_on_form(e: &AppError) -> bool {
             | AppError::Conflict(_)
             | AppError::Unsupported(_)
             | AppError::Unprocessable(_)
+            | AppError::UnsupportedMedia(_)
     )
 }
 

@@ -38,11 +38,33 @@ struct Shown {
     location: String,
     checksum: String,
     md5: Option<String>,
+    /// The format the inspector found, or why there is none (§19).
+    data_format: String,
+    /// The virtual size the inspector read, in words.
+    virtual_size: Option<String>,
+    /// What makes the data unsafe, where it was let in (`record`).
+    finding: Option<String>,
+}
+
+/// What the inspector found, as the page says it: the format (or that the
+/// data was never inspected), the virtual size, the finding.
+fn examined(image: &Image) -> (String, Option<String>, Option<String>) {
+    let Some(e) = &image.examined else {
+        return ("not inspected".into(), None, None);
+    };
+    let size = image
+        .virtual_size
+        .map(|v| format!("{} ({v} bytes)", human_size(v)));
+    (e.format.clone(), size, e.finding.clone())
 }
 
 fn shown(image: Image, owner: String) -> Shown {
     let (status_word, status_hint) = status_words(image.status.as_str());
+    let (data_format, virtual_size, finding) = examined(&image);
     Shown {
+        data_format,
+        virtual_size,
+        finding,
         id: image.id.to_string(),
         status: image.status.as_str(),
         status_word,

@@ -11,6 +11,7 @@ pub use fakes::Backends;
 
 mod fakes;
 mod faults;
+mod inspect;
 
 #[path = "../api/authorization.rs"]
 mod authorization;

@@ -163,7 +163,8 @@ start_server() { # dir -> sets PLANKTON_URL
         "$CAROL_TOKEN" "$CAROL_ID" "$CAROL_NAME" > "$dir/tokens")
     env PLANKTON_LISTEN=127.0.0.1:0 PLANKTON_BASE_PATH="$BASE_PATH" \
         PLANKTON_DATABASE="$dir/plankton.db" PLANKTON_IDENTITY__TOKEN_FILE="$dir/tokens" \
-        PLANKTON_STORE__ROOT="$dir/objects" RUST_LOG=info,actix_web=info \
+        PLANKTON_STORE__ROOT="$dir/objects" PLANKTON_IMAGES__INSPECTION=record \
+        RUST_LOG=info,actix_web=info \
         "$BIN" > "$dir/server.log" 2>&1 &
     SERVER_PID=$!
     PLANKTON_URL=

@@ -20,7 +20,8 @@ pub fn binary() -> PathBuf {
 }
 
 /// The settings pointing plankton at `dir`: port 0, the database
-/// `plankton.db`, the token file `tokens` and the store root `objects`.
+/// `plankton.db`, the token file `tokens` and the store root `objects`;
+/// inspection records (§19).
 pub fn env_for(dir: &Path) -> Vec<(String, String)> {
     let at = |rel: &str| dir.join(rel).display().to_string();
     vec![
@@ -28,6 +29,8 @@ pub fn env_for(dir: &Path) -> Vec<(String, String)> {
         ("PLANKTON_DATABASE".into(), at("plankton.db")),
         ("PLANKTON_IDENTITY__TOKEN_FILE".into(), at("tokens")),
         ("PLANKTON_STORE__ROOT".into(), at("objects")),
+        // Made-up bytes with any disk_format, as in `app::settings`.
+        ("PLANKTON_IMAGES__INSPECTION".into(), "record".into()),
     ]
 }
 

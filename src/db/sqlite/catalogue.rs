@@ -14,7 +14,7 @@ use crate::db::error::DbError;
 use crate::db::plan::{ListPlan, ListPosition, Piece};
 use crate::db::tx::{CatalogueTx, StoredImage, Visit};
 use crate::domain::ids::ImageId;
-use crate::domain::image::{Image, OsHash, Status};
+use crate::domain::image::{Examined, Image, OsHash, Status};
 use crate::domain::listing::ListQuery;
 use crate::domain::model::{V2Listing, Visibility};
 use crate::domain::object::CachedHash;
@@ -65,14 +65,14 @@ pub(super) const LISTED: &str = "(i.owner = ?1 OR +i.visibility = 'public' \
 /// listings rely on. The tags come back as one JSON array.
 pub(super) const MODEL_COLUMNS: &str = "i.visibility, i.os_hidden, i.os_hash_algo, \
     i.os_hash_value, i.virtual_size, i.uploaded, (SELECT coalesce(json_group_array(t.tag), '[]') \
-    FROM image_tags t WHERE t.image_seq = i.seq)";
+    FROM image_tags t WHERE t.image_seq = i.seq), i.data_format, i.data_finding";
 
 /// How many columns `image_from_row` reads: what a query adds comes after.
-const IMAGE_ROW_WIDTH: usize = 26;
+const IMAGE_ROW_WIDTH: usize = 28;
 
 /// The columns every write sets, in the order `Written::values` binds them:
 /// an insert binds the id and creation time before them, an update the row.
-const WRITTEN: [&str; 20] = [
+const WRITTEN: [&str; 22] = [
     "name",
     "location",
     "status",
@@ -93,6 +93,8 @@ const WRITTEN: [&str; 20] = [
     "os_hash_value",
     "virtual_size",
     "uploaded",
+    "data_format",
+    "data_finding",
 ];
 
 static INSERT: LazyLock<String> = LazyLock::new(|| {
@@ -138,6 +140,8 @@ struct Written<'a> {
     os_hash_algo: Option<&'a str>,
     os_hash_value: Option<&'a str>,
     virtual_size: Option<i64>,
+    data_format: Option<&'a str>,
+    data_finding: Option<&'a str>,
 }
 
 /// `s`, or NULL for "" while `queued`: the schema wants every data column
@@ -164,10 +168,12 @@ impl<'a> Written<'a> {
             os_hash_algo: image.os_hash.as_ref().map(|h| h.algo.as_str()),
             os_hash_value: image.os_hash.as_ref().map(|h| h.value.as_str()),
             virtual_size: image.virtual_size.map(|v| v as i64),
+            data_format: image.examined.as_ref().map(|e| e.format.as_str()),
+            data_finding: image.examined.as_ref().and_then(|e| e.finding.as_deref()),
         }
     }
 
-    fn values(&self) -> [&dyn ToSql; 20] {
+    fn values(&self) -> [&dyn ToSql; 22] {
         let i = self.image;
         [
             &i.name,
@@ -190,6 +196,8 @@ impl<'a> Written<'a> {
             &self.os_hash_value,
             &self.virtual_size,
             &i.uploaded,
+            &self.data_format,
+            &self.data_finding,
         ]
     }
 }
@@ -243,6 +251,15 @@ pub(super) fn image_from_row(row: &Row<'_>) -> rusqlite::Result<StoredImage> {
             },
             virtual_size: row.get::<_, Option<i64>>(23)?.map(|v| v as u64),
             uploaded: row.get(24)?,
+            examined: row
+                .get::<_, Option<String>>(26)?
+                .map(|format| -> rusqlite::Result<Examined> {
+                    Ok(Examined {
+                        format,
+                        finding: row.get(27)?,
+                    })
+                })
+                .transpose()?,
             tags: serde_json::from_str::<BTreeSet<String>>(&tags)
                 .map_err(|_| corrupt("tags", &tags))?,
         },

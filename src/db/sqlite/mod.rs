@@ -208,6 +208,14 @@ BEGIN
 END;
 ";
 
+/// Inspection (issue 27, docs/api.md §19): the format the inspector found
+/// in an image's data and what made it unsafe, if anything; NULL for an
+/// image never inspected (registered before this, or with inspection off).
+const INSPECTION: &str = "
+ALTER TABLE images ADD COLUMN data_format TEXT;
+ALTER TABLE images ADD COLUMN data_finding TEXT;
+";
+
 /// The migrations in order: the schema's version is their number.
 fn steps() -> Vec<M<'static>> {
     vec![
@@ -218,6 +226,7 @@ fn steps() -> Vec<M<'static>> {
         M::up(IMAGE_MODEL_SQL.as_str()).foreign_key_check(),
         M::up(OBJECTS_ROUND_TWO),
         M::up(OBJECT_BLOCKS),
+        M::up(INSPECTION),
     ]
 }
 

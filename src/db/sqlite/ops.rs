@@ -25,6 +25,10 @@ pub(crate) struct LiveImage {
     pub(crate) size: u64,
     /// Its recorded Pithos hash.
     pub(crate) checksum: String,
+    /// The format the inspector found; `None`: never inspected.
+    pub(crate) data_format: Option<String>,
+    /// What the inspector found unsafe, if anything.
+    pub(crate) data_finding: Option<String>,
 }
 
 impl Snapshot {
@@ -61,7 +65,7 @@ impl Snapshot {
     pub(crate) fn live_images(&self) -> Result<Vec<LiveImage>, String> {
         self.conn
             .prepare(
-                "SELECT id, name, location, size, checksum FROM images \
+                "SELECT id, name, location, size, checksum, data_format, data_finding FROM images \
                  WHERE deleted_at IS NULL AND location IS NOT NULL ORDER BY created_at, id",
             )
             .and_then(|mut s| {
@@ -72,6 +76,8 @@ impl Snapshot {
                         location: r.get(2)?,
                         size: r.get::<_, i64>(3)? as u64,
                         checksum: r.get(4)?,
+                        data_format: r.get(5)?,
+                        data_finding: r.get(6)?,
                     })
                 })?
                 .collect()
