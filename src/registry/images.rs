@@ -115,7 +115,8 @@ impl Registry {
         let computed = inspected.computed;
         let location = new.location.clone();
         let set_protected = new.set.protected;
-        let image = described(caller, new, inspected.info, ImageId::generate());
+        let mut image = described(caller, new, inspected.info, ImageId::generate());
+        image.os_hash = inspected.os_hash;
         let is_public = image.is_public();
         let fresh_visibility = image.visibility;
         // A re-registration keeps `protected` unless the request sets it.
@@ -161,13 +162,17 @@ impl Registry {
         let db = self.db.clone();
         let inspected = self
             .store
-            .inspect(&new.location, &caller.token, move |path: &str| {
-                let path = path.to_string();
-                // A hash that cannot be looked up is computed afresh.
-                db.read_blocking(move |tx| Ok(tx.cached_hash(&path)?))
-                    .ok()
-                    .flatten()
-            })
+            .inspect(
+                (&new.location, &caller.token),
+                self.uploads.hashing,
+                move |path: &str| {
+                    let path = path.to_string();
+                    // A hash that cannot be looked up is computed afresh.
+                    db.read_blocking(move |tx| Ok(tx.cached_hash(&path)?))
+                        .ok()
+                        .flatten()
+                },
+            )
             .await?;
         check_declared(new, &inspected.info, "the object at the location")?;
         Ok(inspected)

@@ -113,10 +113,7 @@ impl Registry {
                 e => e.into(),
             })?;
         let info = received.info.clone();
-        let os_hash = received.os_hash().map(|h| OsHash {
-            algo: h.algo.as_str().to_string(),
-            value: h.value.clone(),
-        });
+        let os_hash = received.os_hash();
         let placed = self.store.place(received, &location, false).await?;
         let hash = placed.remember.clone();
         let who = caller.id().to_string();
