@@ -160,6 +160,13 @@ impl Registry {
         if !image.has_data() && image.status != Status::Deactivated {
             return Ok(None);
         }
+        // v1's refusal names v1's status words; v2 names its own.
+        if matches!(image.status, Status::Saving | Status::Error) {
+            return Err(AppError::Conflict(format!(
+                "Image {id} is {}: its data is served only while it is active",
+                image.status.as_db()
+            )));
+        }
         self.data(caller, id, range).await.map(Some)
     }
 }
