@@ -16,7 +16,7 @@ use crate::db::tx::{CatalogueTx, StoredImage, Visit};
 use crate::domain::ids::ImageId;
 use crate::domain::image::{Image, OsHash, Status};
 use crate::domain::listing::ListQuery;
-use crate::domain::model::{V2Listing, Visibility};
+use crate::domain::model::{V2ListedImage, V2Listing, Visibility};
 use crate::domain::object::CachedHash;
 use crate::domain::objects::ObjectMeta;
 
@@ -325,8 +325,13 @@ impl CatalogueTx for SqliteTx<'_> {
         Ok(true)
     }
 
-    fn v2_page(&self, caller: &str, q: &V2Listing) -> Result<(Vec<StoredImage>, bool), DbError> {
-        SqliteTx::v2_page(self, caller, q)
+    fn v2_page(
+        &self,
+        caller: &str,
+        q: &V2Listing,
+        visit: &mut dyn FnMut(&V2ListedImage<'_>),
+    ) -> Result<bool, DbError> {
+        SqliteTx::v2_page(self, caller, q, visit)
     }
 
     /// The member ids of an image, sorted.
