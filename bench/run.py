@@ -1343,6 +1343,67 @@ def run_upload(args):
             shutil.rmtree(work, ignore_errors=True)
 
 
+def run_v2(args):
+    """`--v2`: only issue 23's read rows, on --images images loaded as the
+    default mode loads them: HEAD /images/{id} and its v2 show, v1's detail
+    page of 25 and v2's page of 25, at each --concurrency, the pairs
+    measured one after the other --repeat times (the machine may be shared:
+    each ratio is taken within a round, and the median round is kept); then
+    `openstack image list` over all the images."""
+    if not shutil.which("wrk"):
+        sys.exit("wrk is needed (make bench installs it: apt-get install wrk)")
+    work = new_workdir("plankton-bench-v2-")
+    server = None
+    try:
+        n = args.images
+        make_objects(os.path.join(work, "objects"), n)
+        port = free_port()
+        server = Server(args.binary, work, port)
+        server.start()
+        ids, load_s = register_all(port, n)
+        server.stop()
+        server.start()
+        base = f"http://127.0.0.1:{port}"
+        some_id = ids[n // 2]
+        pairs = [
+            ("show", (ROW_HEAD, f"{base}/images/{some_id}", "HEAD"),
+             (ROW_V2_SHOW, f"{base}/v2/images/{some_id}", "GET"), 1.0),
+            ("page", (ROW_PAGE, f"{base}/images/detail?limit=25", "GET"),
+             (ROW_V2_PAGE, f"{base}/v2/images?limit=25", "GET"), 0.9),
+        ]
+        rounds = {}
+        for key, (l1, u1, m1), (l2, u2, m2), goal in pairs:
+            for c in args.concurrency:
+                for _ in range(args.repeat):
+                    v1 = wrk(u1, c, args.seconds, method=m1)
+                    v2 = wrk(u2, c, args.seconds, method=m2)
+                    rounds.setdefault((key, c), []).append((v2["rps"] / v1["rps"], v1, v2))
+        osc = openstack_image_list(args, server, n) if not args.no_osc else {"skipped": "skipped (--no-osc)"}
+        print()
+        print(f"plankton v2 benchmark: {n} images x {PROPS} properties, {os.cpu_count()} cores, wrk keep-alive,"
+              f" {args.seconds}s per cell, {args.repeat} rounds per pair (v1 then v2), loaded in {load_s:.1f} s")
+        print()
+        print("| pair | c | v1 req/s | v2 req/s | v2 / v1 (median round) | every round | v1 p99 ms | v2 p99 ms |"
+              " errors | goal |")
+        print("|---|---|---|---|---|---|---|---|---|---|")
+        for key, (l1, _, _), (l2, _, _), goal in pairs:
+            for c in args.concurrency:
+                rs = sorted(rounds[(key, c)], key=lambda r: r[0])
+                ratio, v1, v2 = rs[len(rs) // 2]
+                bad = sum(errors_of(r[1]) + errors_of(r[2]) for r in rs)
+                every = ", ".join(f"{r[0]:.2f}" for r in rounds[(key, c)])
+                met = "met" if ratio >= goal and not bad else "NOT met"
+                print(f"| {l2} x {l1} | {c} | {v1['rps']:.0f} | {v2['rps']:.0f} | {ratio:.2f} | {every} |"
+                      f" {fmt_ms(v1['p99'])} | {fmt_ms(v2['p99'])} | {bad} | >= {goal:.2f}: {met} |")
+        print()
+        print_osc(osc, n)
+    finally:
+        if server:
+            server.stop()
+        if not args.keep:
+            shutil.rmtree(work, ignore_errors=True)
+
+
 def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--binary", default="target/release/plankton")
@@ -1377,6 +1438,11 @@ def main():
     p.add_argument("--osc-venv", default=os.environ.get("BENCH_OSC_VENV", OSC_VENV),
                    help="the venv with python-openstackclient for `openstack image list` (default: the interop"
                         " venv py311-osc; BENCH_OSC_VENV)")
+    p.add_argument("--v2", action="store_true",
+                   help="only issue 23's read rows: v2's show and page beside v1's HEAD and page, --repeat"
+                        " rounds each, then `openstack image list` over --images images")
+    p.add_argument("--repeat", type=int, default=3, help="rounds per pair of rows in --v2 (3)")
+    p.add_argument("--no-osc", action="store_true", help="--v2 without `openstack image list`")
     p.add_argument("--keep", action="store_true", help="keep the temporary directory")
     p.add_argument("--soak", type=int, default=0, metavar="SECONDS",
                    help="only a soak: mixed load at c=64 for SECONDS")
@@ -1387,6 +1453,8 @@ def main():
         run_large(args)
     elif args.upload:
         run_upload(args)
+    elif args.v2:
+        run_v2(args)
     else:
         run(args)
 

@@ -9,7 +9,7 @@ use super::plan::{ListPlan, ListPosition, Piece};
 use crate::domain::ids::ImageId;
 use crate::domain::image::{Image, Status};
 use crate::domain::listing::{ListQuery, ListedImage};
-use crate::domain::model::{Member, MemberStatus, V2Listing};
+use crate::domain::model::{Member, MemberStatus, V2ListedImage, V2Listing};
 use crate::domain::object::CachedHash;
 use crate::domain::objects::ObjectMeta;
 use crate::domain::time::Micros;
@@ -66,8 +66,14 @@ pub(crate) trait CatalogueTx: MembershipTx + BlockIndexTx {
     fn insert_new(&self, image: &Image) -> Result<bool, DbError>;
 
     /// One page of a v2 listing (docs/api.md §17.9) for `caller`, its
-    /// marker already found readable, and whether images follow it.
-    fn v2_page(&self, caller: &str, q: &V2Listing) -> Result<(Vec<StoredImage>, bool), DbError>;
+    /// marker already found readable, each image handed to `visit` as it
+    /// is read; whether images follow it.
+    fn v2_page(
+        &self,
+        caller: &str,
+        q: &V2Listing,
+        visit: &mut dyn FnMut(&V2ListedImage<'_>),
+    ) -> Result<bool, DbError>;
 
     /// The member ids of an image, sorted.
     fn members(&self, image: &StoredImage) -> Result<Vec<String>, DbError>;

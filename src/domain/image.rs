@@ -229,15 +229,8 @@ pub(crate) struct Examined {
     pub(crate) finding: Option<String>,
 }
 
-/// An `os_hash_algo`/`os_hash_value` pair (docs/api.md §17.2); the
-/// algorithm as stored, so a value keeps its name when the setting changes.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct OsHash {
-    /// `sha512` or `sha256`.
-    pub(crate) algo: String,
-    /// Lower-case hex.
-    pub(crate) value: String,
-}
+/// The `os_hash` is what the store computed of the data; the image keeps it.
+pub(crate) use super::object::OsHash;
 
 impl Image {
     /// The image unregistered at `now` (never before its last change): a

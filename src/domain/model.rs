@@ -153,6 +153,61 @@ pub(crate) enum V2SortKey {
     UpdatedAt,
 }
 
+/// One image of a v2 list page, borrowed from the catalogue's row: a page
+/// renders without copying or parsing (its tags and its properties come as
+/// the JSON text the catalogue keeps), as v1's `ListedImage` does.
+pub(crate) struct V2ListedImage<'a> {
+    /// The image id, lower case.
+    pub(crate) id: &'a str,
+    /// The name.
+    pub(crate) name: &'a str,
+    /// v2's status word (`active`, `killed` ...).
+    pub(crate) status: &'a str,
+    /// The visibility's word.
+    pub(crate) visibility: &'a str,
+    /// Whether deleting it is refused.
+    pub(crate) protected: bool,
+    /// Whether v2 lists leave it out unless asked.
+    pub(crate) os_hidden: bool,
+    /// The owner.
+    pub(crate) owner: &'a str,
+    /// The formats, `None` until set.
+    pub(crate) disk_format: Option<&'a str>,
+    /// The container format, `None` until set.
+    pub(crate) container_format: Option<&'a str>,
+    /// MB.
+    pub(crate) min_ram: u64,
+    /// MB.
+    pub(crate) min_disk: u64,
+    /// Bytes, `None` without data.
+    pub(crate) size: Option<u64>,
+    /// The virtual disk's bytes, where known.
+    pub(crate) virtual_size: Option<u64>,
+    /// The MD5, `None` without data or where unknown.
+    pub(crate) md5: Option<&'a str>,
+    /// `(os_hash_algo, os_hash_value)`, `None` without data or where not
+    /// computed.
+    pub(crate) os_hash: Option<(&'a str, &'a str)>,
+    /// Microseconds.
+    pub(crate) created_at: Micros,
+    /// Microseconds.
+    pub(crate) updated_at: Micros,
+    /// The tags as a JSON array of strings, sorted by their bytes.
+    pub(crate) tags_json: &'a str,
+    /// The custom properties as one JSON object.
+    pub(crate) properties_json: &'a str,
+}
+
+/// Where a v2 list page goes, image by image, as the catalogue reads it.
+pub(crate) trait V2Sink: Send + 'static {
+    /// What the page comes to.
+    type Output: Send + 'static;
+    /// Takes the next image.
+    fn push(&mut self, image: &V2ListedImage<'_>);
+    /// Ends the page.
+    fn finish(self) -> Self::Output;
+}
+
 /// A v2 list request, parsed (§17.9): what the registry's v2 listing takes.
 /// Value lists (`in:a,b`) are any-of; one value is a list of one.
 #[derive(Debug, Clone, Default, PartialEq)]

@@ -25,6 +25,19 @@ pub(crate) struct CachedHash {
     pub(crate) checksum: String,
     /// The MD5.
     pub(crate) md5: String,
+    /// The `os_hash`, when one was computed: an entry of another algorithm
+    /// than the setting's is computed afresh (docs/api.md §17.2).
+    pub(crate) os_hash: Option<OsHash>,
+}
+
+/// An `os_hash_algo`/`os_hash_value` pair (docs/api.md §17.2); the
+/// algorithm as stored, so a value keeps its name when the setting changes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct OsHash {
+    /// `sha512` or `sha256`.
+    pub(crate) algo: String,
+    /// Lower-case hex.
+    pub(crate) value: String,
 }
 
 /// Who may read an object in the store, as plankton wants it.

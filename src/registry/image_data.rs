@@ -32,7 +32,8 @@ pub(crate) struct Uploads {
     pub(crate) container: String,
     /// Bytes per account; 0 for none.
     pub(crate) quota: u64,
-    /// The `os_hash` v2 uploads compute (`hashing_algorithm`).
+    /// The `os_hash` every upload and fs-store registration computes
+    /// (`hashing_algorithm`).
     pub(crate) hashing: crate::config::HashingAlgorithm,
     /// What the inspector's verdict does (`images.inspection`, §19).
     pub(crate) inspection: InspectionPolicy,
@@ -229,6 +230,7 @@ impl Registry {
         let location = new.location.clone();
         let mut image = described(caller, new, received.info.clone(), id);
         watch.examination().mark(&mut image);
+        image.os_hash = received.os_hash();
         // plankton wrote this object, so deleting the image deletes it (§17.6).
         image.uploaded = true;
         let placed = self.store.place(received, &location, false).await?;
@@ -280,7 +282,7 @@ impl Registry {
             .receive(
                 (&new.location, &caller.token),
                 watch.body(body),
-                (limit.bytes, None),
+                (limit.bytes, Some(self.uploads.hashing)),
                 accept,
             )
             .await

@@ -123,6 +123,7 @@ impl Registry {
         let set_protected = new.set.protected;
         let mut image = described(caller, new, inspected.info, ImageId::generate());
         examination.mark(&mut image);
+        image.os_hash = inspected.os_hash;
         let is_public = image.is_public();
         let fresh_visibility = image.visibility;
         // A re-registration keeps `protected` unless the request sets it.
@@ -168,13 +169,17 @@ impl Registry {
         let db = self.db.clone();
         let inspected = self
             .store
-            .inspect(&new.location, &caller.token, move |path: &str| {
-                let path = path.to_string();
-                // A hash that cannot be looked up is computed afresh.
-                db.read_blocking(move |tx| Ok(tx.cached_hash(&path)?))
-                    .ok()
-                    .flatten()
-            })
+            .inspect(
+                (&new.location, &caller.token),
+                self.uploads.hashing,
+                move |path: &str| {
+                    let path = path.to_string();
+                    // A hash that cannot be looked up is computed afresh.
+                    db.read_blocking(move |tx| Ok(tx.cached_hash(&path)?))
+                        .ok()
+                        .flatten()
+                },
+            )
             .await?;
         check_declared(new, &inspected.info, "the object at the location")?;
         Ok(inspected)

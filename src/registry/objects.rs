@@ -236,6 +236,8 @@ impl Registry {
                         mtime_ns: info.mtime_ns,
                         checksum: pithos.clone(),
                         md5: md5.clone(),
+                        // Not computed here: a registration computes it.
+                        os_hash: None,
                     });
                     Hashes { md5, pithos }
                 }

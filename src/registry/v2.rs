@@ -9,7 +9,7 @@ use crate::domain::access::Intent;
 use crate::domain::changes::check_property_count;
 use crate::domain::ids::ImageId;
 use crate::domain::image::Image;
-use crate::domain::model::{check_tag_count, EditRules, Editable, ImageUpdate, V2Listing};
+use crate::domain::model::{check_tag_count, EditRules, Editable, ImageUpdate, V2Listing, V2Sink};
 use crate::domain::object::Readers;
 use crate::domain::patch::NewV2Image;
 use crate::domain::time::now_micros;
@@ -43,15 +43,16 @@ impl Registry {
     }
 
     /// One page of the images the caller may list that match `q` (§17.9),
-    /// and whether more follow. A marker that names no image the caller
-    /// can read is a 400.
-    pub(crate) async fn list_v2(
+    /// handed to `sink` as the catalogue reads them, and whether more
+    /// follow. A marker that names no image the caller can read is a 400.
+    pub(crate) async fn list_v2<S: V2Sink>(
         &self,
         caller: &Caller,
         q: V2Listing,
-    ) -> Result<(Vec<Image>, bool), AppError> {
+        mut sink: S,
+    ) -> Result<(S::Output, bool), AppError> {
         self.db
-            .read(|tx| {
+            .read(move |tx| {
                 if let Some(marker) = &q.marker {
                     load(tx, marker, caller.id(), Intent::Read).map_err(|_| {
                         AppError::invalid(format!(
@@ -60,10 +61,10 @@ impl Registry {
                     })?;
                 }
                 if q.limit == 0 {
-                    return Ok((Vec::new(), false));
+                    return Ok((sink.finish(), false));
                 }
-                let (page, more) = tx.v2_page(caller.id(), &q)?;
-                Ok((page.into_iter().map(|s| s.image).collect(), more))
+                let more = tx.v2_page(caller.id(), &q, &mut |image| sink.push(image))?;
+                Ok((sink.finish(), more))
             })
             .await
     }

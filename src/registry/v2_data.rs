@@ -117,10 +117,7 @@ impl Registry {
             .map_err(|e| watch.failure(e, limit, true))?;
         let examination = watch.examination();
         let info = received.info.clone();
-        let os_hash = received.os_hash().map(|h| OsHash {
-            algo: h.algo.as_str().to_string(),
-            value: h.value.clone(),
-        });
+        let os_hash = received.os_hash();
         let placed = self.store.place(received, &location, false).await?;
         let hash = placed.remember.clone();
         let who = caller.id().to_string();
@@ -171,6 +168,13 @@ impl Registry {
         let image = self.get(caller, id).await?;
         if !image.has_data() && image.status != Status::Deactivated {
             return Ok(None);
+        }
+        // v1's refusal names v1's status words; v2 names its own.
+        if matches!(image.status, Status::Saving | Status::Error) {
+            return Err(AppError::Conflict(format!(
+                "Image {id} is {}: its data is served only while it is active",
+                image.status.as_db()
+            )));
         }
         self.data(caller, id, range).await.map(Some)
     }

@@ -37,8 +37,9 @@ pub(super) async fn show(r: Req) -> Result<HttpResponse, AppError> {
 /// follow) and `schema`.
 pub(super) async fn list(r: Req) -> Result<HttpResponse, AppError> {
     let q = parse_v2_query(r.http.query_string())?;
-    let (page, more) = r.registry().list_v2(r.caller()?, q.listing()).await?;
-    Ok(render::page(&q, &page, more))
+    let sink = render::PageBody::new();
+    let (page, more) = r.registry().list_v2(r.caller()?, q.listing(), sink).await?;
+    Ok(render::page(&q, page, more))
 }
 
 /// `PATCH /v2/images/{id}`: 200 with the whole image (§17.5); a media type

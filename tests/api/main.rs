@@ -49,6 +49,8 @@ mod smoke;
 mod support;
 mod uploads;
 mod util;
+mod v2_bad_input;
 mod v2_basics;
+mod v2_hashes;
 mod v2_images;
 mod v2_members;

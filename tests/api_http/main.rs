@@ -75,8 +75,12 @@ mod support;
 mod uploads;
 #[path = "../api/util.rs"]
 mod util;
+#[path = "../api/v2_bad_input.rs"]
+mod v2_bad_input;
 #[path = "../api/v2_basics.rs"]
 mod v2_basics;
+#[path = "../api/v2_hashes.rs"]
+mod v2_hashes;
 #[path = "../api/v2_images.rs"]
 mod v2_images;
 #[path = "../api/v2_members.rs"]

@@ -2,7 +2,8 @@
 //! catalogue's filters, order and pages; the owner's forms; upload,
 //! register and download; empty states and notices.
 
-use crate::helpers::{WebApp, ALICE, BOB, CAROL};
+use crate::helpers::{Page, WebApp, ALICE, BOB, CAROL};
+use crate::support::images;
 
 #[tokio::test]
 async fn the_catalogue_pages_25_at_a_time_both_ways() {
@@ -634,4 +635,120 @@ async fn a_page_that_does_not_exist_keeps_the_sessions_chrome() {
     page.assert_page(404);
     assert!(page.body.contains("/ui/login\">Log in"), "{}", page.body);
     assert!(!page.body.contains(r#"id="logout""#), "{}", page.body);
+}
+
+/// Bob's view of Alice's images of every kind, and of his own: the
+/// catalogue lists exactly what v1's `GET /images` lists him (own images,
+/// public ones, shared ones where he is a pending or accepted member; not a
+/// rejected membership, not another's community image), its filters cut
+/// that list (so `community` finds only his own: another's opens by its
+/// page, docs/api.md §15), and an image page opens exactly where §17.10
+/// lets him read, as v1's HEAD does.
+#[tokio::test]
+async fn the_catalogue_lists_what_v1_lists_and_pages_open_where_v2_reads() {
+    let app = WebApp::spawn().await;
+    let bob = app.login(BOB.0).await;
+    let mut made = Vec::new();
+    for (name, owner, visibility, bob_member) in [
+        ("alice public", ALICE, "public", None),
+        ("alice accepted", ALICE, "shared", Some("accepted")),
+        ("alice pending", ALICE, "shared", Some("pending")),
+        ("alice rejected", ALICE, "shared", Some("rejected")),
+        ("alice unshared", ALICE, "shared", None),
+        ("alice community", ALICE, "community", None),
+        ("alice private", ALICE, "private", Some("accepted")),
+        ("bob private", BOB, "private", None),
+        ("bob community", BOB, "community", None),
+    ] {
+        let id = app.api_upload(owner, name, b"data", false).await;
+        let sql = format!("UPDATE images SET visibility = '{visibility}' WHERE id = ?1");
+        app.set_state(&id, &sql);
+        if let Some(status) = bob_member {
+            app.set_state(
+                &id,
+                &format!(
+                    "INSERT INTO image_members (image_seq, member, status, created_at, updated_at) \
+                     SELECT seq, 'bob', '{status}', 0, 0 FROM images WHERE id = ?1"
+                ),
+            );
+        }
+        made.push((name, id));
+    }
+    let id_of = |name: &str| made.iter().find(|(n, _)| *n == name).unwrap().1.clone();
+    let v1 = images::get_json(&app.client, &app.address, BOB, "/images").await;
+    let mut v1_ids: Vec<String> = v1
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["id"].as_str().unwrap().to_string())
+        .collect();
+    v1_ids.sort();
+    let listed = [
+        "alice public",
+        "alice accepted",
+        "alice pending",
+        "bob private",
+        "bob community",
+    ];
+    let mut expected: Vec<String> = listed.iter().map(|n| id_of(n)).collect();
+    expected.sort();
+    assert_eq!(v1_ids, expected, "v1's list");
+    let shown = |page: &Page| -> Vec<&str> {
+        made.iter()
+            .filter(|(_, id)| page.body.contains(&format!("/ui/images/{id}\"")))
+            .map(|(n, _)| *n)
+            .collect()
+    };
+    let all = app.page(&bob, "/ui/").await;
+    all.assert_page(200);
+    let mut web: Vec<&str> = shown(&all);
+    web.sort();
+    let mut want = listed.to_vec();
+    want.sort();
+    assert_eq!(web, want, "the catalogue");
+    for (filter, names) in [
+        ("mine", &["bob private", "bob community"][..]),
+        ("shared-with-me", &["alice accepted", "alice pending"]),
+        ("public", &["alice public"]),
+        ("shared", &["alice accepted", "alice pending"]),
+        ("private", &["bob private"]),
+        ("community", &["bob community"]),
+    ] {
+        let page = app.page(&bob, &format!("/ui/?visibility={filter}")).await;
+        page.assert_page(200);
+        let mut got = shown(&page);
+        got.sort();
+        let mut names = names.to_vec();
+        names.sort();
+        assert_eq!(got, names, "{filter}");
+    }
+    for (name, status) in [
+        ("alice public", 200),
+        ("alice accepted", 200),
+        ("alice pending", 200),
+        ("alice rejected", 200),
+        ("alice community", 200),
+        ("alice unshared", 404),
+        ("alice private", 404),
+        ("bob private", 200),
+    ] {
+        let page = app.page(&bob, &format!("/ui/images/{}", id_of(name))).await;
+        page.assert_page(status);
+        let head = app
+            .client
+            .head(format!("{}/images/{}", app.address, id_of(name)))
+            .header("x-auth-token", BOB.0)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(head.status().as_u16(), status, "v1 HEAD of {name}");
+        let v2 = app
+            .client
+            .get(format!("{}/v2/images/{}", app.address, id_of(name)))
+            .header("x-auth-token", BOB.0)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(v2.status().as_u16(), status, "v2 show of {name}");
+    }
 }

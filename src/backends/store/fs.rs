@@ -12,7 +12,7 @@ use super::blocks::Blocks;
 use super::intake::{upload_work, Batches};
 use super::staging::{self, Journal, Staged, StagingLock, STAGING_DIR};
 use super::{blocking, write_error, Inspected, ObjectRead, StoreError};
-use crate::backends::hash::hash_file;
+use crate::backends::hash::{hash_file, hash_file_with};
 use crate::config::HashingAlgorithm;
 use crate::domain::location::Location;
 use crate::domain::object::{CachedHash, ObjectInfo};
@@ -193,6 +193,7 @@ impl FsStore {
             self.fresh_destination(loc)?
         };
         let (size, checksum, md5) = (data.size, data.pithos_hash.clone(), data.md5.clone());
+        let os_hash = data.os_hash.as_ref().map(super::stored_os_hash);
         let journal = data.place(&self.root, &key, &dest).map_err(write_error)?;
         let meta = match std::fs::symlink_metadata(&dest) {
             Ok(meta) if meta.len() == size => meta,
@@ -211,6 +212,7 @@ impl FsStore {
             mtime_ns: mtime_ns(&meta),
             checksum,
             md5,
+            os_hash,
         };
         Ok((hash, journal))
     }
@@ -290,11 +292,13 @@ impl FsStore {
         }
     }
 
-    /// Size and hashes of the object at `loc`, using `cached` to skip hashing
-    /// a file whose size and mtime are unchanged. Blocking.
+    /// Size and hashes of the object at `loc`, the `os_hash` of `algo`
+    /// among them, using `cached` to skip hashing a file whose size and
+    /// mtime are unchanged and whose entry has that `os_hash`. Blocking.
     pub(crate) fn inspect(
         &self,
         loc: &Location,
+        algo: HashingAlgorithm,
         cached: impl Fn(&str) -> Option<CachedHash>,
     ) -> Result<Inspected, StoreError> {
         let missing = || StoreError::Missing(loc.canonical());
@@ -302,33 +306,43 @@ impl FsStore {
         for _ in 0..HASH_ATTEMPTS {
             let before = std::fs::metadata(&path).map_err(|_| missing())?;
             let (size, mtime) = (before.len(), mtime_ns(&before));
-            if let Some(hit) = cached(&rel) {
-                if hit.size == size && hit.mtime_ns == mtime {
-                    return Ok(Inspected {
-                        info: ObjectInfo {
-                            size,
-                            checksum: hit.checksum,
-                            md5: Some(hit.md5),
-                        },
-                        computed: None,
-                    });
-                }
-            }
-            let (read, checksum, md5) = hash_file(&path).map_err(|_| missing())?;
-            let after = std::fs::metadata(&path).map_err(|_| missing())?;
-            if read == size && after.len() == size && mtime_ns(&after) == mtime {
+            let hit = cached(&rel).filter(|hit| {
+                hit.size == size
+                    && hit.mtime_ns == mtime
+                    && hit
+                        .os_hash
+                        .as_ref()
+                        .is_some_and(|h| h.algo == algo.as_str())
+            });
+            if let Some(hit) = hit {
                 return Ok(Inspected {
                     info: ObjectInfo {
                         size,
-                        checksum: checksum.clone(),
-                        md5: Some(md5.clone()),
+                        checksum: hit.checksum,
+                        md5: Some(hit.md5),
                     },
+                    os_hash: hit.os_hash,
+                    computed: None,
+                });
+            }
+            let read = hash_file_with(&path, Some(algo)).map_err(|_| missing())?;
+            let after = std::fs::metadata(&path).map_err(|_| missing())?;
+            if read.size == size && after.len() == size && mtime_ns(&after) == mtime {
+                let os_hash = read.os_hash.as_ref().map(super::stored_os_hash);
+                return Ok(Inspected {
+                    info: ObjectInfo {
+                        size,
+                        checksum: read.checksum.clone(),
+                        md5: Some(read.md5.clone()),
+                    },
+                    os_hash: os_hash.clone(),
                     computed: Some(CachedHash {
                         path: rel,
                         size,
                         mtime_ns: mtime,
-                        checksum,
-                        md5,
+                        checksum: read.checksum,
+                        md5: read.md5,
+                        os_hash,
                     }),
                 });
             }
@@ -394,7 +408,9 @@ mod tests {
         let store = FsStore::open(&root).unwrap();
 
         let loc = Location::parse("pithos://alice/images/a.img").unwrap();
-        let got = store.inspect(&loc, no_cache).unwrap();
+        let got = store
+            .inspect(&loc, HashingAlgorithm::Sha512, no_cache)
+            .unwrap();
         assert_eq!(got.info.size, 3);
         assert_eq!(
             got.info.md5.as_deref(),
@@ -404,15 +420,17 @@ mod tests {
 
         let missing = Location::parse("pithos://alice/images/nope").unwrap();
         assert!(matches!(
-            store.inspect(&missing, no_cache),
+            store.inspect(&missing, HashingAlgorithm::Sha512, no_cache),
             Err(StoreError::Missing(_))
         ));
         let dir_loc = Location::parse("pithos://alice/images/x").unwrap();
         std::fs::create_dir(root.join("alice/images/x")).unwrap();
-        assert!(store.inspect(&dir_loc, no_cache).is_err());
+        assert!(store
+            .inspect(&dir_loc, HashingAlgorithm::Sha512, no_cache)
+            .is_err());
         let link = Location::parse("pithos://alice/images/link").unwrap();
         assert!(matches!(
-            store.inspect(&link, no_cache),
+            store.inspect(&link, HashingAlgorithm::Sha512, no_cache),
             Err(StoreError::OutsideRoot(_))
         ));
     }
@@ -441,19 +459,37 @@ mod tests {
         std::fs::write(dir.path().join("u/c/o"), b"abc").unwrap();
         let store = FsStore::open(dir.path()).unwrap();
         let loc = Location::parse("pithos://u/c/o").unwrap();
-        let first = store.inspect(&loc, no_cache).unwrap().computed.unwrap();
+        let first = store
+            .inspect(&loc, HashingAlgorithm::Sha512, no_cache)
+            .unwrap()
+            .computed
+            .unwrap();
         let fake = CachedHash {
             checksum: "f".repeat(64),
             ..first.clone()
         };
-        let hit = store.inspect(&loc, |_| Some(fake.clone())).unwrap();
+        let hit = store
+            .inspect(&loc, HashingAlgorithm::Sha512, |_| Some(fake.clone()))
+            .unwrap();
         assert_eq!(hit.info.checksum, "f".repeat(64));
         assert!(hit.computed.is_none());
         let stale = CachedHash {
             mtime_ns: first.mtime_ns - 1,
             ..fake.clone()
         };
-        let miss = store.inspect(&loc, |_| Some(stale.clone())).unwrap();
+        let miss = store
+            .inspect(&loc, HashingAlgorithm::Sha512, |_| Some(stale.clone()))
+            .unwrap();
         assert_eq!(miss.info.checksum, first.checksum);
+        // An entry of another algorithm, or of none, is computed afresh.
+        let sha256 = store.inspect(&loc, HashingAlgorithm::Sha256, |_| Some(fake.clone()));
+        let sha256 = sha256.unwrap().os_hash.unwrap();
+        assert_eq!((sha256.algo.as_str(), sha256.value.len()), ("sha256", 64));
+        let bare = CachedHash {
+            os_hash: None,
+            ..fake.clone()
+        };
+        let again = store.inspect(&loc, HashingAlgorithm::Sha512, |_| Some(bare.clone()));
+        assert_eq!(again.unwrap().os_hash, first.os_hash);
     }
 }

@@ -26,6 +26,7 @@ pub(crate) use pithos::PithosStore;
 pub(crate) use space::{Ask, Claim};
 
 use crate::config::HashingAlgorithm;
+use crate::domain::image::OsHash;
 use crate::domain::location::Location;
 use crate::domain::object::{CachedHash, ObjectInfo, Readers};
 use crate::domain::range::ByteRange;
@@ -139,7 +140,11 @@ pub(crate) struct Received {
 #[derive(Debug)]
 enum Held {
     Staged(staging::Finished, Option<blocks::Used>),
-    InPithos { location: Location, token: String },
+    InPithos {
+        location: Location,
+        token: String,
+        os_hash: Option<OsHash>,
+    },
 }
 
 /// Data at its location that the catalogue has not recorded yet: the
@@ -185,6 +190,9 @@ impl Access {
 pub(crate) struct Inspected {
     /// Size and hashes.
     pub(crate) info: ObjectInfo,
+    /// The `os_hash` of the setting's algorithm, where the data was read
+    /// (the `fs` store; registering in Pithos reads none).
+    pub(crate) os_hash: Option<OsHash>,
     /// A freshly computed hash to remember, if one was computed.
     pub(crate) computed: Option<CachedHash>,
 }
@@ -224,11 +232,12 @@ impl ObjectStore {
     }
 
     /// Size and hashes of the object at `loc`, looked up with the caller's
-    /// token. `cached` finds a remembered hash of an fs object (by path).
+    /// token; in the `fs` store with the `os_hash` of `algo`. `cached`
+    /// finds a remembered hash of an fs object (by path).
     pub(crate) async fn inspect<F>(
         &self,
-        loc: &Location,
-        token: &str,
+        (loc, token): (&Location, &str),
+        algo: HashingAlgorithm,
         cached: F,
     ) -> Result<Inspected, StoreError>
     where
@@ -237,7 +246,7 @@ impl ObjectStore {
         match self {
             ObjectStore::Fs(fs) => {
                 let (fs, loc) = (Arc::clone(fs), loc.clone());
-                blocking(move || fs.inspect(&loc, cached)).await
+                blocking(move || fs.inspect(&loc, algo, cached)).await
             }
             ObjectStore::Pithos(p) => p.inspect(loc, token).await,
         }
@@ -294,10 +303,13 @@ impl ObjectStore {
                 Ok(received)
             }
             ObjectStore::Pithos(p) => {
-                let info = p.receive(loc, token, body, limit, accept).await?;
+                let (info, os_hash) = p
+                    .receive((loc, token), body, (limit, os_hash), accept)
+                    .await?;
                 let held = Held::InPithos {
                     location: loc.clone(),
                     token: token.to_string(),
+                    os_hash: os_hash.as_ref().map(stored_os_hash),
                 };
                 Ok(Received { info, held })
             }
@@ -323,7 +335,12 @@ impl ObjectStore {
                     undo: Undo::Journal(journal, used),
                 })
             }
-            (_, Held::InPithos { location, token }) => Ok(Placed {
+            (
+                _,
+                Held::InPithos {
+                    location, token, ..
+                },
+            ) => Ok(Placed {
                 remember: None,
                 undo: Undo::InPithos { location, token },
             }),
@@ -463,12 +480,12 @@ impl Received {
         }
     }
 
-    /// The `os_hash`, where asked for and computed (the fs store's uploads;
-    /// Pithos receives none).
-    pub(crate) fn os_hash(&self) -> Option<&crate::backends::hash::OsHash> {
+    /// The `os_hash`, where asked for: computed as the data streamed in,
+    /// in either store.
+    pub(crate) fn os_hash(&self) -> Option<OsHash> {
         match &self.held {
-            Held::Staged(staged, _) => staged.os_hash.as_ref(),
-            Held::InPithos { .. } => None,
+            Held::Staged(staged, _) => staged.os_hash.as_ref().map(stored_os_hash),
+            Held::InPithos { os_hash, .. } => os_hash.clone(),
         }
     }
 
@@ -486,4 +503,13 @@ pub(crate) async fn blocking<T: Send + 'static>(
     actix_web::web::block(f)
         .await
         .map_err(|e| StoreError::Io(format!("blocking pool: {e}")))?
+}
+
+/// The `os_hash` as the catalogue keeps it: the algorithm by its name, so
+/// a stored value keeps it when the setting changes.
+fn stored_os_hash(h: &crate::backends::hash::OsHash) -> OsHash {
+    OsHash {
+        algo: h.algo.as_str().to_string(),
+        value: h.value.clone(),
+    }
 }

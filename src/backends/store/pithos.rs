@@ -13,8 +13,9 @@ use reqwest::{Method, RequestBuilder, Response, StatusCode};
 
 use super::intake::{upload_work, Batches};
 use super::{Access, Inspected, ObjectRead, StoreError};
-use crate::backends::hash::{ObjectHasher, BLOCK_SIZE};
+use crate::backends::hash::{ObjectHasher, OsHash, BLOCK_SIZE};
 use crate::backends::http::Clients;
+use crate::config::HashingAlgorithm;
 use crate::domain::location::Location;
 use crate::domain::object::{ObjectInfo, Readers};
 use crate::domain::range::ByteRange;
@@ -168,6 +169,8 @@ impl PithosStore {
                 checksum,
                 md5,
             },
+            // Registering in Pithos reads no data (docs/api.md §17.2).
+            os_hash: None,
             computed: None,
         })
     }
@@ -295,12 +298,11 @@ impl PithosStore {
     /// its end, so Pithos never completes the object.
     pub(crate) async fn receive<S, E>(
         &self,
-        loc: &Location,
-        token: &str,
+        (loc, token): (&Location, &str),
         body: S,
-        limit: u64,
+        (limit, os): (u64, Option<HashingAlgorithm>),
         accept: impl FnOnce(&ObjectInfo) -> Result<(), String>,
-    ) -> Result<ObjectInfo, StoreError>
+    ) -> Result<(ObjectInfo, Option<OsHash>), StoreError>
     where
         S: Stream<Item = Result<Bytes, E>> + Unpin,
         E: std::fmt::Display,
@@ -324,7 +326,7 @@ impl PithosStore {
             )));
         let finished = tokio::sync::Notify::new();
         let pump = async {
-            let sent = pump(body, (limit, self.timeout), &tx, accept).await;
+            let sent = pump(body, (limit, self.timeout), (&tx, os), accept).await;
             accepted.store(sent.is_ok(), Ordering::SeqCst);
             drop(tx);
             finished.notify_one();
@@ -332,13 +334,14 @@ impl PithosStore {
         };
         let (sent, answer) =
             futures_util::future::join(pump, self.answer_once_sent(put, &finished)).await;
-        let (info, resp) = match (sent, answer) {
-            (Ok(info), Ok(resp)) => (Some(info), resp),
+        let (info, os_hash, resp) = match (sent, answer) {
+            (Ok((info, os_hash)), Ok(resp)) => (Some(info), os_hash, resp),
             // Pithos stopped reading: its answer says why.
-            (Err(StoreError::Unreachable), Ok(resp)) => (None, resp),
+            (Err(StoreError::Unreachable), Ok(resp)) => (None, None, resp),
             (Err(e), _) | (Ok(_), Err(e)) => return Err(e),
         };
-        self.check_put(loc, token, info, &resp).await
+        let info = self.check_put(loc, token, info, &resp).await?;
+        Ok((info, os_hash))
     }
 
     /// Pithos's answer to an upload's `PUT`: it answers once it has the
@@ -478,9 +481,9 @@ impl PithosStore {
 async fn pump<S, E>(
     body: S,
     (limit, stall): (u64, Duration),
-    tx: &tokio::sync::mpsc::Sender<Bytes>,
+    (tx, os): (&tokio::sync::mpsc::Sender<Bytes>, Option<HashingAlgorithm>),
     accept: impl FnOnce(&ObjectInfo) -> Result<(), String>,
-) -> Result<ObjectInfo, StoreError>
+) -> Result<(ObjectInfo, Option<OsHash>), StoreError>
 where
     S: Stream<Item = Result<Bytes, E>> + Unpin,
     E: std::fmt::Display,
@@ -494,7 +497,7 @@ where
         }
     };
     let mut batches = Batches::new(body, limit);
-    let mut hasher = ObjectHasher::new();
+    let mut hasher = os.map_or_else(ObjectHasher::new, ObjectHasher::with_os_hash);
     let mut held: Vec<Bytes> = Vec::new();
     let mut size = 0u64;
     while let Some(batch) = batches.next().await? {
@@ -511,7 +514,7 @@ where
             send(chunk).await?;
         }
     }
-    let (checksum, md5) = hasher.finish();
+    let (checksum, md5, os_hash) = hasher.finish_all();
     let info = ObjectInfo {
         size,
         checksum,
@@ -521,7 +524,7 @@ where
     for chunk in held {
         send(chunk).await?;
     }
-    Ok(info)
+    Ok((info, os_hash))
 }
 /// The body of an upload's `PUT`: the chunks as they come, ending cleanly
 /// only if every byte was `accepted`, and in an error otherwise, which

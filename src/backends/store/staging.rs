@@ -573,6 +573,7 @@ mod tests {
                 mtime_ns: meta.mtime() * 1_000_000_000 + meta.mtime_nsec(),
                 checksum: String::new(),
                 md5: String::new(),
+                os_hash: None,
             })
         };
         let done = recover(&lock, root.path(), Some(&recorded)).unwrap();

@@ -16,7 +16,7 @@ use crate::db::tx::{CatalogueTx, StoredImage, Visit};
 use crate::domain::ids::ImageId;
 use crate::domain::image::{Examined, Image, OsHash, Status};
 use crate::domain::listing::ListQuery;
-use crate::domain::model::{V2Listing, Visibility};
+use crate::domain::model::{V2ListedImage, V2Listing, Visibility};
 use crate::domain::object::CachedHash;
 use crate::domain::objects::ObjectMeta;
 
@@ -342,8 +342,13 @@ impl CatalogueTx for SqliteTx<'_> {
         Ok(true)
     }
 
-    fn v2_page(&self, caller: &str, q: &V2Listing) -> Result<(Vec<StoredImage>, bool), DbError> {
-        SqliteTx::v2_page(self, caller, q)
+    fn v2_page(
+        &self,
+        caller: &str,
+        q: &V2Listing,
+        visit: &mut dyn FnMut(&V2ListedImage<'_>),
+    ) -> Result<bool, DbError> {
+        SqliteTx::v2_page(self, caller, q, visit)
     }
 
     /// The member ids of an image, sorted.
@@ -436,7 +441,8 @@ impl CatalogueTx for SqliteTx<'_> {
     /// The remembered hash of an fs-store object.
     fn cached_hash(&self, path: &str) -> Result<Option<CachedHash>, DbError> {
         let mut stmt = self.conn.prepare_cached(
-            "SELECT path, size, mtime_ns, checksum, md5 FROM object_hashes WHERE path = ?1",
+            "SELECT path, size, mtime_ns, checksum, md5, os_hash_algo, os_hash_value \
+             FROM object_hashes WHERE path = ?1",
         )?;
         Ok(stmt
             .query_row(params![path], |r| {
@@ -446,6 +452,10 @@ impl CatalogueTx for SqliteTx<'_> {
                     mtime_ns: r.get(2)?,
                     checksum: r.get(3)?,
                     md5: r.get(4)?,
+                    os_hash: match (r.get(5)?, r.get(6)?) {
+                        (Some(algo), Some(value)) => Some(OsHash { algo, value }),
+                        _ => None,
+                    },
                 })
             })
             .optional()?)
@@ -453,12 +463,23 @@ impl CatalogueTx for SqliteTx<'_> {
 
     /// Remembers the hash of an fs-store object.
     fn remember_hash(&self, h: &CachedHash) -> Result<(), DbError> {
-        self.conn.prepare_cached(
-            "INSERT INTO object_hashes (path, size, mtime_ns, checksum, md5) VALUES (?1, ?2, ?3, ?4, ?5) \
+        self.conn
+            .prepare_cached(
+                "INSERT INTO object_hashes (path, size, mtime_ns, checksum, md5, os_hash_algo, \
+             os_hash_value) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) \
              ON CONFLICT (path) DO UPDATE SET size = excluded.size, mtime_ns = excluded.mtime_ns, \
-             checksum = excluded.checksum, md5 = excluded.md5",
-        )?
-        .execute(params![h.path, h.size as i64, h.mtime_ns, h.checksum, h.md5])?;
+             checksum = excluded.checksum, md5 = excluded.md5, \
+             os_hash_algo = excluded.os_hash_algo, os_hash_value = excluded.os_hash_value",
+            )?
+            .execute(params![
+                h.path,
+                h.size as i64,
+                h.mtime_ns,
+                h.checksum,
+                h.md5,
+                h.os_hash.as_ref().map(|o| o.algo.as_str()),
+                h.os_hash.as_ref().map(|o| o.value.as_str()),
+            ])?;
         Ok(())
     }
 

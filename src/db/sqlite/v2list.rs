@@ -6,10 +6,20 @@
 use rusqlite::types::Value as Sql;
 use rusqlite::{params_from_iter, Row};
 
-use super::catalogue::{image_from_row, SqliteTx, COLUMNS, MODEL_COLUMNS, PROPERTIES};
+use super::catalogue::SqliteTx;
 use crate::db::error::DbError;
-use crate::db::tx::StoredImage;
-use crate::domain::model::{MemberStatusCut, TimeOp, V2Listing, V2SortKey, VisibilityCut};
+use crate::domain::model::{
+    MemberStatusCut, TimeOp, V2ListedImage, V2Listing, V2SortKey, VisibilityCut,
+};
+
+/// What a page shows of each image, in `listed_row`'s order: the tags as
+/// one JSON array (sorted: the tag index is read in order), the properties
+/// as the JSON object kept beside their rows.
+const PAGE_COLUMNS: &str = "i.id, i.name, i.status, i.visibility, i.protected, i.os_hidden, \
+    i.owner, i.disk_format, i.container_format, i.min_ram, i.min_disk, i.size, i.virtual_size, \
+    i.checksum, i.md5, i.os_hash_algo, i.os_hash_value, i.created_at, i.updated_at, \
+    (SELECT coalesce(json_group_array(t.tag), '[]') FROM image_tags t WHERE t.image_seq = i.seq), \
+    i.properties_json";
 
 /// A statement being built, with its bound values (`?1` is the caller).
 struct Built {
@@ -164,7 +174,7 @@ fn after_marker(q: &V2Listing) -> String {
 /// The page's statement: at most `limit + 1` rows.
 fn statement(caller: &str, q: &V2Listing) -> Built {
     let mut b = Built {
-        sql: format!("SELECT {COLUMNS}, {PROPERTIES}, {MODEL_COLUMNS} FROM images i"),
+        sql: format!("SELECT {PAGE_COLUMNS} FROM images i"),
         args: vec![Sql::Text(caller.into())],
     };
     if let Some(marker) = &q.marker {
@@ -195,22 +205,67 @@ fn statement(caller: &str, q: &V2Listing) -> Built {
     b
 }
 
+/// A row of `PAGE_COLUMNS`, borrowed. A queued image (or one saving its
+/// first upload) has no data: no size, MD5 or `os_hash`.
+fn listed_row<'a>(row: &'a Row<'_>) -> rusqlite::Result<V2ListedImage<'a>> {
+    let opt = |i: usize| -> rusqlite::Result<Option<&'a str>> {
+        row.get_ref(i)?.as_str_or_null().map_err(|e| {
+            rusqlite::Error::FromSqlConversionFailure(i, rusqlite::types::Type::Text, e.into())
+        })
+    };
+    let text = |i: usize| opt(i).map(Option::unwrap_or_default);
+    let count = |i: usize| -> rusqlite::Result<Option<u64>> {
+        Ok(row.get::<_, Option<i64>>(i)?.map(|n| n.max(0) as u64))
+    };
+    let data = opt(13)?.is_some_and(|c| !c.is_empty());
+    let hash = match (opt(15)?, opt(16)?) {
+        (Some(algo), Some(value)) if data => Some((algo, value)),
+        _ => None,
+    };
+    Ok(V2ListedImage {
+        id: text(0)?,
+        name: text(1)?,
+        status: text(2)?,
+        visibility: text(3)?,
+        protected: row.get(4)?,
+        os_hidden: row.get(5)?,
+        owner: text(6)?,
+        disk_format: opt(7)?.filter(|f| !f.is_empty()),
+        container_format: opt(8)?.filter(|f| !f.is_empty()),
+        min_ram: count(9)?.unwrap_or(0),
+        min_disk: count(10)?.unwrap_or(0),
+        size: count(11)?.filter(|_| data),
+        virtual_size: count(12)?,
+        md5: opt(14)?.filter(|_| data),
+        os_hash: hash,
+        created_at: row.get(17)?,
+        updated_at: row.get(18)?,
+        tags_json: text(19)?,
+        properties_json: text(20)?,
+    })
+}
+
 impl SqliteTx<'_> {
     /// One page of a v2 listing for `caller` (the marker already checked),
-    /// and whether images follow it.
+    /// each image handed to `visit` as its row is read; whether images
+    /// follow it.
     pub(super) fn v2_page(
         &self,
         caller: &str,
         q: &V2Listing,
-    ) -> Result<(Vec<StoredImage>, bool), DbError> {
+        visit: &mut dyn FnMut(&V2ListedImage<'_>),
+    ) -> Result<bool, DbError> {
         let b = statement(caller, q);
         let mut stmt = self.conn.prepare_cached(&b.sql)?;
-        let rows = stmt.query_map(params_from_iter(b.args.iter()), |r: &Row<'_>| {
-            image_from_row(r)
-        })?;
-        let mut page = rows.collect::<Result<Vec<_>, _>>()?;
-        let more = page.len() > q.limit as usize;
-        page.truncate(q.limit as usize);
-        Ok((page, more))
+        let mut rows = stmt.query(params_from_iter(b.args.iter()))?;
+        let mut seen = 0usize;
+        while let Some(row) = rows.next()? {
+            if seen == q.limit as usize {
+                return Ok(true);
+            }
+            visit(&listed_row(row)?);
+            seen += 1;
+        }
+        Ok(false)
     }
 }
