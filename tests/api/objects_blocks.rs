@@ -8,7 +8,8 @@ use serde_json::{json, Value};
 
 use crate::helpers::{ALICE, BOB};
 use crate::objects::{
-    block_hash, blocks_on_disk, call, fs_app, post_blocks, put, put_hashmap, BLOCK,
+    block_hash, blocks_on_disk, call, etag_after_assembly, fs_app, post_blocks, put, put_hashmap,
+    BLOCK,
 };
 use crate::util::{json_with_status, md5_hex, must_header};
 
@@ -74,6 +75,10 @@ async fn a_second_object_with_the_same_blocks_needs_none_uploaded() {
     upload(&app, "/alice/pithos/one.img", ALICE.0, &parts).await;
     let data = parts.concat();
     // The same image again: no block is asked for.
+    // Once one.img's MD5 is known (its first HEAD), the same bytes under
+    // another name have it at once.
+    let one = crate::objects::head(&app, "/alice/pithos/one.img", ALICE.0).await;
+    assert_eq!(must_header(&one, "etag"), md5_hex(&data));
     let done = put_hashmap(&app, "/alice/pithos/two.img", &map_of(&parts)).await;
     assert_eq!(done.status(), 201);
     assert_eq!(must_header(&done, "etag"), md5_hex(&data));
@@ -100,7 +105,10 @@ async fn a_second_object_with_the_same_blocks_needs_none_uploaded() {
     );
     let done = put_hashmap(&app, "/alice/pithos/three.img", &map_of(&build)).await;
     assert_eq!(done.status(), 201);
-    assert_eq!(must_header(&done, "etag"), md5_hex(&build.concat()));
+    assert_eq!(
+        etag_after_assembly(&app, &done, "/alice/pithos/three.img").await,
+        md5_hex(&build.concat())
+    );
     assert_eq!(
         std::fs::read(app.root().join("alice/pithos/three.img")).unwrap(),
         build.concat()
@@ -198,4 +206,81 @@ async fn a_stale_index_entry_is_not_used() {
         std::fs::read(app.root().join("alice/pithos/two.img")).unwrap(),
         parts.concat()
     );
+}
+
+#[tokio::test]
+async fn an_assembly_answers_before_its_md5_and_every_read_has_the_right_one() {
+    let Some(app) = fs_app().await else { return };
+    let parts = blocks(40);
+    let data = parts.concat();
+    let path = "/alice/pithos/owed.img";
+    let missing = json_with_status(put_hashmap(&app, path, &map_of(&parts)).await, 409).await;
+    assert_eq!(missing.as_array().unwrap().len(), 3);
+    for p in &parts {
+        assert_eq!(post_blocks(&app, "alice", "pithos", p).await.status(), 202);
+    }
+    // The 201 comes before the MD5 is read: no ETag, as Pithos without one.
+    let done = put_hashmap(&app, path, &map_of(&parts)).await;
+    assert_eq!(done.status(), 201);
+    assert_eq!(crate::util::header(&done, "etag"), None);
+    assert_eq!(must_header(&done, "x-object-version"), "1");
+    // Every read right after has it right: registration, the listing, HEAD.
+    let image = app
+        .alice()
+        .register("owed.img")
+        .in_container("pithos")
+        .already_there()
+        .json()
+        .await;
+    let id = image["image"]["id"].as_str().unwrap().to_string();
+    let v2 = json_with_status(app.get(&format!("/v2/images/{id}"), ALICE.0).await, 200).await;
+    assert_eq!(v2["checksum"], md5_hex(&data));
+    let list = json_with_status(
+        crate::objects::get(&app, "/alice/pithos?format=json", ALICE.0).await,
+        200,
+    )
+    .await;
+    assert_eq!(list[0]["name"], "owed.img");
+    assert_eq!(list[0]["hash"], md5_hex(&data));
+    let head = crate::objects::head(&app, path, ALICE.0).await;
+    assert_eq!(must_header(&head, "etag"), md5_hex(&data));
+    // The same bytes again, under this name or another: the MD5 is known.
+    for again in [path, "/alice/pithos/again.img"] {
+        let resp = put_hashmap(&app, again, &map_of(&parts)).await;
+        assert_eq!(resp.status(), 201);
+        assert_eq!(must_header(&resp, "etag"), md5_hex(&data), "{again}");
+    }
+    // A hashmap PUT with an ETag to check has it checked before the 201.
+    let mut build = parts.clone();
+    build[2] = vec![7; 10];
+    assert_eq!(
+        post_blocks(&app, "alice", "pithos", &build[2])
+            .await
+            .status(),
+        202
+    );
+    let wrong = md5_hex(b"not it");
+    let refused = call(
+        &app,
+        Method::PUT,
+        "/alice/pithos/checked.img?format=json&hashmap=True",
+        ALICE.0,
+        &[("etag", wrong.as_str())],
+        map_of(&build).to_string().into_bytes(),
+    )
+    .await;
+    assert_eq!(refused.status(), 422);
+    assert!(!app.root().join("alice/pithos/checked.img").exists());
+    let right = md5_hex(&build.concat());
+    let checked = call(
+        &app,
+        Method::PUT,
+        "/alice/pithos/checked.img?format=json&hashmap=True",
+        ALICE.0,
+        &[("etag", right.as_str())],
+        map_of(&build).to_string().into_bytes(),
+    )
+    .await;
+    assert_eq!(checked.status(), 201);
+    assert_eq!(must_header(&checked, "etag"), right);
 }

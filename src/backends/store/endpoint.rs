@@ -137,6 +137,38 @@ impl ObjectStore {
         self.on_fs(move |fs| fs.hash_object(&k, info)).await
     }
 
+    /// Notes that the MD5 of the object at `key`, just written as `info`,
+    /// is owed: it is computed once, by `md5_of`, whoever asks first.
+    pub(crate) fn owe_md5(&self, key: &str, info: FileInfo) {
+        if let ObjectStore::Fs(fs) = self {
+            fs.owe_md5(key, info);
+        }
+    }
+
+    /// The owed MD5 of `key` is recorded; it need not be kept here.
+    pub(crate) fn md5_settled(&self, key: &str, info: FileInfo) {
+        if let ObjectStore::Fs(fs) = self {
+            fs.md5_settled(key, info);
+        }
+    }
+
+    /// The MD5 of the object at `key` while it has `info` (`KeptChanging`
+    /// otherwise): the owed one, computed once, or read through now.
+    pub(crate) async fn md5_of(&self, key: &str, info: FileInfo) -> Result<String, StoreError> {
+        let k = key.to_string();
+        self.on_fs(move |fs| fs.md5_of(&k, info)).await
+    }
+
+    /// Received data with its MD5 computed, where it was owed (a request
+    /// that sent an `ETag` to check).
+    pub(crate) async fn md5_now(&self, mut received: Received) -> Result<Received, StoreError> {
+        blocking(move || {
+            received.md5_now()?;
+            Ok(received)
+        })
+        .await
+    }
+
     /// The hash of each block of the object.
     pub(crate) async fn object_block_hashes(
         &self,
@@ -304,7 +336,7 @@ impl Sources {
 /// its slot, the last cut at the size. An uploaded block is written from
 /// its file; a known one copied from its object by `copy_file_range`.
 /// Nothing is hashed but a block cut short of what its hash covers (the
-/// last, at most); the MD5 is read back at the end (see `finish_known`).
+/// last, at most); the MD5 is owed (see `finish_known`).
 fn assemble(
     fs: &FsStore,
     blocks: &Blocks,
@@ -335,7 +367,7 @@ fn assemble(
     }
     let pithos = crate::backends::hash::pithos_hash_of(&hashes);
     staged
-        .finish_known(pithos)
+        .finish_known(pithos, None)
         .map(Built::Done)
         .map_err(write_error)
 }

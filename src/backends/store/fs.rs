@@ -1,9 +1,10 @@
 //! The offline store: `<root>/<account>/<container>/<object path>` on disk.
 
+use std::collections::HashMap;
 use std::fs::File;
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use bytes::Bytes;
 use futures_util::Stream;
@@ -25,6 +26,23 @@ pub(crate) struct FsStore {
     _staging: Option<StagingLock>,
     /// The object-store endpoint's uploaded blocks (opened to serve).
     blocks: Option<Arc<Blocks>>,
+    /// Objects whose MD5 is being computed after their write (see
+    /// `objects::Md5Slots`).
+    pub(super) md5s: Md5Slots,
+}
+
+/// The objects whose MD5 is owed, by key: an assembly of known blocks is
+/// recorded without it, and it is computed once, after the write is
+/// answered, by whichever comes first of the write's own background pass
+/// and a read that needs it; the others wait for that one.
+#[derive(Default)]
+pub(crate) struct Md5Slots(pub(super) Mutex<HashMap<String, Arc<Md5Slot>>>);
+
+/// One owed MD5: the file it is of, and the MD5 once computed (the lock is
+/// held while it is).
+pub(super) struct Md5Slot {
+    pub(super) info: super::FileInfo,
+    pub(super) md5: Mutex<Option<String>>,
 }
 
 /// How many times hashing is retried when the file changes under it.
@@ -87,6 +105,7 @@ impl FsStore {
             root: canon,
             _staging: None,
             blocks: None,
+            md5s: Default::default(),
         })
     }
 
@@ -192,7 +211,9 @@ impl FsStore {
         } else {
             self.fresh_destination(loc)?
         };
-        let (size, checksum, md5) = (data.size, data.pithos_hash.clone(), data.md5.clone());
+        // An MD5 not known yet is recorded empty: owed (`objects::Md5Slots`).
+        let (size, checksum) = (data.size, data.pithos_hash.clone());
+        let md5 = data.md5.clone().unwrap_or_default();
         let journal = data.place(&self.root, &key, &dest).map_err(write_error)?;
         let meta = match std::fs::symlink_metadata(&dest) {
             Ok(meta) if meta.len() == size => meta,
@@ -304,14 +325,7 @@ impl FsStore {
             let (size, mtime) = (before.len(), mtime_ns(&before));
             if let Some(hit) = cached(&rel) {
                 if hit.size == size && hit.mtime_ns == mtime {
-                    return Ok(Inspected {
-                        info: ObjectInfo {
-                            size,
-                            checksum: hit.checksum,
-                            md5: Some(hit.md5),
-                        },
-                        computed: None,
-                    });
+                    return self.inspected(hit);
                 }
             }
             let (read, checksum, md5) = hash_file(&path).map_err(|_| missing())?;
@@ -334,6 +348,35 @@ impl FsStore {
             }
         }
         Err(StoreError::KeptChanging(loc.canonical()))
+    }
+
+    /// The object as its remembered hash has it; an MD5 still owed (an
+    /// assembly of known blocks, docs/behaviour.md) is computed now, alone,
+    /// and given back to remember.
+    fn inspected(&self, hit: CachedHash) -> Result<Inspected, StoreError> {
+        let info = ObjectInfo {
+            size: hit.size,
+            checksum: hit.checksum.clone(),
+            md5: Some(hit.md5.clone()),
+        };
+        if !hit.md5.is_empty() {
+            return Ok(Inspected {
+                info,
+                computed: None,
+            });
+        }
+        let file = super::FileInfo {
+            size: hit.size,
+            mtime_ns: hit.mtime_ns,
+        };
+        let md5 = self.md5_of(&hit.path, file)?;
+        Ok(Inspected {
+            info: ObjectInfo {
+                md5: Some(md5.clone()),
+                ..info
+            },
+            computed: Some(CachedHash { md5, ..hit }),
+        })
     }
 
     /// Reads the object through and hashes it; `Ok(None)` if it is gone.

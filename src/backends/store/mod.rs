@@ -455,7 +455,7 @@ impl Received {
         let info = ObjectInfo {
             size: staged.size,
             checksum: staged.pithos_hash.clone(),
-            md5: Some(staged.md5.clone()),
+            md5: staged.md5.clone(),
         };
         Received {
             info,
@@ -472,9 +472,22 @@ impl Received {
         }
     }
 
-    /// The MD5 of the data, lower-case hex.
-    pub(crate) fn md5(&self) -> &str {
-        self.info.md5.as_deref().unwrap_or_default()
+    /// Gives the data its MD5, known from elsewhere (an object of the same
+    /// Pithos hash and size: the same bytes).
+    pub(crate) fn know_md5(&mut self, md5: String) {
+        if let Held::Staged(staged, _) = &mut self.held {
+            staged.md5 = Some(md5.clone());
+        }
+        self.info.md5 = Some(md5);
+    }
+
+    /// Computes the MD5 of staged data whose MD5 is owed. Blocking.
+    pub(crate) fn md5_now(&mut self) -> Result<(), StoreError> {
+        if let Held::Staged(staged, _) = &mut self.held {
+            staged.md5_now().map_err(write_error)?;
+            self.info.md5.clone_from(&staged.md5);
+        }
+        Ok(())
     }
 }
 
