@@ -238,6 +238,8 @@ impl FsStore {
 
     /// Where a new image's data goes: inside the root, and free.
     fn fresh_destination(&self, loc: &Location) -> Result<PathBuf, StoreError> {
+        self.inside(&super::object_key(loc))
+            .map_err(|_| StoreError::OutsideRoot(loc.canonical()))?;
         let dest = self.path_of(loc);
         let mut ancestor = dest.parent();
         while let Some(dir) = ancestor {
@@ -293,20 +295,23 @@ impl FsStore {
         &self.root
     }
 
-    /// Resolves a location to a regular file inside the root: `Ok(None)` if
-    /// there is none, `OutsideRoot` if the path leads out (through a symlink).
+    /// The regular file a location names, with its key: `Ok(None)` if
+    /// there is none, `OutsideRoot` if any part of its path under the root
+    /// is a symbolic link, wherever it points (one rule for registering,
+    /// reading, `plankton check` and the object-store endpoint: a link in
+    /// one account's directory must not reach another's files, nor anything
+    /// outside the root).
     fn resolve(&self, loc: &Location) -> Result<Option<(PathBuf, String)>, StoreError> {
-        let path = self.path_of(loc);
-        let Ok(canon) = std::fs::canonicalize(&path) else {
-            return Ok(None);
-        };
-        let rel = match canon.strip_prefix(&self.root) {
+        let key = super::object_key(loc);
+        if key.starts_with('+') {
             // `+staging` and the like are the store's own, never an account.
-            Ok(rel) if !rel.starts_with(STAGING_DIR) => rel.to_string_lossy().into_owned(),
-            _ => return Err(StoreError::OutsideRoot(loc.canonical())),
-        };
-        match std::fs::metadata(&canon) {
-            Ok(m) if m.is_file() => Ok(Some((canon, rel))),
+            return Err(StoreError::OutsideRoot(loc.canonical()));
+        }
+        let path = self
+            .inside(&key)
+            .map_err(|_| StoreError::OutsideRoot(loc.canonical()))?;
+        match std::fs::symlink_metadata(&path) {
+            Ok(m) if m.is_file() => Ok(Some((path, key))),
             _ => Ok(None),
         }
     }
@@ -458,6 +463,45 @@ mod tests {
             store.inspect(&link, no_cache),
             Err(StoreError::OutsideRoot(_))
         ));
+    }
+
+    #[test]
+    fn no_link_anywhere_on_the_path_is_followed_even_inside_the_root() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        std::fs::create_dir_all(root.join("bob/private/deep")).unwrap();
+        std::fs::create_dir_all(root.join("alice/images")).unwrap();
+        std::fs::write(root.join("bob/private/secret.img"), b"bob's").unwrap();
+        std::fs::write(root.join("bob/private/deep/x.img"), b"deep").unwrap();
+        let link = |to: &str, at: &str| std::os::unix::fs::symlink(root.join(to), root.join(at));
+        link("bob/private/secret.img", "alice/images/file.img").unwrap();
+        link("bob/private", "alice/images/dir").unwrap();
+        link("bob/private", "alice/linked").unwrap();
+        link("bob/nothing-there", "alice/images/dangling.img").unwrap();
+        let store = FsStore::open(root).unwrap();
+        for at in [
+            "pithos://alice/images/file.img",
+            "pithos://alice/images/dir/secret.img",
+            "pithos://alice/images/dir/deep/x.img",
+            "pithos://alice/linked/secret.img",
+        ] {
+            let loc = Location::parse(at).unwrap();
+            assert!(
+                matches!(
+                    store.inspect(&loc, no_cache),
+                    Err(StoreError::OutsideRoot(_))
+                ),
+                "{at}"
+            );
+            assert!(store.open_object(&loc, 5).is_err(), "{at}");
+            assert!(store.rehash(&loc).is_err(), "{at}");
+        }
+        let dangling = Location::parse("pithos://alice/images/dangling.img").unwrap();
+        assert!(store.inspect(&dangling, no_cache).is_err());
+        assert!(store.rehash(&dangling).is_err());
+        // The file itself, by its own path, is Bob's to register.
+        let own = Location::parse("pithos://bob/private/secret.img").unwrap();
+        assert_eq!(store.inspect(&own, no_cache).unwrap().info.size, 5);
     }
 
     #[test]

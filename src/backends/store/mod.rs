@@ -117,11 +117,20 @@ pub(crate) enum StoreError {
 /// A failed write into the store: a full disk is the caller's to know
 /// about, anything else is logged.
 pub(crate) fn write_error(e: std::io::Error) -> StoreError {
-    if e.kind() == std::io::ErrorKind::StorageFull || e.raw_os_error() == Some(28) {
+    if is_full(&e) {
         StoreError::NoSpace
     } else {
         StoreError::Io(format!("writing to the store: {e}"))
     }
+}
+
+/// Whether an I/O error says the disk is full (ENOSPC; EDQUOT, a user's
+/// file system quota, is as full for this user).
+pub(crate) fn is_full(e: &std::io::Error) -> bool {
+    matches!(
+        e.kind(),
+        std::io::ErrorKind::StorageFull | std::io::ErrorKind::QuotaExceeded
+    ) || matches!(e.raw_os_error(), Some(28 | 122))
 }
 
 /// Data received for a new object: complete, durable, hashed and accepted,

@@ -52,8 +52,14 @@ fn outside(what: &str) -> StoreError {
     StoreError::OutsideRoot(what.to_string())
 }
 
+/// A file operation's failure: a full disk is the caller's to know (413
+/// "not enough space", as for data), anything else is logged.
 fn io(what: &Path, e: std::io::Error) -> StoreError {
-    StoreError::Io(format!("{}: {e}", what.display()))
+    if super::is_full(&e) {
+        StoreError::NoSpace
+    } else {
+        StoreError::Io(format!("{}: {e}", what.display()))
+    }
 }
 
 /// Syncs a directory, so that the entries made or removed in it survive a crash.
@@ -63,7 +69,7 @@ fn sync_dir(dir: &Path) -> Result<(), StoreError> {
 
 impl FsStore {
     /// `<root>/<rel>`, checked: no part of it that exists is a symbolic link.
-    fn inside(&self, rel: &str) -> Result<PathBuf, StoreError> {
+    pub(super) fn inside(&self, rel: &str) -> Result<PathBuf, StoreError> {
         let mut path = self.root().to_path_buf();
         for part in rel.split('/') {
             path.push(part);
