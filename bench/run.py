@@ -35,8 +35,11 @@ once, each row on a fresh server, and prints wall time, rate and the server's
 resident growth beside `md5sum` + `sha256sum` of the same file; then the
 image API v2's upload (`POST /v2/images`, then `PUT /v2/images/{id}/file`
 with curl) beside `md5sum` + `sha256sum` + `sha512sum` one after another
-(issue 23: within 0.6x of that, growth <= 64 MiB); its last row
-measures `HEAD /images/{id}` with wrk at c=16 on the idle server and again
+(issue 23: within 0.6x of that, growth <= 64 MiB); then kamaki again
+after a first upload on the same server (issue 24): the same file under
+another name, the same file under the same name with `-f`, and a copy
+differing in one 4 MiB block, each with the server's time for its
+requests from its access log; its last row measures `HEAD /images/{id}` with wrk at c=16 on the idle server and again
 while eight curl uploads run. `--soak SECONDS` runs mixed load at c=64.
 """
 import argparse
@@ -1084,11 +1087,17 @@ def register_small(server):
 ACCESS_LOG = "warn,actix_web::middleware::logger=info"
 
 
-def request_seconds(server, method, marker):
-    """The seconds the server's access log gives the `method` requests whose
-    request line holds `marker`, added (how many, seconds)."""
+def log_size(server):
+    return os.path.getsize(os.path.join(server.workdir, "log"))
+
+
+def request_seconds(server, method, marker, since=0):
+    """The seconds the server's access log (from byte `since`) gives the
+    `method` requests whose request line holds `marker`, added (how many,
+    seconds)."""
     n, total = 0, 0.0
     with open(os.path.join(server.workdir, "log"), errors="replace") as f:
+        f.seek(since)
         for line in f:
             if f'"{method} ' not in line or marker not in line:
                 continue
@@ -1125,11 +1134,13 @@ def make_delta_file(src, dst, block=100):
 
 
 def again_row(args, work, label, client, size, baseline):
-    """`kamaki-again` / `kamaki-delta`: on a fresh server, kamaki uploads the
-    file (untimed) and a HEAD waits for its MD5; then, timed, kamaki uploads
-    the same file again under another name, or the one-block delta. The
-    server's part is its access log's time for the requests of the timed
-    upload (the hashmap PUTs; block POSTs apart)."""
+    """`kamaki-again` / `kamaki-same` / `kamaki-delta`: on a fresh server,
+    kamaki uploads the file as `base` (untimed) and a HEAD waits for its MD5;
+    then, timed, kamaki uploads the same file again under another name, or
+    under the same name with `-f` (kamaki's "overwrite / resume"), or the
+    one-block delta under another name. The server's part is its access
+    log's time for the requests of the timed upload (the hashmap PUTs;
+    block POSTs apart)."""
     server = fresh_server(args.binary, work, label, log=ACCESS_LOG)
     port = server.port
     bad = []
@@ -1142,19 +1153,22 @@ def again_row(args, work, label, client, size, baseline):
         if res[0][1] != 0:
             sys.exit(f"{label}: the first upload failed; see {logdir}")
         settled = settle_md5(port, "base", args.md5)
-        path, want = (args.upload_file, args.md5) if client == "kamaki-again" else (args.delta_file, args.delta_md5)
-        argv = [[args.kamaki, "file", "upload", "-N", path, "/images/big-0"]]
+        path, want = (args.delta_file, args.delta_md5) if client == "kamaki-delta" else (args.upload_file, args.md5)
+        name = "base" if client == "kamaki-same" else "big-0"
+        force = ["-f"] if client == "kamaki-same" else []
+        argv = [[args.kamaki, "file", "upload", "-N", *force, path, f"/images/{name}"]]
+        since = log_size(server)
         cpu0 = cpu_s(server.proc.pid)
         with RssSampler(server) as rss:
             wall, results = run_clients(argv, env, logdir)
         cpu = cpu_s(server.proc.pid) - cpu0
         t0 = time.perf_counter()
-        status, etag, length = object_etag(port, "big-0")
+        status, etag, length = object_etag(port, name)
         head_s = time.perf_counter() - t0
         if results[0][1] != 0 or status != 200 or (etag or "").strip('"') != want or length != str(size):
             bad.append(f"exit {results[0][1]}, HEAD {status} ETag {etag} length {length}")
-        puts = request_seconds(server, "PUT", f"/images/big-0?")
-        posts = request_seconds(server, "POST", f"/{USER}/images?")
+        puts = request_seconds(server, "PUT", f"/images/{name}?", since)
+        posts = request_seconds(server, "POST", f"/{USER}/images?", since)
         for b in bad:
             print(f"  {label} {b}; see {logdir}", file=sys.stderr)
     finally:
@@ -1369,6 +1383,7 @@ def run_upload(args):
                 ("v2", "curl, PUT /v2/images/{id}/file, one upload (x md5sum + sha256sum + sha512sum)", 1,
                  "curl-v2"),
                 ("kamaki-again", "kamaki, the same file again (another name)", 1, "kamaki-again"),
+                ("kamaki-same", "kamaki, the same file again (the same name, -f)", 1, "kamaki-same"),
                 ("kamaki-delta", "kamaki, a new build: one 4 MiB block differs (another name)", 1,
                  "kamaki-delta")]
         args.md5 = md5
@@ -1390,7 +1405,7 @@ def run_upload(args):
                 _, m, s = hash_baseline(args.upload_file)
                 base, goal = m + s, 1.0
             load = os.getloadavg()[0]
-            if client in ("kamaki-again", "kamaki-delta"):
+            if client in ("kamaki-again", "kamaki-same", "kamaki-delta"):
                 r = again_row(args, work, key, client, size, base)
                 goal = 0.1
             else:
@@ -1487,12 +1502,13 @@ def main():
     p.add_argument("--upload-mib", type=int, default=1024)
     p.add_argument("--upload-at-once", type=int, default=8)
     p.add_argument("--upload-rows", type=lambda s: s.split(","),
-                   default=["curl", "kamaki", "curl-many", "kamaki-many", "v2", "kamaki-again", "kamaki-delta",
-                            "reads"],
-                   help="which upload rows (curl,kamaki,curl-many,kamaki-many,v2,kamaki-again,kamaki-delta,reads:"
-                        " all; v2 is PUT /v2/images/{id}/file with curl; kamaki-again uploads the file a second"
-                        " time under another name, kamaki-delta a copy with one 4 MiB block changed, each after"
-                        " a first upload of the file on the same server; reads is HEAD at c=16, idle and beside"
+                   default=["curl", "kamaki", "curl-many", "kamaki-many", "v2", "kamaki-again", "kamaki-same",
+                            "kamaki-delta", "reads"],
+                   help="which upload rows (curl,kamaki,curl-many,kamaki-many,v2,kamaki-again,kamaki-same,"
+                        "kamaki-delta,reads: all; v2 is PUT /v2/images/{id}/file with curl; kamaki-again uploads"
+                        " the file a second time under another name, kamaki-same under the same name with -f,"
+                        " kamaki-delta a copy with one 4 MiB block changed under another name, each after a"
+                        " first upload of the file on the same server; reads is HEAD at c=16, idle and beside"
                         " curl, --upload-at-once at once)")
     p.add_argument("--upload-dir", help="where the file and the stores go (default: the temporary directory)")
     p.add_argument("--kamaki", default=os.environ.get("BENCH_KAMAKI", "target/interop-venvs/py27/bin/kamaki"),

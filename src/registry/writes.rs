@@ -335,6 +335,10 @@ impl Registry {
         let _room = self
             .room(caller, Some(loc), Some(map.bytes), map.hashes.clone())
             .await?;
+        let put = match self.same_again(caller, loc, put, &map).await? {
+            Ok(written) => return Ok(Ok(written)),
+            Err(put) => put,
+        };
         loop {
             let known = self.known_blocks(caller, &map).await?;
             let assembled = self.store.assemble(loc, map.clone(), known);
@@ -357,6 +361,59 @@ impl Registry {
                 }
             }
         }
+    }
+
+    /// A hashmap `PUT` of the very bytes the object has (its Pithos hash
+    /// and size, the file unchanged since they were recorded): a new
+    /// version of its metadata alone, with no byte written or synced, and
+    /// the file's `Last-Modified` kept (its bytes did not change). kamaki
+    /// sends that to resume or repeat an upload (`file upload -f`). The
+    /// request back (`Err`) where the bytes differ.
+    async fn same_again(
+        &self,
+        caller: &Caller,
+        loc: &Location,
+        put: PutObject,
+        map: &Hashmap,
+    ) -> Result<Result<Written, PutObject>, AppError> {
+        let key = object_key(loc);
+        let Some(info) = self.object_info(loc).await? else {
+            return Ok(Err(put));
+        };
+        let k = key.clone();
+        let hit = self.db.read(move |tx| Ok(tx.cached_hash(&k)?)).await?;
+        let same = hit.filter(|h| {
+            (h.size, h.mtime_ns) == (info.size, info.mtime_ns)
+                && h.size == map.bytes
+                && h.checksum == crate::backends::hash::pithos_hash_of(&map.hashes)
+        });
+        let Some(hit) = same else {
+            return Ok(Err(put));
+        };
+        let md5 = match (hit.md5.is_empty(), &put.etag) {
+            (false, _) => Some(hit.md5),
+            (true, Some(_)) => Some(self.store.md5_of(&key, info).await.map_err(store_error)?),
+            (true, None) => None,
+        };
+        if let (Some(etag), Some(md5)) = (&put.etag, &md5) {
+            if etag != md5 {
+                return Err(AppError::Unprocessable(format!(
+                    "ETag '{etag}' does not match the MD5 of the data, {md5}"
+                )));
+            }
+        }
+        let _turn = self.locks.lock(&loc.canonical()).await;
+        self.check_write(caller, loc, &put.pre).await?;
+        if self.object_info(loc).await? != Some(info) {
+            // Changed meanwhile: written as any other.
+            return Ok(Err(put));
+        }
+        let meta = self.next_meta(caller, loc, &key, put, None).await?;
+        let version = meta.version;
+        self.db
+            .write(move |tx| Ok(tx.put_object_meta(&key, &meta)?))
+            .await?;
+        Ok(Ok(Written { md5, version }))
     }
 
     /// An assembly's data with its MD5 where it can be had without reading
@@ -471,7 +528,8 @@ impl Registry {
         put: PutObject,
         received: Received,
     ) -> Result<Written, AppError> {
-        self.commit_as(caller, loc, put, received, None, Vec::new())
+        let index = received.block_hashes().to_vec();
+        self.commit_as(caller, loc, put, received, None, index)
             .await
     }
 
@@ -654,6 +712,7 @@ impl Registry {
             ..put
         };
         let keep_uuid = (from.moving && from.source != *loc).then(|| source.meta.uuid.clone());
+        let index = received.block_hashes().to_vec();
         let written = self
             .commit_as(
                 caller,
@@ -661,7 +720,7 @@ impl Registry {
                 put,
                 received,
                 Some((source.meta.meta, keep_uuid)),
-                Vec::new(),
+                index,
             )
             .await?;
         if from.moving && from.source != *loc {

@@ -245,11 +245,29 @@ async fn an_assembly_answers_before_its_md5_and_every_read_has_the_right_one() {
     let head = crate::objects::head(&app, path, ALICE.0).await;
     assert_eq!(must_header(&head, "etag"), md5_hex(&data));
     // The same bytes again, under this name or another: the MD5 is known.
-    for again in [path, "/alice/pithos/again.img"] {
+    // Under the same name (`kamaki file upload -f`), nothing is rewritten:
+    // a new version of the metadata over the same file.
+    use std::os::unix::fs::MetadataExt;
+    let file = app.root().join("alice/pithos/owed.img");
+    let before = std::fs::metadata(&file).unwrap();
+    for (again, version) in [(path, "2"), ("/alice/pithos/again.img", "1")] {
         let resp = put_hashmap(&app, again, &map_of(&parts)).await;
         assert_eq!(resp.status(), 201);
         assert_eq!(must_header(&resp, "etag"), md5_hex(&data), "{again}");
+        assert_eq!(must_header(&resp, "x-object-version"), version, "{again}");
     }
+    let after = std::fs::metadata(&file).unwrap();
+    assert_eq!(
+        (after.ino(), after.mtime_nsec()),
+        (before.ino(), before.mtime_nsec())
+    );
+    let head = crate::objects::head(&app, path, ALICE.0).await;
+    assert_eq!(must_header(&head, "x-object-version"), "2");
+    assert_eq!(must_header(&head, "etag"), md5_hex(&data));
+    assert_eq!(
+        std::fs::read(app.root().join("alice/pithos/again.img")).unwrap(),
+        data
+    );
     // A hashmap PUT with an ETag to check has it checked before the 201.
     let mut build = parts.clone();
     build[2] = vec![7; 10];
@@ -283,4 +301,53 @@ async fn an_assembly_answers_before_its_md5_and_every_read_has_the_right_one() {
     .await;
     assert_eq!(checked.status(), 201);
     assert_eq!(must_header(&checked, "etag"), right);
+}
+
+#[tokio::test]
+async fn plain_puts_and_copies_feed_the_known_blocks_too() {
+    let Some(app) = fs_app().await else { return };
+    let parts = blocks(60);
+    let data = parts.concat();
+    assert_eq!(
+        put(&app, "/alice/pithos/plain.img", ALICE.0, &data)
+            .await
+            .status(),
+        201
+    );
+    // Sent as a body: its blocks are known to a hashmap PUT at once.
+    let done = put_hashmap(&app, "/alice/pithos/from-plain.img", &map_of(&parts)).await;
+    assert_eq!(done.status(), 201);
+    // A copy's destination holds them as well, once the source is gone.
+    let copied = call(
+        &app,
+        Method::PUT,
+        "/alice/pithos/copy.img",
+        ALICE.0,
+        &[
+            ("x-copy-from", "/pithos/plain.img"),
+            ("content-length", "0"),
+        ],
+        Vec::new(),
+    )
+    .await;
+    assert_eq!(copied.status(), 201);
+    for gone in ["plain.img", "from-plain.img"] {
+        let resp = call(
+            &app,
+            Method::DELETE,
+            &format!("/alice/pithos/{gone}"),
+            ALICE.0,
+            &[],
+            Vec::new(),
+        )
+        .await;
+        assert_eq!(resp.status(), 204);
+    }
+    let done = put_hashmap(&app, "/alice/pithos/from-copy.img", &map_of(&parts)).await;
+    assert_eq!(done.status(), 201);
+    assert_eq!(
+        std::fs::read(app.root().join("alice/pithos/from-copy.img")).unwrap(),
+        data
+    );
+    assert!(blocks_on_disk(&app).is_empty(), "no block was uploaded");
 }

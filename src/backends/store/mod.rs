@@ -472,6 +472,15 @@ impl Received {
         }
     }
 
+    /// The hash of each block of the data, in order, where they were
+    /// computed as it was received (an `fs` write of a body); empty else.
+    pub(crate) fn block_hashes(&self) -> &[String] {
+        match &self.held {
+            Held::Staged(staged, _) => &staged.blocks,
+            Held::InPithos { .. } => &[],
+        }
+    }
+
     /// The `os_hash`, where asked for and computed (the fs store's uploads;
     /// Pithos receives none).
     pub(crate) fn os_hash(&self) -> Option<&crate::backends::hash::OsHash> {

@@ -40,6 +40,9 @@ pub(crate) struct Finished {
     pub(crate) pithos_hash: String,
     /// The `os_hash`, when the upload asked for one (docs/api.md §17.2).
     pub(crate) os_hash: Option<OsHash>,
+    /// The hash of each block, in order, where they were computed (data
+    /// received from a body; an assembly's are its hashmap's).
+    pub(crate) blocks: Vec<String>,
 }
 
 impl Staged {
@@ -124,6 +127,7 @@ impl Staged {
             pithos_hash,
             // An object assembled from known blocks is no image upload.
             os_hash: None,
+            blocks: Vec::new(),
         })
     }
 
@@ -131,13 +135,14 @@ impl Staged {
     pub(crate) fn finish(mut self) -> std::io::Result<Finished> {
         self.file.sync_all()?;
         let hasher = std::mem::take(&mut self.hasher);
-        let (pithos_hash, md5, os_hash) = hasher.finish_all();
+        let ((pithos_hash, md5, os_hash), blocks) = hasher.finish_with_blocks();
         Ok(Finished {
             path: self.path.take(),
             size: self.len,
             md5: Some(md5),
             pithos_hash,
             os_hash,
+            blocks,
         })
     }
 }
