@@ -16,7 +16,7 @@ use super::staging::{Finished, Staged};
 use super::{blocking, write_error, FsStore, ObjectRead, ObjectStore, Received, StoreError};
 use crate::backends::hash::BLOCK_SIZE as BLOCK;
 use crate::domain::location::Location;
-use crate::domain::objects::hashmap::Hashmap;
+use crate::domain::objects::hashmap::{Hashmap, EMPTY_HASH};
 use crate::domain::range::ByteRange;
 
 /// What Pithos answers to the endpoint's file work.
@@ -333,8 +333,8 @@ impl Sources {
 }
 
 /// Writes a hashmap's blocks into staging: each block padded with NULs to
-/// its slot, the last cut at the size. An uploaded block is written from
-/// its file; a known one copied from its object by `copy_file_range`.
+/// its slot, the last cut at the size. An uploaded block is copied from
+/// its file, a known one from its object, both by `copy_file_range`.
 /// Nothing is hashed but a block cut short of what its hash covers (the
 /// last, at most); the MD5 is owed (see `finish_known`).
 fn assemble(
@@ -348,8 +348,9 @@ fn assemble(
     let mut hashes = Vec::with_capacity(map.hashes.len());
     for (i, hash) in map.hashes.iter().enumerate() {
         let slot = map.slot(i);
-        let written = match (blocks.read(hash), known.get(hash)) {
-            (Some(data), _) => put_data(&mut staged, &data, slot),
+        let written = match (blocks.open_block(hash), known.get(hash)) {
+            _ if hash == EMPTY_HASH => pad(&mut staged, slot).map(|()| None),
+            (Some((file, len)), _) => put_range(&mut staged, &file, 0, len, slot),
             (None, Some((at, offset, seen))) => {
                 let Some(file) = sources.file(fs, at, *seen) else {
                     return Ok(Built::Stale(at.clone()));
@@ -379,19 +380,12 @@ fn hash_of(data: &[u8]) -> String {
     hex::encode(sha2::Sha256::digest(&data[..end]))
 }
 
-/// Writes an uploaded block (without its trailing NULs) into its slot:
-/// the hash of what was written if the slot cut it short, else `None`.
-fn put_data(staged: &mut Staged, data: &[u8], slot: u64) -> std::io::Result<Option<String>> {
-    let take = (data.len() as u64).min(slot) as usize;
-    staged.append_known(&data[..take])?;
-    pad(staged, slot - take as u64)?;
-    Ok((take < data.len()).then(|| hash_of(&data[..take])))
-}
-
-/// Copies `len` bytes of `file` from `offset` into a slot: as `put_data`.
-/// A slot shorter than the range (the last block of an object whose last
-/// block is another's whole one) is read and hashed, since the bytes cut
-/// may not be NULs.
+/// Copies `len` bytes of `file` from `offset` into a slot (an uploaded
+/// block's file, kept without its trailing NULs, or a range of an object
+/// holding the block), the rest of the slot NULs: the hash of what was
+/// written if the slot cut it short, else `None`. A slot shorter than the
+/// range (the last block of an object whose last block is another's whole
+/// one) is read and hashed, since the bytes cut may not be NULs.
 fn put_range(
     staged: &mut Staged,
     file: &File,
