@@ -35,8 +35,11 @@ once, each row on a fresh server, and prints wall time, rate and the server's
 resident growth beside `md5sum` + `sha256sum` of the same file; then the
 image API v2's upload (`POST /v2/images`, then `PUT /v2/images/{id}/file`
 with curl) beside `md5sum` + `sha256sum` + `sha512sum` one after another
-(issue 23: within 0.6x of that, growth <= 64 MiB); its last row
-measures `HEAD /images/{id}` with wrk at c=16 on the idle server and again
+(issue 23: within 0.6x of that, growth <= 64 MiB); then kamaki again
+after a first upload on the same server (issue 24): the same file under
+another name, the same file under the same name with `-f`, and a copy
+differing in one 4 MiB block, each with the server's time for its
+requests from its access log; its last row measures `HEAD /images/{id}` with wrk at c=16 on the idle server and again
 while eight curl uploads run. `--soak SECONDS` runs mixed load at c=64.
 """
 import argparse
@@ -84,6 +87,8 @@ class Server:
         self.binary, self.workdir, self.port = binary, workdir, port
         self.proc = None
 
+    log = None
+
     def env(self):
         env = dict(os.environ)
         env.update({
@@ -91,7 +96,7 @@ class Server:
             "PLANKTON_DATABASE": os.path.join(self.workdir, "plankton.db"),
             "PLANKTON_IDENTITY__TOKEN_FILE": os.path.join(self.workdir, "tokens"),
             "PLANKTON_STORE__ROOT": os.path.join(self.workdir, "objects"),
-            "RUST_LOG": os.environ.get("BENCH_RUST_LOG", "warn"),
+            "RUST_LOG": self.log or os.environ.get("BENCH_RUST_LOG", "warn"),
         })
         return env
 
@@ -1018,14 +1023,16 @@ def make_upload_file(path, size):
             src.wait()
 
 
-def fresh_server(binary, work, name):
-    """A fresh offline plankton with its own database, store root and token file."""
+def fresh_server(binary, work, name, log=None):
+    """A fresh offline plankton with its own database, store root and token
+    file; `log`, if given, is its RUST_LOG."""
     d = os.path.join(work, name)
     os.makedirs(os.path.join(d, "objects"))
     with open(os.path.join(d, "tokens"), "w") as f:
         f.write(f"{TOKEN} {USER}\n")
     os.chmod(os.path.join(d, "tokens"), 0o600)
     server = Server(binary, d, free_port())
+    server.log = log
     server.start()
     return server
 
@@ -1074,6 +1081,109 @@ def register_small(server):
     if r.status != 200:
         sys.exit(f"registering the small image: {r.status}")
     return r.getheader("x-image-meta-id")
+
+
+# The access log's lines, for the rows that time the server's requests.
+ACCESS_LOG = "warn,actix_web::middleware::logger=info"
+
+
+def log_size(server):
+    return os.path.getsize(os.path.join(server.workdir, "log"))
+
+
+def request_seconds(server, method, marker, since=0):
+    """The seconds the server's access log (from byte `since`) gives the
+    `method` requests whose request line holds `marker`, added (how many,
+    seconds)."""
+    n, total = 0, 0.0
+    with open(os.path.join(server.workdir, "log"), errors="replace") as f:
+        f.seek(since)
+        for line in f:
+            if f'"{method} ' not in line or marker not in line:
+                continue
+            for word in line.split():
+                if word.endswith("ms"):
+                    try:
+                        total += float(word[:-2]) / 1000
+                        n += 1
+                    except ValueError:
+                        pass
+                    break
+    return n, total
+
+
+def settle_md5(port, name, want):
+    """A HEAD of the object until its MD5 is there (it is computed after the
+    201 of an assembly of known blocks); the seconds it waited."""
+    t0 = time.perf_counter()
+    status, etag, _ = object_etag(port, name)
+    if status != 200 or (etag or "").strip('"') != want:
+        sys.exit(f"the first upload of {name}: HEAD {status}, ETag {etag}, not {want}")
+    return time.perf_counter() - t0
+
+
+def make_delta_file(src, dst, block=100):
+    """A copy of `src` whose 4 MiB block number `block` is other bytes: a new
+    build of an image that differs in one block. Its MD5."""
+    shutil.copyfile(src, dst)
+    with open(dst, "r+b") as f:
+        f.seek(block * 4 * MIB)
+        f.write(random.Random(7).randbytes(4 * MIB))
+    subprocess.run(["cat", dst], stdout=subprocess.DEVNULL, check=True)
+    return subprocess.run(["md5sum", dst], capture_output=True, text=True, check=True).stdout.split()[0]
+
+
+def again_row(args, work, label, client, size, baseline):
+    """`kamaki-again` / `kamaki-same` / `kamaki-delta`: on a fresh server,
+    kamaki uploads the file as `base` (untimed) and a HEAD waits for its MD5;
+    then, timed, kamaki uploads the same file again under another name, or
+    under the same name with `-f` (kamaki's "overwrite / resume"), or the
+    one-block delta under another name. The server's part is its access
+    log's time for the requests of the timed upload (the hashmap PUTs;
+    block POSTs apart)."""
+    server = fresh_server(args.binary, work, label, log=ACCESS_LOG)
+    port = server.port
+    bad = []
+    try:
+        logdir = os.path.join(server.workdir, "clients")
+        os.makedirs(logdir)
+        env = kamaki_setup(args.kamaki, os.path.join(server.workdir, "home"), port)
+        first = [[args.kamaki, "file", "upload", "-N", args.upload_file, "/images/base"]]
+        _, res = run_clients(first, env, logdir)
+        if res[0][1] != 0:
+            sys.exit(f"{label}: the first upload failed; see {logdir}")
+        settled = settle_md5(port, "base", args.md5)
+        path, want = (args.delta_file, args.delta_md5) if client == "kamaki-delta" else (args.upload_file, args.md5)
+        name = "base" if client == "kamaki-same" else "big-0"
+        force = ["-f"] if client == "kamaki-same" else []
+        argv = [[args.kamaki, "file", "upload", "-N", *force, path, f"/images/{name}"]]
+        since = log_size(server)
+        cpu0 = cpu_s(server.proc.pid)
+        with RssSampler(server) as rss:
+            wall, results = run_clients(argv, env, logdir)
+        cpu = cpu_s(server.proc.pid) - cpu0
+        t0 = time.perf_counter()
+        status, etag, length = object_etag(port, name)
+        head_s = time.perf_counter() - t0
+        if results[0][1] != 0 or status != 200 or (etag or "").strip('"') != want or length != str(size):
+            bad.append(f"exit {results[0][1]}, HEAD {status} ETag {etag} length {length}")
+        puts = request_seconds(server, "PUT", f"/images/{name}?", since)
+        posts = request_seconds(server, "POST", f"/{USER}/images?", since)
+        for b in bad:
+            print(f"  {label} {b}; see {logdir}", file=sys.stderr)
+    finally:
+        server.stop()
+    if bad:
+        shutil.rmtree(os.path.join(server.workdir, "objects"), ignore_errors=True)
+        args.keep_failed = True
+    elif not args.keep:
+        shutil.rmtree(server.workdir, ignore_errors=True)
+    return {
+        "label": label, "n": 1, "wall": wall, "each": [wall], "client_cpu": results[0][2],
+        "server_cpu": cpu, "before": rss.before, "peak": rss.peak, "bad": len(bad),
+        "ratio": wall / baseline, "mibs": size / MIB / wall, "puts": puts, "posts": posts,
+        "head_s": head_s, "settled": settled,
+    }
 
 
 def upload_row(args, work, label, n, client, size, md5, baseline, before=None, during=None):
@@ -1271,7 +1381,15 @@ def run_upload(args):
                 ("curl-many", f"curl, {args.upload_at_once} at once", args.upload_at_once, "curl"),
                 ("kamaki-many", f"kamaki, {args.upload_at_once} at once", args.upload_at_once, "kamaki"),
                 ("v2", "curl, PUT /v2/images/{id}/file, one upload (x md5sum + sha256sum + sha512sum)", 1,
-                 "curl-v2")]
+                 "curl-v2"),
+                ("kamaki-again", "kamaki, the same file again (another name)", 1, "kamaki-again"),
+                ("kamaki-same", "kamaki, the same file again (the same name, -f)", 1, "kamaki-same"),
+                ("kamaki-delta", "kamaki, a new build: one 4 MiB block differs (another name)", 1,
+                 "kamaki-delta")]
+        args.md5 = md5
+        if "kamaki-delta" in args.upload_rows and kamaki_ok:
+            args.delta_file = os.path.join(work, "delta.img")
+            args.delta_md5 = make_delta_file(args.upload_file, args.delta_file)
         for key, label, n, client in plan:
             if key not in args.upload_rows or n < 1:
                 continue
@@ -1287,7 +1405,11 @@ def run_upload(args):
                 _, m, s = hash_baseline(args.upload_file)
                 base, goal = m + s, 1.0
             load = os.getloadavg()[0]
-            r = upload_row(args, work, key, n, client, size, md5, base)
+            if client in ("kamaki-again", "kamaki-same", "kamaki-delta"):
+                r = again_row(args, work, key, client, size, base)
+                goal = 0.1
+            else:
+                r = upload_row(args, work, key, n, client, size, md5, base)
             r.update(label=label, baseline=base, load=load, goal=goal)
             rows.append(r)
         if "reads" in args.upload_rows and args.upload_at_once >= 1:
@@ -1326,6 +1448,19 @@ def run_upload(args):
             print(f"| {r['label']} | {r['wall']:.2f} | {r['mibs']:.0f} | {r['baseline']:.2f} | {x} | {each} |"
                   f" {r['before'] / 1024:.1f} | {growth:.1f} | {r['server_cpu']:.1f} | {r['client_cpu']:.1f} |"
                   f" {r['load']:.1f} | {ok} | {target} |")
+        again = [r for r in rows if "puts" in r]
+        if again:
+            print()
+            print("| upload | wall s | x baseline | kamaki CPU s | server: hashmap PUTs (n, s) | x baseline |"
+                  " block POSTs (n, s) | server CPU s | the first upload's MD5 settled by a HEAD, s |"
+                  " HEAD after, s | answers |")
+            print("|---|---|---|---|---|---|---|---|---|---|---|")
+            for r in again:
+                (pn, ps), (bn, bs) = r["puts"], r["posts"]
+                ok = "ok" if not r["bad"] else "WRONG"
+                print(f"| {r['label']} | {r['wall']:.2f} | {r['ratio']:.2f} | {r['client_cpu']:.1f} | {pn}, {ps:.2f} |"
+                      f" {ps / r['baseline']:.3f} | {bn}, {bs:.2f} | {r['server_cpu']:.1f} | {r['settled']:.2f} |"
+                      f" {r['head_s']:.2f} | {ok} |")
         if reads:
             print_reads(args, reads)
         print()
@@ -1428,10 +1563,14 @@ def main():
     p.add_argument("--upload-mib", type=int, default=1024)
     p.add_argument("--upload-at-once", type=int, default=8)
     p.add_argument("--upload-rows", type=lambda s: s.split(","),
-                   default=["curl", "kamaki", "curl-many", "kamaki-many", "v2", "reads"],
-                   help="which upload rows (curl,kamaki,curl-many,kamaki-many,v2,reads: all; v2 is PUT"
-                        " /v2/images/{id}/file with curl; reads is HEAD at c=16, idle and beside curl,"
-                        " --upload-at-once at once)")
+                   default=["curl", "kamaki", "curl-many", "kamaki-many", "v2", "kamaki-again", "kamaki-same",
+                            "kamaki-delta", "reads"],
+                   help="which upload rows (curl,kamaki,curl-many,kamaki-many,v2,kamaki-again,kamaki-same,"
+                        "kamaki-delta,reads: all; v2 is PUT /v2/images/{id}/file with curl; kamaki-again uploads"
+                        " the file a second time under another name, kamaki-same under the same name with -f,"
+                        " kamaki-delta a copy with one 4 MiB block changed under another name, each after a"
+                        " first upload of the file on the same server; reads is HEAD at c=16, idle and beside"
+                        " curl, --upload-at-once at once)")
     p.add_argument("--upload-dir", help="where the file and the stores go (default: the temporary directory)")
     p.add_argument("--kamaki", default=os.environ.get("BENCH_KAMAKI", "target/interop-venvs/py27/bin/kamaki"),
                    help="kamaki 0.16 (default: the interop venv's; BENCH_KAMAKI)")

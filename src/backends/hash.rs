@@ -133,6 +133,19 @@ impl ObjectHasher {
     }
 }
 
+impl ObjectHasher {
+    /// Ends the stream as `finish_all` does, also answering the hash of
+    /// each block in order (lower-case hex): what the object store's index
+    /// of known blocks records of an object written from a body.
+    pub(crate) fn finish_with_blocks(mut self) -> ((String, String, Option<OsHash>), Vec<String>) {
+        if self.in_block > 0 {
+            self.finish_block();
+        }
+        let blocks = self.block_hashes.iter().map(hex::encode).collect();
+        (self.finish_all(), blocks)
+    }
+}
+
 /// The hash of each 4 MiB block of a file, in order (the empty file: the
 /// hash of nothing, alone).
 pub(crate) fn block_hashes(path: &Path) -> std::io::Result<Vec<String>> {

@@ -170,7 +170,26 @@ pub(crate) async fn serve(
             "No such route: with the pithos store, the object store is Pithos's".into(),
         ));
     }
-    surface::serve::<Objects>(http, payload, state, lookup.found, ()).await
+    let public = lookup.label == Some(ROUTES[0].label);
+    let mut resp = surface::serve::<Objects>(http, payload, state, lookup.found, ()).await;
+    caching(resp.headers_mut(), public);
+    resp
+}
+
+/// What caches may keep (issue 25, item 9): an answer given to a token is
+/// that user's alone (`private`) and differs by the token it was given to
+/// (`Vary: X-Auth-Token`; a token in the query is part of the URL already).
+/// A public URL's answer is anyone's, so shared caches may keep it, but
+/// must ask again each time (`no-cache`: a 304 by its ETag or date), since
+/// unpublishing must take effect at once.
+fn caching(headers: &mut actix_web::http::header::HeaderMap, public: bool) {
+    use actix_web::http::header::{HeaderValue, CACHE_CONTROL, VARY};
+    if public {
+        headers.insert(CACHE_CONTROL, HeaderValue::from_static("public, no-cache"));
+    } else {
+        headers.insert(CACHE_CONTROL, HeaderValue::from_static("private"));
+        headers.insert(VARY, HeaderValue::from_static("X-Auth-Token"));
+    }
 }
 
 #[cfg(test)]

@@ -129,9 +129,11 @@ pub(super) async fn put(mut r: Req) -> Result<HttpResponse, AppError> {
 }
 
 fn created(w: &Written) -> HttpResponse {
-    HttpResponse::Created()
-        .insert_header(("etag", w.md5.as_str()))
-        .insert_header(("x-object-version", w.version.to_string()))
+    let mut ok = HttpResponse::Created();
+    if let Some(md5) = &w.md5 {
+        ok.insert_header(("etag", md5.as_str()));
+    }
+    ok.insert_header(("x-object-version", w.version.to_string()))
         .finish()
 }
 

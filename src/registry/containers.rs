@@ -155,7 +155,10 @@ impl Registry {
                 },
                 // The body's own error says what went wrong with it.
                 StoreError::Cut(why) => AppError::invalid(why),
-                e @ (StoreError::Unsupported(_) | StoreError::NoBlocks) => store_error(e),
+                // A full disk is the caller's to know (413), as for data.
+                e @ (StoreError::Unsupported(_) | StoreError::NoBlocks | StoreError::NoSpace) => {
+                    store_error(e)
+                }
                 e => AppError::internal(format!("storing a block: {e}")),
             })
     }

@@ -218,30 +218,8 @@ impl Registry {
             if view.hashes.is_some() {
                 continue;
             }
-            let info = view.info;
-            let hashes = match hit.filter(|h| h.size == info.size && h.mtime_ns == info.mtime_ns) {
-                Some(h) => Hashes {
-                    md5: h.md5,
-                    pithos: h.checksum,
-                },
-                None => {
-                    let (pithos, md5) = self
-                        .store
-                        .hash_object(&key, info)
-                        .await
-                        .map_err(store_error)?;
-                    computed.push(CachedHash {
-                        path: key,
-                        size: info.size,
-                        mtime_ns: info.mtime_ns,
-                        checksum: pithos.clone(),
-                        md5: md5.clone(),
-                        // Not computed here: a registration computes it.
-                        os_hash: None,
-                    });
-                    Hashes { md5, pithos }
-                }
-            };
+            let (hashes, fresh) = self.hashes_of(key, view.info, hit).await?;
+            computed.extend(fresh);
             view.hashes = Some(hashes);
         }
         if !computed.is_empty() {
@@ -250,6 +228,50 @@ impl Registry {
                 .await?;
         }
         Ok(views)
+    }
+
+    /// The hashes of the object at `key`, now `info`, given what the
+    /// catalogue remembers of it (`hit`): the remembered ones while the file
+    /// is unchanged; an owed MD5 (recorded empty: an assembly of known
+    /// blocks) computed alone, or waited for; else both read through. The
+    /// second part is what to remember, if anything was computed.
+    async fn hashes_of(
+        &self,
+        key: String,
+        info: FileInfo,
+        hit: Option<CachedHash>,
+    ) -> Result<(Hashes, Option<CachedHash>), AppError> {
+        let hit = hit.filter(|h| h.size == info.size && h.mtime_ns == info.mtime_ns);
+        if let Some(h) = hit {
+            if !h.md5.is_empty() {
+                let hashes = Hashes {
+                    md5: h.md5,
+                    pithos: h.checksum,
+                };
+                return Ok((hashes, None));
+            }
+            let md5 = self.store.md5_of(&key, info).await.map_err(store_error)?;
+            let hashes = Hashes {
+                md5: md5.clone(),
+                pithos: h.checksum.clone(),
+            };
+            return Ok((hashes, Some(CachedHash { md5, ..h })));
+        }
+        let (pithos, md5) = self
+            .store
+            .hash_object(&key, info)
+            .await
+            .map_err(store_error)?;
+        let fresh = CachedHash {
+            path: key,
+            size: info.size,
+            mtime_ns: info.mtime_ns,
+            checksum: pithos.clone(),
+            md5: md5.clone(),
+            // Not computed here: a registration computes it.
+            os_hash: None,
+        };
+        Ok((Hashes { md5, pithos }, Some(fresh)))
     }
 
     /// The containers of an account the caller may see: all of the

@@ -9,6 +9,7 @@ use super::containers::Body;
 use super::objects::{check_owner, precondition_failed, store_error};
 use super::Registry;
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use crate::backends::store::{
     object_key, Ask, Assembled, Claim, FileInfo, KnownBlocks, Received, StoreError,
@@ -54,6 +55,46 @@ fn record(
         None => tx.forget_blocks(key),
     }
 }
+
+/// The remembered MD5 of an object with the Pithos hash and size of
+/// `info`: that of `key` (a re-upload to the same name), or of an object
+/// holding the first block of the same hash at its start.
+fn md5_of_same(
+    tx: &dyn CatalogueTx,
+    key: &str,
+    info: &crate::domain::object::ObjectInfo,
+    first: &str,
+) -> Result<Option<String>, DbError> {
+    let same =
+        |h: &CachedHash| h.checksum == info.checksum && h.size == info.size && !h.md5.is_empty();
+    if let Some(h) = tx.cached_hash(key)?.filter(same) {
+        return Ok(Some(h.md5));
+    }
+    for s in tx.block_sources(&[first.to_string()])? {
+        if s.offset == 0 && s.size == info.size {
+            if let Some(h) = tx.cached_hash(&s.path)?.filter(same) {
+                return Ok(Some(h.md5));
+            }
+        }
+    }
+    Ok(None)
+}
+
+/// Records the owed MD5 of `h`'s object, if the catalogue still has that
+/// file (its size, mtime and Pithos hash) with its MD5 owed.
+fn remember_owed(tx: &dyn CatalogueTx, h: &CachedHash) -> Result<(), DbError> {
+    let owed = tx.cached_hash(&h.path)?.is_some_and(|now| {
+        (now.size, now.mtime_ns, &now.checksum) == (h.size, h.mtime_ns, &h.checksum)
+            && now.md5.is_empty()
+    });
+    if owed {
+        tx.remember_hash(h)?;
+    }
+    Ok(())
+}
+
+/// The MD5 of nothing: an empty object's, a directory object's.
+const EMPTY_MD5: &str = "d41d8cd98f00b204e9800998ecf8427e";
 
 /// The largest hashmap body: enough for a 1 TiB object's 262144 hashes.
 pub(crate) const MAX_HASHMAP_BODY: usize = 32 << 20;
@@ -105,8 +146,11 @@ pub(crate) struct CopyFrom {
 /// An object written.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Written {
-    /// The MD5 of its data.
-    pub(crate) md5: String,
+    /// The MD5 of its data; `None` where it is owed (a hashmap `PUT` of
+    /// blocks the server had: computed after the answer, docs/behaviour.md
+    /// "Known blocks"), and the 201 carries no `ETag`, as Pithos's does not
+    /// when it has no MD5.
+    pub(crate) md5: Option<String>,
     /// Its new version.
     pub(crate) version: u64,
 }
@@ -291,12 +335,19 @@ impl Registry {
         let _room = self
             .room(caller, Some(loc), Some(map.bytes), map.hashes.clone())
             .await?;
+        let put = match self.same_again(caller, loc, put, &map).await? {
+            Ok(written) => return Ok(Ok(written)),
+            Err(put) => put,
+        };
         loop {
             let known = self.known_blocks(caller, &map).await?;
             let assembled = self.store.assemble(loc, map.clone(), known);
             match assembled.await.map_err(store_error)? {
                 Assembled::Missing(missing) => return Ok(Err(missing)),
                 Assembled::Made(received) => {
+                    let first = map.hashes.first().cloned();
+                    let etag = put.etag.is_some();
+                    let received = self.with_md5(loc, received, first, etag).await?;
                     let index = index_of(map.hashes, &received);
                     let written = self.commit_as(caller, loc, put, received, None, index);
                     return Ok(Ok(written.await?));
@@ -310,6 +361,122 @@ impl Registry {
                 }
             }
         }
+    }
+
+    /// A hashmap `PUT` of the very bytes the object has (its Pithos hash
+    /// and size, the file unchanged since they were recorded): a new
+    /// version of its metadata alone, with no byte written or synced, and
+    /// the file's `Last-Modified` kept (its bytes did not change). kamaki
+    /// sends that to resume or repeat an upload (`file upload -f`). The
+    /// request back (`Err`) where the bytes differ.
+    async fn same_again(
+        &self,
+        caller: &Caller,
+        loc: &Location,
+        put: PutObject,
+        map: &Hashmap,
+    ) -> Result<Result<Written, PutObject>, AppError> {
+        let key = object_key(loc);
+        let Some(info) = self.object_info(loc).await? else {
+            return Ok(Err(put));
+        };
+        let k = key.clone();
+        let hit = self.db.read(move |tx| Ok(tx.cached_hash(&k)?)).await?;
+        let same = hit.filter(|h| {
+            (h.size, h.mtime_ns) == (info.size, info.mtime_ns)
+                && h.size == map.bytes
+                && h.checksum == crate::backends::hash::pithos_hash_of(&map.hashes)
+        });
+        let Some(hit) = same else {
+            return Ok(Err(put));
+        };
+        let md5 = match (hit.md5.is_empty(), &put.etag) {
+            (false, _) => Some(hit.md5),
+            (true, Some(_)) => Some(self.store.md5_of(&key, info).await.map_err(store_error)?),
+            (true, None) => None,
+        };
+        if let (Some(etag), Some(md5)) = (&put.etag, &md5) {
+            if etag != md5 {
+                return Err(AppError::Unprocessable(format!(
+                    "ETag '{etag}' does not match the MD5 of the data, {md5}"
+                )));
+            }
+        }
+        let _turn = self.locks.lock(&loc.canonical()).await;
+        self.check_write(caller, loc, &put.pre).await?;
+        if self.object_info(loc).await? != Some(info) {
+            // Changed meanwhile: written as any other.
+            return Ok(Err(put));
+        }
+        let meta = self.next_meta(caller, loc, &key, put, None).await?;
+        let version = meta.version;
+        self.db
+            .write(move |tx| Ok(tx.put_object_meta(&key, &meta)?))
+            .await?;
+        Ok(Ok(Written { md5, version }))
+    }
+
+    /// An assembly's data with its MD5 where it can be had without reading
+    /// it: an object of the same Pithos hash and size has the same bytes
+    /// (the hash names every block, and the size where the last is cut),
+    /// so a remembered MD5 of one (this name's, or an object's that holds
+    /// the first block at its start) is this one's. Else it stays owed,
+    /// unless the request sent an `ETag` to check (`etag`): then it is
+    /// read through now.
+    async fn with_md5(
+        &self,
+        loc: &Location,
+        mut received: Received,
+        first: Option<String>,
+        etag: bool,
+    ) -> Result<Received, AppError> {
+        if received.info.md5.is_some() {
+            return Ok(received);
+        }
+        let (key, info) = (object_key(loc), received.info.clone());
+        let known = match first {
+            None => Some(EMPTY_MD5.to_string()),
+            Some(first) => {
+                let same = move |tx: &dyn CatalogueTx| md5_of_same(tx, &key, &info, &first);
+                self.db.read(move |tx| Ok(same(tx)?)).await?
+            }
+        };
+        match known {
+            Some(md5) => received.know_md5(md5),
+            None if etag => received = self.store.md5_now(received).await.map_err(store_error)?,
+            None => {}
+        }
+        Ok(received)
+    }
+
+    /// Computes the owed MD5 of the object just written as `file` after
+    /// the answer, off the request, and records it unless the object
+    /// changed meanwhile; a read that needs it first computes it instead,
+    /// and this one then takes that one's (`ObjectStore::md5_of`). A
+    /// failure leaves it owed: the next read computes it.
+    fn md5_later(&self, file: CachedHash) {
+        let (store, db) = (Arc::clone(&self.store), self.db.clone());
+        let info = FileInfo {
+            size: file.size,
+            mtime_ns: file.mtime_ns,
+        };
+        store.owe_md5(&file.path, info);
+        actix_web::rt::spawn(async move {
+            match store.md5_of(&file.path, info).await {
+                Ok(md5) => {
+                    let done = CachedHash {
+                        md5,
+                        ..file.clone()
+                    };
+                    let recorded = db.write(move |tx| Ok(remember_owed(tx, &done)?)).await;
+                    if let Err(e) = recorded {
+                        log::warn!("{}: its MD5 could not be recorded: {e}", file.path);
+                    }
+                }
+                Err(e) => log::info!("{}: its MD5 is left for a read: {e}", file.path),
+            }
+            store.md5_settled(&file.path, info);
+        });
     }
 
     /// Where the blocks of `map` are known to be, in objects `caller` may
@@ -361,7 +528,8 @@ impl Registry {
         put: PutObject,
         received: Received,
     ) -> Result<Written, AppError> {
-        self.commit_as(caller, loc, put, received, None, Vec::new())
+        let index = received.block_hashes().to_vec();
+        self.commit_as(caller, loc, put, received, None, index)
             .await
     }
 
@@ -378,9 +546,9 @@ impl Registry {
         from: Option<Inherited>,
         index: Vec<String>,
     ) -> Result<Written, AppError> {
-        let md5 = received.md5().to_string();
-        if let Some(etag) = &put.etag {
-            if *etag != md5 {
+        let md5 = received.info.md5.clone();
+        if let (Some(etag), Some(md5)) = (&put.etag, &md5) {
+            if etag != md5 {
                 return Err(AppError::Unprocessable(format!(
                     "ETag '{etag}' does not match the MD5 of the data received, {md5}"
                 )));
@@ -397,11 +565,15 @@ impl Registry {
             .await
             .map_err(store_error)?;
         let remembered = placed.remember.clone();
+        let owed = remembered.clone().filter(|h| h.md5.is_empty());
         let recorded = self
             .db
             .write(move |tx| Ok(record(tx, &key, &meta, remembered.as_ref(), &index)?))
             .await;
         self.settle(loc, placed, recorded).await?;
+        if let Some(file) = owed {
+            self.md5_later(file);
+        }
         Ok(Written { md5, version })
     }
 
@@ -540,6 +712,7 @@ impl Registry {
             ..put
         };
         let keep_uuid = (from.moving && from.source != *loc).then(|| source.meta.uuid.clone());
+        let index = received.block_hashes().to_vec();
         let written = self
             .commit_as(
                 caller,
@@ -547,7 +720,7 @@ impl Registry {
                 put,
                 received,
                 Some((source.meta.meta, keep_uuid)),
-                Vec::new(),
+                index,
             )
             .await?;
         if from.moving && from.source != *loc {
@@ -646,7 +819,7 @@ impl Registry {
             .write(move |tx| Ok(tx.put_object_meta(&key, &meta)?))
             .await?;
         Ok(Written {
-            md5: "d41d8cd98f00b204e9800998ecf8427e".to_string(),
+            md5: Some(EMPTY_MD5.to_string()),
             version,
         })
     }

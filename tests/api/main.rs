@@ -39,6 +39,7 @@ mod objects;
 mod objects_blocks;
 mod objects_copy;
 mod objects_defects;
+mod objects_links;
 mod objects_pithos;
 mod pithos_hash;
 mod registration;

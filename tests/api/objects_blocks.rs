@@ -8,7 +8,8 @@ use serde_json::{json, Value};
 
 use crate::helpers::{ALICE, BOB};
 use crate::objects::{
-    block_hash, blocks_on_disk, call, fs_app, post_blocks, put, put_hashmap, BLOCK,
+    block_hash, blocks_on_disk, call, etag_after_assembly, fs_app, post_blocks, put, put_hashmap,
+    BLOCK,
 };
 use crate::util::{json_with_status, md5_hex, must_header};
 
@@ -74,6 +75,10 @@ async fn a_second_object_with_the_same_blocks_needs_none_uploaded() {
     upload(&app, "/alice/pithos/one.img", ALICE.0, &parts).await;
     let data = parts.concat();
     // The same image again: no block is asked for.
+    // Once one.img's MD5 is known (its first HEAD), the same bytes under
+    // another name have it at once.
+    let one = crate::objects::head(&app, "/alice/pithos/one.img", ALICE.0).await;
+    assert_eq!(must_header(&one, "etag"), md5_hex(&data));
     let done = put_hashmap(&app, "/alice/pithos/two.img", &map_of(&parts)).await;
     assert_eq!(done.status(), 201);
     assert_eq!(must_header(&done, "etag"), md5_hex(&data));
@@ -100,7 +105,10 @@ async fn a_second_object_with_the_same_blocks_needs_none_uploaded() {
     );
     let done = put_hashmap(&app, "/alice/pithos/three.img", &map_of(&build)).await;
     assert_eq!(done.status(), 201);
-    assert_eq!(must_header(&done, "etag"), md5_hex(&build.concat()));
+    assert_eq!(
+        etag_after_assembly(&app, &done, "/alice/pithos/three.img").await,
+        md5_hex(&build.concat())
+    );
     assert_eq!(
         std::fs::read(app.root().join("alice/pithos/three.img")).unwrap(),
         build.concat()
@@ -198,4 +206,148 @@ async fn a_stale_index_entry_is_not_used() {
         std::fs::read(app.root().join("alice/pithos/two.img")).unwrap(),
         parts.concat()
     );
+}
+
+#[tokio::test]
+async fn an_assembly_answers_before_its_md5_and_every_read_has_the_right_one() {
+    let Some(app) = fs_app().await else { return };
+    let parts = blocks(40);
+    let data = parts.concat();
+    let path = "/alice/pithos/owed.img";
+    let missing = json_with_status(put_hashmap(&app, path, &map_of(&parts)).await, 409).await;
+    assert_eq!(missing.as_array().unwrap().len(), 3);
+    for p in &parts {
+        assert_eq!(post_blocks(&app, "alice", "pithos", p).await.status(), 202);
+    }
+    // The 201 comes before the MD5 is read: no ETag, as Pithos without one.
+    let done = put_hashmap(&app, path, &map_of(&parts)).await;
+    assert_eq!(done.status(), 201);
+    assert_eq!(crate::util::header(&done, "etag"), None);
+    assert_eq!(must_header(&done, "x-object-version"), "1");
+    // Every read right after has it right: registration, the listing, HEAD.
+    let image = app
+        .alice()
+        .register("owed.img")
+        .in_container("pithos")
+        .already_there()
+        .json()
+        .await;
+    let id = image["image"]["id"].as_str().unwrap().to_string();
+    let v2 = json_with_status(app.get(&format!("/v2/images/{id}"), ALICE.0).await, 200).await;
+    assert_eq!(v2["checksum"], md5_hex(&data));
+    let list = json_with_status(
+        crate::objects::get(&app, "/alice/pithos?format=json", ALICE.0).await,
+        200,
+    )
+    .await;
+    assert_eq!(list[0]["name"], "owed.img");
+    assert_eq!(list[0]["hash"], md5_hex(&data));
+    let head = crate::objects::head(&app, path, ALICE.0).await;
+    assert_eq!(must_header(&head, "etag"), md5_hex(&data));
+    // The same bytes again, under this name or another: the MD5 is known.
+    // Under the same name (`kamaki file upload -f`), nothing is rewritten:
+    // a new version of the metadata over the same file.
+    use std::os::unix::fs::MetadataExt;
+    let file = app.root().join("alice/pithos/owed.img");
+    let before = std::fs::metadata(&file).unwrap();
+    for (again, version) in [(path, "2"), ("/alice/pithos/again.img", "1")] {
+        let resp = put_hashmap(&app, again, &map_of(&parts)).await;
+        assert_eq!(resp.status(), 201);
+        assert_eq!(must_header(&resp, "etag"), md5_hex(&data), "{again}");
+        assert_eq!(must_header(&resp, "x-object-version"), version, "{again}");
+    }
+    let after = std::fs::metadata(&file).unwrap();
+    assert_eq!(
+        (after.ino(), after.mtime_nsec()),
+        (before.ino(), before.mtime_nsec())
+    );
+    let head = crate::objects::head(&app, path, ALICE.0).await;
+    assert_eq!(must_header(&head, "x-object-version"), "2");
+    assert_eq!(must_header(&head, "etag"), md5_hex(&data));
+    assert_eq!(
+        std::fs::read(app.root().join("alice/pithos/again.img")).unwrap(),
+        data
+    );
+    // A hashmap PUT with an ETag to check has it checked before the 201.
+    let mut build = parts.clone();
+    build[2] = vec![7; 10];
+    assert_eq!(
+        post_blocks(&app, "alice", "pithos", &build[2])
+            .await
+            .status(),
+        202
+    );
+    let wrong = md5_hex(b"not it");
+    let refused = call(
+        &app,
+        Method::PUT,
+        "/alice/pithos/checked.img?format=json&hashmap=True",
+        ALICE.0,
+        &[("etag", wrong.as_str())],
+        map_of(&build).to_string().into_bytes(),
+    )
+    .await;
+    assert_eq!(refused.status(), 422);
+    assert!(!app.root().join("alice/pithos/checked.img").exists());
+    let right = md5_hex(&build.concat());
+    let checked = call(
+        &app,
+        Method::PUT,
+        "/alice/pithos/checked.img?format=json&hashmap=True",
+        ALICE.0,
+        &[("etag", right.as_str())],
+        map_of(&build).to_string().into_bytes(),
+    )
+    .await;
+    assert_eq!(checked.status(), 201);
+    assert_eq!(must_header(&checked, "etag"), right);
+}
+
+#[tokio::test]
+async fn plain_puts_and_copies_feed_the_known_blocks_too() {
+    let Some(app) = fs_app().await else { return };
+    let parts = blocks(60);
+    let data = parts.concat();
+    assert_eq!(
+        put(&app, "/alice/pithos/plain.img", ALICE.0, &data)
+            .await
+            .status(),
+        201
+    );
+    // Sent as a body: its blocks are known to a hashmap PUT at once.
+    let done = put_hashmap(&app, "/alice/pithos/from-plain.img", &map_of(&parts)).await;
+    assert_eq!(done.status(), 201);
+    // A copy's destination holds them as well, once the source is gone.
+    let copied = call(
+        &app,
+        Method::PUT,
+        "/alice/pithos/copy.img",
+        ALICE.0,
+        &[
+            ("x-copy-from", "/pithos/plain.img"),
+            ("content-length", "0"),
+        ],
+        Vec::new(),
+    )
+    .await;
+    assert_eq!(copied.status(), 201);
+    for gone in ["plain.img", "from-plain.img"] {
+        let resp = call(
+            &app,
+            Method::DELETE,
+            &format!("/alice/pithos/{gone}"),
+            ALICE.0,
+            &[],
+            Vec::new(),
+        )
+        .await;
+        assert_eq!(resp.status(), 204);
+    }
+    let done = put_hashmap(&app, "/alice/pithos/from-copy.img", &map_of(&parts)).await;
+    assert_eq!(done.status(), 201);
+    assert_eq!(
+        std::fs::read(app.root().join("alice/pithos/from-copy.img")).unwrap(),
+        data
+    );
+    assert!(blocks_on_disk(&app).is_empty(), "no block was uploaded");
 }

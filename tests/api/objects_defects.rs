@@ -146,6 +146,10 @@ async fn uploaded_blocks_count_against_the_quota_until_consumed() {
         put_hashmap(&app, "/alice/pithos/a", &map).await.status(),
         201
     );
+    // (Its MD5, owed after the 201, is settled by a read before the next
+    // refusal compares the catalogue.)
+    let a = crate::objects::head(&app, "/alice/pithos/a", ALICE.0).await;
+    assert_eq!(a.status(), 200);
     // ... and then the quota is the object's alone.
     refused(&app, 413, put(&app, "/alice/pithos/x", ALICE.0, b"1")).await;
     assert_eq!(
@@ -198,4 +202,180 @@ async fn writes_at_once_never_add_up_past_the_quota() {
     go.send(()).unwrap();
     assert_eq!(slow.await.unwrap().unwrap().status(), 201);
     assert!(!app.root().join("alice/pithos/other").exists());
+}
+
+/// A small ext4 file system mounted from a file (loop device), unmounted
+/// when dropped: a real full disk. `None` where mounting is not allowed
+/// (not root), so the test says it is skipped.
+struct SmallDisk {
+    dir: tempfile::TempDir,
+}
+
+impl SmallDisk {
+    fn mount(mib: u64) -> Option<SmallDisk> {
+        let dir = tempfile::tempdir().unwrap();
+        let image = dir.path().join("disk.img");
+        let mnt = dir.path().join("mnt");
+        std::fs::create_dir(&mnt).unwrap();
+        std::fs::File::create(&image)
+            .unwrap()
+            .set_len(mib << 20)
+            .unwrap();
+        let run = |cmd: &str, args: &[&std::ffi::OsStr]| {
+            std::process::Command::new(cmd)
+                .args(args)
+                .stderr(std::process::Stdio::null())
+                .status()
+                .is_ok_and(|s| s.success())
+        };
+        let made = run("mkfs.ext4", &["-q".as_ref(), image.as_os_str()]);
+        (made
+            && run(
+                "mount",
+                &[
+                    "-o".as_ref(),
+                    "loop".as_ref(),
+                    image.as_os_str(),
+                    mnt.as_os_str(),
+                ],
+            ))
+        .then_some(SmallDisk { dir })
+    }
+
+    fn path(&self) -> std::path::PathBuf {
+        self.dir.path().join("mnt")
+    }
+
+    /// Fills the disk with one file; removing it gives the space back.
+    fn fill(&self) -> std::path::PathBuf {
+        use std::io::Write;
+        let filler = self.path().join("filler");
+        let mut f = std::fs::File::create(&filler).unwrap();
+        for size in [1 << 20, 4 << 10, 1] {
+            let chunk = vec![7u8; size];
+            while f.write_all(&chunk).and_then(|()| f.sync_data()).is_ok() {}
+        }
+        filler
+    }
+}
+
+impl Drop for SmallDisk {
+    fn drop(&mut self) {
+        // Lazily: the server may still hold its database open.
+        let _ = std::process::Command::new("umount")
+            .arg("-l")
+            .arg(self.path())
+            .status();
+    }
+}
+
+/// A write on the endpoint: method, path, body, headers.
+type Write = (
+    &'static str,
+    &'static str,
+    Vec<u8>,
+    Vec<(&'static str, &'static str)>,
+);
+
+/// Runs `writes` on a server whose database and store root are on a small
+/// disk that is then filled: each is refused with 413 (or 503) and changes
+/// nothing, or succeeds, never 500; with the space back, each succeeds.
+async fn on_a_full_disk(writes: Vec<Write>) {
+    let Some(disk) = SmallDisk::mount(24) else {
+        eprintln!("skipped: mounting a small file system needs root (mkfs.ext4, mount -o loop)");
+        return;
+    };
+    let (root, db) = (disk.path().join("objects"), disk.path().join("plankton.db"));
+    std::fs::create_dir(&root).unwrap();
+    let app = TestApp::spawn_with(|s| {
+        s.store.root = root.clone();
+        s.database = db.clone();
+    })
+    .await;
+    if !served(&app).await {
+        return;
+    }
+    assert_eq!(
+        put(&app, "/alice/pithos/a", ALICE.0, b"before")
+            .await
+            .status(),
+        201
+    );
+    let filler = disk.fill();
+    for (method, path, body, headers) in &writes {
+        let method = Method::from_bytes(method.as_bytes()).unwrap();
+        let before = snapshot(&app);
+        let resp = call(&app, method, path, ALICE.0, headers, body.clone()).await;
+        let status = resp.status().as_u16();
+        assert!(
+            matches!(status, 200..=299 | 413 | 503),
+            "{path}: {status} on a full disk"
+        );
+        if matches!(status, 413 | 503) {
+            assert_eq!(snapshot(&app), before, "{path}: refused, nothing changed");
+        }
+    }
+    std::fs::remove_file(&filler).unwrap();
+    for (method, path, body, headers) in writes {
+        let method = Method::from_bytes(method.as_bytes()).unwrap();
+        let resp = call(&app, method, path, ALICE.0, &headers, body).await;
+        assert!(
+            resp.status().is_success(),
+            "{path}: {} with space back",
+            resp.status()
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_full_disk_refuses_containers_and_data_with_413_and_they_resume_with_space() {
+    on_a_full_disk(vec![
+        ("PUT", "/alice/full", Vec::new(), vec![]),
+        ("PUT", "/alice/pithos/b", b"data".to_vec(), vec![]),
+        (
+            "POST",
+            "/alice/pithos?update",
+            b"block".to_vec(),
+            vec![("content-type", "application/octet-stream")],
+        ),
+        (
+            "PUT",
+            "/alice/pithos/assembled?format=json&hashmap=True",
+            json!({"bytes": 6, "hashes": [crate::objects::block_hash(b"before")]})
+                .to_string()
+                .into_bytes(),
+            vec![],
+        ),
+        (
+            "PUT",
+            "/alice/pithos/copy",
+            Vec::new(),
+            vec![("x-copy-from", "/pithos/a")],
+        ),
+    ])
+    .await;
+}
+
+/// Catalogue writes alone (metadata, a directory object): their full disk
+/// is SQLite's SQLITE_FULL, mapped by `DbError` for every catalogue write
+/// (issue 25 item 8, the image and member writes' helper): run with
+/// `--ignored` until that mapping is merged.
+#[tokio::test]
+#[ignore = "needs the DbError mapping of a full disk (issue 25, item 8) from the branch that owns db/"]
+async fn a_full_disk_refuses_object_metadata_writes_without_500() {
+    on_a_full_disk(vec![
+        (
+            "POST",
+            "/alice/pithos/a",
+            Vec::new(),
+            vec![("x-object-meta-k", "v")],
+        ),
+        (
+            "PUT",
+            "/alice/pithos/dir",
+            Vec::new(),
+            vec![("content-type", "application/directory")],
+        ),
+    ])
+    .await;
 }

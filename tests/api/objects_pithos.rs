@@ -359,3 +359,86 @@ async fn sharers_and_the_shared_and_public_filters() {
     assert_eq!(names("public").await, ["pub"]);
     assert_eq!(names("").await, ["plain", "pub", "s"]);
 }
+
+/// `Cache-Control` and `Vary` of an answer.
+fn caching(resp: &reqwest::Response) -> (Option<String>, Option<String>) {
+    (header(resp, "cache-control"), header(resp, "vary"))
+}
+
+#[tokio::test]
+async fn answers_to_a_token_are_private_and_vary_on_it_public_urls_revalidate() {
+    let Some(app) = fs_app().await else { return };
+    assert_eq!(
+        put(&app, "/alice/pithos/c", ALICE.0, b"cached?")
+            .await
+            .status(),
+        201
+    );
+    let private = (
+        Some("private".to_string()),
+        Some("X-Auth-Token".to_string()),
+    );
+    let etag = must_header(&head(&app, "/alice/pithos/c", ALICE.0).await, "etag");
+    for (what, resp) in [
+        ("HEAD", head(&app, "/alice/pithos/c", ALICE.0).await),
+        ("GET", get(&app, "/alice/pithos/c", ALICE.0).await),
+        (
+            "GET by a query token",
+            app.client
+                .get(app.url(&format!(
+                    "{}?X-Auth-Token={}",
+                    crate::objects::os("/alice/pithos/c"),
+                    ALICE.0
+                )))
+                .send()
+                .await
+                .unwrap(),
+        ),
+        (
+            "304",
+            call(
+                &app,
+                Method::GET,
+                "/alice/pithos/c",
+                ALICE.0,
+                &[("if-none-match", etag.as_str())],
+                Vec::new(),
+            )
+            .await,
+        ),
+        (
+            "hashmap",
+            get(&app, "/alice/pithos/c?hashmap=True&format=json", ALICE.0).await,
+        ),
+        (
+            "listing",
+            get(&app, "/alice/pithos?format=json", ALICE.0).await,
+        ),
+        ("account", get(&app, "/alice?format=json", ALICE.0).await),
+        (
+            "refusal",
+            get(&app, "/alice/pithos/c", crate::helpers::BOB.0).await,
+        ),
+    ] {
+        assert!(
+            matches!(resp.status().as_u16(), 200 | 304 | 403),
+            "{what}: {}",
+            resp.status()
+        );
+        assert_eq!(caching(&resp), private, "{what}");
+    }
+    assert_eq!(publish(&app, "/alice/pithos/c", "true").await, 202);
+    let url = must_header(
+        &head(&app, "/alice/pithos/c", ALICE.0).await,
+        "x-object-public",
+    );
+    let anyone = anonymous(&app, &public_path(&app, &url), None).await;
+    assert_eq!(anyone.status(), 200);
+    assert_eq!(
+        caching(&anyone),
+        (Some("public, no-cache".to_string()), None)
+    );
+    assert_eq!(publish(&app, "/alice/pithos/c", "false").await, 202);
+    let gone = anonymous(&app, &public_path(&app, &url), None).await;
+    assert_eq!(gone.status(), 404);
+}

@@ -16,7 +16,7 @@ use super::staging::{Finished, Staged};
 use super::{blocking, write_error, FsStore, ObjectRead, ObjectStore, Received, StoreError};
 use crate::backends::hash::BLOCK_SIZE as BLOCK;
 use crate::domain::location::Location;
-use crate::domain::objects::hashmap::Hashmap;
+use crate::domain::objects::hashmap::{Hashmap, EMPTY_HASH};
 use crate::domain::range::ByteRange;
 
 /// What Pithos answers to the endpoint's file work.
@@ -135,6 +135,38 @@ impl ObjectStore {
     ) -> Result<(String, String), StoreError> {
         let k = key.to_string();
         self.on_fs(move |fs| fs.hash_object(&k, info)).await
+    }
+
+    /// Notes that the MD5 of the object at `key`, just written as `info`,
+    /// is owed: it is computed once, by `md5_of`, whoever asks first.
+    pub(crate) fn owe_md5(&self, key: &str, info: FileInfo) {
+        if let ObjectStore::Fs(fs) = self {
+            fs.owe_md5(key, info);
+        }
+    }
+
+    /// The owed MD5 of `key` is recorded; it need not be kept here.
+    pub(crate) fn md5_settled(&self, key: &str, info: FileInfo) {
+        if let ObjectStore::Fs(fs) = self {
+            fs.md5_settled(key, info);
+        }
+    }
+
+    /// The MD5 of the object at `key` while it has `info` (`KeptChanging`
+    /// otherwise): the owed one, computed once, or read through now.
+    pub(crate) async fn md5_of(&self, key: &str, info: FileInfo) -> Result<String, StoreError> {
+        let k = key.to_string();
+        self.on_fs(move |fs| fs.md5_of(&k, info)).await
+    }
+
+    /// Received data with its MD5 computed, where it was owed (a request
+    /// that sent an `ETag` to check).
+    pub(crate) async fn md5_now(&self, mut received: Received) -> Result<Received, StoreError> {
+        blocking(move || {
+            received.md5_now()?;
+            Ok(received)
+        })
+        .await
     }
 
     /// The hash of each block of the object.
@@ -301,10 +333,10 @@ impl Sources {
 }
 
 /// Writes a hashmap's blocks into staging: each block padded with NULs to
-/// its slot, the last cut at the size. An uploaded block is written from
-/// its file; a known one copied from its object by `copy_file_range`.
+/// its slot, the last cut at the size. An uploaded block is copied from
+/// its file, a known one from its object, both by `copy_file_range`.
 /// Nothing is hashed but a block cut short of what its hash covers (the
-/// last, at most); the MD5 is read back at the end (see `finish_known`).
+/// last, at most); the MD5 is owed (see `finish_known`).
 fn assemble(
     fs: &FsStore,
     blocks: &Blocks,
@@ -316,8 +348,9 @@ fn assemble(
     let mut hashes = Vec::with_capacity(map.hashes.len());
     for (i, hash) in map.hashes.iter().enumerate() {
         let slot = map.slot(i);
-        let written = match (blocks.read(hash), known.get(hash)) {
-            (Some(data), _) => put_data(&mut staged, &data, slot),
+        let written = match (blocks.open_block(hash), known.get(hash)) {
+            _ if hash == EMPTY_HASH => pad(&mut staged, slot).map(|()| None),
+            (Some((file, len)), _) => put_range(&mut staged, &file, 0, len, slot),
             (None, Some((at, offset, seen))) => {
                 let Some(file) = sources.file(fs, at, *seen) else {
                     return Ok(Built::Stale(at.clone()));
@@ -335,7 +368,7 @@ fn assemble(
     }
     let pithos = crate::backends::hash::pithos_hash_of(&hashes);
     staged
-        .finish_known(pithos)
+        .finish_known(pithos, None)
         .map(Built::Done)
         .map_err(write_error)
 }
@@ -347,19 +380,12 @@ fn hash_of(data: &[u8]) -> String {
     hex::encode(sha2::Sha256::digest(&data[..end]))
 }
 
-/// Writes an uploaded block (without its trailing NULs) into its slot:
-/// the hash of what was written if the slot cut it short, else `None`.
-fn put_data(staged: &mut Staged, data: &[u8], slot: u64) -> std::io::Result<Option<String>> {
-    let take = (data.len() as u64).min(slot) as usize;
-    staged.append_known(&data[..take])?;
-    pad(staged, slot - take as u64)?;
-    Ok((take < data.len()).then(|| hash_of(&data[..take])))
-}
-
-/// Copies `len` bytes of `file` from `offset` into a slot: as `put_data`.
-/// A slot shorter than the range (the last block of an object whose last
-/// block is another's whole one) is read and hashed, since the bytes cut
-/// may not be NULs.
+/// Copies `len` bytes of `file` from `offset` into a slot (an uploaded
+/// block's file, kept without its trailing NULs, or a range of an object
+/// holding the block), the rest of the slot NULs: the hash of what was
+/// written if the slot cut it short, else `None`. A slot shorter than the
+/// range (the last block of an object whose last block is another's whole
+/// one) is read and hashed, since the bytes cut may not be NULs.
 fn put_range(
     staged: &mut Staged,
     file: &File,

@@ -118,11 +118,20 @@ pub(crate) enum StoreError {
 /// A failed write into the store: a full disk is the caller's to know
 /// about, anything else is logged.
 pub(crate) fn write_error(e: std::io::Error) -> StoreError {
-    if e.kind() == std::io::ErrorKind::StorageFull || e.raw_os_error() == Some(28) {
+    if is_full(&e) {
         StoreError::NoSpace
     } else {
         StoreError::Io(format!("writing to the store: {e}"))
     }
+}
+
+/// Whether an I/O error says the disk is full (ENOSPC; EDQUOT, a user's
+/// file system quota, is as full for this user).
+pub(crate) fn is_full(e: &std::io::Error) -> bool {
+    matches!(
+        e.kind(),
+        std::io::ErrorKind::StorageFull | std::io::ErrorKind::QuotaExceeded
+    ) || matches!(e.raw_os_error(), Some(28 | 122))
 }
 
 /// Data received for a new object: complete, durable, hashed and accepted,
@@ -472,11 +481,20 @@ impl Received {
         let info = ObjectInfo {
             size: staged.size,
             checksum: staged.pithos_hash.clone(),
-            md5: Some(staged.md5.clone()),
+            md5: staged.md5.clone(),
         };
         Received {
             info,
             held: Held::Staged(staged, used),
+        }
+    }
+
+    /// The hash of each block of the data, in order, where they were
+    /// computed as it was received (an `fs` write of a body); empty else.
+    pub(crate) fn block_hashes(&self) -> &[String] {
+        match &self.held {
+            Held::Staged(staged, _) => &staged.blocks,
+            Held::InPithos { .. } => &[],
         }
     }
 
@@ -489,9 +507,22 @@ impl Received {
         }
     }
 
-    /// The MD5 of the data, lower-case hex.
-    pub(crate) fn md5(&self) -> &str {
-        self.info.md5.as_deref().unwrap_or_default()
+    /// Gives the data its MD5, known from elsewhere (an object of the same
+    /// Pithos hash and size: the same bytes).
+    pub(crate) fn know_md5(&mut self, md5: String) {
+        if let Held::Staged(staged, _) = &mut self.held {
+            staged.md5 = Some(md5.clone());
+        }
+        self.info.md5 = Some(md5);
+    }
+
+    /// Computes the MD5 of staged data whose MD5 is owed. Blocking.
+    pub(crate) fn md5_now(&mut self) -> Result<(), StoreError> {
+        if let Held::Staged(staged, _) = &mut self.held {
+            staged.md5_now().map_err(write_error)?;
+            self.info.md5.clone_from(&staged.md5);
+        }
+        Ok(())
     }
 }
 

@@ -6,6 +6,7 @@
 use std::fs::File;
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
 
 use super::fs::{FsStore, OpenObject};
 use super::StoreError;
@@ -51,8 +52,14 @@ fn outside(what: &str) -> StoreError {
     StoreError::OutsideRoot(what.to_string())
 }
 
+/// A file operation's failure: a full disk is the caller's to know (413
+/// "not enough space", as for data), anything else is logged.
 fn io(what: &Path, e: std::io::Error) -> StoreError {
-    StoreError::Io(format!("{}: {e}", what.display()))
+    if super::is_full(&e) {
+        StoreError::NoSpace
+    } else {
+        StoreError::Io(format!("{}: {e}", what.display()))
+    }
 }
 
 /// Syncs a directory, so that the entries made or removed in it survive a crash.
@@ -62,7 +69,7 @@ fn sync_dir(dir: &Path) -> Result<(), StoreError> {
 
 impl FsStore {
     /// `<root>/<rel>`, checked: no part of it that exists is a symbolic link.
-    fn inside(&self, rel: &str) -> Result<PathBuf, StoreError> {
+    pub(super) fn inside(&self, rel: &str) -> Result<PathBuf, StoreError> {
         let mut path = self.root().to_path_buf();
         for part in rel.split('/') {
             path.push(part);
@@ -287,6 +294,65 @@ impl FsStore {
         let path = self.inside(key)?;
         crate::backends::hash::block_hashes(&path).map_err(|e| io(&path, e))
     }
+}
+
+impl FsStore {
+    /// Notes that the MD5 of the object at `key`, now `info`, is owed.
+    pub(crate) fn owe_md5(&self, key: &str, info: FileInfo) {
+        let slot = Arc::new(super::fs::Md5Slot {
+            info,
+            md5: Mutex::new(None),
+        });
+        lock(&self.md5s.0).insert(key.to_string(), slot);
+    }
+
+    /// The owed MD5 of `key` is recorded: it is no longer kept here.
+    pub(crate) fn md5_settled(&self, key: &str, info: FileInfo) {
+        let mut slots = lock(&self.md5s.0);
+        if slots.get(key).is_some_and(|s| s.info == info) {
+            slots.remove(key);
+        }
+    }
+
+    /// The MD5 of the object at `key` if it still has `info`: the one owed
+    /// (computed once, whoever asks first), else read through now.
+    pub(crate) fn md5_of(&self, key: &str, info: FileInfo) -> Result<String, StoreError> {
+        let slot = lock(&self.md5s.0)
+            .get(key)
+            .filter(|s| s.info == info)
+            .map(Arc::clone);
+        let Some(slot) = slot else {
+            return self.read_md5(key, info);
+        };
+        let mut owed = lock(&slot.md5);
+        if let Some(md5) = owed.as_ref() {
+            return Ok(md5.clone());
+        }
+        let md5 = self.read_md5(key, info)?;
+        *owed = Some(md5.clone());
+        Ok(md5)
+    }
+
+    /// Reads the object at `key` through MD5, if it has `info` before and after.
+    fn read_md5(&self, key: &str, info: FileInfo) -> Result<String, StoreError> {
+        let path = self.inside(key)?;
+        let file = File::open(&path).map_err(|e| io(&path, e))?;
+        let changed = || StoreError::KeptChanging(key.to_string());
+        let seen = |f: &File| f.metadata().map(|m| FileInfo::of(&m)).ok();
+        if seen(&file) != Some(info) {
+            return Err(changed());
+        }
+        let md5 = super::staging::md5_of_file(&file).map_err(|e| io(&path, e))?;
+        if seen(&file) != Some(info) {
+            return Err(changed());
+        }
+        Ok(md5)
+    }
+}
+
+/// Locks a mutex, whatever a panic left in it.
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 /// The info of the file just written at `path`.

@@ -32,12 +32,17 @@ pub(crate) struct Finished {
     path: Option<PathBuf>,
     /// Bytes written.
     pub(crate) size: u64,
-    /// MD5 of the data, lower-case hex.
-    pub(crate) md5: String,
+    /// MD5 of the data, lower-case hex; `None` for an assembly of known
+    /// blocks, whose MD5 is computed after it is recorded (or at once by
+    /// `Finished::md5_now` where the request needs it).
+    pub(crate) md5: Option<String>,
     /// Pithos hash of the data, lower-case hex.
     pub(crate) pithos_hash: String,
     /// The `os_hash`, when the upload asked for one (docs/api.md §17.2).
     pub(crate) os_hash: Option<OsHash>,
+    /// The hash of each block, in order, where they were computed (data
+    /// received from a body; an assembly's are its hashmap's).
+    pub(crate) blocks: Vec<String>,
 }
 
 impl Staged {
@@ -104,31 +109,25 @@ impl Staged {
         Ok(())
     }
 
-    /// Ends an assembly of known blocks: the file is synced, its Pithos
-    /// hash is the one given (made from the blocks' hashes), and its MD5,
-    /// which the protocol answers as the `ETag`, is read back from the
-    /// file: one pass of MD5 alone, no SHA-256.
-    pub(crate) fn finish_known(mut self, pithos_hash: String) -> std::io::Result<Finished> {
-        use sha2::Digest;
-        use std::io::Read;
+    /// Ends an assembly of known blocks: the file is synced, and its Pithos
+    /// hash is the one given (made from the blocks' hashes). Its MD5 is not
+    /// read back here: that is a pass over every byte, which an assembly of
+    /// blocks the server has is meant to avoid (docs/behaviour.md, "Known
+    /// blocks"); `md5` is the one known already, if any.
+    pub(crate) fn finish_known(
+        mut self,
+        pithos_hash: String,
+        md5: Option<String>,
+    ) -> std::io::Result<Finished> {
         self.file.sync_all()?;
-        let mut md5 = md5::Md5::new();
-        let mut f = File::open(self.path.as_deref().unwrap_or(Path::new("")))?;
-        let mut buf = vec![0u8; 1 << 20];
-        loop {
-            let n = f.read(&mut buf)?;
-            if n == 0 {
-                break;
-            }
-            md5.update(&buf[..n]);
-        }
         Ok(Finished {
             path: self.path.take(),
             size: self.len,
-            md5: hex::encode(md5.finalize()),
+            md5,
             pithos_hash,
             // An object assembled from known blocks is no image upload.
             os_hash: None,
+            blocks: Vec::new(),
         })
     }
 
@@ -136,13 +135,14 @@ impl Staged {
     pub(crate) fn finish(mut self) -> std::io::Result<Finished> {
         self.file.sync_all()?;
         let hasher = std::mem::take(&mut self.hasher);
-        let (pithos_hash, md5, os_hash) = hasher.finish_all();
+        let ((pithos_hash, md5, os_hash), blocks) = hasher.finish_with_blocks();
         Ok(Finished {
             path: self.path.take(),
             size: self.len,
-            md5,
+            md5: Some(md5),
             pithos_hash,
             os_hash,
+            blocks,
         })
     }
 }
@@ -156,6 +156,16 @@ impl Drop for Staged {
 }
 
 impl Finished {
+    /// Computes the MD5 of the staged data if it is not known (an assembly
+    /// whose request sent an `ETag` to check it against).
+    pub(crate) fn md5_now(&mut self) -> std::io::Result<()> {
+        if self.md5.is_none() {
+            let path = self.path.as_deref().unwrap_or(Path::new(""));
+            self.md5 = Some(md5_of_file(&File::open(path)?)?);
+        }
+        Ok(())
+    }
+
     /// Puts the data at `dest` (creating missing parent directories, each
     /// synced into its parent), replacing what was there, then syncs the
     /// directory that holds it.
@@ -182,6 +192,26 @@ impl Drop for Finished {
             let _ = std::fs::remove_file(path);
         }
     }
+}
+
+/// The MD5 of an open file's bytes from its start, lower-case hex: one
+/// pass through MD5 alone, for an object whose Pithos hash is known (an
+/// assembly of known blocks).
+pub(crate) fn md5_of_file(file: &File) -> std::io::Result<String> {
+    use md5::Digest;
+    use std::os::unix::fs::FileExt;
+    let mut md5 = md5::Md5::new();
+    let mut buf = vec![0u8; 1 << 20];
+    let mut at = 0;
+    loop {
+        let n = file.read_at(&mut buf, at)?;
+        if n == 0 {
+            break;
+        }
+        md5.update(&buf[..n]);
+        at += n as u64;
+    }
+    Ok(hex::encode(md5.finalize()))
 }
 
 /// Creates `dir` and any missing ancestors, syncing each new entry into its
@@ -496,7 +526,7 @@ mod tests {
         let done = s.finish().unwrap();
         let (pithos, md5) = hash_bytes(&data);
         assert_eq!(
-            (done.pithos_hash.as_str(), done.md5.as_str()),
+            (done.pithos_hash.as_str(), done.md5.as_deref().unwrap()),
             (pithos.as_str(), md5.as_str())
         );
         let dest = root.path().join("alice/images/x/y");
