@@ -10,7 +10,7 @@ use std::time::Duration;
 use actix_web::body::BoxBody;
 use actix_web::dev::{Server, ServerHandle, Service, ServiceRequest, ServiceResponse};
 use actix_web::http::KeepAlive;
-use actix_web::middleware::{Condition, Logger};
+use actix_web::middleware::Condition;
 use actix_web::{web, App, HttpServer};
 use tokio::signal::unix::{signal, Signal, SignalKind};
 
@@ -19,7 +19,7 @@ use crate::backends::identity::{Astakos, Identity, TokenFile};
 use crate::backends::store::{FsStore, ObjectStore, PithosStore};
 use crate::config::{IdentityBackendKind, Settings, StoreBackendKind};
 use crate::db::Catalogue;
-use crate::http::{AppState, CallerId};
+use crate::http::AppState;
 use crate::metrics::Metrics;
 use crate::registry::{Registry, Uploads};
 use crate::router::dispatch;
@@ -390,7 +390,7 @@ fn http_server(
             // The access log only where its lines are kept: the logger
             // formats each request's line as it begins, whether or not
             // the line is written (a tenth of a HEAD's time in profiles).
-            .wrap(Condition::new(access_log, access_logger()))
+            .wrap(Condition::new(access_log, crate::http::access::logger()))
             .default_service(web::to(dispatch))
     })
     // Connection limits, set here rather than left to actix's defaults
@@ -419,16 +419,6 @@ fn http_server(
     .map_err(listen_error(settings))?
     .run();
     Ok(server)
-}
-
-/// The access log's line: who asked for what, the answer, its time.
-fn access_logger() -> Logger {
-    Logger::new("%a \"%r\" %s %b %Dms user=%{user}xo").custom_response_replace("user", |res| {
-        res.response()
-            .extensions()
-            .get::<CallerId>()
-            .map_or_else(|| "-".into(), |c| c.0.clone())
-    })
 }
 
 /// The metrics middleware: counts the request's body, then its answer.

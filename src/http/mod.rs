@@ -2,6 +2,7 @@
 //! way to serve a surface, the route tables' matching, the status of each
 //! error and the fault renderers, and the reading of tokens and bodies.
 
+pub(crate) mod access;
 pub(crate) mod body;
 pub(crate) mod fault;
 pub(crate) mod metrics;

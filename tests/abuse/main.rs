@@ -16,6 +16,8 @@
 #[path = "../support/mod.rs"]
 mod support;
 
+mod log;
+
 use std::io::{ErrorKind, Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpStream};
 use std::time::{Duration, Instant};
