@@ -175,6 +175,9 @@ pub struct Limits {
     /// Seconds an idle connection is kept open for its next request; 0 closes
     /// every connection after one request.
     pub keep_alive: u64,
+    /// Connections one client address (an IPv4 address, an IPv6 /64) may
+    /// hold open at once; 0 for no cap.
+    pub max_connections_per_address: usize,
     /// Bytes one uploaded image may have.
     pub max_image_size: u64,
 }
@@ -228,7 +231,8 @@ impl Default for Limits {
             max_properties: 64,
             max_members: 1024,
             max_tags: 128,
-            keep_alive: 5,
+            keep_alive: 75,
+            max_connections_per_address: 128,
             max_image_size: 1 << 40,
         }
     }

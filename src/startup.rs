@@ -1,17 +1,19 @@
 //! Building the application from settings: backends, database, listener, server.
 
+use std::cell::Cell;
 use std::fs::{File, OpenOptions, TryLockError};
 use std::io::Write;
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
+use std::rc::Rc;
 use std::sync::{Arc, Mutex, Weak};
 use std::time::Duration;
 
 use actix_web::body::BoxBody;
 use actix_web::dev::{Server, ServerHandle, Service, ServiceRequest, ServiceResponse};
-use actix_web::http::KeepAlive;
+use actix_web::http::{ConnectionType, KeepAlive};
 use actix_web::middleware::Condition;
-use actix_web::{web, App, HttpServer};
+use actix_web::{web, App, HttpMessage, HttpServer};
 use tokio::signal::unix::{signal, Signal, SignalKind};
 
 use crate::backends::http::build_clients;
@@ -19,6 +21,7 @@ use crate::backends::identity::{Astakos, Identity, TokenFile};
 use crate::backends::store::{FsStore, ObjectStore, PithosStore};
 use crate::config::{IdentityBackendKind, Settings, StoreBackendKind};
 use crate::db::Catalogue;
+use crate::http::conn::{self, Admission};
 use crate::http::AppState;
 use crate::metrics::Metrics;
 use crate::registry::{Registry, Uploads};
@@ -381,6 +384,10 @@ fn http_server(
 ) -> Result<Server, StartupError> {
     let web_state = web::Data::new(WebState::new(&settings.ui));
     let access_log = log::log_enabled!(target: "actix_web::middleware::logger", log::Level::Info);
+    let admission = Admission::new(
+        settings.limits.max_connections_per_address,
+        Duration::from_secs(settings.limits.keep_alive),
+    );
     let server = HttpServer::new(move || {
         App::new()
             .app_data(state.clone())
@@ -400,7 +407,8 @@ fn http_server(
         0 => KeepAlive::Disabled,
         n => KeepAlive::Timeout(Duration::from_secs(n)),
     })
-    .client_request_timeout(Duration::from_secs(5))
+    .client_request_timeout(conn::HEAD_DEADLINE)
+    .on_connect(move |io, data| admission.on_connect(io, data))
     .client_disconnect_timeout(Duration::from_secs(1))
     .max_connections(MAX_CONNECTIONS_PER_WORKER)
     .backlog(1024)
@@ -421,7 +429,8 @@ fn http_server(
     Ok(server)
 }
 
-/// The metrics middleware: counts the request's body, then its answer.
+/// The middleware of every request: paces its body, marks its connection
+/// busy until the answer is out, and counts it for the metrics.
 fn measure<S>(
     mut req: ServiceRequest,
     srv: &S,
@@ -430,16 +439,44 @@ where
     S: Service<ServiceRequest, Response = ServiceResponse<BoxBody>, Error = actix_web::Error>,
 {
     let started = std::time::Instant::now();
+    let slow = Rc::new(Cell::new(false));
+    if declares_body(&req) {
+        let payload = req.take_payload();
+        req.set_payload(crate::http::body::paced(payload, Rc::clone(&slow)));
+    }
+    let conn = conn::begin(&req);
     let metrics = crate::http::metrics::of(&req);
     if let Some(m) = &metrics {
         crate::http::metrics::count_request_body(&mut req, m);
     }
     let answer = srv.call(req);
     async move {
-        let res = answer.await?;
+        let res = match answer.await {
+            Ok(mut res) => {
+                // The rest of a trickled body is not worth waiting for.
+                if slow.get() {
+                    let head = res.response_mut().head_mut();
+                    head.set_connection_type(ConnectionType::Close);
+                }
+                conn::answered(res, conn, slow.get())
+            }
+            Err(e) => {
+                conn::failed(conn);
+                return Err(e);
+            }
+        };
         Ok(match metrics {
             Some(m) => crate::http::metrics::observe(res, &m, started),
             None => res,
         })
     }
+}
+
+/// Whether a request says it has a body (a length above 0, or chunks).
+fn declares_body(req: &ServiceRequest) -> bool {
+    let headers = req.headers();
+    headers.contains_key("transfer-encoding")
+        || headers
+            .get("content-length")
+            .is_some_and(|v| v.as_bytes() != b"0")
 }

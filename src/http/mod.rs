@@ -4,6 +4,7 @@
 
 pub(crate) mod access;
 pub(crate) mod body;
+pub(crate) mod conn;
 pub(crate) mod fault;
 pub(crate) mod metrics;
 pub(crate) mod routing;
