@@ -31,6 +31,12 @@ pub struct Settings {
     pub metrics: MetricsSettings,
     /// The web view (docs/api.md §15).
     pub ui: UiSettings,
+    /// The URL clients reach `<base>` at (behind a proxy, say), for the
+    /// links plankton writes; unset: built from each request.
+    pub public_url: Option<String>,
+    /// Whether to believe a proxy's `Forwarded` / `X-Forwarded-Proto` /
+    /// `X-Forwarded-Host` when building links without `public_url`.
+    pub trust_forwarded_headers: bool,
 }
 
 /// The web view at `<base>/ui/`.
@@ -281,6 +287,8 @@ impl Default for Settings {
             http: HttpSettings::default(),
             metrics: MetricsSettings::default(),
             ui: UiSettings::default(),
+            public_url: None,
+            trust_forwarded_headers: false,
         }
     }
 }
@@ -383,6 +391,10 @@ impl Settings {
             )));
         }
         self.base_path = bp;
+        if let Some(url) = &self.public_url {
+            check_url("public_url", Some(url))?;
+            self.public_url = Some(url.trim_end_matches('/').to_string());
+        }
         check_listen(&self.listen)?;
         self.check_formats()?;
         self.check_backends()?;

@@ -169,6 +169,10 @@ impl Application {
             formats: settings.formats.clone(),
             metrics,
             metrics_access: settings.metrics.access,
+            links: crate::http::links::Links {
+                public_url: settings.public_url.clone(),
+                trust_forwarded: settings.trust_forwarded_headers,
+            },
         });
         let server = http_server(&settings, state.clone(), listener)?;
         Ok(Application {

@@ -6,6 +6,7 @@ pub(crate) mod access;
 pub(crate) mod body;
 pub(crate) mod conn;
 pub(crate) mod fault;
+pub(crate) mod links;
 pub(crate) mod metrics;
 pub(crate) mod routing;
 pub(crate) mod surface;
@@ -32,6 +33,8 @@ pub(crate) struct AppState {
     pub(crate) metrics: Metrics,
     /// Who may read it.
     pub(crate) metrics_access: MetricsAccess,
+    /// How the links it writes begin.
+    pub(crate) links: links::Links,
 }
 
 /// How long a request body may take to arrive, whole.
