@@ -37,6 +37,18 @@ pub struct Settings {
     /// Whether to believe a proxy's `Forwarded` / `X-Forwarded-Proto` /
     /// `X-Forwarded-Host` when building links without `public_url`.
     pub trust_forwarded_headers: bool,
+    /// Serving HTTPS itself.
+    pub tls: TlsSettings,
+}
+
+/// The certificate and key to serve HTTPS with; neither: plain HTTP.
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct TlsSettings {
+    /// The certificate chain, PEM, the server's own first.
+    pub certificate: Option<PathBuf>,
+    /// Its private key, PEM (PKCS#8, PKCS#1 or SEC1).
+    pub private_key: Option<PathBuf>,
 }
 
 /// The web view at `<base>/ui/`.
@@ -289,6 +301,7 @@ impl Default for Settings {
             ui: UiSettings::default(),
             public_url: None,
             trust_forwarded_headers: false,
+            tls: TlsSettings::default(),
         }
     }
 }
@@ -396,6 +409,11 @@ impl Settings {
             self.public_url = Some(url.trim_end_matches('/').to_string());
         }
         check_listen(&self.listen)?;
+        if self.tls.certificate.is_some() != self.tls.private_key.is_some() {
+            return Err(ConfigError::Invalid(
+                "tls.certificate and tls.private_key go together: set both, or neither".into(),
+            ));
+        }
         self.check_formats()?;
         self.check_backends()?;
         let c = &self.store.upload_container;

@@ -79,6 +79,9 @@ pub enum StartupError {
         /// The process id written in the lock file.
         holder: String,
     },
+    /// The TLS certificate or key cannot be used.
+    #[error("cannot start: {0}")]
+    Tls(String),
     /// The listening socket cannot be bound.
     #[error("cannot start: listen {addr}")]
     Listen {
@@ -144,8 +147,13 @@ impl Application {
         let listener = TcpListener::bind(&settings.listen).map_err(listen_error(&settings))?;
         let addr = listener.local_addr().map_err(listen_error(&settings))?;
         log::info!(
-            "plankton {} listening on http://{addr}{} (identity: {}; store: {}; database: {}; {})",
+            "plankton {} listening on {}://{addr}{} (identity: {}; store: {}; database: {}; {})",
             env!("CARGO_PKG_VERSION"),
+            if settings.tls.certificate.is_some() {
+                "https"
+            } else {
+                "http"
+            },
             settings.base_path,
             identity.describe(),
             store.describe(),
@@ -426,11 +434,16 @@ fn http_server(
     .worker_max_blocking_threads(BLOCKING_THREADS_PER_WORKER)
     .shutdown_timeout(SHUTDOWN_TIMEOUT)
     // SIGINT and SIGTERM are `run_until_stopped`'s: both drain.
-    .disable_signals()
-    .listen(listener)
-    .map_err(listen_error(settings))?
-    .run();
-    Ok(server)
+    .disable_signals();
+    let server = match (&settings.tls.certificate, &settings.tls.private_key) {
+        (Some(certificate), Some(private_key)) => {
+            let tls =
+                crate::http::tls::config(certificate, private_key).map_err(StartupError::Tls)?;
+            server.listen_rustls_0_23(listener, tls)
+        }
+        _ => server.listen(listener),
+    };
+    Ok(server.map_err(listen_error(settings))?.run())
 }
 
 /// The middleware of every request: paces its body, marks its connection

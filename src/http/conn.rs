@@ -141,7 +141,9 @@ impl Admission {
 
 /// The TCP socket under the connection's stream.
 fn tcp_of(io: &dyn Any) -> Option<&actix_web::rt::net::TcpStream> {
+    type Tls = actix_tls::accept::rustls_0_23::TlsStream<actix_web::rt::net::TcpStream>;
     io.downcast_ref::<actix_web::rt::net::TcpStream>()
+        .or_else(|| io.downcast_ref::<Tls>().map(|tls| tls.get_ref().0))
 }
 
 /// One connection's place in its peer's count, given back when dropped.

@@ -10,6 +10,7 @@ pub(crate) mod links;
 pub(crate) mod metrics;
 pub(crate) mod routing;
 pub(crate) mod surface;
+pub(crate) mod tls;
 pub(crate) mod versions;
 
 use actix_web::HttpRequest;

@@ -23,6 +23,7 @@ mod support;
 mod links;
 mod log;
 mod slow;
+mod tls;
 
 use std::io::{ErrorKind, Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpStream};
