@@ -165,7 +165,8 @@ pub(crate) fn paced(payload: Payload, slow: Rc<Cell<bool>>) -> Payload {
             }
         }
     });
-    let boxed: std::pin::Pin<Box<dyn futures_util::Stream<Item = _>>> = Box::pin(paced);
+    // Fused: a reader may ask again after the end (multipart does).
+    let boxed: std::pin::Pin<Box<dyn futures_util::Stream<Item = _>>> = Box::pin(paced.fuse());
     Payload::from(boxed)
 }
 

@@ -29,9 +29,12 @@ pub(crate) fn public_root(http: &HttpRequest) -> String {
     }
 }
 
-/// Whether the client reaches this service over HTTPS.
+/// Whether the client reaches this service over HTTPS, for the `Secure`
+/// cookie: a proxy's say-so counts even when not trusted for links, since a
+/// client that claims HTTPS falsely only keeps its own cookie from coming
+/// back over plain HTTP.
 pub(crate) fn is_https(http: &HttpRequest) -> bool {
-    public_root(http).starts_with("https://")
+    public_root(http).starts_with("https://") || http.connection_info().scheme() == "https"
 }
 
 fn own_root(http: &HttpRequest, base_path: &str, trusted: bool) -> String {
