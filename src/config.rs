@@ -33,6 +33,24 @@ pub struct Settings {
     pub metrics: MetricsSettings,
     /// The web view (docs/api.md §15).
     pub ui: UiSettings,
+    /// The URL clients reach `<base>` at (behind a proxy, say), for the
+    /// links plankton writes; unset: built from each request.
+    pub public_url: Option<String>,
+    /// Whether to believe a proxy's `Forwarded` / `X-Forwarded-Proto` /
+    /// `X-Forwarded-Host` when building links without `public_url`.
+    pub trust_forwarded_headers: bool,
+    /// Serving HTTPS itself.
+    pub tls: TlsSettings,
+}
+
+/// The certificate and key to serve HTTPS with; neither: plain HTTP.
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct TlsSettings {
+    /// The certificate chain, PEM, the server's own first.
+    pub certificate: Option<PathBuf>,
+    /// Its private key, PEM (PKCS#8, PKCS#1 or SEC1).
+    pub private_key: Option<PathBuf>,
 }
 
 /// Image data: how it is inspected (docs/api.md §19).
@@ -209,6 +227,9 @@ pub struct Limits {
     /// Seconds an idle connection is kept open for its next request; 0 closes
     /// every connection after one request.
     pub keep_alive: u64,
+    /// Connections one client address (an IPv4 address, an IPv6 /64) may
+    /// hold open at once; 0 for no cap.
+    pub max_connections_per_address: usize,
     /// Bytes one uploaded image may have.
     pub max_image_size: u64,
 }
@@ -264,7 +285,8 @@ impl Default for Limits {
             max_properties: 64,
             max_members: 1024,
             max_tags: 128,
-            keep_alive: 5,
+            keep_alive: 75,
+            max_connections_per_address: 128,
             max_image_size: 1 << 40,
         }
     }
@@ -316,6 +338,9 @@ impl Default for Settings {
             http: HttpSettings::default(),
             metrics: MetricsSettings::default(),
             ui: UiSettings::default(),
+            public_url: None,
+            trust_forwarded_headers: false,
+            tls: TlsSettings::default(),
         }
     }
 }
@@ -418,7 +443,16 @@ impl Settings {
             )));
         }
         self.base_path = bp;
+        if let Some(url) = &self.public_url {
+            check_url("public_url", Some(url))?;
+            self.public_url = Some(url.trim_end_matches('/').to_string());
+        }
         check_listen(&self.listen)?;
+        if self.tls.certificate.is_some() != self.tls.private_key.is_some() {
+            return Err(ConfigError::Invalid(
+                "tls.certificate and tls.private_key go together: set both, or neither".into(),
+            ));
+        }
         self.check_formats()?;
         self.check_backends()?;
         let c = &self.store.upload_container;

@@ -56,10 +56,9 @@ fn offline_only(state: &AppState) -> Result<(), AppError> {
     }
 }
 
-/// The service URL: scheme, host and base path of this request.
-fn service_url(req: &HttpRequest, base_path: &str) -> String {
-    let info = req.connection_info();
-    format!("{}://{}{}", info.scheme(), info.host(), base_path)
+/// The service URL: `public_url`, or the scheme, host and base path of this request.
+fn service_url(req: &HttpRequest, _base_path: &str) -> String {
+    crate::http::links::public_root(req)
 }
 
 fn endpoint(name: &str, kind: &str, version: &str, url: String, ui: &str) -> serde_json::Value {

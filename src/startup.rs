@@ -1,17 +1,19 @@
 //! Building the application from settings: backends, database, listener, server.
 
+use std::cell::Cell;
 use std::fs::{File, OpenOptions, TryLockError};
 use std::io::Write;
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
+use std::rc::Rc;
 use std::sync::{Arc, Mutex, Weak};
 use std::time::Duration;
 
 use actix_web::body::BoxBody;
 use actix_web::dev::{Server, ServerHandle, Service, ServiceRequest, ServiceResponse};
-use actix_web::http::KeepAlive;
-use actix_web::middleware::{Condition, Logger};
-use actix_web::{web, App, HttpServer};
+use actix_web::http::{ConnectionType, KeepAlive};
+use actix_web::middleware::Condition;
+use actix_web::{web, App, HttpMessage, HttpServer};
 use tokio::signal::unix::{signal, Signal, SignalKind};
 
 use crate::backends::http::build_clients;
@@ -20,7 +22,8 @@ use crate::backends::identity::{Astakos, Identity, TokenFile};
 use crate::backends::store::{FsStore, ObjectStore, PithosStore};
 use crate::config::{IdentityBackendKind, Settings, StoreBackendKind};
 use crate::db::Catalogue;
-use crate::http::{AppState, CallerId};
+use crate::http::conn::{self, Admission};
+use crate::http::AppState;
 use crate::metrics::Metrics;
 use crate::registry::{Registry, Uploads};
 use crate::router::dispatch;
@@ -77,6 +80,9 @@ pub enum StartupError {
         /// The process id written in the lock file.
         holder: String,
     },
+    /// The TLS certificate or key cannot be used.
+    #[error("cannot start: {0}")]
+    Tls(String),
     /// The listening socket cannot be bound.
     #[error("cannot start: listen {addr}")]
     Listen {
@@ -142,8 +148,13 @@ impl Application {
         let listener = TcpListener::bind(&settings.listen).map_err(listen_error(&settings))?;
         let addr = listener.local_addr().map_err(listen_error(&settings))?;
         log::info!(
-            "plankton {} listening on http://{addr}{} (identity: {}; store: {}; database: {}; {})",
+            "plankton {} listening on {}://{addr}{} (identity: {}; store: {}; database: {}; {})",
             env!("CARGO_PKG_VERSION"),
+            if settings.tls.certificate.is_some() {
+                "https"
+            } else {
+                "http"
+            },
             settings.base_path,
             identity.describe(),
             store.describe(),
@@ -172,6 +183,10 @@ impl Application {
                 settings.identity.failures_per_minute,
                 settings.identity.failure_addresses,
             ),
+            links: crate::http::links::Links {
+                public_url: settings.public_url.clone(),
+                trust_forwarded: settings.trust_forwarded_headers,
+            },
         });
         let server = http_server(&settings, state.clone(), listener)?;
         Ok(Application {
@@ -387,6 +402,10 @@ fn http_server(
 ) -> Result<Server, StartupError> {
     let web_state = web::Data::new(WebState::new(&settings.ui));
     let access_log = log::log_enabled!(target: "actix_web::middleware::logger", log::Level::Info);
+    let admission = Admission::new(
+        settings.limits.max_connections_per_address,
+        Duration::from_secs(settings.limits.keep_alive),
+    );
     let server = HttpServer::new(move || {
         App::new()
             .app_data(state.clone())
@@ -396,7 +415,7 @@ fn http_server(
             // The access log only where its lines are kept: the logger
             // formats each request's line as it begins, whether or not
             // the line is written (a tenth of a HEAD's time in profiles).
-            .wrap(Condition::new(access_log, access_logger()))
+            .wrap(Condition::new(access_log, crate::http::access::logger()))
             .default_service(web::to(dispatch))
     })
     // Connection limits, set here rather than left to actix's defaults
@@ -406,7 +425,8 @@ fn http_server(
         0 => KeepAlive::Disabled,
         n => KeepAlive::Timeout(Duration::from_secs(n)),
     })
-    .client_request_timeout(Duration::from_secs(5))
+    .client_request_timeout(conn::HEAD_DEADLINE)
+    .on_connect(move |io, data| admission.on_connect(io, data))
     .client_disconnect_timeout(Duration::from_secs(1))
     .max_connections(MAX_CONNECTIONS_PER_WORKER)
     .backlog(1024)
@@ -420,24 +440,20 @@ fn http_server(
     .worker_max_blocking_threads(BLOCKING_THREADS_PER_WORKER)
     .shutdown_timeout(SHUTDOWN_TIMEOUT)
     // SIGINT and SIGTERM are `run_until_stopped`'s: both drain.
-    .disable_signals()
-    .listen(listener)
-    .map_err(listen_error(settings))?
-    .run();
-    Ok(server)
+    .disable_signals();
+    let server = match (&settings.tls.certificate, &settings.tls.private_key) {
+        (Some(certificate), Some(private_key)) => {
+            let tls =
+                crate::http::tls::config(certificate, private_key).map_err(StartupError::Tls)?;
+            server.listen_rustls_0_23(listener, tls)
+        }
+        _ => server.listen(listener),
+    };
+    Ok(server.map_err(listen_error(settings))?.run())
 }
 
-/// The access log's line: who asked for what, the answer, its time.
-fn access_logger() -> Logger {
-    Logger::new("%a \"%r\" %s %b %Dms user=%{user}xo").custom_response_replace("user", |res| {
-        res.response()
-            .extensions()
-            .get::<CallerId>()
-            .map_or_else(|| "-".into(), |c| c.0.clone())
-    })
-}
-
-/// The metrics middleware: counts the request's body, then its answer.
+/// The middleware of every request: paces its body, marks its connection
+/// busy until the answer is out, and counts it for the metrics.
 fn measure<S>(
     mut req: ServiceRequest,
     srv: &S,
@@ -446,16 +462,44 @@ where
     S: Service<ServiceRequest, Response = ServiceResponse<BoxBody>, Error = actix_web::Error>,
 {
     let started = std::time::Instant::now();
+    let slow = Rc::new(Cell::new(false));
+    if declares_body(&req) {
+        let payload = req.take_payload();
+        req.set_payload(crate::http::body::paced(payload, Rc::clone(&slow)));
+    }
+    let conn = conn::begin(&req);
     let metrics = crate::http::metrics::of(&req);
     if let Some(m) = &metrics {
         crate::http::metrics::count_request_body(&mut req, m);
     }
     let answer = srv.call(req);
     async move {
-        let res = answer.await?;
+        let res = match answer.await {
+            Ok(mut res) => {
+                // The rest of a trickled body is not worth waiting for.
+                if slow.get() {
+                    let head = res.response_mut().head_mut();
+                    head.set_connection_type(ConnectionType::Close);
+                }
+                conn::answered(res, conn, slow.get())
+            }
+            Err(e) => {
+                conn::failed(conn);
+                return Err(e);
+            }
+        };
         Ok(match metrics {
             Some(m) => crate::http::metrics::observe(res, &m, started),
             None => res,
         })
     }
+}
+
+/// Whether a request says it has a body (a length above 0, or chunks).
+fn declares_body(req: &ServiceRequest) -> bool {
+    let headers = req.headers();
+    headers.contains_key("transfer-encoding")
+        || headers
+            .get("content-length")
+            .is_some_and(|v| v.as_bytes() != b"0")
 }

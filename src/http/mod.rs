@@ -2,11 +2,15 @@
 //! way to serve a surface, the route tables' matching, the status of each
 //! error and the fault renderers, and the reading of tokens and bodies.
 
+pub(crate) mod access;
 pub(crate) mod body;
+pub(crate) mod conn;
 pub(crate) mod fault;
+pub(crate) mod links;
 pub(crate) mod metrics;
 pub(crate) mod routing;
 pub(crate) mod surface;
+pub(crate) mod tls;
 pub(crate) mod versions;
 
 use actix_web::HttpRequest;
@@ -33,6 +37,8 @@ pub(crate) struct AppState {
     pub(crate) metrics_access: MetricsAccess,
     /// Failed authentications per client address (docs/behaviour.md).
     pub(crate) guesses: Guesses,
+    /// How the links it writes begin.
+    pub(crate) links: links::Links,
 }
 
 /// How long a request body may take to arrive, whole.

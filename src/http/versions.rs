@@ -11,11 +11,10 @@ const V2_MINORS: [&str; 8] = [
     "v2.7", "v2.6", "v2.5", "v2.4", "v2.3", "v2.2", "v2.1", "v2.0",
 ];
 
-/// `{"versions": [...]}` with self links under the request's own scheme,
-/// host and base path: every v2.x links `/v2/`, v1.0 `/v1.0/`.
-pub(crate) fn document(http: &HttpRequest, base_path: &str) -> HttpResponse {
-    let info = http.connection_info();
-    let root = format!("{}://{}{}", info.scheme(), info.host(), base_path);
+/// `{"versions": [...]}` with self links under the service's public root
+/// (`public_url`, else the request's scheme, host and base path): every v2.x links `/v2/`, v1.0 `/v1.0/`.
+pub(crate) fn document(http: &HttpRequest, _base_path: &str) -> HttpResponse {
+    let root = super::links::public_root(http);
     let entry = |id: &str, status: &str, path: &str| {
         serde_json::json!({
             "id": id,

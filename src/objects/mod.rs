@@ -57,13 +57,8 @@ impl Req {
 
     /// Where this server's public URLs begin: `<scheme>://<host><base>`.
     fn public_base(&self) -> String {
-        let info = self.http.connection_info();
-        format!(
-            "{}://{}{}/object-store/public/",
-            info.scheme(),
-            info.host(),
-            self.state.base_path
-        )
+        let root = crate::http::links::public_root(&self.http);
+        format!("{root}/object-store/public/")
     }
 }
 

@@ -383,12 +383,10 @@ pub(super) fn shown(i: &Image) -> HttpResponse {
 }
 
 /// 201 with the image and its absolute URL in `Location`.
-pub(super) fn created(http: &HttpRequest, base_path: &str, i: &Image) -> HttpResponse {
-    let info = http.connection_info();
+pub(super) fn created(http: &HttpRequest, _base_path: &str, i: &Image) -> HttpResponse {
     let url = format!(
-        "{}://{}{base_path}/v2/images/{}",
-        info.scheme(),
-        info.host(),
+        "{}/v2/images/{}",
+        crate::http::links::public_root(http),
         i.id
     );
     HttpResponse::build(StatusCode::CREATED)

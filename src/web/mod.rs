@@ -194,7 +194,7 @@ impl Req {
 /// Whether the browser reached us over TLS (directly or through a proxy
 /// that says so).
 fn secure(http: &HttpRequest) -> bool {
-    http.connection_info().scheme() == "https"
+    crate::http::links::is_https(http)
 }
 
 /// The route of a path after the base, without the leading `/`; `None`
