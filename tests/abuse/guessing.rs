@@ -148,6 +148,21 @@ async fn the_query_token_and_the_login_form_count_and_are_held_back_alike() {
     assert_eq!(list(&s, &form_guesser, ALICE.0).await.0, 429);
     // Another address logs in at once.
     assert_eq!(login(&s, &client_from("127.0.0.6"), ALICE.0).await, 303);
+    // The offline identity's tokens endpoint counts alike.
+    let identity_guesser = client_from("127.0.0.10");
+    let mut answers = Vec::new();
+    for n in 0..5 {
+        let body = format!(r#"{{"auth": {{"token": {{"id": "guess-{n}"}}}}}}"#);
+        let resp = identity_guesser
+            .post(format!("http://{}/identity/v2.0/tokens", s.addr))
+            .header("content-type", "application/json")
+            .body(body)
+            .send()
+            .await
+            .unwrap();
+        answers.push(resp.status().as_u16());
+    }
+    assert_eq!(answers, [401, 401, 401, 429, 429]);
 }
 
 #[tokio::test]
