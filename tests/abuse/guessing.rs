@@ -148,6 +148,21 @@ async fn the_query_token_and_the_login_form_count_and_are_held_back_alike() {
     assert_eq!(list(&s, &form_guesser, ALICE.0).await.0, 429);
     // Another address logs in at once.
     assert_eq!(login(&s, &client_from("127.0.0.6"), ALICE.0).await, 303);
+    // The offline identity's tokens endpoint counts alike.
+    let identity_guesser = client_from("127.0.0.10");
+    let mut answers = Vec::new();
+    for n in 0..5 {
+        let body = format!(r#"{{"auth": {{"token": {{"id": "guess-{n}"}}}}}}"#);
+        let resp = identity_guesser
+            .post(format!("http://{}/identity/v2.0/tokens", s.addr))
+            .header("content-type", "application/json")
+            .body(body)
+            .send()
+            .await
+            .unwrap();
+        answers.push(resp.status().as_u16());
+    }
+    assert_eq!(answers, [401, 401, 401, 429, 429]);
 }
 
 #[tokio::test]
@@ -184,12 +199,15 @@ fn rss_kib(pid: u32) -> u64 {
 }
 
 #[tokio::test]
-async fn guesses_sent_at_once_get_no_more_than_the_limit() {
+async fn guesses_sent_at_once_after_a_failure_get_no_more_than_the_limit() {
     let s = std::sync::Arc::new(Server::start_with(&[(
         "PLANKTON_IDENTITY__FAILURES_PER_MINUTE",
         "5",
     )]));
     let guesser = client_from("127.0.0.8");
+    // One failure first: from then on the address's count is taken before
+    // each token is checked.
+    assert_eq!(list(&s, &guesser, "first").await.0, 401);
     let mut tasks = Vec::new();
     for n in 0..64 {
         let (s, c) = (std::sync::Arc::clone(&s), guesser.clone());
@@ -203,5 +221,17 @@ async fn guesses_sent_at_once_get_no_more_than_the_limit() {
     }
     let unauthorized = statuses.iter().filter(|s| **s == 401).count();
     let refused = statuses.iter().filter(|s| **s == 429).count();
-    assert_eq!((unauthorized, refused), (5, 59), "{statuses:?}");
+    assert_eq!((unauthorized, refused), (4, 60), "{statuses:?}");
+    // A client that has not failed sends as many at once as it likes.
+    let busy = client_from("127.0.0.9");
+    let mut tasks = Vec::new();
+    for _ in 0..64 {
+        let (s, c) = (std::sync::Arc::clone(&s), busy.clone());
+        tasks.push(tokio::spawn(async move {
+            list(&s, &c, ALICE.0).await.0.as_u16()
+        }));
+    }
+    for t in tasks {
+        assert_eq!(t.await.unwrap(), 200);
+    }
 }

@@ -102,6 +102,30 @@ impl<K: Hash + Eq> Throttle<K> {
         Ok(())
     }
 
+    /// Takes one action of `key`'s bucket only if the table remembers the
+    /// key: `Ok(true)` if one was taken, `Ok(false)` if the key is unknown
+    /// (or refilled to full, and then forgotten) and nothing was taken,
+    /// `Err` with how long to wait if its bucket is empty.
+    pub(crate) fn take_if_known(&self, key: &K, now: Instant) -> Result<bool, Duration> {
+        let mut table = self.table();
+        let Some(b) = table.get_mut(key) else {
+            return Ok(false);
+        };
+        let level = self.rule.level(b, now);
+        if level >= f64::from(self.rule.burst) {
+            table.remove(key);
+            return Ok(false);
+        }
+        if level < 1.0 {
+            return Err(self.rule.wait(level));
+        }
+        *b = Bucket {
+            level: level - 1.0,
+            at: now,
+        };
+        Ok(true)
+    }
+
     /// Gives back an action `spend` took (it turned out not to count); a
     /// key whose bucket is full again is forgotten, so that keys that
     /// only ever get their actions back take no room.
@@ -154,13 +178,23 @@ impl Guesses {
         let Some(ip) = from.map(client_key) else {
             return attempt.await;
         };
-        // Taken before the attempt and given back unless it fails, so that
-        // attempts made at once cannot all pass a check made before any
-        // of them failed.
-        self.0.spend(ip, Instant::now()).map_err(too_many)?;
+        // An address that has failed lately has its count taken before the
+        // attempt (given back if the token is good), so that guesses sent
+        // at once cannot all pass one check; one that has not is only
+        // counted once it fails, so that a client's many requests at once
+        // with a good token never wait on each other.
+        let taken = self
+            .0
+            .take_if_known(&ip, Instant::now())
+            .map_err(too_many)?;
         let result = attempt.await;
-        if !matches!(result, Err(AppError::Unauthenticated(_))) {
-            self.0.refund(&ip);
+        match (matches!(result, Err(AppError::Unauthenticated(_))), taken) {
+            (true, false) => {
+                // Past the bucket already: the next attempt is refused.
+                let _ = self.0.spend(ip, Instant::now());
+            }
+            (false, true) => self.0.refund(&ip),
+            _ => {}
         }
         result
     }
@@ -247,6 +281,26 @@ mod tests {
         );
         assert!(t.spend(7, now).is_ok() && t.spend(7, now).is_ok());
         assert!(t.spend(7, now).is_err());
+    }
+
+    #[test]
+    fn only_known_keys_are_taken_from_and_full_ones_are_forgotten() {
+        let t = Throttle::new(
+            Rule {
+                burst: 2,
+                per_minute: 60,
+            },
+            16,
+        );
+        let now = Instant::now();
+        assert_eq!(t.take_if_known(&1, now), Ok(false));
+        assert_eq!(t.len(), 0);
+        t.spend(1, now).unwrap();
+        assert_eq!(t.take_if_known(&1, now), Ok(true));
+        assert!(t.take_if_known(&1, now).is_err());
+        let later = now + Duration::from_secs(5);
+        assert_eq!(t.take_if_known(&1, later), Ok(false), "refilled to full");
+        assert_eq!(t.len(), 0);
     }
 
     #[test]
