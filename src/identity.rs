@@ -107,7 +107,7 @@ async fn tokens(mut r: Req) -> Result<HttpResponse, AppError> {
             .offline_user(&token)
             .ok_or_else(|| AppError::Unauthenticated("Invalid or expired token".into()))
     };
-    let user: User = r.state.guesses.guarded(from, lookup).await?;
+    let user: User = r.state.guesses.guarded(from, &token, lookup).await?;
     if let Some(t) = tenant.filter(|t| *t != user.id) {
         return Err(AppError::Unauthenticated(format!(
             "tenantName '{}' does not match the token's user",

@@ -87,7 +87,7 @@ pub(crate) async fn authenticate_token(
     let from = req.peer_addr().map(|a| a.ip());
     state
         .guesses
-        .guarded(from, state.registry.authenticate(token))
+        .guarded(from, token, state.registry.authenticate(token))
         .await
 }
 

@@ -122,6 +122,38 @@ async fn a_guesser_gets_429s_while_other_clients_and_the_right_token_elsewhere_a
 }
 
 #[tokio::test]
+async fn a_right_token_already_in_use_from_the_guessers_address_is_still_served() {
+    let s = Server::start_with(&[("PLANKTON_IDENTITY__FAILURES_PER_MINUTE", "3")]);
+    let shared = client_from("127.0.0.4");
+    // Alice works from an address (a lab behind one NAT) ...
+    assert_eq!(list(&s, &shared, ALICE.0).await.0, 200);
+    // ... that someone else guesses from, until the address is refused.
+    let mut statuses = Vec::new();
+    for n in 0..20 {
+        statuses.push(list(&s, &shared, &format!("guess-{n}")).await.0.as_u16());
+    }
+    assert_eq!(
+        statuses.iter().filter(|&&c| c == 401).count(),
+        3,
+        "{statuses:?}"
+    );
+    assert_eq!(
+        statuses.iter().filter(|&&c| c == 429).count(),
+        17,
+        "{statuses:?}"
+    );
+    // Alice's token, known to the address, goes on working; a token never
+    // used from there (Bob's) is not looked at during the penalty, so a
+    // right guess cannot be told from a wrong one.
+    for _ in 0..5 {
+        assert_eq!(list(&s, &shared, ALICE.0).await.0, 200);
+    }
+    assert_eq!(list(&s, &shared, BOB.0).await.0, 429);
+    // The guesses go on being refused between Alice's requests.
+    assert_eq!(list(&s, &shared, "guess-x").await.0, 429);
+}
+
+#[tokio::test]
 async fn the_query_token_and_the_login_form_count_and_are_held_back_alike() {
     let s = Server::start_with(&[("PLANKTON_IDENTITY__FAILURES_PER_MINUTE", "3")]);
     let objects_guesser = client_from("127.0.0.4");

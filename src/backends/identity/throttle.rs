@@ -153,7 +153,17 @@ impl<K: Hash + Eq> Throttle<K> {
 /// Failed authentications per client address (issue 25, item 5): an
 /// address that fails `identity.failures_per_minute` times too fast is
 /// answered 429, without its token being looked at, until it has waited.
-pub(crate) struct Guesses(Throttle<IpAddr>);
+pub(crate) struct Guesses {
+    failures: Throttle<IpAddr>,
+    /// (address, token) pairs that authenticated lately, as keyed digests
+    /// (no token is kept): a right token already in use from an address
+    /// is not held back by someone else's guesses from that address (a
+    /// lab behind one NAT). A guesser learns nothing from it: a token new
+    /// to the address is never looked at during a penalty.
+    known: Mutex<LruCache<u64, ()>>,
+    /// The digests' key, random per process.
+    keys: std::collections::hash_map::RandomState,
+}
 
 impl Guesses {
     /// No failures yet; `per_minute` at once and then a minute, `capacity`
@@ -163,38 +173,68 @@ impl Guesses {
             burst: per_minute,
             per_minute,
         };
-        Guesses(Throttle::new(rule, capacity))
+        Guesses {
+            failures: Throttle::new(rule, capacity),
+            known: Mutex::new(LruCache::new(capacity.max(1))),
+            keys: std::collections::hash_map::RandomState::new(),
+        }
     }
 
-    /// Runs `attempt` (an authentication) for a client at `from`, unless
-    /// that address is waiting out its failures (429, and the attempt is
-    /// not made: a right token is not told from a wrong one then); only a
+    fn digest(&self, ip: IpAddr, token: &str) -> u64 {
+        use std::hash::BuildHasher;
+        self.keys.hash_one((ip, token))
+    }
+
+    fn known(&self) -> std::sync::MutexGuard<'_, LruCache<u64, ()>> {
+        self.known
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// Runs `attempt` (an authentication of `token`) for a client at
+    /// `from`, unless that address is waiting out its failures (429, and
+    /// the attempt is not made: a right token is not told from a wrong one
+    /// then) and `token` has not authenticated from there lately; only a
     /// rejected token counts against the address.
     pub(crate) async fn guarded<T>(
         &self,
         from: Option<IpAddr>,
+        token: &str,
         attempt: impl std::future::Future<Output = Result<T, AppError>>,
     ) -> Result<T, AppError> {
         let Some(ip) = from.map(client_key) else {
             return attempt.await;
         };
+        let digest = self.digest(ip, token);
+        if self.known().get(&digest).is_some() {
+            let result = attempt.await;
+            if matches!(result, Err(AppError::Unauthenticated(_))) {
+                // Revoked since: it counts as any other failure.
+                self.known().remove(&digest);
+                let _ = self.failures.spend(ip, Instant::now());
+            }
+            return result;
+        }
         // An address that has failed lately has its count taken before the
         // attempt (given back if the token is good), so that guesses sent
         // at once cannot all pass one check; one that has not is only
         // counted once it fails, so that a client's many requests at once
         // with a good token never wait on each other.
         let taken = self
-            .0
+            .failures
             .take_if_known(&ip, Instant::now())
             .map_err(too_many)?;
         let result = attempt.await;
         match (matches!(result, Err(AppError::Unauthenticated(_))), taken) {
             (true, false) => {
                 // Past the bucket already: the next attempt is refused.
-                let _ = self.0.spend(ip, Instant::now());
+                let _ = self.failures.spend(ip, Instant::now());
             }
-            (false, true) => self.0.refund(&ip),
+            (false, true) => self.failures.refund(&ip),
             _ => {}
+        }
+        if result.is_ok() {
+            self.known().insert(digest, ());
         }
         result
     }
