@@ -57,7 +57,7 @@ fn offline_only(state: &AppState) -> Result<(), AppError> {
 }
 
 /// The service URL: `public_url`, or the scheme, host and base path of this request.
-fn service_url(req: &HttpRequest, _base_path: &str) -> String {
+fn service_url(req: &HttpRequest) -> String {
     crate::http::links::public_root(req)
 }
 
@@ -114,7 +114,7 @@ async fn tokens(mut r: Req) -> Result<HttpResponse, AppError> {
             truncate(&t, 80)
         )));
     }
-    let url = service_url(&r.http, &r.state.base_path);
+    let url = service_url(&r.http);
     Ok(ascii_json(&access(&token, &user, &url)))
 }
 

@@ -9,5 +9,5 @@ use crate::http::versions::document;
 
 /// The versions document under the v1 prefixes.
 pub(super) async fn get(r: Req) -> Result<HttpResponse, AppError> {
-    Ok(document(&r.http, &r.state.base_path))
+    Ok(document(&r.http))
 }

@@ -18,6 +18,7 @@ use std::collections::HashMap;
 use std::net::{IpAddr, Ipv4Addr, Shutdown, TcpStream};
 use std::os::fd::AsFd;
 use std::rc::{Rc, Weak};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
@@ -69,6 +70,10 @@ pub(crate) struct Admission {
     counts: Counts,
     cap: usize,
     between: Duration,
+    /// When this admission began, and the second (from then, plus 60)
+    /// a refusal was last logged.
+    started: Instant,
+    last_told: Arc<AtomicU64>,
 }
 
 impl Admission {
@@ -79,6 +84,8 @@ impl Admission {
             counts: Counts::default(),
             cap,
             between: keep_alive + HEAD_DEADLINE,
+            started: Instant::now(),
+            last_told: Arc::new(AtomicU64::new(0)),
         }
     }
 
@@ -96,10 +103,7 @@ impl Admission {
             return;
         };
         let Some(slot) = self.take_slot(Peer::of(peer.ip())) else {
-            log::debug!(
-                "{peer}: over the cap of {} connections per address",
-                self.cap
-            );
+            self.tell_refused(peer.ip());
             let _ = socket.shutdown(Shutdown::Both);
             return;
         };
@@ -112,6 +116,25 @@ impl Admission {
         });
         actix_web::rt::spawn(watchdog(Rc::downgrade(&conn)));
         data.insert(conn);
+    }
+
+    /// Logs a refusal, at most one a minute (an address at its cap may
+    /// try thousands of times a second).
+    fn tell_refused(&self, ip: IpAddr) {
+        let now = self.started.elapsed().as_secs() + 60;
+        let last = self.last_told.load(Ordering::Relaxed);
+        if now >= last + 60
+            && self
+                .last_told
+                .compare_exchange(last, now, Ordering::Relaxed, Ordering::Relaxed)
+                .is_ok()
+        {
+            log::warn!(
+                "{ip} holds {} connections (limits.max_connections_per_address): \
+                 its next ones are closed at once (logged once a minute)",
+                self.cap
+            );
+        }
     }
 
     /// A slot for `peer`, if it has one left.

@@ -13,7 +13,7 @@ const V2_MINORS: [&str; 8] = [
 
 /// `{"versions": [...]}` with self links under the service's public root
 /// (`public_url`, else the request's scheme, host and base path): every v2.x links `/v2/`, v1.0 `/v1.0/`.
-pub(crate) fn document(http: &HttpRequest, _base_path: &str) -> HttpResponse {
+pub(crate) fn document(http: &HttpRequest) -> HttpResponse {
     let root = super::links::public_root(http);
     let entry = |id: &str, status: &str, path: &str| {
         serde_json::json!({

@@ -23,7 +23,7 @@ pub(super) async fn create(mut r: Req) -> Result<HttpResponse, AppError> {
     let caller = r.caller()?;
     let new = parse_create(&body, &r.state.formats, caller.id())?;
     let image: Image = r.registry().create_v2(caller, new).await?;
-    Ok(render::created(&r.http, &r.state.base_path, &image))
+    Ok(render::created(&r.http, &image))
 }
 
 /// `GET /v2/images/{id}`.

@@ -14,7 +14,7 @@ pub(super) const NO_PROJECTS: &str =
 
 /// `GET <base>/v2` and `/v2/`: the versions document of every prefix.
 pub(super) async fn versions(r: Req) -> Result<HttpResponse, AppError> {
-    Ok(crate::http::versions::document(&r.http, &r.state.base_path))
+    Ok(crate::http::versions::document(&r.http))
 }
 
 /// `GET /v2/info/import`: no import method is enabled.

@@ -383,7 +383,7 @@ pub(super) fn shown(i: &Image) -> HttpResponse {
 }
 
 /// 201 with the image and its absolute URL in `Location`.
-pub(super) fn created(http: &HttpRequest, _base_path: &str, i: &Image) -> HttpResponse {
+pub(super) fn created(http: &HttpRequest, i: &Image) -> HttpResponse {
     let url = format!(
         "{}/v2/images/{}",
         crate::http::links::public_root(http),

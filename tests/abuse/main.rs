@@ -749,10 +749,10 @@ fn with_keep_alive_off_a_slow_second_request_cannot_even_start() {
 
 #[test]
 fn with_keep_alive_on_a_slow_second_request_holds_only_its_own_connection() {
-    // The default keeps connections alive (5 s) for clients' sake; a client
-    // that trickles its second head then holds that one connection (at most
-    // 1024 a worker), and everyone else is served meanwhile. docs/behaviour.md
-    // says so and names `limits.keep_alive = 0` for untrusted networks.
+    // The default keeps connections alive (75 s) for clients' sake; a client
+    // that trickles its second head holds that one connection until the
+    // watchdog's keep-alive + 5 s (slow::a_trickled_head_on_a_kept_alive_
+    // connection_is_cut_off), and everyone else is served meanwhile.
     let mut srv = Server::start();
     let addr = srv.addr;
     let slow: Vec<_> = (0..20)

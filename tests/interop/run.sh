@@ -10,7 +10,10 @@
 # snf-image-creator (snf-image-creator 0.10's upload and registration path,
 # Python 2.7), openstack-cli openstack-sdk (python-openstackclient 10.5.0 and
 # openstacksdk 4.22.0 against the Image API v2, Python 3.11), cross-api (an
-# image made through v2 seen through kamaki's v1, and back). Every story that uploads compares each download byte for byte.
+# image made through v2 seen through kamaki's v1, and back), https (plankton
+# serving HTTPS itself with a certificate made for the run: glanceclient with
+# --os-cacert and kamaki with its ca_certs setting). Every story that uploads
+# compares each download byte for byte.
 #
 # Each story gets a fresh plankton on a free port with a temporary directory
 # (database, store root, token file with users alice, bob and carol). Every step of a
@@ -34,7 +37,7 @@ PY27=${INTEROP_PY27:-$HOME/.pyenv/versions/2.7.18/bin/python2.7}
 PY311=${INTEROP_PY311:-$HOME/.pyenv/versions/3.11.7/bin/python3.11}
 BASE_PATH=${INTEROP_BASE_PATH:-}
 ALL_STORIES=(glance-lib glance-cli kamaki-lib kamaki-pithos kamaki-cli snf-image-creator
-    openstack-cli openstack-sdk cross-api)
+    openstack-cli openstack-sdk cross-api https)
 
 # Users of every server: Synnefo-style UUIDs and display names as in Astakos.
 # Carol's display name is not ASCII, as many of Synnefo's users' are not.
@@ -66,6 +69,7 @@ story_cmd() { # story -> sets py and script
         openstack-cli) py=$CACHE/py311-osc/bin/python script=$here/openstack_cli_story.py ;;
         openstack-sdk) py=$CACHE/py311-osc/bin/python script=$here/openstack_sdk_story.py ;;
         cross-api) py=$CACHE/py311-osc/bin/python script=$here/cross_api_story.py ;;
+        https) py=$CACHE/py311/bin/python script=$here/https_story.py ;;
         *) return 1 ;;
     esac
 }
@@ -154,9 +158,28 @@ stop_server() {
 trap stop_server EXIT
 trap 'stop_server; exit 130' INT TERM
 
-start_server() { # dir -> sets PLANKTON_URL
-    local dir=$1
+# A CA and a certificate it signs for 127.0.0.1, in $dir/tls (made with
+# openssl for each run): the https story's server serves it, its clients
+# trust the CA only.
+make_certificate() { # dir
+    local t=$1/tls
+    mkdir -p "$t"
+    openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj "/CN=plankton interop CA" \
+        -keyout "$t/ca.key" -out "$t/ca.pem" 2>/dev/null || return 1
+    openssl req -newkey rsa:2048 -nodes -subj "/CN=127.0.0.1" \
+        -keyout "$t/key.pem" -out "$t/server.csr" 2>/dev/null || return 1
+    printf 'subjectAltName=IP:127.0.0.1,DNS:localhost\nbasicConstraints=CA:FALSE\nkeyUsage=digitalSignature,keyEncipherment\nextendedKeyUsage=serverAuth\n' > "$t/ext"
+    openssl x509 -req -in "$t/server.csr" -CA "$t/ca.pem" -CAkey "$t/ca.key" -CAcreateserial \
+        -days 2 -extfile "$t/ext" -out "$t/cert.pem" 2>/dev/null
+}
+
+start_server() { # dir [tls] -> sets PLANKTON_URL
+    local dir=$1 tls=()
     mkdir -p "$dir/objects" "$dir/work"
+    if [ "${2:-}" = tls ]; then
+        make_certificate "$dir" || { say "could not make a certificate with openssl"; return 1; }
+        tls=(PLANKTON_TLS__CERTIFICATE="$dir/tls/cert.pem" PLANKTON_TLS__PRIVATE_KEY="$dir/tls/key.pem")
+    fi
     ALICE_TOKEN=$(new_token) BOB_TOKEN=$(new_token) CAROL_TOKEN=$(new_token)
     (umask 077; printf '# interop users\n%s %s %s\n%s %s %s\n%s %s %s\n' \
         "$ALICE_TOKEN" "$ALICE_ID" "$ALICE_NAME" "$BOB_TOKEN" "$BOB_ID" "$BOB_NAME" \
@@ -164,12 +187,12 @@ start_server() { # dir -> sets PLANKTON_URL
     env PLANKTON_LISTEN=127.0.0.1:0 PLANKTON_BASE_PATH="$BASE_PATH" \
         PLANKTON_DATABASE="$dir/plankton.db" PLANKTON_IDENTITY__TOKEN_FILE="$dir/tokens" \
         PLANKTON_STORE__ROOT="$dir/objects" PLANKTON_IMAGES__INSPECTION=record \
-        RUST_LOG=info,actix_web=info \
+        RUST_LOG=info,actix_web=info "${tls[@]}" \
         "$BIN" > "$dir/server.log" 2>&1 &
     SERVER_PID=$!
     PLANKTON_URL=
     for _ in $(seq 100); do
-        PLANKTON_URL=$(sed -n 's/.* listening on \(http:[^ ]*\).*/\1/p' "$dir/server.log" | head -n1)
+        PLANKTON_URL=$(sed -n 's/.* listening on \(https\{0,1\}:[^ ]*\).*/\1/p' "$dir/server.log" | head -n1)
         [ -n "$PLANKTON_URL" ] && return 0
         kill -0 "$SERVER_PID" 2>/dev/null || break
         sleep 0.1
@@ -184,15 +207,19 @@ for s in "${stories[@]}"; do
     dir="$tmp_root/$s"
     mkdir -p "$dir"
     say "--- $s"
-    if ! start_server "$dir"; then
+    mode=
+    [ "$s" = https ] && mode=tls
+    if ! start_server "$dir" $mode; then
         failed=$((failed + 1)); say "FAIL $s: plankton did not start"; continue
     fi
     story_cmd "$s"
     # HOME is the story's own: kamaki and glanceclient keep config, history
-    # and caches there.
-    env HOME="$dir/work" KAMAKI_CONFIG="$dir/work/kamakirc" PYTHONDONTWRITEBYTECODE=1 \
+    # and caches there. A CA bundle named in the environment would win over
+    # glance's --os-cacert (requests prefers it): the clients get only what
+    # the story gives them.
+    env -u REQUESTS_CA_BUNDLE -u CURL_CA_BUNDLE HOME="$dir/work" KAMAKI_CONFIG="$dir/work/kamakirc" PYTHONDONTWRITEBYTECODE=1 \
         PLANKTON_URL="$PLANKTON_URL" PLANKTON_STORE_ROOT="$dir/objects" \
-        INTEROP_WORK="$dir/work" INTEROP_BIN="$(dirname "$py")" INTEROP_PY27_BIN="$CACHE/py27/bin" \
+        INTEROP_WORK="$dir/work" INTEROP_CA="$dir/tls/ca.pem" INTEROP_BIN="$(dirname "$py")" INTEROP_PY27_BIN="$CACHE/py27/bin" \
         ALICE_TOKEN="$ALICE_TOKEN" ALICE_ID="$ALICE_ID" ALICE_NAME="$ALICE_NAME" \
         BOB_TOKEN="$BOB_TOKEN" BOB_ID="$BOB_ID" BOB_NAME="$BOB_NAME" \
         CAROL_TOKEN="$CAROL_TOKEN" CAROL_ID="$CAROL_ID" CAROL_NAME="$CAROL_NAME" \
