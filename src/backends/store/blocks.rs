@@ -271,12 +271,7 @@ impl Blocks {
         w.file.set_len(w.kept)?;
         w.file.sync_all()?;
         let tmp = w.tmp.take().expect("a block being written has its file");
-        // The directory is not synced for each block: a name a crash loses
-        // is a block asked for again (409), while a name that survives has
-        // its bytes on disk (synced above, before the rename). The bytes a
-        // block's name promises are what matters; 256 directory syncs a GiB
-        // are not.
-        if let Err(e) = std::fs::rename(&tmp, &path) {
+        if let Err(e) = std::fs::rename(&tmp, &path).and_then(|_| sync_dir(&self.dir)) {
             let _ = std::fs::remove_file(&tmp);
             return Err(e);
         }
