@@ -1,6 +1,7 @@
 //! Reading the object-store surface's requests: names in the path, the
 //! metadata and sharing headers, preconditions, and bodies as streams.
 
+use crate::domain::text::{check_text, TextUse};
 use std::collections::BTreeMap;
 
 use actix_web::http::header::{self, HeaderMap};
@@ -68,7 +69,9 @@ fn text<'h>(headers: &'h HeaderMap, name: &str) -> Result<Option<&'h str>, AppEr
     match headers.get(name) {
         None => Ok(None),
         Some(v) => std::str::from_utf8(v.as_bytes())
-            .map(|s| Some(s.trim()))
+            // HTTP's optional whitespace only: `str::trim` would also eat
+            // Unicode spaces such as NEL (U+0085), a C1 control.
+            .map(|s| Some(s.trim_matches([' ', '\t'])))
             .map_err(|_| AppError::invalid(format!("Invalid {name} header: it is not UTF-8"))),
     }
 }
@@ -116,6 +119,10 @@ pub(super) fn meta_change(headers: &HeaderMap, merge: bool) -> Result<MetaChange
                 truncate(key, 80)
             )));
         }
+        // No terminal escape or line break in what listings show others
+        // (issue 25 item 7); a header can carry C1 controls as UTF-8.
+        check_text("X-Object-Meta key", key, TextUse::Label).map_err(AppError::invalid)?;
+        check_text("X-Object-Meta value", value, TextUse::Value).map_err(AppError::invalid)?;
         meta.insert(key.to_string(), value.to_string());
     }
     Ok(MetaChange {

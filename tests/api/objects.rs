@@ -1529,3 +1529,44 @@ async fn a_write_the_catalogue_refuses_leaves_the_old_object() {
     assert_eq!(must_header(&resp, "x-object-version"), "2");
     assert!(resp.bytes().await.unwrap().as_ref() == block.as_slice());
 }
+
+#[tokio::test]
+async fn object_metadata_with_control_characters_is_400_and_changes_nothing() {
+    let Some(app) = fs_app().await else { return };
+    let first = put_with(&app, "/alice/pithos/c", &[("x-object-meta-a", "1")], b"c").await;
+    assert_eq!(first.status(), 201);
+    // A header cannot carry C0 or DEL, but it can carry C1 as UTF-8 (CSI,
+    // U+009B, starts a terminal escape just as ESC [ does).
+    for (key, value) in [
+        ("x-object-meta-b", "v\u{9b}2J"),
+        ("x-object-meta-b", "\u{85}"),
+    ] {
+        for method in [Method::PUT, Method::POST] {
+            let headers = [(key, value)];
+            let send = call(
+                &app,
+                method.clone(),
+                "/alice/pithos/c",
+                ALICE.0,
+                &headers,
+                b"d".to_vec(),
+            );
+            refused(&app, 400, send).await;
+        }
+    }
+    let h = head(&app, "/alice/pithos/c", ALICE.0).await;
+    assert_eq!(
+        (header(&h, "x-object-meta-a"), header(&h, "x-object-meta-b")),
+        (Some("1".into()), None),
+        "the refused writes changed the metadata"
+    );
+    assert_eq!(
+        get(&app, "/alice/pithos/c", ALICE.0)
+            .await
+            .bytes()
+            .await
+            .unwrap()
+            .as_ref(),
+        b"c"
+    );
+}

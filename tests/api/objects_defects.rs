@@ -358,10 +358,8 @@ async fn a_full_disk_refuses_containers_and_data_with_413_and_they_resume_with_s
 
 /// Catalogue writes alone (metadata, a directory object): their full disk
 /// is SQLite's SQLITE_FULL, mapped by `DbError` for every catalogue write
-/// (issue 25 item 8, the image and member writes' helper): run with
-/// `--ignored` until that mapping is merged.
+/// (issue 25 item 8).
 #[tokio::test]
-#[ignore = "needs the DbError mapping of a full disk (issue 25, item 8) from the branch that owns db/"]
 async fn a_full_disk_refuses_object_metadata_writes_without_500() {
     on_a_full_disk(vec![
         (
