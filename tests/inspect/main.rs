@@ -374,6 +374,26 @@ async fn data_that_is_not_its_disk_format_is_refused_400_in_v1_and_415_in_v2() {
     for (case, declared, needle) in mismatches {
         refused(lab.v1_upload(case, declared).await, 400, needle, case.name).await;
     }
+    // The same by location: the declared format is the request's.
+    let location = lab.put_by_hand(qcow2);
+    let resp = lab
+        .app
+        .client
+        .post(lab.url("/images"))
+        .header("x-auth-token", ALICE.0)
+        .header("x-image-meta-name", "declared raw")
+        .header("x-image-meta-location", &location)
+        .header("x-image-meta-disk-format", "raw")
+        .send()
+        .await
+        .unwrap();
+    refused(
+        resp,
+        400,
+        "disk_format is 'raw' but the data is qcow2",
+        "by location",
+    )
+    .await;
     assert_eq!(lab.count().await, 0, "nothing registered");
     for (case, declared, needle) in mismatches.iter().filter(|m| m.1.is_some()) {
         let id = lab.v2_create(case, declared.unwrap()).await;
