@@ -344,6 +344,42 @@ async fn every_image_written_through_the_object_store_is_judged_when_registered(
     }
 }
 
+#[actix_web::test]
+async fn the_web_views_registration_by_location_is_judged_too() {
+    let Some(lab) = lab(InspectionPolicy::Enforce).await else {
+        return;
+    };
+    let alice = lab.app.login(ALICE.0).await;
+    for name in ["backed.qcow2", "plain.qcow2"] {
+        let case = named(&lab, name);
+        let location = lab.put_by_hand(case);
+        let before = lab.count().await;
+        let fields = [
+            ("name", case.name),
+            ("location", location.as_str()),
+            ("disk_format", case.disk_format),
+            ("container_format", "bare"),
+        ];
+        let page = lab.app.post(&alice, "/ui/register", &fields).await;
+        assert_eq!(page.status, 303, "{}: {}", case.name, page.body);
+        let at = page.header("location").to_string();
+        if let Verdict::Unsafe(needle) = case.verdict {
+            assert_eq!(at, "/ui/upload", "{}", case.name);
+            let form = lab.app.page(&alice, "/ui/upload").await;
+            assert!(form.body.contains(needle), "{}: {}", case.name, form.body);
+            assert_eq!(
+                lab.count().await,
+                before,
+                "{}: nothing registered",
+                case.name
+            );
+        } else {
+            let id = at.strip_prefix("/ui/images/").expect("the image's page");
+            check_virtual_size(&lab, id, case).await;
+        }
+    }
+}
+
 /// The first case of this name.
 fn named<'a>(lab: &'a Lab, name: &str) -> &'a Case {
     lab.cases.iter().find(|c| c.name == name).unwrap()
