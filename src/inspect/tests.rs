@@ -360,3 +360,15 @@ proptest! {
         let _ = both(&data);
     }
 }
+
+#[test]
+fn names_from_the_data_are_shown_printable_and_bounded() {
+    let hostile = format!("/etc/passwd\n\u{1b}[31m<script>{}", "x".repeat(500));
+    let found = both(&qcow2(3, Some(&hostile[..1000.min(hostile.len())]), 0));
+    let Some(Finding::BackingFile(name)) = found.finding else {
+        panic!("{found:?}");
+    };
+    assert!(name.starts_with("/etc/passwd??[31m<script>"), "{name}");
+    assert_eq!(name.chars().count(), 120);
+    assert!(!name.chars().any(char::is_control));
+}
