@@ -199,9 +199,6 @@ impl<'a> Captured<'a> {
                 let from = (off - tail_start) as usize;
                 return Ok(&self.tail[from..from + len]);
             }
-            if self.head.len() as u64 >= size {
-                return Err(Miss::Short);
-            }
         }
         if end > BOUND as u64 {
             return Err(Miss::Bound);
