@@ -134,6 +134,23 @@ impl Lab {
         names
     }
 
+    /// The files left in staging (its lock aside): none once every write
+    /// has settled, a refused one included.
+    fn staged(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        let mut dirs = vec![self.app.settings.store.root.join("+staging")];
+        while let Some(d) = dirs.pop() {
+            for e in std::fs::read_dir(&d).into_iter().flatten().flatten() {
+                if e.file_type().unwrap().is_dir() {
+                    dirs.push(e.path());
+                } else if e.file_name() != "lock" {
+                    out.push(e.path().display().to_string());
+                }
+            }
+        }
+        out
+    }
+
     /// Puts the case's file in the store by hand, in Alice's `pithos`
     /// container: its location.
     fn put_by_hand(&self, case: &Case) -> String {
@@ -195,6 +212,7 @@ async fn every_image_uploaded_through_v1_is_judged_and_its_virtual_size_kept() {
         safe.count(),
         "refused data is not stored"
     );
+    assert_eq!(lab.staged(), Vec::<String>::new(), "nor left in staging");
 }
 
 #[actix_web::test]
@@ -231,6 +249,7 @@ async fn every_image_uploaded_through_v2_is_judged_and_a_refused_one_goes_back_t
         safe.count(),
         "refused data is not stored"
     );
+    assert_eq!(lab.staged(), Vec::<String>::new(), "nor left in staging");
 }
 
 #[actix_web::test]
@@ -438,6 +457,7 @@ async fn data_that_is_not_its_disk_format_is_refused_400_in_v1_and_415_in_v2() {
         assert_eq!(lab.v2_image(&id).await["status"], "queued");
     }
     assert_eq!(lab.uploads().len(), 0, "nothing stored");
+    assert_eq!(lab.staged(), Vec::<String>::new(), "nor left in staging");
     // Unsafe and mismatched at once: unsafe wins, 400 in v2 too.
     let backed = named(&lab, "backed.qcow2");
     let id = lab.v2_create(backed, "raw").await;
