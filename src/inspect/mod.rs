@@ -477,7 +477,8 @@ pub(crate) enum Refusal {
 }
 
 /// The rule of docs/api.md §19: unsafe data, then data that is not what
-/// `disk_format` (when checked) says, are refused; unsafe wins.
+/// `disk_format` (when checked) says, are refused; unsafe wins. Empty data
+/// is of every format.
 pub(crate) fn judge(i: &Inspection, disk_format: Option<&str>) -> Option<Refusal> {
     if let Some(f) = &i.finding {
         return Some(Refusal::Unsafe(format!(
@@ -487,6 +488,10 @@ pub(crate) fn judge(i: &Inspection, disk_format: Option<&str>) -> Option<Refusal
     }
     let declared = disk_format?;
     let wanted = needs(declared)?;
+    // No data is no format: an empty upload (§17.4) contradicts nothing.
+    if i.format == Format::Raw && i.virtual_size == Some(0) {
+        return None;
+    }
     (wanted != i.format).then(|| {
         Refusal::Mismatch(format!(
             "Image data refused: disk_format is '{declared}' but the data is {}",

@@ -292,6 +292,11 @@ fn the_rule_names_unsafe_data_before_a_mismatch() {
     assert_eq!(judge(&raw, Some("ami")), None);
     assert_eq!(judge(&raw, None), None);
     assert!(matches!(judge(&raw, Some("qcow2")), Some(Refusal::Mismatch(m)) if m.contains("raw")));
+    assert_eq!(
+        judge(&both(b""), Some("qcow2")),
+        None,
+        "no data, no mismatch"
+    );
     let q = both(&qcow2(3, None, 0));
     assert_eq!(judge(&q, Some("qcow2")), None);
     assert!(matches!(judge(&q, Some("raw")), Some(Refusal::Mismatch(_))));

@@ -468,6 +468,25 @@ async fn data_that_is_not_its_disk_format_is_refused_400_in_v1_and_415_in_v2() {
         "backed",
     )
     .await;
+    // An empty v2 upload (openstack image create with nothing on stdin) is
+    // of any format.
+    let id = lab.v2_create(qcow2, "qcow2").await;
+    let resp = lab
+        .app
+        .client
+        .put(lab.url(&format!("/v2/images/{id}/file")))
+        .header("x-auth-token", ALICE.0)
+        .header("content-type", "application/octet-stream")
+        .body(Vec::new())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 204);
+    let image = lab.v2_image(&id).await;
+    assert_eq!(
+        (&image["status"], &image["virtual_size"]),
+        (&json!("active"), &json!(0))
+    );
     // Formats the rule does not check take any data.
     let resp = lab.v1_upload(qcow2, Some("ami")).await;
     assert_eq!(resp.status(), 200);
