@@ -93,6 +93,7 @@ fn vhd_footer(kind: u32, size: u64, next: u64) -> Vec<u8> {
 fn vhdx(size: u64, flags: u32) -> Vec<u8> {
     let mut b = vec![0u8; 3 << 20];
     put(&mut b, 0, vhdx::MAGIC);
+    put(&mut b, 128 << 10, b"head");
     let rt = 192 << 10;
     put(&mut b, rt, b"regi");
     put(&mut b, rt + 8, &1u32.to_le_bytes());
@@ -252,6 +253,11 @@ fn vhdx_vdi_iso_and_raw() {
         (Format::Vhdx, Some(10 << 30), None)
     );
     assert_eq!(both(&vhdx(1 << 30, 2)).finding, Some(Finding::Parent));
+    let mut headless = vhdx(1 << 30, 0);
+    put(&mut headless, 128 << 10, b"\0\0\0\0");
+    assert!(
+        matches!(both(&headless).finding, Some(Finding::OutOfRange(m)) if m.contains("header"))
+    );
     let v = both(&vdi(1));
     assert_eq!(
         (v.format, v.virtual_size, v.finding),
