@@ -292,6 +292,27 @@ fn vhdx_vdi_iso_and_raw() {
 }
 
 #[test]
+fn a_kept_inspection_is_judged_as_the_first() {
+    for f in ["raw", "qcow2", "vmdk", "vhd", "vhdx", "vdi", "iso"] {
+        assert_eq!(Format::parse(f).map(Format::as_str), Some(f));
+    }
+    assert_eq!(Format::parse("ploop"), None);
+    let first = both(&qcow2(3, Some("/etc/passwd"), 0));
+    let kept = Inspection::recorded(
+        first.format.as_str(),
+        first.finding.as_ref().map(ToString::to_string),
+        first.virtual_size,
+    )
+    .unwrap();
+    assert_eq!(judge(&kept, Some("qcow2")), judge(&first, Some("qcow2")));
+    let plain = Inspection::recorded("qcow2", None, Some(1)).unwrap();
+    assert!(matches!(
+        judge(&plain, Some("raw")),
+        Some(Refusal::Mismatch(_))
+    ));
+}
+
+#[test]
 fn the_rule_names_unsafe_data_before_a_mismatch() {
     let raw = both(&[1u8; 100]);
     assert_eq!(judge(&raw, Some("diskdump")), None);

@@ -399,6 +399,44 @@ async fn the_web_views_registration_by_location_is_judged_too() {
     }
 }
 
+#[actix_web::test]
+async fn a_re_registration_is_judged_against_its_own_disk_format() {
+    let Some(lab) = lab(InspectionPolicy::Enforce).await else {
+        return;
+    };
+    let case = named(&lab, "plain.qcow2");
+    let location = lab.put_by_hand(case);
+    let first = support::check::json_with_status(lab.register(case, &location).await, 200).await;
+    // The same bytes again: what was found is kept, and judged anew.
+    let again = support::check::json_with_status(lab.register(case, &location).await, 200).await;
+    assert_eq!(first["image"]["id"], again["image"]["id"]);
+    let id = first["image"]["id"].as_str().unwrap();
+    check_virtual_size(&lab, id, case).await;
+    let resp = lab
+        .app
+        .client
+        .post(lab.url("/images"))
+        .header("x-auth-token", ALICE.0)
+        .header("x-image-meta-name", "now raw")
+        .header("x-image-meta-location", &location)
+        .header("x-image-meta-disk-format", "raw")
+        .send()
+        .await
+        .unwrap();
+    refused(
+        resp,
+        400,
+        "disk_format is 'raw' but the data is qcow2",
+        "again",
+    )
+    .await;
+    let image = lab.v2_image(id).await;
+    assert_eq!(
+        (&image["name"], &image["disk_format"]),
+        (&json!("plain.qcow2"), &json!("qcow2"))
+    );
+}
+
 /// The first case of this name.
 fn named<'a>(lab: &'a Lab, name: &str) -> &'a Case {
     lab.cases.iter().find(|c| c.name == name).unwrap()
