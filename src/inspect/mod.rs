@@ -138,6 +138,12 @@ impl fmt::Display for Finding {
             Finding::UnknownFeatures(bits) => {
                 write!(f, "unknown qcow2 incompatible features {bits:#x}")
             }
+            Finding::CreateType(t) if t.is_empty() => {
+                write!(
+                    f,
+                    "a VMDK sparse extent without a descriptor naming its createType"
+                )
+            }
             Finding::CreateType(t) => write!(f, "VMDK createType '{t}'"),
             Finding::Extents(e) => write!(f, "VMDK extents {}", e.join("; ")),
             Finding::Descriptor {

@@ -216,6 +216,10 @@ fn vmdk_sparse_headers_and_descriptors_are_read_and_judged() {
         matches!(d.finding, Some(Finding::Descriptor { create_type, .. }) if create_type == "monolithicFlat")
     );
     assert_eq!(both(b"\n# hi\nversion=1\n").format, Format::Vmdk);
+    let mut bare = vmdk("monolithicSparse", "");
+    put(&mut bare, 28, &0u64.to_le_bytes());
+    let found = both(&bare).finding.expect("a finding").to_string();
+    assert!(found.contains("without a descriptor"), "{found}");
 }
 
 #[test]
