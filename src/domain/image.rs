@@ -252,9 +252,9 @@ impl Image {
 
     /// This v1 registration as it re-registers `live`, the image already at
     /// its location: the id, creation time and what v1 cannot say (tags,
-    /// `os_hidden`, `uploaded`; `virtual_size` unless inspected now) are kept; the visibility
-    /// follows v1's update rule (§17.12); the `os_hash` stays only while
-    /// the data is the same.
+    /// `os_hidden`, `uploaded`) are kept, and what the inspector found unless
+    /// it looked again (§19); the visibility follows v1's update rule
+    /// (§17.12); the `os_hash` stays only while the data is the same.
     pub(crate) fn reregistering(mut self, live: &Image) -> Image {
         self.visibility = live.visibility.on_v1_update(Some(self.is_public()));
         self.id = live.id;

@@ -24,6 +24,8 @@ pub(crate) const BOUND: usize = 4 << 20;
 /// The head every inspection reads first: the magic numbers, the ISO 9660
 /// volume descriptors at 32 KiB, most headers whole.
 pub(crate) const MIN_HEAD: usize = 64 << 10;
+/// Where the formats' fixed headers end (VHDX's second region table).
+const FIXED_HEADERS: u64 = 256 << 10;
 /// The bytes kept from the end: a VHD footer.
 pub(crate) const TAIL: usize = 512;
 
@@ -47,6 +49,21 @@ pub(crate) enum Format {
 }
 
 impl Format {
+    /// The format of a name `as_str` gave.
+    pub(crate) fn parse(name: &str) -> Option<Format> {
+        [
+            Format::Raw,
+            Format::Qcow2,
+            Format::Vmdk,
+            Format::Vhd,
+            Format::Vhdx,
+            Format::Vdi,
+            Format::Iso,
+        ]
+        .into_iter()
+        .find(|f| f.as_str() == name)
+    }
+
     /// The `disk_format` name of the format.
     pub(crate) fn as_str(self) -> &'static str {
         match self {
@@ -85,6 +102,8 @@ pub(crate) enum Finding {
     Parent,
     /// An ISO 9660 image that is at the same time an image of this format.
     IsoAnd(Format),
+    /// What an earlier inspection of the same bytes found, as it was kept.
+    Recorded(String),
     /// The header stops before its end: the data is shorter than it says.
     Truncated(&'static str),
     /// A header field outside what the format allows, or what it points at
@@ -119,6 +138,12 @@ impl fmt::Display for Finding {
             Finding::UnknownFeatures(bits) => {
                 write!(f, "unknown qcow2 incompatible features {bits:#x}")
             }
+            Finding::CreateType(t) if t.is_empty() => {
+                write!(
+                    f,
+                    "a VMDK sparse extent without a descriptor naming its createType"
+                )
+            }
             Finding::CreateType(t) => write!(f, "VMDK createType '{t}'"),
             Finding::Extents(e) => write!(f, "VMDK extents {}", e.join("; ")),
             Finding::Descriptor {
@@ -134,7 +159,7 @@ impl fmt::Display for Finding {
                 write!(f, "an ISO 9660 image that is also {}", other.as_str())
             }
             Finding::Truncated(what) => write!(f, "a truncated {what}"),
-            Finding::OutOfRange(what) => write!(f, "{what}"),
+            Finding::OutOfRange(what) | Finding::Recorded(what) => write!(f, "{what}"),
         }
     }
 }
@@ -149,6 +174,22 @@ pub(crate) struct Inspection {
     pub(crate) virtual_size: Option<u64>,
     /// What makes it unsafe, if anything.
     pub(crate) finding: Option<Finding>,
+}
+
+impl Inspection {
+    /// An inspection as the catalogue kept it: the format's name, the
+    /// finding's words, the virtual size; `None` for a name not known.
+    pub(crate) fn recorded(
+        format: &str,
+        finding: Option<String>,
+        virtual_size: Option<u64>,
+    ) -> Option<Inspection> {
+        Some(Inspection {
+            format: Format::parse(format)?,
+            virtual_size,
+            finding: finding.map(Finding::Recorded),
+        })
+    }
 }
 
 /// Why an inspection could not finish on what it was given.
@@ -198,9 +239,6 @@ impl<'a> Captured<'a> {
             if off >= tail_start {
                 let from = (off - tail_start) as usize;
                 return Ok(&self.tail[from..from + len]);
-            }
-            if self.head.len() as u64 >= size {
-                return Err(Miss::Short);
             }
         }
         if end > BOUND as u64 {
@@ -439,10 +477,17 @@ impl Ranged {
         };
         match inspect(&captured) {
             Ok(i) => Step::Done(i),
-            Err(Need::Head(end)) if clip(end as u64) > have => Step::Head {
-                from: have,
-                to: clip((end as u64).next_multiple_of(MIN_HEAD as u64)),
-            },
+            // Within the first 256 KiB (where formats keep their fixed
+            // headers) the head at least doubles: a header read field by
+            // field costs a few reads, not one a field.
+            Err(Need::Head(end)) if clip(end as u64) > have => {
+                let end = (end as u64).next_multiple_of(MIN_HEAD as u64);
+                let doubled = (2 * have).min(FIXED_HEADERS);
+                Step::Head {
+                    from: have,
+                    to: clip(end.max(doubled)),
+                }
+            }
             // Not reached: with the size known, a read past the head is
             // either brought by the step above or a finding.
             Err(_) => Step::Done(Inspection {
@@ -480,7 +525,8 @@ pub(crate) enum Refusal {
 }
 
 /// The rule of docs/api.md §19: unsafe data, then data that is not what
-/// `disk_format` (when checked) says, are refused; unsafe wins.
+/// `disk_format` (when checked) says, are refused; unsafe wins. Empty data
+/// is of every format.
 pub(crate) fn judge(i: &Inspection, disk_format: Option<&str>) -> Option<Refusal> {
     if let Some(f) = &i.finding {
         return Some(Refusal::Unsafe(format!(
@@ -490,6 +536,10 @@ pub(crate) fn judge(i: &Inspection, disk_format: Option<&str>) -> Option<Refusal
     }
     let declared = disk_format?;
     let wanted = needs(declared)?;
+    // No data is no format: an empty upload (§17.4) contradicts nothing.
+    if i.format == Format::Raw && i.virtual_size == Some(0) {
+        return None;
+    }
     (wanted != i.format).then(|| {
         Refusal::Mismatch(format!(
             "Image data refused: disk_format is '{declared}' but the data is {}",

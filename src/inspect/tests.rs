@@ -93,6 +93,7 @@ fn vhd_footer(kind: u32, size: u64, next: u64) -> Vec<u8> {
 fn vhdx(size: u64, flags: u32) -> Vec<u8> {
     let mut b = vec![0u8; 3 << 20];
     put(&mut b, 0, vhdx::MAGIC);
+    put(&mut b, 128 << 10, b"head");
     let rt = 192 << 10;
     put(&mut b, rt, b"regi");
     put(&mut b, rt + 8, &1u32.to_le_bytes());
@@ -215,6 +216,10 @@ fn vmdk_sparse_headers_and_descriptors_are_read_and_judged() {
         matches!(d.finding, Some(Finding::Descriptor { create_type, .. }) if create_type == "monolithicFlat")
     );
     assert_eq!(both(b"\n# hi\nversion=1\n").format, Format::Vmdk);
+    let mut bare = vmdk("monolithicSparse", "");
+    put(&mut bare, 28, &0u64.to_le_bytes());
+    let found = both(&bare).finding.expect("a finding").to_string();
+    assert!(found.contains("without a descriptor"), "{found}");
 }
 
 #[test]
@@ -252,6 +257,11 @@ fn vhdx_vdi_iso_and_raw() {
         (Format::Vhdx, Some(10 << 30), None)
     );
     assert_eq!(both(&vhdx(1 << 30, 2)).finding, Some(Finding::Parent));
+    let mut headless = vhdx(1 << 30, 0);
+    put(&mut headless, 128 << 10, b"\0\0\0\0");
+    assert!(
+        matches!(both(&headless).finding, Some(Finding::OutOfRange(m)) if m.contains("header"))
+    );
     let v = both(&vdi(1));
     assert_eq!(
         (v.format, v.virtual_size, v.finding),
@@ -286,12 +296,38 @@ fn vhdx_vdi_iso_and_raw() {
 }
 
 #[test]
+fn a_kept_inspection_is_judged_as_the_first() {
+    for f in ["raw", "qcow2", "vmdk", "vhd", "vhdx", "vdi", "iso"] {
+        assert_eq!(Format::parse(f).map(Format::as_str), Some(f));
+    }
+    assert_eq!(Format::parse("ploop"), None);
+    let first = both(&qcow2(3, Some("/etc/passwd"), 0));
+    let kept = Inspection::recorded(
+        first.format.as_str(),
+        first.finding.as_ref().map(ToString::to_string),
+        first.virtual_size,
+    )
+    .unwrap();
+    assert_eq!(judge(&kept, Some("qcow2")), judge(&first, Some("qcow2")));
+    let plain = Inspection::recorded("qcow2", None, Some(1)).unwrap();
+    assert!(matches!(
+        judge(&plain, Some("raw")),
+        Some(Refusal::Mismatch(_))
+    ));
+}
+
+#[test]
 fn the_rule_names_unsafe_data_before_a_mismatch() {
     let raw = both(&[1u8; 100]);
     assert_eq!(judge(&raw, Some("diskdump")), None);
     assert_eq!(judge(&raw, Some("ami")), None);
     assert_eq!(judge(&raw, None), None);
     assert!(matches!(judge(&raw, Some("qcow2")), Some(Refusal::Mismatch(m)) if m.contains("raw")));
+    assert_eq!(
+        judge(&both(b""), Some("qcow2")),
+        None,
+        "no data, no mismatch"
+    );
     let q = both(&qcow2(3, None, 0));
     assert_eq!(judge(&q, Some("qcow2")), None);
     assert!(matches!(judge(&q, Some("raw")), Some(Refusal::Mismatch(_))));
@@ -359,4 +395,16 @@ proptest! {
     fn any_bytes_are_inspected_without_panic(data in prop::collection::vec(any::<u8>(), 0..2048)) {
         let _ = both(&data);
     }
+}
+
+#[test]
+fn names_from_the_data_are_shown_printable_and_bounded() {
+    let hostile = format!("/etc/passwd\n\u{1b}[31m<script>{}", "x".repeat(500));
+    let found = both(&qcow2(3, Some(&hostile[..1000.min(hostile.len())]), 0));
+    let Some(Finding::BackingFile(name)) = found.finding else {
+        panic!("{found:?}");
+    };
+    assert!(name.starts_with("/etc/passwd??[31m<script>"), "{name}");
+    assert_eq!(name.chars().count(), 120);
+    assert!(!name.chars().any(char::is_control));
 }

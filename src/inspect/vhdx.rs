@@ -1,5 +1,6 @@
 //! VHDX (Microsoft's "VHDX Format Specification" v1.0): the file type
-//! identifier, the region table at 192 KiB (its copy at 256 KiB), the
+//! identifier, the headers at 64 and 128 KiB (one at least must be there),
+//! the region table at 192 KiB (its copy at 256 KiB), the
 //! metadata region it points at, and in it the virtual disk size and the
 //! file parameters (whether the disk has a parent).
 
@@ -7,6 +8,9 @@ use super::{found, le, out_of_range, Captured, Finding, Format, Miss, Parsed};
 
 /// The file type identifier's signature.
 pub(super) const MAGIC: &[u8] = b"vhdxfile";
+/// The two headers (either may be the current one) and the two copies of
+/// the region table.
+const HEADERS: [u64; 2] = [64 << 10, 128 << 10];
 const REGION_TABLES: [u64; 2] = [192 << 10, 256 << 10];
 const ENTRY: usize = 32;
 /// The most entries a region table or the metadata table may hold.
@@ -71,6 +75,13 @@ fn entry<'a>(entries: &'a [u8], id: &[u8; 16]) -> Option<&'a [u8]> {
 
 /// Inspects data with the VHDX identifier.
 pub(super) fn parse(c: &Captured<'_>) -> Parsed {
+    let mut headed = false;
+    for at in HEADERS {
+        headed |= c.at(at, 4)? == b"head";
+    }
+    if !headed {
+        return out_of_range(Format::Vhdx, "a VHDX without a header".into());
+    }
     let mut regions = None;
     for at in REGION_TABLES {
         regions = table(c, at, (b"regi", 16, 8, 4))?;

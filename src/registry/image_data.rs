@@ -289,23 +289,62 @@ impl Registry {
             .map_err(|e| watch.failure(e, limit, false))
     }
 
-    /// Inspects the `size` bytes of the object at `loc` with bounded ranged
-    /// reads (the caller's token), under the policy (§19): what to record,
-    /// or the refusal of data declared `disk_format`.
+    /// Inspects the object at `loc` (of `info`'s size and hash) with bounded
+    /// ranged reads (the caller's token), under the policy (§19): what to
+    /// record, or the refusal of data declared `disk_format`. When the store
+    /// knew the data already (`known`: a remembered hash), the inspection
+    /// kept with a live image of the same bytes there is judged again
+    /// instead, and nothing is read (re-registering costs no reads).
     pub(super) async fn examine(
         &self,
         (loc, token): (&Location, &str),
-        size: u64,
+        (info, known): (&ObjectInfo, bool),
         disk_format: Option<&str>,
     ) -> Result<Examination, AppError> {
         let policy = self.uploads.inspection;
         if policy == InspectionPolicy::Off {
             return Ok(Examination::default());
         }
+        let before = if known {
+            self.examined_before(loc, info).await
+        } else {
+            None
+        };
+        let found = match before {
+            Some(found) => found,
+            None => self.read_and_inspect((loc, token), info.size).await?,
+        };
+        verdict(policy, found, disk_format).map_err(|r| refused(r, false))
+    }
+
+    /// What the live image at `loc` keeps of its inspection, if its data is
+    /// these bytes (the same size and Pithos hash) and was inspected.
+    async fn examined_before(&self, loc: &Location, info: &ObjectInfo) -> Option<Inspection> {
+        let at = loc.canonical();
+        let live = self
+            .db
+            .read(move |tx| Ok(tx.live_image_at(&at)?))
+            .await
+            .ok()
+            .flatten()?
+            .image;
+        if live.size != info.size || live.checksum != info.checksum {
+            return None;
+        }
+        let kept = live.examined?;
+        Inspection::recorded(&kept.format, kept.finding, live.virtual_size)
+    }
+
+    /// Reads the `size` bytes of the object at `loc` as the inspector asks.
+    async fn read_and_inspect(
+        &self,
+        (loc, token): (&Location, &str),
+        size: u64,
+    ) -> Result<Inspection, AppError> {
         let mut ranged = Ranged::new(size);
-        let found = loop {
+        loop {
             let (range, into_tail) = match ranged.next() {
-                Step::Done(found) => break found,
+                Step::Done(found) => return Ok(found),
                 Step::Tail(n) => (ByteRange::Suffix(n), true),
                 Step::Head { from, to } => (ByteRange::From(from, Some(to - 1)), false),
             };
@@ -315,8 +354,7 @@ impl Registry {
             } else {
                 ranged.head.extend_from_slice(&bytes);
             }
-        };
-        verdict(policy, found, disk_format).map_err(|r| refused(r, false))
+        }
     }
 
     /// The bytes of `range` of the object (at most what was asked for).

@@ -112,8 +112,9 @@ impl Registry {
         // Data without a disk_format is checked against the default it gets (§19).
         let disk_format = new.set.disk_format.as_deref().unwrap_or("diskdump");
         let at = (&new.location, caller.token.as_str());
+        let known = inspected.computed.is_none();
         let examination = self
-            .examine(at, inspected.info.size, Some(disk_format))
+            .examine(at, (&inspected.info, known), Some(disk_format))
             .await?;
         check_reserved_keys(new.properties.keys())?;
         // The limit comes after every invalid input, the object's among them.

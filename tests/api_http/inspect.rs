@@ -131,3 +131,62 @@ async fn an_upload_the_inspector_refuses_leaves_no_object_in_pithos() {
     let v2 = json_with_status(app.get(&format!("/v2/images/{id}"), ALICE.0).await, 200).await;
     assert_eq!(v2["virtual_size"], 1u64 << 30);
 }
+
+/// Registers `pithos://alice/pithos/<name>` as `disk_format`.
+async fn register(app: &TestApp, name: &str, disk_format: &str) -> reqwest::Response {
+    app.client
+        .post(app.url("/images"))
+        .header("x-auth-token", ALICE.0)
+        .header("x-image-meta-name", name)
+        .header(
+            "x-image-meta-location",
+            format!("pithos://alice/pithos/{name}"),
+        )
+        .header("x-image-meta-disk-format", disk_format)
+        .send()
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn re_registering_the_same_bytes_reads_nothing_and_is_judged_again() {
+    let dir = tempfile::tempdir().unwrap();
+    let Some(cases) = images::make(dir.path()) else {
+        return;
+    };
+    let app = TestApp::spawn_with(|s| s.images.inspection = InspectionPolicy::Enforce).await;
+    let plain = cases.iter().find(|c| c.name == "plain.qcow2").unwrap();
+    app.put_object(ALICE.1, "pithos", "disk", &plain.bytes());
+    json_with_status(register(&app, "disk", "qcow2").await, 200).await;
+    let gets = || {
+        let seen = app.backends.pithos.seen();
+        seen.iter().filter(|s| s.method == "GET").count()
+    };
+    let read = gets();
+    let again = json_with_status(register(&app, "disk", "qcow2").await, 200).await;
+    assert_eq!(
+        gets(),
+        read,
+        "the kept inspection of the same bytes is used"
+    );
+    let id = again["image"]["id"].as_str().unwrap().to_string();
+    // Judged again against the new disk_format: a mismatch, and the image
+    // stays as it was.
+    let resp = register(&app, "disk", "raw").await;
+    let text = resp.text().await.unwrap();
+    assert!(
+        text.contains("disk_format is 'raw' but the data is qcow2"),
+        "{text}"
+    );
+    let v2 = json_with_status(app.get(&format!("/v2/images/{id}"), ALICE.0).await, 200).await;
+    assert_eq!(v2["disk_format"], "qcow2");
+    // New bytes at the same place are read and judged afresh.
+    let backed = cases.iter().find(|c| c.name == "backed.qcow2").unwrap();
+    app.put_object(ALICE.1, "pithos", "disk", &backed.bytes());
+    let resp = register(&app, "disk", "qcow2").await;
+    assert!(gets() > read, "new bytes are read");
+    let status = resp.status();
+    let text = resp.text().await.unwrap();
+    assert_eq!(status, 400, "{text}");
+    assert!(text.contains("backing file"), "{text}");
+}

@@ -134,6 +134,23 @@ impl Lab {
         names
     }
 
+    /// The files left in staging (its lock aside): none once every write
+    /// has settled, a refused one included.
+    fn staged(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        let mut dirs = vec![self.app.settings.store.root.join("+staging")];
+        while let Some(d) = dirs.pop() {
+            for e in std::fs::read_dir(&d).into_iter().flatten().flatten() {
+                if e.file_type().unwrap().is_dir() {
+                    dirs.push(e.path());
+                } else if e.file_name() != "lock" {
+                    out.push(e.path().display().to_string());
+                }
+            }
+        }
+        out
+    }
+
     /// Puts the case's file in the store by hand, in Alice's `pithos`
     /// container: its location.
     fn put_by_hand(&self, case: &Case) -> String {
@@ -195,6 +212,7 @@ async fn every_image_uploaded_through_v1_is_judged_and_its_virtual_size_kept() {
         safe.count(),
         "refused data is not stored"
     );
+    assert_eq!(lab.staged(), Vec::<String>::new(), "nor left in staging");
 }
 
 #[actix_web::test]
@@ -231,6 +249,7 @@ async fn every_image_uploaded_through_v2_is_judged_and_a_refused_one_goes_back_t
         safe.count(),
         "refused data is not stored"
     );
+    assert_eq!(lab.staged(), Vec::<String>::new(), "nor left in staging");
 }
 
 #[actix_web::test]
@@ -344,6 +363,80 @@ async fn every_image_written_through_the_object_store_is_judged_when_registered(
     }
 }
 
+#[actix_web::test]
+async fn the_web_views_registration_by_location_is_judged_too() {
+    let Some(lab) = lab(InspectionPolicy::Enforce).await else {
+        return;
+    };
+    let alice = lab.app.login(ALICE.0).await;
+    for name in ["backed.qcow2", "plain.qcow2"] {
+        let case = named(&lab, name);
+        let location = lab.put_by_hand(case);
+        let before = lab.count().await;
+        let fields = [
+            ("name", case.name),
+            ("location", location.as_str()),
+            ("disk_format", case.disk_format),
+            ("container_format", "bare"),
+        ];
+        let page = lab.app.post(&alice, "/ui/register", &fields).await;
+        assert_eq!(page.status, 303, "{}: {}", case.name, page.body);
+        let at = page.header("location").to_string();
+        if let Verdict::Unsafe(needle) = case.verdict {
+            assert_eq!(at, "/ui/upload", "{}", case.name);
+            let form = lab.app.page(&alice, "/ui/upload").await;
+            assert!(form.body.contains(needle), "{}: {}", case.name, form.body);
+            assert_eq!(
+                lab.count().await,
+                before,
+                "{}: nothing registered",
+                case.name
+            );
+        } else {
+            let id = at.strip_prefix("/ui/images/").expect("the image's page");
+            check_virtual_size(&lab, id, case).await;
+        }
+    }
+}
+
+#[actix_web::test]
+async fn a_re_registration_is_judged_against_its_own_disk_format() {
+    let Some(lab) = lab(InspectionPolicy::Enforce).await else {
+        return;
+    };
+    let case = named(&lab, "plain.qcow2");
+    let location = lab.put_by_hand(case);
+    let first = support::check::json_with_status(lab.register(case, &location).await, 200).await;
+    // The same bytes again: what was found is kept, and judged anew.
+    let again = support::check::json_with_status(lab.register(case, &location).await, 200).await;
+    assert_eq!(first["image"]["id"], again["image"]["id"]);
+    let id = first["image"]["id"].as_str().unwrap();
+    check_virtual_size(&lab, id, case).await;
+    let resp = lab
+        .app
+        .client
+        .post(lab.url("/images"))
+        .header("x-auth-token", ALICE.0)
+        .header("x-image-meta-name", "now raw")
+        .header("x-image-meta-location", &location)
+        .header("x-image-meta-disk-format", "raw")
+        .send()
+        .await
+        .unwrap();
+    refused(
+        resp,
+        400,
+        "disk_format is 'raw' but the data is qcow2",
+        "again",
+    )
+    .await;
+    let image = lab.v2_image(id).await;
+    assert_eq!(
+        (&image["name"], &image["disk_format"]),
+        (&json!("plain.qcow2"), &json!("qcow2"))
+    );
+}
+
 /// The first case of this name.
 fn named<'a>(lab: &'a Lab, name: &str) -> &'a Case {
     lab.cases.iter().find(|c| c.name == name).unwrap()
@@ -374,6 +467,26 @@ async fn data_that_is_not_its_disk_format_is_refused_400_in_v1_and_415_in_v2() {
     for (case, declared, needle) in mismatches {
         refused(lab.v1_upload(case, declared).await, 400, needle, case.name).await;
     }
+    // The same by location: the declared format is the request's.
+    let location = lab.put_by_hand(qcow2);
+    let resp = lab
+        .app
+        .client
+        .post(lab.url("/images"))
+        .header("x-auth-token", ALICE.0)
+        .header("x-image-meta-name", "declared raw")
+        .header("x-image-meta-location", &location)
+        .header("x-image-meta-disk-format", "raw")
+        .send()
+        .await
+        .unwrap();
+    refused(
+        resp,
+        400,
+        "disk_format is 'raw' but the data is qcow2",
+        "by location",
+    )
+    .await;
     assert_eq!(lab.count().await, 0, "nothing registered");
     for (case, declared, needle) in mismatches.iter().filter(|m| m.1.is_some()) {
         let id = lab.v2_create(case, declared.unwrap()).await;
@@ -382,6 +495,7 @@ async fn data_that_is_not_its_disk_format_is_refused_400_in_v1_and_415_in_v2() {
         assert_eq!(lab.v2_image(&id).await["status"], "queued");
     }
     assert_eq!(lab.uploads().len(), 0, "nothing stored");
+    assert_eq!(lab.staged(), Vec::<String>::new(), "nor left in staging");
     // Unsafe and mismatched at once: unsafe wins, 400 in v2 too.
     let backed = named(&lab, "backed.qcow2");
     let id = lab.v2_create(backed, "raw").await;
@@ -392,6 +506,25 @@ async fn data_that_is_not_its_disk_format_is_refused_400_in_v1_and_415_in_v2() {
         "backed",
     )
     .await;
+    // An empty v2 upload (openstack image create with nothing on stdin) is
+    // of any format.
+    let id = lab.v2_create(qcow2, "qcow2").await;
+    let resp = lab
+        .app
+        .client
+        .put(lab.url(&format!("/v2/images/{id}/file")))
+        .header("x-auth-token", ALICE.0)
+        .header("content-type", "application/octet-stream")
+        .body(Vec::new())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 204);
+    let image = lab.v2_image(&id).await;
+    assert_eq!(
+        (&image["status"], &image["virtual_size"]),
+        (&json!("active"), &json!(0))
+    );
     // Formats the rule does not check take any data.
     let resp = lab.v1_upload(qcow2, Some("ami")).await;
     assert_eq!(resp.status(), 200);
