@@ -154,6 +154,7 @@ pub fn check(settings: &Settings) -> ExitCode {
 
 fn run_check(settings: &Settings) -> Result<usize, String> {
     let snapshot = Snapshot::open(&settings.database)?;
+    snapshot.require_current(&settings.database)?;
     let mut problems = database_problems(&snapshot)?;
     let rows = snapshot.live_images()?;
     drop(snapshot);

@@ -285,3 +285,31 @@ async fn an_installed_tree_starts_with_the_installed_config() {
     let kept = std::fs::read_to_string(&config_path).unwrap();
     assert!(kept.contains(&state.display().to_string()), "config kept");
 }
+
+#[tokio::test]
+async fn check_refuses_a_catalogue_of_another_schema_version_and_backup_copies_it() {
+    let d = Deployment::new();
+    drop(d.serve());
+    let db = d.path("plankton.db");
+    let current: i64 = {
+        let conn = rusqlite::Connection::open(&db).unwrap();
+        conn.query_row("PRAGMA user_version", [], |r| r.get(0))
+            .unwrap()
+    };
+    for (version, who) in [(current - 1, "an older"), (current + 1, "a newer")] {
+        let conn = rusqlite::Connection::open(&db).unwrap();
+        conn.pragma_update(None, "user_version", version).unwrap();
+        drop(conn);
+        let (code, out, err) = d.run(&["check"]);
+        assert_eq!(code, 2, "{out} {err}");
+        assert!(
+            err.contains(&format!("schema version {version} is {who} plankton's")),
+            "{err}"
+        );
+        // A backup before an upgrade is what an operator makes first.
+        let copy = d.path(&format!("backup-{version}.db"));
+        let (code, out, err) = d.run(&["backup", copy.to_str().unwrap()]);
+        assert_eq!(code, 0, "{out} {err}");
+        assert!(copy.is_file());
+    }
+}

@@ -45,6 +45,29 @@ impl Snapshot {
         Ok(Snapshot { conn })
     }
 
+    /// Refuses a catalogue whose schema is not this release's: `check`
+    /// reads its columns, and a read-only look does not migrate (a running
+    /// service may hold the file). A backup copies any version.
+    pub(crate) fn require_current(&self, path: &Path) -> Result<(), String> {
+        let version: i64 = self
+            .conn
+            .query_row("PRAGMA user_version", [], |r| r.get(0))
+            .map_err(|e| format!("database {}: {e}", path.display()))?;
+        let known = super::steps().len() as i64;
+        if version != known {
+            let (who, what) = if version < known {
+                ("an older", "start `plankton serve` of this release on it once (it migrates at start), then run this again")
+            } else {
+                ("a newer", "use the release that made it")
+            };
+            return Err(format!(
+                "database {}: schema version {version} is {who} plankton's (this release's is {known}): {what}",
+                path.display()
+            ));
+        }
+        Ok(())
+    }
+
     /// SQLite's integrity check: `["ok"]`, or the problems it found.
     pub(crate) fn integrity(&self) -> Result<Vec<String>, String> {
         self.conn
