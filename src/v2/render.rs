@@ -411,13 +411,12 @@ pub(super) fn created(http: &HttpRequest, base_path: &str, i: &Image) -> HttpRes
 /// 200 with a list page (§17.9): `next` only when images follow.
 pub(super) fn page(q: &V2Query, body: PageBody, more: bool) -> HttpResponse {
     let PageBody { mut out, last } = body;
+    // The links are form-encoded: nothing in them to escape.
     out.extend_from_slice(b"],\"first\":");
-    string(&mut out, &q.first_link());
+    raw(&mut out, &q.first_link());
     if let (true, Some(last)) = (more, last) {
-        if let Ok(last) = crate::domain::ids::ImageId::parse(&last) {
-            out.extend_from_slice(b",\"next\":");
-            string(&mut out, &q.next_link(&last));
-        }
+        out.extend_from_slice(b",\"next\":");
+        raw(&mut out, &q.next_link(&last));
     }
     out.extend_from_slice(b",\"schema\":\"/v2/schemas/images\"}");
     json_body(StatusCode::OK, out)

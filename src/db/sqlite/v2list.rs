@@ -20,10 +20,13 @@ const PAGE_COLUMNS: &str = "i.id, i.name, i.status, i.visibility, i.protected, i
     i.checksum, i.md5, i.os_hash_algo, i.os_hash_value, i.created_at, i.updated_at";
 
 /// An image's tags as one JSON array (`[]` for none), sorted: the tag
-/// index is read in order. A subquery per row, so a page asks for it only
-/// when the catalogue holds any tag at all (none, in catalogues that came
-/// from v1: it was a sixth of a page's cost).
-const TAGS: &str = "(SELECT json_group_array(t.tag) FROM image_tags t WHERE t.image_seq = i.seq)";
+/// index is read in order. The subquery per row is run only when the
+/// catalogue holds any tag at all (none, in catalogues that came from v1,
+/// where it was a sixth of a page's cost): SQLite answers the
+/// uncorrelated `EXISTS` once per statement.
+const TAGS: &str = "CASE WHEN (SELECT EXISTS (SELECT 1 FROM image_tags)) \
+    THEN (SELECT json_group_array(t.tag) FROM image_tags t WHERE t.image_seq = i.seq) \
+    ELSE '[]' END";
 
 /// A statement being built, with its bound values (`?1` is the caller).
 struct Built {
@@ -35,8 +38,14 @@ impl Built {
     /// Appends `sql` with `value` bound where it says `?`.
     fn bind(&mut self, sql: &str, value: Sql) {
         self.args.push(value);
-        self.sql
-            .push_str(&sql.replace('?', &format!("?{}", self.args.len())));
+        let number = itoa::Buffer::new().format(self.args.len()).to_string();
+        for (n, piece) in sql.split('?').enumerate() {
+            if n > 0 {
+                self.sql.push('?');
+                self.sql.push_str(&number);
+            }
+            self.sql.push_str(piece);
+        }
     }
 
     /// Binds a list as a JSON array for `json_each`.
@@ -175,14 +184,21 @@ fn after_marker(q: &V2Listing) -> String {
     format!(" AND ({})", ors.join(" OR "))
 }
 
-/// The page's statement: at most `limit + 1` rows; `tagged`: whether
-/// any image has tags.
-fn statement(caller: &str, q: &V2Listing, tagged: bool) -> Built {
-    let tags = if tagged { TAGS } else { "'[]'" };
+/// The page's statement: at most `limit + 1` rows.
+fn statement(caller: &str, q: &V2Listing) -> Built {
     let mut b = Built {
-        sql: format!("SELECT {PAGE_COLUMNS}, {tags}, i.properties_json FROM images i"),
+        sql: String::with_capacity(2048),
         args: vec![Sql::Text(caller.into())],
     };
+    for piece in [
+        "SELECT ",
+        PAGE_COLUMNS,
+        ", ",
+        TAGS,
+        ", i.properties_json FROM images i",
+    ] {
+        b.sql.push_str(piece);
+    }
     if let Some(marker) = &q.marker {
         b.bind(", images mk WHERE mk.id = ?", Sql::Text(marker.to_string()));
         b.sql.push_str(&after_marker(q));
@@ -223,7 +239,11 @@ fn listed_row<'a>(row: &'a Row<'_>) -> rusqlite::Result<V2ListedImage<'a>> {
     let count = |i: usize| -> rusqlite::Result<Option<u64>> {
         Ok(row.get::<_, Option<i64>>(i)?.map(|n| n.max(0) as u64))
     };
-    let data = opt(13)?.is_some_and(|c| !c.is_empty());
+    // Whether it has data: a checksum, read as bytes (not checked as text).
+    let data = row
+        .get_ref(13)?
+        .as_bytes_or_null()?
+        .is_some_and(|c| !c.is_empty());
     let hash = match (opt(15)?, opt(16)?) {
         (Some(algo), Some(value)) if data => Some((algo, value)),
         _ => None,
@@ -261,11 +281,7 @@ impl SqliteTx<'_> {
         q: &V2Listing,
         visit: &mut dyn FnMut(&V2ListedImage<'_>),
     ) -> Result<bool, DbError> {
-        let tagged: bool = self
-            .conn
-            .prepare_cached("SELECT EXISTS (SELECT 1 FROM image_tags)")?
-            .query_row([], |r| r.get(0))?;
-        let b = statement(caller, q, tagged);
+        let b = statement(caller, q);
         let mut stmt = self.conn.prepare_cached(&b.sql)?;
         let mut rows = stmt.query(params_from_iter(b.args.iter()))?;
         let mut seen = 0usize;
