@@ -41,6 +41,13 @@ another name, the same file under the same name with `-f`, and a copy
 differing in one 4 MiB block, each with the server's time for its
 requests from its access log; its last row measures `HEAD /images/{id}` with wrk at c=16 on the idle server and again
 while eight curl uploads run. `--soak SECONDS` runs mixed load at c=64.
+
+`--v2` runs only issue 23's read rows, on --images images: v2's show
+beside v1's HEAD and v2's page of 25 beside v1's detail page, each pair one
+after the other --repeat times (each ratio taken within its round, the
+median round kept: the machine may be shared), then `openstack image list`
+over all the images (`--no-osc` skips it). With `--upload --upload-rows v2
+--upload-at-once 1` the v2 upload row runs alone (3 GiB of disk).
 """
 import argparse
 import contextlib

@@ -192,10 +192,11 @@ pub(crate) struct V2ListedImage<'a> {
     pub(crate) created_at: Micros,
     /// Microseconds.
     pub(crate) updated_at: Micros,
-    /// The tags as a JSON array of strings, sorted by their bytes.
-    pub(crate) tags_json: &'a str,
-    /// The custom properties as one JSON object.
-    pub(crate) properties_json: &'a str,
+    /// The tags as a JSON array of strings, sorted by their bytes (UTF-8,
+    /// as the catalogue keeps it: copied, never checked again).
+    pub(crate) tags_json: &'a [u8],
+    /// The custom properties as one JSON object (the same).
+    pub(crate) properties_json: &'a [u8],
 }
 
 /// Where a v2 list page goes, image by image, as the catalogue reads it.

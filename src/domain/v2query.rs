@@ -534,24 +534,14 @@ impl V2Query {
 
     /// The `next` link: the query with `marker` set to `last` (where it
     /// was, else at the end).
-    pub(crate) fn next_link(&self, last: &ImageId) -> String {
-        let last = last.to_string();
+    pub(crate) fn next_link(&self, last: &str) -> String {
         let mut params: Vec<(&str, &str)> = self
             .params
             .iter()
-            .map(|(k, v)| {
-                (
-                    k.as_str(),
-                    if k == "marker" {
-                        last.as_str()
-                    } else {
-                        v.as_str()
-                    },
-                )
-            })
+            .map(|(k, v)| (k.as_str(), if k == "marker" { last } else { v.as_str() }))
             .collect();
         if self.marker.is_none() {
-            params.push(("marker", &last));
+            params.push(("marker", last));
         }
         images_link(params.into_iter())
     }
@@ -704,9 +694,9 @@ mod tests {
 
     #[test]
     fn links_keep_the_parameters_in_order_with_the_marker_set() {
-        let last: ImageId = ImageId::parse(ID).unwrap();
+        let last = ID;
         assert_eq!(q("").first_link(), "/v2/images");
-        assert_eq!(q("").next_link(&last), format!("/v2/images?marker={ID}"));
+        assert_eq!(q("").next_link(last), format!("/v2/images?marker={ID}"));
         let other = "00000000-0000-4000-8000-000000000000";
         let query = q(&format!("name=a%20b&marker={other}&tag=x&tag=y&limit=2"));
         assert_eq!(
@@ -714,7 +704,7 @@ mod tests {
             "/v2/images?name=a+b&tag=x&tag=y&limit=2"
         );
         assert_eq!(
-            query.next_link(&last),
+            query.next_link(last),
             format!("/v2/images?name=a+b&marker={ID}&tag=x&tag=y&limit=2")
         );
         assert_eq!(

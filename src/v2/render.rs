@@ -11,38 +11,41 @@ use crate::domain::model::{V2ListedImage, V2Sink};
 use crate::domain::time::{format_micros, write_micros};
 use crate::domain::v2query::V2Query;
 
-/// The fields of §17.2's table (and the ones never shown): a custom
-/// property of one of these names, stored through v1, is not shown.
-const FIELDS: &[&str] = &[
-    "id",
-    "name",
-    "status",
-    "visibility",
-    "protected",
-    "os_hidden",
-    "owner",
-    "disk_format",
-    "container_format",
-    "min_ram",
-    "min_disk",
-    "size",
-    "virtual_size",
-    "checksum",
-    "os_hash_algo",
-    "os_hash_value",
-    "created_at",
-    "updated_at",
-    "tags",
-    "self",
-    "file",
-    "schema",
-    "location",
-    "locations",
-    "direct_url",
-    "stores",
-    "deleted",
-    "deleted_at",
-];
+/// Whether `k` is a field of §17.2's table (or one never shown): a
+/// custom property of such a name, stored through v1, is not shown. A
+/// `match`: every property of every image of a page is asked.
+fn is_field(k: &str) -> bool {
+    matches!(
+        k,
+        "id" | "name"
+            | "status"
+            | "visibility"
+            | "protected"
+            | "os_hidden"
+            | "owner"
+            | "disk_format"
+            | "container_format"
+            | "min_ram"
+            | "min_disk"
+            | "size"
+            | "virtual_size"
+            | "checksum"
+            | "os_hash_algo"
+            | "os_hash_value"
+            | "created_at"
+            | "updated_at"
+            | "tags"
+            | "self"
+            | "file"
+            | "schema"
+            | "location"
+            | "locations"
+            | "direct_url"
+            | "stores"
+            | "deleted"
+            | "deleted_at"
+    )
+}
 
 /// A stored time as v2 shows it: `YYYY-MM-DDTHH:MM:SSZ`.
 pub(super) fn time(t: i64) -> String {
@@ -52,17 +55,22 @@ pub(super) fn time(t: i64) -> String {
 /// v2's JSON media type.
 const JSON: &str = "application/json";
 
-/// Appends `"key":` after the opening brace or a comma.
-fn key(out: &mut Vec<u8>, key: &str) {
-    out.push(b'"');
-    out.extend_from_slice(key.as_bytes());
-    out.extend_from_slice(b"\":");
-}
-
 /// Appends a JSON string, quoted and escaped.
 fn string(out: &mut Vec<u8>, s: &str) {
-    // Writing to a Vec cannot fail.
-    let _ = serde_json::to_writer(&mut *out, s);
+    if s.bytes().all(|b| b >= 0x20 && b != b'"' && b != b'\\') {
+        raw(out, s);
+    } else {
+        // Writing to a Vec cannot fail.
+        let _ = serde_json::to_writer(&mut *out, s);
+    }
+}
+
+/// Appends a string that has nothing to escape (a UUID, a hex digest, one
+/// of plankton's own words), quoted.
+fn raw(out: &mut Vec<u8>, s: &str) {
+    out.push(b'"');
+    out.extend_from_slice(s.as_bytes());
+    out.push(b'"');
 }
 
 /// Appends `s` as a string, or null for "" (a queued image's unset format).
@@ -124,62 +132,65 @@ struct Fields<'a> {
     updated_at: i64,
 }
 
-/// Appends `{` and every field but the tags and the properties, each
-/// followed by a comma.
+/// Appends `{` and every field but the tags and the properties, the
+/// last key being `"tags":`. Keys are written as literals, and values
+/// plankton wrote itself (the id, status and visibility words, hex
+/// digests) without an escaping pass.
 fn write_fields(out: &mut Vec<u8>, f: &Fields<'_>) {
-    out.push(b'{');
-    for (name, value) in [
-        ("id", f.id),
-        ("name", f.name),
-        ("status", f.status),
-        ("visibility", f.visibility),
-        ("owner", f.owner),
-    ] {
-        key(out, name);
-        string(out, value);
-        out.push(b',');
-    }
-    for (name, value) in [("protected", f.protected), ("os_hidden", f.os_hidden)] {
-        key(out, name);
-        boolean(out, value);
-        out.push(b',');
-    }
-    for (name, value) in [
-        ("disk_format", f.disk_format),
-        ("container_format", f.container_format),
-        ("checksum", f.md5),
-        ("os_hash_algo", f.os_hash.map(|h| h.0)),
-        ("os_hash_value", f.os_hash.map(|h| h.1)),
-    ] {
-        key(out, name);
-        text_or_null(out, value.unwrap_or(""));
-        out.push(b',');
-    }
-    for (name, value) in [
-        ("min_ram", Some(f.min_ram)),
-        ("min_disk", Some(f.min_disk)),
-        ("size", f.size),
-        ("virtual_size", f.virtual_size),
-    ] {
-        key(out, name);
-        number(out, value);
-        out.push(b',');
-    }
-    for (name, t) in [("created_at", f.created_at), ("updated_at", f.updated_at)] {
-        key(out, name);
-        write_time(out, t);
-        out.push(b',');
-    }
-    out.extend_from_slice(b"\"self\":\"/v2/images/");
+    out.extend_from_slice(b"{\"id\":");
+    raw(out, f.id);
+    out.extend_from_slice(b",\"name\":");
+    string(out, f.name);
+    out.extend_from_slice(b",\"status\":");
+    raw(out, f.status);
+    out.extend_from_slice(b",\"visibility\":");
+    raw(out, f.visibility);
+    out.extend_from_slice(b",\"owner\":");
+    string(out, f.owner);
+    out.extend_from_slice(b",\"protected\":");
+    boolean(out, f.protected);
+    out.extend_from_slice(b",\"os_hidden\":");
+    boolean(out, f.os_hidden);
+    out.extend_from_slice(b",\"disk_format\":");
+    text_or_null(out, f.disk_format.unwrap_or(""));
+    out.extend_from_slice(b",\"container_format\":");
+    text_or_null(out, f.container_format.unwrap_or(""));
+    out.extend_from_slice(b",\"checksum\":");
+    raw_or_null(out, f.md5);
+    out.extend_from_slice(b",\"os_hash_algo\":");
+    raw_or_null(out, f.os_hash.map(|h| h.0));
+    out.extend_from_slice(b",\"os_hash_value\":");
+    raw_or_null(out, f.os_hash.map(|h| h.1));
+    out.extend_from_slice(b",\"min_ram\":");
+    number(out, Some(f.min_ram));
+    out.extend_from_slice(b",\"min_disk\":");
+    number(out, Some(f.min_disk));
+    out.extend_from_slice(b",\"size\":");
+    number(out, f.size);
+    out.extend_from_slice(b",\"virtual_size\":");
+    number(out, f.virtual_size);
+    out.extend_from_slice(b",\"created_at\":");
+    write_time(out, f.created_at);
+    out.extend_from_slice(b",\"updated_at\":");
+    write_time(out, f.updated_at);
+    out.extend_from_slice(b",\"self\":\"/v2/images/");
     out.extend_from_slice(f.id.as_bytes());
     out.extend_from_slice(b"\",\"file\":\"/v2/images/");
     out.extend_from_slice(f.id.as_bytes());
     out.extend_from_slice(b"/file\",\"schema\":\"/v2/schemas/image\",\"tags\":");
 }
 
+/// Appends a string written by plankton (see `raw`), or null.
+fn raw_or_null(out: &mut Vec<u8>, s: Option<&str>) {
+    match s {
+        Some(s) => raw(out, s),
+        None => out.extend_from_slice(b"null"),
+    }
+}
+
 /// Appends one custom property, unless a field has its name (§17.2).
 fn write_property(out: &mut Vec<u8>, k: &str, v: &str) {
-    if !FIELDS.contains(&k) {
+    if !is_field(k) {
         out.push(b',');
         string(out, k);
         out.push(b':');
@@ -258,7 +269,7 @@ fn write_listed(out: &mut Vec<u8>, i: &V2ListedImage<'_>) {
             updated_at: i.updated_at,
         },
     );
-    out.extend_from_slice(i.tags_json.as_bytes());
+    out.extend_from_slice(i.tags_json);
     spread_properties(out, i.properties_json);
     out.push(b'}');
 }
@@ -267,12 +278,12 @@ fn write_listed(out: &mut Vec<u8>, i: &V2ListedImage<'_>) {
 /// catalogue keeps them), each after a comma, but those named as a field.
 /// The catalogue writes the object compact (`{"k":"v",...}`), so its
 /// members are copied as they are; anything else is parsed.
-fn spread_properties(out: &mut Vec<u8>, json: &str) {
+fn spread_properties(out: &mut Vec<u8>, json: &[u8]) {
     let mark = out.len();
-    if copy_compact_members(out, json.as_bytes()).is_none() {
+    if copy_compact_members(out, json).is_none() {
         out.truncate(mark);
         let parsed: std::collections::BTreeMap<String, String> =
-            serde_json::from_str(json).unwrap_or_default();
+            serde_json::from_slice(json).unwrap_or_default();
         for (k, v) in &parsed {
             write_property(out, k, v);
         }
@@ -315,7 +326,7 @@ fn copy_compact_members(out: &mut Vec<u8>, s: &[u8]) -> Option<()> {
         // A key with an escape in it is no field's name, so the raw text
         // between its quotes is compared as it is.
         let key = std::str::from_utf8(&s[at + 1..key_end - 1]).ok()?;
-        if !FIELDS.contains(&key) {
+        if !is_field(key) {
             out.push(b',');
             out.extend_from_slice(&s[at..value_end]);
         }
@@ -398,13 +409,12 @@ pub(super) fn created(http: &HttpRequest, i: &Image) -> HttpResponse {
 /// 200 with a list page (§17.9): `next` only when images follow.
 pub(super) fn page(q: &V2Query, body: PageBody, more: bool) -> HttpResponse {
     let PageBody { mut out, last } = body;
+    // The links are form-encoded: nothing in them to escape.
     out.extend_from_slice(b"],\"first\":");
-    string(&mut out, &q.first_link());
+    raw(&mut out, &q.first_link());
     if let (true, Some(last)) = (more, last) {
-        if let Ok(last) = crate::domain::ids::ImageId::parse(&last) {
-            out.extend_from_slice(b",\"next\":");
-            string(&mut out, &q.next_link(&last));
-        }
+        out.extend_from_slice(b",\"next\":");
+        raw(&mut out, &q.next_link(&last));
     }
     out.extend_from_slice(b",\"schema\":\"/v2/schemas/images\"}");
     json_body(StatusCode::OK, out)
@@ -534,8 +544,8 @@ mod tests {
             os_hash: Some((&hash.algo, &hash.value)),
             created_at: i.created_at,
             updated_at: i.updated_at,
-            tags_json: &tags,
-            properties_json: &props,
+            tags_json: tags.as_bytes(),
+            properties_json: props.as_bytes(),
         };
         let mut out = Vec::new();
         write_listed(&mut out, &row);
@@ -546,7 +556,7 @@ mod tests {
     /// The properties spread from `json`, as one JSON object.
     fn spread(json: &str) -> Value {
         let mut out = b"{\"x\":1".to_vec();
-        spread_properties(&mut out, json);
+        spread_properties(&mut out, json.as_bytes());
         out.push(b'}');
         serde_json::from_slice(&out).unwrap()
     }

@@ -782,3 +782,42 @@ async fn an_image_left_saving_without_data_is_queued_again_at_start() {
     let resp = put_file(&app, &id, ALICE.0, b"data", &[OCTETS]).await;
     assert_eq!(resp.status().as_u16(), 204);
 }
+
+#[tokio::test]
+async fn a_list_page_shows_each_image_exactly_as_show_does() {
+    let app = TestApp::spawn().await;
+    // No tag anywhere yet: the page reads none.
+    make(&app, ALICE.0, json!({"name": "untagged \"quoted\"\n"})).await;
+    make(
+        &app,
+        ALICE.0,
+        json!({"name": "tagged", "tags": ["z", "a/b", "é"], "k\"q": "v\\w", "os:x": "",
+               "visibility": "community", "os_hidden": false, "min_ram": 5}),
+    )
+    .await;
+    // Through v1, with a property named like a v2 field (v2 hides it) and
+    // data: size, checksum and os_hash shown.
+    app.alice()
+        .register("v1.img")
+        .data(b"some data")
+        .property("size", "shadowed")
+        .property("arch", "x86_64")
+        .ok()
+        .await;
+    let page = app.list("/v2/images?visibility=all", ALICE.0).await;
+    let images = page["images"].as_array().unwrap();
+    assert_eq!(images.len(), 3);
+    for listed in images {
+        let id = listed["id"].as_str().unwrap();
+        let shown = app.list(&format!("/v2/images/{id}"), ALICE.0).await;
+        assert_eq!(listed, &shown);
+    }
+    let tagged = images.iter().find(|i| i["name"] == "tagged").unwrap();
+    assert_eq!(tagged["tags"], json!(["a/b", "z", "é"]));
+    assert_eq!(
+        (&tagged["k\"q"], &tagged["os:x"]),
+        (&json!("v\\w"), &json!(""))
+    );
+    let v1 = images.iter().find(|i| i["name"] == "v1.img").unwrap();
+    assert_eq!((&v1["size"], &v1["arch"]), (&json!(9), &json!("x86_64")));
+}
