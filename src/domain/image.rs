@@ -254,7 +254,8 @@ impl Image {
     /// its location: the id, creation time and what v1 cannot say (tags,
     /// `os_hidden`, `uploaded`) are kept, and what the inspector found unless
     /// it looked again (§19); the visibility follows v1's update rule
-    /// (§17.12); the `os_hash` stays only while the data is the same.
+    /// (§17.12); the `os_hash` is the one just computed, else the live
+    /// one's while the data is the same.
     pub(crate) fn reregistering(mut self, live: &Image) -> Image {
         self.visibility = live.visibility.on_v1_update(Some(self.is_public()));
         self.id = live.id;
@@ -268,10 +269,13 @@ impl Image {
             self.examined = live.examined.clone();
         }
         self.uploaded = live.uploaded;
-        self.os_hash = live
-            .os_hash
-            .clone()
-            .filter(|_| live.checksum == self.checksum);
+        // The digest just computed of the data, if any; else the one kept
+        // of the same data.
+        self.os_hash = self.os_hash.take().or_else(|| {
+            live.os_hash
+                .clone()
+                .filter(|_| live.checksum == self.checksum)
+        });
         self
     }
 

@@ -132,3 +132,16 @@ async fn a_cached_hash_without_the_os_hash_is_computed_afresh_at_registration() 
     assert_eq!(again, id);
     assert_eq!(os_hash(&app, &id).await, sha256(&data));
 }
+
+#[tokio::test]
+async fn re_registering_changed_data_hashes_the_new_data() {
+    let app = TestApp::spawn().await;
+    let id = app.alice().register("c.img").data(b"first").ok().await;
+    let again = app.alice().register("c.img").data(b"second!").ok().await;
+    assert_eq!(again, id);
+    if crate::HTTP_BACKENDS {
+        assert_eq!(os_hash(&app, &id).await, (Value::Null, Value::Null));
+    } else {
+        assert_eq!(os_hash(&app, &id).await, sha512(b"second!"));
+    }
+}

@@ -787,7 +787,7 @@ async fn an_image_left_saving_without_data_is_queued_again_at_start() {
 async fn a_list_page_shows_each_image_exactly_as_show_does() {
     let app = TestApp::spawn().await;
     // No tag anywhere yet: the page reads none.
-    make(&app, ALICE.0, json!({"name": "untagged \"quoted\"\n"})).await;
+    make(&app, ALICE.0, json!({"name": "untagged \"quoted\" \\ é"})).await;
     make(
         &app,
         ALICE.0,

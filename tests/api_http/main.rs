@@ -57,6 +57,8 @@ mod objects_blocks;
 mod objects_copy;
 #[path = "../api/objects_defects.rs"]
 mod objects_defects;
+#[path = "../api/objects_links.rs"]
+mod objects_links;
 #[path = "../api/objects_pithos.rs"]
 mod objects_pithos;
 #[path = "../api/pithos_hash.rs"]
