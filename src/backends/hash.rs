@@ -7,6 +7,7 @@ use std::path::Path;
 use std::sync::mpsc::{channel, sync_channel, Receiver, SyncSender};
 use std::sync::Arc;
 
+use bytes::Bytes;
 use md5::Md5;
 use sha2::{Digest, Sha256, Sha512};
 
@@ -29,6 +30,9 @@ pub(crate) struct ObjectHasher {
     /// non-zero byte shows they are not trailing.
     pending_zeros: usize,
     block_hashes: Vec<[u8; 32]>,
+    /// The MD5 and the `os_hash` computed on threads of their own, where
+    /// the bytes come as shared chunks (`update_shared`).
+    beside: Option<Beside>,
 }
 
 const ZEROS: [u8; 8192] = [0; 8192];
@@ -49,6 +53,7 @@ impl ObjectHasher {
             in_block: 0,
             pending_zeros: 0,
             block_hashes: Vec::new(),
+            beside: None,
         }
     }
 
@@ -88,6 +93,39 @@ impl ObjectHasher {
         }
     }
 
+    /// Feeds the next bytes as a shared chunk: with digests `beside`, the
+    /// MD5 and the `os_hash` take it on their own threads while the Pithos
+    /// hash is computed here; else as `update`.
+    pub(crate) fn update_shared(&mut self, chunk: &Bytes) {
+        let Some(beside) = &self.beside else {
+            return self.update(chunk);
+        };
+        beside.send(chunk);
+        let mut data = &chunk[..];
+        while !data.is_empty() {
+            let room = BLOCK_SIZE - self.in_block;
+            let (piece, rest) = data.split_at(room.min(data.len()));
+            self.feed_block(piece);
+            self.in_block += piece.len();
+            if self.in_block == BLOCK_SIZE {
+                self.finish_block();
+            }
+            data = rest;
+        }
+    }
+
+    /// This hasher (nothing fed yet) with its MD5 and `os_hash` moved to
+    /// threads of their own, if the machine has a core for them now (see
+    /// `Beside`); else unchanged.
+    pub(crate) fn beside(mut self) -> Self {
+        let Some(place) = BesidePlace::take() else {
+            return self;
+        };
+        self.beside = Some(Beside::start(place, self.os.take()));
+        self.md5 = None;
+        self
+    }
+
     fn feed_block(&mut self, piece: &[u8]) {
         match piece.iter().rposition(|&b| b != 0) {
             None => self.pending_zeros += piece.len(),
@@ -120,6 +158,12 @@ impl ObjectHasher {
     /// Ends the stream: `(pithos_hash, md5, os_hash)`, the last `None`
     /// unless the hasher was made `with_os_hash`.
     pub(crate) fn finish_all(mut self) -> (String, String, Option<OsHash>) {
+        if let Some(beside) = self.beside.take() {
+            let (md5, os_hash) = beside.finish();
+            self.md5 = None;
+            let (checksum, _, _) = self.finish_all();
+            return (checksum, md5, os_hash);
+        }
         let os_hash = self.os.take().map(OsHasher::finish);
         if self.in_block > 0 {
             self.finish_block();
@@ -430,6 +474,131 @@ fn read_full(f: &mut File, buf: &mut [u8]) -> std::io::Result<usize> {
         }
     }
     Ok(filled)
+}
+
+/// Streams hashed with their digests beside them at once, process-wide: one
+/// fewer than the machine's cores (at least one), so that uploads at once
+/// never take every core from the readers; the others hash on their own
+/// thread, as before.
+static BESIDE_FREE: std::sync::LazyLock<std::sync::atomic::AtomicUsize> =
+    std::sync::LazyLock::new(|| {
+        let cores = std::thread::available_parallelism().map_or(1, std::num::NonZero::get);
+        std::sync::atomic::AtomicUsize::new(cores.saturating_sub(1).max(1))
+    });
+
+/// Chunks a digest thread may lag behind the stream: memory stays bounded
+/// (batches are about a mebibyte), and the stream waits for the slowest.
+const BESIDE_LAG: usize = 16;
+
+/// The MD5 and the `os_hash` of a stream, each on a thread of their own:
+/// neither digest can be split, but the three of a stream (the Pithos
+/// hash stays with the writer) can run on different cores at once
+/// (issue 23: a v2 upload against `md5sum`, `sha256sum` and `sha512sum`).
+struct Beside {
+    md5: (SyncSender<Bytes>, std::thread::JoinHandle<String>),
+    os: Option<(SyncSender<Bytes>, std::thread::JoinHandle<OsHash>)>,
+}
+
+/// Gives back a stream's place among those hashed beside (`BESIDE_FREE`).
+struct BesidePlace;
+
+impl BesidePlace {
+    /// A place, if one is free.
+    fn take() -> Option<BesidePlace> {
+        use std::sync::atomic::Ordering;
+        BESIDE_FREE
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| n.checked_sub(1))
+            .ok()
+            .map(|_| BesidePlace)
+    }
+}
+
+impl Drop for BesidePlace {
+    fn drop(&mut self) {
+        BESIDE_FREE.fetch_add(1, std::sync::atomic::Ordering::AcqRel);
+    }
+}
+
+impl Beside {
+    /// Digest threads for the MD5 and `os` (if any), holding `place`
+    /// until both have ended.
+    fn start(place: BesidePlace, os: Option<OsHasher>) -> Beside {
+        let place = Arc::new(place);
+        let md5 = Self::thread(Arc::clone(&place), Md5::new(), |m| {
+            hex::encode(m.finalize())
+        });
+        let os = os.map(|h| Self::thread(place, h, OsHasher::finish));
+        Beside { md5, os }
+    }
+
+    /// A thread feeding `digest` every chunk it is sent, until the sender
+    /// goes, then answering `end(digest)`; the place is held until then.
+    fn thread<D, T>(
+        place: Arc<BesidePlace>,
+        mut digest: D,
+        end: fn(D) -> T,
+    ) -> (SyncSender<Bytes>, std::thread::JoinHandle<T>)
+    where
+        D: Updates + Send + 'static,
+        T: Send + 'static,
+    {
+        let (tx, rx) = sync_channel::<Bytes>(BESIDE_LAG);
+        let handle = std::thread::spawn(move || {
+            let _place = place;
+            for chunk in rx {
+                digest.feed(&chunk);
+            }
+            end(digest)
+        });
+        (tx, handle)
+    }
+
+    /// Hands `chunk` to each digest thread (a reference count, no copy).
+    fn send(&self, chunk: &Bytes) {
+        // A digest thread that is gone has panicked: `finish` says so.
+        let _ = self.md5.0.send(chunk.clone());
+        if let Some((tx, _)) = &self.os {
+            let _ = tx.send(chunk.clone());
+        }
+    }
+
+    /// Ends the stream: the MD5 and the `os_hash` once their threads have
+    /// taken every chunk.
+    fn finish(self) -> (String, Option<OsHash>) {
+        let Beside { md5, os } = self;
+        drop(md5.0);
+        let os = os.map(|(tx, handle)| {
+            drop(tx);
+            handle
+        });
+        let md5 = md5
+            .1
+            .join()
+            .unwrap_or_else(|_| panic!("the MD5 thread of an upload panicked"));
+        let os = os.map(|h| {
+            h.join()
+                .unwrap_or_else(|_| panic!("the os_hash thread of an upload panicked"))
+        });
+        (md5, os)
+    }
+}
+
+/// A digest fed in pieces.
+trait Updates {
+    /// Feeds the next bytes.
+    fn feed(&mut self, data: &[u8]);
+}
+
+impl Updates for Md5 {
+    fn feed(&mut self, data: &[u8]) {
+        self.update(data);
+    }
+}
+
+impl Updates for OsHasher {
+    fn feed(&mut self, data: &[u8]) {
+        self.update(data);
+    }
 }
 
 #[cfg(test)]

@@ -187,7 +187,7 @@ impl FsStore {
         while let Some(batch) = batches.next().await? {
             staged = upload_work(move || {
                 for c in &batch {
-                    staged.write(c).map_err(write_error)?;
+                    staged.write_shared(c).map_err(write_error)?;
                 }
                 Ok(staged)
             })

@@ -497,14 +497,16 @@ where
         }
     };
     let mut batches = Batches::new(body, limit);
-    let mut hasher = os.map_or_else(ObjectHasher::new, ObjectHasher::with_os_hash);
+    let mut hasher = os
+        .map_or_else(ObjectHasher::new, ObjectHasher::with_os_hash)
+        .beside();
     let mut held: Vec<Bytes> = Vec::new();
     let mut size = 0u64;
     while let Some(batch) = batches.next().await? {
         size += batch.iter().map(|c| c.len() as u64).sum::<u64>();
         let (h, batch) = upload_work(move || {
             for c in &batch {
-                hasher.update(c);
+                hasher.update_shared(c);
             }
             (hasher, batch)
         })

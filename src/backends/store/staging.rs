@@ -74,11 +74,17 @@ impl Staged {
         self
     }
 
-    /// Appends `data`, hashing it on the way.
-    pub(crate) fn write(&mut self, data: &[u8]) -> std::io::Result<()> {
-        self.file.write_all(data)?;
-        self.hasher.update(data);
-        self.len += data.len() as u64;
+    /// Appends a body's chunk, hashing it on the way: from the first one,
+    /// the MD5 and the `os_hash` on cores of their own where one is free
+    /// (`ObjectHasher::beside`), while this thread writes and computes
+    /// the Pithos hash.
+    pub(crate) fn write_shared(&mut self, chunk: &bytes::Bytes) -> std::io::Result<()> {
+        if self.len == 0 && !chunk.is_empty() {
+            self.hasher = std::mem::take(&mut self.hasher).beside();
+        }
+        self.file.write_all(chunk)?;
+        self.hasher.update_shared(chunk);
+        self.len += chunk.len() as u64;
         Ok(())
     }
 
@@ -511,7 +517,8 @@ mod tests {
 
     fn staged(root: &Path, data: &[u8]) -> Finished {
         let mut s = Staged::new(root).unwrap();
-        s.write(data).unwrap();
+        s.write_shared(&bytes::Bytes::copy_from_slice(data))
+            .unwrap();
         s.finish().unwrap()
     }
 
@@ -521,7 +528,8 @@ mod tests {
         let data: Vec<u8> = (0..9_000_000u32).map(|i| (i % 251) as u8).collect();
         let mut s = Staged::new(root.path()).unwrap();
         for piece in data.chunks(65_537) {
-            s.write(piece).unwrap();
+            s.write_shared(&bytes::Bytes::copy_from_slice(piece))
+                .unwrap();
         }
         let done = s.finish().unwrap();
         let (pithos, md5) = hash_bytes(&data);
@@ -537,10 +545,46 @@ mod tests {
     }
 
     #[test]
+    fn streams_at_once_hash_alike_whether_their_digests_run_beside_or_not() {
+        use sha2::{Digest, Sha512};
+        let root = tempfile::tempdir().unwrap();
+        let data: Vec<u8> = (0..5_000_000u32).map(|i| (i % 253) as u8).collect();
+        let (pithos, md5) = hash_bytes(&data);
+        let sha512 = hex::encode(Sha512::digest(&data));
+        // More streams than cores: some hash beside, the others alone.
+        std::thread::scope(|scope| {
+            let runs: Vec<_> = (0..6)
+                .map(|_| {
+                    scope.spawn(|| {
+                        let mut s = Staged::new(root.path())
+                            .unwrap()
+                            .hashing_os(HashingAlgorithm::Sha512);
+                        for piece in data.chunks(100_003) {
+                            s.write_shared(&bytes::Bytes::copy_from_slice(piece))
+                                .unwrap();
+                        }
+                        s.finish().unwrap()
+                    })
+                })
+                .collect();
+            for run in runs {
+                let done = run.join().unwrap();
+                assert_eq!(done.pithos_hash, pithos);
+                assert_eq!(done.md5.as_deref(), Some(md5.as_str()));
+                let os = done.os_hash.clone().expect("an os_hash was asked for");
+                assert_eq!(
+                    (os.algo, os.value.as_str()),
+                    (HashingAlgorithm::Sha512, sha512.as_str())
+                );
+            }
+        });
+    }
+
+    #[test]
     fn an_abandoned_upload_leaves_nothing() {
         let root = tempfile::tempdir().unwrap();
         let mut s = Staged::new(root.path()).unwrap();
-        s.write(b"half").unwrap();
+        s.write_shared(&bytes::Bytes::from_static(b"half")).unwrap();
         assert_eq!(staged_files(root.path()).len(), 1);
         drop(s);
         assert!(staged_files(root.path()).is_empty());
