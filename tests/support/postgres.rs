@@ -1,0 +1,276 @@
+//! A throwaway PostgreSQL server for the tests that need one: one cluster
+//! per test binary, made on first use in a short directory under /tmp
+//! (the Unix socket's path must stay under ~100 bytes), listening on that
+//! socket only, and one database per test copied from a migrated template.
+//!
+//! Its default collation is ICU's `en-US`, as a production server's locale
+//! would be, not bytes: a schema that forgot `COLLATE "C"` sorts wrongly
+//! here as it would there (docs/api.md §6).
+//!
+//! Nothing outlives the test binary: a watchdog started with the server,
+//! in a process group of its own (a Ctrl-C to the tests does not reach it),
+//! waits for the test process to be gone, then stops the server
+//! (`-m immediate`) and removes the directory. A `Drop` of a static never
+//! runs, and a panic or a kill would skip it anyway.
+//!
+//! `initdb` refuses to run as root, so as root every server command runs
+//! as the `postgres` user (`runuser`), which then owns the directory.
+//! `fsync=off` is set: these tests never kill the machine, only processes,
+//! and a killed process loses nothing with fsync off. `synchronous_commit`
+//! stays on, or a test that kills the server could lose what it answered.
+
+use std::os::unix::process::CommandExt;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::{Mutex, OnceLock};
+
+/// The running server of this test binary.
+pub struct PgServer {
+    /// The directory holding the cluster (`data/`), its log and its socket.
+    pub dir: PathBuf,
+    /// Where `initdb`, `pg_ctl` and `postgres` are.
+    bin: PathBuf,
+    /// Whether server commands run as `postgres` (the tests run as root).
+    as_postgres: bool,
+}
+
+/// The name of the migrated template every test database is copied from.
+pub const TEMPLATE: &str = "migrated";
+
+/// The server, started on the first call.
+pub fn server() -> &'static PgServer {
+    static SERVER: OnceLock<PgServer> = OnceLock::new();
+    SERVER.get_or_init(PgServer::start)
+}
+
+/// Whether a PostgreSQL server can be made here (its programs are
+/// installed); CI installs them (`.ci/run`), so there a test never skips.
+pub fn available() -> bool {
+    find_bin().is_some()
+}
+
+/// The directory of `initdb` and `pg_ctl`: `PG_BINDIR`, else Debian's
+/// newest `/usr/lib/postgresql/<major>/bin`, else whatever `pg_config`
+/// says.
+fn find_bin() -> Option<PathBuf> {
+    if let Some(dir) = std::env::var_os("PG_BINDIR") {
+        return Some(PathBuf::from(dir));
+    }
+    let mut majors: Vec<(u32, PathBuf)> = std::fs::read_dir("/usr/lib/postgresql")
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter_map(|e| {
+            let major = e.file_name().to_str()?.parse().ok()?;
+            let bin = e.path().join("bin");
+            bin.join("initdb").is_file().then_some((major, bin))
+        })
+        .collect();
+    majors.sort();
+    if let Some((_, bin)) = majors.pop() {
+        return Some(bin);
+    }
+    let out = Command::new("pg_config").arg("--bindir").output().ok()?;
+    let dir = PathBuf::from(String::from_utf8(out.stdout).ok()?.trim());
+    dir.join("initdb").is_file().then_some(dir)
+}
+
+/// Runs `cmd`, panicking with its output if it fails: a test server that
+/// cannot be made is a broken test machine, said plainly.
+fn run(mut cmd: Command, what: &str) -> Output {
+    let out = cmd
+        .output()
+        .unwrap_or_else(|e| panic!("test PostgreSQL: cannot run {what}: {e}"));
+    assert!(
+        out.status.success(),
+        "test PostgreSQL: {what} failed ({}):\n{}{}",
+        out.status,
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out
+}
+
+impl PgServer {
+    fn start() -> PgServer {
+        let bin = find_bin()
+            .expect("test PostgreSQL: no initdb (install postgresql-15, or set PG_BINDIR)");
+        // Root is the owner of /proc/self (read so, not by a libc call:
+        // the crate forbids unsafe code).
+        let as_postgres = std::fs::metadata("/proc/self")
+            .map(|m| std::os::unix::fs::MetadataExt::uid(&m) == 0)
+            .unwrap_or(false);
+        let dir = PathBuf::from(format!("/tmp/plkpg-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir(&dir).expect("test PostgreSQL: cannot make its directory");
+        if as_postgres {
+            let mut chown = Command::new("chown");
+            chown.arg("postgres:").arg(&dir);
+            run(chown, "chown");
+        }
+        let server = PgServer {
+            dir,
+            bin,
+            as_postgres,
+        };
+        server.init_and_start();
+        server.watch();
+        server
+    }
+
+    /// A server command, as `postgres` when the tests run as root.
+    fn command(&self, program: &str) -> Command {
+        let path = self.bin.join(program);
+        if self.as_postgres {
+            let mut cmd = Command::new("runuser");
+            cmd.args(["-u", "postgres", "--"]).arg(path);
+            cmd
+        } else {
+            Command::new(path)
+        }
+    }
+
+    fn data(&self) -> PathBuf {
+        self.dir.join("data")
+    }
+
+    fn init_and_start(&self) {
+        let mut init = self.command("initdb");
+        init.arg("-D").arg(self.data()).args([
+            "-U",
+            "postgres",
+            "-A",
+            "trust",
+            "-E",
+            "UTF8",
+            "--no-sync",
+            "--no-instructions",
+            "--locale=C.UTF-8",
+            "--locale-provider=icu",
+            "--icu-locale=en-US",
+        ]);
+        run(init, "initdb");
+        let options = format!(
+            "-k {} -c listen_addresses= -c fsync=off -c max_connections=300",
+            self.dir.display()
+        );
+        let mut start = self.command("pg_ctl");
+        start
+            .arg("-D")
+            .arg(self.data())
+            .arg("-l")
+            .arg(self.dir.join("log"))
+            .args(["-o", &options, "-w", "-t", "60", "start"])
+            .stdout(Stdio::null());
+        run(start, "pg_ctl start");
+    }
+
+    /// Starts the watchdog that stops the server and removes its
+    /// directory once this process is gone.
+    fn watch(&self) {
+        let script = r#"while [ -d "/proc/$0" ]; do sleep 1; done
+"$1/pg_ctl" -D "$2/data" -m immediate stop >/dev/null 2>&1
+rm -rf "$2""#;
+        let mut watchdog = if self.as_postgres {
+            let mut cmd = Command::new("runuser");
+            cmd.args(["-u", "postgres", "--", "sh", "-c", script]);
+            cmd
+        } else {
+            let mut cmd = Command::new("sh");
+            cmd.args(["-c", script]);
+            cmd
+        };
+        watchdog
+            .arg(std::process::id().to_string())
+            .arg(&self.bin)
+            .arg(&self.dir)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .process_group(0)
+            .spawn()
+            .expect("test PostgreSQL: cannot start its watchdog");
+    }
+
+    /// Runs one SQL statement as the superuser in database `db`.
+    pub fn psql(&self, db: &str, sql: &str) -> String {
+        let mut cmd = Command::new("psql");
+        cmd.args([
+            "-X",
+            "-q",
+            "-A",
+            "-t",
+            "-v",
+            "ON_ERROR_STOP=1",
+            "-U",
+            "postgres",
+            "-h",
+        ])
+        .arg(&self.dir)
+        .args(["-d", db, "-c", sql]);
+        String::from_utf8(run(cmd, "psql").stdout).expect("psql prints UTF-8")
+    }
+
+    /// The URL of database `db` on this server, through its socket.
+    pub fn url(&self, db: &str) -> String {
+        format!("postgresql://postgres@/{db}?host={}", self.dir.display())
+    }
+
+    /// A new empty database (copied from `template0`), for the tests of
+    /// migrations themselves; its URL.
+    pub fn empty_database(&self) -> String {
+        let name = next_name();
+        self.psql(
+            "postgres",
+            &format!("CREATE DATABASE {name} TEMPLATE template0"),
+        );
+        self.url(&name)
+    }
+
+    /// A new database copied from `template` (which no session may be
+    /// connected to while it is copied: copies are made one at a time);
+    /// its URL.
+    pub fn database_from(&self, template: &str) -> String {
+        static COPYING: Mutex<()> = Mutex::new(());
+        let name = next_name();
+        let _one = COPYING
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        self.psql(
+            "postgres",
+            &format!("CREATE DATABASE {name} TEMPLATE {template}"),
+        );
+        self.url(&name)
+    }
+
+    /// Whether database `db` exists.
+    pub fn has_database(&self, db: &str) -> bool {
+        self.psql(
+            "postgres",
+            &format!("SELECT count(*) FROM pg_database WHERE datname = '{db}'"),
+        )
+        .trim()
+            == "1"
+    }
+
+    /// The server's log so far, for a test that wants to show it.
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(self.dir.join("log")).unwrap_or_default()
+    }
+}
+
+/// `t_<pid>_<n>`: unique on this server (one server per test binary).
+fn next_name() -> String {
+    static NEXT: AtomicU32 = AtomicU32::new(1);
+    format!(
+        "t_{}_{}",
+        std::process::id(),
+        NEXT.fetch_add(1, Ordering::Relaxed)
+    )
+}
+
+/// The path of the socket directory, for settings that want it apart.
+pub fn socket_dir() -> &'static Path {
+    &server().dir
+}
