@@ -605,7 +605,7 @@ async fn catalogue_writes_on_a_full_disk_are_413_change_nothing_and_work_again_w
         return;
     };
     let db = disk.path().join("plankton.db");
-    let app = TestApp::spawn_with(|s| s.database = db).await;
+    let app = TestApp::spawn_with(|s| s.database = db.into()).await;
     let id = app
         .alice()
         .register("a.img")

@@ -99,8 +99,7 @@ impl PgServer {
         // Root is the owner of /proc/self (read so, not by a libc call:
         // the crate forbids unsafe code).
         let as_postgres = std::fs::metadata("/proc/self")
-            .map(|m| std::os::unix::fs::MetadataExt::uid(&m) == 0)
-            .unwrap_or(false);
+            .is_ok_and(|m| std::os::unix::fs::MetadataExt::uid(&m) == 0);
         let dir = PathBuf::from(format!("/tmp/plkpg-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir(&dir).expect("test PostgreSQL: cannot make its directory");
@@ -181,7 +180,7 @@ rm -rf "$2""#;
             cmd.args(["-c", script]);
             cmd
         };
-        watchdog
+        let mut child = watchdog
             .arg(std::process::id().to_string())
             .arg(&self.bin)
             .arg(&self.dir)
@@ -191,6 +190,8 @@ rm -rf "$2""#;
             .process_group(0)
             .spawn()
             .expect("test PostgreSQL: cannot start its watchdog");
+        // Reaped if it ends early (it should not: it outlives this process).
+        std::thread::spawn(move || child.wait());
     }
 
     /// Runs one SQL statement as the superuser in database `db`.
