@@ -261,6 +261,51 @@ rm -rf "$2""#;
     }
 }
 
+/// Runs plankton's start-up migration (`startup::prepare_catalogue`) on
+/// the database at `url`, on a thread and a runtime of its own (callers
+/// may be inside a runtime already); its error as text.
+pub fn migrate(url: &str) -> Result<(), String> {
+    let url = url.to_owned();
+    std::thread::spawn(move || {
+        let settings = plankton::config::Settings {
+            database: plankton::config::Database::parse(&url)?,
+            database_pool: 2,
+            ..plankton::config::Settings::default()
+        };
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .map_err(|e| e.to_string())?;
+        runtime
+            .block_on(plankton::startup::prepare_catalogue(&settings))
+            .map_err(|e| plankton::error::chain(&e))
+    })
+    .join()
+    .expect("the migration's thread panicked")
+}
+
+impl PgServer {
+    /// A new database with plankton's schema, copied from the template
+    /// (made and migrated on first use); its URL.
+    pub fn migrated_database(&self) -> String {
+        static READY: OnceLock<()> = OnceLock::new();
+        READY.get_or_init(|| {
+            self.psql(
+                "postgres",
+                &format!("CREATE DATABASE {TEMPLATE} TEMPLATE template0"),
+            );
+            migrate(&self.url(TEMPLATE)).expect("test PostgreSQL: the template does not migrate");
+        });
+        self.database_from(TEMPLATE)
+    }
+}
+
+/// The name of the database in a URL of `PgServer::url`.
+pub fn name_of(url: &str) -> &str {
+    let tail = url.split_once("@/").map_or(url, |(_, tail)| tail);
+    tail.split('?').next().unwrap_or(tail)
+}
+
 /// `t_<pid>_<n>`: unique on this server (one server per test binary).
 fn next_name() -> String {
     static NEXT: AtomicU32 = AtomicU32::new(1);
