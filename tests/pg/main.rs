@@ -5,6 +5,7 @@
 
 #[path = "../support/mod.rs"]
 mod support;
+mod tls;
 
 use std::collections::BTreeSet;
 use std::path::Path;

@@ -33,6 +33,8 @@ pub struct PgServer {
     bin: PathBuf,
     /// Whether server commands run as `postgres` (the tests run as root).
     as_postgres: bool,
+    /// Its port, which also names its socket.
+    port: u16,
 }
 
 /// The name of the migrated template every test database is copied from.
@@ -94,28 +96,63 @@ fn run(mut cmd: Command, what: &str) -> Output {
 
 impl PgServer {
     fn start() -> PgServer {
+        PgServer::start_in(&format!("/tmp/plkpg-{}", std::process::id()), 5432, &[], "")
+    }
+
+    /// A second server of this test binary that also listens on
+    /// 127.0.0.1 (a free port) with TLS, serving the PEM certificate chain
+    /// and key given; its port with it.
+    pub fn start_tls(cert_pem: &str, key_pem: &str) -> (PgServer, u16) {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .expect("a free port")
+            .port();
+        let options = " -c listen_addresses=127.0.0.1 -c ssl=on \
+             -c ssl_cert_file=server.crt -c ssl_key_file=server.key -c log_connections=on";
+        let dir = format!("/tmp/plkpg-{}-tls", std::process::id());
+        let files = [("server.crt", cert_pem), ("server.key", key_pem)];
+        (PgServer::start_in(&dir, port, &files, options), port)
+    }
+
+    /// A cluster in `dir`, with `files` written into its data directory
+    /// before it starts with the server `options` added to the usual ones.
+    fn start_in(dir: &str, port: u16, files: &[(&str, &str)], options: &str) -> PgServer {
         let bin = find_bin()
             .expect("test PostgreSQL: no initdb (install postgresql-15, or set PG_BINDIR)");
         // Root is the owner of /proc/self (read so, not by a libc call:
         // the crate forbids unsafe code).
         let as_postgres = std::fs::metadata("/proc/self")
             .is_ok_and(|m| std::os::unix::fs::MetadataExt::uid(&m) == 0);
-        let dir = PathBuf::from(format!("/tmp/plkpg-{}", std::process::id()));
+        let dir = PathBuf::from(dir);
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir(&dir).expect("test PostgreSQL: cannot make its directory");
-        if as_postgres {
-            let mut chown = Command::new("chown");
-            chown.arg("postgres:").arg(&dir);
-            run(chown, "chown");
-        }
         let server = PgServer {
             dir,
             bin,
             as_postgres,
+            port,
         };
-        server.init_and_start();
+        server.chown(&server.dir);
+        server.init();
+        for (name, text) in files {
+            let path = server.data().join(name);
+            std::fs::write(&path, text).expect("test PostgreSQL: cannot write its files");
+            std::fs::set_permissions(&path, std::os::unix::fs::PermissionsExt::from_mode(0o600))
+                .expect("test PostgreSQL: cannot set a file's mode");
+            server.chown(&path);
+        }
+        server.start_server(options);
         server.watch();
         server
+    }
+
+    /// Gives `path` to `postgres` when the tests run as root.
+    fn chown(&self, path: &Path) {
+        if self.as_postgres {
+            let mut chown = Command::new("chown");
+            chown.arg("postgres:").arg(path);
+            run(chown, "chown");
+        }
     }
 
     /// A server command, as `postgres` when the tests run as root.
@@ -134,7 +171,7 @@ impl PgServer {
         self.dir.join("data")
     }
 
-    fn init_and_start(&self) {
+    fn init(&self) {
         let mut init = self.command("initdb");
         init.arg("-D").arg(self.data()).args([
             "-U",
@@ -150,9 +187,13 @@ impl PgServer {
             "--icu-locale=en-US",
         ]);
         run(init, "initdb");
+    }
+
+    fn start_server(&self, more: &str) {
         let options = format!(
-            "-k {} -c listen_addresses= -c fsync=off -c max_connections=300",
-            self.dir.display()
+            "-k {} -p {} -c listen_addresses= -c fsync=off -c max_connections=300{more}",
+            self.dir.display(),
+            self.port
         );
         let mut start = self.command("pg_ctl");
         start
@@ -209,13 +250,17 @@ rm -rf "$2""#;
             "-h",
         ])
         .arg(&self.dir)
-        .args(["-d", db, "-c", sql]);
+        .args(["-p", &self.port.to_string(), "-d", db, "-c", sql]);
         String::from_utf8(run(cmd, "psql").stdout).expect("psql prints UTF-8")
     }
 
     /// The URL of database `db` on this server, through its socket.
     pub fn url(&self, db: &str) -> String {
-        format!("postgresql://postgres@/{db}?host={}", self.dir.display())
+        format!(
+            "postgresql://postgres@/{db}?host={}&port={}",
+            self.dir.display(),
+            self.port
+        )
     }
 
     /// A new empty database (copied from `template0`), for the tests of

@@ -96,11 +96,19 @@ fn describe(e: &tokio_postgres::Error) -> String {
 
 /// Whether an error at start is worth another attempt: no answer, or a
 /// server that answered it is starting, stopping or full (SQLSTATE classes
-/// 57 and 53); not a refusal (a password, a role, a database).
+/// 57 and 53). Not a refusal (a password, a role, a database), nor a TLS
+/// failure (a certificate not trusted, a server without TLS under
+/// `require`): waiting mends neither. tokio-postgres tells its error kinds
+/// apart only in their text; `tests/pg` holds it to that.
 fn worth_retrying(e: &tokio_postgres::Error) -> bool {
-    e.as_db_error()
-        .is_none_or(|db| matches!(&db.code().code()[..2], "57" | "53"))
+    match e.as_db_error() {
+        Some(db) => matches!(&db.code().code()[..2], "57" | "53"),
+        None => !e.to_string().starts_with(TLS_FAILURE),
+    }
 }
+
+/// How tokio-postgres's `Display` begins for a failed TLS handshake.
+const TLS_FAILURE: &str = "error performing TLS handshake";
 
 impl PgCatalogue {
     /// Builds the pool for `url` (at most `pool_size` connections), reaches
