@@ -810,6 +810,46 @@ mod tests {
         let ok = Settings::load_from(None, env(&[("PLANKTON_LISTEN", "[::1]:0")]));
         assert!(ok.is_ok());
     }
+
+    #[test]
+    fn database_is_a_path_or_a_postgresql_url_shown_without_its_password() {
+        let s = Settings::load_from(
+            None,
+            env(&[
+                ("PLANKTON_DATABASE", "postgres://pk:Tr0ub4dor@db:5433/cat"),
+                ("PLANKTON_DATABASE_POOL", "40"),
+            ]),
+        )
+        .unwrap();
+        assert!(matches!(s.database, Database::Postgres(_)));
+        assert_eq!(s.database.file(), None);
+        assert_eq!(s.database_pool, 40);
+        let shown = format!("{} {:?} {}", s.database, s, toml::to_string(&s).unwrap());
+        assert!(shown.contains("postgresql://pk:***@db:5433/cat"), "{shown}");
+        assert!(!shown.contains("Tr0ub4dor"), "{shown}");
+
+        let s = Settings::load_from(None, env(&[("PLANKTON_DATABASE", "/srv/c.db")])).unwrap();
+        assert_eq!(s.database.file(), Some(Path::new("/srv/c.db")));
+    }
+
+    #[test]
+    fn bad_database_settings_are_refused_naming_them() {
+        fn err(pairs: &[(&str, &str)]) -> String {
+            crate::error::chain(&Settings::load_from(None, env(pairs)).unwrap_err())
+        }
+        for pool in ["0", "10001", "many"] {
+            let e = err(&[("PLANKTON_DATABASE_POOL", pool)]);
+            assert!(e.contains("database_pool"), "{pool}: {e}");
+        }
+        let e = err(&[("PLANKTON_DATABASE", "postgresql://u:Tr0ub4dor@h:x/d")]);
+        assert!(e.contains("database"), "{e}");
+        assert!(!e.contains("Tr0ub4dor"), "{e}");
+        let e = err(&[("PLANKTON_DATABASE", "sqlite:///var/c.db")]);
+        assert!(
+            e.contains("database: a URL must begin postgresql://"),
+            "{e}"
+        );
+    }
 }
 
 #[cfg(test)]
