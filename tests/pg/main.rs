@@ -221,11 +221,17 @@ fn a_newer_schema_is_refused_and_left_alone() {
 
 /// `plankton` (serve) on `url` with an otherwise usable setup, to its exit.
 fn serve(url: &str) -> Output {
+    serve_with(url, &[])
+}
+
+/// `serve`, with more settings in the environment.
+fn serve_with(url: &str, settings: &[(&str, &str)]) -> Output {
     let dir = tempfile::tempdir().unwrap();
     support::users::write_tokens(&dir.path().join("tokens"), &support::users::EVERYONE);
     std::fs::create_dir_all(dir.path().join("objects")).unwrap();
     support::process::command(dir.path())
         .env("PLANKTON_DATABASE", url)
+        .envs(settings.iter().copied())
         .output()
         .unwrap()
 }
@@ -243,11 +249,14 @@ fn with_password(url: &str, password: &str) -> String {
 #[test]
 fn serve_connects_migrates_warns_and_refuses_without_the_password() {
     let url = with_password(&server().empty_database(), "Tr0ub4dor");
-    let out = serve(&url);
+    let out = serve_with(&url, &[("PLANKTON_DATABASE_POOL", "3")]);
     let err = stderr(&out);
     assert_eq!(out.status.code(), Some(1), "{err}");
     assert!(err.contains("postgresql://postgres:***@/"), "{err}");
-    assert!(err.contains("schema version 8 (migrated from 0)"), "{err}");
+    assert!(
+        err.contains("schema version 8 (migrated from 0), a pool of 3 connections"),
+        "{err}"
+    );
     assert!(err.contains("the server runs with fsync off"), "{err}");
     assert!(!err.contains("synchronous_commit off"), "{err}");
     assert!(err.contains("not finished in this release"), "{err}");
