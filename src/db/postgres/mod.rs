@@ -9,6 +9,7 @@
 //! held while a query waits on the network), and it shares the tree with
 //! rusqlite, which sqlx's SQLite driver would not.
 
+mod error;
 mod schema;
 mod tls;
 mod url;
