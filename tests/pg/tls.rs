@@ -9,7 +9,7 @@ use rcgen::{
     KeyUsagePurpose,
 };
 
-use crate::support::postgres::{migrate, PgServer};
+use crate::support::postgres::{available, migrate, PgServer};
 
 /// The TLS server, its port, and the CA's certificate (PEM) in a file.
 struct Tls {
@@ -68,6 +68,9 @@ fn encrypted(db: &str) -> bool {
 
 #[test]
 fn require_encrypts_without_checking_the_certificate() {
+    if !available() {
+        return;
+    }
     let db = database();
     let port = tls().port;
     migrate(&format!(
@@ -79,6 +82,9 @@ fn require_encrypts_without_checking_the_certificate() {
 
 #[test]
 fn verify_full_checks_the_certificate_and_the_host_name() {
+    if !available() {
+        return;
+    }
     let db = database();
     let (port, ca) = (tls().port, tls().ca_file.display());
     migrate(&format!(
@@ -100,6 +106,9 @@ fn verify_full_checks_the_certificate_and_the_host_name() {
 
 #[test]
 fn require_against_a_server_without_tls_is_refused_at_once() {
+    if !available() {
+        return;
+    }
     let url = crate::support::postgres::server().empty_database();
     let started = Instant::now();
     let e = migrate(&format!("{url}&sslmode=require")).unwrap_err();
