@@ -287,6 +287,28 @@ fn serve_connects_migrates_warns_and_refuses_without_the_password() {
     assert!(!err.contains("Tr0ub4dor"), "{err}");
 }
 
+/// §18: a warning at start when commits are not durable (here the
+/// database's own setting).
+#[test]
+fn synchronous_commit_off_is_warned_of() {
+    if !available() {
+        return;
+    }
+    let url = server().empty_database();
+    server().psql(
+        "postgres",
+        &format!(
+            "ALTER DATABASE {} SET synchronous_commit = off",
+            name_of(&url)
+        ),
+    );
+    let err = stderr(&serve(&url));
+    assert!(
+        err.contains("the server runs with synchronous_commit off"),
+        "{err}"
+    );
+}
+
 #[test]
 fn a_refusing_server_is_a_prompt_error_without_the_password() {
     if !available() {

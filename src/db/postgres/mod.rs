@@ -120,10 +120,7 @@ impl PgCatalogue {
             url: shown.clone(),
             message: url.redact(&message),
         })?;
-        let mut config = url.config().clone();
-        if config.get_connect_timeout().is_none() {
-            config.connect_timeout(CONNECT_TIMEOUT);
-        }
+        let config = connection_settings(url);
         let manager = Manager::from_config(
             config,
             tls,
@@ -168,6 +165,31 @@ impl PgCatalogue {
     pub(crate) fn pool(&self) -> &Pool {
         &self.pool
     }
+}
+
+/// The URL's settings with plankton's defaults where it says nothing: a
+/// time limit on connecting; TCP keepalives and a user timeout, so that a
+/// server gone silent (a dead machine, a dropped route) is noticed in
+/// seconds rather than hours (§18: a 503 within 10 s, never a hang); and
+/// the application name operators see in `pg_stat_activity`.
+fn connection_settings(url: &PgUrl) -> tokio_postgres::Config {
+    let mut config = url.config().clone();
+    if config.get_connect_timeout().is_none() {
+        config.connect_timeout(CONNECT_TIMEOUT);
+    }
+    if config.get_tcp_user_timeout().is_none() {
+        config.tcp_user_timeout(POOL_WAIT);
+    }
+    if config.get_keepalives_interval().is_none() {
+        config
+            .keepalives_idle(Duration::from_secs(5))
+            .keepalives_interval(Duration::from_secs(2))
+            .keepalives_retries(3);
+    }
+    if config.get_application_name().is_none() {
+        config.application_name("plankton");
+    }
+    config
 }
 
 /// The first connection, tried until it answers or the deadline passes;
