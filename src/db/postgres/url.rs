@@ -83,24 +83,7 @@ impl PgUrl {
             return Err("a PostgreSQL URL has no #fragment".into());
         }
         let (base, query) = rest.split_once('?').unwrap_or((rest, ""));
-        let mut kept = Vec::new();
-        let mut tls = TlsMode::Prefer;
-        let mut root_cert = None;
-        for pair in query.split('&').filter(|p| !p.is_empty()) {
-            let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
-            let value = decode(value)?;
-            match decode(key)?.as_str() {
-                "sslmode" => {
-                    tls = TlsMode::parse(&value).ok_or_else(|| {
-                        format!(
-                            "sslmode '{value}' is not one of disable, prefer, require, verify-full"
-                        )
-                    })?;
-                }
-                "sslrootcert" => root_cert = Some(PathBuf::from(value)),
-                _ => kept.push(pair),
-            }
-        }
+        let (kept, tls, root_cert) = tls_parameters(query)?;
         let mut plain = format!("postgresql://{base}");
         if !kept.is_empty() {
             plain.push('?');
@@ -153,6 +136,28 @@ impl PgUrl {
                 .to_string();
         text.replace(&plain, "***").replace(&encoded, "***")
     }
+}
+
+/// The query's TLS parameters, which plankton reads itself, and the
+/// others as they were, for tokio-postgres to read.
+fn tls_parameters(query: &str) -> Result<(Vec<&str>, TlsMode, Option<PathBuf>), String> {
+    let mut kept = Vec::new();
+    let mut tls = TlsMode::Prefer;
+    let mut root_cert = None;
+    for pair in query.split('&').filter(|p| !p.is_empty()) {
+        let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
+        let value = decode(value)?;
+        match decode(key)?.as_str() {
+            "sslmode" => {
+                tls = TlsMode::parse(&value).ok_or_else(|| {
+                    format!("sslmode '{value}' is not one of disable, prefer, require, verify-full")
+                })?;
+            }
+            "sslrootcert" => root_cert = Some(PathBuf::from(value)),
+            _ => kept.push(pair),
+        }
+    }
+    Ok((kept, tls, root_cert))
 }
 
 /// One percent-decoded part of the query.
