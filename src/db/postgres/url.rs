@@ -91,6 +91,15 @@ impl PgUrl {
         }
         let mut config = tokio_postgres::Config::from_str(&plain)
             .map_err(|e| format!("not a PostgreSQL URL: {e}"))?;
+        if config
+            .get_hosts()
+            .iter()
+            .any(|h| matches!(h, Host::Tcp(name) if name.contains('@')))
+        {
+            // A second '@': the password's own, not percent-encoded. The
+            // host would hold the rest of the password, and be shown.
+            return Err("a '@' in the password must be written %40".into());
+        }
         if config.get_hosts().is_empty() {
             // libpq's default on Debian: the local server's socket.
             config.host_path("/run/postgresql");
@@ -318,9 +327,10 @@ mod tests {
             "postgresql://u:pw0rd@h/d#frag",
             "mysql://u:pw0rd@h/d",
             "postgresql://u:pw0rd@h/d?keepalives=maybe",
+            "postgresql://u:pw@0rd@h/d",
         ] {
             let e = PgUrl::parse(bad).expect_err(bad);
-            assert!(!e.contains("pw0rd"), "{bad}: {e}");
+            assert!(!e.contains("pw0rd") && !e.contains("0rd@"), "{bad}: {e}");
         }
     }
 
