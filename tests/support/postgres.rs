@@ -247,7 +247,9 @@ rm -rf "$2""#;
 
     /// Runs one SQL statement as the superuser in database `db`.
     pub fn psql(&self, db: &str, sql: &str) -> String {
-        let mut cmd = Command::new("psql");
+        // The cluster's own psql, not Debian's wrapper (which looks for
+        // clusters of its own).
+        let mut cmd = Command::new(self.bin.join("psql"));
         cmd.args([
             "-X",
             "-q",
