@@ -61,8 +61,10 @@ fn problems(settings: &Settings) -> Vec<String> {
             problems.push(format!("store root {}: {e}", settings.store.root.display()));
         }
     }
-    if let Err(e) = crate::db::check_directory(&settings.database) {
-        problems.push(chain(&e));
+    if let Some(file) = settings.database.file() {
+        if let Err(e) = crate::db::check_directory(file) {
+            problems.push(chain(&e));
+        }
     }
     if let Err(e) = settings.listen.to_socket_addrs() {
         problems.push(format!("listen {}: {e}", settings.listen));
@@ -75,15 +77,24 @@ fn problems(settings: &Settings) -> Vec<String> {
     problems
 }
 
+/// What `backup` and `check` say of a PostgreSQL catalogue, until they
+/// work on it (issue 26).
+const NOT_ON_POSTGRES: &str =
+    "the catalogue is a PostgreSQL database, and this release backs up and checks SQLite files only";
+
 /// `plankton backup FILE`: a consistent copy of the catalogue, taken in one
 /// read transaction while the service keeps serving and writing. The copy is
 /// written beside FILE, synced, then renamed into place.
 pub fn backup(settings: &Settings, target: &Path) -> ExitCode {
-    match backup_to(&settings.database, target) {
+    let Some(database) = settings.database.file() else {
+        eprintln!("plankton: backup failed: {}", NOT_ON_POSTGRES);
+        return ExitCode::from(1);
+    };
+    match backup_to(database, target) {
         Ok(bytes) => {
             say!(
                 "backed up {} to {} ({bytes} bytes)",
-                settings.database.display(),
+                database.display(),
                 target.display()
             );
             ExitCode::SUCCESS
@@ -153,8 +164,9 @@ pub fn check(settings: &Settings) -> ExitCode {
 }
 
 fn run_check(settings: &Settings) -> Result<usize, String> {
-    let snapshot = Snapshot::open(&settings.database)?;
-    snapshot.require_current(&settings.database)?;
+    let database = settings.database.file().ok_or(NOT_ON_POSTGRES)?;
+    let snapshot = Snapshot::open(database)?;
+    snapshot.require_current(database)?;
     let mut problems = database_problems(&snapshot)?;
     let rows = snapshot.live_images()?;
     drop(snapshot);

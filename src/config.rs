@@ -13,8 +13,10 @@ pub struct Settings {
     pub listen: String,
     /// Prefix every route is mounted under, e.g. `/image`; empty for none.
     pub base_path: String,
-    /// The SQLite catalogue.
-    pub database: PathBuf,
+    /// The catalogue: a SQLite file, or a PostgreSQL URL (docs/api.md §18).
+    pub database: Database,
+    /// Connections one process keeps to PostgreSQL at most.
+    pub database_pool: usize,
     /// The digest of `os_hash_value` (docs/api.md §17.2).
     pub hashing_algorithm: HashingAlgorithm,
     /// Who callers are.
@@ -323,12 +325,85 @@ impl Default for UiSettings {
     }
 }
 
+/// Where the catalogue is: a SQLite file or a PostgreSQL URL, told apart
+/// by the URL's scheme. Shown (`Display`, `Debug`, `plankton config`) with
+/// a URL's password as `***`: the password is only ever handed to the
+/// driver.
+#[derive(Clone, PartialEq)]
+pub enum Database {
+    /// A SQLite file (created if missing; its directory must exist).
+    File(PathBuf),
+    /// A PostgreSQL database (boxed: its connection settings are large,
+    /// and settings are cloned about).
+    Postgres(Box<crate::db::PgUrl>),
+}
+
+impl Database {
+    /// Reads the setting: `postgresql://` and `postgres://` URLs, anything
+    /// else with a scheme refused (no other engine), the rest a file path.
+    /// The error names the setting and does not repeat a URL.
+    pub fn parse(text: &str) -> Result<Database, String> {
+        if crate::db::looks_like_url(text) {
+            crate::db::PgUrl::parse(text)
+                .map(|url| Database::Postgres(Box::new(url)))
+                .map_err(|e| format!("database: {e}"))
+        } else {
+            Ok(Database::File(PathBuf::from(text)))
+        }
+    }
+
+    /// The SQLite file, if the catalogue is one.
+    pub fn file(&self) -> Option<&Path> {
+        match self {
+            Database::File(path) => Some(path),
+            Database::Postgres(_) => None,
+        }
+    }
+}
+
+impl From<PathBuf> for Database {
+    fn from(path: PathBuf) -> Database {
+        Database::File(path)
+    }
+}
+
+/// The path, or the URL with its password as `***`.
+impl std::fmt::Display for Database {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Database::File(path) => write!(f, "{}", path.display()),
+            Database::Postgres(url) => write!(f, "{url}"),
+        }
+    }
+}
+
+/// As `Display` (settings are logged with `{:?}`).
+impl std::fmt::Debug for Database {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{self}")
+    }
+}
+
+impl Serialize for Database {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+impl<'de> Deserialize<'de> for Database {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Database, D::Error> {
+        let text = String::deserialize(d)?;
+        Database::parse(&text).map_err(serde::de::Error::custom)
+    }
+}
+
 impl Default for Settings {
     fn default() -> Self {
         Settings {
             listen: "127.0.0.1:9292".into(),
             base_path: String::new(),
-            database: "./var/plankton.db".into(),
+            database: Database::File("./var/plankton.db".into()),
+            database_pool: 16,
             hashing_algorithm: HashingAlgorithm::default(),
             identity: IdentitySettings::default(),
             store: StoreSettings::default(),
@@ -467,6 +542,12 @@ impl Settings {
             ));
         }
         self.check_abuse_limits()?;
+        if !(1..=10_000).contains(&self.database_pool) {
+            return Err(ConfigError::Invalid(format!(
+                "database_pool {} must be between 1 and 10000",
+                self.database_pool
+            )));
+        }
         Ok(self)
     }
 
@@ -634,7 +715,7 @@ mod tests {
     fn defaults_need_no_file() {
         let s = Settings::load_from(None, env(&[])).unwrap();
         assert_eq!(s.listen, "127.0.0.1:9292");
-        assert_eq!(s.database, PathBuf::from("./var/plankton.db"));
+        assert_eq!(s.database.file(), Some(Path::new("./var/plankton.db")));
         assert_eq!(s.limits.max_properties, 64);
         assert_eq!(s.formats.container.len(), 8);
         assert_eq!(s.limits.max_tags, 128);
@@ -728,6 +809,46 @@ mod tests {
         }
         let ok = Settings::load_from(None, env(&[("PLANKTON_LISTEN", "[::1]:0")]));
         assert!(ok.is_ok());
+    }
+
+    #[test]
+    fn database_is_a_path_or_a_postgresql_url_shown_without_its_password() {
+        let s = Settings::load_from(
+            None,
+            env(&[
+                ("PLANKTON_DATABASE", "postgres://pk:Tr0ub4dor@db:5433/cat"),
+                ("PLANKTON_DATABASE_POOL", "40"),
+            ]),
+        )
+        .unwrap();
+        assert!(matches!(s.database, Database::Postgres(_)));
+        assert_eq!(s.database.file(), None);
+        assert_eq!(s.database_pool, 40);
+        let shown = format!("{} {:?} {}", s.database, s, toml::to_string(&s).unwrap());
+        assert!(shown.contains("postgresql://pk:***@db:5433/cat"), "{shown}");
+        assert!(!shown.contains("Tr0ub4dor"), "{shown}");
+
+        let s = Settings::load_from(None, env(&[("PLANKTON_DATABASE", "/srv/c.db")])).unwrap();
+        assert_eq!(s.database.file(), Some(Path::new("/srv/c.db")));
+    }
+
+    #[test]
+    fn bad_database_settings_are_refused_naming_them() {
+        fn err(pairs: &[(&str, &str)]) -> String {
+            crate::error::chain(&Settings::load_from(None, env(pairs)).unwrap_err())
+        }
+        for pool in ["0", "10001", "many"] {
+            let e = err(&[("PLANKTON_DATABASE_POOL", pool)]);
+            assert!(e.contains("database_pool"), "{pool}: {e}");
+        }
+        let e = err(&[("PLANKTON_DATABASE", "postgresql://u:Tr0ub4dor@h:x/d")]);
+        assert!(e.contains("database"), "{e}");
+        assert!(!e.contains("Tr0ub4dor"), "{e}");
+        let e = err(&[("PLANKTON_DATABASE", "sqlite:///var/c.db")]);
+        assert!(
+            e.contains("database: a URL must begin postgresql://"),
+            "{e}"
+        );
     }
 }
 

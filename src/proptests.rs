@@ -136,7 +136,7 @@ async fn server_with_an_image(
     std::fs::write(&tokens, "alice-token alice\n").unwrap();
     let mut settings = Settings {
         listen: "127.0.0.1:0".into(),
-        database: dir.join("p.db"),
+        database: dir.join("p.db").into(),
         ..Settings::default()
     };
     settings.identity.token_file = tokens;

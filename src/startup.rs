@@ -20,8 +20,8 @@ use crate::backends::http::build_clients;
 use crate::backends::identity::throttle::Guesses;
 use crate::backends::identity::{Astakos, Identity, TokenFile};
 use crate::backends::store::{FsStore, ObjectStore, PithosStore};
-use crate::config::{IdentityBackendKind, Settings, StoreBackendKind};
-use crate::db::Catalogue;
+use crate::config::{Database, IdentityBackendKind, Settings, StoreBackendKind};
+use crate::db::{Catalogue, PgCatalogue};
 use crate::http::conn::{self, Admission};
 use crate::http::AppState;
 use crate::metrics::Metrics;
@@ -80,6 +80,14 @@ pub enum StartupError {
         /// The process id written in the lock file.
         holder: String,
     },
+    /// The catalogue is a PostgreSQL database, which this release can
+    /// connect to and migrate but not serve from.
+    #[error(
+        "cannot start: the PostgreSQL catalogue engine is not finished in this release: \
+         plankton connects to and migrates database {0}, but cannot serve from it yet; \
+         set database to a SQLite file path"
+    )]
+    EngineNotFinished(String),
     /// The TLS certificate or key cannot be used.
     #[error("cannot start: {0}")]
     Tls(String),
@@ -136,14 +144,49 @@ impl StopSignals {
     }
 }
 
+/// What start-up does with the catalogue before `Application::build`, on
+/// engines that wait on a network: with a PostgreSQL URL, connects (within
+/// 30 s), warns if the server is not durable, and migrates the schema;
+/// with a SQLite file, nothing (`build` opens it). For the tests too: it
+/// is how their PostgreSQL template database is migrated.
+pub async fn prepare_catalogue(settings: &Settings) -> Result<(), StartupError> {
+    let Database::Postgres(url) = &settings.database else {
+        return Ok(());
+    };
+    let db = PgCatalogue::open(url, settings.database_pool)
+        .await
+        .map_err(|e| StartupError::Database(e.into()))?;
+    let (from, to) = db.migrated();
+    log::info!(
+        "database {url}: {}, schema version {to}{}, a pool of {} connections",
+        db.describe(),
+        if from == to {
+            String::new()
+        } else {
+            format!(" (migrated from {from})")
+        },
+        db.pool().status().max_size
+    );
+    Ok(())
+}
+
+/// The catalogue's SQLite file; a PostgreSQL catalogue cannot be served
+/// from yet.
+fn sqlite_file(database: &Database) -> Result<&Path, StartupError> {
+    database
+        .file()
+        .ok_or_else(|| StartupError::EngineNotFinished(database.to_string()))
+}
+
 impl Application {
     /// Opens the backends and the database and binds the listener (port 0 picks one).
     /// Must be called from within an async runtime.
     pub fn build(settings: Settings) -> Result<Application, StartupError> {
         let metrics = Metrics::new();
-        let lock = lock_catalogue(&settings.database)?;
+        let database = sqlite_file(&settings.database)?;
+        let lock = lock_catalogue(database)?;
         let (identity, store) = backends(&settings, &metrics)?;
-        let db = Catalogue::open(&settings.database, metrics.writer.clone())
+        let db = Catalogue::open(database, metrics.writer.clone())
             .map_err(|e| StartupError::Database(e.into()))?;
         let listener = TcpListener::bind(&settings.listen).map_err(listen_error(&settings))?;
         let addr = listener.local_addr().map_err(listen_error(&settings))?;
@@ -158,7 +201,7 @@ impl Application {
             settings.base_path,
             identity.describe(),
             store.describe(),
-            settings.database.display(),
+            settings.database,
             db.describe(),
         );
         let signals = Signals::claim();

@@ -1,7 +1,9 @@
 //! The catalogue: one interface (`Catalogue`, and `CatalogueTx` inside a
 //! transaction) over the engine chosen at start, the way
-//! `backends::identity` does it. SQLite is the only engine for now; SQL,
-//! planner tuning and retry rules stay inside each engine's arm.
+//! `backends::identity` does it. SQLite is the only engine that serves for
+//! now (PostgreSQL's connection and schema are in `postgres`, its queries
+//! are not yet); SQL, planner tuning and retry rules stay inside each
+//! engine's arm.
 //!
 //! The entry points are shaped for an engine behind a network as well:
 //! every one that may wait is async, and a write is a closure that may be
@@ -10,11 +12,13 @@
 
 pub(crate) mod error;
 pub(crate) mod plan;
+mod postgres;
 mod sqlite;
 pub(crate) mod tx;
 
 pub(crate) use error::DbError;
 pub(crate) use plan::ListPosition;
+pub(crate) use postgres::{looks_like_url, PgCatalogue, PgUrl};
 pub(crate) use sqlite::{check_directory, ops, OpenError};
 pub(crate) use tx::{CatalogueTx, StoredImage, Tx};
 

@@ -273,5 +273,5 @@ impl TestApp {
 
 /// The database file of an app, for inspecting it directly.
 pub fn db_path(app: &TestApp) -> &Path {
-    &app.settings.database
+    app.settings.database.file().expect("a SQLite catalogue")
 }

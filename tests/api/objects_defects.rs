@@ -289,7 +289,7 @@ async fn on_a_full_disk(writes: Vec<Write>) {
     std::fs::create_dir(&root).unwrap();
     let app = TestApp::spawn_with(|s| {
         s.store.root = root.clone();
-        s.database = db.clone();
+        s.database = db.clone().into();
     })
     .await;
     if !served(&app).await {

@@ -605,7 +605,7 @@ async fn catalogue_writes_on_a_full_disk_are_413_change_nothing_and_work_again_w
         return;
     };
     let db = disk.path().join("plankton.db");
-    let app = TestApp::spawn_with(|s| s.database = db).await;
+    let app = TestApp::spawn_with(|s| s.database = db.into()).await;
     let id = app
         .alice()
         .register("a.img")
@@ -716,7 +716,7 @@ async fn an_object_write_whose_catalogue_disk_is_full_is_413_and_leaves_no_objec
         return;
     };
     let db = disk.path().join("plankton.db");
-    let app = TestApp::spawn_with(|s| s.database = db).await;
+    let app = TestApp::spawn_with(|s| s.database = db.into()).await;
     let object = "/object-store/v1/alice/pithos/obj";
     disk.fill();
     let resp = put_object_with_big_metadata(&app).await;

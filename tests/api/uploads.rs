@@ -108,7 +108,7 @@ async fn an_upload_in_either_dialect_is_stored_at_images_id_and_reads_back() {
         if !crate::HTTP_BACKENDS {
             // Its hashes are remembered: listing the container or registering
             // the file again never reads it (bench-upload saw 4 s for 1 GiB).
-            let db = rusqlite::Connection::open(&app.settings.database).unwrap();
+            let db = rusqlite::Connection::open(app.settings.database.file().unwrap()).unwrap();
             let md5: String = db
                 .query_row(
                     "SELECT md5 FROM object_hashes WHERE path = ?1",

@@ -532,7 +532,7 @@ async fn data_that_is_not_its_disk_format_is_refused_400_in_v1_and_415_in_v2() {
 
 /// `plankton check` on the lab's directory: exit code and standard output.
 fn plankton_check(lab: &Lab) -> (i32, String) {
-    let dir = lab.app.settings.database.parent().unwrap();
+    let dir = lab.app.settings.database.file().unwrap().parent().unwrap();
     let out = support::process::command(dir)
         .arg("check")
         .output()

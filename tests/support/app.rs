@@ -21,7 +21,7 @@ pub fn settings(dir: &Path) -> Settings {
     write_tokens(&tokens, &EVERYONE);
     let mut settings = Settings {
         listen: "127.0.0.1:0".into(),
-        database: dir.join("plankton.db"),
+        database: dir.join("plankton.db").into(),
         ..Settings::default()
     };
     settings.identity.token_file = tokens;

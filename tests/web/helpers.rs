@@ -289,7 +289,7 @@ impl WebApp {
     /// states that only v2 makes (community, private, queued, deactivated,
     /// tags) have no v1 way in.
     pub fn set_state(&self, id: &str, sql: &str) {
-        let conn = rusqlite::Connection::open(&self.settings.database).unwrap();
+        let conn = rusqlite::Connection::open(self.settings.database.file().unwrap()).unwrap();
         conn.busy_timeout(std::time::Duration::from_secs(10))
             .unwrap();
         assert_eq!(conn.execute(sql, [id]).unwrap(), 1, "{sql}");

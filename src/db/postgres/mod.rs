@@ -1,0 +1,270 @@
+//! The PostgreSQL arm of the catalogue, its groundwork (issue 26): the
+//! `database` URL (`url`), TLS as `sslmode` asks (`tls`), a pool of
+//! connections, connecting at start, and the schema with its migrations
+//! (`schema`). The catalogue's reads and writes (`CatalogueTx`) are not
+//! implemented on it yet; start-up migrates and then refuses to serve
+//! (docs/behaviour.md, "PostgreSQL").
+//!
+//! tokio-postgres with deadpool-postgres: async all the way (no thread
+//! held while a query waits on the network), and it shares the tree with
+//! rusqlite, which sqlx's SQLite driver would not.
+
+mod error;
+mod schema;
+mod tls;
+mod url;
+
+pub(crate) use url::looks_like_url;
+pub use url::PgUrl;
+
+use std::time::{Duration, Instant};
+
+use deadpool_postgres::{Manager, ManagerConfig, Pool, PoolError, RecyclingMethod, Runtime};
+
+/// How long start-up tries to reach the server (docs/api.md §18).
+const START_DEADLINE: Duration = Duration::from_secs(30);
+
+/// How long one attempt to connect may take, unless the URL says
+/// (`connect_timeout`).
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// How long a request waits for a pooled connection before it is told
+/// the catalogue is unavailable (§18: a 503 within 10 s).
+const POOL_WAIT: Duration = Duration::from_secs(10);
+
+/// Between two attempts to reach the server at start.
+const RETRY_PAUSE: Duration = Duration::from_millis(500);
+
+/// A PostgreSQL catalogue: its pool, connected and migrated.
+pub(crate) struct PgCatalogue {
+    pool: Pool,
+    /// `PostgreSQL <server_version>`, for the start-up line.
+    version: String,
+    /// The schema version before and after start-up's migrations.
+    migrated: (usize, usize),
+}
+
+/// Why the PostgreSQL catalogue could not be opened. Every message names
+/// the setting and shows the URL with its password as `***`.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum PgOpenError {
+    /// TLS could not be set up as `sslmode` asks.
+    #[error("database {url}: TLS: {message}")]
+    Tls {
+        /// The URL, redacted.
+        url: String,
+        /// Why.
+        message: String,
+    },
+    /// No answer within the start-up deadline.
+    #[error("database {url}: PostgreSQL could not be reached within {} s: {cause}", START_DEADLINE.as_secs())]
+    Unreachable {
+        /// The URL, redacted.
+        url: String,
+        /// The last attempt's error, redacted.
+        cause: String,
+    },
+    /// The server answered, and refused (a wrong password, no such
+    /// database or role).
+    #[error("database {url}: PostgreSQL refused the connection: {cause}")]
+    Refused {
+        /// The URL, redacted.
+        url: String,
+        /// What the server said, redacted.
+        cause: String,
+    },
+    /// The schema could not be brought up to date.
+    #[error("database {url}: {source}")]
+    Schema {
+        /// The URL, redacted.
+        url: String,
+        /// Why.
+        source: schema::SchemaError,
+    },
+}
+
+/// A driver error as one line: the server's own words when it answered
+/// (tokio-postgres's `Display` says only "db error"), else the chain.
+fn describe(e: &tokio_postgres::Error) -> String {
+    match e.as_db_error() {
+        Some(db) => match db.detail() {
+            Some(detail) => format!("{}: {} ({detail})", db.severity(), db.message()),
+            None => format!("{}: {}", db.severity(), db.message()),
+        },
+        None => crate::error::chain(e),
+    }
+}
+
+/// Whether an error at start is worth another attempt: no answer, or a
+/// server that answered it is starting, stopping or full (SQLSTATE classes
+/// 57 and 53). Not a refusal (a password, a role, a database), nor a TLS
+/// failure (a certificate not trusted, a server without TLS under
+/// `require`): waiting mends neither. tokio-postgres tells its error kinds
+/// apart only in their text; `tests/pg` holds it to that.
+fn worth_retrying(e: &tokio_postgres::Error) -> bool {
+    match e.as_db_error() {
+        Some(db) => matches!(&db.code().code()[..2], "57" | "53"),
+        None => !e.to_string().starts_with(TLS_FAILURE),
+    }
+}
+
+/// How tokio-postgres's `Display` begins for a failed TLS handshake.
+const TLS_FAILURE: &str = "error performing TLS handshake";
+
+impl PgCatalogue {
+    /// Builds the pool for `url` (at most `pool_size` connections), reaches
+    /// the server within 30 s, warns if it is not durable, and migrates.
+    pub(crate) async fn open(url: &PgUrl, pool_size: usize) -> Result<PgCatalogue, PgOpenError> {
+        let shown = url.to_string();
+        let tls = tls::connector(url).map_err(|message| PgOpenError::Tls {
+            url: shown.clone(),
+            message: url.redact(&message),
+        })?;
+        let config = connection_settings(url);
+        let manager = Manager::from_config(
+            config,
+            tls,
+            ManagerConfig {
+                recycling_method: RecyclingMethod::Fast,
+            },
+        );
+        let pool = Pool::builder(manager)
+            .max_size(pool_size.max(1))
+            .wait_timeout(Some(POOL_WAIT))
+            .create_timeout(Some(CONNECT_TIMEOUT))
+            .runtime(Runtime::Tokio1)
+            .build()
+            .map_err(|e| PgOpenError::Tls {
+                url: shown.clone(),
+                message: e.to_string(),
+            })?;
+        let mut client = first_connection(&pool, url).await?;
+        warn_if_not_durable(&client, &shown).await;
+        let version = server_version(&client).await;
+        let migrated = schema::migrate(&mut client)
+            .await
+            .map_err(|source| PgOpenError::Schema { url: shown, source })?;
+        Ok(PgCatalogue {
+            pool,
+            version,
+            migrated: (migrated.from, migrated.to),
+        })
+    }
+
+    /// `PostgreSQL <version>`.
+    pub(crate) fn describe(&self) -> &str {
+        &self.version
+    }
+
+    /// The schema's version before start-up migrated it, and now.
+    pub(crate) fn migrated(&self) -> (usize, usize) {
+        self.migrated
+    }
+
+    /// The pool, for the catalogue's queries (the next step of issue 26).
+    pub(crate) fn pool(&self) -> &Pool {
+        &self.pool
+    }
+}
+
+/// The URL's settings with plankton's defaults where it says nothing: a
+/// time limit on connecting; TCP keepalives and a user timeout, so that a
+/// server gone silent (a dead machine, a dropped route) is noticed in
+/// seconds rather than hours (§18: a 503 within 10 s, never a hang); and
+/// the application name operators see in `pg_stat_activity`.
+fn connection_settings(url: &PgUrl) -> tokio_postgres::Config {
+    let mut config = url.config().clone();
+    if config.get_connect_timeout().is_none() {
+        config.connect_timeout(CONNECT_TIMEOUT);
+    }
+    if config.get_tcp_user_timeout().is_none() {
+        config.tcp_user_timeout(POOL_WAIT);
+    }
+    if config.get_keepalives_interval().is_none() {
+        config
+            .keepalives_idle(Duration::from_secs(5))
+            .keepalives_interval(Duration::from_secs(2))
+            .keepalives_retries(3);
+    }
+    if config.get_application_name().is_none() {
+        config.application_name("plankton");
+    }
+    config
+}
+
+/// The first connection, tried until it answers or the deadline passes;
+/// a refusal by the server ends the waiting at once.
+async fn first_connection(
+    pool: &Pool,
+    url: &PgUrl,
+) -> Result<deadpool_postgres::Object, PgOpenError> {
+    let deadline = Instant::now() + START_DEADLINE;
+    loop {
+        let cause = match pool.get().await {
+            Ok(client) => return Ok(client),
+            Err(PoolError::Backend(e)) if !worth_retrying(&e) => {
+                return Err(PgOpenError::Refused {
+                    url: url.to_string(),
+                    cause: url.redact(&describe(&e)),
+                })
+            }
+            Err(PoolError::Backend(e)) => describe(&e),
+            Err(e) => crate::error::chain(&e),
+        };
+        if Instant::now() + RETRY_PAUSE >= deadline {
+            return Err(PgOpenError::Unreachable {
+                url: url.to_string(),
+                cause: url.redact(&cause),
+            });
+        }
+        log::info!(
+            "database {url}: not reachable yet ({}); trying again",
+            url.redact(&cause)
+        );
+        tokio::time::sleep(RETRY_PAUSE).await;
+    }
+}
+
+/// A warning when the server may lose what it answered: `fsync` off (a
+/// machine crash corrupts it) or `synchronous_commit` off (a crash loses
+/// the last commits, which plankton had answered as durable, §10).
+async fn warn_if_not_durable(client: &tokio_postgres::Client, shown: &str) {
+    for setting in ["fsync", "synchronous_commit"] {
+        match client.query_one(&format!("SHOW {setting}"), &[]).await {
+            Ok(row) if row.get::<_, String>(0) == "off" => log::warn!(
+                "database {shown}: the server runs with {setting} off: \
+                 an answered write may be lost in a crash"
+            ),
+            Ok(_) => {}
+            Err(e) => log::warn!("database {shown}: cannot read {setting}: {}", describe(&e)),
+        }
+    }
+}
+
+/// `PostgreSQL <server_version>`, or just `PostgreSQL` if it cannot be read.
+async fn server_version(client: &tokio_postgres::Client) -> String {
+    match client.query_one("SHOW server_version", &[]).await {
+        Ok(row) => format!("PostgreSQL {}", row.get::<_, String>(0)),
+        Err(_) => "PostgreSQL".into(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::schema::MIGRATIONS;
+
+    /// One history for both engines: a migration added to SQLite's list
+    /// needs its PostgreSQL counterpart here, and this says so.
+    #[test]
+    fn postgres_has_every_migration_sqlite_has() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("c.db");
+        let db = super::super::sqlite::SqliteCatalogue::open(&path).unwrap();
+        db.close();
+        let conn = rusqlite::Connection::open(&path).unwrap();
+        let version: i64 = conn
+            .query_row("PRAGMA user_version", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(MIGRATIONS.len(), usize::try_from(version).unwrap());
+    }
+}
