@@ -74,13 +74,18 @@ impl ObjectHasher {
     }
 
     /// Feeds the next bytes of the object.
-    pub(crate) fn update(&mut self, mut data: &[u8]) {
+    pub(crate) fn update(&mut self, data: &[u8]) {
         if let Some(md5) = &mut self.md5 {
             md5.update(data);
         }
         if let Some(os) = &mut self.os {
             os.update(data);
         }
+        self.feed_blocks(data);
+    }
+
+    /// Feeds the Pithos hash, block by block.
+    fn feed_blocks(&mut self, mut data: &[u8]) {
         while !data.is_empty() {
             let room = BLOCK_SIZE - self.in_block;
             let (piece, rest) = data.split_at(room.min(data.len()));
@@ -101,17 +106,7 @@ impl ObjectHasher {
             return self.update(chunk);
         };
         beside.send(chunk);
-        let mut data = &chunk[..];
-        while !data.is_empty() {
-            let room = BLOCK_SIZE - self.in_block;
-            let (piece, rest) = data.split_at(room.min(data.len()));
-            self.feed_block(piece);
-            self.in_block += piece.len();
-            if self.in_block == BLOCK_SIZE {
-                self.finish_block();
-            }
-            data = rest;
-        }
+        self.feed_blocks(chunk);
     }
 
     /// This hasher (nothing fed yet) with its MD5 and `os_hash` moved to
