@@ -335,7 +335,7 @@ pub enum Database {
     File(PathBuf),
     /// A PostgreSQL database (boxed: its connection settings are large,
     /// and settings are cloned about).
-    Postgres(Box<crate::db::PgUrl>),
+    Postgres(Box<crate::database_url::PgUrl>),
 }
 
 impl Database {
@@ -343,8 +343,8 @@ impl Database {
     /// else with a scheme refused (no other engine), the rest a file path.
     /// The error names the setting and does not repeat a URL.
     pub fn parse(text: &str) -> Result<Database, String> {
-        if crate::db::looks_like_url(text) {
-            crate::db::PgUrl::parse(text)
+        if crate::database_url::looks_like_url(text) {
+            crate::database_url::PgUrl::parse(text)
                 .map(|url| Database::Postgres(Box::new(url)))
                 .map_err(|e| format!("database: {e}"))
         } else {

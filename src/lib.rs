@@ -14,6 +14,7 @@ mod api;
 mod backends;
 pub mod commands;
 pub mod config;
+pub mod database_url;
 mod db;
 mod domain;
 pub mod error;

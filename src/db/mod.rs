@@ -18,7 +18,7 @@ pub(crate) mod tx;
 
 pub(crate) use error::DbError;
 pub(crate) use plan::ListPosition;
-pub(crate) use postgres::{looks_like_url, PgCatalogue, PgUrl};
+pub(crate) use postgres::PgCatalogue;
 pub(crate) use sqlite::{check_directory, ops, OpenError};
 pub(crate) use tx::{CatalogueTx, StoredImage, Tx};
 

@@ -12,10 +12,8 @@
 mod error;
 mod schema;
 mod tls;
-mod url;
 
-pub(crate) use url::looks_like_url;
-pub use url::PgUrl;
+pub(crate) use crate::database_url::PgUrl;
 
 use std::time::{Duration, Instant};
 

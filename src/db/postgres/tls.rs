@@ -13,7 +13,7 @@ use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
 use rustls::{ClientConfig, DigitallySignedStruct, RootCertStore, SignatureScheme};
 use tokio_postgres_rustls::MakeRustlsConnect;
 
-use super::url::{PgUrl, TlsMode};
+use crate::database_url::{PgUrl, TlsMode};
 
 /// The connector for `url`'s `sslmode` (also built for `disable`, where
 /// it is never used, so that the pool has one type).
