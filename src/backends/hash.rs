@@ -113,11 +113,11 @@ impl ObjectHasher {
     /// threads of their own, if the machine has a core for them now (see
     /// `Beside`); else unchanged.
     pub(crate) fn beside(mut self) -> Self {
-        let Some(place) = BesidePlace::take() else {
-            return self;
-        };
-        self.beside = Some(Beside::start(place, self.os.take()));
-        self.md5 = None;
+        let algo = self.os.as_ref().map(OsHasher::algo);
+        if let Some(beside) = BesidePlace::take().and_then(|p| Beside::start(p, algo)) {
+            self.beside = Some(beside);
+            (self.md5, self.os) = (None, None);
+        }
         self
     }
 
@@ -269,6 +269,14 @@ impl OsHasher {
         match algo {
             HashingAlgorithm::Sha512 => OsHasher::Sha512(Sha512::new()),
             HashingAlgorithm::Sha256 => OsHasher::Sha256(Sha256::new()),
+        }
+    }
+
+    /// The algorithm it computes.
+    fn algo(&self) -> HashingAlgorithm {
+        match self {
+            OsHasher::Sha512(_) => HashingAlgorithm::Sha512,
+            OsHasher::Sha256(_) => HashingAlgorithm::Sha256,
         }
     }
 
@@ -515,37 +523,48 @@ impl Drop for BesidePlace {
 }
 
 impl Beside {
-    /// Digest threads for the MD5 and `os` (if any), holding `place`
-    /// until both have ended.
-    fn start(place: BesidePlace, os: Option<OsHasher>) -> Beside {
+    /// Digest threads for the MD5 and the `os_hash` of `os` (if any),
+    /// holding `place` until both have ended; `None` if the system gives
+    /// no thread (the stream is then hashed on its own thread).
+    fn start(place: BesidePlace, os: Option<HashingAlgorithm>) -> Option<Beside> {
         let place = Arc::new(place);
-        let md5 = Self::thread(Arc::clone(&place), Md5::new(), |m| {
-            hex::encode(m.finalize())
-        });
-        let os = os.map(|h| Self::thread(place, h, OsHasher::finish));
-        Beside { md5, os }
+        let md5 = Self::thread(Arc::clone(&place), Md5::new, |m| hex::encode(m.finalize()))?;
+        let os = match os {
+            None => None,
+            Some(algo) => Some(Self::thread(
+                place,
+                move || OsHasher::new(algo),
+                OsHasher::finish,
+            )?),
+        };
+        Some(Beside { md5, os })
     }
 
     /// A thread feeding `digest` every chunk it is sent, until the sender
     /// goes, then answering `end(digest)`; the place is held until then.
     fn thread<D, T>(
         place: Arc<BesidePlace>,
-        mut digest: D,
+        digest: impl FnOnce() -> D + Send + 'static,
         end: fn(D) -> T,
-    ) -> (SyncSender<Bytes>, std::thread::JoinHandle<T>)
+    ) -> Option<(SyncSender<Bytes>, std::thread::JoinHandle<T>)>
     where
-        D: Updates + Send + 'static,
+        D: Updates + 'static,
         T: Send + 'static,
     {
         let (tx, rx) = sync_channel::<Bytes>(BESIDE_LAG);
-        let handle = std::thread::spawn(move || {
+        let work = move || {
             let _place = place;
+            let mut digest = digest();
             for chunk in rx {
                 digest.feed(&chunk);
             }
             end(digest)
-        });
-        (tx, handle)
+        };
+        let handle = std::thread::Builder::new()
+            .name("upload-digest".into())
+            .spawn(work)
+            .ok()?;
+        Some((tx, handle))
     }
 
     /// Hands `chunk` to each digest thread (a reference count, no copy).
