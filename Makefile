@@ -109,7 +109,7 @@ bench-large: build ## measure: registering a fresh 512 MiB file against md5sum
 # kamaki 0.16 comes from the interop venv, made (from PyPI) by the kamaki-cli
 # story the first time.
 KAMAKI_VENV := target/interop-venvs/py27
-bench-upload: build ## measure: a 1 GiB upload by curl and kamaki, one and 8 at once, against md5sum + sha256sum; HEAD beside 8 uploads (~5 min, 10 GiB of disk)
+bench-upload: build ## measure: a 1 GiB upload by curl and kamaki, one and 8 at once, against md5sum + sha256sum; the v2 upload against the three hashes; kamaki re-uploads (again, -f, one block changed); HEAD beside 8 uploads (~8 min, 10 GiB of disk)
 	@[ -x $(KAMAKI_VENV)/bin/kamaki ] || tests/interop/run.sh kamaki-cli
 	python3 bench/run.py --binary $(BIN) --upload --kamaki $(KAMAKI_VENV)/bin/kamaki
 
