@@ -134,6 +134,21 @@ impl Lab {
         names
     }
 
+    /// After every case went through one entrance: the safe ones' data is
+    /// stored, the refused ones' neither stored nor left in staging.
+    fn only_safe_data_kept(&self) {
+        let safe = self
+            .cases
+            .iter()
+            .filter(|c| matches!(c.verdict, Verdict::Safe { .. }));
+        assert_eq!(
+            self.uploads().len(),
+            safe.count(),
+            "refused data is not stored"
+        );
+        assert_eq!(self.staged(), Vec::<String>::new(), "nor left in staging");
+    }
+
     /// The files left in staging (its lock aside): none once every write
     /// has settled, a refused one included.
     fn staged(&self) -> Vec<String> {
@@ -203,16 +218,7 @@ async fn every_image_uploaded_through_v1_is_judged_and_its_virtual_size_kept() {
             }
         }
     }
-    let safe = lab
-        .cases
-        .iter()
-        .filter(|c| matches!(c.verdict, Verdict::Safe { .. }));
-    assert_eq!(
-        lab.uploads().len(),
-        safe.count(),
-        "refused data is not stored"
-    );
-    assert_eq!(lab.staged(), Vec::<String>::new(), "nor left in staging");
+    lab.only_safe_data_kept();
 }
 
 #[actix_web::test]
@@ -240,16 +246,7 @@ async fn every_image_uploaded_through_v2_is_judged_and_a_refused_one_goes_back_t
             }
         }
     }
-    let safe = lab
-        .cases
-        .iter()
-        .filter(|c| matches!(c.verdict, Verdict::Safe { .. }));
-    assert_eq!(
-        lab.uploads().len(),
-        safe.count(),
-        "refused data is not stored"
-    );
-    assert_eq!(lab.staged(), Vec::<String>::new(), "nor left in staging");
+    lab.only_safe_data_kept();
 }
 
 #[actix_web::test]
