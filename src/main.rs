@@ -8,7 +8,7 @@ use std::process::ExitCode;
 use clap::Parser;
 use plankton::commands;
 use plankton::config::Settings;
-use plankton::startup::{self, Application};
+use plankton::startup::Application;
 
 use cli::{Cli, Command, TokenCommand};
 
@@ -45,9 +45,6 @@ fn main() -> ExitCode {
 
 fn serve(settings: Settings) -> ExitCode {
     let result = actix_web::rt::System::new().block_on(async move {
-        startup::prepare_catalogue(&settings)
-            .await
-            .map_err(|e| plankton::error::chain(&e))?;
         let app = Application::build(settings).map_err(|e| plankton::error::chain(&e))?;
         app.run_until_stopped().await.map_err(|e| e.to_string())
     });

@@ -22,6 +22,7 @@ use crate::backends::identity::{Astakos, Identity, TokenFile};
 use crate::backends::store::{FsStore, ObjectStore, PithosStore};
 use crate::config::{Database, IdentityBackendKind, Settings, StoreBackendKind};
 use crate::db::{Catalogue, PgCatalogue};
+use crate::error::AppError;
 use crate::http::conn::{self, Admission};
 use crate::http::AppState;
 use crate::metrics::Metrics;
@@ -80,14 +81,6 @@ pub enum StartupError {
         /// The process id written in the lock file.
         holder: String,
     },
-    /// The catalogue is a PostgreSQL database, which this release can
-    /// connect to and migrate but not serve from.
-    #[error(
-        "cannot start: the PostgreSQL catalogue engine is not finished in this release: \
-         plankton connects to and migrates database {0}, but cannot serve from it yet; \
-         set database to a SQLite file path"
-    )]
-    EngineNotFinished(String),
     /// The TLS certificate or key cannot be used.
     #[error("cannot start: {0}")]
     Tls(String),
@@ -165,17 +158,31 @@ pub async fn prepare_catalogue(settings: &Settings) -> Result<(), StartupError> 
         } else {
             format!(" (migrated from {from})")
         },
-        db.pool().status().max_size
+        db.pool_size()
     );
     Ok(())
 }
 
-/// The catalogue's SQLite file; a PostgreSQL catalogue cannot be served
-/// from yet.
-fn sqlite_file(database: &Database) -> Result<&Path, StartupError> {
-    database
-        .file()
-        .ok_or_else(|| StartupError::EngineNotFinished(database.to_string()))
+/// The catalogue `database` names, opened: a SQLite file under its lock
+/// (one process per file), or a PostgreSQL database (any number).
+fn open_catalogue(
+    settings: &Settings,
+    metrics: &Metrics,
+) -> Result<(Catalogue, Option<Arc<File>>), StartupError> {
+    let opened = match &settings.database {
+        Database::File(path) => {
+            let lock = lock_catalogue(path)?;
+            let db = Catalogue::open(path, metrics.writer.clone())
+                .map_err(|e| StartupError::Database(e.into()))?;
+            (db, lock)
+        }
+        Database::Postgres(url) => {
+            let db = Catalogue::connect(url, settings.database_pool)
+                .map_err(|e| StartupError::Database(e.into()))?;
+            (db, None)
+        }
+    };
+    Ok(opened)
 }
 
 impl Application {
@@ -183,11 +190,8 @@ impl Application {
     /// Must be called from within an async runtime.
     pub fn build(settings: Settings) -> Result<Application, StartupError> {
         let metrics = Metrics::new();
-        let database = sqlite_file(&settings.database)?;
-        let lock = lock_catalogue(database)?;
         let (identity, store) = backends(&settings, &metrics)?;
-        let db = Catalogue::open(database, metrics.writer.clone())
-            .map_err(|e| StartupError::Database(e.into()))?;
+        let (db, lock) = open_catalogue(&settings, &metrics)?;
         let listener = TcpListener::bind(&settings.listen).map_err(listen_error(&settings))?;
         let addr = listener.local_addr().map_err(listen_error(&settings))?;
         log::info!(
@@ -213,9 +217,14 @@ impl Application {
         };
         let limits = settings.limits.clone();
         let registry = Registry::new(db, store, identity, limits, (uploads, metrics.clone()));
-        registry
-            .recover_uploads()
-            .map_err(|e| StartupError::Database(e.into()))?;
+        // On a thread of its own, outside the runtime `build` runs in: the
+        // catalogue's blocking reads may not wait inside an async context.
+        std::thread::scope(|s| {
+            s.spawn(|| registry.recover_uploads())
+                .join()
+                .unwrap_or_else(|_| Err(AppError::internal("recovering uploads panicked")))
+        })
+        .map_err(|e| StartupError::Database(e.into()))?;
         let state = web::Data::new(AppState {
             registry,
             base_path: settings.base_path.clone(),

@@ -15,7 +15,7 @@ use crate::error::AppError;
 async fn listing(r: Req, detail: bool) -> Result<HttpResponse, AppError> {
     let q = ListQuery::parse(r.http.query_string())?;
     let list = JsonList::new(r.dialect, detail);
-    render::listing(r.registry().listing(r.caller()?, q, detail), list)
+    render::listing(r.registry().listing(r.caller()?, q, detail), list).await
 }
 
 /// `GET /images`.

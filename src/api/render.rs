@@ -3,15 +3,14 @@
 //! §7).
 
 use std::collections::BTreeMap;
-use std::pin::Pin;
-use std::task::{Context, Poll};
+use std::future::ready;
 
 use actix_web::body::BodyStream;
 use actix_web::http::header::HeaderMap;
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, HttpResponseBuilder};
 use bytes::Bytes;
-use futures_util::Stream;
+use futures_util::{stream, StreamExt};
 use serde::Serialize;
 
 use super::headers::image_headers;
@@ -109,58 +108,35 @@ pub(super) fn json(body: Vec<u8>) -> HttpResponse {
 
 /// A listing as JSON: whole, with its length, when it fits in one piece;
 /// else sent piece by piece as the catalogue reads them (chunked), so that
-/// no more than a piece of it is held at once.
-pub(super) fn listing(mut listing: Listing, mut list: JsonList) -> Result<HttpResponse, AppError> {
+/// no more than a piece of it is held at once: each piece is read and
+/// rendered on the worker that sends it, when the connection can take more.
+pub(super) async fn listing(
+    mut listing: Listing,
+    mut list: JsonList,
+) -> Result<HttpResponse, AppError> {
     // The first piece before the answer's head, so that a refused marker
     // is still a fault.
-    if !listing.next_piece(&mut list)? {
+    if !listing.next_piece(&mut list).await? {
         return Ok(json(list.finish()));
     }
-    let first = list.take();
-    let pieces = Pieces {
-        listing,
-        list: Some(list),
-        first: Some(first),
-    };
-    Ok(HttpResponse::Ok()
-        .content_type(JSON)
-        .body(BodyStream::new(pieces)))
-}
-
-/// The pieces of a listing after its first, rendered as they are read: each
-/// on the worker that sends it, when the connection can take more.
-struct Pieces {
-    listing: Listing,
-    /// `None` once the listing has ended.
-    list: Option<JsonList>,
-    /// The first piece, read before the answer began.
-    first: Option<Vec<u8>>,
-}
-
-impl Stream for Pieces {
-    type Item = Result<Bytes, AppError>;
-
-    fn poll_next(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<Option<Self::Item>> {
-        let this = self.get_mut();
-        if let Some(first) = this.first.take() {
-            return Poll::Ready(Some(Ok(Bytes::from(first))));
-        }
-        let Some(list) = this.list.as_mut() else {
-            return Poll::Ready(None);
-        };
-        let piece = match this.listing.next_piece(list) {
-            Ok(true) => Ok(list.take()),
-            Ok(false) => Ok(this.list.take().map(JsonList::finish).unwrap_or_default()),
+    let first = Bytes::from(list.take());
+    let rest = stream::unfold(Some((listing, list)), |left| async move {
+        let (mut listing, mut list) = left?;
+        Some(match listing.next_piece(&mut list).await {
+            Ok(true) => (Ok(Bytes::from(list.take())), Some((listing, list))),
+            Ok(false) => (Ok(Bytes::from(list.finish())), None),
             Err(e) => {
                 // The head is sent: all a client can be told is that the
                 // body ends early (the connection is closed).
                 log::error!("a listing broke off: {e}");
-                this.list = None;
-                Err(e)
+                (Err(e), None)
             }
-        };
-        Poll::Ready(Some(piece.map(Bytes::from)))
-    }
+        })
+    });
+    let pieces = stream::once(ready(Ok::<_, AppError>(first))).chain(rest);
+    Ok(HttpResponse::Ok()
+        .content_type(JSON)
+        .body(BodyStream::new(pieces)))
 }
 
 /// A listing as JSON, written image by image as the catalogue reads them.

@@ -20,9 +20,13 @@ pub(crate) use error::DbError;
 pub(crate) use plan::ListPosition;
 pub(crate) use postgres::PgCatalogue;
 pub(crate) use sqlite::{check_directory, ops, OpenError};
-pub(crate) use tx::{CatalogueTx, StoredImage, Tx};
+pub(crate) use tx::{StoredImage, Tx};
 
+use std::future::Future;
 use std::path::Path;
+use std::pin::pin;
+use std::sync::Arc;
+use std::task::{Context, Poll, Waker};
 
 use crate::error::AppError;
 use crate::metrics::WriterMetrics;
@@ -33,6 +37,22 @@ pub(crate) enum Catalogue {
     /// A SQLite file: readers owned by the threads that read, one writer
     /// thread that commits in groups.
     Sqlite(sqlite::SqliteCatalogue),
+    /// A PostgreSQL database, shared by any number of processes.
+    Postgres(Arc<PgCatalogue>),
+}
+
+/// The outcome of a transaction's closure run on an engine that answers
+/// at once: every query it awaits is ready when first polled, so one poll
+/// ends it. A closure that awaited anything else (it must not: it may
+/// only query the catalogue) is refused rather than blocked on.
+fn at_once<T>(run: impl Future<Output = Result<T, AppError>>) -> Result<T, AppError> {
+    let mut run = pin!(run);
+    match run.as_mut().poll(&mut Context::from_waker(Waker::noop())) {
+        Poll::Ready(out) => out,
+        Poll::Pending => Err(AppError::internal(
+            "a catalogue transaction awaited something other than the catalogue",
+        )),
+    }
 }
 
 impl Catalogue {
@@ -42,54 +62,56 @@ impl Catalogue {
         sqlite::SqliteCatalogue::open_measured(path, metrics).map(Catalogue::Sqlite)
     }
 
+    /// Connects to the PostgreSQL catalogue at `url` (within 30 s) and
+    /// migrates it, blocking this thread meanwhile.
+    pub(crate) fn connect(
+        url: &postgres::PgUrl,
+        pool_size: usize,
+    ) -> Result<Catalogue, postgres::PgOpenError> {
+        PgCatalogue::connect(url, pool_size).map(|db| Catalogue::Postgres(Arc::new(db)))
+    }
+
     /// Runs `f` inside one read transaction, for the short, indexed reads
     /// that answer a request. SQLite runs it at once on the connection the
     /// async worker owns (no hop to another thread: docs/behaviour.md,
-    /// "Reads"); an engine behind a network awaits its connection and
-    /// queries here.
+    /// "Reads"); PostgreSQL awaits a pooled connection and its queries.
     pub(crate) async fn read<T, F>(&self, f: F) -> Result<T, AppError>
     where
-        F: FnOnce(&dyn CatalogueTx) -> Result<T, AppError>,
+        F: AsyncFnOnce(&Tx<'_>) -> Result<T, AppError>,
     {
         match self {
-            Catalogue::Sqlite(db) => db.read(f),
-        }
-    }
-
-    /// `read` run to its end on this thread, without awaiting: for a
-    /// listing's pieces, read from inside a streaming body. SQLite's
-    /// reads do not wait on anything but the file; an engine behind a
-    /// network has to fetch its pieces ahead, asynchronously, and hand
-    /// them over here.
-    pub(crate) fn read_now<T, F>(&self, f: F) -> Result<T, AppError>
-    where
-        F: FnOnce(&dyn CatalogueTx) -> Result<T, AppError>,
-    {
-        match self {
-            Catalogue::Sqlite(db) => db.read(f),
+            Catalogue::Sqlite(db) => db.read(|t| at_once(f(&Tx::Now(t)))),
+            Catalogue::Postgres(db) => db.read(f).await,
         }
     }
 
     /// Runs `f` inside one read transaction where a long read holds no
-    /// async worker: for reads whose length nothing bounds.
+    /// async worker: for reads whose length nothing bounds. SQLite runs it
+    /// on a blocking thread; PostgreSQL's waiting holds no thread at all.
     pub(crate) async fn read_long<T, F>(&self, f: F) -> Result<T, AppError>
     where
         T: Send + 'static,
-        F: FnOnce(&dyn CatalogueTx) -> Result<T, AppError> + Send + 'static,
+        F: AsyncFnOnce(&Tx<'_>) -> Result<T, AppError> + Send + 'static,
     {
         match self {
-            Catalogue::Sqlite(db) => db.read_off(f).await,
+            Catalogue::Sqlite(db) => db.read_off(|t| at_once(f(&Tx::Now(t)))).await,
+            Catalogue::Postgres(db) => db.read(f).await,
         }
     }
 
     /// Runs `f` inside one read transaction on this thread, which must be
-    /// one that may block (a blocking pool's, or start-up's).
+    /// one that may block and is not inside an async runtime (a blocking
+    /// pool's, or a plain thread's). On PostgreSQL the thread waits for
+    /// the engine's own runtime to run the read: for the few lookups made
+    /// from inside work that already holds a blocking thread (hashing a
+    /// file), never from an async worker.
     pub(crate) fn read_blocking<T, F>(&self, f: F) -> Result<T, AppError>
     where
-        F: FnOnce(&dyn CatalogueTx) -> Result<T, AppError>,
+        F: AsyncFnOnce(&Tx<'_>) -> Result<T, AppError>,
     {
         match self {
-            Catalogue::Sqlite(db) => db.read_blocking(f),
+            Catalogue::Sqlite(db) => db.read_blocking(|t| at_once(f(&Tx::Now(t)))),
+            Catalogue::Postgres(db) => db.read_blocking(f),
         }
     }
 
@@ -104,10 +126,11 @@ impl Catalogue {
     pub(crate) async fn write<T, F>(&self, f: F) -> Result<T, AppError>
     where
         T: Send + 'static,
-        F: Fn(&dyn CatalogueTx) -> Result<T, AppError> + Send + 'static,
+        F: AsyncFn(&Tx<'_>) -> Result<T, AppError> + Send + 'static,
     {
         match self {
-            Catalogue::Sqlite(db) => db.write(f).await,
+            Catalogue::Sqlite(db) => db.write(move |t| at_once(f(&Tx::Now(t)))).await,
+            Catalogue::Postgres(db) => db.write(f).await,
         }
     }
 
@@ -115,6 +138,7 @@ impl Catalogue {
     pub(crate) fn close(&self) {
         match self {
             Catalogue::Sqlite(db) => db.close(),
+            Catalogue::Postgres(_) => {}
         }
     }
 
@@ -122,6 +146,7 @@ impl Catalogue {
     pub(crate) fn describe(&self) -> String {
         match self {
             Catalogue::Sqlite(_) => format!("SQLite {}", sqlite::SqliteCatalogue::version()),
+            Catalogue::Postgres(db) => db.describe().to_string(),
         }
     }
 }

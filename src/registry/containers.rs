@@ -79,7 +79,7 @@ impl Registry {
         let prefix = format!("{}/", container_key(account, container));
         let rows = self
             .db
-            .read_long(move |tx| Ok(tx.object_metas_under(&prefix)?))
+            .read_long(async move |tx| Ok(tx.object_metas_under(&prefix).await?))
             .await?;
         if rows.values().any(|m| is_directory_type(&m.content_type)) {
             return Err(AppError::Conflict(format!(
@@ -93,7 +93,12 @@ impl Registry {
             .map_err(store_error)?;
         if removed {
             self.db
-                .write(move |tx| Ok(rows.keys().try_for_each(|k| tx.forget_object(k))?))
+                .write(async move |tx| {
+                    for k in rows.keys() {
+                        tx.forget_object(k).await?;
+                    }
+                    Ok(())
+                })
                 .await
         } else {
             Err(AppError::Conflict(format!(
@@ -178,7 +183,7 @@ impl Registry {
         super::objects::settle_public(&mut meta);
         let key = object_key(loc);
         self.db
-            .write(move |tx| Ok(tx.put_object_meta(&key, &meta)?))
+            .write(async move |tx| Ok(tx.put_object_meta(&key, &meta).await?))
             .await
     }
 
@@ -193,7 +198,10 @@ impl Registry {
         let key = object_key(loc);
         if !self.store.remove_object(loc).await.map_err(store_error)? {
             // A directory object is a catalogue row alone.
-            let meta = self.db.read(|tx| Ok(tx.object_meta(&key)?)).await?;
+            let meta = self
+                .db
+                .read(async |tx| Ok(tx.object_meta(&key).await?))
+                .await?;
             if !meta.is_some_and(|m| super::objects::is_directory_type(&m.content_type)) {
                 return Err(AppError::NotFound(format!(
                     "Object '{}' not found",
@@ -201,7 +209,9 @@ impl Registry {
                 )));
             }
         }
-        self.db.write(move |tx| Ok(tx.forget_object(&key)?)).await
+        self.db
+            .write(async move |tx| Ok(tx.forget_object(&key).await?))
+            .await
     }
 
     /// `DELETE` of an object with `delimiter`: the object (a directory, say)

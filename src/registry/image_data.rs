@@ -236,9 +236,11 @@ impl Registry {
         let placed = self.store.place(received, &location, false).await?;
         let readers = (Readers::Owner, Readers::of(image.is_public(), &[]));
         let hash = placed.remember.clone();
-        let write = self.db.write(move |tx| {
-            let stored = tx.upsert_at_location(&image)?;
-            hash.iter().try_for_each(|h| tx.remember_hash(h))?;
+        let write = self.db.write(async move |tx| {
+            let stored = tx.upsert_at_location(&image).await?;
+            if let Some(h) = &hash {
+                tx.remember_hash(h).await?;
+            }
             Ok(stored)
         });
         let recorded = match self.sync_readers(caller, &location, readers, write).await {
@@ -323,7 +325,7 @@ impl Registry {
         let at = loc.canonical();
         let live = self
             .db
-            .read(move |tx| Ok(tx.live_image_at(&at)?))
+            .read(async move |tx| Ok(tx.live_image_at(&at).await?))
             .await
             .ok()
             .flatten()?
@@ -435,7 +437,7 @@ impl Registry {
     pub(crate) fn recover_uploads(&self) -> Result<(), AppError> {
         let db = self.db.clone();
         let recorded = |key: &str| {
-            db.read_blocking(|tx| Ok(tx.cached_hash(key)?))
+            db.read_blocking(async |tx| Ok(tx.cached_hash(key).await?))
                 .ok()
                 .flatten()
         };

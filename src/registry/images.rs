@@ -39,14 +39,18 @@ pub(crate) struct Listing {
 impl Listing {
     /// Hands the next piece of the listing to `sink`, one image at a time;
     /// returns whether more may follow. The first piece checks the marker.
-    pub(crate) fn next_piece<S: ListSink>(&mut self, sink: &mut S) -> Result<bool, AppError> {
+    pub(crate) async fn next_piece<S: ListSink>(&mut self, sink: &mut S) -> Result<bool, AppError> {
         if self.done {
             return Ok(false);
         }
         let (who, q, detail, after) = (&self.who, &self.q, self.detail, self.after.as_ref());
         let piece = self
             .db
-            .read_now(|tx| tx.list(who, q, detail, after, &mut |image| sink.push(&image)))?;
+            .read(async |tx| {
+                tx.list(who, q, detail, after, &mut |image| sink.push(&image))
+                    .await
+            })
+            .await?;
         self.after = piece.last;
         if let Some(left) = &mut self.q.limit {
             *left -= piece.count as u32;
@@ -129,17 +133,17 @@ impl Registry {
         let fresh_visibility = image.visibility;
         // A re-registration keeps `protected` unless the request sets it.
         let keep_protected = set_protected.is_none();
-        let write = self.db.write(move |tx| {
+        let write = self.db.write(async move |tx| {
             if let Some(h) = &computed {
-                tx.remember_hash(h)?;
+                tx.remember_hash(h).await?;
             }
             let mut image = image.clone();
             if keep_protected {
-                if let Some(live) = tx.live_image_at(&image.location)? {
+                if let Some(live) = tx.live_image_at(&image.location).await? {
                     image.protected = live.image.protected;
                 }
             }
-            Ok(tx.upsert_at_location(&image)?)
+            Ok(tx.upsert_at_location(&image).await?)
         });
         if !self.store.syncs_sharing() {
             return write.await;
@@ -150,8 +154,8 @@ impl Registry {
         let _turn = self.locks.lock(&at).await;
         let (was, members) = self
             .db
-            .read(move |tx| match tx.live_image_at(&at)? {
-                Some(s) => Ok((Some(s.image.visibility), tx.members(&s)?)),
+            .read(async move |tx| match tx.live_image_at(&at).await? {
+                Some(s) => Ok((Some(s.image.visibility), tx.members(&s).await?)),
                 None => Ok((None, Vec::new())),
             })
             .await?;
@@ -176,7 +180,7 @@ impl Registry {
                 move |path: &str| {
                     let path = path.to_string();
                     // A hash that cannot be looked up is computed afresh.
-                    db.read_blocking(move |tx| Ok(tx.cached_hash(&path)?))
+                    db.read_blocking(async move |tx| Ok(tx.cached_hash(&path).await?))
                         .ok()
                         .flatten()
                 },
@@ -198,10 +202,10 @@ impl Registry {
             check_reserved_keys(patch.properties.keys().chain(patch.conflicts.keys()))?;
             let image = patch.clone().apply(&stored.image, max)?;
             let readers = readers_of(image.visibility, members);
-            Ok((readers, move |tx: &Tx<'_>, stored: &StoredImage| {
+            Ok((readers, async move |tx: &Tx<'_>, stored: &StoredImage| {
                 let mut image = image.clone();
                 image.updated_at = now_micros().max(stored.image.updated_at);
-                tx.update(stored, &image)?;
+                tx.update(stored, &image).await?;
                 Ok(image)
             }))
         })
@@ -216,8 +220,10 @@ impl Registry {
                     "Image {id} is protected: unprotect it first"
                 )));
             }
-            Ok((Readers::Owner, |tx: &Tx<'_>, stored: &StoredImage| {
-                Ok(tx.update(stored, &stored.image.entombed(now_micros()))?)
+            Ok((Readers::Owner, async |tx: &Tx<'_>, stored: &StoredImage| {
+                Ok(tx
+                    .update(stored, &stored.image.entombed(now_micros()))
+                    .await?)
             }))
         })
         .await

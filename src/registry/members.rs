@@ -23,9 +23,9 @@ impl Registry {
         id: ImageId,
     ) -> Result<Vec<String>, AppError> {
         self.db
-            .read(|tx| {
-                let stored = super::load(tx, &id, caller.id(), Intent::Read)?;
-                Ok(tx.members(&stored)?)
+            .read(async |tx| {
+                let stored = super::load(tx, &id, caller.id(), Intent::Read).await?;
+                Ok(tx.members(&stored).await?)
             })
             .await
     }
@@ -52,8 +52,8 @@ impl Registry {
                 false => stored.image.visibility.on_v1_member_add(),
             };
             let after = readers_of(visibility, &wanted);
-            Ok((after, move |tx: &Tx<'_>, stored: &StoredImage| {
-                Ok(tx.set_members(stored, &wanted)?)
+            Ok((after, async move |tx: &Tx<'_>, stored: &StoredImage| {
+                Ok(tx.set_members(stored, &wanted).await?)
             }))
         })
         .await
@@ -79,9 +79,9 @@ impl Registry {
             // A v1 add shares a private image (docs/api.md §17.12).
             let readers = readers_of(stored.image.visibility.on_v1_member_add(), &after);
             let member = member.clone();
-            Ok((readers, move |tx: &Tx<'_>, stored: &StoredImage| {
+            Ok((readers, async move |tx: &Tx<'_>, stored: &StoredImage| {
                 if new {
-                    tx.add_member(stored, &member)?;
+                    tx.add_member(stored, &member).await?;
                 }
                 Ok(())
             }))
@@ -100,8 +100,8 @@ impl Registry {
             let after: Vec<String> = members.iter().filter(|m| **m != member).cloned().collect();
             let readers = readers_of(stored.image.visibility, &after);
             let member = member.clone();
-            Ok((readers, move |tx: &Tx<'_>, stored: &StoredImage| {
-                Ok(tx.remove_member(stored, &member)?)
+            Ok((readers, async move |tx: &Tx<'_>, stored: &StoredImage| {
+                Ok(tx.remove_member(stored, &member).await?)
             }))
         })
         .await
@@ -115,7 +115,7 @@ impl Registry {
     ) -> Result<Vec<ImageId>, AppError> {
         let who = caller.id().to_string();
         self.db
-            .read_long(move |tx| Ok(tx.shared_images(&who, &member)?))
+            .read_long(async move |tx| Ok(tx.shared_images(&who, &member).await?))
             .await
     }
 }

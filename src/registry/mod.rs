@@ -67,7 +67,7 @@ impl Registry {
 
     /// How many images the catalogue holds: proof that the database answers.
     pub(crate) async fn health(&self) -> Result<i64, AppError> {
-        self.db.read(|tx| Ok(tx.count_images()?)).await
+        self.db.read(async |tx| Ok(tx.count_images().await?)).await
     }
 
     /// Finishes queued writes and closes the database cleanly.
@@ -83,20 +83,23 @@ impl Registry {
         id: ImageId,
         intent: Intent,
     ) -> Result<StoredImage, AppError> {
-        self.db.read(|tx| load(tx, &id, caller.id(), intent)).await
+        self.db
+            .read(async |tx| load(tx, &id, caller.id(), intent).await)
+            .await
     }
 }
 
 /// Loads a live image `caller` may act on with `intent`: not found if they
 /// cannot see it, forbidden if they can but may not do this.
-pub(super) fn load(
+pub(super) async fn load(
     tx: &Tx<'_>,
     id: &ImageId,
     caller: &str,
     intent: Intent,
 ) -> Result<StoredImage, AppError> {
     let (stored, member) = tx
-        .image_for_caller(id, caller)?
+        .image_for_caller(id, caller)
+        .await?
         .ok_or_else(|| not_found(&id.to_string()))?;
     authorize(
         &Viewed {

@@ -162,12 +162,12 @@ impl Registry {
             .db
             .read_long({
                 let prefix = prefix.clone();
-                move |tx| {
-                    let metas = tx.object_metas_under(&prefix)?;
+                async move |tx| {
+                    let metas = tx.object_metas_under(&prefix).await?;
                     let images = if own {
                         HashSet::new()
                     } else {
-                        tx.image_readable_under(&image_prefix, &who)?
+                        tx.image_readable_under(&image_prefix, &who).await?
                     };
                     Ok((metas, images))
                 }
@@ -211,7 +211,13 @@ impl Registry {
         let lookup = keys.clone();
         let cached: Vec<Option<CachedHash>> = self
             .db
-            .read_long(move |tx| lookup.iter().map(|k| Ok(tx.cached_hash(k)?)).collect())
+            .read_long(async move |tx| {
+                let mut cached = Vec::with_capacity(lookup.len());
+                for k in &lookup {
+                    cached.push(tx.cached_hash(k).await?);
+                }
+                Ok(cached)
+            })
             .await?;
         let mut computed = Vec::new();
         for ((view, key), hit) in views.iter_mut().zip(keys).zip(cached) {
@@ -224,7 +230,12 @@ impl Registry {
         }
         if !computed.is_empty() {
             self.db
-                .write(move |tx| Ok(computed.iter().try_for_each(|h| tx.remember_hash(h))?))
+                .write(async move |tx| {
+                    for h in &computed {
+                        tx.remember_hash(h).await?;
+                    }
+                    Ok(())
+                })
                 .await?;
         }
         Ok(views)
@@ -327,7 +338,12 @@ impl Registry {
         let at = loc.canonical();
         let (meta, by_image) = self
             .db
-            .read(|tx| Ok((tx.object_meta(&key)?, tx.image_lets_read(&at, caller.id())?)))
+            .read(async |tx| {
+                Ok((
+                    tx.object_meta(&key).await?,
+                    tx.image_lets_read(&at, caller.id()).await?,
+                ))
+            })
             .await?;
         let own = caller.id() == loc.account();
         let readable =
@@ -428,7 +444,7 @@ impl Registry {
         let id = id.to_string();
         let (key, meta) = self
             .db
-            .read(move |tx| Ok(tx.object_by_public_id(&id)?))
+            .read(async move |tx| Ok(tx.object_by_public_id(&id).await?))
             .await?
             .ok_or_else(gone)?;
         let mut parts = key.splitn(3, '/');
@@ -460,7 +476,10 @@ impl Registry {
     /// sharing list, `*` included), each with when it last changed one
     /// (microseconds); the caller's own account is not among them.
     pub(crate) async fn sharers(&self, caller: &Caller) -> Result<Vec<(String, i64)>, AppError> {
-        let shared = self.db.read_long(|tx| Ok(tx.shared_objects()?)).await?;
+        let shared = self
+            .db
+            .read_long(async |tx| Ok(tx.shared_objects().await?))
+            .await?;
         let mut accounts: BTreeMap<String, i64> = BTreeMap::new();
         for (path, meta) in shared {
             let account = path.split('/').next().unwrap_or_default();

@@ -97,7 +97,7 @@ impl Registry {
     where
         T: Send + 'static,
         P: Fn(&StoredImage, &[String]) -> Result<(Readers, W), AppError> + Send + 'static,
-        W: Fn(&Tx<'_>, &StoredImage) -> Result<T, AppError> + Send + 'static,
+        W: AsyncFn(&Tx<'_>, &StoredImage) -> Result<T, AppError> + Send + 'static,
     {
         let who = caller.id().to_string();
         // A queued image has no object whose readers could change.
@@ -110,23 +110,26 @@ impl Registry {
         let Some(first) = synced else {
             return self
                 .db
-                .write(move |tx| {
-                    let (stored, members) = changing(tx, &id, &who)?;
+                .write(async move |tx| {
+                    let (stored, members) = changing(tx, &id, &who).await?;
                     let (_, write) = plan(&stored, &members)?;
-                    write(tx, &stored)
+                    write(tx, &stored).await
                 })
                 .await;
         };
         // One read found the location to lock and, once it is held, a second
         // sees the image as no other change of that location can alter it.
         let _turn = self.locks.lock(&first.image.location).await;
-        let (stored, members) = self.db.read(|tx| changing(tx, &id, &who)).await?;
+        let (stored, members) = self
+            .db
+            .read(async |tx| changing(tx, &id, &who).await)
+            .await?;
         let location = stored.image.parsed_location()?;
         let before = readers_of(stored.image.visibility, &members);
         let (after, write) = plan(&stored, &members)?;
-        let commit = self.db.write(move |tx| {
-            let fresh = super::load(tx, &id, &who, Intent::Change)?;
-            write(tx, &fresh)
+        let commit = self.db.write(async move |tx| {
+            let fresh = super::load(tx, &id, &who, Intent::Change).await?;
+            write(tx, &fresh).await
         });
         self.sync_readers(caller, &location, (before, after), commit)
             .await
@@ -144,8 +147,12 @@ pub(super) fn readers_of(visibility: Visibility, members: &[String]) -> Readers 
 }
 
 /// Image `id`, which `who` means to change, and its members.
-fn changing(tx: &Tx<'_>, id: &ImageId, who: &str) -> Result<(StoredImage, Vec<String>), AppError> {
-    let stored = super::load(tx, id, who, Intent::Change)?;
-    let members = tx.members(&stored)?;
+async fn changing(
+    tx: &Tx<'_>,
+    id: &ImageId,
+    who: &str,
+) -> Result<(StoredImage, Vec<String>), AppError> {
+    let stored = super::load(tx, id, who, Intent::Change).await?;
+    let members = tx.members(&stored).await?;
     Ok((stored, members))
 }

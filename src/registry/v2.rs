@@ -33,7 +33,7 @@ impl Registry {
         let id = image.id;
         let inserted = self
             .db
-            .write(move |tx| Ok(tx.insert_new(&image)?.then(|| image.clone())))
+            .write(async move |tx| Ok(tx.insert_new(&image).await?.then(|| image.clone())))
             .await?;
         inserted.ok_or_else(|| {
             AppError::Conflict(format!(
@@ -52,18 +52,22 @@ impl Registry {
         mut sink: S,
     ) -> Result<(S::Output, bool), AppError> {
         self.db
-            .read(move |tx| {
+            .read(async move |tx| {
                 if let Some(marker) = &q.marker {
-                    load(tx, marker, caller.id(), Intent::Read).map_err(|_| {
-                        AppError::invalid(format!(
-                            "Invalid marker '{marker}': no image you can read has this id"
-                        ))
-                    })?;
+                    load(tx, marker, caller.id(), Intent::Read)
+                        .await
+                        .map_err(|_| {
+                            AppError::invalid(format!(
+                                "Invalid marker '{marker}': no image you can read has this id"
+                            ))
+                        })?;
                 }
                 if q.limit == 0 {
                     return Ok((sink.finish(), false));
                 }
-                let more = tx.v2_page(caller.id(), &q, &mut |image| sink.push(image))?;
+                let more = tx
+                    .v2_page(caller.id(), &q, &mut |image| sink.push(image))
+                    .await?;
                 Ok((sink.finish(), more))
             })
             .await
@@ -99,10 +103,10 @@ impl Registry {
             let mut image = stored.image.clone();
             edited.write_to(&mut image);
             let readers = super::sharing::readers_of(image.visibility, members);
-            Ok((readers, move |tx: &Tx<'_>, stored: &StoredImage| {
+            Ok((readers, async move |tx: &Tx<'_>, stored: &StoredImage| {
                 let mut image = image.clone();
                 image.updated_at = now_micros().max(stored.image.updated_at);
-                tx.update(stored, &image)?;
+                tx.update(stored, &image).await?;
                 Ok(image)
             }))
         })
@@ -120,8 +124,9 @@ impl Registry {
                         "Image {id} is protected: unprotect it first"
                     )));
                 }
-                Ok((Readers::Owner, |tx: &Tx<'_>, stored: &StoredImage| {
-                    tx.update(stored, &stored.image.entombed(now_micros()))?;
+                Ok((Readers::Owner, async |tx: &Tx<'_>, stored: &StoredImage| {
+                    tx.update(stored, &stored.image.entombed(now_micros()))
+                        .await?;
                     Ok(stored.image.clone())
                 }))
             })

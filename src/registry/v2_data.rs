@@ -21,7 +21,7 @@ use super::{load, Registry};
 
 /// Records the uploaded data of image `id` (of `who`), still saving:
 /// active in one write. Deleted meanwhile: 410, and nothing is stored.
-fn uploaded(
+async fn uploaded(
     tx: &Tx<'_>,
     (id, who): (&ImageId, &str),
     info: &ObjectInfo,
@@ -32,14 +32,14 @@ fn uploaded(
             "Image {id} was deleted during its upload: nothing was stored"
         ))
     };
-    let (stored, _) = tx.image_for_caller(id, who)?.ok_or_else(gone)?;
+    let (stored, _) = tx.image_for_caller(id, who).await?.ok_or_else(gone)?;
     if stored.image.status != Status::Saving {
         return Err(gone());
     }
     let mut image = stored.image.upload_done(info, now_micros());
     image.os_hash = os_hash;
     examination.mark(&mut image);
-    Ok(tx.update(&stored, &image)?)
+    Ok(tx.update(&stored, &image).await?)
 }
 
 impl Registry {
@@ -63,10 +63,10 @@ impl Registry {
         let (who, at) = (caller.id().to_string(), location.canonical());
         let was = self
             .db
-            .write(move |tx| {
-                let stored = load(tx, &id, &who, Intent::Change)?;
+            .write(async move |tx| {
+                let stored = load(tx, &id, &who, Intent::Change).await?;
                 let image = stored.image.upload_starting(at.clone(), now_micros())?;
-                tx.update(&stored, &image)?;
+                tx.update(&stored, &image).await?;
                 Ok((stored.image.updated_at, image.disk_format))
             })
             .await?;
@@ -123,14 +123,17 @@ impl Registry {
         let who = caller.id().to_string();
         let recorded = self
             .db
-            .write(move |tx| {
+            .write(async move |tx| {
                 uploaded(
                     tx,
                     (&id, &who),
                     &info,
                     (os_hash.clone(), examination.clone()),
-                )?;
-                hash.iter().try_for_each(|h| tx.remember_hash(h))?;
+                )
+                .await?;
+                if let Some(h) = &hash {
+                    tx.remember_hash(h).await?;
+                }
                 Ok(())
             })
             .await;
@@ -144,10 +147,10 @@ impl Registry {
         let who = caller.id().to_string();
         let back = self
             .db
-            .write(move |tx| {
-                let stored = load(tx, &id, &who, Intent::Change)?;
+            .write(async move |tx| {
+                let stored = load(tx, &id, &who, Intent::Change).await?;
                 if stored.image.status == Status::Saving && !stored.image.has_data() {
-                    tx.update(&stored, &stored.image.upload_undone(was))?;
+                    tx.update(&stored, &stored.image.upload_undone(was)).await?;
                 }
                 Ok(())
             })

@@ -89,11 +89,11 @@ impl Registry {
     /// it (404 unless the caller reads it, 403 unless they own it).
     async fn owner_change<F>(&self, caller: &Caller, id: ImageId, change: F) -> Result<(), AppError>
     where
-        F: Fn(&Tx<'_>, &StoredImage) -> Result<(), AppError> + Send + Sync + 'static,
+        F: AsyncFn(&Tx<'_>, &StoredImage) -> Result<(), AppError> + Send + Sync + 'static,
     {
         let who = caller.id().to_string();
         self.db
-            .write(move |tx| change(tx, &load(tx, &id, &who, Intent::Change)?))
+            .write(async move |tx| change(tx, &load(tx, &id, &who, Intent::Change).await?).await)
             .await
     }
 
@@ -105,12 +105,12 @@ impl Registry {
         id: ImageId,
     ) -> Result<Vec<Member>, AppError> {
         self.db
-            .read(|tx| {
-                let stored = load(tx, &id, caller.id(), Intent::Read)?;
+            .read(async |tx| {
+                let stored = load(tx, &id, caller.id(), Intent::Read).await?;
                 if stored.image.owner == caller.id() {
-                    return Ok(tx.member_list(&stored)?);
+                    return Ok(tx.member_list(&stored).await?);
                 }
-                Ok(tx.member(&stored, caller.id())?.into_iter().collect())
+                Ok(tx.member(&stored, caller.id()).await?.into_iter().collect())
             })
             .await
     }
@@ -123,11 +123,11 @@ impl Registry {
         member: String,
     ) -> Result<Member, AppError> {
         self.db
-            .read(|tx| {
-                let stored = load(tx, &id, caller.id(), Intent::Read)?;
+            .read(async |tx| {
+                let stored = load(tx, &id, caller.id(), Intent::Read).await?;
                 let sees = stored.image.owner == caller.id() || member == caller.id();
                 let found = if sees {
-                    tx.member(&stored, &member)?
+                    tx.member(&stored, &member).await?
                 } else {
                     None
                 };
@@ -151,10 +151,12 @@ impl Registry {
             let member = member.clone();
             Ok((
                 readers_of(stored.image.visibility, &after),
-                move |tx: &Tx<'_>, stored: &StoredImage| {
+                async move |tx: &Tx<'_>, stored: &StoredImage| {
                     let at = now_micros();
-                    tx.insert_member(stored, &member, MemberStatus::Pending, at)?;
-                    tx.member(stored, &member)?
+                    tx.insert_member(stored, &member, MemberStatus::Pending, at)
+                        .await?;
+                    tx.member(stored, &member)
+                        .await?
                         .ok_or_else(|| no_member(&stored.image.id, &member))
                 },
             ))
@@ -172,8 +174,8 @@ impl Registry {
     ) -> Result<Member, AppError> {
         let who = caller.id().to_string();
         self.db
-            .write(move |tx| {
-                let stored = load(tx, &id, &who, Intent::Read)?;
+            .write(async move |tx| {
+                let stored = load(tx, &id, &who, Intent::Read).await?;
                 if member != who {
                     return Err(AppError::Forbidden(format!(
                         "Only {member} may answer its membership of image {id}"
@@ -182,10 +184,14 @@ impl Registry {
                 if stored.image.visibility != Visibility::Shared {
                     return Err(not_shared(&stored));
                 }
-                if !tx.set_member_status(&stored, &member, status, now_micros())? {
+                if !tx
+                    .set_member_status(&stored, &member, status, now_micros())
+                    .await?
+                {
                     return Err(no_member(&id, &member));
                 }
-                tx.member(&stored, &member)?
+                tx.member(&stored, &member)
+                    .await?
                     .ok_or_else(|| no_member(&id, &member))
             })
             .await
@@ -206,8 +212,8 @@ impl Registry {
             let member = member.clone();
             Ok((
                 readers_of(stored.image.visibility, &after),
-                move |tx: &Tx<'_>, stored: &StoredImage| {
-                    if tx.delete_member(stored, &member)? {
+                async move |tx: &Tx<'_>, stored: &StoredImage| {
+                    if tx.delete_member(stored, &member).await? {
                         Ok(())
                     } else {
                         Err(no_member(&stored.image.id, &member))
@@ -227,15 +233,19 @@ impl Registry {
         tag: String,
     ) -> Result<(), AppError> {
         let max = self.limits.max_tags;
-        self.owner_change(caller, id, move |tx, stored| {
-            let tags = tx.tags(stored)?;
-            if tags.contains(&tag) {
-                return Ok(());
-            }
-            check_tag_count(tags.len() + 1, max)?;
-            tx.add_tag(stored, &tag)?;
-            Ok(tx.touch(stored, None, later(stored))?)
-        })
+        self.owner_change(
+            caller,
+            id,
+            async move |tx: &Tx<'_>, stored: &StoredImage| {
+                let tags = tx.tags(stored).await?;
+                if tags.contains(&tag) {
+                    return Ok(());
+                }
+                check_tag_count(tags.len() + 1, max)?;
+                tx.add_tag(stored, &tag).await?;
+                Ok(tx.touch(stored, None, later(stored)).await?)
+            },
+        )
         .await
     }
 
@@ -246,14 +256,18 @@ impl Registry {
         id: ImageId,
         tag: String,
     ) -> Result<(), AppError> {
-        self.owner_change(caller, id, move |tx, stored| {
-            if !tx.remove_tag(stored, &tag)? {
-                return Err(AppError::NotFound(format!(
-                    "Tag {tag} not found on image {id}"
-                )));
-            }
-            Ok(tx.touch(stored, None, later(stored))?)
-        })
+        self.owner_change(
+            caller,
+            id,
+            async move |tx: &Tx<'_>, stored: &StoredImage| {
+                if !tx.remove_tag(stored, &tag).await? {
+                    return Err(AppError::NotFound(format!(
+                        "Tag {tag} not found on image {id}"
+                    )));
+                }
+                Ok(tx.touch(stored, None, later(stored)).await?)
+            },
+        )
         .await
     }
 
@@ -264,12 +278,14 @@ impl Registry {
         id: ImageId,
         active: bool,
     ) -> Result<(), AppError> {
-        self.owner_change(caller, id, move |tx, stored| {
-            match switched(stored, active)? {
-                Some(to) => Ok(tx.touch(stored, Some(to), later(stored))?),
+        self.owner_change(
+            caller,
+            id,
+            async move |tx: &Tx<'_>, stored: &StoredImage| match switched(stored, active)? {
+                Some(to) => Ok(tx.touch(stored, Some(to), later(stored)).await?),
                 None => Ok(()),
-            }
-        })
+            },
+        )
         .await
     }
 }

@@ -78,7 +78,7 @@ impl Registry {
         let who = caller.id().to_string();
         let (rows, next, previous, owners) = self
             .db
-            .read(move |tx| {
+            .read(async move |tx| {
                 let mut page = Paged {
                     inner: sink,
                     size: size as usize,
@@ -91,9 +91,10 @@ impl Registry {
                     limit: Some(size + 1),
                     ..q.clone()
                 };
-                tx.list(&who, &forward, false, None, &mut |image| page.push(&image))?;
+                tx.list(&who, &forward, false, None, &mut |image| page.push(&image))
+                    .await?;
                 let next = (page.seen > page.size).then(|| page.last.clone()).flatten();
-                let previous = previous_page(tx, &who, q, size, page.first.as_deref())?;
+                let previous = previous_page(tx, &who, q, size, page.first.as_deref()).await?;
                 Ok((page.inner.finish(), next, previous, page.owners))
             })
             .await?;
@@ -114,9 +115,9 @@ impl Registry {
     ) -> Result<ImageView, AppError> {
         let (image, members) = self
             .db
-            .read(|tx| {
-                let stored = super::load(tx, &id, caller.id(), Intent::Read)?;
-                let members = tx.members(&stored)?;
+            .read(async |tx| {
+                let stored = super::load(tx, &id, caller.id(), Intent::Read).await?;
+                let members = tx.members(&stored).await?;
                 Ok((stored.image, members))
             })
             .await?;
@@ -157,7 +158,7 @@ impl Registry {
 /// starts: not at all (`None`), at the listing's start (`Some(None)`), or
 /// after a marker. It is read backwards from this page's first image: the
 /// one `size + 1` back is its marker.
-fn previous_page(
+async fn previous_page(
     tx: &Tx<'_>,
     who: &str,
     q: ListQuery,
@@ -178,7 +179,8 @@ fn previous_page(
     let mut ids = Vec::new();
     tx.list(who, &backward, false, None, &mut |image| {
         ids.push(image.id.to_string());
-    })?;
+    })
+    .await?;
     Ok(match ids.len() {
         0 => None,
         n if n <= size as usize => Some(None),

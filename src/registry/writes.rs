@@ -15,7 +15,7 @@ use crate::backends::store::{
     object_key, Ask, Assembled, Claim, FileInfo, KnownBlocks, Received, StoreError,
 };
 use crate::db::error::DbError;
-use crate::db::tx::CatalogueTx;
+use crate::db::Tx;
 use crate::domain::location::Location;
 use crate::domain::object::CachedHash;
 use crate::domain::objects::conditions::{Preconditions, Verdict};
@@ -39,40 +39,40 @@ fn index_of(hashes: Vec<String>, received: &Received) -> Vec<String> {
 /// Step 4 of an object write (docs/behaviour.md, "Crash protocol"): its
 /// metadata, the hash of its file, and its blocks' index entries (the old
 /// ones replaced; none when the file's hash is not at hand).
-fn record(
-    tx: &dyn CatalogueTx,
+async fn record(
+    tx: &Tx<'_>,
     key: &str,
     meta: &ObjectMeta,
     file: Option<&CachedHash>,
     index: &[String],
 ) -> Result<(), DbError> {
-    tx.put_object_meta(key, meta)?;
+    tx.put_object_meta(key, meta).await?;
     match file {
         Some(h) => {
-            tx.remember_hash(h)?;
-            tx.index_blocks(key, h.size, h.mtime_ns, index)
+            tx.remember_hash(h).await?;
+            tx.index_blocks(key, h.size, h.mtime_ns, index).await
         }
-        None => tx.forget_blocks(key),
+        None => tx.forget_blocks(key).await,
     }
 }
 
 /// The remembered MD5 of an object with the Pithos hash and size of
 /// `info`: that of `key` (a re-upload to the same name), or of an object
 /// holding the first block of the same hash at its start.
-fn md5_of_same(
-    tx: &dyn CatalogueTx,
+async fn md5_of_same(
+    tx: &Tx<'_>,
     key: &str,
     info: &crate::domain::object::ObjectInfo,
     first: &str,
 ) -> Result<Option<String>, DbError> {
     let same =
         |h: &CachedHash| h.checksum == info.checksum && h.size == info.size && !h.md5.is_empty();
-    if let Some(h) = tx.cached_hash(key)?.filter(same) {
+    if let Some(h) = tx.cached_hash(key).await?.filter(same) {
         return Ok(Some(h.md5));
     }
-    for s in tx.block_sources(&[first.to_string()])? {
+    for s in tx.block_sources(&[first.to_string()]).await? {
         if s.offset == 0 && s.size == info.size {
-            if let Some(h) = tx.cached_hash(&s.path)?.filter(same) {
+            if let Some(h) = tx.cached_hash(&s.path).await?.filter(same) {
                 return Ok(Some(h.md5));
             }
         }
@@ -82,13 +82,13 @@ fn md5_of_same(
 
 /// Records the owed MD5 of `h`'s object, if the catalogue still has that
 /// file (its size, mtime and Pithos hash) with its MD5 owed.
-fn remember_owed(tx: &dyn CatalogueTx, h: &CachedHash) -> Result<(), DbError> {
-    let owed = tx.cached_hash(&h.path)?.is_some_and(|now| {
+async fn remember_owed(tx: &Tx<'_>, h: &CachedHash) -> Result<(), DbError> {
+    let owed = tx.cached_hash(&h.path).await?.is_some_and(|now| {
         (now.size, now.mtime_ns, &now.checksum) == (h.size, h.mtime_ns, &h.checksum)
             && now.md5.is_empty()
     });
     if owed {
-        tx.remember_hash(h)?;
+        tx.remember_hash(h).await?;
     }
     Ok(())
 }
@@ -357,7 +357,9 @@ impl Registry {
                     // and the blocks are looked for again without them.
                     let key = object_key(&at);
                     log::info!("{key} changed since it was recorded: its blocks are forgotten");
-                    self.db.write(move |tx| Ok(tx.forget_blocks(&key)?)).await?;
+                    self.db
+                        .write(async move |tx| Ok(tx.forget_blocks(&key).await?))
+                        .await?;
                 }
             }
         }
@@ -381,7 +383,10 @@ impl Registry {
             return Ok(Err(put));
         };
         let k = key.clone();
-        let hit = self.db.read(move |tx| Ok(tx.cached_hash(&k)?)).await?;
+        let hit = self
+            .db
+            .read(async move |tx| Ok(tx.cached_hash(&k).await?))
+            .await?;
         let same = hit.filter(|h| {
             (h.size, h.mtime_ns) == (info.size, info.mtime_ns)
                 && h.size == map.bytes
@@ -411,7 +416,7 @@ impl Registry {
         let meta = self.next_meta(caller, loc, &key, put, None).await?;
         let version = meta.version;
         self.db
-            .write(move |tx| Ok(tx.put_object_meta(&key, &meta)?))
+            .write(async move |tx| Ok(tx.put_object_meta(&key, &meta).await?))
             .await?;
         Ok(Ok(Written { md5, version }))
     }
@@ -437,8 +442,9 @@ impl Registry {
         let known = match first {
             None => Some(EMPTY_MD5.to_string()),
             Some(first) => {
-                let same = move |tx: &dyn CatalogueTx| md5_of_same(tx, &key, &info, &first);
-                self.db.read(move |tx| Ok(same(tx)?)).await?
+                self.db
+                    .read(async move |tx| Ok(md5_of_same(tx, &key, &info, &first).await?))
+                    .await?
             }
         };
         match known {
@@ -468,7 +474,9 @@ impl Registry {
                         md5,
                         ..file.clone()
                     };
-                    let recorded = db.write(move |tx| Ok(remember_owed(tx, &done)?)).await;
+                    let recorded = db
+                        .write(async move |tx| Ok(remember_owed(tx, &done).await?))
+                        .await;
                     if let Err(e) = recorded {
                         log::warn!("{}: its MD5 could not be recorded: {e}", file.path);
                     }
@@ -486,7 +494,7 @@ impl Registry {
         let hashes = map.hashes.clone();
         let sources = self
             .db
-            .read(move |tx| Ok(tx.block_sources(&hashes)?))
+            .read(async move |tx| Ok(tx.block_sources(&hashes).await?))
             .await?;
         let mut readable: HashMap<String, Option<Location>> = HashMap::new();
         let mut known = KnownBlocks::new();
@@ -568,7 +576,7 @@ impl Registry {
         let owed = remembered.clone().filter(|h| h.md5.is_empty());
         let recorded = self
             .db
-            .write(move |tx| Ok(record(tx, &key, &meta, remembered.as_ref(), &index)?))
+            .write(async move |tx| Ok(record(tx, &key, &meta, remembered.as_ref(), &index).await?))
             .await;
         self.settle(loc, placed, recorded).await?;
         if let Some(file) = owed {
@@ -592,7 +600,9 @@ impl Registry {
         // A row whose file is gone (removed by hand) is stale: the new
         // object must not inherit its sharing, metadata or version.
         let old = if existed {
-            self.db.read(|tx| Ok(tx.object_meta(key)?)).await?
+            self.db
+                .read(async |tx| Ok(tx.object_meta(key).await?))
+                .await?
         } else {
             None
         };
@@ -802,7 +812,10 @@ impl Registry {
         }
         self.check_write(caller, loc, &put.pre).await?;
         let key = object_key(loc);
-        let old = self.db.read(|tx| Ok(tx.object_meta(&key)?)).await?;
+        let old = self
+            .db
+            .read(async |tx| Ok(tx.object_meta(&key).await?))
+            .await?;
         let old = old.filter(|m| super::objects::is_directory_type(&m.content_type));
         let version = old.as_ref().map_or(1, |m| m.version + 1);
         let mut meta = old.unwrap_or_else(|| ObjectMeta::unrecorded(loc.account(), now_micros()));
@@ -816,7 +829,7 @@ impl Registry {
         meta.modified_by = caller.id().to_string();
         meta.modified_at = now_micros();
         self.db
-            .write(move |tx| Ok(tx.put_object_meta(&key, &meta)?))
+            .write(async move |tx| Ok(tx.put_object_meta(&key, &meta).await?))
             .await?;
         Ok(Written {
             md5: Some(EMPTY_MD5.to_string()),

@@ -12,12 +12,20 @@
 mod error;
 mod schema;
 mod tls;
+mod tx;
+
+pub(crate) use tx::PgTx;
 
 pub(crate) use crate::database_url::PgUrl;
 
 use std::time::{Duration, Instant};
 
 use deadpool_postgres::{Manager, ManagerConfig, Pool, PoolError, RecyclingMethod, Runtime};
+use tokio_postgres::IsolationLevel;
+
+use super::error::DbError;
+use super::tx::Tx;
+use crate::error::AppError;
 
 /// How long start-up tries to reach the server (docs/api.md §18).
 const START_DEADLINE: Duration = Duration::from_secs(30);
@@ -149,6 +157,16 @@ impl PgCatalogue {
         })
     }
 
+    /// `open`, from a thread that may block: what `Application::build`
+    /// calls. Not implemented yet.
+    pub(crate) fn connect(url: &PgUrl, pool_size: usize) -> Result<PgCatalogue, PgOpenError> {
+        let _ = pool_size;
+        Err(PgOpenError::Unreachable {
+            url: url.to_string(),
+            cause: "the PostgreSQL engine is not finished".into(),
+        })
+    }
+
     /// `PostgreSQL <version>`.
     pub(crate) fn describe(&self) -> &str {
         &self.version
@@ -159,10 +177,131 @@ impl PgCatalogue {
         self.migrated
     }
 
-    /// The pool, for the catalogue's queries (the next step of issue 26).
-    pub(crate) fn pool(&self) -> &Pool {
-        &self.pool
+    /// How many connections the pool may hold.
+    pub(crate) fn pool_size(&self) -> usize {
+        self.pool.status().max_size
     }
+
+    /// A pooled connection, or unavailable within the pool's wait.
+    async fn connection(&self) -> Result<deadpool_postgres::Object, DbError> {
+        Ok(self.pool.get().await?)
+    }
+
+    /// Runs `f` in one read-only transaction that sees one snapshot of the
+    /// catalogue (REPEATABLE READ), however many statements it runs.
+    pub(crate) async fn read<T, F>(&self, f: F) -> Result<T, AppError>
+    where
+        F: AsyncFnOnce(&Tx<'_>) -> Result<T, AppError>,
+    {
+        let mut client = self.connection().await?;
+        let tx = client
+            .build_transaction()
+            .isolation_level(IsolationLevel::RepeatableRead)
+            .read_only(true)
+            .start()
+            .await
+            .map_err(DbError::from)?;
+        let out = f(&Tx::Postgres(&PgTx::new(&tx))).await?;
+        tx.commit().await.map_err(DbError::from)?;
+        Ok(out)
+    }
+
+    /// `read` run to its end on this thread, which may block and is not
+    /// inside an async runtime.
+    pub(crate) fn read_blocking<T, F>(&self, f: F) -> Result<T, AppError>
+    where
+        F: AsyncFnOnce(&Tx<'_>) -> Result<T, AppError>,
+    {
+        let _ = (f, &self.pool);
+        Err(DbError::Internal("blocking reads are not implemented on PostgreSQL yet".into()).into())
+    }
+
+    /// Runs `f` in one SERIALIZABLE transaction and answers once it is
+    /// committed. A transaction that could not be serialized against a
+    /// concurrent one (in any process) is rolled back and `f` run again,
+    /// after a short pause that grows and is spread at random, so that
+    /// concurrent writers never see their conflict (docs/behaviour.md,
+    /// "Several processes").
+    pub(crate) async fn write<T, F>(&self, f: F) -> Result<T, AppError>
+    where
+        F: AsyncFn(&Tx<'_>) -> Result<T, AppError>,
+    {
+        let mut attempt = 0;
+        loop {
+            match self.write_once(&f).await {
+                Attempt::Done(out) => return out,
+                Attempt::Conflict if attempt < MAX_ATTEMPTS => {
+                    attempt += 1;
+                    tokio::time::sleep(pause_before(attempt)).await;
+                }
+                Attempt::Conflict => {
+                    return Err(DbError::Internal(format!(
+                        "a write could not be serialized in {MAX_ATTEMPTS} attempts"
+                    ))
+                    .into())
+                }
+            }
+        }
+    }
+
+    /// One attempt of `write`.
+    async fn write_once<T, F>(&self, f: &F) -> Attempt<T>
+    where
+        F: AsyncFn(&Tx<'_>) -> Result<T, AppError>,
+    {
+        let mut client = match self.connection().await {
+            Ok(c) => c,
+            Err(e) => return Attempt::Done(Err(e.into())),
+        };
+        let tx = match client
+            .build_transaction()
+            .isolation_level(IsolationLevel::Serializable)
+            .start()
+            .await
+        {
+            Ok(tx) => tx,
+            Err(e) => return Attempt::Done(Err(DbError::from(e).into())),
+        };
+        let pg = PgTx::new(&tx);
+        let out = f(&Tx::Postgres(&pg)).await;
+        if pg.conflicted() {
+            return Attempt::Conflict;
+        }
+        let Ok(out) = out else {
+            // Dropping the transaction rolls it back.
+            return Attempt::Done(out);
+        };
+        match tx.commit().await.map_err(DbError::from) {
+            Ok(()) => Attempt::Done(Ok(out)),
+            Err(DbError::Busy) => Attempt::Conflict,
+            Err(e) => Attempt::Done(Err(e.into())),
+        }
+    }
+}
+
+/// How many times a write is run before its conflicts are given up on.
+const MAX_ATTEMPTS: u32 = 30;
+
+/// The outcome of one attempt of a write.
+enum Attempt<T> {
+    /// Committed, or failed for a reason running it again would not mend.
+    Done(Result<T, AppError>),
+    /// Not serializable against a concurrent transaction: run it again.
+    Conflict,
+}
+
+/// The pause before the `attempt`th run of a conflicted write: up to
+/// 1 ms doubled per attempt (at most 64 ms), a random part of it, so that
+/// the writers that conflicted do not meet again in step.
+fn pause_before(attempt: u32) -> Duration {
+    let ceiling = 1_000u64 << attempt.min(6);
+    let mut bytes = [0u8; 8];
+    // Without random bytes the pause is the ceiling: slower, still correct.
+    let spread = match getrandom::fill(&mut bytes) {
+        Ok(()) => u64::from_le_bytes(bytes) % ceiling,
+        Err(_) => ceiling,
+    };
+    Duration::from_micros(spread + 100)
 }
 
 /// The URL's settings with plankton's defaults where it says nothing: a

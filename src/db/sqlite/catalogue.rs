@@ -12,7 +12,7 @@ use rusqlite::{params, Connection, OptionalExtension, Row};
 use super::NOW_MICROS;
 use crate::db::error::DbError;
 use crate::db::plan::{ListPlan, ListPosition, Piece};
-use crate::db::tx::{CatalogueTx, StoredImage, Visit};
+use crate::db::tx::{ImagesTx, StoredImage, Visit};
 use crate::domain::ids::ImageId;
 use crate::domain::image::{Examined, Image, OsHash, Status};
 use crate::domain::listing::ListQuery;
@@ -266,7 +266,7 @@ pub(super) fn image_from_row(row: &Row<'_>) -> rusqlite::Result<StoredImage> {
     })
 }
 
-impl CatalogueTx for SqliteTx<'_> {
+impl ImagesTx for SqliteTx<'_> {
     /// One image by id with its properties, and whether `caller` reads it
     /// beyond ownership and publicity (a member of a shared image, or any
     /// caller of a community one: docs/api.md §17.10).

@@ -153,7 +153,7 @@ mod tests {
 
     use super::super::{configure, SqliteCatalogue};
     use super::*;
-    use crate::db::tx::CatalogueTx;
+    use crate::db::tx::ImagesTx;
     use crate::domain::ids::ImageId;
 
     const ID: &str = "5583ffe1-5273-4c84-9e32-2fbe476bd7b7";

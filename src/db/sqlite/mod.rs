@@ -516,6 +516,7 @@ fn in_read<T>(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::db::tx::ImagesTx;
     use crate::domain::ids::ImageId;
 
     #[test]
