@@ -21,6 +21,7 @@ use crate::domain::listing::{ListQuery, ListedImage};
 use crate::domain::model::{Member, MemberStatus, V2ListedImage, V2Listing};
 use crate::domain::object::CachedHash;
 use crate::domain::objects::ObjectMeta;
+use crate::domain::session::{NewSession, Notice, SessionCaps, StoredSession};
 use crate::domain::time::Micros;
 use crate::error::AppError;
 
@@ -47,9 +48,9 @@ pub(crate) enum Tx<'t> {
 }
 
 /// Everything an engine answering on the calling thread implements.
-pub(crate) trait CatalogueTx: ImagesTx + MembershipTx + BlockIndexTx {}
+pub(crate) trait CatalogueTx: ImagesTx + MembershipTx + BlockIndexTx + SessionTx {}
 
-impl<T: ImagesTx + MembershipTx + BlockIndexTx> CatalogueTx for T {}
+impl<T: ImagesTx + MembershipTx + BlockIndexTx + SessionTx> CatalogueTx for T {}
 
 /// Declares one group of the interface's methods: the trait of engines
 /// that answer at once, its async twin, and `Tx`'s methods that dispatch.
@@ -317,5 +318,25 @@ interface! {
 
         /// The places each of `hashes` is recorded at, in no set order.
         fn block_sources(&self, hashes: &[String]) -> Result<Vec<BlockSource>, DbError>;
+    }
+}
+
+interface! {
+    /// The web view's sessions (docs/api.md §15), kept in the catalogue so
+    /// that every process knows them (§18).
+    SessionTx / AwaitSessionTx {
+        /// The session under `key`, unless it ended by `now`.
+        fn session(&self, key: &str, now: Micros) -> Result<Option<StoredSession>, DbError>;
+
+        /// Starts `new`: sessions that ended by its start go, then its
+        /// user's oldest while the user has `caps.per_user`; false, and
+        /// nothing started, when `caps.total` sessions are live.
+        fn start_session(&self, new: &NewSession, caps: SessionCaps) -> Result<bool, DbError>;
+
+        /// Ends the session under `key`, if there is one.
+        fn end_session(&self, key: &str) -> Result<(), DbError>;
+
+        /// Sets (or, with `None`, clears) the notice of the session under `key`.
+        fn set_notice(&self, key: &str, notice: Option<&Notice>) -> Result<(), DbError>;
     }
 }

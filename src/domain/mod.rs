@@ -13,6 +13,7 @@ pub(crate) mod objects;
 pub(crate) mod patch;
 pub(crate) mod percent;
 pub(crate) mod range;
+pub(crate) mod session;
 pub(crate) mod text;
 pub(crate) mod time;
 pub(crate) mod user;

@@ -10,6 +10,7 @@ mod image_data;
 mod images;
 mod members;
 pub(crate) mod objects;
+mod sessions;
 mod sharing;
 mod v2;
 mod v2_data;

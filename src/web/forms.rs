@@ -32,14 +32,14 @@ pub(super) fn said_on_form(e: &AppError) -> bool {
 }
 
 /// 303 to `back`, with a notice of what `done` came to.
-pub(super) fn settle(
+pub(super) async fn settle(
     r: &Req,
     back: &str,
     done: Result<String, AppError>,
 ) -> Result<HttpResponse, AppError> {
     match done {
-        Ok(text) => r.notify(false, text),
-        Err(e) if said_on_form(&e) => r.notify(true, e.to_string()),
+        Ok(text) => r.notify(false, text).await?,
+        Err(e) if said_on_form(&e) => r.notify(true, e.to_string()).await?,
         Err(e) => return Err(e),
     }
     Ok(see_other(back))
@@ -67,7 +67,7 @@ pub(super) async fn rename(mut r: Req) -> Result<HttpResponse, AppError> {
         Ok(format!("Renamed to “{}”.", image.name))
     }
     .await;
-    settle(&r, &r.image_url(&id), done)
+    settle(&r, &r.image_url(&id), done).await
 }
 
 /// `POST /ui/images/<id>/public` (`is_public`: `true` or `false`).
@@ -91,7 +91,7 @@ pub(super) async fn publicity(mut r: Req) -> Result<HttpResponse, AppError> {
         })
     }
     .await;
-    settle(&r, &r.image_url(&id), done)
+    settle(&r, &r.image_url(&id), done).await
 }
 
 /// `POST /ui/images/<id>/visibility` (`visibility`: `public`,
@@ -122,7 +122,7 @@ pub(super) async fn visibility(mut r: Req) -> Result<HttpResponse, AppError> {
         ))
     }
     .await;
-    settle(&r, &r.image_url(&id), done)
+    settle(&r, &r.image_url(&id), done).await
 }
 
 /// `POST /ui/images/<id>/properties` (`key`, `value`; an empty value
@@ -147,7 +147,7 @@ pub(super) async fn property(mut r: Req) -> Result<HttpResponse, AppError> {
         Ok(said)
     }
     .await;
-    settle(&r, &r.image_url(&id), done)
+    settle(&r, &r.image_url(&id), done).await
 }
 
 /// `POST /ui/images/<id>/members` (`member`): share it with one more user.
@@ -162,7 +162,7 @@ pub(super) async fn add_member(mut r: Req) -> Result<HttpResponse, AppError> {
         Ok(format!("Shared with {member}."))
     }
     .await;
-    settle(&r, &r.image_url(&id), done)
+    settle(&r, &r.image_url(&id), done).await
 }
 
 /// `POST /ui/images/<id>/members/remove` (`member`).
@@ -177,7 +177,7 @@ pub(super) async fn remove_member(mut r: Req) -> Result<HttpResponse, AppError> 
         Ok(format!("No longer shared with {member}."))
     }
     .await;
-    settle(&r, &r.image_url(&id), done)
+    settle(&r, &r.image_url(&id), done).await
 }
 
 /// `POST /ui/images/<id>/unregister`: the confirmed unregister; 303 to the list.
@@ -188,6 +188,7 @@ pub(super) async fn unregister(mut r: Req) -> Result<HttpResponse, AppError> {
     r.notify(
         false,
         format!("Image {id} unregistered; its file stays in the store."),
-    );
+    )
+    .await?;
     Ok(see_other(&format!("{}/", r.ui())))
 }

@@ -76,7 +76,10 @@ fn login_page(
 
 /// `GET /ui/login`: the form (or, with a live session, the list).
 pub(super) async fn form(r: Req) -> Result<HttpResponse, AppError> {
-    let live = cookie(r.http.headers(), SESSION_COOKIE).and_then(|id| r.web.sessions.get(id));
+    let live = match cookie(r.http.headers(), SESSION_COOKIE) {
+        Some(id) => r.web.sessions.get(&r.state.registry, id).await?,
+        None => None,
+    };
     if live.is_some() {
         return Ok(see_other(&format!("{}/", r.ui())));
     }
@@ -106,7 +109,7 @@ pub(super) async fn login(mut r: Req) -> Result<HttpResponse, AppError> {
     }
     // A wrong token counts against the address, as on every API.
     match crate::http::authenticate_token(&r.http, &r.state, &token).await {
-        Ok(caller) => start_session(&r, token, caller.id(), &next),
+        Ok(caller) => start_session(&r, token, caller.id(), &next).await,
         Err(AppError::Unauthenticated(_)) => {
             let why = "That token is not valid (or no longer is). Check it and try again.";
             login_page(&r, StatusCode::UNAUTHORIZED, &next, Some(why.into()))
@@ -126,14 +129,19 @@ pub(super) async fn login(mut r: Req) -> Result<HttpResponse, AppError> {
 /// The session of a good token, unless its user or this address has
 /// logged in too often (429), or the server holds all the sessions it may
 /// (503); the answer leads on to `next`.
-fn start_session(r: &Req, token: String, user: &str, next: &str) -> Result<HttpResponse, AppError> {
+async fn start_session(
+    r: &Req,
+    token: String,
+    user: &str,
+    next: &str,
+) -> Result<HttpResponse, AppError> {
     let from = r.http.peer_addr().map(|a| client_key(a.ip()));
     if let Err(wait) = r.web.sessions.admit_login(from, user) {
         let secs = retry_after_secs(wait);
         let why = format!("Too many logins: try again in {secs} s.");
         return refused_for(r, next, why, secs);
     }
-    let Some(id) = r.web.sessions.start(token, user) else {
+    let Some(id) = r.web.sessions.start(&r.state.registry, token, user).await? else {
         let why = "The server holds all the sessions it may: try again later.";
         return login_page(r, StatusCode::SERVICE_UNAVAILABLE, next, Some(why.into()));
     };
@@ -165,7 +173,7 @@ fn refused_for(r: &Req, next: &str, why: String, secs: u64) -> Result<HttpRespon
 pub(super) async fn logout(mut r: Req) -> Result<HttpResponse, AppError> {
     r.form().await?;
     let (live, _) = r.live()?;
-    r.web.sessions.end(&live.id);
+    r.web.sessions.end(&r.state.registry, &live.id).await?;
     let mut resp = see_other(&format!("{}/login", r.ui()));
     let clear = set_cookie(SESSION_COOKIE, None, &r.ui(), Duration::ZERO, r.secure());
     add_cookie(&mut resp, &clear);

@@ -161,17 +161,22 @@ impl Req {
         let mut chrome = session_chrome(&self.state, title, self.session.as_ref());
         if let Some((live, caller)) = &self.session {
             chrome.user_id = caller.id().to_string();
-            chrome.notice = self.web.sessions.take_notice(&live.id);
+            chrome.notice = live.notice.clone();
         }
         chrome
     }
 
     /// Leaves a notice for the session's next page.
-    fn notify(&self, failed: bool, text: impl Into<String>) {
-        if let Some((live, _)) = &self.session {
-            let text = text.into();
-            self.web.sessions.notify(&live.id, Notice { failed, text });
-        }
+    async fn notify(&self, failed: bool, text: impl Into<String>) -> Result<(), AppError> {
+        let Some((live, _)) = &self.session else {
+            return Ok(());
+        };
+        let notice = Notice {
+            failed,
+            text: text.into(),
+        };
+        let registry = &self.state.registry;
+        self.web.sessions.notify(registry, &live.id, notice).await
     }
 
     /// The body as a form whose `csrf` field is the session's.
@@ -328,13 +333,13 @@ async fn session_of(
     let Some(id) = cookie(http.headers(), SESSION_COOKIE) else {
         return Ok(None);
     };
-    let Some(live) = web.sessions.get(id) else {
+    let Some(live) = web.sessions.get(&state.registry, id).await? else {
         return Ok(None);
     };
     match state.registry.authenticate(&live.token).await {
         Ok(caller) => Ok(Some((live, caller))),
         Err(AppError::Unauthenticated(_)) => {
-            web.sessions.end(&live.id);
+            web.sessions.end(&state.registry, &live.id).await?;
             Ok(None)
         }
         Err(e) => Err(e),

@@ -115,17 +115,22 @@ fn go(r: &Req, to: &str) -> HttpResponse {
 
 /// The answer to an upload or registration that came to `done`: the new
 /// image's page, or back to this page with a notice of what was wrong.
-fn finish(r: &Req, done: Result<ImageId, AppError>, verb: &str) -> Result<HttpResponse, AppError> {
+async fn finish(
+    r: &Req,
+    done: Result<ImageId, AppError>,
+    verb: &str,
+) -> Result<HttpResponse, AppError> {
     match done {
         Ok(id) => {
             r.notify(
                 false,
                 format!("{verb}. It is yours, and private until you make it public."),
-            );
+            )
+            .await?;
             Ok(go(r, &r.image_url(&id)))
         }
         Err(e) if said_on_form(&e) => {
-            r.notify(true, e.to_string());
+            r.notify(true, e.to_string()).await?;
             Ok(go(r, &format!("{}/upload", r.ui())))
         }
         Err(e) => Err(e),
@@ -148,7 +153,7 @@ pub(super) async fn register(mut r: Req) -> Result<HttpResponse, AppError> {
         Ok(r.registry().register(r.caller()?, new).await?.id)
     }
     .await;
-    finish(&r, done, "Registered")
+    finish(&r, done, "Registered").await
 }
 
 /// Reads a small text field of the multipart form.
@@ -209,7 +214,7 @@ pub(super) async fn upload(mut r: Req) -> Result<HttpResponse, AppError> {
             Ok(image.id)
         }
         .await;
-        return finish(&r, done, "Uploaded");
+        return finish(&r, done, "Uploaded").await;
     }
     let form = Form(fields.into_iter().collect());
     let csrf = &r.live()?.0.csrf;
@@ -224,4 +229,5 @@ pub(super) async fn upload(mut r: Req) -> Result<HttpResponse, AppError> {
         Err(AppError::invalid("Choose a file to upload")),
         "Uploaded",
     )
+    .await
 }

@@ -174,7 +174,7 @@ fn migrations_at_once_make_one_schema() {
         racer.join().unwrap().unwrap();
     }
     let db = name_of(&url);
-    assert_eq!(pg_version(db), "8");
+    assert_eq!(pg_version(db), "9");
     assert_eq!(
         server()
             .psql(db, "SELECT count(*) FROM schema_version")
@@ -213,7 +213,7 @@ fn processes_at_once_migrate_once_and_refuse_to_serve() {
         );
         assert!(!err.contains("migration"), "{err}");
     }
-    assert_eq!(pg_version(name_of(&url)), "8");
+    assert_eq!(pg_version(name_of(&url)), "9");
 }
 
 #[test]
@@ -227,7 +227,7 @@ fn a_newer_schema_is_refused_and_left_alone() {
     let e = migrate(&url).unwrap_err();
     assert!(e.contains("database postgresql://"), "{e}");
     assert!(
-        e.contains("schema is version 99, newer than this plankton knows (8)"),
+        e.contains("schema is version 99, newer than this plankton knows (9)"),
         "{e}"
     );
     let out = serve(&url);
@@ -278,7 +278,7 @@ fn serve_connects_migrates_warns_and_refuses_without_the_password() {
     assert_eq!(out.status.code(), Some(1), "{err}");
     assert!(err.contains("postgresql://postgres:***@/"), "{err}");
     assert!(
-        err.contains("schema version 8 (migrated from 0), a pool of 3 connections"),
+        err.contains("schema version 9 (migrated from 0), a pool of 3 connections"),
         "{err}"
     );
     assert!(err.contains("the server runs with fsync off"), "{err}");

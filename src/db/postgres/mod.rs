@@ -11,6 +11,7 @@
 
 mod error;
 mod schema;
+mod sessions;
 mod tls;
 mod tx;
 

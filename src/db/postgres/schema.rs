@@ -214,7 +214,7 @@ ALTER TABLE images
 
 /// The migrations in order: the schema's version is their number, the
 /// same as SQLite's.
-pub(crate) const MIGRATIONS: [&str; 8] = [
+pub(crate) const MIGRATIONS: [&str; 9] = [
     SCHEMA,
     PROPERTIES_JSON,
     OBJECTS,
@@ -223,7 +223,24 @@ pub(crate) const MIGRATIONS: [&str; 8] = [
     OBJECTS_ROUND_TWO,
     OBJECT_BLOCKS,
     INSPECTION,
+    SESSIONS,
 ];
+
+/// Migration 9: the web view's sessions (SQLite's `sessions::SESSIONS`).
+const SESSIONS: &str = "
+CREATE TABLE web_sessions (
+    key           TEXT COLLATE \"C\" PRIMARY KEY,
+    user_id       TEXT COLLATE \"C\" NOT NULL,
+    token         TEXT COLLATE \"C\" NOT NULL,
+    csrf          TEXT COLLATE \"C\" NOT NULL,
+    started_at    BIGINT NOT NULL,
+    ends_at       BIGINT NOT NULL,
+    notice_failed BOOLEAN,
+    notice_text   TEXT COLLATE \"C\"
+);
+CREATE INDEX web_sessions_by_user ON web_sessions (user_id, started_at, key);
+CREATE INDEX web_sessions_by_end ON web_sessions (ends_at);
+";
 
 /// The version table: one row.
 const VERSION_TABLE: &str = "CREATE TABLE IF NOT EXISTS schema_version (

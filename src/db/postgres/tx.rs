@@ -20,7 +20,6 @@ use crate::domain::time::Micros;
 /// One PostgreSQL transaction of the catalogue.
 pub(crate) struct PgTx<'t> {
     /// The transaction, on a pooled connection (its statement cache).
-    #[expect(dead_code, reason = "the engine's queries are being written")]
     pub(super) tx: &'t deadpool_postgres::Transaction<'t>,
     /// Whether a statement failed because the transaction could not be
     /// serialized (or deadlocked): then the whole transaction is run
@@ -39,7 +38,6 @@ impl<'t> PgTx<'t> {
 
     /// A driver error as the registry sees it; a serialization failure is
     /// remembered, so that the engine runs the transaction again.
-    #[expect(dead_code, reason = "the engine's queries are being written")]
     pub(super) fn fail(&self, e: tokio_postgres::Error) -> DbError {
         let e = DbError::from(e);
         if e == DbError::Busy {

@@ -13,6 +13,7 @@ mod members;
 mod objects;
 pub(crate) mod ops;
 mod owned;
+mod sessions;
 mod v2list;
 mod writer;
 
@@ -227,6 +228,7 @@ fn steps() -> Vec<M<'static>> {
         M::up(OBJECTS_ROUND_TWO),
         M::up(OBJECT_BLOCKS),
         M::up(INSPECTION),
+        M::up(sessions::SESSIONS),
     ]
 }
 
