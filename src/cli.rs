@@ -36,7 +36,8 @@ pub enum Command {
     /// Write a consistent copy of the catalogue to FILE
     ///
     /// The copy is taken in one read transaction while the service keeps
-    /// serving and writing.
+    /// serving and writing. A PostgreSQL catalogue is backed up to a SQLite
+    /// file (as `port-db --to FILE`).
     Backup {
         /// The new file to write (it must not exist)
         #[arg(value_name = "FILE")]
@@ -44,9 +45,23 @@ pub enum Command {
     },
     /// Check the catalogue and every live image's object
     ///
-    /// SQLite's integrity check, then every live image's object read through
-    /// and compared with its recorded size and hash.
+    /// SQLite's integrity check (on PostgreSQL: the schema's version and
+    /// every table and column), then every live image's object read
+    /// through and compared with its recorded size and hash.
     Check,
+    /// Copy the whole catalogue into an empty SQLite file or PostgreSQL database
+    ///
+    /// Copies every table of the configured catalogue (`database`) to
+    /// TARGET, migrated to the same schema version, keeping every key and
+    /// value; the web view's sessions stay behind. TARGET must be empty (a
+    /// new file, or a database with no plankton rows) and not the source;
+    /// else nothing is written and the exit status is 1. Then point
+    /// `database` at TARGET.
+    PortDb {
+        /// A SQLite file path or a postgresql:// URL
+        #[arg(long = "to", value_name = "TARGET")]
+        to: String,
+    },
     /// Add, list or revoke the offline identity's tokens
     ///
     /// Edits the token file (identity.token_file) in place, atomically; a
@@ -94,6 +109,10 @@ mod tests {
         let cli = Cli::try_parse_from(["plankton", "check", "-c", "/x.toml"]).unwrap();
         assert_eq!(cli.config, Some(PathBuf::from("/x.toml")));
         assert!(matches!(cli.command, Some(Command::Check)));
+        let cli =
+            Cli::try_parse_from(["plankton", "port-db", "--to", "postgresql://h/db"]).unwrap();
+        assert!(matches!(cli.command, Some(Command::PortDb { to }) if to == "postgresql://h/db"));
+        assert!(Cli::try_parse_from(["plankton", "port-db"]).is_err());
         let cli = Cli::try_parse_from(["plankton", "token", "add", "bob", "Bob", "B."]).unwrap();
         match cli.command {
             Some(Command::Token(TokenCommand::Add { user_id, name })) => {

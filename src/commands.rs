@@ -1,4 +1,5 @@
-//! The operator's subcommands: `config`, `backup FILE` and `check`.
+//! The operator's subcommands: `config`, `backup FILE`, `check`,
+//! `port-db --to TARGET` and `token`.
 
 use std::io::Write;
 use std::net::ToSocketAddrs;
@@ -9,8 +10,10 @@ use std::sync::Arc;
 use crate::backends::http::build_clients;
 use crate::backends::identity::{edit, TokenFile};
 use crate::backends::store::{FsStore, ObjectStore};
-use crate::config::{IdentityBackendKind, Settings, StoreBackendKind};
+use crate::config::{Database, IdentityBackendKind, Settings, StoreBackendKind};
+use crate::database_url::PgUrl;
 use crate::db::ops::{LiveImage, Snapshot};
+use crate::db::port::{self, PgSnapshot};
 use crate::domain::location::Location;
 use crate::error::chain;
 
@@ -77,18 +80,50 @@ fn problems(settings: &Settings) -> Vec<String> {
     problems
 }
 
-/// What `backup` and `check` say of a PostgreSQL catalogue, until they
-/// work on it (issue 26).
-const NOT_ON_POSTGRES: &str =
-    "the catalogue is a PostgreSQL database, and this release backs up and checks SQLite files only";
+/// Runs `work` to its end on a runtime of its own: the operator's
+/// commands are synchronous, PostgreSQL's driver is not.
+fn run_async<T>(work: impl std::future::Future<Output = Result<T, String>>) -> Result<T, String> {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| format!("cannot start a runtime: {e}"))?
+        .block_on(work)
+}
+
+/// `plankton port-db --to TARGET`: copies the whole catalogue into the
+/// empty TARGET (a file path or a URL); prints what it copied.
+pub fn port_db(settings: &Settings, target: &str) -> ExitCode {
+    let to = match Database::parse(target) {
+        Ok(to) => to,
+        Err(e) => return failed("port-db refused", &format!("--to: {e}")),
+    };
+    match run_async(port::port(&settings.database, &to)) {
+        Ok(copied) => {
+            say!("copied the catalogue from {} to {to}:", settings.database);
+            print_copied(&copied);
+            ExitCode::SUCCESS
+        }
+        Err(e) => failed("port-db refused; nothing written", &e),
+    }
+}
+
+/// The rows copied, a line per table, and their sum.
+fn print_copied(copied: &port::Copied) {
+    for line in port::summary(copied) {
+        say!("{line}");
+    }
+    let rows: u64 = copied.iter().map(|(_, n)| n).sum();
+    say!("{rows} rows in {} tables", copied.len());
+}
 
 /// `plankton backup FILE`: a consistent copy of the catalogue, taken in one
 /// read transaction while the service keeps serving and writing. The copy is
-/// written beside FILE, synced, then renamed into place.
+/// written beside FILE, synced, then renamed into place. A PostgreSQL
+/// catalogue is backed up to a SQLite file, as `port-db --to FILE` does.
 pub fn backup(settings: &Settings, target: &Path) -> ExitCode {
-    let Some(database) = settings.database.file() else {
-        eprintln!("plankton: backup failed: {}", NOT_ON_POSTGRES);
-        return ExitCode::from(1);
+    let database = match &settings.database {
+        Database::File(database) => database,
+        Database::Postgres(url) => return backup_postgres(url, target),
     };
     match backup_to(database, target) {
         Ok(bytes) => {
@@ -103,6 +138,24 @@ pub fn backup(settings: &Settings, target: &Path) -> ExitCode {
             eprintln!("plankton: backup failed: {e}");
             ExitCode::from(1)
         }
+    }
+}
+
+/// `backup` of a PostgreSQL catalogue: a new SQLite file.
+fn backup_postgres(url: &PgUrl, target: &Path) -> ExitCode {
+    if target.exists() {
+        let why = format!("{} exists; give a new file name", target.display());
+        return failed("backup failed", &why);
+    }
+    let from = Database::Postgres(Box::new(url.clone()));
+    let to = Database::File(target.to_path_buf());
+    match run_async(port::port(&from, &to)) {
+        Ok(copied) => {
+            say!("backed up {from} to {} (a SQLite file):", target.display());
+            print_copied(&copied);
+            ExitCode::SUCCESS
+        }
+        Err(e) => failed("backup failed", &e),
     }
 }
 
@@ -164,12 +217,10 @@ pub fn check(settings: &Settings) -> ExitCode {
 }
 
 fn run_check(settings: &Settings) -> Result<usize, String> {
-    let database = settings.database.file().ok_or(NOT_ON_POSTGRES)?;
-    let snapshot = Snapshot::open(database)?;
-    snapshot.require_current(database)?;
-    let mut problems = database_problems(&snapshot)?;
-    let rows = snapshot.live_images()?;
-    drop(snapshot);
+    let (mut problems, rows) = match &settings.database {
+        Database::File(database) => sqlite_findings(database)?,
+        Database::Postgres(url) => run_async(postgres_findings(url))?,
+    };
     // What the inspector found needs no store: said before it is opened.
     problems += inspection_problems(&rows);
     let store = store_to_check(settings)?;
@@ -178,6 +229,42 @@ fn run_check(settings: &Settings) -> Result<usize, String> {
     }
     problems += object_problems(&store, &rows);
     Ok(problems)
+}
+
+/// The SQLite catalogue's problems, and its live images.
+fn sqlite_findings(database: &Path) -> Result<(usize, Vec<LiveImage>), String> {
+    let snapshot = Snapshot::open(database)?;
+    snapshot.require_current(database)?;
+    let problems = database_problems(&snapshot)?;
+    Ok((problems, snapshot.live_images()?))
+}
+
+/// The PostgreSQL catalogue's problems, and its live images. It has no
+/// `integrity_check`; what it can tell is checked, and said: the schema's
+/// version, every table and column there, the properties' two copies.
+async fn postgres_findings(url: &PgUrl) -> Result<(usize, Vec<LiveImage>), String> {
+    let snapshot = PgSnapshot::open(url).await?;
+    say!(
+        "database: {url} ({}): schema version current; \
+         checked every table and column is there and the properties' two copies agree \
+         (SQLite's integrity_check has no PostgreSQL counterpart)",
+        snapshot.server().await
+    );
+    let mut problems = 0;
+    for line in snapshot.missing().await? {
+        say!("database: {line}");
+        problems += 1;
+    }
+    if problems > 0 {
+        // The queries below need those tables.
+        return Ok((problems, Vec::new()));
+    }
+    let out_of_step = snapshot.properties_out_of_step().await?;
+    if out_of_step > 0 {
+        say!("database: {out_of_step} image(s) whose properties_json disagrees with their property rows");
+        problems += usize::try_from(out_of_step).unwrap_or(usize::MAX);
+    }
+    Ok((problems, snapshot.live_images().await?))
 }
 
 /// SQLite's integrity check and the properties' two copies; each problem

@@ -33,6 +33,7 @@ fn main() -> ExitCode {
         Command::Config => commands::config(&settings),
         Command::Backup { file } => commands::backup(&settings, &file),
         Command::Check => commands::check(&settings),
+        Command::PortDb { to } => commands::port_db(&settings, &to),
         Command::Token(TokenCommand::Add { user_id, name }) => {
             commands::token_add(&settings, &user_id, &name.join(" "))
         }

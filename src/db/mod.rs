@@ -12,6 +12,7 @@
 
 pub(crate) mod error;
 pub(crate) mod plan;
+pub(crate) mod port;
 mod postgres;
 mod sqlite;
 pub(crate) mod tx;

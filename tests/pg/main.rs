@@ -3,6 +3,7 @@
 //! migrations beside SQLite's, byte order, start-up (connect, migrate,
 //! refuse to serve, exit 1) and the password never shown.
 
+mod port;
 #[path = "../support/mod.rs"]
 mod support;
 mod tls;

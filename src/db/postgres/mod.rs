@@ -10,7 +10,7 @@
 //! rusqlite, which sqlx's SQLite driver would not.
 
 mod error;
-mod schema;
+pub(crate) mod schema;
 mod sessions;
 mod tls;
 mod tx;
@@ -92,7 +92,7 @@ pub(crate) enum PgOpenError {
 
 /// A driver error as one line: the server's own words when it answered
 /// (tokio-postgres's `Display` says only "db error"), else the chain.
-fn describe(e: &tokio_postgres::Error) -> String {
+pub(crate) fn describe(e: &tokio_postgres::Error) -> String {
     match e.as_db_error() {
         Some(db) => match db.detail() {
             Some(detail) => format!("{}: {} ({detail})", db.severity(), db.message()),
@@ -303,6 +303,25 @@ fn pause_before(attempt: u32) -> Duration {
         Err(_) => ceiling,
     };
     Duration::from_micros(spread + 100)
+}
+
+/// One connection to `url`, tried once, for the operator's commands
+/// (`port-db`, `backup`, `check`): no pool, no waiting for a server that
+/// is not there, no migration. Its driver runs on the current runtime.
+/// The error names the URL, redacted.
+pub(crate) async fn connect_once(url: &PgUrl) -> Result<tokio_postgres::Client, String> {
+    let tls = tls::connector(url)
+        .map_err(|message| format!("database {url}: TLS: {}", url.redact(&message)))?;
+    let (client, connection) = connection_settings(url)
+        .connect(tls)
+        .await
+        .map_err(|e| format!("database {url}: {}", url.redact(&describe(&e))))?;
+    tokio::spawn(async move {
+        if let Err(e) = connection.await {
+            log::debug!("a connection of an operator's command ended: {e}");
+        }
+    });
+    Ok(client)
 }
 
 /// The URL's settings with plankton's defaults where it says nothing: a

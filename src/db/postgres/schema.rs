@@ -16,7 +16,7 @@
 //! processes starting at once on an empty database make one schema: the
 //! first migrates, the others wait for it and find nothing left to do.
 
-use tokio_postgres::Client;
+use tokio_postgres::{Client, GenericClient};
 
 /// The advisory lock migrations hold (any constant nobody else uses:
 /// "plankton" in ASCII).
@@ -283,13 +283,25 @@ pub(crate) struct Migrated {
 /// Brings the schema up to date in one transaction under the migration
 /// lock; refuses a schema newer than this binary's.
 pub(crate) async fn migrate(client: &mut Client) -> Result<Migrated, SchemaError> {
-    let failed = |step: usize| {
-        move |e: tokio_postgres::Error| SchemaError::Failed {
-            step,
-            message: super::describe(&e),
-        }
-    };
     let tx = client.transaction().await.map_err(failed(0))?;
+    let migrated = migrate_in(&tx).await?;
+    tx.commit().await.map_err(failed(migrated.to))?;
+    Ok(migrated)
+}
+
+/// The error of migration `step` (0: reading the version).
+fn failed(step: usize) -> impl Fn(tokio_postgres::Error) -> SchemaError {
+    move |e: tokio_postgres::Error| SchemaError::Failed {
+        step,
+        message: super::describe(&e),
+    }
+}
+
+/// `migrate`'s work inside a transaction the caller commits: takes the
+/// migration lock (held to the caller's commit), brings the schema up to
+/// date, refuses a newer one. `plankton port-db` migrates its target and
+/// copies into it in one transaction.
+pub(crate) async fn migrate_in<C: GenericClient + Sync>(tx: &C) -> Result<Migrated, SchemaError> {
     tx.execute("SELECT pg_advisory_xact_lock($1)", &[&MIGRATION_LOCK])
         .await
         .map_err(failed(0))?;
@@ -318,6 +330,5 @@ pub(crate) async fn migrate(client: &mut Client) -> Result<Migrated, SchemaError
     )
     .await
     .map_err(failed(to))?;
-    tx.commit().await.map_err(failed(to))?;
     Ok(Migrated { from, to })
 }

@@ -1,6 +1,6 @@
-//! The operator commands' statements (`plankton backup`, `plankton check`),
-//! on a connection of their own to a file that may be in use by a running
-//! service.
+//! The operator commands' statements (`plankton backup`, `plankton check`,
+//! `plankton port-db`), on a connection of their own to a file that may be
+//! in use by a running service.
 
 use std::path::Path;
 
@@ -119,4 +119,55 @@ impl Snapshot {
             .map(|_| ())
             .map_err(|e| format!("copying the database: {e}"))
     }
+
+    /// The connection, for `port-db`'s reads.
+    pub(crate) fn connection(&self) -> &Connection {
+        &self.conn
+    }
+}
+
+/// The schema version this release's migrations reach.
+pub(crate) fn known_version() -> usize {
+    super::steps().len()
+}
+
+/// Makes a new catalogue file at `path` (which must not exist), migrated to
+/// this release's schema, in SQLite's default rollback journal (a single
+/// file, to be renamed into place; `serve` turns on WAL when it opens it).
+pub(crate) fn create_catalogue(path: &Path) -> Result<Connection, String> {
+    let flags = OpenFlags::SQLITE_OPEN_READ_WRITE
+        | OpenFlags::SQLITE_OPEN_CREATE
+        | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+    let mut conn = Connection::open_with_flags(path, flags)
+        .map_err(|e| format!("database {}: {e}", path.display()))?;
+    super::migrations()
+        .to_latest(&mut conn)
+        .map_err(|e| format!("database {}: migrating: {e}", path.display()))?;
+    Ok(conn)
+}
+
+/// The tables of this release's schema and their columns, read from a
+/// catalogue made in memory: what `check` expects to find on PostgreSQL.
+pub(crate) fn schema_tables() -> Result<Vec<(String, Vec<String>)>, String> {
+    let mut conn = Connection::open_in_memory().map_err(|e| e.to_string())?;
+    super::migrations()
+        .to_latest(&mut conn)
+        .map_err(|e| format!("migrating in memory: {e}"))?;
+    let tables: Vec<String> = conn
+        .prepare(
+            "SELECT name FROM sqlite_schema WHERE type = 'table' \
+             AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\' ORDER BY name",
+        )
+        .and_then(|mut s| s.query_map([], |r| r.get(0))?.collect())
+        .map_err(|e| e.to_string())?;
+    tables
+        .into_iter()
+        .map(|t| {
+            let columns = conn
+                .prepare("SELECT name FROM pragma_table_info(?1) ORDER BY cid")
+                .and_then(|mut s| s.query_map([&t], |r| r.get(0))?.collect())
+                .map_err(|e| e.to_string())?;
+            Ok((t, columns))
+        })
+        .collect()
 }
