@@ -42,6 +42,11 @@ pub(crate) enum Catalogue {
     Postgres(Arc<PgCatalogue>),
 }
 
+/// A turn held across processes (`Catalogue::hold`).
+pub(crate) struct Held {
+    _turn: Option<postgres::PgTurn>,
+}
+
 /// The outcome of a transaction's closure run on an engine that answers
 /// at once: every query it awaits is ready when first polled, so one poll
 /// ends it. A closure that awaited anything else (it must not: it may
@@ -132,6 +137,19 @@ impl Catalogue {
         match self {
             Catalogue::Sqlite(db) => db.write(move |t| at_once(f(&Tx::Now(t)))).await,
             Catalogue::Postgres(db) => db.write(f).await,
+        }
+    }
+
+    /// Holds the turn of `key` across every process serving this
+    /// catalogue until the `Held` is dropped: with PostgreSQL, an advisory
+    /// lock; with SQLite, nothing, as one process serves a file and the
+    /// registry's own lock is the turn.
+    pub(crate) async fn hold(&self, key: &str) -> Result<Held, AppError> {
+        match self {
+            Catalogue::Sqlite(_) => Ok(Held { _turn: None }),
+            Catalogue::Postgres(db) => Ok(Held {
+                _turn: Some(db.turn(key).await?),
+            }),
         }
     }
 

@@ -176,7 +176,7 @@ impl Registry {
         change: MetaChange,
     ) -> Result<(), AppError> {
         check_owner(caller, loc.account())?;
-        let _turn = self.locks.lock(&loc.canonical()).await;
+        let _turn = self.turn(&loc.canonical()).await?;
         let view = self.object(caller, loc).await?;
         let mut meta: ObjectMeta = view.meta;
         change.apply(&mut meta)?;
@@ -194,7 +194,7 @@ impl Registry {
         loc: &Location,
     ) -> Result<(), AppError> {
         check_owner(caller, loc.account())?;
-        let _turn = self.locks.lock(&loc.canonical()).await;
+        let _turn = self.turn(&loc.canonical()).await?;
         let key = object_key(loc);
         if !self.store.remove_object(loc).await.map_err(store_error)? {
             // A directory object is a catalogue row alone.

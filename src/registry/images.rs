@@ -151,7 +151,7 @@ impl Registry {
         // The readers before are those of the live image re-registered (if
         // any); its members are kept, its publicity is this request's.
         let at = location.canonical();
-        let _turn = self.locks.lock(&at).await;
+        let _turn = self.turn(&at).await?;
         let (was, members) = self
             .db
             .read(async move |tx| match tx.live_image_at(&at).await? {

@@ -16,7 +16,7 @@ use std::future::Future;
 use std::hash::BuildHasher;
 
 use super::Registry;
-use crate::db::{StoredImage, Tx};
+use crate::db::{Held, StoredImage, Tx};
 use crate::domain::access::Intent;
 use crate::domain::ids::ImageId;
 use crate::domain::image::Status;
@@ -46,6 +46,27 @@ impl StripedLocks {
     pub(crate) async fn lock(&self, key: &str) -> tokio::sync::MutexGuard<'_, ()> {
         let idx = (self.hasher.hash_one(key) % self.stripes.len() as u64) as usize;
         self.stripes[idx].lock().await
+    }
+}
+
+/// The turn of one location or object: this process's lock of it, and the
+/// catalogue's hold on it across processes (`Catalogue::hold`).
+pub(crate) struct Turn<'a> {
+    _here: tokio::sync::MutexGuard<'a, ()>,
+    _everywhere: Held,
+}
+
+impl Registry {
+    /// Waits for the turn of `key`: first among this process's requests,
+    /// then among every process's (holding nothing of the catalogue's
+    /// while waiting for this process's own).
+    pub(crate) async fn turn(&self, key: &str) -> Result<Turn<'_>, AppError> {
+        let here = self.locks.lock(key).await;
+        let everywhere = self.db.hold(key).await?;
+        Ok(Turn {
+            _here: here,
+            _everywhere: everywhere,
+        })
     }
 }
 
@@ -119,7 +140,7 @@ impl Registry {
         };
         // One read found the location to lock and, once it is held, a second
         // sees the image as no other change of that location can alter it.
-        let _turn = self.locks.lock(&first.image.location).await;
+        let _turn = self.turn(&first.image.location).await?;
         let (stored, members) = self
             .db
             .read(async |tx| changing(tx, &id, &who).await)

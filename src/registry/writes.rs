@@ -407,7 +407,7 @@ impl Registry {
                 )));
             }
         }
-        let _turn = self.locks.lock(&loc.canonical()).await;
+        let _turn = self.turn(&loc.canonical()).await?;
         self.check_write(caller, loc, &put.pre).await?;
         if self.object_info(loc).await? != Some(info) {
             // Changed meanwhile: written as any other.
@@ -562,7 +562,7 @@ impl Registry {
                 )));
             }
         }
-        let _turn = self.locks.lock(&loc.canonical()).await;
+        let _turn = self.turn(&loc.canonical()).await?;
         self.check_write(caller, loc, &put.pre).await?;
         let key = object_key(loc);
         let meta = self.next_meta(caller, loc, &key, put, from).await?;
@@ -803,7 +803,7 @@ impl Registry {
         put: PutObject,
     ) -> Result<Written, AppError> {
         self.may_write_in(caller, loc, &put).await?;
-        let _turn = self.locks.lock(&loc.canonical()).await;
+        let _turn = self.turn(&loc.canonical()).await?;
         if self.object_info(loc).await?.is_some() {
             return Err(AppError::Conflict(format!(
                 "'{}' is a file: delete it before making a directory there",

@@ -13,8 +13,10 @@ mod error;
 pub(crate) mod schema;
 mod sessions;
 mod tls;
+mod turns;
 mod tx;
 
+pub(crate) use turns::PgTurn;
 pub(crate) use tx::PgTx;
 
 pub(crate) use crate::database_url::PgUrl;
