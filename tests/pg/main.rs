@@ -4,6 +4,7 @@
 //! refuse to serve, exit 1) and the password never shown.
 
 mod port;
+mod processes;
 #[path = "../support/mod.rs"]
 mod support;
 mod tls;
