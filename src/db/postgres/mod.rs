@@ -9,10 +9,18 @@
 //! held while a query waits on the network), and it shares the tree with
 //! rusqlite, which sqlx's SQLite driver would not.
 
+mod blocks;
 mod error;
+mod images;
+mod list;
+mod members;
+mod objects;
+mod rows;
+mod runtime;
 mod schema;
 mod tls;
 mod tx;
+mod v2list;
 
 pub(crate) use tx::PgTx;
 
@@ -21,6 +29,7 @@ pub(crate) use crate::database_url::PgUrl;
 use std::time::{Duration, Instant};
 
 use deadpool_postgres::{Manager, ManagerConfig, Pool, PoolError, RecyclingMethod, Runtime};
+use runtime::{engine, EngineConnect};
 use tokio_postgres::IsolationLevel;
 
 use super::error::DbError;
@@ -127,9 +136,9 @@ impl PgCatalogue {
             message: url.redact(&message),
         })?;
         let config = connection_settings(url);
-        let manager = Manager::from_config(
+        let manager = Manager::from_connect(
             config,
-            tls,
+            EngineConnect { tls },
             ManagerConfig {
                 recycling_method: RecyclingMethod::Fast,
             },
@@ -157,13 +166,21 @@ impl PgCatalogue {
         })
     }
 
-    /// `open`, from a thread that may block: what `Application::build`
-    /// calls. Not implemented yet.
+    /// `open`, from a thread that may block, even one inside an async
+    /// runtime (`Application::build` runs in actix's): the opening runs on
+    /// the engine's own runtime and this thread waits for its answer.
     pub(crate) fn connect(url: &PgUrl, pool_size: usize) -> Result<PgCatalogue, PgOpenError> {
-        let _ = pool_size;
-        Err(PgOpenError::Unreachable {
-            url: url.to_string(),
-            cause: "the PostgreSQL engine is not finished".into(),
+        let (answer, opened) = std::sync::mpsc::sync_channel(1);
+        let target = url.clone();
+        engine().spawn(async move {
+            // The receiver waits for this send; it cannot be gone.
+            let _ = answer.send(PgCatalogue::open(&target, pool_size).await);
+        });
+        opened.recv().unwrap_or_else(|_| {
+            Err(PgOpenError::Unreachable {
+                url: url.to_string(),
+                cause: "the PostgreSQL engine's runtime stopped while connecting".into(),
+            })
         })
     }
 
@@ -212,8 +229,9 @@ impl PgCatalogue {
     where
         F: AsyncFnOnce(&Tx<'_>) -> Result<T, AppError>,
     {
-        let _ = (f, &self.pool);
-        Err(DbError::Internal("blocking reads are not implemented on PostgreSQL yet".into()).into())
+        // The engine's thread drives the runtime's I/O and timers; this
+        // thread polls the read itself, in the runtime's context.
+        engine().block_on(self.read(f))
     }
 
     /// Runs `f` in one SERIALIZABLE transaction and answers once it is
