@@ -484,7 +484,13 @@ impl PgTx<'_> {
             self.run(
                 "INSERT INTO image_properties (image_seq, key, value, created_at, image_id) \
                  SELECT $1, k, v, $4, $5 FROM unnest($2::text[], $3::text[]) AS p (k, v)",
-                &[&seq, &keys, &values, &image.created_at, &image.id.to_string()],
+                &[
+                    &seq,
+                    &keys,
+                    &values,
+                    &image.created_at,
+                    &image.id.to_string(),
+                ],
             )
             .await?;
         }

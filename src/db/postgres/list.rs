@@ -21,10 +21,7 @@ const PIECE: u32 = 128;
 
 /// Whether `key`'s column holds numbers (else text).
 fn numeric(key: SortKey) -> bool {
-    matches!(
-        key,
-        SortKey::Size | SortKey::CreatedAt | SortKey::UpdatedAt
-    )
+    matches!(key, SortKey::Size | SortKey::CreatedAt | SortKey::UpdatedAt)
 }
 
 /// Whether `key`'s column may hold no value (a queued image's).
@@ -139,7 +136,7 @@ fn filters(st: &mut Built, plan: &ListPlan<'_>) {
             Filter::Live => st.sql.push_str(" AND i.deleted_at IS NULL"),
             Filter::UpdatedAfter(t) => st.bind(" AND i.updated_at > ?", t),
             Filter::Equals(column, v) => {
-                st.bind(&format!(" AND i.{column} = ?"), v.to_string());
+                st.bind_text(&format!(" AND i.{column} = ?"), v);
             }
             Filter::SizeAtLeast(n) => st.bind(" AND i.size >= ?", n),
             Filter::SizeAtMost(n) => st.bind(" AND i.size <= ?", n),
@@ -152,6 +149,9 @@ fn filters(st: &mut Built, plan: &ListPlan<'_>) {
             } else {
                 " AND i.visibility <> 'public'"
             }),
+            Filter::Property(k, _) | Filter::Property(_, k) if k.contains('\0') => {
+                st.sql.push_str(" AND false");
+            }
             Filter::Property(k, v) => {
                 st.bind(
                     " AND EXISTS (SELECT 1 FROM image_properties pf \
@@ -187,7 +187,8 @@ fn keyset_and_order(st: &mut Built, plan: &ListPlan<'_>) {
         st.sql
             .push_str(&format!(" ORDER BY {col} {dir} {nulls}, i.id {dir}"));
     } else {
-        st.sql.push_str(&format!(" ORDER BY {col} {dir}, i.id {dir}"));
+        st.sql
+            .push_str(&format!(" ORDER BY {col} {dir}, i.id {dir}"));
     }
 }
 

@@ -52,13 +52,21 @@ pub(super) type Params<'p> = [&'p (dyn ToSql + Sync)];
 impl PgTx<'_> {
     /// The rows of `sql` (a statement that reads a bounded number).
     pub(super) async fn rows(&self, sql: &str, params: &Params<'_>) -> Result<Vec<Row>, DbError> {
-        let stmt = self.tx.prepare_cached(sql).await.map_err(|e| self.fail(e))?;
+        let stmt = self
+            .tx
+            .prepare_cached(sql)
+            .await
+            .map_err(|e| self.fail(e))?;
         self.tx.query(&stmt, params).await.map_err(|e| self.fail(e))
     }
 
     /// The one row of `sql`, if any (more than one is an error).
     pub(super) async fn row(&self, sql: &str, params: &Params<'_>) -> Result<Option<Row>, DbError> {
-        let stmt = self.tx.prepare_cached(sql).await.map_err(|e| self.fail(e))?;
+        let stmt = self
+            .tx
+            .prepare_cached(sql)
+            .await
+            .map_err(|e| self.fail(e))?;
         self.tx
             .query_opt(&stmt, params)
             .await
@@ -67,7 +75,11 @@ impl PgTx<'_> {
 
     /// Runs `sql`; how many rows it changed.
     pub(super) async fn run(&self, sql: &str, params: &Params<'_>) -> Result<u64, DbError> {
-        let stmt = self.tx.prepare_cached(sql).await.map_err(|e| self.fail(e))?;
+        let stmt = self
+            .tx
+            .prepare_cached(sql)
+            .await
+            .map_err(|e| self.fail(e))?;
         self.tx
             .execute(&stmt, params)
             .await
@@ -119,6 +131,18 @@ impl Built {
         self.args.push(Box::new(value));
         let mark = format!("${}", self.args.len());
         self.sql.push_str(&sql.replace('?', &mark));
+    }
+
+    /// Appends `sql` with the text `value` bound, or, for text holding a
+    /// NUL character (which PostgreSQL's text cannot hold, so no row
+    /// does), a condition no row meets: a filter that matches nothing,
+    /// as on SQLite, rather than an error.
+    pub(super) fn bind_text(&mut self, sql: &str, value: &str) {
+        if value.contains('\0') {
+            self.sql.push_str(" AND false");
+        } else {
+            self.bind(sql, value.to_string());
+        }
     }
 
     /// The values, as a statement takes them.

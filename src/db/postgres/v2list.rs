@@ -84,7 +84,9 @@ fn filters(b: &mut Built, q: &V2Listing) {
         ("i.container_format", &q.container_formats),
     ] {
         if let Some(v) = values {
-            b.bind(&format!(" AND {col} = ANY(?::text[])"), v.clone());
+            // A value holding a NUL matches nothing (`bind_text`).
+            let v: Vec<String> = v.iter().filter(|s| !s.contains('\0')).cloned().collect();
+            b.bind(&format!(" AND {col} = ANY(?::text[])"), v);
         }
     }
     for (col, value) in [
@@ -93,7 +95,7 @@ fn filters(b: &mut Built, q: &V2Listing) {
         ("i.os_hash_value", &q.os_hash_value),
     ] {
         if let Some(v) = value {
-            b.bind(&format!(" AND {col} = ?"), v.clone());
+            b.bind_text(&format!(" AND {col} = ?"), v);
         }
     }
     for (col, value) in [("i.min_ram", q.min_ram), ("i.min_disk", q.min_disk)] {
@@ -111,9 +113,9 @@ fn filters(b: &mut Built, q: &V2Listing) {
         b.bind(" AND i.size <= ?", int(n));
     }
     for tag in &q.tags {
-        b.bind(
+        b.bind_text(
             " AND EXISTS (SELECT 1 FROM image_tags t WHERE t.image_seq = i.seq AND t.tag = ?)",
-            tag.clone(),
+            tag,
         );
     }
     for (col, cmp) in [("created_at", &q.created_at), ("updated_at", &q.updated_at)] {
@@ -125,6 +127,10 @@ fn filters(b: &mut Built, q: &V2Listing) {
         }
     }
     for (k, v) in &q.properties {
+        if k.contains('\0') || v.contains('\0') {
+            b.sql.push_str(" AND false");
+            continue;
+        }
         b.bind(
             " AND EXISTS (SELECT 1 FROM image_properties p WHERE p.image_seq = i.seq AND p.key = ?",
             k.clone(),
