@@ -1,9 +1,11 @@
-//! The PostgreSQL arm of the catalogue, its groundwork (issue 26): the
-//! `database` URL (`url`), TLS as `sslmode` asks (`tls`), a pool of
-//! connections, connecting at start, and the schema with its migrations
-//! (`schema`). The catalogue's reads and writes (`CatalogueTx`) are not
-//! implemented on it yet; start-up migrates and then refuses to serve
-//! (docs/behaviour.md, "PostgreSQL").
+//! The PostgreSQL arm of the catalogue (issue 26): the `database` URL
+//! (`url`), TLS as `sslmode` asks (`tls`), a pool of connections made and
+//! driven on the engine's own runtime thread (`runtime`), connecting at
+//! start, the schema with its migrations (`schema`), and every method of
+//! the catalogue's interface on a transaction (`tx`; `images`, `list`,
+//! `v2list`, `members`, `objects`, `blocks`). What guards what when
+//! several processes write at once: docs/behaviour.md, "Several
+//! processes".
 //!
 //! tokio-postgres with deadpool-postgres: async all the way (no thread
 //! held while a query waits on the network), and it shares the tree with
@@ -176,12 +178,24 @@ impl PgCatalogue {
             // The receiver waits for this send; it cannot be gone.
             let _ = answer.send(PgCatalogue::open(&target, pool_size).await);
         });
-        opened.recv().unwrap_or_else(|_| {
+        let db = opened.recv().unwrap_or_else(|_| {
             Err(PgOpenError::Unreachable {
                 url: url.to_string(),
                 cause: "the PostgreSQL engine's runtime stopped while connecting".into(),
             })
-        })
+        })?;
+        let (from, to) = db.migrated;
+        log::info!(
+            "database {url}: {}, schema version {to}{}, a pool of {} connections",
+            db.version,
+            if from == to {
+                String::new()
+            } else {
+                format!(" (migrated from {from})")
+            },
+            db.pool_size()
+        );
+        Ok(db)
     }
 
     /// `PostgreSQL <version>`.

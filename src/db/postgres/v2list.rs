@@ -118,6 +118,11 @@ fn filters(b: &mut Built, q: &V2Listing) {
             tag,
         );
     }
+    times_and_properties(b, q);
+}
+
+/// The filters of §17.9 on times (whole seconds) and properties.
+fn times_and_properties(b: &mut Built, q: &V2Listing) {
     for (col, cmp) in [("created_at", &q.created_at), ("updated_at", &q.updated_at)] {
         for (o, t) in cmp {
             // Whole seconds, as shown: the stored micros floored (SQLite's
