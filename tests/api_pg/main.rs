@@ -80,6 +80,7 @@ mod registration;
 mod robustness;
 #[path = "../api/routing.rs"]
 mod routing;
+mod several;
 #[path = "../api/smoke.rs"]
 mod smoke;
 #[path = "../support/mod.rs"]
