@@ -275,3 +275,39 @@ impl TestApp {
 pub fn db_path(app: &TestApp) -> &Path {
     app.settings.database.file().expect("a SQLite catalogue")
 }
+
+/// Runs `sql` (SQL both engines read alike, with `?1`, `?2`... for
+/// `args`) on the catalogue behind `app`, SQLite or PostgreSQL: each row's
+/// columns joined by `|`, NULL as "". A statement that changes rows says
+/// how many with `RETURNING`.
+pub fn catalogue_sql(app: &TestApp, sql: &str, args: &[&str]) -> Vec<String> {
+    use plankton::config::Database;
+    let path = match &app.settings.database {
+        Database::File(path) => path,
+        Database::Postgres(_) => {
+            let url = app.settings.database.to_string();
+            return support::postgres::sql_rows(&url, sql, args);
+        }
+    };
+    let conn = rusqlite::Connection::open(path).unwrap();
+    conn.busy_timeout(std::time::Duration::from_secs(10))
+        .unwrap();
+    let mut stmt = conn.prepare(sql).unwrap();
+    let width = stmt.column_count();
+    let mut rows = stmt.query(rusqlite::params_from_iter(args)).unwrap();
+    let mut out = Vec::new();
+    while let Some(row) = rows.next().unwrap() {
+        let cols: Vec<String> = (0..width)
+            .map(|i| match row.get_ref(i).unwrap() {
+                rusqlite::types::ValueRef::Null => String::new(),
+                rusqlite::types::ValueRef::Integer(n) => n.to_string(),
+                rusqlite::types::ValueRef::Real(x) => x.to_string(),
+                rusqlite::types::ValueRef::Text(t) | rusqlite::types::ValueRef::Blob(t) => {
+                    String::from_utf8_lossy(t).into_owned()
+                }
+            })
+            .collect();
+        out.push(cols.join("|"));
+    }
+    out
+}

@@ -91,11 +91,8 @@ async fn protected_is_shown_set_and_kept_and_a_protected_image_is_not_unregister
 /// Puts image `id` in a state only v2 makes (there is no v1 way): `queued`
 /// without data, or `deactivated`.
 fn set_state(app: &TestApp, id: &str, sql: &str) {
-    let conn = rusqlite::Connection::open(crate::helpers::db_path(app)).unwrap();
-    conn.busy_timeout(std::time::Duration::from_secs(10))
-        .unwrap();
-    let n = conn.execute(sql, [id]).unwrap();
-    assert_eq!(n, 1);
+    let changed = crate::helpers::catalogue_sql(app, &format!("{sql} RETURNING 1"), &[id]);
+    assert_eq!(changed.len(), 1);
 }
 
 #[tokio::test]

@@ -6,6 +6,10 @@
 /// the fs store skip themselves when it does.
 pub const HTTP_BACKENDS: bool = false;
 
+/// Whether the catalogue is PostgreSQL (`api_pg`); tests of the SQLite
+/// file itself skip themselves there.
+pub const POSTGRES: bool = false;
+
 /// No backends to start: the token file and the fs store need none.
 pub struct Backends;
 

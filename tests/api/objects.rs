@@ -10,7 +10,7 @@ use futures_util::future::join_all;
 use reqwest::{Method, Response, StatusCode};
 use serde_json::{json, Value};
 
-use crate::helpers::{db_path, TestApp, ALICE, BOB, CAROL};
+use crate::helpers::{catalogue_sql, TestApp, ALICE, BOB, CAROL};
 use crate::util::{fault, header, json_with_status, md5_hex, must_header, sha256_hex};
 
 pub(crate) const MIB: usize = 1 << 20;
@@ -141,20 +141,13 @@ pub(crate) fn snapshot(app: &TestApp) -> (Vec<(String, String)>, Vec<String>) {
     let mut files = Vec::new();
     walk(&app.root(), "", &mut files);
     files.sort();
-    let conn = rusqlite::Connection::open(db_path(app)).unwrap();
     let mut rows = Vec::new();
     for sql in [
         "SELECT path || ' ' || version || ' ' || meta_json || read_list FROM objects ORDER BY path",
         "SELECT path || ' ' || md5 FROM object_hashes ORDER BY path",
         "SELECT id FROM images ORDER BY id",
     ] {
-        let mut stmt = conn.prepare(sql).unwrap();
-        let got: Vec<String> = stmt
-            .query_map([], |r| r.get(0))
-            .unwrap()
-            .collect::<Result<_, _>>()
-            .unwrap();
-        rows.extend(got);
+        rows.extend(catalogue_sql(app, sql, &[]));
     }
     (files, rows)
 }
@@ -1026,11 +1019,8 @@ async fn deleting_objects_and_containers() {
     assert_eq!(del("/alice/empty/o").await.status(), 204);
     assert_eq!(del("/alice/empty?until=1234").await.status(), 204);
     refused(&app, 404, del("/alice/empty")).await;
-    let conn = rusqlite::Connection::open(db_path(&app)).unwrap();
-    let rows: i64 = conn
-        .query_row("SELECT count(*) FROM objects", [], |r| r.get(0))
-        .unwrap();
-    assert_eq!(rows, 0, "deleted objects leave no metadata");
+    let rows = catalogue_sql(&app, "SELECT count(*) FROM objects", &[]);
+    assert_eq!(rows, ["0"], "deleted objects leave no metadata");
 }
 
 #[tokio::test]
@@ -1490,12 +1480,23 @@ async fn a_write_the_catalogue_refuses_leaves_the_old_object() {
         post_blocks(&app, "alice", "pithos", &block).await.status(),
         202
     );
-    let conn = rusqlite::Connection::open(db_path(&app)).unwrap();
-    conn.execute_batch(
-        "CREATE TRIGGER refuse BEFORE INSERT ON objects \
-         BEGIN SELECT RAISE(ABORT, 'refused by the test'); END;",
-    )
-    .unwrap();
+    if crate::POSTGRES {
+        catalogue_sql(
+            &app,
+            "CREATE FUNCTION refuse() RETURNS trigger LANGUAGE plpgsql AS \
+             $$ BEGIN RAISE EXCEPTION 'refused by the test'; END $$; \
+             CREATE TRIGGER refuse BEFORE INSERT ON objects \
+             FOR EACH ROW EXECUTE FUNCTION refuse();",
+            &[],
+        );
+    } else {
+        catalogue_sql(
+            &app,
+            "CREATE TRIGGER refuse BEFORE INSERT ON objects \
+             BEGIN SELECT RAISE(ABORT, 'refused by the test'); END;",
+            &[],
+        );
+    }
     // A replacement, a new object in new directories, a hashmap: each a
     // 500 that changes nothing, on disk or in the catalogue.
     let new = pattern(5000, 23);
@@ -1520,7 +1521,12 @@ async fn a_write_the_catalogue_refuses_leaves_the_old_object() {
     assert_eq!(must_header(&resp, "etag"), md5_hex(&old));
     assert!(resp.bytes().await.unwrap().as_ref() == old.as_slice());
     // Once the catalogue takes writes again, they go through.
-    conn.execute_batch("DROP TRIGGER refuse;").unwrap();
+    let drop = if crate::POSTGRES {
+        "DROP TRIGGER refuse ON objects"
+    } else {
+        "DROP TRIGGER refuse"
+    };
+    catalogue_sql(&app, drop, &[]);
     assert_eq!(
         put_hashmap(&app, "/alice/pithos/a", &map).await.status(),
         201

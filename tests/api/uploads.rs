@@ -108,15 +108,12 @@ async fn an_upload_in_either_dialect_is_stored_at_images_id_and_reads_back() {
         if !crate::HTTP_BACKENDS {
             // Its hashes are remembered: listing the container or registering
             // the file again never reads it (bench-upload saw 4 s for 1 GiB).
-            let db = rusqlite::Connection::open(app.settings.database.file().unwrap()).unwrap();
-            let md5: String = db
-                .query_row(
-                    "SELECT md5 FROM object_hashes WHERE path = ?1",
-                    [format!("alice/images/{id}")],
-                    |r| r.get(0),
-                )
-                .unwrap();
-            assert_eq!(md5, md5_hex(&data));
+            let md5 = crate::helpers::catalogue_sql(
+                &app,
+                "SELECT md5 FROM object_hashes WHERE path = ?1",
+                &[&format!("alice/images/{id}")],
+            );
+            assert_eq!(md5, [md5_hex(&data)]);
         }
         assert!(
             on_disk == data,

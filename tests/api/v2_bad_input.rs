@@ -10,7 +10,7 @@ use std::path::Path;
 use reqwest::Method;
 use serde_json::{json, Value};
 
-use crate::helpers::{db_path, TestApp, ALICE, BOB};
+use crate::helpers::{catalogue_sql, TestApp, ALICE, BOB};
 use crate::util::json_with_status;
 
 const PATCH_21: &str = "application/openstack-images-v2.1-json-patch";
@@ -190,11 +190,8 @@ async fn active(app: &TestApp, body: Value, data: &[u8]) -> String {
 /// Sets a column of image `id`'s row directly (a state no request of this
 /// test should reach by itself).
 fn set_column(app: &TestApp, id: &str, column: &str, value: &str) {
-    let conn = rusqlite::Connection::open(db_path(app)).unwrap();
-    conn.busy_timeout(std::time::Duration::from_secs(10))
-        .unwrap();
-    let sql = format!("UPDATE images SET {column} = ?2 WHERE id = ?1");
-    assert_eq!(conn.execute(&sql, [id, value]).unwrap(), 1);
+    let sql = format!("UPDATE images SET {column} = ?2 WHERE id = ?1 RETURNING 1");
+    assert_eq!(catalogue_sql(app, &sql, &[id, value]).len(), 1);
 }
 
 fn create(body: impl Into<Vec<u8>>, status: u16, needle: &str) -> Case {

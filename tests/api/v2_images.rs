@@ -757,6 +757,11 @@ async fn refused_uploads_store_nothing_and_leave_the_image_queued() {
 
 #[tokio::test]
 async fn an_image_left_saving_without_data_is_queued_again_at_start() {
+    if crate::POSTGRES {
+        // On SQLite, the one process of the file re-queues at start; on
+        // PostgreSQL another process may be saving it (not done there).
+        return;
+    }
     let app = TestApp::spawn().await;
     let id = make(
         &app,

@@ -5,56 +5,51 @@
 use reqwest::{Method, Response};
 use serde_json::{json, Value};
 
-use crate::helpers::{db_path, TestApp, ALICE, BOB, CAROL};
+use crate::helpers::{catalogue_sql, TestApp, ALICE, BOB, CAROL};
 use crate::util::{json_with_status, must_header};
 
 /// What the catalogue holds of image `id`: its row's status, visibility
 /// and `updated_at`, its tags and its memberships with status and times.
 fn state(app: &TestApp, id: &str) -> Value {
-    let conn = rusqlite::Connection::open(db_path(app)).unwrap();
-    conn.busy_timeout(std::time::Duration::from_secs(10))
-        .unwrap();
-    let (seq, row): (i64, Value) = conn
-        .query_row(
-            "SELECT seq, status, visibility, updated_at FROM images WHERE id = ?1",
-            [id],
-            |r| {
-                let (s, v, u): (String, String, i64) = (r.get(1)?, r.get(2)?, r.get(3)?);
-                Ok((r.get(0)?, json!([s, v, u])))
-            },
-        )
-        .unwrap();
-    let mut stmt = conn
-        .prepare("SELECT member, status, created_at, updated_at FROM image_members WHERE image_seq = ?1 ORDER BY member")
-        .unwrap();
-    let members: Vec<Value> = stmt
-        .query_map([seq], |r| {
-            let (m, s, c, u): (String, String, i64, i64) =
-                (r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?);
-            Ok(json!([m, s, c, u]))
-        })
-        .unwrap()
-        .map(Result::unwrap)
-        .collect();
-    let mut stmt = conn
-        .prepare("SELECT tag FROM image_tags WHERE image_seq = ?1 ORDER BY tag")
-        .unwrap();
-    let tags: Vec<String> = stmt
-        .query_map([seq], |r| r.get(0))
-        .unwrap()
-        .map(Result::unwrap)
-        .collect();
+    let row = catalogue_sql(
+        app,
+        "SELECT seq, status, visibility, updated_at FROM images WHERE id = ?1",
+        &[id],
+    );
+    let [row] = row.as_slice() else {
+        panic!("no one row for {id}: {row:?}")
+    };
+    let cols: Vec<&str> = row.split('|').collect();
+    let (seq, row) = (
+        cols[0],
+        json!([cols[1], cols[2], cols[3].parse::<i64>().unwrap()]),
+    );
+    let members: Vec<Value> = catalogue_sql(
+        app,
+        "SELECT member, status, created_at, updated_at FROM image_members \
+         WHERE image_seq = ?1 ORDER BY member",
+        &[seq],
+    )
+    .iter()
+    .map(|r| {
+        let c: Vec<&str> = r.split('|').collect();
+        let time = |s: &str| s.parse::<i64>().unwrap();
+        json!([c[0], c[1], time(c[2]), time(c[3])])
+    })
+    .collect();
+    let tags = catalogue_sql(
+        app,
+        "SELECT tag FROM image_tags WHERE image_seq = ?1 ORDER BY tag",
+        &[seq],
+    );
     json!({"image": row, "members": members, "tags": tags})
 }
 
 /// Sets image `id`'s visibility (or status) directly: a v2 PATCH this change
 /// does not own.
 fn set_column(app: &TestApp, id: &str, column: &str, value: &str) {
-    let conn = rusqlite::Connection::open(db_path(app)).unwrap();
-    conn.busy_timeout(std::time::Duration::from_secs(10))
-        .unwrap();
-    let sql = format!("UPDATE images SET {column} = ?2 WHERE id = ?1");
-    assert_eq!(conn.execute(&sql, [id, value]).unwrap(), 1);
+    let sql = format!("UPDATE images SET {column} = ?2 WHERE id = ?1 RETURNING 1");
+    assert_eq!(catalogue_sql(app, &sql, &[id, value]).len(), 1);
 }
 
 /// A Glance fault: the status, and a message holding `needle`.

@@ -7,6 +7,10 @@
 /// The server talks to HTTP backends; fs-store-only tests skip themselves.
 pub const HTTP_BACKENDS: bool = true;
 
+/// Whether the catalogue is PostgreSQL (`api_pg`); tests of the SQLite
+/// file itself skip themselves there.
+pub const POSTGRES: bool = false;
+
 pub use fakes::Backends;
 
 mod fakes;

@@ -1,7 +1,7 @@
 //! The PostgreSQL engine's groundwork against a real PostgreSQL server
 //! (one per run of this binary, `support::postgres`): the schema and its
-//! migrations beside SQLite's, byte order, start-up (connect, migrate,
-//! refuse to serve, exit 1) and the password never shown.
+//! migrations beside SQLite's, byte order, start-up (connect, migrate and
+//! serve, or exit 1) and the password never shown.
 
 mod port;
 mod processes;
@@ -186,36 +186,58 @@ fn migrations_at_once_make_one_schema() {
 }
 
 /// Processes, as an operator starts them: each connects, migrates or
-/// waits for the one migrating, then refuses to serve (exit 1).
+/// waits for the one migrating, then serves (each answers /healthz).
 #[test]
-fn processes_at_once_migrate_once_and_refuse_to_serve() {
+fn processes_at_once_migrate_once_and_serve() {
     if !available() {
         return;
     }
     let url = server().empty_database();
     let dirs: Vec<_> = (0..3).map(|_| tempfile::tempdir().unwrap()).collect();
-    let children: Vec<_> = dirs
+    let starting: Vec<_> = dirs
         .iter()
         .map(|dir| {
-            support::process::command(dir.path())
-                .env("PLANKTON_DATABASE", &url)
-                .stdout(std::process::Stdio::piped())
-                .stderr(std::process::Stdio::piped())
-                .spawn()
-                .unwrap()
+            let mut cmd = command_in(dir.path());
+            cmd.env("PLANKTON_DATABASE", &url);
+            std::thread::spawn(move || support::process::Server::start(&mut cmd))
         })
         .collect();
-    for child in children {
-        let out = child.wait_with_output().unwrap();
-        let err = String::from_utf8_lossy(&out.stderr);
-        assert_eq!(out.status.code(), Some(1), "{err}");
-        assert!(
-            err.contains("the PostgreSQL catalogue engine is not finished in this release"),
-            "{err}"
-        );
+    for started in starting {
+        let mut running = started.join().unwrap();
+        let err = stop_serving(&mut running);
         assert!(!err.contains("migration"), "{err}");
     }
     assert_eq!(pg_version(name_of(&url)), "9");
+}
+
+/// Checks that `running` answers /healthz with 200, stops it (SIGTERM,
+/// exit 0) and gives its log.
+fn stop_serving(running: &mut support::process::Server) -> String {
+    let health = support::raw::request::<&str>(
+        running.addr,
+        "GET",
+        "/healthz",
+        &[],
+        b"",
+        Duration::from_secs(10),
+    )
+    .unwrap();
+    running.signal("TERM");
+    let code = running.wait(Duration::from_secs(20));
+    let log = running.log_lines().join("\n");
+    assert_eq!(health.status, 200, "{log}");
+    assert_eq!(code, Some(0), "{log}");
+    log
+}
+
+/// `plankton` (serve) on `url` with more settings in the environment,
+/// until it has served: its log.
+fn serving(url: &str, settings: &[(&str, &str)]) -> String {
+    let dir = tempfile::tempdir().unwrap();
+    let mut cmd = command_in(dir.path());
+    cmd.env("PLANKTON_DATABASE", url)
+        .envs(settings.iter().copied());
+    stop_serving(&mut support::process::Server::start(&mut cmd))
 }
 
 #[test]
@@ -250,13 +272,19 @@ fn serve(url: &str) -> Output {
 /// `serve`, with more settings in the environment.
 fn serve_with(url: &str, settings: &[(&str, &str)]) -> Output {
     let dir = tempfile::tempdir().unwrap();
-    support::users::write_tokens(&dir.path().join("tokens"), &support::users::EVERYONE);
-    std::fs::create_dir_all(dir.path().join("objects")).unwrap();
-    support::process::command(dir.path())
+    command_in(dir.path())
         .env("PLANKTON_DATABASE", url)
         .envs(settings.iter().copied())
         .output()
         .unwrap()
+}
+
+/// The binary's command on `dir`, which gets the token file and the
+/// store root it needs.
+fn command_in(dir: &Path) -> std::process::Command {
+    support::users::write_tokens(&dir.join("tokens"), &support::users::EVERYONE);
+    std::fs::create_dir_all(dir.join("objects")).unwrap();
+    support::process::command(dir)
 }
 
 fn stderr(out: &Output) -> String {
@@ -270,14 +298,12 @@ fn with_password(url: &str, password: &str) -> String {
 }
 
 #[test]
-fn serve_connects_migrates_warns_and_refuses_without_the_password() {
+fn serve_connects_migrates_warns_and_serves_without_showing_the_password() {
     if !available() {
         return;
     }
     let url = with_password(&server().empty_database(), "Tr0ub4dor");
-    let out = serve_with(&url, &[("PLANKTON_DATABASE_POOL", "3")]);
-    let err = stderr(&out);
-    assert_eq!(out.status.code(), Some(1), "{err}");
+    let err = serving(&url, &[("PLANKTON_DATABASE_POOL", "3")]);
     assert!(err.contains("postgresql://postgres:***@/"), "{err}");
     assert!(
         err.contains("schema version 9 (migrated from 0), a pool of 3 connections"),
@@ -285,7 +311,7 @@ fn serve_connects_migrates_warns_and_refuses_without_the_password() {
     );
     assert!(err.contains("the server runs with fsync off"), "{err}");
     assert!(!err.contains("synchronous_commit off"), "{err}");
-    assert!(err.contains("not finished in this release"), "{err}");
+    assert!(err.contains("listening on http://"), "{err}");
     assert!(!err.contains("Tr0ub4dor"), "{err}");
 }
 
@@ -304,7 +330,7 @@ fn synchronous_commit_off_is_warned_of() {
             name_of(&url)
         ),
     );
-    let err = stderr(&serve(&url));
+    let err = serving(&url, &[]);
     assert!(
         err.contains("the server runs with synchronous_commit off"),
         "{err}"

@@ -60,3 +60,20 @@ pub fn client() -> reqwest::Client {
         .build()
         .unwrap()
 }
+
+/// Points `settings` at a fresh PostgreSQL database of this test binary's
+/// throwaway server (`postgres`), copied from the migrated template: what
+/// a suite that runs on PostgreSQL (`api_pg`) does to every server it
+/// starts. Panics where PostgreSQL is not installed: such a suite has
+/// nothing to run on.
+pub fn on_postgres(settings: &mut Settings) {
+    assert!(
+        super::postgres::available(),
+        "this suite runs on PostgreSQL, which is not installed here"
+    );
+    let url = super::postgres::server().migrated_database();
+    settings.database = plankton::config::Database::parse(&url).expect("the test server's URL");
+    // Few connections per server: many servers run at once on one test
+    // PostgreSQL.
+    settings.database_pool = 4;
+}

@@ -377,3 +377,20 @@ fn next_name() -> String {
 pub fn socket_dir() -> &'static Path {
     &server().dir
 }
+
+/// Runs `sql` on the database at `url` (a URL of this binary's server),
+/// with `args` put in for `?1`, `?2`... as quoted literals (test values,
+/// never a user's); each row's columns joined by `|`, NULL as "".
+pub fn sql_rows(url: &str, sql: &str, args: &[&str]) -> Vec<String> {
+    let mut text = sql.to_string();
+    // From the last, so that `?1` does not eat the start of `?10`.
+    for (n, arg) in args.iter().enumerate().rev() {
+        let literal = format!("'{}'", arg.replace('\'', "''"));
+        text = text.replace(&format!("?{}", n + 1), &literal);
+    }
+    server()
+        .psql(name_of(url), &text)
+        .lines()
+        .map(str::to_string)
+        .collect()
+}

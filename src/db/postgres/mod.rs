@@ -1,20 +1,30 @@
-//! The PostgreSQL arm of the catalogue, its groundwork (issue 26): the
-//! `database` URL (`url`), TLS as `sslmode` asks (`tls`), a pool of
-//! connections, connecting at start, and the schema with its migrations
-//! (`schema`). The catalogue's reads and writes (`CatalogueTx`) are not
-//! implemented on it yet; start-up migrates and then refuses to serve
-//! (docs/behaviour.md, "PostgreSQL").
+//! The PostgreSQL arm of the catalogue (issue 26): the `database` URL
+//! (`url`), TLS as `sslmode` asks (`tls`), a pool of connections made and
+//! driven on the engine's own runtime thread (`runtime`), connecting at
+//! start, the schema with its migrations (`schema`), and every method of
+//! the catalogue's interface on a transaction (`tx`; `images`, `list`,
+//! `v2list`, `members`, `objects`, `blocks`). What guards what when
+//! several processes write at once: docs/behaviour.md, "Several
+//! processes".
 //!
 //! tokio-postgres with deadpool-postgres: async all the way (no thread
 //! held while a query waits on the network), and it shares the tree with
 //! rusqlite, which sqlx's SQLite driver would not.
 
+mod blocks;
 mod error;
+mod images;
+mod list;
+mod members;
+mod objects;
+mod rows;
+mod runtime;
 pub(crate) mod schema;
 mod sessions;
 mod tls;
 mod turns;
 mod tx;
+mod v2list;
 
 pub(crate) use turns::PgTurn;
 pub(crate) use tx::PgTx;
@@ -24,6 +34,7 @@ pub(crate) use crate::database_url::PgUrl;
 use std::time::{Duration, Instant};
 
 use deadpool_postgres::{Manager, ManagerConfig, Pool, PoolError, RecyclingMethod, Runtime};
+use runtime::{engine, EngineConnect};
 use tokio_postgres::IsolationLevel;
 
 use super::error::DbError;
@@ -130,9 +141,9 @@ impl PgCatalogue {
             message: url.redact(&message),
         })?;
         let config = connection_settings(url);
-        let manager = Manager::from_config(
+        let manager = Manager::from_connect(
             config,
-            tls,
+            EngineConnect { tls },
             ManagerConfig {
                 recycling_method: RecyclingMethod::Fast,
             },
@@ -160,14 +171,34 @@ impl PgCatalogue {
         })
     }
 
-    /// `open`, from a thread that may block: what `Application::build`
-    /// calls. Not implemented yet.
+    /// `open`, from a thread that may block, even one inside an async
+    /// runtime (`Application::build` runs in actix's): the opening runs on
+    /// the engine's own runtime and this thread waits for its answer.
     pub(crate) fn connect(url: &PgUrl, pool_size: usize) -> Result<PgCatalogue, PgOpenError> {
-        let _ = pool_size;
-        Err(PgOpenError::Unreachable {
-            url: url.to_string(),
-            cause: "the PostgreSQL engine is not finished".into(),
-        })
+        let (answer, opened) = std::sync::mpsc::sync_channel(1);
+        let target = url.clone();
+        engine().spawn(async move {
+            // The receiver waits for this send; it cannot be gone.
+            let _ = answer.send(PgCatalogue::open(&target, pool_size).await);
+        });
+        let db = opened.recv().unwrap_or_else(|_| {
+            Err(PgOpenError::Unreachable {
+                url: url.to_string(),
+                cause: "the PostgreSQL engine's runtime stopped while connecting".into(),
+            })
+        })?;
+        let (from, to) = db.migrated;
+        log::info!(
+            "database {url}: {}, schema version {to}{}, a pool of {} connections",
+            db.version,
+            if from == to {
+                String::new()
+            } else {
+                format!(" (migrated from {from})")
+            },
+            db.pool_size()
+        );
+        Ok(db)
     }
 
     /// `PostgreSQL <version>`.
@@ -215,8 +246,9 @@ impl PgCatalogue {
     where
         F: AsyncFnOnce(&Tx<'_>) -> Result<T, AppError>,
     {
-        let _ = (f, &self.pool);
-        Err(DbError::Internal("blocking reads are not implemented on PostgreSQL yet".into()).into())
+        // The engine's thread drives the runtime's I/O and timers; this
+        // thread polls the read itself, in the runtime's context.
+        engine().block_on(self.read(f))
     }
 
     /// Runs `f` in one SERIALIZABLE transaction and answers once it is

@@ -1,21 +1,15 @@
-//! A PostgreSQL transaction of the catalogue: the engine's arm of every
-//! method of the interface (`db::tx`).
+//! A PostgreSQL transaction of the catalogue, and the three ways its
+//! methods run a statement: every statement prepared once per connection
+//! (deadpool's statement cache), its parameters bound, never formatted
+//! in; every driver error seen by `fail`. The methods of the interface
+//! (`db::tx`) are in `images`, `members` and `blocks`.
 
 use std::cell::Cell;
-use std::collections::{BTreeMap, HashSet};
+
+use tokio_postgres::types::ToSql;
+use tokio_postgres::Row;
 
 use crate::db::error::DbError;
-use crate::db::plan::{ListPlan, ListPosition, Piece};
-use crate::db::tx::{
-    AwaitBlockIndexTx, AwaitImagesTx, AwaitMembershipTx, BlockSource, StoredImage, Visit,
-};
-use crate::domain::ids::ImageId;
-use crate::domain::image::{Image, Status};
-use crate::domain::listing::ListQuery;
-use crate::domain::model::{Member, MemberStatus, V2ListedImage, V2Listing};
-use crate::domain::object::CachedHash;
-use crate::domain::objects::ObjectMeta;
-use crate::domain::time::Micros;
 
 /// One PostgreSQL transaction of the catalogue.
 pub(crate) struct PgTx<'t> {
@@ -52,208 +46,110 @@ impl<'t> PgTx<'t> {
     }
 }
 
-/// What a method not yet written on PostgreSQL answers.
-fn not_yet() -> DbError {
-    DbError::Internal("not implemented on PostgreSQL yet".into())
-}
+/// A statement's parameters.
+pub(super) type Params<'p> = [&'p (dyn ToSql + Sync)];
 
-impl AwaitImagesTx for PgTx<'_> {
-    async fn image_for_caller(
-        &self,
-        _id: &ImageId,
-        _caller: &str,
-    ) -> Result<Option<(StoredImage, bool)>, DbError> {
-        Err(not_yet())
+impl PgTx<'_> {
+    /// The rows of `sql` (a statement that reads a bounded number).
+    pub(super) async fn rows(&self, sql: &str, params: &Params<'_>) -> Result<Vec<Row>, DbError> {
+        let stmt = self
+            .tx
+            .prepare_cached(sql)
+            .await
+            .map_err(|e| self.fail(e))?;
+        self.tx.query(&stmt, params).await.map_err(|e| self.fail(e))
     }
 
-    async fn live_image_at(&self, _location: &str) -> Result<Option<StoredImage>, DbError> {
-        Err(not_yet())
+    /// The one row of `sql`, if any (more than one is an error).
+    pub(super) async fn row(&self, sql: &str, params: &Params<'_>) -> Result<Option<Row>, DbError> {
+        let stmt = self
+            .tx
+            .prepare_cached(sql)
+            .await
+            .map_err(|e| self.fail(e))?;
+        self.tx
+            .query_opt(&stmt, params)
+            .await
+            .map_err(|e| self.fail(e))
     }
 
-    async fn upsert_at_location(&self, _image: &Image) -> Result<Image, DbError> {
-        Err(not_yet())
+    /// Runs `sql`; how many rows it changed.
+    pub(super) async fn run(&self, sql: &str, params: &Params<'_>) -> Result<u64, DbError> {
+        let stmt = self
+            .tx
+            .prepare_cached(sql)
+            .await
+            .map_err(|e| self.fail(e))?;
+        self.tx
+            .execute(&stmt, params)
+            .await
+            .map_err(|e| self.fail(e))
     }
 
-    async fn update(&self, _stored: &StoredImage, _image: &Image) -> Result<(), DbError> {
-        Err(not_yet())
-    }
-
-    async fn insert_new(&self, _image: &Image) -> Result<bool, DbError> {
-        Err(not_yet())
-    }
-
-    async fn v2_page(
-        &self,
-        _caller: &str,
-        _q: &V2Listing,
-        _visit: &mut dyn FnMut(&V2ListedImage<'_>),
-    ) -> Result<bool, DbError> {
-        Err(not_yet())
-    }
-
-    async fn members(&self, _image: &StoredImage) -> Result<Vec<String>, DbError> {
-        Err(not_yet())
-    }
-
-    async fn set_members(&self, _image: &StoredImage, _members: &[String]) -> Result<(), DbError> {
-        Err(not_yet())
-    }
-
-    async fn add_member(&self, _image: &StoredImage, _member: &str) -> Result<(), DbError> {
-        Err(not_yet())
-    }
-
-    async fn remove_member(&self, _image: &StoredImage, _member: &str) -> Result<(), DbError> {
-        Err(not_yet())
-    }
-
-    async fn shared_images(&self, _caller: &str, _member: &str) -> Result<Vec<ImageId>, DbError> {
-        Err(not_yet())
-    }
-
-    async fn count_images(&self) -> Result<i64, DbError> {
-        Err(not_yet())
-    }
-
-    async fn cached_hash(&self, _path: &str) -> Result<Option<CachedHash>, DbError> {
-        Err(not_yet())
-    }
-
-    async fn remember_hash(&self, _h: &CachedHash) -> Result<(), DbError> {
-        Err(not_yet())
-    }
-
-    async fn marker_position(
-        &self,
-        _caller: &str,
-        _marker: &ImageId,
-        _q: &ListQuery,
-    ) -> Result<Option<ListPosition>, DbError> {
-        Err(not_yet())
-    }
-
-    async fn list_piece(
-        &self,
-        _plan: &ListPlan<'_>,
-        _visit: &mut Visit<'_>,
-    ) -> Result<Piece, DbError> {
-        Err(not_yet())
-    }
-
-    async fn object_meta(&self, _path: &str) -> Result<Option<ObjectMeta>, DbError> {
-        Err(not_yet())
-    }
-
-    async fn object_metas_under(
-        &self,
-        _prefix: &str,
-    ) -> Result<BTreeMap<String, ObjectMeta>, DbError> {
-        Err(not_yet())
-    }
-
-    async fn put_object_meta(&self, _path: &str, _m: &ObjectMeta) -> Result<(), DbError> {
-        Err(not_yet())
-    }
-
-    async fn forget_object(&self, _path: &str) -> Result<(), DbError> {
-        Err(not_yet())
-    }
-
-    async fn image_lets_read(&self, _location: &str, _caller: &str) -> Result<bool, DbError> {
-        Err(not_yet())
-    }
-
-    async fn image_readable_under(
-        &self,
-        _prefix: &str,
-        _caller: &str,
-    ) -> Result<HashSet<String>, DbError> {
-        Err(not_yet())
-    }
-
-    async fn shared_objects(&self) -> Result<Vec<(String, ObjectMeta)>, DbError> {
-        Err(not_yet())
-    }
-
-    async fn object_by_public_id(
-        &self,
-        _public_id: &str,
-    ) -> Result<Option<(String, ObjectMeta)>, DbError> {
-        Err(not_yet())
+    /// A write that met a concurrent one in a way the database reports
+    /// without failing the statement (an `ON CONFLICT DO NOTHING` that
+    /// found a row this transaction's snapshot does not show): the
+    /// transaction is run again, as after a serialization failure.
+    pub(super) fn run_again(&self) -> DbError {
+        self.conflicted.set(true);
+        DbError::Busy
     }
 }
 
-impl AwaitMembershipTx for PgTx<'_> {
-    async fn tags(&self, _image: &StoredImage) -> Result<Vec<String>, DbError> {
-        Err(not_yet())
-    }
-
-    async fn add_tag(&self, _image: &StoredImage, _tag: &str) -> Result<bool, DbError> {
-        Err(not_yet())
-    }
-
-    async fn remove_tag(&self, _image: &StoredImage, _tag: &str) -> Result<bool, DbError> {
-        Err(not_yet())
-    }
-
-    async fn insert_member(
-        &self,
-        _image: &StoredImage,
-        _member: &str,
-        _status: MemberStatus,
-        _at: Micros,
-    ) -> Result<bool, DbError> {
-        Err(not_yet())
-    }
-
-    async fn member(&self, _image: &StoredImage, _member: &str) -> Result<Option<Member>, DbError> {
-        Err(not_yet())
-    }
-
-    async fn member_list(&self, _image: &StoredImage) -> Result<Vec<Member>, DbError> {
-        Err(not_yet())
-    }
-
-    async fn set_member_status(
-        &self,
-        _image: &StoredImage,
-        _member: &str,
-        _status: MemberStatus,
-        _at: Micros,
-    ) -> Result<bool, DbError> {
-        Err(not_yet())
-    }
-
-    async fn delete_member(&self, _image: &StoredImage, _member: &str) -> Result<bool, DbError> {
-        Err(not_yet())
-    }
-
-    async fn touch(
-        &self,
-        _image: &StoredImage,
-        _status: Option<Status>,
-        _at: Micros,
-    ) -> Result<(), DbError> {
-        Err(not_yet())
-    }
+/// Column `i` of `row` as `T`; a value that does not convert is a bad
+/// row, said as such (never a panic).
+pub(super) fn get<'r, T: tokio_postgres::types::FromSql<'r>>(
+    row: &'r Row,
+    i: usize,
+) -> Result<T, DbError> {
+    row.try_get(i)
+        .map_err(|e| DbError::Internal(format!("a catalogue row's column {i}: {e}")))
 }
 
-impl AwaitBlockIndexTx for PgTx<'_> {
-    async fn index_blocks(
-        &self,
-        _path: &str,
-        _size: u64,
-        _mtime_ns: i64,
-        _hashes: &[String],
-    ) -> Result<(), DbError> {
-        Err(not_yet())
+/// A statement built from a listing's query: its SQL, with `$n` for each
+/// value bound (`$1` is the caller), and the values. Only the values vary
+/// with what was asked; the text varies with which filters were, so the
+/// statement cache holds one statement per shape.
+pub(super) struct Built {
+    /// The SQL so far.
+    pub(super) sql: String,
+    /// The values bound, in order.
+    pub(super) args: Vec<Box<dyn ToSql + Sync + Send>>,
+}
+
+impl Built {
+    /// A statement beginning with `sql`, the caller bound as `$1`.
+    pub(super) fn new(sql: &str, caller: &str) -> Built {
+        Built {
+            sql: sql.to_string(),
+            args: vec![Box::new(caller.to_string())],
+        }
     }
 
-    async fn forget_blocks(&self, _path: &str) -> Result<(), DbError> {
-        Err(not_yet())
+    /// Appends `sql` with `value` bound where it says `?`.
+    pub(super) fn bind(&mut self, sql: &str, value: impl ToSql + Sync + Send + 'static) {
+        self.args.push(Box::new(value));
+        let mark = format!("${}", self.args.len());
+        self.sql.push_str(&sql.replace('?', &mark));
     }
 
-    async fn block_sources(&self, _hashes: &[String]) -> Result<Vec<BlockSource>, DbError> {
-        Err(not_yet())
+    /// Appends `sql` with the text `value` bound, or, for text holding a
+    /// NUL character (which PostgreSQL's text cannot hold, so no row
+    /// does), a condition no row meets: a filter that matches nothing,
+    /// as on SQLite, rather than an error.
+    pub(super) fn bind_text(&mut self, sql: &str, value: &str) {
+        if value.contains('\0') {
+            self.sql.push_str(" AND false");
+        } else {
+            self.bind(sql, value.to_string());
+        }
+    }
+
+    /// The values, as a statement takes them.
+    pub(super) fn params(&self) -> Vec<&(dyn ToSql + Sync)> {
+        self.args
+            .iter()
+            .map(|a| a.as_ref() as &(dyn ToSql + Sync))
+            .collect()
     }
 }
