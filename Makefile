@@ -95,7 +95,7 @@ install: ## install the binary (its debug info split off beside it), unit, syste
 # `make bench` also builds bench/reference (a bare actix-web server: the
 # reference limit, its own package and lock file) into target/bench-reference;
 # no other target builds it.
-bench: build ## measure: 10,000 images, wrk at c=1/16/64 beside a bare actix-web reference, memory, fsync, 512 MiB, install size, against the goals in BENCHMARKS.md (~5 min)
+bench: build ## measure: memory of a process that registers 2x10,000 images and serves reads; 10,000 images, wrk at c=1/16/64 beside a bare actix-web reference, memory, fsync, 512 MiB, install size, against the goals in BENCHMARKS.md (~6 min)
 	@command -v wrk >/dev/null || (apt-get update -qq && apt-get install -y -qq wrk)
 	python3 bench/run.py --binary $(BIN)
 

@@ -2,6 +2,13 @@
 //! writes of several concurrent requests in one durable transaction, each
 //! inside its own savepoint so that a failing request changes nothing.
 //!
+//! Checkpoints (copying the WAL's pages into the database file and syncing
+//! it) run on a thread of their own with its own connection, woken after
+//! commits and at most every `CHECKPOINT_PAUSE`, so that the writer's time
+//! is its requests' writes and the WAL's fsync. A commit is durable once
+//! the WAL is synced (`synchronous = FULL`); a checkpoint moves committed
+//! pages and never decides what is committed.
+//!
 //! No transaction is ever run twice: the writer takes the write lock
 //! (`BEGIN IMMEDIATE`) before running any request's writes, so none of them
 //! can meet a busy or locked database. If the lock cannot be had (another
@@ -11,6 +18,7 @@
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::{mpsc, Arc, Mutex};
 use std::thread::JoinHandle;
+use std::time::Duration;
 
 use rusqlite::Connection;
 use tokio::sync::oneshot;
@@ -21,6 +29,17 @@ use crate::metrics::WriterMetrics;
 
 /// The most requests committed together.
 const MAX_BATCH: usize = 128;
+
+/// Statements the writer keeps parsed.
+const WRITER_STATEMENTS: usize = 128;
+
+/// The checkpointer's rest after each checkpoint: commits meanwhile wait
+/// in the WAL for the next.
+const CHECKPOINT_PAUSE: Duration = Duration::from_millis(100);
+
+/// The writer's own checkpoint, in WAL pages: a back-stop should the
+/// checkpointer fall behind (SQLite's default, 1,000, when there is none).
+const WRITER_CHECKPOINT_PAGES: u32 = 10_000;
 
 /// Called after the batch's commit with its outcome (`None`: committed).
 type Completion = Box<dyn FnOnce(Option<&DbError>) + Send>;
@@ -133,18 +152,24 @@ impl Writer {
     }
 }
 
+/// Runs one statement without rows from the connection's statement cache:
+/// parsing the transaction's and savepoints' statements anew for every
+/// request showed in the writer's profile.
+fn run_cached(conn: &Connection, sql: &str) -> rusqlite::Result<()> {
+    conn.prepare_cached(sql)?.execute([]).map(|_| ())
+}
+
 fn in_savepoint<T>(
     conn: &Connection,
     f: impl FnOnce(&Connection) -> Result<T, AppError>,
 ) -> Result<T, AppError> {
-    conn.execute_batch("SAVEPOINT request")
-        .map_err(DbError::from)?;
+    run_cached(conn, "SAVEPOINT request").map_err(DbError::from)?;
     let result = catch_unwind(AssertUnwindSafe(|| f(conn)))
         .unwrap_or_else(|_| Err(AppError::internal("a write panicked")));
     let end = if result.is_ok() {
-        conn.execute_batch("RELEASE request")
+        run_cached(conn, "RELEASE request")
     } else {
-        conn.execute_batch("ROLLBACK TO request; RELEASE request")
+        run_cached(conn, "ROLLBACK TO request").and_then(|()| run_cached(conn, "RELEASE request"))
     };
     match end {
         Ok(()) => result,
@@ -153,6 +178,10 @@ fn in_savepoint<T>(
 }
 
 fn run(conn: Connection, rx: mpsc::Receiver<Message>, metrics: WriterMetrics) {
+    // Every kind of write's statements, the transaction's among them, stay
+    // parsed (rusqlite keeps 16 by default).
+    conn.set_prepared_statement_cache_capacity(WRITER_STATEMENTS);
+    let checkpointer = Checkpointer::start(&conn);
     let mut stopping = false;
     while !stopping {
         let Ok(first) = rx.recv() else { break };
@@ -177,6 +206,12 @@ fn run(conn: Connection, rx: mpsc::Receiver<Message>, metrics: WriterMetrics) {
         metrics
             .commit_seconds
             .observe(started.elapsed().as_secs_f64());
+        if let Some(c) = &checkpointer {
+            c.wake();
+        }
+    }
+    if let Some(c) = checkpointer {
+        c.stop();
     }
     if let Err(e) = conn.execute_batch("PRAGMA wal_checkpoint(TRUNCATE)") {
         log::warn!("closing the database: checkpoint failed: {e}");
@@ -186,8 +221,76 @@ fn run(conn: Connection, rx: mpsc::Receiver<Message>, metrics: WriterMetrics) {
     }
 }
 
+/// The thread that checkpoints the WAL beside the writer.
+struct Checkpointer {
+    wake: mpsc::SyncSender<()>,
+    thread: JoinHandle<()>,
+}
+
+impl Checkpointer {
+    /// Opens a second connection to the writer's file and starts the
+    /// thread; the writer then checkpoints only past
+    /// `WRITER_CHECKPOINT_PAGES`. `None` (the writer checkpointing as
+    /// SQLite does by default) if either cannot be had.
+    fn start(writer: &Connection) -> Option<Checkpointer> {
+        let opened = writer
+            .path()
+            .filter(|p| !p.is_empty())
+            .ok_or_else(|| "the database has no file".to_string())
+            .and_then(|path| {
+                let conn = Connection::open(path).map_err(|e| e.to_string())?;
+                super::configure(&conn).map_err(|e| e.to_string())?;
+                Ok(conn)
+            });
+        let conn = match opened {
+            Ok(conn) => conn,
+            Err(e) => {
+                log::warn!("checkpoints stay on the writer: {e}");
+                return None;
+            }
+        };
+        let (wake, woken) = mpsc::sync_channel::<()>(1);
+        let thread = std::thread::Builder::new()
+            .name("plankton-checkpoint".into())
+            .spawn(move || checkpoint_when_woken(&conn, &woken));
+        let thread = match thread {
+            Ok(t) => t,
+            Err(e) => {
+                log::warn!("checkpoints stay on the writer: no thread: {e}");
+                return None;
+            }
+        };
+        if let Err(e) = writer.pragma_update(None, "wal_autocheckpoint", WRITER_CHECKPOINT_PAGES) {
+            log::warn!("the writer's checkpoint stays at SQLite's default: {e}");
+        }
+        Some(Checkpointer { wake, thread })
+    }
+
+    /// Asks for a checkpoint (one already asked for is enough).
+    fn wake(&self) {
+        let _ = self.wake.try_send(());
+    }
+
+    /// Lets the last checkpoint finish and ends the thread.
+    fn stop(self) {
+        drop(self.wake);
+        let _ = self.thread.join();
+    }
+}
+
+/// A passive checkpoint (it waits for no reader or writer) each time the
+/// writer asks, then a rest; returns when the writer is gone.
+fn checkpoint_when_woken(conn: &Connection, woken: &mpsc::Receiver<()>) {
+    while woken.recv().is_ok() {
+        if let Err(e) = conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(())) {
+            log::warn!("checkpoint: {e}");
+        }
+        std::thread::sleep(CHECKPOINT_PAUSE);
+    }
+}
+
 fn commit_batch(conn: &Connection, batch: Vec<Job>) {
-    if let Err(e) = conn.execute_batch("BEGIN IMMEDIATE") {
+    if let Err(e) = run_cached(conn, "BEGIN IMMEDIATE") {
         // No transaction: answer every request of the batch with the failure
         // without running its writes.
         log::error!("could not begin a write transaction: {e}");
@@ -196,7 +299,7 @@ fn commit_batch(conn: &Connection, batch: Vec<Job>) {
         return;
     }
     let completions: Vec<Completion> = batch.into_iter().map(|job| job.run(conn)).collect();
-    match conn.execute_batch("COMMIT") {
+    match run_cached(conn, "COMMIT") {
         Ok(()) => completions.into_iter().for_each(|c| c(None)),
         Err(e) => {
             log::error!("commit failed: {e}");
