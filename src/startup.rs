@@ -163,6 +163,20 @@ pub async fn prepare_catalogue(settings: &Settings) -> Result<(), StartupError> 
     Ok(())
 }
 
+/// The start-up line: version, address, backends.
+fn announce(settings: &Settings, addr: std::net::SocketAddr, backends: &str) {
+    let scheme = if settings.tls.certificate.is_some() {
+        "https"
+    } else {
+        "http"
+    };
+    log::info!(
+        "plankton {} listening on {scheme}://{addr}{} ({backends})",
+        env!("CARGO_PKG_VERSION"),
+        settings.base_path,
+    );
+}
+
 /// The catalogue `database` names, opened: a SQLite file under its lock
 /// (one process per file), or a PostgreSQL database (any number).
 fn open_catalogue(
@@ -194,20 +208,14 @@ impl Application {
         let (db, lock) = open_catalogue(&settings, &metrics)?;
         let listener = TcpListener::bind(&settings.listen).map_err(listen_error(&settings))?;
         let addr = listener.local_addr().map_err(listen_error(&settings))?;
-        log::info!(
-            "plankton {} listening on {}://{addr}{} (identity: {}; store: {}; database: {}; {})",
-            env!("CARGO_PKG_VERSION"),
-            if settings.tls.certificate.is_some() {
-                "https"
-            } else {
-                "http"
-            },
-            settings.base_path,
+        let backends = format!(
+            "identity: {}; store: {}; database: {}; {}",
             identity.describe(),
             store.describe(),
             settings.database,
-            db.describe(),
+            db.describe()
         );
+        announce(&settings, addr, &backends);
         let signals = Signals::claim();
         let uploads = Uploads {
             container: settings.store.upload_container.clone(),

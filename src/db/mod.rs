@@ -19,9 +19,12 @@ pub(crate) mod tx;
 
 pub(crate) use error::DbError;
 pub(crate) use plan::ListPosition;
-pub(crate) use postgres::PgCatalogue;
+pub(crate) use postgres::{PgCatalogue, PgTx};
 pub(crate) use sqlite::{check_directory, ops, OpenError};
-pub(crate) use tx::{StoredImage, Tx};
+pub(crate) use tx::StoredImage;
+
+/// A transaction of the catalogue, whatever its engine (`tx::Tx`).
+pub(crate) type Tx<'t> = tx::Tx<'t, PgTx<'t>>;
 
 use std::future::Future;
 use std::path::Path;

@@ -14,7 +14,6 @@ use std::collections::{BTreeMap, HashSet};
 
 use super::error::DbError;
 use super::plan::{ListPlan, ListPosition, Piece};
-use super::postgres::PgTx;
 use crate::domain::ids::ImageId;
 use crate::domain::image::{Image, Status};
 use crate::domain::listing::{ListQuery, ListedImage};
@@ -39,12 +38,13 @@ pub(crate) struct StoredImage {
 }
 
 /// A transaction of the catalogue, whatever its engine: what the
-/// registry's closures are handed.
-pub(crate) enum Tx<'t> {
+/// registry's closures are handed (as `db::Tx`, with PostgreSQL's
+/// transaction for `R`: this module names no engine).
+pub(crate) enum Tx<'t, R> {
     /// An engine whose queries answer on this thread (SQLite).
     Now(&'t dyn CatalogueTx),
-    /// PostgreSQL, whose queries are awaited.
-    Postgres(&'t PgTx<'t>),
+    /// An engine whose queries are awaited (PostgreSQL).
+    Postgres(&'t R),
 }
 
 /// Everything an engine answering on the calling thread implements.
@@ -75,7 +75,7 @@ macro_rules! interface {
             $( $(#[$doc])* async fn $name(&self $(, $arg: $ty)*) -> $ret; )*
         }
 
-        impl Tx<'_> {
+        impl<R: $awaited> Tx<'_, R> {
             $(
                 $(#[$doc])*
                 pub(crate) async fn $name(&self $(, $arg: $ty)*) -> $ret {
@@ -200,7 +200,7 @@ interface! {
     }
 }
 
-impl Tx<'_> {
+impl<R: AwaitImagesTx> Tx<'_, R> {
     /// The next piece of the images `caller` can see that match `q`, in its
     /// order and within its limit (what is still wanted), handed to `visit`
     /// one row at a time. `detail` also reads every image's properties.

@@ -225,7 +225,7 @@ impl PgCatalogue {
     /// catalogue (REPEATABLE READ), however many statements it runs.
     pub(crate) async fn read<T, F>(&self, f: F) -> Result<T, AppError>
     where
-        F: AsyncFnOnce(&Tx<'_>) -> Result<T, AppError>,
+        F: for<'t> AsyncFnOnce(&Tx<'t, PgTx<'t>>) -> Result<T, AppError>,
     {
         let mut client = self.connection().await?;
         let tx = client
@@ -244,7 +244,7 @@ impl PgCatalogue {
     /// inside an async runtime.
     pub(crate) fn read_blocking<T, F>(&self, f: F) -> Result<T, AppError>
     where
-        F: AsyncFnOnce(&Tx<'_>) -> Result<T, AppError>,
+        F: for<'t> AsyncFnOnce(&Tx<'t, PgTx<'t>>) -> Result<T, AppError>,
     {
         // The engine's thread drives the runtime's I/O and timers; this
         // thread polls the read itself, in the runtime's context.
@@ -259,7 +259,7 @@ impl PgCatalogue {
     /// "Several processes").
     pub(crate) async fn write<T, F>(&self, f: F) -> Result<T, AppError>
     where
-        F: AsyncFn(&Tx<'_>) -> Result<T, AppError>,
+        F: for<'t> AsyncFn(&Tx<'t, PgTx<'t>>) -> Result<T, AppError>,
     {
         let mut attempt = 0;
         loop {
@@ -282,7 +282,7 @@ impl PgCatalogue {
     /// One attempt of `write`.
     async fn write_once<T, F>(&self, f: &F) -> Attempt<T>
     where
-        F: AsyncFn(&Tx<'_>) -> Result<T, AppError>,
+        F: for<'t> AsyncFn(&Tx<'t, PgTx<'t>>) -> Result<T, AppError>,
     {
         let mut client = match self.connection().await {
             Ok(c) => c,
