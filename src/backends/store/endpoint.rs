@@ -245,6 +245,31 @@ impl ObjectStore {
         .await
     }
 
+    /// The object `loc` as the very file of `source`, an object holding the
+    /// same bytes (its recorded Pithos hash and size are the hashmap's):
+    /// a hard link in staging, placed as any write is, so the assembly
+    /// writes nothing (docs/behaviour.md, "Known blocks"). `None` (copy
+    /// instead) where `source` is no longer the file recorded as `seen`,
+    /// where `loc` holds that very file already or one modified later (its
+    /// `Last-Modified` would go back), or where the link is refused.
+    pub(crate) async fn link_same(
+        &self,
+        (loc, source): (&Location, &Location),
+        seen: FileInfo,
+        (pithos_hash, md5): (String, Option<String>),
+    ) -> Result<Option<Received>, StoreError> {
+        let key = object_key(loc);
+        let (loc, source) = (loc.clone(), source.clone());
+        let linked = self
+            .on_fs(move |fs| link_same(fs, (&loc, &source), seen, (pithos_hash, md5)))
+            .await?;
+        if linked.is_some() {
+            // Its uploaded blocks (if a 409 asked for any) are not needed.
+            self.endpoint()?.blocks()?.reserve(&key, &[]);
+        }
+        Ok(linked.map(|f| Received::staged(f, None)))
+    }
+
     /// Assembles the object `loc` from the blocks of `map` into staging:
     /// uploaded blocks, or ranges of the objects `known` names (copied by
     /// the kernel, never hashed again). Its uploaded blocks are reserved
@@ -371,6 +396,34 @@ fn assemble(
         .finish_known(pithos, None)
         .map(Built::Done)
         .map_err(write_error)
+}
+
+/// See `ObjectStore::link_same`.
+fn link_same(
+    fs: &FsStore,
+    (loc, source): (&Location, &Location),
+    seen: FileInfo,
+    hashes: (String, Option<String>),
+) -> Result<Option<Finished>, StoreError> {
+    use std::os::unix::fs::MetadataExt;
+    let Some((path, _)) = fs.object_file(source)? else {
+        return Ok(None);
+    };
+    let Ok(file) = File::open(&path) else {
+        return Ok(None);
+    };
+    if info_of(&file).ok() != Some(seen) {
+        return Ok(None);
+    }
+    let opened = file.metadata().map_err(write_error)?;
+    if let Some((dest, info)) = fs.object_file(loc)? {
+        let there = std::fs::symlink_metadata(dest).map_err(write_error)?;
+        let same = (there.dev(), there.ino()) == (opened.dev(), opened.ino());
+        if same || info.mtime_ns > seen.mtime_ns {
+            return Ok(None);
+        }
+    }
+    super::staging::linked(fs.root(), (&path, &file), hashes.0, hashes.1).map_err(write_error)
 }
 
 /// The hash of a block's bytes (trailing NULs not hashed, §9).

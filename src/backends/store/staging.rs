@@ -153,6 +153,45 @@ impl Staged {
     }
 }
 
+/// The file `src` (opened as `opened`) under a fresh name in staging too,
+/// as a finished upload of the given hashes: a hard link, so no byte is
+/// written or synced (the file was synced when it was placed, and objects
+/// are only ever replaced by a rename, never written in place). `None`
+/// where the file system refuses the link, or the name `src` no longer
+/// holds the opened file: the caller copies instead.
+pub(crate) fn linked(
+    root: &Path,
+    (src, opened): (&Path, &File),
+    pithos_hash: String,
+    md5: Option<String>,
+) -> std::io::Result<Option<Finished>> {
+    let dir = root.join(STAGING_DIR);
+    if !dir.is_dir() {
+        std::fs::create_dir_all(&dir)?;
+        sync_dir(root)?;
+    }
+    let path = dir.join(uuid::Uuid::new_v4().to_string());
+    if std::fs::hard_link(src, &path).is_err() {
+        return Ok(None);
+    }
+    let same = std::fs::symlink_metadata(&path).and_then(|at| {
+        let was = opened.metadata()?;
+        Ok(((at.dev(), at.ino()) == (was.dev(), was.ino())).then_some(at.len()))
+    });
+    let Ok(Some(size)) = same else {
+        let _ = std::fs::remove_file(&path);
+        return same.map(|_| None);
+    };
+    Ok(Some(Finished {
+        path: Some(path),
+        size,
+        md5,
+        pithos_hash,
+        os_hash: None,
+        blocks: Vec::new(),
+    }))
+}
+
 impl Drop for Staged {
     fn drop(&mut self) {
         if let Some(path) = self.path.take() {
