@@ -436,3 +436,37 @@ async fn the_same_bytes_under_another_name_are_a_hard_link_that_stands_alone() {
     assert_eq!(bob.status(), 409);
     assert!(!app.root().join("bob/pithos/five.img").exists());
 }
+
+#[tokio::test]
+async fn blocks_a_409_asked_for_go_straight_into_their_object() {
+    let Some(app) = fs_app().await else { return };
+    let parts = blocks(90);
+    let map = map_of(&parts);
+    let missing =
+        json_with_status(put_hashmap(&app, "/alice/pithos/one.img", &map).await, 409).await;
+    assert_eq!(missing.as_array().unwrap().len(), 3);
+    for p in &parts {
+        assert_eq!(post_blocks(&app, "alice", "pithos", p).await.status(), 202);
+    }
+    assert!(
+        blocks_on_disk(&app).is_empty(),
+        "written into the waiting object, not kept apart"
+    );
+    let done = put_hashmap(&app, "/alice/pithos/one.img", &map).await;
+    assert_eq!(done.status(), 201);
+    assert_eq!(
+        etag_after_assembly(&app, &done, "/alice/pithos/one.img").await,
+        md5_hex(&parts.concat())
+    );
+    assert_eq!(
+        std::fs::read(app.root().join("alice/pithos/one.img")).unwrap(),
+        parts.concat()
+    );
+    // A block no object waits for is kept apart, as before.
+    let lone = vec![91u8; 500];
+    assert_eq!(
+        post_blocks(&app, "alice", "pithos", &lone).await.status(),
+        202
+    );
+    assert_eq!(blocks_on_disk(&app).len(), 1);
+}

@@ -67,6 +67,42 @@ impl Staged {
         })
     }
 
+    /// Starts an object of `size` bytes, all NULs (a sparse file) until
+    /// `copy_at` writes its blocks: an assembly's file.
+    pub(crate) fn sized(root: &Path, size: u64) -> std::io::Result<Staged> {
+        let mut staged = Staged::new(root)?;
+        staged.file.set_len(size)?;
+        staged.len = size;
+        Ok(staged)
+    }
+
+    /// Writes `len` bytes of `src` from `offset` at `at`, unhashed, in the
+    /// kernel (as `copy_known`), into a file made by `sized`.
+    pub(crate) fn copy_at(
+        &mut self,
+        src: &File,
+        (offset, len): (u64, u64),
+        at: u64,
+    ) -> std::io::Result<()> {
+        use std::io::{Seek, SeekFrom};
+        if at.saturating_add(len) > self.len {
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::InvalidInput,
+                "a block past the end of its object",
+            ));
+        }
+        self.file.seek(SeekFrom::Start(at))?;
+        let end = self.len;
+        self.copy_known(src, offset, len)?;
+        self.len = end;
+        Ok(())
+    }
+
+    /// Where it is written.
+    pub(crate) fn path(&self) -> Option<&Path> {
+        self.path.as_deref()
+    }
+
     /// This upload, also computing the `os_hash` of `algo`; before any
     /// byte is written.
     pub(crate) fn hashing_os(mut self, algo: HashingAlgorithm) -> Staged {
@@ -197,6 +233,14 @@ impl Drop for Staged {
         if let Some(path) = self.path.take() {
             let _ = std::fs::remove_file(path);
         }
+    }
+}
+
+impl Finished {
+    /// Where the data waits in staging.
+    #[cfg(test)]
+    pub(crate) fn staged_path(&self) -> &Path {
+        self.path.as_deref().unwrap_or(Path::new(""))
     }
 }
 
