@@ -470,3 +470,48 @@ async fn blocks_a_409_asked_for_go_straight_into_their_object() {
     );
     assert_eq!(blocks_on_disk(&app).len(), 1);
 }
+
+#[tokio::test]
+async fn an_object_waiting_for_blocks_and_then_linked_leaves_nothing_in_staging() {
+    let Some(app) = fs_app().await else { return };
+    let parts = blocks(120);
+    let map = map_of(&parts);
+    let missing =
+        json_with_status(put_hashmap(&app, "/alice/pithos/two.img", &map).await, 409).await;
+    assert_eq!(missing.as_array().unwrap().len(), 3);
+    for p in &parts {
+        assert_eq!(post_blocks(&app, "alice", "pithos", p).await.status(), 202);
+    }
+    let staged = || -> Vec<String> {
+        std::fs::read_dir(app.root().join("+staging"))
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .filter(|n| n != "lock")
+            .collect()
+    };
+    assert_eq!(staged().len(), 1, "the waiting object's file");
+    // Meanwhile the same bytes arrive under another name by a plain PUT.
+    let data = parts.concat();
+    assert_eq!(
+        put(&app, "/alice/pithos/one.img", ALICE.0, &data)
+            .await
+            .status(),
+        201
+    );
+    let done = put_hashmap(&app, "/alice/pithos/two.img", &map).await;
+    assert_eq!(done.status(), 201);
+    assert_eq!(
+        inode(&app, "alice/pithos/two.img"),
+        inode(&app, "alice/pithos/one.img"),
+        "linked"
+    );
+    assert!(
+        staged().is_empty(),
+        "the waiting object's file went: {:?}",
+        staged()
+    );
+    assert_eq!(
+        std::fs::read(app.root().join("alice/pithos/two.img")).unwrap(),
+        data
+    );
+}

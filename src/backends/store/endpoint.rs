@@ -267,8 +267,12 @@ impl ObjectStore {
             .on_fs(move |fs| link_same(fs, (&loc, &source), seen, (pithos_hash, md5)))
             .await?;
         if linked.is_some() {
-            // Its uploaded blocks (if a 409 asked for any) are not needed.
-            self.endpoint()?.blocks()?.reserve(&key, &[]);
+            // The blocks uploaded for it (if a 409 asked for any) are not
+            // needed: neither kept for it nor counted against the quota.
+            let blocks = Arc::clone(self.endpoint()?.blocks()?);
+            blocks.reserve(&key, &[]);
+            let written = blocks.pending().end(&key);
+            blocks.space().gone(&written);
         }
         Ok(linked.map(|f| Received::staged(f, None)))
     }

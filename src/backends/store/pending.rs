@@ -235,6 +235,18 @@ impl Pending {
         file.take()
     }
 
+    /// Ends the wait of `key` whatever its map (its object was written
+    /// another way): the hashes that were written into its file, which goes.
+    pub(crate) fn end(&self, key: &str) -> Vec<String> {
+        let Some(w) = self.lock().remove(key) else {
+            return Vec::new();
+        };
+        let hashes = w.hashes().into_iter().collect();
+        let mut file = w.file.lock().unwrap_or_else(PoisonError::into_inner);
+        drop(file.take());
+        hashes
+    }
+
     /// Whether a waiting object holds the block `hash`.
     pub(crate) fn holds(&self, hash: &str) -> bool {
         let all: Vec<Arc<Waiting>> = self.lock().values().cloned().collect();
