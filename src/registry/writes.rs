@@ -80,6 +80,30 @@ async fn md5_of_same(
     Ok(None)
 }
 
+/// The recorded objects other than `key` with the Pithos hash and size of
+/// a hashmap (`checksum`, `size`) whose first block (`first`) is at their
+/// start, with their files as recorded: the same bytes (a few at most).
+fn same_objects(
+    tx: &dyn CatalogueTx,
+    key: &str,
+    (checksum, size): (&str, u64),
+    first: &str,
+) -> Result<Vec<CachedHash>, DbError> {
+    let mut out: Vec<CachedHash> = Vec::new();
+    for s in tx.block_sources(&[first.to_string()])? {
+        let fits = s.offset == 0 && s.size == size && s.path != key;
+        if !fits || out.iter().any(|h| h.path == s.path) || out.len() == 8 {
+            continue;
+        }
+        let same =
+            |h: &CachedHash| h.checksum == checksum && (h.size, h.mtime_ns) == (s.size, s.mtime_ns);
+        if let Some(h) = tx.cached_hash(&s.path)?.filter(same) {
+            out.push(h);
+        }
+    }
+    Ok(out)
+}
+
 /// Records the owed MD5 of `h`'s object, if the catalogue still has that
 /// file (its size, mtime and Pithos hash) with its MD5 owed.
 async fn remember_owed(tx: &Tx<'_>, h: &CachedHash) -> Result<(), DbError> {
@@ -339,6 +363,14 @@ impl Registry {
             Ok(written) => return Ok(Ok(written)),
             Err(put) => put,
         };
+        if let Some(received) = self.linked_same(caller, loc, &map).await? {
+            let first = map.hashes.first().cloned();
+            let received = self.with_md5(loc, received, first, put.etag.is_some());
+            let received = received.await?;
+            let index = index_of(map.hashes, &received);
+            let written = self.commit_as(caller, loc, put, received, None, index);
+            return Ok(Ok(written.await?));
+        }
         loop {
             let known = self.known_blocks(caller, &map).await?;
             let assembled = self.store.assemble(loc, map.clone(), known);
@@ -419,6 +451,42 @@ impl Registry {
             .write(async move |tx| Ok(tx.put_object_meta(&key, &meta).await?))
             .await?;
         Ok(Ok(Written { md5, version }))
+    }
+
+    /// The object a hashmap names as a hard link of an object `caller` may
+    /// read that holds the same bytes (see `ObjectStore::link_same`), where
+    /// there is one; `None` to assemble it.
+    async fn linked_same(
+        &self,
+        caller: &Caller,
+        loc: &Location,
+        map: &Hashmap,
+    ) -> Result<Option<Received>, AppError> {
+        let Some(first) = map.hashes.first().cloned() else {
+            return Ok(None);
+        };
+        let checksum = crate::backends::hash::pithos_hash_of(&map.hashes);
+        let (key, c, size) = (object_key(loc), checksum.clone(), map.bytes);
+        let found = self
+            .db
+            .read(move |tx| Ok(same_objects(tx, &key, (&c, size), &first)?))
+            .await?;
+        for h in found {
+            let Some(at) = self.readable_at(caller, &h.path).await else {
+                continue;
+            };
+            let seen = FileInfo {
+                size: h.size,
+                mtime_ns: h.mtime_ns,
+            };
+            let md5 = (!h.md5.is_empty()).then_some(h.md5);
+            let hashes = (checksum.clone(), md5);
+            let linked = self.store.link_same((loc, &at), seen, hashes).await;
+            if let Some(received) = linked.map_err(store_error)? {
+                return Ok(Some(received));
+            }
+        }
+        Ok(None)
     }
 
     /// An assembly's data with its MD5 where it can be had without reading

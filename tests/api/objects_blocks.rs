@@ -351,3 +351,167 @@ async fn plain_puts_and_copies_feed_the_known_blocks_too() {
     );
     assert!(blocks_on_disk(&app).is_empty(), "no block was uploaded");
 }
+
+/// The inode of an object's file.
+fn inode(app: &crate::helpers::TestApp, key: &str) -> u64 {
+    use std::os::unix::fs::MetadataExt;
+    std::fs::metadata(app.root().join(key)).unwrap().ino()
+}
+
+#[tokio::test]
+async fn the_same_bytes_under_another_name_are_a_hard_link_that_stands_alone() {
+    let Some(app) = fs_app().await else { return };
+    let parts = blocks(40);
+    let data = parts.concat();
+    upload(&app, "/alice/pithos/one.img", ALICE.0, &parts).await;
+    let one = crate::objects::head(&app, "/alice/pithos/one.img", ALICE.0).await;
+    assert_eq!(must_header(&one, "etag"), md5_hex(&data));
+    // The same bytes under another name: the very file, nothing written.
+    let done = put_hashmap(&app, "/alice/pithos/two.img", &map_of(&parts)).await;
+    assert_eq!(done.status(), 201);
+    assert_eq!(must_header(&done, "etag"), md5_hex(&data));
+    assert_eq!(
+        inode(&app, "alice/pithos/two.img"),
+        inode(&app, "alice/pithos/one.img")
+    );
+    assert!(blocks_on_disk(&app).is_empty());
+    // Replacing or deleting one leaves the other as it was.
+    assert_eq!(
+        put(&app, "/alice/pithos/one.img", ALICE.0, b"other bytes")
+            .await
+            .status(),
+        201
+    );
+    let two = crate::objects::get(&app, "/alice/pithos/two.img", ALICE.0).await;
+    assert_eq!(must_header(&two, "etag"), md5_hex(&data));
+    assert_eq!(two.bytes().await.unwrap().to_vec(), data);
+    // Its blocks are known through it; a third name links it too.
+    let three = put_hashmap(&app, "/alice/pithos/three.img", &map_of(&parts)).await;
+    assert_eq!(three.status(), 201);
+    assert_eq!(
+        inode(&app, "alice/pithos/three.img"),
+        inode(&app, "alice/pithos/two.img")
+    );
+    let resp = call(
+        &app,
+        Method::DELETE,
+        "/alice/pithos/two.img",
+        ALICE.0,
+        &[],
+        Vec::new(),
+    )
+    .await;
+    assert_eq!(resp.status(), 204);
+    let three = crate::objects::get(&app, "/alice/pithos/three.img", ALICE.0).await;
+    assert_eq!(must_header(&three, "etag"), md5_hex(&data));
+    assert_eq!(three.bytes().await.unwrap().to_vec(), data);
+    // A name holding a file written later is not given an older one (its
+    // Last-Modified would go back): the bytes are copied there instead.
+    assert_eq!(
+        put(&app, "/alice/pithos/four.img", ALICE.0, b"newer")
+            .await
+            .status(),
+        201
+    );
+    let four = put_hashmap(&app, "/alice/pithos/four.img", &map_of(&parts)).await;
+    assert_eq!(four.status(), 201);
+    assert_ne!(
+        inode(&app, "alice/pithos/four.img"),
+        inode(&app, "alice/pithos/three.img")
+    );
+    assert_eq!(
+        std::fs::read(app.root().join("alice/pithos/four.img")).unwrap(),
+        data
+    );
+    // Another account that may not read the object gets no link of it.
+    let bob = call(
+        &app,
+        Method::PUT,
+        "/bob/pithos/five.img?format=json&hashmap=True",
+        BOB.0,
+        &[],
+        map_of(&parts).to_string().into_bytes(),
+    )
+    .await;
+    assert_eq!(bob.status(), 409);
+    assert!(!app.root().join("bob/pithos/five.img").exists());
+}
+
+#[tokio::test]
+async fn blocks_a_409_asked_for_go_straight_into_their_object() {
+    let Some(app) = fs_app().await else { return };
+    let parts = blocks(90);
+    let map = map_of(&parts);
+    let missing =
+        json_with_status(put_hashmap(&app, "/alice/pithos/one.img", &map).await, 409).await;
+    assert_eq!(missing.as_array().unwrap().len(), 3);
+    for p in &parts {
+        assert_eq!(post_blocks(&app, "alice", "pithos", p).await.status(), 202);
+    }
+    assert!(
+        blocks_on_disk(&app).is_empty(),
+        "written into the waiting object, not kept apart"
+    );
+    let done = put_hashmap(&app, "/alice/pithos/one.img", &map).await;
+    assert_eq!(done.status(), 201);
+    assert_eq!(
+        etag_after_assembly(&app, &done, "/alice/pithos/one.img").await,
+        md5_hex(&parts.concat())
+    );
+    assert_eq!(
+        std::fs::read(app.root().join("alice/pithos/one.img")).unwrap(),
+        parts.concat()
+    );
+    // A block no object waits for is kept apart, as before.
+    let lone = vec![91u8; 500];
+    assert_eq!(
+        post_blocks(&app, "alice", "pithos", &lone).await.status(),
+        202
+    );
+    assert_eq!(blocks_on_disk(&app).len(), 1);
+}
+
+#[tokio::test]
+async fn an_object_waiting_for_blocks_and_then_linked_leaves_nothing_in_staging() {
+    let Some(app) = fs_app().await else { return };
+    let parts = blocks(120);
+    let map = map_of(&parts);
+    let missing =
+        json_with_status(put_hashmap(&app, "/alice/pithos/two.img", &map).await, 409).await;
+    assert_eq!(missing.as_array().unwrap().len(), 3);
+    for p in &parts {
+        assert_eq!(post_blocks(&app, "alice", "pithos", p).await.status(), 202);
+    }
+    let staged = || -> Vec<String> {
+        std::fs::read_dir(app.root().join("+staging"))
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .filter(|n| n != "lock")
+            .collect()
+    };
+    assert_eq!(staged().len(), 1, "the waiting object's file");
+    // Meanwhile the same bytes arrive under another name by a plain PUT.
+    let data = parts.concat();
+    assert_eq!(
+        put(&app, "/alice/pithos/one.img", ALICE.0, &data)
+            .await
+            .status(),
+        201
+    );
+    let done = put_hashmap(&app, "/alice/pithos/two.img", &map).await;
+    assert_eq!(done.status(), 201);
+    assert_eq!(
+        inode(&app, "alice/pithos/two.img"),
+        inode(&app, "alice/pithos/one.img"),
+        "linked"
+    );
+    assert!(
+        staged().is_empty(),
+        "the waiting object's file went: {:?}",
+        staged()
+    );
+    assert_eq!(
+        std::fs::read(app.root().join("alice/pithos/two.img")).unwrap(),
+        data
+    );
+}

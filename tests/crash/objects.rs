@@ -4,13 +4,17 @@
 //! kill and a restart, every object is its last answered write or the one
 //! in flight, whole, and its metadata is its data's: the crash protocol of
 //! docs/behaviour.md leaves neither new data with old metadata nor old
-//! data with new.
+//! data with new. A third of its writes are hashmap `PUT`s, as kamaki
+//! sends them: of new data (409, the block `POST`ed, then the `PUT`
+//! again: the block goes straight into the waiting object), or of the very
+//! bytes of another of its objects (the hashmap read from it: the new
+//! object is a hard link of that file).
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use crate::http::request;
+use crate::http::{request, Response as Resp};
 use crate::uploads::{data_of, md5_hex};
 use crate::{Rng, ANSWER_TIMEOUT};
 
@@ -58,30 +62,21 @@ impl ObjectWriter {
             let name = format!("o{}", self.rng.below(NAMES));
             let size = 1 + self.rng.below(3 << 20);
             let data = data_of(&format!("{name}-c{cycle}-{}", self.serial), size);
-            let md5 = md5_hex(&data);
-            let headers: Vec<(&str, Vec<u8>)> = vec![
-                ("X-Auth-Token", self.token.clone().into_bytes()),
-                ("Content-Type", b"application/octet-stream".to_vec()),
-                ("ETag", md5.clone().into_bytes()),
-                ("X-Object-Meta-Sum", md5.clone().into_bytes()),
-            ];
             sent += 1;
-            self.pending = Some((name.clone(), md5.clone()));
-            match request(
-                addr,
-                "PUT",
-                &path_of(&name),
-                &headers,
-                &data,
-                ANSWER_TIMEOUT,
-            ) {
+            let written = match self.rng.below(6) {
+                0 => self.by_blocks(addr, &name, &data),
+                1 => self.as_another(addr, &name),
+                _ => self.put(addr, &name, &data),
+            };
+            match written {
                 Ok(resp) => {
                     answered += 1;
+                    let md5 = self.pending.take().map(|(_, m)| m).unwrap_or_default();
                     if resp.status == 201 {
                         self.answered.insert(name, md5);
                     } else {
                         problems.push(format!(
-                            "{OBJECT_WRITER}: PUT {name} of {size} bytes answered {} {}",
+                            "{OBJECT_WRITER}: a write of {name} ({size} bytes?) answered {} {}",
                             resp.status,
                             resp.text()
                         ));
@@ -93,6 +88,83 @@ impl ObjectWriter {
             }
         }
         (sent, answered, problems)
+    }
+
+    /// The headers of a write of data with this MD5.
+    fn headers(&self, md5: &str, hashmap: bool) -> Vec<(&'static str, Vec<u8>)> {
+        let mut h = vec![
+            ("X-Auth-Token", self.token.clone().into_bytes()),
+            ("ETag", md5.as_bytes().to_vec()),
+            ("X-Object-Meta-Sum", md5.as_bytes().to_vec()),
+        ];
+        if !hashmap {
+            h.push(("Content-Type", b"application/octet-stream".to_vec()));
+        }
+        h
+    }
+
+    /// A plain `PUT` of `data`.
+    fn put(&mut self, addr: SocketAddr, name: &str, data: &[u8]) -> Result<Resp, String> {
+        let md5 = md5_hex(data);
+        self.pending = Some((name.to_string(), md5.clone()));
+        let headers = self.headers(&md5, false);
+        request(addr, "PUT", &path_of(name), &headers, data, ANSWER_TIMEOUT)
+            .map_err(|e| format!("{e:?}"))
+    }
+
+    /// `data` (one block) by the hashmap protocol: the map, the block
+    /// where it is asked for, the map again.
+    fn by_blocks(&mut self, addr: SocketAddr, name: &str, data: &[u8]) -> Result<Resp, String> {
+        use sha2::{Digest, Sha256};
+        let md5 = md5_hex(data);
+        let kept = data.iter().rposition(|&b| b != 0).map_or(0, |i| i + 1);
+        let hash = hex::encode(Sha256::digest(&data[..kept]));
+        let map = format!(r#"{{"bytes": {}, "hashes": ["{hash}"]}}"#, data.len());
+        self.pending = Some((name.to_string(), md5.clone()));
+        let headers = self.headers(&md5, true);
+        let rest = format!("{}?format=json&hashmap=True", path_of(name));
+        let put = || request(addr, "PUT", &rest, &headers, map.as_bytes(), ANSWER_TIMEOUT);
+        let first = put().map_err(|e| format!("{e:?}"))?;
+        if first.status != 409 {
+            return Ok(first);
+        }
+        let auth = [
+            ("X-Auth-Token", self.token.clone().into_bytes()),
+            ("Content-Type", b"application/octet-stream".to_vec()),
+        ];
+        let blocks = format!("/object-store/v1/{OBJECT_WRITER}/pithos?update&format=json");
+        let posted = request(addr, "POST", &blocks, &auth, data, ANSWER_TIMEOUT)
+            .map_err(|e| format!("{e:?}"))?;
+        if posted.status != 202 {
+            return Ok(posted);
+        }
+        put().map_err(|e| format!("{e:?}"))
+    }
+
+    /// The very bytes of another object of this writer, by its hashmap.
+    fn as_another(&mut self, addr: SocketAddr, name: &str) -> Result<Resp, String> {
+        let others: Vec<(String, String)> = self
+            .answered
+            .iter()
+            .filter(|(n, _)| n.as_str() != name)
+            .map(|(n, m)| (n.clone(), m.clone()))
+            .collect();
+        let Some((from, md5)) = others.first().cloned() else {
+            let data = data_of(&format!("{name}-first-{}", self.serial), 1000);
+            return self.put(addr, name, &data);
+        };
+        let auth = [("X-Auth-Token", self.token.clone().into_bytes())];
+        let rest = format!("{}?format=json&hashmap=True", path_of(&from));
+        let map = request(addr, "GET", &rest, &auth, b"", ANSWER_TIMEOUT)
+            .map_err(|e| format!("{e:?}"))?;
+        if map.status != 200 {
+            return Ok(map);
+        }
+        self.pending = Some((name.to_string(), md5.clone()));
+        let headers = self.headers(&md5, true);
+        let rest = format!("{}?format=json&hashmap=True", path_of(name));
+        request(addr, "PUT", &rest, &headers, &map.body, ANSWER_TIMEOUT)
+            .map_err(|e| format!("{e:?}"))
     }
 
     /// After a restart: each object is as its last answered write or the

@@ -23,6 +23,7 @@ use bytes::Bytes;
 use futures_util::Stream;
 
 use super::intake::{upload_work, Batches};
+use super::pending::Pending;
 use super::space::Ledger;
 use super::staging::sync_dir;
 use super::{write_error, StoreError};
@@ -50,6 +51,9 @@ pub(crate) struct Blocks {
     reserved: Mutex<HashMap<String, Reservation>>,
     /// The quota's ledger: space claimed, blocks not yet consumed.
     space: Arc<Ledger>,
+    /// Objects a hashmap `PUT` was answered 409 for, filled as their
+    /// blocks come.
+    pending: Pending,
 }
 
 /// The blocks a hashmap `PUT` named for its object (raw SHA-256s: a
@@ -101,6 +105,17 @@ fn bound(reserved: &mut HashMap<String, Reservation>, account: Option<&str>, max
     }
 }
 
+/// What a block upload stored.
+pub(crate) struct Stored {
+    /// The hash of each block, in order.
+    pub(crate) hashes: Vec<String>,
+    /// The blocks whose files it made in `+blocks`.
+    pub(crate) made: Vec<String>,
+    /// The blocks it wrote into objects waiting for them instead, with
+    /// their sizes.
+    pub(crate) placed: Vec<(String, u64)>,
+}
+
 /// The blocks an assembly reads, held until it ends.
 pub(crate) struct Pinned {
     blocks: Arc<Blocks>,
@@ -120,6 +135,11 @@ pub(crate) struct BlockWriter {
 }
 
 impl BlockWriter {
+    /// The block's hash, once every byte is written.
+    fn digest(&mut self) -> String {
+        std::mem::take(&mut self.hasher).finish().0
+    }
+
     /// Appends the next bytes of the block.
     pub(crate) fn write(&mut self, data: &[u8]) -> std::io::Result<()> {
         self.file.write_all(data)?;
@@ -144,10 +164,14 @@ impl Drop for BlockWriter {
 /// those done, and which of them this upload made.
 #[derive(Default)]
 struct Taken {
+    account: String,
     current: Option<BlockWriter>,
     in_block: usize,
     hashes: Vec<String>,
     made: Vec<String>,
+    /// Blocks written into objects waiting for them (`Pending`), with
+    /// their sizes, instead of into `+blocks`.
+    placed: Vec<(String, u64)>,
 }
 
 impl Taken {
@@ -168,10 +192,25 @@ impl Taken {
         Ok(())
     }
 
+    fn stored(self) -> Stored {
+        Stored {
+            hashes: self.hashes,
+            made: self.made,
+            placed: self.placed,
+        }
+    }
+
     fn close(&mut self, blocks: &Blocks) -> std::io::Result<()> {
-        if let Some(w) = self.current.take() {
-            let (hash, new) = blocks.finish_block(w)?;
-            if new {
+        if let Some(mut w) = self.current.take() {
+            let hash = w.digest();
+            let waited = hash != EMPTY_HASH
+                && blocks
+                    .pending
+                    .take(&self.account, &hash, (&w.file, w.kept))?;
+            if waited {
+                // Dropped: the partial file goes, never synced.
+                self.placed.push((hash.clone(), w.kept));
+            } else if blocks.keep_block(w, &hash)? {
                 self.made.push(hash.clone());
             }
             self.hashes.push(hash);
@@ -210,6 +249,7 @@ impl Blocks {
             pins: Mutex::new(HashMap::new()),
             reserved: Mutex::new(HashMap::new()),
             space: Arc::new(Ledger::default()),
+            pending: Pending::default(),
         };
         let parts = if sole { remove_parts(&blocks.dir)? } else { 0 };
         if parts > 0 {
@@ -245,7 +285,11 @@ impl Blocks {
         let tmp = self
             .dir
             .join(format!("{PART}{}", uuid::Uuid::new_v4().simple()));
-        let file = OpenOptions::new().write(true).create_new(true).open(&tmp)?;
+        let file = OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create_new(true)
+            .open(&tmp)?;
         Ok(BlockWriter {
             tmp: Some(tmp),
             file,
@@ -257,16 +301,23 @@ impl Blocks {
 
     /// Ends a block as `put` does: without its trailing NULs, synced, under
     /// its hash, unless a block of that hash is there already.
+    #[cfg(test)]
     pub(crate) fn finish_block(&self, mut w: BlockWriter) -> std::io::Result<(String, bool)> {
-        let hasher = std::mem::take(&mut w.hasher);
-        let (hash, _) = hasher.finish();
+        let hash = w.digest();
+        let made = self.keep_block(w, &hash)?;
+        Ok((hash, made))
+    }
+
+    /// Keeps a block whose hash is `hash` (see `finish_block`): whether
+    /// this made its file.
+    fn keep_block(&self, mut w: BlockWriter, hash: &str) -> std::io::Result<bool> {
         if hash == EMPTY_HASH {
-            return Ok((hash, false));
+            return Ok(false);
         }
-        let path = self.path(&hash);
+        let path = self.path(hash);
         if let Ok(f) = File::options().append(true).open(&path) {
             f.set_modified(SystemTime::now())?;
-            return Ok((hash, false));
+            return Ok(false);
         }
         w.file.set_len(w.kept)?;
         w.file.sync_all()?;
@@ -275,23 +326,29 @@ impl Blocks {
             let _ = std::fs::remove_file(&tmp);
             return Err(e);
         }
-        Ok((hash, true))
+        Ok(true)
     }
 
     /// Stores the blocks of `body` (each `BLOCK_SIZE` bytes, the last maybe
-    /// short), written as they arrive, a mebibyte at a time: their hashes
-    /// in order, and those this call made. A body past `limit` bytes is
-    /// `PastLimit`; on any failure the blocks this call made are removed.
+    /// short) for `account`, written as they arrive, a mebibyte at a time:
+    /// a block an object of the account waits for goes into that object's
+    /// staging file (`Pending`), any other into `+blocks`, synced. A body
+    /// past `limit` bytes is `PastLimit`; on any failure the `+blocks`
+    /// files this call made are removed.
     pub(crate) async fn receive<S, E>(
         self: &Arc<Self>,
+        account: &str,
         body: S,
         limit: u64,
-    ) -> Result<(Vec<String>, Vec<String>), StoreError>
+    ) -> Result<Stored, StoreError>
     where
         S: Stream<Item = Result<Bytes, E>> + Unpin,
         E: std::fmt::Display,
     {
-        let mut taken = Taken::default();
+        let mut taken = Taken {
+            account: account.to_string(),
+            ..Taken::default()
+        };
         let mut batches = Batches::new(body, limit);
         let outcome = loop {
             let batch = match batches.next().await {
@@ -329,7 +386,7 @@ impl Blocks {
             Err(e) => Err(e),
         };
         match outcome {
-            Ok(()) => Ok((taken.hashes, taken.made)),
+            Ok(()) => Ok(taken.stored()),
             Err(e) => {
                 self.undo(&taken.made);
                 Err(e)
@@ -421,9 +478,20 @@ impl Blocks {
     pub(crate) fn sweep(&self, age: Duration) -> std::io::Result<usize> {
         let removed = sweep_dir(&self.dir, age)?;
         if removed > 0 {
-            self.space.prune(|h| self.path(h).is_file());
+            self.space
+                .prune(|h| self.path(h).is_file() || self.pending.holds(h));
         }
         Ok(removed)
+    }
+
+    /// The store root the block directory is in.
+    pub(crate) fn root(&self) -> PathBuf {
+        self.dir.parent().map(Path::to_path_buf).unwrap_or_default()
+    }
+
+    /// The objects waiting for their blocks.
+    pub(crate) fn pending(&self) -> &Pending {
+        &self.pending
     }
 
     /// The quota's ledger of this store root.

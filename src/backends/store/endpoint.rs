@@ -2,7 +2,7 @@
 //! `fs` store alone: Pithos answers `Unsupported` (the endpoint is not
 //! served there), so the endpoint reaches files only through the enum.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::fs::File;
 use std::sync::Arc;
 
@@ -223,10 +223,13 @@ impl ObjectStore {
     {
         let fs = self.endpoint()?;
         let blocks = Arc::clone(fs.blocks()?);
-        let (hashes, made) = blocks.receive(body, limit).await?;
+        let stored = blocks.receive(account, body, limit).await?;
         let account = account.to_string();
+        let hashes = stored.hashes;
+        let (made, placed) = (stored.made, stored.placed);
         let _ = blocking(move || {
             blocks.space().made(&account, blocks.sizes(&made));
+            blocks.space().made(&account, placed);
             blocks.sweep_now_and_then();
             Ok(())
         })
@@ -245,6 +248,35 @@ impl ObjectStore {
         .await
     }
 
+    /// The object `loc` as the very file of `source`, an object holding the
+    /// same bytes (its recorded Pithos hash and size are the hashmap's):
+    /// a hard link in staging, placed as any write is, so the assembly
+    /// writes nothing (docs/behaviour.md, "Known blocks"). `None` (copy
+    /// instead) where `source` is no longer the file recorded as `seen`,
+    /// where `loc` holds that very file already or one modified later (its
+    /// `Last-Modified` would go back), or where the link is refused.
+    pub(crate) async fn link_same(
+        &self,
+        (loc, source): (&Location, &Location),
+        seen: FileInfo,
+        (pithos_hash, md5): (String, Option<String>),
+    ) -> Result<Option<Received>, StoreError> {
+        let key = object_key(loc);
+        let (loc, source) = (loc.clone(), source.clone());
+        let linked = self
+            .on_fs(move |fs| link_same(fs, (&loc, &source), seen, (pithos_hash, md5)))
+            .await?;
+        if linked.is_some() {
+            // The blocks uploaded for it (if a 409 asked for any) are not
+            // needed: neither kept for it nor counted against the quota.
+            let blocks = Arc::clone(self.endpoint()?.blocks()?);
+            blocks.reserve(&key, &[]);
+            let written = blocks.pending().end(&key);
+            blocks.space().gone(&written);
+        }
+        Ok(linked.map(|f| Received::staged(f, None)))
+    }
+
     /// Assembles the object `loc` from the blocks of `map` into staging:
     /// uploaded blocks, or ranges of the objects `known` names (copied by
     /// the kernel, never hashed again). Its uploaded blocks are reserved
@@ -261,22 +293,42 @@ impl ObjectStore {
         let key = object_key(loc);
         blocks.reserve(&key, &map.hashes);
         let (map, known) = (Arc::new(map), Arc::new(known));
-        let missing = |b: Arc<Blocks>, m: Arc<Hashmap>, k: Arc<KnownBlocks>| {
-            blocking(move || Ok(m.missing(|h| b.has(h) || k.contains_key(h))))
+        let missing = |b: Arc<Blocks>, m: Arc<Hashmap>, k: Arc<KnownBlocks>, key: String| {
+            blocking(move || {
+                let gone = |filled: &HashSet<String>| {
+                    m.missing(|h| filled.contains(h) || b.has(h) || k.contains_key(h))
+                };
+                if gone(&b.pending().filled(&key, &m)).is_empty() {
+                    return Ok(Vec::new());
+                }
+                // The object waits for the blocks missing: they go
+                // straight into it, those others wait for too at once.
+                let pending = b.pending();
+                pending.expect(&b.root(), &key, &m).map_err(write_error)?;
+                pending.adopt(&key).map_err(write_error)?;
+                Ok(gone(&pending.filled(&key, &m)))
+            })
         };
-        let gone = missing(Arc::clone(&blocks), Arc::clone(&map), Arc::clone(&known)).await?;
+        let (b, m, k) = (Arc::clone(&blocks), Arc::clone(&map), Arc::clone(&known));
+        let gone = missing(b, m, k, key.clone()).await?;
         if !gone.is_empty() {
             return Ok(Assembled::Missing(gone));
         }
         let pinned = blocks.pin(&map.hashes);
+        let filling = blocks.pending().finish(&key, &map);
         let (b, m, k) = (Arc::clone(&blocks), Arc::clone(&map), Arc::clone(&known));
-        match blocking(move || assemble(&fs, &b, &m, &k)).await? {
+        match blocking(move || match filling {
+            Some(filling) => fill(&fs, (&b, &m, &k), filling),
+            None => assemble(&fs, &b, &m, &k),
+        })
+        .await?
+        {
             Built::Done(staged) => Ok(Assembled::Made(Received::staged(
                 staged,
                 Some(Used::new(pinned, key)),
             ))),
             Built::Stale(at) => Ok(Assembled::Stale(at)),
-            Built::Gone => Ok(Assembled::Missing(missing(blocks, map, known).await?)),
+            Built::Gone => Ok(Assembled::Missing(missing(blocks, map, known, key).await?)),
         }
     }
 }
@@ -371,6 +423,90 @@ fn assemble(
         .finish_known(pithos, None)
         .map(Built::Done)
         .map_err(write_error)
+}
+
+/// See `ObjectStore::link_same`.
+fn link_same(
+    fs: &FsStore,
+    (loc, source): (&Location, &Location),
+    seen: FileInfo,
+    hashes: (String, Option<String>),
+) -> Result<Option<Finished>, StoreError> {
+    use std::os::unix::fs::MetadataExt;
+    let Some((path, _)) = fs.object_file(source)? else {
+        return Ok(None);
+    };
+    let Ok(file) = File::open(&path) else {
+        return Ok(None);
+    };
+    if info_of(&file).ok() != Some(seen) {
+        return Ok(None);
+    }
+    let opened = file.metadata().map_err(write_error)?;
+    if let Some((dest, info)) = fs.object_file(loc)? {
+        let there = std::fs::symlink_metadata(dest).map_err(write_error)?;
+        let same = (there.dev(), there.ino()) == (opened.dev(), opened.ino());
+        if same || info.mtime_ns > seen.mtime_ns {
+            return Ok(None);
+        }
+    }
+    super::staging::linked(fs.root(), (&path, &file), hashes.0, hashes.1).map_err(write_error)
+}
+
+/// Finishes the staging file of an object that waited for its blocks
+/// (`Pending`): the blocks uploaded since its 409 are in it already; the
+/// others are copied to their slots as `assemble` does (the slots of NULs
+/// are holes of the sparse file), then it is synced once.
+fn fill(
+    fs: &FsStore,
+    (blocks, map, known): (&Blocks, &Hashmap, &KnownBlocks),
+    (mut staged, filled): super::pending::Filling,
+) -> Result<Built, StoreError> {
+    let mut sources = Sources::default();
+    let mut hashes = Vec::with_capacity(map.hashes.len());
+    for (i, hash) in map.hashes.iter().enumerate() {
+        let (slot, at) = (map.slot(i), i as u64 * BLOCK as u64);
+        let written = match (blocks.open_block(hash), known.get(hash)) {
+            _ if hash == EMPTY_HASH || filled.contains_key(hash) => Ok(None),
+            (Some((file, len)), _) => put_at(&mut staged, (&file, 0, len), slot, at),
+            (None, Some((loc, offset, seen))) => {
+                let Some(file) = sources.file(fs, loc, *seen) else {
+                    return Ok(Built::Stale(loc.clone()));
+                };
+                let len = (seen.size.saturating_sub(*offset)).min(BLOCK as u64);
+                put_at(&mut staged, (file, *offset, len), slot, at)
+            }
+            (None, None) => return Ok(Built::Gone),
+        };
+        let cut = written.map_err(write_error)?;
+        hashes.push(cut.unwrap_or_else(|| hash.clone()));
+    }
+    if let Some(at) = sources.changed() {
+        return Ok(Built::Stale(at));
+    }
+    let pithos = crate::backends::hash::pithos_hash_of(&hashes);
+    staged
+        .finish_known(pithos, None)
+        .map(Built::Done)
+        .map_err(write_error)
+}
+
+/// `put_range` at the slot starting at `at` of a sized staging file, whose
+/// NULs are there already.
+fn put_at(
+    staged: &mut Staged,
+    (file, offset, len): (&File, u64, u64),
+    slot: u64,
+    at: u64,
+) -> std::io::Result<Option<String>> {
+    let take = len.min(slot);
+    staged.copy_at(file, (offset, take), at)?;
+    if take == len {
+        return Ok(None);
+    }
+    let mut buf = vec![0u8; take as usize];
+    std::os::unix::fs::FileExt::read_exact_at(file, &mut buf, offset)?;
+    Ok(Some(hash_of(&buf)))
 }
 
 /// The hash of a block's bytes (trailing NULs not hashed, §9).

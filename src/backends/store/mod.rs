@@ -9,6 +9,7 @@ mod endpoint;
 mod fs;
 mod intake;
 mod objects;
+mod pending;
 mod pithos;
 mod space;
 mod staging;

@@ -67,6 +67,42 @@ impl Staged {
         })
     }
 
+    /// Starts an object of `size` bytes, all NULs (a sparse file) until
+    /// `copy_at` writes its blocks: an assembly's file.
+    pub(crate) fn sized(root: &Path, size: u64) -> std::io::Result<Staged> {
+        let mut staged = Staged::new(root)?;
+        staged.file.set_len(size)?;
+        staged.len = size;
+        Ok(staged)
+    }
+
+    /// Writes `len` bytes of `src` from `offset` at `at`, unhashed, in the
+    /// kernel (as `copy_known`), into a file made by `sized`.
+    pub(crate) fn copy_at(
+        &mut self,
+        src: &File,
+        (offset, len): (u64, u64),
+        at: u64,
+    ) -> std::io::Result<()> {
+        use std::io::{Seek, SeekFrom};
+        if at.saturating_add(len) > self.len {
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::InvalidInput,
+                "a block past the end of its object",
+            ));
+        }
+        self.file.seek(SeekFrom::Start(at))?;
+        let end = self.len;
+        self.copy_known(src, offset, len)?;
+        self.len = end;
+        Ok(())
+    }
+
+    /// Where it is written.
+    pub(crate) fn path(&self) -> Option<&Path> {
+        self.path.as_deref()
+    }
+
     /// This upload, also computing the `os_hash` of `algo`; before any
     /// byte is written.
     pub(crate) fn hashing_os(mut self, algo: HashingAlgorithm) -> Staged {
@@ -153,11 +189,58 @@ impl Staged {
     }
 }
 
+/// The file `src` (opened as `opened`) under a fresh name in staging too,
+/// as a finished upload of the given hashes: a hard link, so no byte is
+/// written or synced (the file was synced when it was placed, and objects
+/// are only ever replaced by a rename, never written in place). `None`
+/// where the file system refuses the link, or the name `src` no longer
+/// holds the opened file: the caller copies instead.
+pub(crate) fn linked(
+    root: &Path,
+    (src, opened): (&Path, &File),
+    pithos_hash: String,
+    md5: Option<String>,
+) -> std::io::Result<Option<Finished>> {
+    let dir = root.join(STAGING_DIR);
+    if !dir.is_dir() {
+        std::fs::create_dir_all(&dir)?;
+        sync_dir(root)?;
+    }
+    let path = dir.join(uuid::Uuid::new_v4().to_string());
+    if std::fs::hard_link(src, &path).is_err() {
+        return Ok(None);
+    }
+    let same = std::fs::symlink_metadata(&path).and_then(|at| {
+        let was = opened.metadata()?;
+        Ok(((at.dev(), at.ino()) == (was.dev(), was.ino())).then_some(at.len()))
+    });
+    let Ok(Some(size)) = same else {
+        let _ = std::fs::remove_file(&path);
+        return same.map(|_| None);
+    };
+    Ok(Some(Finished {
+        path: Some(path),
+        size,
+        md5,
+        pithos_hash,
+        os_hash: None,
+        blocks: Vec::new(),
+    }))
+}
+
 impl Drop for Staged {
     fn drop(&mut self) {
         if let Some(path) = self.path.take() {
             let _ = std::fs::remove_file(path);
         }
+    }
+}
+
+impl Finished {
+    /// Where the data waits in staging.
+    #[cfg(test)]
+    pub(crate) fn staged_path(&self) -> &Path {
+        self.path.as_deref().unwrap_or(Path::new(""))
     }
 }
 
