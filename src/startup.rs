@@ -444,12 +444,14 @@ fn backends(
             settings.store.sync_sharing,
             metrics.backend.clone(),
         )),
-        _ => ObjectStore::Fs(Arc::new(FsStore::serve(&settings.store.root).map_err(
-            |source| StartupError::StoreRoot {
-                path: settings.store.root.clone(),
-                source,
-            },
-        )?)),
+        _ => ObjectStore::Fs(Arc::new(
+            FsStore::serve(&settings.store.root, settings.database.file().is_none()).map_err(
+                |source| StartupError::StoreRoot {
+                    path: settings.store.root.clone(),
+                    source,
+                },
+            )?,
+        )),
     };
     Ok((identity, store))
 }

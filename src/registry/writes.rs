@@ -83,21 +83,21 @@ async fn md5_of_same(
 /// The recorded objects other than `key` with the Pithos hash and size of
 /// a hashmap (`checksum`, `size`) whose first block (`first`) is at their
 /// start, with their files as recorded: the same bytes (a few at most).
-fn same_objects(
-    tx: &dyn CatalogueTx,
+async fn same_objects(
+    tx: &Tx<'_>,
     key: &str,
     (checksum, size): (&str, u64),
     first: &str,
 ) -> Result<Vec<CachedHash>, DbError> {
     let mut out: Vec<CachedHash> = Vec::new();
-    for s in tx.block_sources(&[first.to_string()])? {
+    for s in tx.block_sources(&[first.to_string()]).await? {
         let fits = s.offset == 0 && s.size == size && s.path != key;
         if !fits || out.iter().any(|h| h.path == s.path) || out.len() == 8 {
             continue;
         }
         let same =
             |h: &CachedHash| h.checksum == checksum && (h.size, h.mtime_ns) == (s.size, s.mtime_ns);
-        if let Some(h) = tx.cached_hash(&s.path)?.filter(same) {
+        if let Some(h) = tx.cached_hash(&s.path).await?.filter(same) {
             out.push(h);
         }
     }
@@ -469,7 +469,7 @@ impl Registry {
         let (key, c, size) = (object_key(loc), checksum.clone(), map.bytes);
         let found = self
             .db
-            .read(move |tx| Ok(same_objects(tx, &key, (&c, size), &first)?))
+            .read(async move |tx| Ok(same_objects(tx, &key, (&c, size), &first).await?))
             .await?;
         for h in found {
             let Some(at) = self.readable_at(caller, &h.path).await else {

@@ -149,3 +149,28 @@ async fn object_versions_written_on_two_servers_count_up_without_duplicates() {
     let version = head.headers()["x-object-version"].to_str().unwrap();
     assert_eq!(version, "12", "twelve writes, twelve versions");
 }
+
+/// An upload by hashmap spread over two servers (a proxy spreads a
+/// client's requests): the 409 and the blocks through one, the final `PUT`
+/// through the other, which must find the blocks; the object is whole.
+#[tokio::test]
+async fn a_hashmap_upload_may_send_its_blocks_through_another_server() {
+    use crate::objects::{block_hash, post_blocks, put_hashmap, BLOCK};
+    let (a, b) = two_servers().await;
+    for (n, (first, other)) in [(&a, &b), (&b, &a)].into_iter().enumerate() {
+        let parts = [vec![n as u8 + 1; BLOCK], vec![n as u8 + 7; 1000]];
+        let map = serde_json::json!({
+            "bytes": BLOCK + 1000,
+            "hashes": parts.iter().map(|p| block_hash(p)).collect::<Vec<_>>(),
+        });
+        let path = format!("/alice/pithos/spread-{n}.img");
+        assert_eq!(put_hashmap(first, &path, &map).await.status(), 409);
+        for p in &parts {
+            assert_eq!(post_blocks(first, "alice", "pithos", p).await.status(), 202);
+        }
+        let done = put_hashmap(other, &path, &map).await;
+        assert_eq!(done.status(), 201, "{:?}", done.text().await);
+        let file = a.root().join(format!("alice/pithos/spread-{n}.img"));
+        assert_eq!(std::fs::read(file).unwrap(), parts.concat());
+    }
+}

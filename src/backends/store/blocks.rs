@@ -237,7 +237,7 @@ impl Blocks {
     /// The block store of `root`, made if missing; expired blocks are
     /// removed, and with `sole` (this process holds the staging lock: no
     /// other can be writing a block) every partial block write too.
-    pub(crate) fn open(root: &Path, sole: bool) -> std::io::Result<Blocks> {
+    pub(crate) fn open(root: &Path, sole: bool, write_once: bool) -> std::io::Result<Blocks> {
         let dir = root.join(BLOCKS_DIR);
         if !dir.is_dir() {
             std::fs::create_dir_all(&dir)?;
@@ -249,7 +249,7 @@ impl Blocks {
             pins: Mutex::new(HashMap::new()),
             reserved: Mutex::new(HashMap::new()),
             space: Arc::new(Ledger::default()),
-            pending: Pending::default(),
+            pending: Pending::new(write_once),
         };
         let parts = if sole { remove_parts(&blocks.dir)? } else { 0 };
         if parts > 0 {
@@ -673,7 +673,7 @@ mod tests {
     #[test]
     fn blocks_are_kept_by_hash_without_trailing_nuls() {
         let dir = tempfile::tempdir().unwrap();
-        let blocks = Arc::new(Blocks::open(dir.path(), true).unwrap());
+        let blocks = Arc::new(Blocks::open(dir.path(), true, true).unwrap());
         let (h, made) = blocks.put(b"abc\0\0").unwrap();
         assert!(made);
         assert_eq!(h, block_hash(b"abc"));
@@ -701,11 +701,11 @@ mod tests {
     fn partial_block_writes_go_at_start_and_at_check_only_with_the_lock() {
         let dir = tempfile::tempdir().unwrap();
         let part = dir.path().join(BLOCKS_DIR).join(".part-left");
-        Blocks::open(dir.path(), true).unwrap();
+        Blocks::open(dir.path(), true, true).unwrap();
         std::fs::write(&part, b"half a block").unwrap();
-        Blocks::open(dir.path(), false).unwrap();
+        Blocks::open(dir.path(), false, true).unwrap();
         assert!(part.exists(), "another process may be writing it");
-        Blocks::open(dir.path(), true).unwrap();
+        Blocks::open(dir.path(), true, true).unwrap();
         assert!(!part.exists(), "removed at start");
         std::fs::write(&part, b"half a block").unwrap();
         {
@@ -720,7 +720,7 @@ mod tests {
     #[test]
     fn blocks_reserved_by_another_upload_outlive_an_assembly() {
         let dir = tempfile::tempdir().unwrap();
-        let blocks = Arc::new(Blocks::open(dir.path(), true).unwrap());
+        let blocks = Arc::new(Blocks::open(dir.path(), true, true).unwrap());
         let (x, _) = blocks.put(b"shared").unwrap();
         let (y, _) = blocks.put(b"own").unwrap();
         blocks.reserve("a/c/b", std::slice::from_ref(&x));
@@ -741,7 +741,7 @@ mod tests {
     #[test]
     fn reservations_are_bounded_per_account_and_in_all() {
         let dir = tempfile::tempdir().unwrap();
-        let blocks = Blocks::open(dir.path(), true).unwrap();
+        let blocks = Blocks::open(dir.path(), true, true).unwrap();
         let hashes = |seed: usize, n: usize| -> Vec<String> {
             (0..n)
                 .map(|i| block_hash(format!("{seed}-{i}").as_bytes()))

@@ -4,7 +4,7 @@ use std::collections::HashMap;
 use std::fs::File;
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, PoisonError};
 
 use bytes::Bytes;
 use futures_util::Stream;
@@ -19,11 +19,22 @@ use crate::domain::location::Location;
 use crate::domain::object::{CachedHash, ObjectInfo};
 use crate::domain::range::ByteRange;
 
+/// How this process holds the store root's staging lock.
+#[derive(Debug)]
+enum Staging {
+    /// Not serving, or staging cannot be used.
+    None,
+    /// Alone on the root, until what crashes left is settled.
+    Sole(StagingLock),
+    /// Beside any other servers.
+    Shared { _lock: staging::SharedStaging },
+}
+
 /// The offline store.
 pub(crate) struct FsStore {
     root: PathBuf,
     /// Held by the serving process (see `FsStore::serve`).
-    _staging: Option<StagingLock>,
+    staging: Mutex<Staging>,
     /// The object-store endpoint's uploaded blocks (opened to serve).
     blocks: Option<Arc<Blocks>>,
     /// Objects whose MD5 is being computed after their write (see
@@ -103,32 +114,44 @@ impl FsStore {
         std::fs::read_dir(&canon)?;
         Ok(FsStore {
             root: canon,
-            _staging: None,
+            staging: Mutex::new(Staging::None),
             blocks: None,
             md5s: Default::default(),
         })
     }
 
     /// Opens the store to serve it, holding the staging lock for the life of
-    /// the process (see `recover`). A second server on the same root serves
-    /// without it, and leaves staging to the first.
-    pub(crate) fn serve(root: &Path) -> std::io::Result<FsStore> {
+    /// the process: alone until `recover` has settled what crashes left,
+    /// then shared with any server that starts beside it (which settles
+    /// nothing). With `several` (a catalogue that several processes may
+    /// serve), uploaded blocks always go to `+blocks`, where every process
+    /// finds them, never straight into an object waiting in this process's
+    /// memory (`Pending`).
+    pub(crate) fn serve(root: &Path, several: bool) -> std::io::Result<FsStore> {
         let mut store = FsStore::open(root)?;
-        match staging::claim(&store.root) {
-            Ok(Some(lock)) => store._staging = Some(lock),
-            Ok(None) => log::warn!(
-                "another process serves the store root {}; its uploads in staging are left to it",
-                store.root.display()
-            ),
+        let staging = match staging::claim(&store.root) {
+            Ok(Some(lock)) => Ok(Staging::Sole(lock)),
+            Ok(None) => {
+                log::info!(
+                    "other processes serve the store root {}: this one leaves what crashes left in staging to the next to start alone",
+                    store.root.display()
+                );
+                staging::join(&store.root).map(|_lock| Staging::Shared { _lock })
+            }
+            Err(e) => Err(e),
+        };
+        let staging = staging.unwrap_or_else(|e| {
             // A read-only root still serves what is in it; uploads will fail.
-            Err(e) => log::warn!(
+            log::warn!(
                 "store root {}: cannot use {}/ ({e}); uploads will fail",
                 store.root.display(),
                 STAGING_DIR
-            ),
-        }
-        let sole = store._staging.is_some();
-        store.blocks = match Blocks::open(&store.root, sole) {
+            );
+            Staging::None
+        });
+        let sole = matches!(staging, Staging::Sole(_));
+        store.staging = Mutex::new(staging);
+        store.blocks = match Blocks::open(&store.root, sole, !several) {
             Ok(b) => Some(Arc::new(b)),
             Err(e) => {
                 log::error!(
@@ -153,18 +176,26 @@ impl FsStore {
         &self,
         recorded: Option<staging::Recorded<'_>>,
     ) -> std::io::Result<Option<staging::Recovered>> {
-        let claimed;
-        let lock = match &self._staging {
-            Some(lock) => lock,
-            None => match staging::claim(&self.root)? {
-                Some(lock) => {
-                    claimed = lock;
-                    &claimed
-                }
-                None => return Ok(None),
+        let mut held = self.staging.lock().unwrap_or_else(PoisonError::into_inner);
+        match std::mem::replace(&mut *held, Staging::None) {
+            // Settled at start, then shared with the servers that follow.
+            Staging::Sole(lock) => {
+                let done = staging::recover(&lock, &self.root, recorded);
+                *held = Staging::Shared {
+                    _lock: lock.share()?,
+                };
+                done.map(Some)
+            }
+            shared @ Staging::Shared { .. } => {
+                *held = shared;
+                Ok(None)
+            }
+            // Not serving (`plankton check`): only if no server runs.
+            Staging::None => match staging::claim(&self.root)? {
+                Some(lock) => staging::recover(&lock, &self.root, recorded).map(Some),
+                None => Ok(None),
             },
-        };
-        staging::recover(lock, &self.root, recorded).map(Some)
+        }
     }
 
     /// Receives a new object's data into staging, at most `limit` bytes.

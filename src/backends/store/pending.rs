@@ -72,9 +72,22 @@ impl Waiting {
 }
 
 /// The objects waiting for their blocks, by object key.
-#[derive(Default)]
 pub(crate) struct Pending {
     waiting: Mutex<HashMap<String, Arc<Waiting>>>,
+    /// Whether objects may wait here at all: not where several processes
+    /// serve the store root, since a block uploaded through another
+    /// process would never reach this one's waiting object.
+    enabled: bool,
+}
+
+impl Pending {
+    /// None waiting yet; with `enabled` false, none ever will.
+    pub(crate) fn new(enabled: bool) -> Pending {
+        Pending {
+            waiting: Mutex::default(),
+            enabled,
+        }
+    }
 }
 
 fn account_of(key: &str) -> &str {
@@ -90,7 +103,7 @@ impl Pending {
     /// size under `root` (kept if it waits for this very map already).
     /// The expired, then the oldest beyond the bounds, stop waiting.
     pub(crate) fn expect(&self, root: &Path, key: &str, map: &Hashmap) -> std::io::Result<()> {
-        if self.lock().get(key).is_some_and(|w| w.map == *map) {
+        if !self.enabled || self.lock().get(key).is_some_and(|w| w.map == *map) {
             return Ok(());
         }
         let staged = Staged::sized(root, map.bytes)?;
@@ -310,7 +323,7 @@ mod tests {
             bytes: 3 * block as u64 + 3,
             hashes: vec![ha.clone(), EMPTY_HASH.to_string(), ha.clone(), hb.clone()],
         };
-        let pending = Pending::default();
+        let pending = Pending::new(true);
         pending.expect(dir.path(), "alice/c/x", &map).unwrap();
         let pa = part(dir.path(), &a);
         assert!(!pending.take("bob", &ha, (&pa, a.len() as u64)).unwrap());
@@ -348,7 +361,7 @@ mod tests {
             bytes: 4,
             hashes: vec![h.clone()],
         };
-        let pending = Pending::default();
+        let pending = Pending::new(true);
         pending.expect(dir.path(), "alice/c/x", &map).unwrap();
         let p = part(dir.path(), &long);
         assert!(!pending.take("alice", &h, (&p, 10)).unwrap());

@@ -328,36 +328,85 @@ pub(crate) fn sync_dir(dir: &Path) -> std::io::Result<()> {
     File::open(dir)?.sync_all()
 }
 
-/// The lock file in the staging directory: held by the serving process for
-/// its whole life, so that `plankton check` sweeps only when no upload can
-/// be running.
+/// The lock file in the staging directory: every serving process holds it
+/// shared for its whole life; settling what crashes left (and `plankton
+/// check`'s sweep) needs it exclusive, so it happens only when no other
+/// server runs on the root and no upload of another process can be
+/// running (docs/behaviour.md, "Several processes").
 const LOCK_FILE: &str = "lock";
 
-/// The staging lock of one store root, released when dropped (or when the
-/// process dies, however it dies).
+/// How long a starting server waits for another's settling to end.
+const JOIN_WAIT: std::time::Duration = std::time::Duration::from_secs(30);
+
+/// The staging lock of one store root held exclusively: no other server
+/// runs on it. Released when dropped (or when the process dies, however
+/// it dies).
 #[derive(Debug)]
 pub(crate) struct StagingLock {
+    file: File,
+}
+
+/// The staging lock held shared: this server runs beside any others.
+#[derive(Debug)]
+pub(crate) struct SharedStaging {
     _file: File,
 }
 
-/// Takes the staging lock of `root`: `None` if another process holds it (a
-/// server is running on this root).
-pub(crate) fn claim(root: &Path) -> std::io::Result<Option<StagingLock>> {
+impl StagingLock {
+    /// Lets other servers start beside this one, once what earlier
+    /// processes left is settled.
+    pub(crate) fn share(self) -> std::io::Result<SharedStaging> {
+        self.file.lock_shared()?;
+        Ok(SharedStaging { _file: self.file })
+    }
+}
+
+/// The lock file of `root`, opened (made if needed).
+fn lock_file(root: &Path) -> std::io::Result<File> {
     let dir = root.join(STAGING_DIR);
     if !dir.is_dir() {
         std::fs::create_dir_all(&dir)?;
         sync_dir(root)?;
     }
-    let file = OpenOptions::new()
+    OpenOptions::new()
         .read(true)
         .write(true)
         .create(true)
         .truncate(false)
-        .open(dir.join(LOCK_FILE))?;
+        .open(dir.join(LOCK_FILE))
+}
+
+/// Takes the staging lock of `root` exclusively: `None` if another process
+/// holds it (a server is running on this root).
+pub(crate) fn claim(root: &Path) -> std::io::Result<Option<StagingLock>> {
+    let file = lock_file(root)?;
     match file.try_lock() {
-        Ok(()) => Ok(Some(StagingLock { _file: file })),
+        Ok(()) => Ok(Some(StagingLock { file })),
         Err(std::fs::TryLockError::WouldBlock) => Ok(None),
         Err(std::fs::TryLockError::Error(e)) => Err(e),
+    }
+}
+
+/// Joins the servers running on `root`: the lock shared, waited for while
+/// a starting server settles staging (at most `JOIN_WAIT`).
+pub(crate) fn join(root: &Path) -> std::io::Result<SharedStaging> {
+    let file = lock_file(root)?;
+    let deadline = std::time::Instant::now() + JOIN_WAIT;
+    loop {
+        match file.try_lock_shared() {
+            Ok(()) => return Ok(SharedStaging { _file: file }),
+            Err(std::fs::TryLockError::WouldBlock) if std::time::Instant::now() < deadline => {
+                std::thread::sleep(std::time::Duration::from_millis(50));
+            }
+            Err(std::fs::TryLockError::WouldBlock) => {
+                return Err(std::io::Error::other(format!(
+                    "another process held {}/{LOCK_FILE} exclusively for {} s",
+                    STAGING_DIR,
+                    JOIN_WAIT.as_secs()
+                )))
+            }
+            Err(std::fs::TryLockError::Error(e)) => return Err(e),
+        }
     }
 }
 
