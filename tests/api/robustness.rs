@@ -605,7 +605,7 @@ async fn catalogue_writes_on_a_full_disk_are_413_change_nothing_and_work_again_w
         return;
     };
     let db = disk.path().join("plankton.db");
-    let app = TestApp::spawn_with(|s| s.database = db.into()).await;
+    let app = TestApp::spawn_with(|s| s.database = db.clone().into()).await;
     let id = app
         .alice()
         .register("a.img")
@@ -613,9 +613,15 @@ async fn catalogue_writes_on_a_full_disk_are_413_change_nothing_and_work_again_w
         .ok()
         .await;
     let before = app.list("/images/detail", ALICE.0).await;
+    // The write-ahead log emptied and cut to nothing (as a checkpoint may
+    // leave it), so that the writes below need new space on the disk
+    // rather than reusing the log's.
+    rusqlite::Connection::open(&db)
+        .unwrap()
+        .query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))
+        .unwrap();
     disk.fill();
-    // Writes larger than what the write-ahead log already holds: they
-    // need new space on the disk.
+    // Writes the emptied write-ahead log cannot hold: they need new space.
     let big = "x".repeat(4000);
     let keys: Vec<String> = (0..24)
         .map(|n| format!("X-Image-Meta-Property-K{n}"))
