@@ -585,8 +585,11 @@ async fn the_hashmap_protocol_uploads_what_is_missing_then_assembles() {
         assert_eq!(json_with_status_any(resp).await, json!([block_hash(blk)]));
     }
     // The object waits for them since its 409: they went straight into its
-    // staging file, none into `+blocks`.
-    assert_eq!(blocks_on_disk(&app).len(), 0);
+    // staging file, none into `+blocks`. Not where several processes may
+    // serve the root (PostgreSQL): there every block goes to `+blocks`,
+    // each of the three once.
+    let kept_apart = if crate::POSTGRES { 3 } else { 0 };
+    assert_eq!(blocks_on_disk(&app).len(), kept_apart);
     let done = put_hashmap(&app, "/alice/images/big.img", &map).await;
     assert_eq!(done.status(), 201);
     assert_eq!(
