@@ -144,6 +144,33 @@ impl WebApp {
         }
     }
 
+    /// The same app stopped and started again on its files (database,
+    /// token file, store root), at a new port.
+    pub async fn restart(mut self) -> WebApp {
+        self.handle.stop(true).await;
+        // The catalogue's lock goes when the stopped server's task ends.
+        let app = loop {
+            match plankton::startup::Application::build(self.settings.clone()) {
+                Ok(app) => break app,
+                Err(e) if e.to_string().contains("in use") => {
+                    tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+                }
+                Err(e) => panic!("{e}"),
+            }
+        };
+        let address = format!("http://127.0.0.1:{}{}", app.port(), self.settings.base_path);
+        let handle = app.handle();
+        tokio::spawn(app.run_until_stopped());
+        let dir = std::mem::replace(&mut self._dir, tempfile::tempdir().unwrap());
+        WebApp {
+            address,
+            client: support::app::client(),
+            _dir: dir,
+            settings: self.settings.clone(),
+            handle,
+        }
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("{}{}", self.address, path)
     }

@@ -354,6 +354,19 @@ async fn sessions_expire_after_the_configured_time() {
 }
 
 #[tokio::test]
+async fn a_restart_keeps_people_logged_in() {
+    let app = WebApp::spawn().await;
+    let s = app.login(ALICE.0).await;
+    let again = app.restart().await;
+    let page = again.page(&s, "/ui/").await;
+    page.assert_page(200);
+    assert_eq!(page.field("csrf").as_deref(), Some(s.csrf.as_str()));
+    let out = again.post(&s, "/ui/logout", &[]).await;
+    assert_eq!(out.status, 303);
+    assert_eq!(again.page(&s, "/ui/").await.status, 303, "logged out");
+}
+
+#[tokio::test]
 async fn logout_ends_the_session_and_its_old_cookie_gets_the_login_page() {
     let app = WebApp::spawn().await;
     let alice = app.login(ALICE.0).await;
