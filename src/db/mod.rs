@@ -1,14 +1,16 @@
-//! The catalogue: one interface (`Catalogue`, and `CatalogueTx` inside a
+//! The catalogue: one interface (`Catalogue`, and `Tx` inside a
 //! transaction) over the engine chosen at start, the way
-//! `backends::identity` does it. SQLite is the only engine that serves for
-//! now (PostgreSQL's connection and schema are in `postgres`, its queries
-//! are not yet); SQL, planner tuning and retry rules stay inside each
-//! engine's arm.
+//! `backends::identity` does it: SQLite (a file, one process) or
+//! PostgreSQL (a database, any number of processes). SQL, planner tuning
+//! and retry rules stay inside each engine's arm; the registry never asks
+//! which engine it has.
 //!
-//! The entry points are shaped for an engine behind a network as well:
-//! every one that may wait is async, and a write is a closure that may be
-//! run more than once (`Fn`), so that an engine can run again a
-//! transaction that failed with a serialization failure.
+//! A transaction is an async closure over `&Tx`: PostgreSQL awaits its
+//! queries on the network; SQLite's answer at once, so its closures are
+//! polled once on the thread that owns the connection (`at_once`). A
+//! write's closure may be run more than once (`AsyncFn`), so that an
+//! engine can run again a transaction that failed with a serialization
+//! failure.
 
 pub(crate) mod error;
 pub(crate) mod plan;
