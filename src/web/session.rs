@@ -2,8 +2,9 @@
 //! that a login on one process is good on every other and a restart keeps
 //! people logged in; keyed by the SHA-256 of a random id that only the
 //! session cookie carries. Each holds the user's token (which never leaves
-//! the server), its CSRF value, its end and a one-time notice for the next
-//! page. The login counts stay in each process's memory.
+//! the server, and is kept sealed with a key drawn from that id: `seal`),
+//! its CSRF value, its end and a one-time notice for the next page. The
+//! login counts stay in each process's memory.
 
 use std::net::IpAddr;
 use std::time::{Duration, Instant};
@@ -73,6 +74,47 @@ fn key(id: &str) -> String {
     hex::encode(Sha256::digest(id.as_bytes()))
 }
 
+/// The keystream that hides a session's token in the catalogue: SHA-256 of
+/// a label, the session's id (which only the cookie carries; the
+/// catalogue keeps its hash) and a block counter, as long as the token.
+/// Each id is 32 random bytes drawn for one session and one token, so no
+/// keystream is ever used twice; without the cookie, the catalogue's copy
+/// (a backup, a stolen file or dump) gives up no token.
+fn keystream(id: &str, len: usize) -> Vec<u8> {
+    let mut out = Vec::with_capacity(len + 32);
+    let mut counter = 0u64;
+    while out.len() < len {
+        let mut h = Sha256::new();
+        h.update(b"plankton session token\0");
+        h.update(id.as_bytes());
+        h.update(counter.to_be_bytes());
+        out.extend_from_slice(&h.finalize());
+        counter += 1;
+    }
+    out.truncate(len);
+    out
+}
+
+/// `token` as the catalogue keeps it for session `id` (hex).
+fn seal(id: &str, token: &str) -> String {
+    let stream = keystream(id, token.len());
+    hex::encode(
+        token
+            .bytes()
+            .zip(stream)
+            .map(|(b, k)| b ^ k)
+            .collect::<Vec<u8>>(),
+    )
+}
+
+/// The token the catalogue keeps sealed for session `id`; `None` if it is
+/// not what `seal` wrote (a damaged row).
+fn unseal(id: &str, sealed: &str) -> Option<String> {
+    let bytes = hex::decode(sealed).ok()?;
+    let stream = keystream(id, bytes.len());
+    String::from_utf8(bytes.iter().zip(stream).map(|(b, k)| b ^ k).collect()).ok()
+}
+
 /// Whether two secrets are equal, in time that does not depend on where they differ.
 pub(crate) fn same_secret(a: &str, b: &str) -> bool {
     a.len() == b.len()
@@ -132,7 +174,7 @@ impl Sessions {
             started_at: now,
             session: StoredSession {
                 user: user.to_string(),
-                token,
+                token: seal(&id, &token),
                 csrf: random_hex(),
                 ends_at: now.saturating_add(ttl),
                 notice: None,
@@ -148,9 +190,12 @@ impl Sessions {
         registry: &Registry,
         id: &str,
     ) -> Result<Option<Live>, AppError> {
-        Ok(registry.session(&key(id)).await?.map(|s| Live {
+        let Some(s) = registry.session(&key(id)).await? else {
+            return Ok(None);
+        };
+        Ok(unseal(id, &s.token).map(|token| Live {
             id: id.to_string(),
-            token: s.token,
+            token,
             csrf: s.csrf,
             notice: s.notice,
         }))
@@ -215,6 +260,23 @@ mod tests {
             max_sessions_per_user: 3,
             logins_per_minute: 2,
         }
+    }
+
+    #[test]
+    fn a_sealed_token_opens_only_with_its_sessions_id() {
+        let (id, other) = (random_hex(), random_hex());
+        let token = "a-token_of-alice.0123456789".repeat(3);
+        let sealed = seal(&id, &token);
+        assert!(!sealed.contains(&hex::encode(&token)) && !sealed.contains(&token));
+        assert_eq!(sealed.len(), token.len() * 2);
+        assert_eq!(unseal(&id, &sealed).as_deref(), Some(token.as_str()));
+        assert_ne!(unseal(&other, &sealed).as_deref(), Some(token.as_str()));
+        assert_ne!(
+            seal(&other, &token),
+            sealed,
+            "another session, another stream"
+        );
+        assert_eq!(unseal(&id, "not hex"), None);
     }
 
     #[test]
