@@ -12,6 +12,7 @@
 //! engine can run again a transaction that failed with a serialization
 //! failure.
 
+pub(crate) mod columns;
 pub(crate) mod error;
 pub(crate) mod plan;
 pub(crate) mod port;

@@ -12,6 +12,7 @@ use tokio_postgres::types::ToSql;
 
 use super::rows::{image_from_row, COLUMNS, IMAGE_ROW_WIDTH, MODEL_COLUMNS, PROPERTIES};
 use super::tx::{get, PgTx};
+use crate::db::columns::WRITTEN;
 use crate::db::error::DbError;
 use crate::db::plan::{ListPlan, ListPosition, Piece};
 use crate::db::tx::{AwaitImagesTx, StoredImage, Visit};
@@ -21,33 +22,6 @@ use crate::domain::listing::ListQuery;
 use crate::domain::model::{V2ListedImage, V2Listing};
 use crate::domain::object::CachedHash;
 use crate::domain::objects::ObjectMeta;
-
-/// The columns every write sets, in the order `Written::values` binds them:
-/// an insert binds the id and creation time before them, an update the row.
-const WRITTEN: [&str; 22] = [
-    "name",
-    "location",
-    "status",
-    "disk_format",
-    "container_format",
-    "size",
-    "checksum",
-    "md5",
-    "updated_at",
-    "deleted_at",
-    "visibility",
-    "owner",
-    "min_ram",
-    "min_disk",
-    "protected",
-    "os_hidden",
-    "os_hash_algo",
-    "os_hash_value",
-    "virtual_size",
-    "uploaded",
-    "data_format",
-    "data_finding",
-];
 
 /// A new image's row; nothing if its id or its live location is taken
 /// (by a writer this transaction's snapshot does not show: `insert`).

@@ -9,6 +9,7 @@ use tokio_postgres::Row;
 
 use super::rows::{COLUMNS, LISTED, PROPERTIES, VISIBLE};
 use super::tx::{get, Built, PgTx};
+use crate::db::columns::sort_column_index;
 use crate::db::error::DbError;
 use crate::db::plan::{Filter, ListPlan, ListPosition, Piece, SortValue};
 use crate::db::tx::Visit;
@@ -39,20 +40,6 @@ fn sort_value(row: &Row, i: usize, key: SortKey) -> Result<SortValue, DbError> {
     } else {
         get::<Option<String>>(row, i)?.map_or(SortValue::Null, SortValue::Text)
     })
-}
-
-/// Where in `COLUMNS` the column `key` sorts by is.
-fn sort_column_index(key: SortKey) -> usize {
-    match key {
-        SortKey::Id => 1,
-        SortKey::Name => 2,
-        SortKey::Status => 4,
-        SortKey::DiskFormat => 5,
-        SortKey::ContainerFormat => 6,
-        SortKey::Size => 7,
-        SortKey::CreatedAt => 10,
-        SortKey::UpdatedAt => 11,
-    }
 }
 
 impl PgTx<'_> {

@@ -52,21 +52,18 @@ pub(super) type Params<'p> = [&'p (dyn ToSql + Sync)];
 impl PgTx<'_> {
     /// The rows of `sql` (a statement that reads a bounded number).
     pub(super) async fn rows(&self, sql: &str, params: &Params<'_>) -> Result<Vec<Row>, DbError> {
-        let stmt = self
-            .tx
-            .prepare_cached(sql)
-            .await
-            .map_err(|e| self.fail(e))?;
+        let stmt = self.prepared(sql).await?;
         self.tx.query(&stmt, params).await.map_err(|e| self.fail(e))
+    }
+
+    /// `sql` prepared on this connection, once (deadpool's statement cache).
+    async fn prepared(&self, sql: &str) -> Result<tokio_postgres::Statement, DbError> {
+        self.tx.prepare_cached(sql).await.map_err(|e| self.fail(e))
     }
 
     /// The one row of `sql`, if any (more than one is an error).
     pub(super) async fn row(&self, sql: &str, params: &Params<'_>) -> Result<Option<Row>, DbError> {
-        let stmt = self
-            .tx
-            .prepare_cached(sql)
-            .await
-            .map_err(|e| self.fail(e))?;
+        let stmt = self.prepared(sql).await?;
         self.tx
             .query_opt(&stmt, params)
             .await
@@ -75,11 +72,7 @@ impl PgTx<'_> {
 
     /// Runs `sql`; how many rows it changed.
     pub(super) async fn run(&self, sql: &str, params: &Params<'_>) -> Result<u64, DbError> {
-        let stmt = self
-            .tx
-            .prepare_cached(sql)
-            .await
-            .map_err(|e| self.fail(e))?;
+        let stmt = self.prepared(sql).await?;
         self.tx
             .execute(&stmt, params)
             .await

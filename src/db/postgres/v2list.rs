@@ -8,31 +8,15 @@ use tokio_postgres::Row;
 
 use super::rows::TAGS;
 use super::tx::{get, Built, PgTx};
+use crate::db::columns::sort_expr;
 use crate::db::error::DbError;
-use crate::domain::model::{
-    MemberStatusCut, TimeOp, V2ListedImage, V2Listing, V2SortKey, VisibilityCut,
-};
+use crate::domain::model::{MemberStatusCut, TimeOp, V2ListedImage, V2Listing, VisibilityCut};
 
 /// What a page shows of each image, in `listed_row`'s order, then the tags
 /// and the properties.
 const PAGE_COLUMNS: &str = "i.id, i.name, i.status, i.visibility, i.protected, i.os_hidden, \
     i.owner, i.disk_format, i.container_format, i.min_ram, i.min_disk, i.size, i.virtual_size, \
     i.checksum, i.md5, i.os_hash_algo, i.os_hash_value, i.created_at, i.updated_at";
-
-/// The sort expression of a key: NULL (no data, no format yet) as a value
-/// below every other, as on SQLite.
-fn sort_expr(key: V2SortKey, t: &str) -> String {
-    match key {
-        V2SortKey::Name => format!("{t}.name"),
-        V2SortKey::Status => format!("{t}.status"),
-        V2SortKey::ContainerFormat => format!("coalesce({t}.container_format, '')"),
-        V2SortKey::DiskFormat => format!("coalesce({t}.disk_format, '')"),
-        V2SortKey::Size => format!("coalesce({t}.size, -1)"),
-        V2SortKey::Id => format!("{t}.id"),
-        V2SortKey::CreatedAt => format!("{t}.created_at"),
-        V2SortKey::UpdatedAt => format!("{t}.updated_at"),
-    }
-}
 
 /// The candidates of §17.9 for caller `$1`, cut by visibility and hiddenness.
 fn candidates(b: &mut Built, q: &V2Listing) {

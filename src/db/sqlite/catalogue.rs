@@ -10,6 +10,7 @@ use rusqlite::types::ToSql;
 use rusqlite::{params, Connection, OptionalExtension, Row};
 
 use super::NOW_MICROS;
+use crate::db::columns::WRITTEN;
 use crate::db::error::DbError;
 use crate::db::plan::{ListPlan, ListPosition, Piece};
 use crate::db::tx::{ImagesTx, StoredImage, Visit};
@@ -69,33 +70,6 @@ pub(super) const MODEL_COLUMNS: &str = "i.visibility, i.os_hidden, i.os_hash_alg
 
 /// How many columns `image_from_row` reads: what a query adds comes after.
 const IMAGE_ROW_WIDTH: usize = 28;
-
-/// The columns every write sets, in the order `Written::values` binds them:
-/// an insert binds the id and creation time before them, an update the row.
-const WRITTEN: [&str; 22] = [
-    "name",
-    "location",
-    "status",
-    "disk_format",
-    "container_format",
-    "size",
-    "checksum",
-    "md5",
-    "updated_at",
-    "deleted_at",
-    "visibility",
-    "owner",
-    "min_ram",
-    "min_disk",
-    "protected",
-    "os_hidden",
-    "os_hash_algo",
-    "os_hash_value",
-    "virtual_size",
-    "uploaded",
-    "data_format",
-    "data_finding",
-];
 
 static INSERT: LazyLock<String> = LazyLock::new(|| {
     let marks: Vec<String> = (0..WRITTEN.len()).map(|i| format!("?{}", i + 3)).collect();

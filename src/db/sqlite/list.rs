@@ -8,6 +8,7 @@ use rusqlite::{params, params_from_iter, OptionalExtension, Row};
 
 use super::catalogue::{COLUMNS, LISTED, PROPERTIES, VISIBLE};
 use super::SqliteTx;
+use crate::db::columns::sort_column_index;
 use crate::db::error::DbError;
 use crate::db::plan::{Filter, ListPlan, ListPosition, Piece, SortValue};
 use crate::db::tx::Visit;
@@ -67,20 +68,6 @@ fn bound(v: &SortValue) -> Value {
         SortValue::Null => Value::Null,
         SortValue::Integer(n) => Value::Integer(*n),
         SortValue::Text(t) => Value::Text(t.clone()),
-    }
-}
-
-/// Where in `COLUMNS` the column `key` sorts by is.
-fn sort_column_index(key: SortKey) -> usize {
-    match key {
-        SortKey::Id => 1,
-        SortKey::Name => 2,
-        SortKey::Status => 4,
-        SortKey::DiskFormat => 5,
-        SortKey::ContainerFormat => 6,
-        SortKey::Size => 7,
-        SortKey::CreatedAt => 10,
-        SortKey::UpdatedAt => 11,
     }
 }
 

@@ -7,10 +7,9 @@ use rusqlite::types::Value as Sql;
 use rusqlite::{params_from_iter, Row};
 
 use super::catalogue::SqliteTx;
+use crate::db::columns::sort_expr;
 use crate::db::error::DbError;
-use crate::domain::model::{
-    MemberStatusCut, TimeOp, V2ListedImage, V2Listing, V2SortKey, VisibilityCut,
-};
+use crate::domain::model::{MemberStatusCut, TimeOp, V2ListedImage, V2Listing, VisibilityCut};
 
 /// What a page shows of each image, in `listed_row`'s order, but the
 /// tags (`TAGS`) and the properties (the JSON object kept beside their
@@ -63,22 +62,6 @@ impl Built {
         if let Some(v) = value {
             self.bind(&format!(" AND {col} = ?"), v);
         }
-    }
-}
-
-/// The sort expression of a key: NULL (no data, no format yet) as a value
-/// below every other, so that it sorts first ascending and comparisons
-/// with the marker's row hold.
-fn sort_expr(key: V2SortKey, t: &str) -> String {
-    match key {
-        V2SortKey::Name => format!("{t}.name"),
-        V2SortKey::Status => format!("{t}.status"),
-        V2SortKey::ContainerFormat => format!("coalesce({t}.container_format, '')"),
-        V2SortKey::DiskFormat => format!("coalesce({t}.disk_format, '')"),
-        V2SortKey::Size => format!("coalesce({t}.size, -1)"),
-        V2SortKey::Id => format!("{t}.id"),
-        V2SortKey::CreatedAt => format!("{t}.created_at"),
-        V2SortKey::UpdatedAt => format!("{t}.updated_at"),
     }
 }
 
