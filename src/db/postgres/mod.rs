@@ -256,66 +256,116 @@ impl PgCatalogue {
     /// concurrent one (in any process) is rolled back and `f` run again,
     /// after a short pause that grows and is spread at random, so that
     /// concurrent writers never see their conflict (docs/behaviour.md,
-    /// "Several processes").
+    /// "Several processes"). One that conflicted `ALONE_AFTER` times runs
+    /// alone: every write holds the write lock shared, and this one waits
+    /// for it exclusively before its transaction begins, so that a large
+    /// write (a member list of hundreds) is not starved by small ones.
     pub(crate) async fn write<T, F>(&self, f: F) -> Result<T, AppError>
     where
         F: for<'t> AsyncFn(&Tx<'t, PgTx<'t>>) -> Result<T, AppError>,
     {
         let mut attempt = 0;
         loop {
-            match self.write_once(&f).await {
+            let outcome = if attempt < ALONE_AFTER {
+                self.write_once(&f).await
+            } else {
+                self.write_alone(&f).await
+            };
+            match outcome {
                 Attempt::Done(out) => return out,
                 Attempt::Conflict if attempt < MAX_ATTEMPTS => {
                     attempt += 1;
                     tokio::time::sleep(pause_before(attempt)).await;
                 }
+                // Not a bug, and not to be shown as one: the catalogue is
+                // too busy (503, try again).
                 Attempt::Conflict => {
-                    return Err(DbError::Internal(format!(
-                        "a write could not be serialized in {MAX_ATTEMPTS} attempts"
-                    ))
-                    .into())
+                    log::warn!("a write could not be serialized in {MAX_ATTEMPTS} attempts");
+                    return Err(DbError::Busy.into());
                 }
             }
         }
     }
 
-    /// One attempt of `write`.
+    /// One attempt of `write`, beside the others: the write lock shared.
     async fn write_once<T, F>(&self, f: &F) -> Attempt<T>
     where
         F: for<'t> AsyncFn(&Tx<'t, PgTx<'t>>) -> Result<T, AppError>,
     {
-        let mut client = match self.connection().await {
-            Ok(c) => c,
-            Err(e) => return Attempt::Done(Err(e.into())),
-        };
-        let tx = match client
-            .build_transaction()
-            .isolation_level(IsolationLevel::Serializable)
-            .start()
-            .await
-        {
-            Ok(tx) => tx,
-            Err(e) => return Attempt::Done(Err(DbError::from(e).into())),
-        };
-        let pg = PgTx::new(&tx);
-        let out = f(&Tx::Postgres(&pg)).await;
-        if pg.conflicted() {
-            return Attempt::Conflict;
-        }
-        let Ok(out) = out else {
-            // Dropping the transaction rolls it back.
-            return Attempt::Done(out);
-        };
-        match tx.commit().await.map_err(DbError::from) {
-            Ok(()) => Attempt::Done(Ok(out)),
-            Err(DbError::Busy) => Attempt::Conflict,
+        match self.connection().await {
+            Ok(mut client) => attempt(&mut client, f, true).await,
             Err(e) => Attempt::Done(Err(e.into())),
         }
+    }
+
+    /// One attempt of `write` alone: the write lock held exclusively (on
+    /// the session, from before the transaction's snapshot to after its
+    /// commit), so no other write runs beside it to conflict with.
+    async fn write_alone<T, F>(&self, f: &F) -> Attempt<T>
+    where
+        F: for<'t> AsyncFn(&Tx<'t, PgTx<'t>>) -> Result<T, AppError>,
+    {
+        let mut alone = match self.hold_alone(WRITE_LOCK).await {
+            Ok(held) => held,
+            Err(e) => return Attempt::Done(Err(e.into())),
+        };
+        match alone.client() {
+            Some(client) => attempt(client, f, false).await,
+            None => Attempt::Done(Err(
+                DbError::internal("a held lock without its connection").into()
+            )),
+        }
+    }
+}
+
+/// The advisory lock every write holds shared and a write run alone holds
+/// exclusively ("plankton" in ASCII; turns use hashes of their keys).
+const WRITE_LOCK: i64 = 0x706c_616e_6b74_6f6e;
+
+/// One attempt of `f` in a SERIALIZABLE transaction on `client`; with
+/// `shared`, the transaction first takes the write lock shared.
+async fn attempt<T, F>(client: &mut deadpool_postgres::Object, f: &F, shared: bool) -> Attempt<T>
+where
+    F: for<'t> AsyncFn(&Tx<'t, PgTx<'t>>) -> Result<T, AppError>,
+{
+    let tx = match client
+        .build_transaction()
+        .isolation_level(IsolationLevel::Serializable)
+        .start()
+        .await
+    {
+        Ok(tx) => tx,
+        Err(e) => return Attempt::Done(Err(DbError::from(e).into())),
+    };
+    if shared {
+        let lock = format!("SELECT pg_advisory_xact_lock_shared({WRITE_LOCK})");
+        match tx.batch_execute(&lock).await.map_err(DbError::from) {
+            Ok(()) => {}
+            Err(DbError::Busy) => return Attempt::Conflict,
+            Err(e) => return Attempt::Done(Err(e.into())),
+        }
+    }
+    let pg = PgTx::new(&tx);
+    let out = f(&Tx::Postgres(&pg)).await;
+    if pg.conflicted() {
+        return Attempt::Conflict;
+    }
+    let Ok(out) = out else {
+        // Dropping the transaction rolls it back.
+        return Attempt::Done(out);
+    };
+    match tx.commit().await.map_err(DbError::from) {
+        Ok(()) => Attempt::Done(Ok(out)),
+        Err(DbError::Busy) => Attempt::Conflict,
+        Err(e) => Attempt::Done(Err(e.into())),
     }
 }
 
 /// How many times a write is run before its conflicts are given up on.
 const MAX_ATTEMPTS: u32 = 30;
+
+/// After how many conflicts a write runs alone.
+const ALONE_AFTER: u32 = 6;
 
 /// The outcome of one attempt of a write.
 enum Attempt<T> {

@@ -64,6 +64,29 @@ impl PgCatalogue {
     }
 }
 
+impl PgCatalogue {
+    /// Waits (without a limit) for the advisory lock `id` exclusively on
+    /// the session of a pooled connection: the write lock of a write run
+    /// alone, which waits only for the writes under way to commit.
+    pub(super) async fn hold_alone(&self, id: i64) -> Result<PgTurn, DbError> {
+        let client = self.connection().await?;
+        client
+            .batch_execute(&format!("SELECT pg_advisory_lock({id})"))
+            .await?;
+        Ok(PgTurn {
+            client: Some(client),
+            id,
+        })
+    }
+}
+
+impl PgTurn {
+    /// The connection that holds the lock, to work on under it.
+    pub(super) fn client(&mut self) -> Option<&mut deadpool_postgres::Object> {
+        self.client.as_mut()
+    }
+}
+
 impl Drop for PgTurn {
     fn drop(&mut self) {
         let Some(client) = self.client.take() else {
