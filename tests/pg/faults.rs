@@ -158,6 +158,74 @@ fn a_stopped_server_is_503_within_seconds_and_service_resumes_by_itself() {
     alive(&mut plankton);
 }
 
+#[test]
+fn a_server_that_hangs_is_503_within_seconds_and_service_resumes() {
+    if !available() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let (pg, mut plankton) = deployment(dir.path());
+    let addr = plankton.addr;
+    let (made, _) = send(addr, "POST", "/v2/images", &create_body("before", 3));
+    assert_eq!(made.status, 201, "{}", made.text());
+    let id = serde_json::from_slice::<Value>(&made.body).unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    // Every process of the server stopped: connections open, no answer.
+    pg.signal_all("STOP");
+    let answers: Vec<_> = probes(&id)
+        .into_iter()
+        .map(|(method, path, body)| {
+            std::thread::spawn(move || (method, send(addr, method, &path, &body)))
+        })
+        .collect();
+    let answers: Vec<_> = answers.into_iter().map(|h| h.join().unwrap()).collect();
+    pg.signal_all("CONT");
+    for (method, (resp, took)) in answers {
+        println!("hung: {method}: {} in {took:?}", resp.status);
+        assert_eq!(resp.status, 503, "{method}: {}", resp.text());
+        assert!(took < FAULT_LIMIT, "{method} took {took:?}");
+    }
+    alive(&mut plankton);
+    let back = Instant::now();
+    while send(addr, "GET", "/healthz", &Value::Null).0.status != 200 {
+        assert!(back.elapsed() < Duration::from_secs(10), "no service after");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    for (method, path, body) in probes(&id) {
+        let (resp, _) = send(addr, method, &path, &body);
+        assert!(
+            matches!(resp.status, 200 | 201),
+            "{method} {path} after: {} {}",
+            resp.status,
+            resp.text()
+        );
+    }
+}
+
+/// Every image of alice's, page after page.
+fn every_image(addr: SocketAddr) -> Vec<Value> {
+    let mut images: Vec<Value> = Vec::new();
+    loop {
+        let path = match images.last() {
+            Some(last) => format!(
+                "/v2/images?limit=200&marker={}",
+                last["id"].as_str().unwrap()
+            ),
+            None => "/v2/images?limit=200".into(),
+        };
+        let (resp, _) = send(addr, "GET", &path, &Value::Null);
+        assert_eq!(resp.status, 200, "{}", resp.text());
+        let page: Value = serde_json::from_slice(&resp.body).unwrap();
+        let page = page["images"].as_array().unwrap().clone();
+        if page.is_empty() {
+            return images;
+        }
+        images.extend(page);
+    }
+}
+
 /// What one writer saw: the names it created with a 201, and the ones
 /// whose answer was a 503 (perhaps committed, perhaps not).
 #[derive(Default)]
@@ -222,10 +290,7 @@ fn a_server_killed_under_writes_leaves_each_whole_or_absent() {
         "the stop met no write: the test proves nothing"
     );
 
-    let (resp, _) = send(addr, "GET", "/v2/images?limit=1000", &Value::Null);
-    assert_eq!(resp.status, 200, "{}", resp.text());
-    let listed: Value = serde_json::from_slice(&resp.body).unwrap();
-    let images = listed["images"].as_array().unwrap();
+    let images = every_image(addr);
     let by_name: std::collections::BTreeMap<&str, &Value> = images
         .iter()
         .map(|i| (i["name"].as_str().unwrap(), i))

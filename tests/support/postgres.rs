@@ -153,6 +153,32 @@ impl PgServer {
         self.start_server(&self.options);
     }
 
+    /// The server's processes: the postmaster (`postmaster.pid`'s first
+    /// line) and its children.
+    fn processes(&self) -> Vec<String> {
+        let pid_file = std::fs::read_to_string(self.data().join("postmaster.pid"))
+            .expect("test PostgreSQL: no postmaster.pid");
+        let master = pid_file.lines().next().unwrap_or("").trim().to_owned();
+        let mut pids = vec![master.clone()];
+        for entry in std::fs::read_dir("/proc").into_iter().flatten().flatten() {
+            let stat = std::fs::read_to_string(entry.path().join("stat")).unwrap_or_default();
+            // pid (comm) state ppid ...: the fields after the last ')'.
+            let after = stat.rsplit_once(')').map_or("", |(_, rest)| rest);
+            if after.split_whitespace().nth(1) == Some(master.as_str()) {
+                pids.push(entry.file_name().to_string_lossy().into_owned());
+            }
+        }
+        pids
+    }
+
+    /// Sends `signal` (`STOP`, `CONT`) to the server's processes: a server
+    /// that hangs without closing a connection, and one that goes on.
+    pub fn signal_all(&self, signal: &str) {
+        let mut kill = Command::new("kill");
+        kill.arg(format!("-{signal}")).args(self.processes());
+        run(kill, "kill");
+    }
+
     /// A cluster in `dir`, with `files` written into its data directory
     /// before it starts with the server `options` added to the usual ones.
     fn start_in(dir: &str, port: u16, files: &[(&str, &str)], options: &str) -> PgServer {

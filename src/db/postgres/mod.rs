@@ -227,6 +227,14 @@ impl PgCatalogue {
     where
         F: for<'t> AsyncFnOnce(&Tx<'t, PgTx<'t>>) -> Result<T, AppError>,
     {
+        within(ANSWER_LIMIT, self.read_unlimited(f)).await
+    }
+
+    /// `read` without its time limit.
+    async fn read_unlimited<T, F>(&self, f: F) -> Result<T, AppError>
+    where
+        F: for<'t> AsyncFnOnce(&Tx<'t, PgTx<'t>>) -> Result<T, AppError>,
+    {
         let mut client = self.connection().await?;
         let tx = client
             .build_transaction()
@@ -261,6 +269,14 @@ impl PgCatalogue {
     /// for it exclusively before its transaction begins, so that a large
     /// write (a member list of hundreds) is not starved by small ones.
     pub(crate) async fn write<T, F>(&self, f: F) -> Result<T, AppError>
+    where
+        F: for<'t> AsyncFn(&Tx<'t, PgTx<'t>>) -> Result<T, AppError>,
+    {
+        within(ANSWER_LIMIT, self.write_unlimited(f)).await
+    }
+
+    /// `write` without its time limit.
+    async fn write_unlimited<T, F>(&self, f: F) -> Result<T, AppError>
     where
         F: for<'t> AsyncFn(&Tx<'t, PgTx<'t>>) -> Result<T, AppError>,
     {
@@ -358,6 +374,32 @@ where
         Ok(()) => Attempt::Done(Ok(out)),
         Err(DbError::Busy) => Attempt::Conflict,
         Err(e) => Attempt::Done(Err(e.into())),
+    }
+}
+
+/// How long a read or a write may take in all, waits for a connection
+/// included, before it is answered unavailable: a server that hangs with
+/// its connections open (stopped, or a machine gone silent on a Unix
+/// socket, where TCP keepalives do not reach) must still give a 503
+/// within 10 s (§18).
+pub(super) const ANSWER_LIMIT: Duration = Duration::from_secs(8);
+
+/// `work`, or unavailable once `limit` has passed. A statement cut short
+/// is left to its connection: its answer is read and dropped when the
+/// server answers, a transaction cut short is rolled back (its `ROLLBACK`
+/// queued behind it) and a commit cut short may land, as with any answer
+/// lost on the way.
+pub(super) async fn within<T>(
+    limit: Duration,
+    work: impl std::future::Future<Output = Result<T, AppError>>,
+) -> Result<T, AppError> {
+    match tokio::time::timeout(limit, work).await {
+        Ok(out) => out,
+        Err(_) => Err(DbError::Unavailable(format!(
+            "PostgreSQL did not answer within {} s",
+            limit.as_secs()
+        ))
+        .into()),
     }
 }
 
