@@ -161,9 +161,14 @@ impl PgCatalogue {
         let mut client = first_connection(&pool, url).await?;
         warn_if_not_durable(&client, &shown).await;
         let version = server_version(&client).await;
-        let migrated = schema::migrate(&mut client)
-            .await
-            .map_err(|source| PgOpenError::Schema { url: shown, source })?;
+        let migrated =
+            schema::migrate(&mut client)
+                .await
+                .map_err(|source| PgOpenError::Schema {
+                    url: shown.clone(),
+                    source,
+                })?;
+        analyze_if_never(&client, &shown).await;
         Ok(PgCatalogue {
             pool,
             version,
@@ -521,6 +526,47 @@ async fn warn_if_not_durable(client: &tokio_postgres::Client, shown: &str) {
             Ok(_) => {}
             Err(e) => log::warn!("database {shown}: cannot read {setting}: {}", describe(&e)),
         }
+    }
+}
+
+/// The catalogue's tables that have rows and have never been analyzed
+/// (neither by hand nor by autovacuum, which waits a minute and then
+/// for 10 % of changes): the planner then guesses a table of a few rows
+/// and a page of 25 of 10,000 images scans and sorts all of them (14 ms,
+/// against 0.1 ms through the index once analyzed). After a bulk load (a
+/// restore, `port-db`, a fast start) the first start analyzes them; a
+/// catalogue with statistics is left to autovacuum.
+const NEVER_ANALYZED: &str = "SELECT relname::text FROM pg_stat_user_tables \
+    WHERE relname IN ('images', 'image_properties', 'image_members', 'image_tags') \
+    AND schemaname = current_schema() AND n_live_tup > 0 \
+    AND last_analyze IS NULL AND last_autoanalyze IS NULL";
+
+/// `ANALYZE` of the tables `NEVER_ANALYZED` finds; a failure is a warning
+/// (the catalogue serves without statistics, only slower).
+async fn analyze_if_never(client: &tokio_postgres::Client, shown: &str) {
+    let tables: Vec<String> = match client.query(NEVER_ANALYZED, &[]).await {
+        Ok(rows) => rows.iter().filter_map(|r| r.try_get(0).ok()).collect(),
+        Err(e) => {
+            log::warn!(
+                "database {shown}: cannot read the tables' statistics: {}",
+                describe(&e)
+            );
+            return;
+        }
+    };
+    if tables.is_empty() {
+        return;
+    }
+    // Names from the fixed list above, never a user's.
+    match client
+        .batch_execute(&format!("ANALYZE {}", tables.join(", ")))
+        .await
+    {
+        Ok(()) => log::info!(
+            "database {shown}: analyzed {} (no statistics yet)",
+            tables.join(", ")
+        ),
+        Err(e) => log::warn!("database {shown}: ANALYZE failed: {}", describe(&e)),
     }
 }
 
