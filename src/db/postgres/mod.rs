@@ -249,7 +249,11 @@ impl PgCatalogue {
             .await
             .map_err(DbError::from)?;
         let out = f(&Tx::Postgres(&PgTx::new(&tx))).await?;
-        tx.commit().await.map_err(DbError::from)?;
+        // A read-only transaction has nothing to commit: dropping it queues
+        // its ROLLBACK on the connection without waiting for the answer
+        // (the next transaction on it follows in order), one round trip
+        // less per read. Every answer the read used has come already.
+        drop(tx);
         Ok(out)
     }
 
