@@ -970,7 +970,7 @@ fn main() {
             Duration::from_millis(150 + rng.below(2350) as u64)
         };
         std::thread::sleep(delay);
-        let victim = if n > 1 { rng.below(n) } else { 0 };
+        let victim = pg::victim(&mut rng, n);
         stops[victim].store(true, Ordering::Relaxed);
         let (alarms, tail) = servers.remove(victim).kill9();
         if n > 1 {
