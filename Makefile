@@ -46,8 +46,9 @@ CYCLES     ?= 50
 FUZZ_CASES ?= 40000
 .PHONY: crashtest fuzz
 
-crashtest: build ## kill -9 the release binary under 16 writers CYCLES times (50): nothing lost, nothing half written
+crashtest: build ## kill -9 the release binary under 16 writers CYCLES times (50), alone on SQLite, then one of three on PostgreSQL: nothing lost, nothing half written
 	TEST_PLANKTON_BIN=$(BIN) CRASH_CYCLES=$(CYCLES) $(CARGO) test --locked --test crash
+	TEST_PLANKTON_BIN=$(BIN) CRASH_CYCLES=$(CYCLES) CRASH_ENGINE=postgres $(CARGO) test --locked --test crash
 
 fuzz: ## the generated-input (proptest) tests with FUZZ_CASES cases each (40000), optimised
 	PROPTEST_CASES=$(FUZZ_CASES) $(CARGO) test --locked --release --lib -- proptests router::tests::routes_

@@ -1663,6 +1663,215 @@ def run_v2(args):
             shutil.rmtree(work, ignore_errors=True)
 
 
+# --- Issue 26: rows on PostgreSQL beside SQLite's, in the same run ---------
+
+# The PostgreSQL rows' goals (issue 26, "Speed"): reads at least a third of
+# SQLite's, durable registrations at least SQLite's, two processes on one
+# database no worse than one (within SCALE_SLACK, the harness's allowance
+# for run-to-run noise on a shared machine).
+PG_READ_SHARE = 1 / 3
+PG_C = 16
+
+
+def pg_bindir():
+    """Debian's newest /usr/lib/postgresql/<major>/bin, or PG_BINDIR."""
+    if os.environ.get("PG_BINDIR"):
+        return os.environ["PG_BINDIR"]
+    base = "/usr/lib/postgresql"
+    majors = sorted((int(d), d) for d in os.listdir(base) if d.isdigit()) if os.path.isdir(base) else []
+    for _, d in reversed(majors):
+        if os.path.exists(os.path.join(base, d, "bin", "initdb")):
+            return os.path.join(base, d, "bin")
+    return None
+
+
+class ThrowawayPg:
+    """A PostgreSQL server of the bench's own, durable as production
+    (fsync and synchronous_commit on), in a short /tmp directory listening
+    on its socket only; as the `postgres` user when run as root (initdb
+    refuses root). Stopped and removed by `stop`."""
+
+    def __init__(self):
+        self.bin = pg_bindir()
+        if not self.bin:
+            raise RuntimeError("PostgreSQL is not installed (apt-get install postgresql-15)")
+        self.dir = tempfile.mkdtemp(prefix="plkpgb-", dir="/tmp")
+        self.as_postgres = os.geteuid() == 0
+        if self.as_postgres:
+            subprocess.run(["chown", "postgres:", self.dir], check=True)
+        self.port = 5432
+
+    def cmd(self, program, *argv):
+        path = os.path.join(self.bin, program)
+        return (["runuser", "-u", "postgres", "--", path] if self.as_postgres else [path]) + list(argv)
+
+    def start(self):
+        data = os.path.join(self.dir, "data")
+        subprocess.run(self.cmd("initdb", "-D", data, "-U", "postgres", "-A", "trust", "-E", "UTF8",
+                                "--no-instructions", "--locale=C.UTF-8"),
+                       check=True, stdout=subprocess.DEVNULL)
+        options = (f"-k {self.dir} -p {self.port} -c listen_addresses= -c fsync=on "
+                    f"-c synchronous_commit=on -c max_connections=200 -c shared_buffers=256MB")
+        subprocess.run(self.cmd("pg_ctl", "-D", data, "-l", os.path.join(self.dir, "log"), "-o", options,
+                                "-w", "-t", "60", "start"), check=True, stdout=subprocess.DEVNULL)
+
+    def create(self, name):
+        subprocess.run([os.path.join(self.bin, "psql"), "-X", "-q", "-U", "postgres", "-h", self.dir,
+                        "-p", str(self.port), "-d", "postgres", "-c", f"CREATE DATABASE {name}"], check=True)
+        return f"postgresql://postgres@/{name}?host={self.dir}&port={self.port}"
+
+    def stop(self):
+        subprocess.run(self.cmd("pg_ctl", "-D", os.path.join(self.dir, "data"), "-m", "fast", "-w", "stop"),
+                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
+class PgPlankton(Server):
+    """plankton with its catalogue at a PostgreSQL URL."""
+
+    def __init__(self, binary, workdir, port, url):
+        super().__init__(binary, workdir, port)
+        self.url = url
+
+    def env(self):
+        env = super().env()
+        env["PLANKTON_DATABASE"] = self.url
+        return env
+
+
+def pg_register_lua(n):
+    """wrk's script of the registrations row: re-registers one of the n
+    locations at random under a new name (a durable write each)."""
+    return (
+        f'local n = {n}\n'
+        'request = function()\n'
+        '  local i = math.random(0, n - 1)\n'
+        '  local f = string.format("img-%05d.raw", i)\n'
+        '  return wrk.format("POST", "/images", {["X-Image-Meta-Name"] = "re-" .. f,\n'
+        f'    ["X-Auth-Token"] = "{TOKEN}",\n'
+        f'    ["X-Image-Meta-Location"] = "pithos://{USER}/images/" .. f}})\n'
+        'end\n'
+    )
+
+
+def pg_engine_rows(args, servers, ids, n):
+    """HEAD of one image, a page of 25 and durable registrations at c=16,
+    wrk spread over `servers` (c=16 in all); each row's summed figures."""
+    some_id = ids[n // 2]
+    rows = {}
+    for label, path, method, lua in (
+            (ROW_HEAD, f"/images/{some_id}", "HEAD", ""),
+            (ROW_PAGE, "/images/detail?limit=25", "GET", ""),
+            (ROW_REGISTER, "/images", "POST", pg_register_lua(n))):
+        out = [None] * len(servers)
+
+        def one(i):
+            s = servers[i]
+            out[i] = wrk(f"http://127.0.0.1:{s.port}{path}", PG_C // len(servers), args.seconds, lua, method)
+        threads = [threading.Thread(target=one, args=(i,)) for i in range(len(servers))]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        rows[label] = {"rps": sum(r["rps"] for r in out), "p99": max(r["p99"] for r in out),
+                       "errors": sum(errors_of(r) for r in out)}
+    return rows
+
+
+def pg_loaded(args, work, n, url=None):
+    """A server on `work` (SQLite, or `url`) loaded with n images and
+    restarted; (it, the ids, loading seconds)."""
+    port = free_port()
+    server = PgPlankton(args.binary, work, port, url) if url else Server(args.binary, work, port)
+    server.start()
+    ids, load_s = register_all(port, n)
+    server.stop()
+    server.start()
+    return server, ids, load_s
+
+
+def pg_section(args):
+    """Issue 26's rows: the same images on SQLite and on a throwaway
+    PostgreSQL, HEAD, page and registrations at c=16 on each, then two
+    processes on the PostgreSQL database beside one; their figures."""
+    n = args.images
+    pg = ThrowawayPg()
+    servers, works = [], []
+    try:
+        pg.start()
+        url = pg.create("plankton")
+        out = {"n": n}
+        for engine in ("sqlite", "postgres"):
+            work = new_workdir(f"plankton-bench-{engine}-")
+            works.append(work)
+            make_objects(os.path.join(work, "objects"), n)
+            print(f"  issue 26: {n} images on {engine} ...", file=sys.stderr, flush=True)
+            server, ids, load_s = pg_loaded(args, work, n, url if engine == "postgres" else None)
+            servers.append(server)
+            out[engine] = pg_engine_rows(args, [server], ids, n)
+            out[engine]["load_s"] = load_s
+        second = PgPlankton(args.binary, works[1], free_port(), url)
+        second.start()
+        servers.append(second)
+        out["two"] = pg_engine_rows(args, servers[1:], ids, n)
+        return out
+    finally:
+        for s in servers:
+            s.stop()
+        pg.stop()
+        if not args.keep:
+            for w in works:
+                shutil.rmtree(w, ignore_errors=True)
+
+
+def print_pg_section(f):
+    """The rows and their goals, reached or not (a figure with errors
+    reaches nothing)."""
+    lite, pg, two = f["sqlite"], f["postgres"], f["two"]
+    print(f"issue 26: {f['n']} images x {PROPS} properties on each engine, wrk c={PG_C}, "
+          f"PostgreSQL with fsync and synchronous_commit on (loaded in {lite['load_s']:.1f} s on SQLite, "
+          f"{pg['load_s']:.1f} s on PostgreSQL)")
+    print()
+    print(f"| request, c={PG_C} | SQLite req/s | PostgreSQL req/s | PostgreSQL / SQLite | two processes on one "
+          f"PostgreSQL req/s | two / one | p99 ms SQLite / PostgreSQL / two |")
+    print("|---|---|---|---|---|---|---|")
+    for label in (ROW_HEAD, ROW_PAGE, ROW_REGISTER):
+        a, b, c = lite[label], pg[label], two[label]
+        errs = a["errors"] + b["errors"] + c["errors"]
+        note = f" ({errs} errors)" if errs else ""
+        print(f"| {label}{note} | {a['rps']:.0f} | {b['rps']:.0f} | {b['rps'] / a['rps']:.2f} | {c['rps']:.0f} |"
+              f" {c['rps'] / b['rps']:.2f} | {fmt_ms(a['p99'])} / {fmt_ms(b['p99'])} / {fmt_ms(c['p99'])} |")
+    print()
+    print("| issue 26 goal | this run | verdict |")
+    print("|---|---|---|")
+
+    def clean(*rows):
+        return not any(r["errors"] for r in rows)
+    for label, what in ((ROW_HEAD, "HEAD of one image"), (ROW_PAGE, "a page of 25")):
+        share = pg[label]["rps"] / lite[label]["rps"]
+        print(f"| {what} on PostgreSQL >= a third of SQLite's | {share:.2f} |"
+              f" {reached(share >= PG_READ_SHARE and clean(pg[label], lite[label]))} |")
+    share = pg[ROW_REGISTER]["rps"] / lite[ROW_REGISTER]["rps"]
+    print(f"| durable registrations on PostgreSQL >= SQLite's | {share:.2f} |"
+          f" {reached(share >= 1 and clean(pg[ROW_REGISTER], lite[ROW_REGISTER]))} |")
+    for label in (ROW_HEAD, ROW_PAGE, ROW_REGISTER):
+        share = two[label]["rps"] / pg[label]["rps"]
+        print(f"| two processes on one database no worse than one ({label}; {SCALE_SLACK:.0%} allowed for noise)"
+              f" | {share:.2f} | {reached(share >= 1 - SCALE_SLACK and clean(two[label], pg[label]))} |")
+
+
+def run_pg(args):
+    """`--pg`: only issue 26's rows."""
+    if not shutil.which("wrk"):
+        sys.exit("wrk is needed (make bench installs it: apt-get install wrk)")
+    t0 = time.perf_counter()
+    f = pg_section(args)
+    print()
+    print_pg_section(f)
+    print()
+    print(f"issue 26's rows took {time.perf_counter() - t0:.0f} s")
+
+
 def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--binary", default="target/release/plankton")
@@ -1707,6 +1916,9 @@ def main():
     p.add_argument("--repeat", type=int, default=3, help="rounds per pair of rows in --v2 (3)")
     p.add_argument("--no-osc", action="store_true", help="--v2 without `openstack image list`")
     p.add_argument("--keep", action="store_true", help="keep the temporary directory")
+    p.add_argument("--pg", action="store_true",
+                   help="only issue 26's rows: SQLite and PostgreSQL side by side, two processes on one database")
+    p.add_argument("--no-pg", action="store_true", help="the default mode without issue 26's rows")
     p.add_argument("--soak", type=int, default=0, metavar="SECONDS",
                    help="only a soak: mixed load at c=64 for SECONDS")
     args = p.parse_args()
@@ -1718,8 +1930,12 @@ def main():
         run_upload(args)
     elif args.v2:
         run_v2(args)
+    elif args.pg:
+        run_pg(args)
     else:
         run(args)
+        if not args.no_pg:
+            run_pg(args)
 
 
 if __name__ == "__main__":

@@ -27,6 +27,10 @@
 //! of its images after the restart must be exactly the state after its last
 //! answered write, or the state after the in-flight one.
 //!
+//! `CRASH_ENGINE=postgres` (`pg.rs`) runs three processes on one
+//! PostgreSQL database and one store root instead, the writers spread over
+//! them, and kills one of the three each cycle while the others serve.
+//!
 //! Environment: `CRASH_CYCLES` (default 2), `CRASH_SEED` (default: the
 //! clock), `TEST_PLANKTON_BIN` (default: the binary cargo built with this test;
 //! `make crashtest` points it at the release binary), `CRASH_SABOTAGE=1`
@@ -34,6 +38,7 @@
 //! kill; every cycle must then fail).
 
 mod objects;
+mod pg;
 #[path = "../support/mod.rs"]
 mod support;
 mod uploads;
@@ -698,6 +703,8 @@ fn diff(model: &Model, observed: &BTreeMap<String, Img>) -> String {
 
 struct Deployment {
     dir: PathBuf,
+    /// The PostgreSQL database's URL, when the catalogue is there.
+    pg: Option<String>,
 }
 
 impl Deployment {
@@ -724,6 +731,7 @@ impl Deployment {
         write_tokens(&dir.join("tokens"), &entries);
         Deployment {
             dir: dir.to_path_buf(),
+            pg: pg::engine(),
         }
     }
 
@@ -731,12 +739,46 @@ impl Deployment {
         self.dir.join("plankton.db")
     }
 
+    /// How many processes serve the catalogue at once.
+    fn processes(&self) -> usize {
+        if self.pg.is_some() {
+            pg::PROCESSES
+        } else {
+            1
+        }
+    }
+
     fn command(&self) -> Command {
-        support::process::command(&self.dir)
+        let mut cmd = support::process::command(&self.dir);
+        if let Some(url) = &self.pg {
+            cmd.env("PLANKTON_DATABASE", url);
+        }
+        cmd
     }
 
     fn start(&self) -> Result<Server, String> {
         Server::try_start(&mut self.command())
+    }
+
+    /// Every process, one after the other (the first holds the staging
+    /// lock alone at its start and settles what the last kill left).
+    fn start_all(&self) -> Result<Vec<Server>, String> {
+        (0..self.processes()).map(|_| self.start()).collect()
+    }
+
+    /// The rows counted, and the engine's own integrity checks.
+    fn sql_check(&self) -> Result<(i64, i64, i64), String> {
+        match &self.pg {
+            Some(url) => pg::sql_check(url),
+            None => sql_check(&self.db()),
+        }
+    }
+
+    fn sabotage(&self) {
+        match &self.pg {
+            Some(url) => pg::sabotage_one_property(url),
+            None => sabotage_one_property(&self.db()),
+        }
     }
 }
 
@@ -823,6 +865,24 @@ struct Totals {
     object_writes_answered: u64,
 }
 
+/// With several processes, what the kills left in staging is settled by a
+/// process that starts alone: one is started so, and the uploads checked
+/// in full (their files, staging empty); its alarms and the problems.
+fn settled_alone(dep: &Deployment, uploaders: &mut [Uploader]) -> Vec<String> {
+    let alone = match dep.start() {
+        Ok(s) => s,
+        Err(e) => return vec![format!("a process alone did not start: {e}")],
+    };
+    let mut problems = Vec::new();
+    for u in uploaders {
+        if let Err(e) = u.check(alone.addr, &dep.dir.join("objects"), true) {
+            problems.push(format!("uploads, a process alone: {e}"));
+        }
+    }
+    problems.extend(alone.kill9().0);
+    problems
+}
+
 fn main() {
     let cycles: usize = std::env::var("CRASH_CYCLES")
         .ok()
@@ -861,21 +921,25 @@ fn main() {
     let mut object_writer = Some(ObjectWriter::new(seed));
     let mut totals = Totals::default();
     let (mut passed, mut failed) = (0u64, 0u64);
-    let mut server = match dep.start() {
+    println!("{}", pg::describe(dep.pg.as_deref(), &dep.dir));
+    let mut servers = match dep.start_all() {
         Ok(s) => s,
         Err(e) => {
             println!("FAILED: {e}\n0 passed, 1 failed");
             std::process::exit(1);
         }
     };
+    let n = servers.len();
     for cycle in 1..=cycles {
         let mut problems: Vec<String> = Vec::new();
-        let addr = server.addr;
-        let stop = Arc::new(AtomicBool::new(false));
+        let addrs: Vec<SocketAddr> = servers.iter().map(|s| s.addr).collect();
+        // One stop per process: the writers of the one killed stop first.
+        let stops: Vec<Arc<AtomicBool>> =
+            (0..n).map(|_| Arc::new(AtomicBool::new(false))).collect();
         let handles: Vec<_> = writers
             .drain(..)
             .map(|mut w| {
-                let stop = Arc::clone(&stop);
+                let (addr, stop) = (addrs[w.index % n], Arc::clone(&stops[w.index % n]));
                 std::thread::spawn(move || {
                     let (c, p) = w.run(addr, cycle, &stop);
                     (w, c, p)
@@ -884,8 +948,9 @@ fn main() {
             .collect();
         let upload_handles: Vec<_> = uploaders
             .drain(..)
-            .map(|mut u| {
-                let stop = Arc::clone(&stop);
+            .enumerate()
+            .map(|(i, mut u)| {
+                let (addr, stop) = (addrs[(i + 1) % n], Arc::clone(&stops[(i + 1) % n]));
                 std::thread::spawn(move || {
                     let (sent, answered, p) = u.run(addr, cycle, &stop);
                     (u, sent, answered, p)
@@ -893,7 +958,7 @@ fn main() {
             })
             .collect();
         let object_handle = object_writer.take().map(|mut o| {
-            let stop = Arc::clone(&stop);
+            let (addr, stop) = (addrs[2 % n], Arc::clone(&stops[2 % n]));
             std::thread::spawn(move || {
                 let (sent, answered, p) = o.run(addr, cycle, &stop);
                 (o, sent, answered, p)
@@ -905,8 +970,16 @@ fn main() {
             Duration::from_millis(150 + rng.below(2350) as u64)
         };
         std::thread::sleep(delay);
-        stop.store(true, Ordering::Relaxed);
-        let (alarms, tail) = server.kill9();
+        let victim = pg::victim(&mut rng, n);
+        stops[victim].store(true, Ordering::Relaxed);
+        let (alarms, tail) = servers.remove(victim).kill9();
+        if n > 1 {
+            // The others go on serving their writers a while.
+            std::thread::sleep(Duration::from_millis(400));
+        }
+        for stop in &stops {
+            stop.store(true, Ordering::Relaxed);
+        }
         let mut cycle_counts = Counts::default();
         for h in handles {
             let (w, c, p) = h.join().expect("a writer thread");
@@ -938,12 +1011,12 @@ fn main() {
         if sabotage {
             // Self-test of the checks: lose one answered property behind
             // the server's back; the cycle must then fail.
-            sabotage_one_property(&dep.db());
+            dep.sabotage();
         }
 
         // Restart on the same files and check every writer's images.
-        server = match dep.start() {
-            Ok(s) => s,
+        match dep.start() {
+            Ok(s) => servers.insert(victim, s),
             Err(e) => {
                 println!("cycle {cycle}: FAILED to restart: {e}");
                 println!("{passed} passed, {} failed", failed + 1);
@@ -954,7 +1027,8 @@ fn main() {
         let mut applied = 0u64;
         let (mut images, mut props, mut members) = (0i64, 0i64, 0i64);
         for w in &mut writers {
-            let observed = match observe(server.addr, w) {
+            // Read through another process than the one that wrote.
+            let observed = match observe(servers[(w.index + 1) % n].addr, w) {
                 Ok(o) => o,
                 Err(e) => {
                     problems.push(format!("{}: {e}", w.user));
@@ -996,14 +1070,15 @@ fn main() {
             }
         }
         let mut uploaded = 0;
-        for u in &mut uploaders {
-            match u.check(server.addr, &dep.dir.join("objects")) {
+        for (i, u) in uploaders.iter_mut().enumerate() {
+            // Staging is settled only by a process alone on the store root.
+            match u.check(servers[(i + 2) % n].addr, &dep.dir.join("objects"), n == 1) {
                 Ok(n) => uploaded += n,
                 Err(e) => problems.push(format!("uploads: {e}")),
             }
         }
         images += uploaded as i64;
-        let objects = match object_writer.as_mut().map(|o| o.check(server.addr)) {
+        let objects = match object_writer.as_mut().map(|o| o.check(servers[0].addr)) {
             Some(Ok(n)) => n,
             Some(Err(e)) => {
                 problems.push(format!("objects: {e}"));
@@ -1012,7 +1087,7 @@ fn main() {
             None => 0,
         };
         totals.uploads_answered += uploads_answered;
-        match sql_check(&dep.db()) {
+        match dep.sql_check() {
             Ok(counted) => {
                 totals.integrity_ok += 1;
                 if counted != (images, props, members) {
@@ -1060,7 +1135,10 @@ fn main() {
             }
         }
     }
-    let (alarms, _) = server.kill9();
+    let mut alarms: Vec<String> = servers.into_iter().flat_map(|s| s.kill9().0).collect();
+    if n > 1 {
+        alarms.extend(settled_alone(&dep, &mut uploaders));
+    }
     let mut final_ok = alarms.is_empty();
     for a in alarms {
         println!("server log: {a}");

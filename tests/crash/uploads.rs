@@ -141,7 +141,10 @@ impl Uploader {
 
     /// After a restart: the images and files are the answered uploads (and
     /// perhaps the one in flight), whole. Answers how many images there are.
-    pub fn check(&mut self, addr: SocketAddr, root: &Path) -> Result<usize, String> {
+    /// `settled`: a process alone on the store root has started, so the
+    /// files are exactly the images' and staging is empty (with several
+    /// processes, one started beside the others settles nothing).
+    pub fn check(&mut self, addr: SocketAddr, root: &Path, settled: bool) -> Result<usize, String> {
         let auth = [("X-Auth-Token", self.token.clone().into_bytes())];
         let resp = request(addr, "GET", "/v1/images/detail", &auth, b"", ANSWER_TIMEOUT)
             .map_err(|e| format!("listing: {e}"))?;
@@ -206,6 +209,13 @@ impl Uploader {
                 )),
                 Err(e) => problems.push(format!("upload {}: download: {e}", up.name)),
             }
+        }
+        if !settled {
+            return if problems.is_empty() {
+                Ok(by_name.len())
+            } else {
+                Err(problems.join("; "))
+            };
         }
         // Files: exactly the images' data, and staging empty.
         let mut files: Vec<String> = std::fs::read_dir(root.join(&self.user).join("images"))

@@ -3,6 +3,7 @@
 //! migrations beside SQLite's, byte order, start-up (connect, migrate and
 //! serve, or exit 1) and the password never shown.
 
+mod faults;
 mod port;
 mod processes;
 #[path = "../support/mod.rs"]

@@ -35,6 +35,9 @@ pub struct PgServer {
     as_postgres: bool,
     /// Its port, which also names its socket.
     port: u16,
+    /// The server options it was started with beyond the usual ones (for
+    /// `start_again`).
+    options: String,
 }
 
 /// The name of the migrated template every test database is copied from.
@@ -124,6 +127,58 @@ impl PgServer {
         (PgServer::start_in(&dir, port, &files, options), port)
     }
 
+    /// A server of its own for one test (the `n`th such of this test
+    /// binary), on its socket only, that the test may stop and start again
+    /// (`stop_immediate`, `start_again`) without touching the shared one.
+    pub fn start_own() -> PgServer {
+        static NEXT: AtomicU32 = AtomicU32::new(1);
+        let n = NEXT.fetch_add(1, Ordering::Relaxed);
+        let dir = format!("/tmp/plkpg-{}-own{n}", std::process::id());
+        PgServer::start_in(&dir, 5432, &[], "")
+    }
+
+    /// Stops the server as a crash would (`pg_ctl stop -m immediate`: every
+    /// backend killed, no checkpoint); its data stays for `start_again`.
+    pub fn stop_immediate(&self) {
+        let mut stop = self.command("pg_ctl");
+        stop.arg("-D")
+            .arg(self.data())
+            .args(["-m", "immediate", "-w", "stop"])
+            .stdout(Stdio::null());
+        run(stop, "pg_ctl stop");
+    }
+
+    /// Starts a stopped server again on the same data, socket and options.
+    pub fn start_again(&self) {
+        self.start_server(&self.options);
+    }
+
+    /// The server's processes: the postmaster (`postmaster.pid`'s first
+    /// line) and its children.
+    fn processes(&self) -> Vec<String> {
+        let pid_file = std::fs::read_to_string(self.data().join("postmaster.pid"))
+            .expect("test PostgreSQL: no postmaster.pid");
+        let master = pid_file.lines().next().unwrap_or("").trim().to_owned();
+        let mut pids = vec![master.clone()];
+        for entry in std::fs::read_dir("/proc").into_iter().flatten().flatten() {
+            let stat = std::fs::read_to_string(entry.path().join("stat")).unwrap_or_default();
+            // pid (comm) state ppid ...: the fields after the last ')'.
+            let after = stat.rsplit_once(')').map_or("", |(_, rest)| rest);
+            if after.split_whitespace().nth(1) == Some(master.as_str()) {
+                pids.push(entry.file_name().to_string_lossy().into_owned());
+            }
+        }
+        pids
+    }
+
+    /// Sends `signal` (`STOP`, `CONT`) to the server's processes: a server
+    /// that hangs without closing a connection, and one that goes on.
+    pub fn signal_all(&self, signal: &str) {
+        let mut kill = Command::new("kill");
+        kill.arg(format!("-{signal}")).args(self.processes());
+        run(kill, "kill");
+    }
+
     /// A cluster in `dir`, with `files` written into its data directory
     /// before it starts with the server `options` added to the usual ones.
     fn start_in(dir: &str, port: u16, files: &[(&str, &str)], options: &str) -> PgServer {
@@ -141,6 +196,7 @@ impl PgServer {
             bin,
             as_postgres,
             port,
+            options: options.to_owned(),
         };
         server.chown(&server.dir);
         server.init();

@@ -41,10 +41,20 @@ impl PgCatalogue {
         let mut pause = Duration::from_millis(2);
         loop {
             let client = self.connection().await?;
-            let got: bool = client
-                .query_one("SELECT pg_try_advisory_lock($1)", &[&id])
-                .await
-                .and_then(|row| row.try_get(0))?;
+            let params: [&(dyn tokio_postgres::types::ToSql + Sync); 1] = [&id];
+            let asked = client.query_one("SELECT pg_try_advisory_lock($1)", &params);
+            let got: bool = match tokio::time::timeout(super::ANSWER_LIMIT, asked).await {
+                Ok(answer) => answer.and_then(|row| row.try_get(0))?,
+                Err(_) => {
+                    // The lock may be taken when the server answers at
+                    // last: the connection is closed, never pooled so.
+                    drop(deadpool_postgres::Object::take(client));
+                    return Err(DbError::Unavailable(format!(
+                        "PostgreSQL did not answer within {} s",
+                        super::ANSWER_LIMIT.as_secs()
+                    )));
+                }
+            };
             if got {
                 return Ok(PgTurn {
                     client: Some(client),
@@ -61,6 +71,29 @@ impl PgCatalogue {
             tokio::time::sleep(pause).await;
             pause = (pause * 2).min(Duration::from_millis(50));
         }
+    }
+}
+
+impl PgCatalogue {
+    /// Waits (without a limit) for the advisory lock `id` exclusively on
+    /// the session of a pooled connection: the write lock of a write run
+    /// alone, which waits only for the writes under way to commit.
+    pub(super) async fn hold_alone(&self, id: i64) -> Result<PgTurn, DbError> {
+        let client = self.connection().await?;
+        client
+            .batch_execute(&format!("SELECT pg_advisory_lock({id})"))
+            .await?;
+        Ok(PgTurn {
+            client: Some(client),
+            id,
+        })
+    }
+}
+
+impl PgTurn {
+    /// The connection that holds the lock, to work on under it.
+    pub(super) fn client(&mut self) -> Option<&mut deadpool_postgres::Object> {
+        self.client.as_mut()
     }
 }
 
