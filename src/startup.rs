@@ -282,6 +282,7 @@ impl Application {
         let reloader = signals
             .hangup
             .map(|hup| tokio::spawn(reread_on(hup, state.clone())));
+        let settler = tokio::spawn(settle_abandoned(state.clone()));
         let (forced_tx, forced_rx) = tokio::sync::oneshot::channel();
         let stopper = signals
             .stop
@@ -292,12 +293,31 @@ impl Application {
             result = server => result,
             Ok(()) = forced_rx => Ok(()),
         };
-        for task in [reloader, stopper].into_iter().flatten() {
+        for task in [reloader, stopper, Some(settler)].into_iter().flatten() {
             task.abort();
         }
         state.registry.close();
         log::info!("stopped; database closed");
         result
+    }
+}
+
+/// How often a server looks for what processes that died beside it left
+/// in the store root's staging.
+const SETTLE_EVERY: Duration = Duration::from_secs(30);
+
+/// Now and then, settles what processes that died while others served the
+/// same store root left in its staging (`FsStore::recover`), on a blocking
+/// thread: with several processes no one starts alone to do it.
+async fn settle_abandoned(state: web::Data<AppState>) {
+    loop {
+        tokio::time::sleep(SETTLE_EVERY).await;
+        let s = state.clone();
+        match web::block(move || s.registry.recover_uploads()).await {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => log::warn!("settling what a dead process left in staging: {e}"),
+            Err(e) => log::warn!("settling what a dead process left in staging: {e}"),
+        }
     }
 }
 

@@ -35,6 +35,8 @@ pub(crate) struct FsStore {
     root: PathBuf,
     /// Held by the serving process (see `FsStore::serve`).
     staging: Mutex<Staging>,
+    /// This process's mark among the root's servers (`staging::mark`).
+    _mark: Option<staging::OwnerMark>,
     /// The object-store endpoint's uploaded blocks (opened to serve).
     blocks: Option<Arc<Blocks>>,
     /// Objects whose MD5 is being computed after their write (see
@@ -115,6 +117,7 @@ impl FsStore {
         Ok(FsStore {
             root: canon,
             staging: Mutex::new(Staging::None),
+            _mark: None,
             blocks: None,
             md5s: Default::default(),
         })
@@ -151,6 +154,9 @@ impl FsStore {
         });
         let sole = matches!(staging, Staging::Sole(_));
         store.staging = Mutex::new(staging);
+        store._mark = staging::mark(&store.root)
+            .map_err(|e| log::warn!("store root {}: cannot mark this process ({e})", store.root.display()))
+            .ok();
         store.blocks = match Blocks::open(&store.root, sole, !several) {
             Ok(b) => Some(Arc::new(b)),
             Err(e) => {
@@ -169,9 +175,11 @@ impl FsStore {
         self.blocks.as_ref().ok_or(StoreError::NoBlocks)
     }
 
-    /// Settles what crashes left in staging (see `staging::recover`):
-    /// `None` if another process holds the staging lock, its writes may be
-    /// running. Blocking.
+    /// Settles what crashes left in staging (see `staging::recover`): all
+    /// of it when no other process serves the root; beside other servers,
+    /// what processes that died left (`staging::recover_abandoned`: the
+    /// serving process calls this now and then); `None` if nothing could
+    /// be looked at. Blocking.
     pub(crate) fn recover(
         &self,
         recorded: Option<staging::Recorded<'_>>,
@@ -181,6 +189,10 @@ impl FsStore {
             // Settled at start, then shared with the servers that follow.
             Staging::Sole(lock) => {
                 let done = staging::recover(&lock, &self.root, recorded);
+                // The marks of processes gone (their files settled above).
+                if let Some(recorded) = recorded {
+                    staging::recover_abandoned(&self.root, recorded)?;
+                }
                 *held = Staging::Shared {
                     _lock: lock.share()?,
                 };
@@ -188,7 +200,11 @@ impl FsStore {
             }
             shared @ Staging::Shared { .. } => {
                 *held = shared;
-                Ok(None)
+                drop(held);
+                match recorded {
+                    Some(recorded) => staging::recover_abandoned(&self.root, recorded).map(Some),
+                    None => Ok(None),
+                }
             }
             // Not serving (`plankton check`): only if no server runs.
             Staging::None => match staging::claim(&self.root)? {

@@ -48,7 +48,7 @@ pub(crate) struct Finished {
 impl Staged {
     /// Starts an upload under a fresh name in staging.
     pub(crate) fn new(root: &Path) -> std::io::Result<Staged> {
-        let name = uuid::Uuid::new_v4().to_string();
+        let name = staged_name();
         let dir = root.join(STAGING_DIR);
         if !dir.is_dir() {
             std::fs::create_dir_all(&dir)?;
@@ -206,7 +206,7 @@ pub(crate) fn linked(
         std::fs::create_dir_all(&dir)?;
         sync_dir(root)?;
     }
-    let path = dir.join(uuid::Uuid::new_v4().to_string());
+    let path = dir.join(staged_name());
     if std::fs::hard_link(src, &path).is_err() {
         return Ok(None);
     }
@@ -436,11 +436,27 @@ pub(crate) fn recover(
     root: &Path,
     recorded: Option<Recorded<'_>>,
 ) -> std::io::Result<Recovered> {
+    recover_files(root, recorded, None)
+}
+
+/// `recover` of the files of one process (`owner`, the first part of
+/// each of its files' names), or with `None` of every file.
+fn recover_files(
+    root: &Path,
+    recorded: Option<Recorded<'_>>,
+    owner: Option<&str>,
+) -> std::io::Result<Recovered> {
     let dir = root.join(STAGING_DIR);
     let mut done = Recovered::default();
     let mut keep = vec![LOCK_FILE.to_string()];
+    let prefix = owner.map(|o| format!("{o}."));
+    let ours = |name: &str| prefix.as_deref().is_none_or(|p| name.starts_with(p));
     for entry in std::fs::read_dir(&dir)? {
         let name = entry?.file_name().to_string_lossy().into_owned();
+        if !ours(&name) {
+            keep.push(name);
+            continue;
+        }
         let Some(stem) = name.strip_suffix(RECORD) else {
             continue;
         };
@@ -465,6 +481,77 @@ pub(crate) fn recover(
         }
     }
     done.removed += remove_all_but(&dir, &keep)?;
+    Ok(done)
+}
+
+/// This process's name in staging: every file it stages begins with it
+/// and a dot, so that what a dead process left can be told from what a
+/// live one is writing.
+static OWNER: std::sync::LazyLock<String> =
+    std::sync::LazyLock::new(|| uuid::Uuid::new_v4().simple().to_string());
+
+/// Where each serving process keeps a file named by its `OWNER`, locked
+/// for its life: a file whose lock is free is a dead process's.
+const OWNERS_DIR: &str = "+owners";
+
+/// A fresh name for a staged file of this process.
+fn staged_name() -> String {
+    format!("{}.{}", *OWNER, uuid::Uuid::new_v4())
+}
+
+/// This process's mark under the store root, held for its life.
+#[derive(Debug)]
+pub(crate) struct OwnerMark {
+    _file: File,
+}
+
+/// Marks `root` as served by this process (`OWNERS_DIR`).
+pub(crate) fn mark(root: &Path) -> std::io::Result<OwnerMark> {
+    let dir = root.join(OWNERS_DIR);
+    if !dir.is_dir() {
+        std::fs::create_dir_all(&dir)?;
+        sync_dir(root)?;
+    }
+    let file = OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .open(dir.join(&*OWNER))?;
+    file.lock()?;
+    Ok(OwnerMark { _file: file })
+}
+
+/// Settles, beside running servers, what processes that died left in
+/// staging: for each mark whose lock is free (its process is gone), that
+/// process's files as `recover` settles them, then its mark. Several
+/// processes may do this at once: the mark's lock lets one at a time
+/// settle a dead process's files, and a mark already gone is skipped.
+pub(crate) fn recover_abandoned(
+    root: &Path,
+    recorded: Recorded<'_>,
+) -> std::io::Result<Recovered> {
+    let mut done = Recovered::default();
+    let Ok(entries) = std::fs::read_dir(root.join(OWNERS_DIR)) else {
+        return Ok(done);
+    };
+    for entry in entries {
+        let entry = entry?;
+        let owner = entry.file_name().to_string_lossy().into_owned();
+        if owner == *OWNER {
+            continue;
+        }
+        let Ok(file) = OpenOptions::new().write(true).open(entry.path()) else {
+            continue;
+        };
+        if file.try_lock().is_err() || !entry.path().exists() {
+            continue;
+        }
+        let one = recover_files(root, Some(recorded), Some(&owner))?;
+        done.placed += one.placed;
+        done.undone += one.undone;
+        done.removed += one.removed;
+        std::fs::remove_file(entry.path())?;
+    }
     Ok(done)
 }
 
@@ -748,6 +835,37 @@ mod tests {
         assert!(!root.path().join("alice/c/d").exists());
         assert!(root.path().join("alice/c").is_dir());
         assert!(staged_files(root.path()).is_empty());
+    }
+
+    #[test]
+    fn beside_running_servers_only_a_dead_processs_files_are_settled() {
+        let root = tempfile::tempdir().unwrap();
+        let root = root.path();
+        let _me = mark(root).unwrap();
+        std::fs::create_dir_all(root.join(STAGING_DIR)).unwrap();
+        // Two other processes' marks: one alive (its lock held), one dead.
+        let owners = root.join(OWNERS_DIR);
+        let alive = OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .open(owners.join("alive"))
+            .unwrap();
+        alive.lock().unwrap();
+        std::fs::write(owners.join("dead"), b"").unwrap();
+        for name in ["alive.1", "dead.1", "dead.2"] {
+            std::fs::write(root.join(STAGING_DIR).join(name), b"data").unwrap();
+        }
+        let mine = Staged::new(root).unwrap();
+        let nothing = |_: &str| None;
+        let done = recover_abandoned(root, &nothing).unwrap();
+        assert_eq!(done.removed, 2, "the dead one's two files");
+        let left = staged_files(root);
+        assert!(left.contains(&"alive.1".to_string()), "{left:?}");
+        assert!(!left.iter().any(|n| n.starts_with("dead.")), "{left:?}");
+        assert!(mine.path().unwrap().exists(), "this process's own file stays");
+        assert!(!owners.join("dead").exists() && owners.join("alive").exists());
+        assert!(owners.join(&*OWNER).exists(), "this process's mark stays");
     }
 
     #[test]
