@@ -1,17 +1,17 @@
 //! Image metadata in headers (docs/api.md §5): parsing `X-Image-Meta-*` requests and
 //! rendering an image as response headers.
 
-use std::borrow::Cow;
 use std::collections::BTreeMap;
-
+use std::ops::Range;
 use std::sync::LazyLock;
 
 use actix_web::http::header::{HeaderMap, HeaderName, HeaderValue};
+use bytes::Bytes;
 
 use crate::domain::ids::truncate;
 use crate::domain::image::{check_property_value, parse_bool, property_key_of, Image};
-use crate::domain::percent::{decode, encode_header_value};
-use crate::domain::time::format_micros;
+use crate::domain::percent::{decode, encode_header_value_into};
+use crate::domain::time::write_micros;
 use crate::error::AppError;
 
 use super::Dialect;
@@ -286,100 +286,150 @@ static TEMPLATE: LazyLock<HeaderMap> = LazyLock::new(|| {
     map
 });
 
-fn put(map: &mut HeaderMap, name: &'static str, value: &str) {
-    if let Ok(v) = HeaderValue::from_str(value) {
-        map.insert(HeaderName::from_static(name), v);
-    }
-}
+/// `FIXED` as header names, made once.
+static NAMES: LazyLock<[HeaderName; 24]> = LazyLock::new(|| FIXED.map(HeaderName::from_static));
 
 /// The whole image as `x-image-meta-*` headers, in both spellings of the
 /// multi-word names, followed by `extra` (the response's own headers), in
-/// one order for every response of the process.
+/// one order for every response of the process. Every value is written
+/// into one buffer, which the header values share (no `String` and no copy
+/// per value).
 pub(super) fn image_headers(image: &Image, dialect: Dialect, extra: HeaderMap) -> HeaderMap {
     let mut map = TEMPLATE.clone();
-    let values = fixed_values(image, dialect);
+    let mut out = Vec::with_capacity(1024);
+    let fixed = fixed_values(&mut out, image, dialect);
+    let properties = property_values(&mut out, image, dialect);
+    let shared = Bytes::from(out);
+    let value = |r: &Range<usize>| HeaderValue::from_maybe_shared(shared.slice(r.clone())).ok();
     // Every fixed name goes in, in FIXED's order, before anything else, so
     // that each lands where it did in the template; an absent one is then
-    // taken out again, which moves no other.
-    for (name, value) in FIXED.into_iter().zip(&values) {
-        put(&mut map, name, value.as_deref().unwrap_or_default());
+    // taken out again, which moves no other. (A value a header cannot
+    // carry is left out, as it always was.)
+    for (name, range) in NAMES.iter().zip(&fixed) {
+        match range {
+            Some(r) => {
+                if let Some(v) = value(r) {
+                    map.insert(name.clone(), v);
+                }
+            }
+            None => {
+                map.insert(name.clone(), HeaderValue::from_static(""));
+            }
+        }
     }
-    for (name, value) in FIXED.into_iter().zip(&values) {
-        if value.is_none() {
+    for (name, range) in NAMES.iter().zip(&fixed) {
+        if range.is_none() {
             map.remove(name);
         }
     }
-    put_properties(&mut map, image, dialect);
+    put_properties(&mut map, image, dialect, &properties, value);
     for (name, value) in extra {
         map.append(name, value);
     }
     map
 }
 
-/// The values of the `FIXED` headers, in its order; `None` for one the image
-/// does not have in this dialect.
-fn fixed_values(image: &Image, dialect: Dialect) -> [Option<Cow<'_, str>>; 24] {
-    let own = |s: String| Some(Cow::Owned(s));
-    let twice = |s: String| [Some(Cow::Owned(s.clone())), Some(Cow::Owned(s))];
-    let [created, created_] = twice(format_micros(image.created_at));
-    let [updated, updated_] = twice(format_micros(image.updated_at));
-    let [deleted, deleted_] = twice(image.deleted_at.map(format_micros).unwrap_or_default());
-    let [min_ram, min_ram_] = twice(image.min_ram.to_string());
-    let [min_disk, min_disk_] = twice(image.min_disk.to_string());
-    let public = Some(Cow::Borrowed(if image.is_public() {
-        "True"
-    } else {
-        "False"
-    }));
-    let disk = Some(Cow::Borrowed(image.disk_format.as_str()));
-    let container = Some(Cow::Borrowed(image.container_format.as_str()));
+/// Appends `f`'s writing to `out`; where it is.
+fn span(out: &mut Vec<u8>, f: impl FnOnce(&mut Vec<u8>)) -> Range<usize> {
+    let start = out.len();
+    f(out);
+    start..out.len()
+}
+
+/// Writes the values of the `FIXED` headers into `out`; where each is, in
+/// `FIXED`'s order (the two spellings of a name share one), `None` for one
+/// the image does not have in this dialect.
+fn fixed_values(out: &mut Vec<u8>, image: &Image, dialect: Dialect) -> [Option<Range<usize>>; 24] {
+    let mut text = |s: &str| Some(span(out, |o| o.extend_from_slice(s.as_bytes())));
+    let id = text(image.id.encode(&mut [0; 36]));
+    let location = text(&image.location);
+    let status = text(image.status.as_str());
+    let checksum = dialect.checksum(image).and_then(&mut text);
+    let owner = text(&image.owner);
+    let disk = text(&image.disk_format);
+    let container = text(&image.container_format);
+    let public = text(if image.is_public() { "True" } else { "False" });
+    let protected = text(if image.protected { "True" } else { "False" });
+    let name = Some(span(out, |o| dialect.write_header_value(o, &image.name)));
+    let number = |out: &mut Vec<u8>, n: u64| {
+        Some(span(out, |o| {
+            o.extend_from_slice(itoa::Buffer::new().format(n).as_bytes());
+        }))
+    };
+    let size = number(out, image.size);
+    let min_ram = number(out, image.min_ram);
+    let min_disk = number(out, image.min_disk);
+    let time = |out: &mut Vec<u8>, t: Option<i64>| {
+        Some(span(out, |o| {
+            t.into_iter().for_each(|t| write_micros(o, t));
+        }))
+    };
+    let created = time(out, Some(image.created_at));
+    let updated = time(out, Some(image.updated_at));
+    let deleted = time(out, image.deleted_at);
     [
-        own(image.id.to_string()),
-        Some(dialect.header_value(&image.name)),
-        Some(Cow::Borrowed(&image.location)),
-        Some(Cow::Borrowed(image.status.as_str())),
-        own(image.size.to_string()),
-        dialect.checksum(image).map(Cow::Borrowed),
-        Some(Cow::Borrowed(&image.owner)),
+        id,
+        name,
+        location,
+        status,
+        size,
+        checksum,
+        owner,
         disk.clone(),
         disk,
         container.clone(),
         container,
+        created.clone(),
         created,
-        created_,
+        updated.clone(),
         updated,
-        updated_,
+        deleted.clone(),
         deleted,
-        deleted_,
         public.clone(),
         public,
+        min_ram.clone(),
         min_ram,
-        min_ram_,
+        min_disk.clone(),
         min_disk,
-        min_disk_,
-        Some(Cow::Borrowed(if image.protected {
-            "True"
-        } else {
-            "False"
-        })),
+        protected,
     ]
 }
 
-/// The image's properties as `x-image-meta-property-<key>` headers.
-fn put_properties(map: &mut HeaderMap, image: &Image, dialect: Dialect) {
-    for (key, value) in &image.properties {
+/// Writes the values of the image's properties into `out`, in their order;
+/// where each is.
+fn property_values(out: &mut Vec<u8>, image: &Image, dialect: Dialect) -> Vec<Range<usize>> {
+    image
+        .properties
+        .values()
+        .map(|value| span(out, |o| dialect.write_header_value(o, value)))
+        .collect()
+}
+
+/// The image's properties as `x-image-meta-property-<key>` headers, their
+/// values where `property_values` wrote them.
+fn put_properties(
+    map: &mut HeaderMap,
+    image: &Image,
+    dialect: Dialect,
+    values: &[Range<usize>],
+    value: impl Fn(&Range<usize>) -> Option<HeaderValue>,
+) {
+    const PREFIX: &[u8] = b"x-image-meta-property-";
+    let mut name = Vec::with_capacity(64);
+    for (key, range) in image.properties.keys().zip(values) {
+        name.clear();
+        name.extend_from_slice(PREFIX);
+        encode_header_value_into(&mut name, key);
         // Cyclades (Synnefo) spells keys with `-`; Glance clients show the
         // key as sent, so the Glance dialect keeps the stored `_`.
-        let key = encode_header_value(key);
-        let key = match dialect {
-            Dialect::Cyclades => key.replace('_', "-"),
-            Dialect::Glance => key,
-        };
-        let name = format!("x-image-meta-property-{key}");
-        if let (Ok(n), Ok(v)) = (
-            HeaderName::from_bytes(name.as_bytes()),
-            HeaderValue::from_str(&dialect.header_value(value)),
-        ) {
+        if dialect == Dialect::Cyclades {
+            for b in &mut name[PREFIX.len()..] {
+                if *b == b'_' {
+                    *b = b'-';
+                }
+            }
+        }
+        if let (Ok(n), Some(v)) = (HeaderName::from_bytes(&name), value(range)) {
             map.append(n, v);
         }
     }

@@ -34,20 +34,16 @@ pub(crate) enum Dialect {
 }
 
 impl Dialect {
-    /// A name or property value as this dialect sends it in a header.
+    /// Appends a name or property value as this dialect sends it in a header.
     /// Cyclades percent-encodes every value (kamaki decodes them). Glance
     /// clients never decode, so printable ASCII goes as it is and only a value
     /// with other characters is percent-encoded (raw UTF-8 would reach Python
     /// clients garbled; the encoding at least loses nothing), and so is one
     /// with leading or trailing blanks.
-    pub(crate) fn header_value(self, value: &str) -> std::borrow::Cow<'_, str> {
-        // Leading or trailing blanks would be trimmed in transit: encode those too.
-        let printable = value.bytes().all(|b| (0x20..0x7f).contains(&b))
-            && !value.starts_with(' ')
-            && !value.ends_with(' ');
+    pub(crate) fn write_header_value(self, out: &mut Vec<u8>, value: &str) {
         match self {
-            Dialect::Glance if printable => std::borrow::Cow::Borrowed(value),
-            _ => std::borrow::Cow::Owned(crate::domain::percent::encode_header_value(value)),
+            Dialect::Glance if printable(value) => out.extend_from_slice(value.as_bytes()),
+            _ => crate::domain::percent::encode_header_value_into(out, value),
         }
     }
 
@@ -58,6 +54,14 @@ impl Dialect {
             Dialect::Glance => image.md5.as_deref(),
         }
     }
+}
+
+/// Whether Glance sends `value` in a header as it is: printable ASCII,
+/// without leading or trailing blanks (they would be trimmed in transit).
+fn printable(value: &str) -> bool {
+    value.bytes().all(|b| (0x20..0x7f).contains(&b))
+        && !value.starts_with(' ')
+        && !value.ends_with(' ')
 }
 
 /// The image API's part of a request.

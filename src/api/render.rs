@@ -191,10 +191,46 @@ impl ListSink for JsonList {
     }
 }
 
-/// Appends a JSON string (quoted and escaped).
+/// Appends a JSON string (quoted and escaped as serde_json escapes it).
 fn write_json_str(out: &mut Vec<u8>, s: &str) {
-    // Writing to a Vec cannot fail.
-    let _ = serde_json::to_writer(&mut *out, s);
+    // Most strings (ids, names, formats, digests) have nothing to escape:
+    // copied as they are, without serde_json's writer per string. serde_json
+    // escapes exactly these bytes, so the text is the same either way.
+    if !needs_escape(s.as_bytes()) {
+        out.push(b'"');
+        out.extend_from_slice(s.as_bytes());
+        out.push(b'"');
+    } else {
+        // Writing to a Vec cannot fail.
+        let _ = serde_json::to_writer(&mut *out, s);
+    }
+}
+
+/// Whether `s` holds a byte JSON escapes (a control character, `"` or
+/// `\\`), looked for eight bytes at a time (a byte-by-byte scan cost as
+/// much as serde_json's escaping itself).
+fn needs_escape(s: &[u8]) -> bool {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    // Whether some byte of `x` is below `n` (n <= 128): exact as to "any".
+    let below = |x: u64, n: u8| x.wrapping_sub(ONES * u64::from(n)) & !x & HIGH != 0;
+    let zero = |x: u64| below(x, 1);
+    let mut words = s.chunks_exact(8);
+    for w in &mut words {
+        let mut b = [0; 8];
+        b.copy_from_slice(w);
+        let x = u64::from_le_bytes(b);
+        if below(x, 0x20)
+            || zero(x ^ (ONES * u64::from(b'"')))
+            || zero(x ^ (ONES * u64::from(b'\\')))
+        {
+            return true;
+        }
+    }
+    words
+        .remainder()
+        .iter()
+        .any(|&b| b < 0x20 || b == b'"' || b == b'\\')
 }
 
 fn key(out: &mut Vec<u8>, key: &str) {
@@ -296,6 +332,29 @@ mod tests {
             min_ram: 1,
             min_disk: 2,
             properties: [("os".to_string(), "debian\n".to_string())].into(),
+        }
+    }
+
+    #[test]
+    fn strings_are_escaped_as_serde_json_escapes_them() {
+        let mut samples: Vec<String> = vec![String::new(), "plain".into(), "é ü 日本".into()];
+        for special in ['"', '\\', '\n', '\u{1f}', '\u{0}', '\u{7f}', 'é'] {
+            for len in 0..20 {
+                for at in 0..len {
+                    let mut s: String = "a".repeat(len);
+                    s.replace_range(at..at + 1, &special.to_string());
+                    samples.push(s);
+                }
+            }
+        }
+        for s in samples {
+            let mut out = Vec::new();
+            write_json_str(&mut out, &s);
+            assert_eq!(
+                String::from_utf8(out).unwrap(),
+                serde_json::to_string(&s).unwrap(),
+                "{s:?}"
+            );
         }
     }
 

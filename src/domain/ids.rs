@@ -32,6 +32,13 @@ impl ImageId {
     }
 }
 
+impl ImageId {
+    /// The hyphenated lower-case form, written into `buf` (no `String`).
+    pub(crate) fn encode<'b>(&self, buf: &'b mut [u8; 36]) -> &'b str {
+        self.0.hyphenated().encode_lower(buf)
+    }
+}
+
 impl std::fmt::Display for ImageId {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(f, "{}", self.0.hyphenated())

@@ -2,7 +2,9 @@
 
 use percent_encoding::{percent_decode, utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
 
-/// Characters left as they are in rendered header values: `A-Z a-z 0-9 _ . - ~ /`.
+/// Characters left as they are in rendered header values: `A-Z a-z 0-9 _ . - ~ /`
+/// (`encode_header_value_into` writes the same by hand; the tests hold them equal).
+#[cfg(test)]
 const HEADER_VALUE: &AsciiSet = &NON_ALPHANUMERIC
     .remove(b'_')
     .remove(b'.')
@@ -69,8 +71,22 @@ pub(crate) fn decode_query(input: &str) -> Result<String, DecodeError> {
 }
 
 /// Encodes a header value, leaving only `A-Z a-z 0-9 _ . - ~ /` as they are.
+#[cfg(test)]
 pub(crate) fn encode_header_value(value: &str) -> String {
     utf8_percent_encode(value, HEADER_VALUE).to_string()
+}
+
+/// Appends what `encode_header_value` gives, byte by byte (no formatter,
+/// no `String`): the image's headers write every value of a HEAD this way.
+pub(crate) fn encode_header_value_into(out: &mut Vec<u8>, value: &str) {
+    const HEX: &[u8; 16] = b"0123456789ABCDEF";
+    for &b in value.as_bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'-' | b'~' | b'/') {
+            out.push(b);
+        } else {
+            out.extend_from_slice(&[b'%', HEX[usize::from(b >> 4)], HEX[usize::from(b & 15)]]);
+        }
+    }
 }
 
 /// Encodes one location segment, leaving only `A-Z a-z 0-9 - . _ ~` as they are.

@@ -183,6 +183,9 @@ proptest! {
     #[test]
     fn header_value_encoding_round_trips_and_leaves_only_the_safe_set(s in any::<String>()) {
         let enc = encode_header_value(&s);
+        let mut into = Vec::new();
+        super::percent::encode_header_value_into(&mut into, &s);
+        prop_assert_eq!(into.as_slice(), enc.as_bytes());
         prop_assert!(only_safe_and_upper_escapes(&enc, header_safe), "{:?} -> {:?}", s, enc);
         prop_assert!(actix_web::http::header::HeaderValue::from_str(&enc).is_ok());
         prop_assert_eq!(decode(&enc).unwrap(), s);

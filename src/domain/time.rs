@@ -18,34 +18,51 @@ pub(crate) fn format_micros(t: Micros) -> String {
 }
 
 /// Appends `YYYY-MM-DD HH:MM:SS` (UTC) for a stored time; nothing for a time
-/// out of range. Written digit by digit: listings render three per image.
+/// out of range. Written digit by digit, the date from the day number by
+/// integer arithmetic (listings render three per image; chrono's calendar
+/// cost more than the rest of the field): chrono only for years outside
+/// 0-9999.
 pub(crate) fn write_micros(out: &mut Vec<u8>, t: Micros) {
-    use chrono::{Datelike, Timelike};
-    let Some(dt) = DateTime::<Utc>::from_timestamp_micros(t) else {
-        return;
-    };
-    let year = dt.year();
+    let secs = t.div_euclid(1_000_000);
+    let (days, of_day) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
+    let (year, month, day) = civil(days);
     if !(0..=9999).contains(&year) {
-        out.extend_from_slice(dt.format("%Y-%m-%d %H:%M:%S").to_string().as_bytes());
+        if let Some(dt) = DateTime::<Utc>::from_timestamp_micros(t) {
+            out.extend_from_slice(dt.format("%Y-%m-%d %H:%M:%S").to_string().as_bytes());
+        }
         return;
     }
-    let two = |out: &mut Vec<u8>, n: u32| {
+    let two = |out: &mut Vec<u8>, n: i64| {
         out.push(b'0' + (n / 10) as u8);
         out.push(b'0' + (n % 10) as u8);
     };
-    let y = year as u32;
-    two(out, y / 100);
-    two(out, y % 100);
+    two(out, year / 100);
+    two(out, year % 100);
     out.push(b'-');
-    two(out, dt.month());
+    two(out, month);
     out.push(b'-');
-    two(out, dt.day());
+    two(out, day);
     out.push(b' ');
-    two(out, dt.hour());
+    two(out, of_day / 3600);
     out.push(b':');
-    two(out, dt.minute());
+    two(out, of_day / 60 % 60);
     out.push(b':');
-    two(out, dt.second());
+    two(out, of_day % 60);
+}
+
+/// The proleptic Gregorian (year, month, day) of a day counted from
+/// 1970-01-01 (Howard Hinnant's `civil_from_days`).
+fn civil(days: i64) -> (i64, i64, i64) {
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    (year, month, day)
 }
 
 /// Parses a `changes-since` value: `YYYY-MM-DD`, `YYYY-MM-DD HH:MM:SS` (UTC),
@@ -109,6 +126,34 @@ fn parse_zoned(s: &str) -> Option<Micros> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn written_times_are_chronos_to_the_second() {
+        let chrono_of = |t: Micros| {
+            DateTime::<Utc>::from_timestamp_micros(t)
+                .map(|d| d.format("%Y-%m-%d %H:%M:%S").to_string())
+                .unwrap_or_default()
+        };
+        let mut t: i64 = -62_167_219_200_000_000 - 86_400_000_000 * 3;
+        // Every ~3.7 days from just before year 0 to past 9999, and around
+        // each second of a day's edges.
+        while t < 253_402_300_800_000_000 + 86_400_000_000 * 3 {
+            for dt in [-1_000_001, -1, 0, 1, 999_999] {
+                assert_eq!(format_micros(t + dt), chrono_of(t + dt), "{}", t + dt);
+            }
+            t += 321_234_567_891;
+        }
+        for t in [
+            i64::MIN,
+            i64::MAX,
+            0,
+            -1,
+            951_782_400_000_000,
+            4_107_542_400_000_000,
+        ] {
+            assert_eq!(format_micros(t), chrono_of(t), "{t}");
+        }
+    }
 
     #[test]
     fn formats_to_the_second() {

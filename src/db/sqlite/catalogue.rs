@@ -88,6 +88,16 @@ static ADD_MEMBER: LazyLock<String> = LazyLock::new(|| {
     )
 });
 
+/// One image by id (`?1`), and whether the caller (`?2`) reads it beyond
+/// ownership and publicity: made once, not per HEAD.
+static IMAGE_FOR_CALLER: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        "SELECT {COLUMNS}, {PROPERTIES}, {MODEL_COLUMNS}, (i.visibility = 'community' \
+         OR (i.visibility = 'shared' AND EXISTS (SELECT 1 FROM image_members m \
+         WHERE m.image_seq = i.seq AND m.member = ?2))) FROM images i WHERE i.id = ?1"
+    )
+});
+
 static UPDATE: LazyLock<String> = LazyLock::new(|| {
     let sets: Vec<String> = WRITTEN
         .iter()
@@ -249,14 +259,9 @@ impl ImagesTx for SqliteTx<'_> {
         id: &ImageId,
         caller: &str,
     ) -> Result<Option<(StoredImage, bool)>, DbError> {
-        let sql = format!(
-            "SELECT {COLUMNS}, {PROPERTIES}, {MODEL_COLUMNS}, (i.visibility = 'community' \
-             OR (i.visibility = 'shared' AND EXISTS (SELECT 1 FROM image_members m \
-             WHERE m.image_seq = i.seq AND m.member = ?2))) FROM images i WHERE i.id = ?1"
-        );
-        let mut stmt = self.conn.prepare_cached(&sql)?;
+        let mut stmt = self.conn.prepare_cached(&IMAGE_FOR_CALLER)?;
         let found = stmt
-            .query_row(params![id.to_string(), caller], |row| {
+            .query_row(params![id.encode(&mut [0; 36]), caller], |row| {
                 Ok((image_from_row(row)?, row.get::<_, bool>(IMAGE_ROW_WIDTH)?))
             })
             .optional()?;
