@@ -155,7 +155,12 @@ impl FsStore {
         let sole = matches!(staging, Staging::Sole(_));
         store.staging = Mutex::new(staging);
         store._mark = staging::mark(&store.root)
-            .map_err(|e| log::warn!("store root {}: cannot mark this process ({e})", store.root.display()))
+            .map_err(|e| {
+                log::warn!(
+                    "store root {}: cannot mark this process ({e})",
+                    store.root.display()
+                )
+            })
             .ok();
         store.blocks = match Blocks::open(&store.root, sole, !several) {
             Ok(b) => Some(Arc::new(b)),

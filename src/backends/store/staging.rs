@@ -526,10 +526,7 @@ pub(crate) fn mark(root: &Path) -> std::io::Result<OwnerMark> {
 /// process's files as `recover` settles them, then its mark. Several
 /// processes may do this at once: the mark's lock lets one at a time
 /// settle a dead process's files, and a mark already gone is skipped.
-pub(crate) fn recover_abandoned(
-    root: &Path,
-    recorded: Recorded<'_>,
-) -> std::io::Result<Recovered> {
+pub(crate) fn recover_abandoned(root: &Path, recorded: Recorded<'_>) -> std::io::Result<Recovered> {
     let mut done = Recovered::default();
     let Ok(entries) = std::fs::read_dir(root.join(OWNERS_DIR)) else {
         return Ok(done);
@@ -863,7 +860,10 @@ mod tests {
         let left = staged_files(root);
         assert!(left.contains(&"alive.1".to_string()), "{left:?}");
         assert!(!left.iter().any(|n| n.starts_with("dead.")), "{left:?}");
-        assert!(mine.path().unwrap().exists(), "this process's own file stays");
+        assert!(
+            mine.path().unwrap().exists(),
+            "this process's own file stays"
+        );
         assert!(!owners.join("dead").exists() && owners.join("alive").exists());
         assert!(owners.join(&*OWNER).exists(), "this process's mark stays");
     }
