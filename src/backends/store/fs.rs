@@ -154,14 +154,14 @@ impl FsStore {
         });
         let sole = matches!(staging, Staging::Sole(_));
         store.staging = Mutex::new(staging);
-        store._mark = staging::mark(&store.root)
-            .map_err(|e| {
-                log::warn!(
-                    "store root {}: cannot mark this process ({e})",
-                    store.root.display()
-                )
-            })
-            .ok();
+        store._mark = match staging::mark(&store.root) {
+            Ok(mark) => Some(mark),
+            Err(e) => {
+                let root = store.root.display();
+                log::warn!("store root {root}: cannot mark this process ({e})");
+                None
+            }
+        };
         store.blocks = match Blocks::open(&store.root, sole, !several) {
             Ok(b) => Some(Arc::new(b)),
             Err(e) => {
