@@ -4,7 +4,7 @@
 //!
 //! Each group of methods is declared once (`interface!`) and comes out
 //! three ways: a trait for an engine that answers on the calling thread
-//! (SQLite: `ImagesTx`, `MembershipTx`, `BlockIndexTx`), its twin with
+//! (SQLite: `ImagesTx`, `MembershipTx`, `BlockIndexTx`, `SessionTx`), its twin with
 //! async methods for an engine behind a network (PostgreSQL:
 //! `AwaitImagesTx`...), and the methods of `Tx`, the registry's handle,
 //! which hand each call to the engine's arm. Every engine implements every

@@ -1,7 +1,7 @@
 //! PostgreSQL's errors by what they mean to the registry (`DbError`), read
 //! from their SQLSTATE: a unique violation, a transaction to run again, a
 //! full disk, a server gone or going; and without an answer from the
-//! server, unavailable. Ready for the engine's `CatalogueTx` (issue 26).
+//! server, unavailable.
 
 use deadpool_postgres::PoolError;
 
