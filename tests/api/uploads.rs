@@ -44,12 +44,16 @@ async fn upload(
     req.send().await.expect("request sent")
 }
 
-/// Files in the store under `dir`, staging's lock file aside.
+/// Files in the store under `dir`, staging's lock file and the serving
+/// processes' marks (`+owners`) aside.
 fn files_under(dir: &Path) -> Vec<String> {
     let mut out = Vec::new();
     let mut dirs = vec![dir.to_path_buf()];
     while let Some(d) = dirs.pop() {
         for e in std::fs::read_dir(&d).into_iter().flatten().flatten() {
+            if e.file_name() == "+owners" {
+                continue;
+            }
             if e.file_type().unwrap().is_dir() {
                 dirs.push(e.path());
             } else if e.file_name() != "lock" {

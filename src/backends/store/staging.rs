@@ -6,10 +6,12 @@
 //! recorded (docs/behaviour.md, "Crash protocol"). A staging file dropped
 //! unfinished is removed; what a crash leaves is settled by `recover`.
 
+use std::collections::HashMap;
 use std::fs::{File, OpenOptions};
 use std::io::Write;
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, PoisonError, Weak};
 
 use crate::backends::hash::{ObjectHasher, OsHash};
 use crate::config::HashingAlgorithm;
@@ -499,11 +501,18 @@ fn staged_name() -> String {
     format!("{}.{}", *OWNER, uuid::Uuid::new_v4())
 }
 
-/// This process's mark under the store root, held for its life.
-#[derive(Debug)]
+/// This process's mark under the store root, held for its life (and
+/// shared by every store of this process on that root).
+#[derive(Debug, Clone)]
 pub(crate) struct OwnerMark {
-    _file: File,
+    _file: Arc<File>,
 }
+
+/// The marks this process holds, by the root's mark file: a second store
+/// on the same root in one process (the tests run several servers in
+/// one) takes the same mark rather than waiting on its own lock.
+static MARKS: std::sync::LazyLock<Mutex<HashMap<PathBuf, Weak<File>>>> =
+    std::sync::LazyLock::new(Mutex::default);
 
 /// Marks `root` as served by this process (`OWNERS_DIR`).
 pub(crate) fn mark(root: &Path) -> std::io::Result<OwnerMark> {
@@ -512,12 +521,20 @@ pub(crate) fn mark(root: &Path) -> std::io::Result<OwnerMark> {
         std::fs::create_dir_all(&dir)?;
         sync_dir(root)?;
     }
+    let path = dir.join(&*OWNER);
+    let mut marks = MARKS.lock().unwrap_or_else(PoisonError::into_inner);
+    if let Some(file) = marks.get(&path).and_then(Weak::upgrade) {
+        return Ok(OwnerMark { _file: file });
+    }
     let file = OpenOptions::new()
         .write(true)
         .create(true)
         .truncate(false)
-        .open(dir.join(&*OWNER))?;
+        .open(&path)?;
     file.lock()?;
+    let file = Arc::new(file);
+    marks.retain(|_, held| held.strong_count() > 0);
+    marks.insert(path, Arc::downgrade(&file));
     Ok(OwnerMark { _file: file })
 }
 
