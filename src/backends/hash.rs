@@ -7,8 +7,8 @@ use std::path::Path;
 use std::sync::mpsc::{channel, sync_channel, Receiver, SyncSender};
 use std::sync::Arc;
 
+use super::md5::Md5;
 use bytes::Bytes;
-use md5::Md5;
 use sha2::{Digest, Sha256, Sha512};
 
 use crate::config::HashingAlgorithm;
@@ -163,11 +163,7 @@ impl ObjectHasher {
         if self.in_block > 0 {
             self.finish_block();
         }
-        let md5 = self
-            .md5
-            .take()
-            .map(|m| hex::encode(m.finalize()))
-            .unwrap_or_default();
+        let md5 = self.md5.take().map(Md5::finalize_hex).unwrap_or_default();
         (merkle_root(self.block_hashes), md5, os_hash)
     }
 }
@@ -354,7 +350,7 @@ pub(crate) fn hash_file_with(
     let (to_os, os_chunks) = sync_channel::<Shared>(BUFFERS);
     std::thread::scope(|scope| {
         let md5 = spawn_digest(scope, md5_chunks, give_back.clone(), Md5::new(), |m| {
-            hex::encode(m.finalize())
+            m.finalize_hex()
         });
         let os_hash = os.map(|algo| {
             spawn_digest(
@@ -538,7 +534,7 @@ impl Beside {
     /// no thread (the stream is then hashed on its own thread).
     fn start(place: BesidePlace, os: Option<HashingAlgorithm>) -> Option<Beside> {
         let place = Arc::new(place);
-        let md5 = Self::thread(Arc::clone(&place), Md5::new, |m| hex::encode(m.finalize()))?;
+        let md5 = Self::thread(Arc::clone(&place), Md5::new, Md5::finalize_hex)?;
         let os = match os {
             None => None,
             Some(algo) => Some(Self::thread(

@@ -4,5 +4,6 @@
 pub(crate) mod hash;
 pub(crate) mod http;
 pub(crate) mod identity;
+pub(crate) mod md5;
 pub(crate) mod store;
 mod stream;

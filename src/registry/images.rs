@@ -123,7 +123,7 @@ impl Registry {
         check_reserved_keys(new.properties.keys())?;
         // The limit comes after every invalid input, the object's among them.
         check_property_count(new.properties.len(), self.limits.max_properties)?;
-        let computed = inspected.computed;
+        let (computed, owed) = (inspected.computed, inspected.os_hash_owed);
         let location = new.location.clone();
         let set_protected = new.set.protected;
         let mut image = described(caller, new, inspected.info, ImageId::generate());
@@ -146,7 +146,9 @@ impl Registry {
             Ok(tx.upsert_at_location(&image).await?)
         });
         if !self.store.syncs_sharing() {
-            return write.await;
+            let image = write.await?;
+            self.os_hash_later(&image, owed);
+            return Ok(image);
         }
         // The readers before are those of the live image re-registered (if
         // any); its members are kept, its publicity is this request's.

@@ -8,6 +8,7 @@ mod accounts;
 pub(crate) mod containers;
 mod image_data;
 mod images;
+mod later;
 mod members;
 pub(crate) mod objects;
 mod sessions;

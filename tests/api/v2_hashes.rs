@@ -145,3 +145,38 @@ async fn re_registering_changed_data_hashes_the_new_data() {
         assert_eq!(os_hash(&app, &id).await, sha512(b"second!"));
     }
 }
+
+#[tokio::test]
+async fn a_large_registration_answers_with_the_md5_and_its_os_hash_follows() {
+    if crate::HTTP_BACKENDS {
+        return; // a Pithos registration reads no data
+    }
+    let app = TestApp::spawn().await;
+    // At the size from which the os_hash is computed after the answer
+    // (docs/behaviour.md, "Hashing"); a byte in each 4 KiB, so that no
+    // block is all zeros.
+    let mut data = vec![0u8; 64 << 20];
+    for (i, b) in data.iter_mut().enumerate().step_by(4096) {
+        *b = (i >> 12) as u8 | 1;
+    }
+    let id = app.alice().register("large.img").data(&data).ok().await;
+    let image = shown(&app, &id).await;
+    assert_eq!(image["checksum"], crate::util::md5_hex(&data));
+    let want = sha512(&data);
+    let mut got = os_hash(&app, &id).await;
+    for _ in 0..1200 {
+        if got.1 != Value::Null {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        got = os_hash(&app, &id).await;
+    }
+    assert_eq!(got, want, "the os_hash computed after the answer");
+    // Filled in by the server: the image was not changed by anybody.
+    assert_eq!(shown(&app, &id).await["updated_at"], image["updated_at"]);
+    // The hash cache has it too: registering the unchanged file again
+    // answers with all three at once.
+    let again = app.alice().register("large.img").already_there().ok().await;
+    assert_eq!(again, id);
+    assert_eq!(os_hash(&app, &id).await, want);
+}

@@ -15,6 +15,8 @@ use super::space::{Ask, Claim};
 use super::staging::{Finished, Staged};
 use super::{blocking, write_error, FsStore, ObjectRead, ObjectStore, Received, StoreError};
 use crate::backends::hash::BLOCK_SIZE as BLOCK;
+use crate::config::HashingAlgorithm;
+use crate::domain::image::OsHash;
 use crate::domain::location::Location;
 use crate::domain::objects::hashmap::{Hashmap, EMPTY_HASH};
 use crate::domain::range::ByteRange;
@@ -157,6 +159,18 @@ impl ObjectStore {
     pub(crate) async fn md5_of(&self, key: &str, info: FileInfo) -> Result<String, StoreError> {
         let k = key.to_string();
         self.on_fs(move |fs| fs.md5_of(&k, info)).await
+    }
+
+    /// The `os_hash` of `algo` of the object at `key` while it has `info`
+    /// (`KeptChanging` otherwise), read through now.
+    pub(crate) async fn os_hash_of(
+        &self,
+        key: &str,
+        info: FileInfo,
+        algo: HashingAlgorithm,
+    ) -> Result<OsHash, StoreError> {
+        let k = key.to_string();
+        self.on_fs(move |fs| fs.os_hash_of(&k, info, algo)).await
     }
 
     /// Received data with its MD5 computed, where it was owed (a request

@@ -61,6 +61,14 @@ pub(super) struct Md5Slot {
 /// How many times hashing is retried when the file changes under it.
 const HASH_ATTEMPTS: usize = 3;
 
+/// The size from which a registration leaves an object's `os_hash` owed,
+/// computed after the answer (docs/behaviour.md, "Hashing"): the MD5 and
+/// the Pithos hash already take both cores for as long as one needs for
+/// the MD5, and a third digest on the same two cores would make every
+/// large registration wait about half as long again. Below it the three
+/// are computed together and the answer has them all.
+pub(crate) const OS_HASH_LATER: u64 = 64 << 20;
+
 fn mtime_ns(meta: &std::fs::Metadata) -> i64 {
     meta.mtime()
         .saturating_mul(1_000_000_000)
@@ -372,7 +380,10 @@ impl FsStore {
 
     /// Size and hashes of the object at `loc`, the `os_hash` of `algo`
     /// among them, using `cached` to skip hashing a file whose size and
-    /// mtime are unchanged and whose entry has that `os_hash`. Blocking.
+    /// mtime are unchanged and whose entry has that `os_hash`. The
+    /// `os_hash` of an object of `OS_HASH_LATER` bytes or more is left
+    /// owed (`Inspected::os_hash_owed`): the registration answers without
+    /// it, and it is computed after. Blocking.
     pub(crate) fn inspect(
         &self,
         loc: &Location,
@@ -384,49 +395,37 @@ impl FsStore {
         for _ in 0..HASH_ATTEMPTS {
             let before = std::fs::metadata(&path).map_err(|_| missing())?;
             let (size, mtime) = (before.len(), mtime_ns(&before));
+            let later = size >= OS_HASH_LATER;
             // An entry whose MD5 is still owed (an assembly of known
-            // blocks, docs/behaviour.md) or without this `os_hash` is
-            // hashed afresh: one pass gives all three.
+            // blocks, docs/behaviour.md) is hashed afresh, and one without
+            // this `os_hash` too unless the object is large enough for its
+            // `os_hash` to be owed anyway: one pass gives all three.
             let hit = cached(&rel).filter(|hit| {
+                let has_os_hash = || {
+                    hit.os_hash
+                        .as_ref()
+                        .is_some_and(|h| h.algo == algo.as_str())
+                };
                 hit.size == size
                     && hit.mtime_ns == mtime
                     && !hit.md5.is_empty()
-                    && hit
-                        .os_hash
-                        .as_ref()
-                        .is_some_and(|h| h.algo == algo.as_str())
+                    && (later || has_os_hash())
             });
             if let Some(hit) = hit {
-                return Ok(Inspected {
-                    info: ObjectInfo {
-                        size,
-                        checksum: hit.checksum,
-                        md5: Some(hit.md5),
-                    },
-                    os_hash: hit.os_hash,
-                    computed: None,
-                });
+                return Ok(Inspected::known(hit, algo));
             }
-            let read = hash_file_with(&path, Some(algo)).map_err(|_| missing())?;
+            let read = hash_file_with(&path, (!later).then_some(algo)).map_err(|_| missing())?;
             let after = std::fs::metadata(&path).map_err(|_| missing())?;
             if read.size == size && after.len() == size && mtime_ns(&after) == mtime {
                 let os_hash = read.os_hash.as_ref().map(super::stored_os_hash);
-                return Ok(Inspected {
-                    info: ObjectInfo {
-                        size,
-                        checksum: read.checksum.clone(),
-                        md5: Some(read.md5.clone()),
-                    },
-                    os_hash: os_hash.clone(),
-                    computed: Some(CachedHash {
-                        path: rel,
-                        size,
-                        mtime_ns: mtime,
-                        checksum: read.checksum,
-                        md5: read.md5,
-                        os_hash,
-                    }),
-                });
+                return Ok(Inspected::computed(CachedHash {
+                    path: rel,
+                    size,
+                    mtime_ns: mtime,
+                    checksum: read.checksum,
+                    md5: read.md5,
+                    os_hash,
+                }));
             }
         }
         Err(StoreError::KeptChanging(loc.canonical()))

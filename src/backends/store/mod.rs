@@ -205,6 +205,42 @@ pub(crate) struct Inspected {
     pub(crate) os_hash: Option<OsHash>,
     /// A freshly computed hash to remember, if one was computed.
     pub(crate) computed: Option<CachedHash>,
+    /// The file whose `os_hash` is owed, to be computed after the answer
+    /// (a large object of the `fs` store: `fs::OS_HASH_LATER`).
+    pub(crate) os_hash_owed: Option<CachedHash>,
+}
+
+impl Inspected {
+    /// What a remembered hash of an unchanged file says: its `os_hash` is
+    /// owed if the entry lacks one of `algo`.
+    fn known(hit: CachedHash, algo: HashingAlgorithm) -> Inspected {
+        let os_hash = hit.os_hash.clone().filter(|h| h.algo == algo.as_str());
+        Inspected {
+            info: ObjectInfo {
+                size: hit.size,
+                checksum: hit.checksum.clone(),
+                md5: Some(hit.md5.clone()),
+            },
+            os_hash_owed: os_hash.is_none().then_some(hit),
+            os_hash,
+            computed: None,
+        }
+    }
+
+    /// What a pass over the file gave, to be remembered: its `os_hash` is
+    /// owed if the pass did not compute one.
+    fn computed(read: CachedHash) -> Inspected {
+        Inspected {
+            info: ObjectInfo {
+                size: read.size,
+                checksum: read.checksum.clone(),
+                md5: Some(read.md5.clone()),
+            },
+            os_hash: read.os_hash.clone(),
+            os_hash_owed: read.os_hash.is_none().then(|| read.clone()),
+            computed: Some(read),
+        }
+    }
 }
 
 /// Image data as a stream of chunks.

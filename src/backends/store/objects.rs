@@ -10,6 +10,8 @@ use std::sync::{Arc, Mutex};
 
 use super::fs::{FsStore, OpenObject};
 use super::StoreError;
+use crate::config::HashingAlgorithm;
+use crate::domain::image::OsHash;
 use crate::domain::location::Location;
 
 /// A file's size and modification time.
@@ -335,6 +337,29 @@ impl FsStore {
 
     /// Reads the object at `key` through MD5, if it has `info` before and after.
     fn read_md5(&self, key: &str, info: FileInfo) -> Result<String, StoreError> {
+        self.read_unchanged(key, info, super::staging::md5_of_file)
+    }
+
+    /// The `os_hash` of `algo` of the object at `key`, read through now, if
+    /// it has `info` before and after (`KeptChanging` otherwise).
+    pub(crate) fn os_hash_of(
+        &self,
+        key: &str,
+        info: FileInfo,
+        algo: HashingAlgorithm,
+    ) -> Result<OsHash, StoreError> {
+        let digest = |f: &File| super::staging::os_hash_of_file(f, algo);
+        self.read_unchanged(key, info, digest)
+            .map(|h| super::stored_os_hash(&h))
+    }
+
+    /// `read` of the open object at `key`, if it has `info` before and after.
+    fn read_unchanged<T>(
+        &self,
+        key: &str,
+        info: FileInfo,
+        read: impl FnOnce(&File) -> std::io::Result<T>,
+    ) -> Result<T, StoreError> {
         let path = self.inside(key)?;
         let file = File::open(&path).map_err(|e| io(&path, e))?;
         let changed = || StoreError::KeptChanging(key.to_string());
@@ -342,11 +367,11 @@ impl FsStore {
         if seen(&file) != Some(info) {
             return Err(changed());
         }
-        let md5 = super::staging::md5_of_file(&file).map_err(|e| io(&path, e))?;
+        let out = read(&file).map_err(|e| io(&path, e))?;
         if seen(&file) != Some(info) {
             return Err(changed());
         }
-        Ok(md5)
+        Ok(out)
     }
 }
 

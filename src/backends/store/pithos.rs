@@ -172,6 +172,7 @@ impl PithosStore {
             // Registering in Pithos reads no data (docs/api.md §17.2).
             os_hash: None,
             computed: None,
+            os_hash_owed: None,
         })
     }
 

@@ -13,7 +13,7 @@ use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, PoisonError, Weak};
 
-use crate::backends::hash::{ObjectHasher, OsHash};
+use crate::backends::hash::{ObjectHasher, OsHash, OsHasher};
 use crate::config::HashingAlgorithm;
 use crate::domain::object::CachedHash;
 
@@ -289,20 +289,33 @@ impl Drop for Finished {
 /// pass through MD5 alone, for an object whose Pithos hash is known (an
 /// assembly of known blocks).
 pub(crate) fn md5_of_file(file: &File) -> std::io::Result<String> {
-    use md5::Digest;
+    let mut md5 = crate::backends::md5::Md5::new();
+    read_through(file, |piece| md5.update(piece))?;
+    Ok(md5.finalize_hex())
+}
+
+/// The `os_hash` of `algo` of an open file's bytes from its start: one
+/// pass through that digest alone, for an object whose other hashes are
+/// known (a large registration's, docs/behaviour.md, "Hashing").
+pub(crate) fn os_hash_of_file(file: &File, algo: HashingAlgorithm) -> std::io::Result<OsHash> {
+    let mut digest = OsHasher::new(algo);
+    read_through(file, |piece| digest.update(piece))?;
+    Ok(digest.finish())
+}
+
+/// Hands an open file's bytes from its start to `feed`, a MiB at a time.
+fn read_through(file: &File, mut feed: impl FnMut(&[u8])) -> std::io::Result<()> {
     use std::os::unix::fs::FileExt;
-    let mut md5 = md5::Md5::new();
     let mut buf = vec![0u8; 1 << 20];
     let mut at = 0;
     loop {
         let n = file.read_at(&mut buf, at)?;
         if n == 0 {
-            break;
+            return Ok(());
         }
-        md5.update(&buf[..n]);
+        feed(&buf[..n]);
         at += n as u64;
     }
-    Ok(hex::encode(md5.finalize()))
 }
 
 /// Creates `dir` and any missing ancestors, syncing each new entry into its
