@@ -162,15 +162,16 @@ impl ObjectStore {
     }
 
     /// The `os_hash` of `algo` of the object at `key` while it has `info`
-    /// (`KeptChanging` otherwise), read through now.
+    /// (`KeptChanging` otherwise), read through now as upload work: work
+    /// left for after an answer leaves the catalogue's reads a core.
     pub(crate) async fn os_hash_of(
         &self,
         key: &str,
         info: FileInfo,
         algo: HashingAlgorithm,
     ) -> Result<OsHash, StoreError> {
-        let k = key.to_string();
-        self.on_fs(move |fs| fs.os_hash_of(&k, info, algo)).await
+        let (fs, k) = (self.endpoint()?, key.to_string());
+        super::intake::upload_work(move || fs.os_hash_of(&k, info, algo)).await?
     }
 
     /// Received data with its MD5 computed, where it was owed (a request
