@@ -35,6 +35,7 @@ mod image_model;
 mod json_bodies;
 mod lifecycle;
 mod listing;
+mod listing_nulls;
 mod locations;
 mod members;
 mod metadata_headers;

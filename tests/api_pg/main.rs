@@ -52,6 +52,8 @@ mod json_bodies;
 mod lifecycle;
 #[path = "../api/listing.rs"]
 mod listing;
+#[path = "../api/listing_nulls.rs"]
+mod listing_nulls;
 #[path = "../api/locations.rs"]
 mod locations;
 #[path = "../api/members.rs"]
