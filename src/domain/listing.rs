@@ -43,6 +43,15 @@ impl SortKey {
         })
     }
 
+    /// Whether this key's column may hold no value: a queued image's size
+    /// and formats (docs/api.md §6: such images sort before every value).
+    pub(crate) fn nullable(self) -> bool {
+        matches!(
+            self,
+            SortKey::Size | SortKey::DiskFormat | SortKey::ContainerFormat
+        )
+    }
+
     /// The column this key sorts by.
     pub(crate) fn column(self) -> &'static str {
         match self {

@@ -49,6 +49,14 @@ fn field<'a>(form: &'a super::Form, name: &str) -> &'a str {
     form.get(name).unwrap_or_default()
 }
 
+/// A typed field without the spaces around it, but with any control
+/// character kept, at either end too, for the field's check to refuse as
+/// the API does: a tab, a line break or NEL around a key or a member id is
+/// an error to show, not a space to take away.
+fn trim_spaces(typed: &str) -> &str {
+    typed.trim_matches(|c: char| c.is_whitespace() && !c.is_control())
+}
+
 /// `POST /ui/images/<id>/name` (`name`).
 pub(super) async fn rename(mut r: Req) -> Result<HttpResponse, AppError> {
     let id = r.image_id(0)?;
@@ -131,7 +139,7 @@ pub(super) async fn property(mut r: Req) -> Result<HttpResponse, AppError> {
     let id = r.image_id(0)?;
     let form = r.form().await?;
     let done = async {
-        let key = property_key_of(field(&form, "key").trim())?;
+        let key = property_key_of(trim_spaces(field(&form, "key")))?;
         let value = field(&form, "value").to_string();
         check_property_value(&key, &value)?;
         let said = if value.is_empty() {
@@ -155,7 +163,7 @@ pub(super) async fn add_member(mut r: Req) -> Result<HttpResponse, AppError> {
     let id = r.image_id(0)?;
     let form = r.form().await?;
     let done = async {
-        let member = parse_member_id(field(&form, "member").trim(), "member id")?;
+        let member = parse_member_id(trim_spaces(field(&form, "member")), "member id")?;
         r.registry()
             .add_member(r.caller()?, id, member.clone())
             .await?;

@@ -21,41 +21,4 @@ impl Backends {
     pub fn configure(&self, _settings: &mut plankton::config::Settings) {}
 }
 
-mod authorization;
-mod clients;
-mod control_chars;
-mod data;
-mod deleted;
-mod dialects;
-mod documented;
-mod durability;
-mod errors;
-mod helpers;
-mod image_model;
-mod json_bodies;
-mod lifecycle;
-mod listing;
-mod locations;
-mod members;
-mod metadata_headers;
-mod metrics;
-mod objects;
-mod objects_blocks;
-mod objects_copy;
-mod objects_defects;
-mod objects_links;
-mod objects_pithos;
-mod pithos_hash;
-mod registration;
-mod robustness;
-mod routing;
-mod smoke;
-#[path = "../support/mod.rs"]
-mod support;
-mod uploads;
-mod util;
-mod v2_bad_input;
-mod v2_basics;
-mod v2_hashes;
-mod v2_images;
-mod v2_members;
+include!("modules.rs");

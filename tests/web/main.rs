@@ -3,6 +3,7 @@
 //! and what the image API shows afterwards. `tests/browser` drives the
 //! same pages in Chromium.
 
+mod form_fields;
 mod helpers;
 mod safety;
 #[path = "../support/mod.rs"]

@@ -333,8 +333,11 @@ impl ObjectStore {
         let filling = blocks.pending().finish(&key, &map);
         let (b, m, k) = (Arc::clone(&blocks), Arc::clone(&map), Arc::clone(&known));
         match blocking(move || match filling {
-            Some(filling) => fill(&fs, (&b, &m, &k), filling),
-            None => assemble(&fs, &b, &m, &k),
+            Some((staged, filled)) => assemble(&fs, (&b, &m, &k), staged, &Put::At(&filled)),
+            None => {
+                let staged = Staged::new(fs.root()).map_err(write_error)?;
+                assemble(&fs, (&b, &m, &k), staged, &Put::Append)
+            }
         })
         .await?
         {
@@ -399,47 +402,6 @@ impl Sources {
     }
 }
 
-/// Writes a hashmap's blocks into staging: each block padded with NULs to
-/// its slot, the last cut at the size. An uploaded block is copied from
-/// its file, a known one from its object, both by `copy_file_range`.
-/// Nothing is hashed but a block cut short of what its hash covers (the
-/// last, at most); the MD5 is owed (see `finish_known`).
-fn assemble(
-    fs: &FsStore,
-    blocks: &Blocks,
-    map: &Hashmap,
-    known: &KnownBlocks,
-) -> Result<Built, StoreError> {
-    let mut staged = Staged::new(fs.root()).map_err(write_error)?;
-    let mut sources = Sources::default();
-    let mut hashes = Vec::with_capacity(map.hashes.len());
-    for (i, hash) in map.hashes.iter().enumerate() {
-        let slot = map.slot(i);
-        let written = match (blocks.open_block(hash), known.get(hash)) {
-            _ if hash == EMPTY_HASH => pad(&mut staged, slot).map(|()| None),
-            (Some((file, len)), _) => put_range(&mut staged, &file, 0, len, slot),
-            (None, Some((at, offset, seen))) => {
-                let Some(file) = sources.file(fs, at, *seen) else {
-                    return Ok(Built::Stale(at.clone()));
-                };
-                let len = (seen.size.saturating_sub(*offset)).min(BLOCK as u64);
-                put_range(&mut staged, file, *offset, len, slot)
-            }
-            (None, None) => return Ok(Built::Gone),
-        };
-        let cut = written.map_err(write_error)?;
-        hashes.push(cut.unwrap_or_else(|| hash.clone()));
-    }
-    if let Some(at) = sources.changed() {
-        return Ok(Built::Stale(at));
-    }
-    let pithos = crate::backends::hash::pithos_hash_of(&hashes);
-    staged
-        .finish_known(pithos, None)
-        .map(Built::Done)
-        .map_err(write_error)
-}
-
 /// See `ObjectStore::link_same`.
 fn link_same(
     fs: &FsStore,
@@ -468,28 +430,87 @@ fn link_same(
     super::staging::linked(fs.root(), (&path, &file), hashes.0, hashes.1).map_err(write_error)
 }
 
-/// Finishes the staging file of an object that waited for its blocks
-/// (`Pending`): the blocks uploaded since its 409 are in it already; the
-/// others are copied to their slots as `assemble` does (the slots of NULs
-/// are holes of the sparse file), then it is synced once.
-fn fill(
+/// How an assembly puts a block into its staging file.
+enum Put<'a> {
+    /// Appended to a new file, in order, padded with NULs to its slot.
+    Append,
+    /// Copied to its slot of the file of an object that waited for its
+    /// blocks (`Pending`), sized already: its NULs are holes of the sparse
+    /// file, and the blocks uploaded since its 409 (these) are in it.
+    At(&'a HashMap<String, u64>),
+}
+
+impl Put<'_> {
+    /// Whether the block `hash` needs no copy: the empty block (NULs), or
+    /// one in the file already.
+    fn needs_no_copy(&self, hash: &str) -> bool {
+        hash == EMPTY_HASH || matches!(self, Put::At(filled) if filled.contains_key(hash))
+    }
+
+    /// Puts a block that needs no copy into its slot, `slot` long: NULs
+    /// appended, or nothing (the holes, or the block, are there).
+    fn without_copy(&self, staged: &mut Staged, slot: u64) -> std::io::Result<Option<String>> {
+        match self {
+            Put::Append => pad(staged, slot).map(|()| None),
+            Put::At(_) => Ok(None),
+        }
+    }
+
+    /// Copies `len` bytes of `file` from `offset` into the slot `slot`
+    /// long starting at `at` (an uploaded block's file, kept without its
+    /// trailing NULs, or a range of an object holding the block), the rest
+    /// of the slot NULs: the hash of what was written if the slot cut it
+    /// short, else `None`. A slot shorter than the range (the last block of
+    /// an object whose last block is another's whole one) is read and
+    /// hashed, since the bytes cut may not be NULs.
+    fn block(
+        &self,
+        staged: &mut Staged,
+        (file, offset, len): (&File, u64, u64),
+        (slot, at): (u64, u64),
+    ) -> std::io::Result<Option<String>> {
+        let take = len.min(slot);
+        match self {
+            Put::Append => {
+                staged.copy_known(file, offset, take)?;
+                pad(staged, slot - take)?;
+            }
+            Put::At(_) => staged.copy_at(file, (offset, take), at)?,
+        }
+        if take == len {
+            return Ok(None);
+        }
+        let mut buf = vec![0u8; take as usize];
+        std::os::unix::fs::FileExt::read_exact_at(file, &mut buf, offset)?;
+        Ok(Some(hash_of(&buf)))
+    }
+}
+
+/// Writes a hashmap's blocks into `staged` as `put` says, each to its slot,
+/// the last cut at the size: an uploaded block copied from its file, a
+/// known one from its object, both by `copy_file_range`. Nothing is hashed
+/// but a block cut short of what its hash covers (the last, at most); the
+/// MD5 is owed (see `finish_known`). A waiting object's file is synced
+/// once, there.
+fn assemble(
     fs: &FsStore,
     (blocks, map, known): (&Blocks, &Hashmap, &KnownBlocks),
-    (mut staged, filled): super::pending::Filling,
+    mut staged: Staged,
+    put: &Put<'_>,
 ) -> Result<Built, StoreError> {
     let mut sources = Sources::default();
     let mut hashes = Vec::with_capacity(map.hashes.len());
     for (i, hash) in map.hashes.iter().enumerate() {
-        let (slot, at) = (map.slot(i), i as u64 * BLOCK as u64);
+        let place = (map.slot(i), i as u64 * BLOCK as u64);
         let written = match (blocks.open_block(hash), known.get(hash)) {
-            _ if hash == EMPTY_HASH || filled.contains_key(hash) => Ok(None),
-            (Some((file, len)), _) => put_at(&mut staged, (&file, 0, len), slot, at),
-            (None, Some((loc, offset, seen))) => {
-                let Some(file) = sources.file(fs, loc, *seen) else {
-                    return Ok(Built::Stale(loc.clone()));
+            _ if put.needs_no_copy(hash) => put.without_copy(&mut staged, place.0),
+            (Some((file, len)), _) => put.block(&mut staged, (&file, 0, len), place),
+            (None, Some((at, offset, seen))) => {
+                let Some(file) = sources.file(fs, at, *seen) else {
+                    return Ok(Built::Stale(at.clone()));
                 };
                 let len = (seen.size.saturating_sub(*offset)).min(BLOCK as u64);
-                put_at(&mut staged, (file, *offset, len), slot, at)
+                put.block(&mut staged, (file, *offset, len), place)
             }
             (None, None) => return Ok(Built::Gone),
         };
@@ -506,53 +527,11 @@ fn fill(
         .map_err(write_error)
 }
 
-/// `put_range` at the slot starting at `at` of a sized staging file, whose
-/// NULs are there already.
-fn put_at(
-    staged: &mut Staged,
-    (file, offset, len): (&File, u64, u64),
-    slot: u64,
-    at: u64,
-) -> std::io::Result<Option<String>> {
-    let take = len.min(slot);
-    staged.copy_at(file, (offset, take), at)?;
-    if take == len {
-        return Ok(None);
-    }
-    let mut buf = vec![0u8; take as usize];
-    std::os::unix::fs::FileExt::read_exact_at(file, &mut buf, offset)?;
-    Ok(Some(hash_of(&buf)))
-}
-
 /// The hash of a block's bytes (trailing NULs not hashed, §9).
 fn hash_of(data: &[u8]) -> String {
     use sha2::Digest;
     let end = data.iter().rposition(|&b| b != 0).map_or(0, |i| i + 1);
     hex::encode(sha2::Sha256::digest(&data[..end]))
-}
-
-/// Copies `len` bytes of `file` from `offset` into a slot (an uploaded
-/// block's file, kept without its trailing NULs, or a range of an object
-/// holding the block), the rest of the slot NULs: the hash of what was
-/// written if the slot cut it short, else `None`. A slot shorter than the
-/// range (the last block of an object whose last block is another's whole
-/// one) is read and hashed, since the bytes cut may not be NULs.
-fn put_range(
-    staged: &mut Staged,
-    file: &File,
-    offset: u64,
-    len: u64,
-    slot: u64,
-) -> std::io::Result<Option<String>> {
-    let take = len.min(slot);
-    staged.copy_known(file, offset, take)?;
-    pad(staged, slot - take)?;
-    if take == len {
-        return Ok(None);
-    }
-    let mut buf = vec![0u8; take as usize];
-    std::os::unix::fs::FileExt::read_exact_at(file, &mut buf, offset)?;
-    Ok(Some(hash_of(&buf)))
 }
 
 /// Appends `n` NULs.

@@ -25,14 +25,6 @@ fn numeric(key: SortKey) -> bool {
     matches!(key, SortKey::Size | SortKey::CreatedAt | SortKey::UpdatedAt)
 }
 
-/// Whether `key`'s column may hold no value (a queued image's).
-fn nullable(key: SortKey) -> bool {
-    matches!(
-        key,
-        SortKey::Size | SortKey::DiskFormat | SortKey::ContainerFormat
-    )
-}
-
 /// Column `i` (the sort column of `key`) as a listing carries it.
 fn sort_value(row: &Row, i: usize, key: SortKey) -> Result<SortValue, DbError> {
     Ok(if numeric(key) {
@@ -170,7 +162,7 @@ fn keyset_and_order(st: &mut Built, plan: &ListPlan<'_>) {
     if let Some(from) = plan.from {
         after(st, &col, cmp, from, plan.descending);
     }
-    if nullable(plan.sort_key) {
+    if plan.sort_key.nullable() {
         st.sql
             .push_str(&format!(" ORDER BY {col} {dir} {nulls}, i.id {dir}"));
     } else {

@@ -33,13 +33,50 @@ const SORTED: u32 = 2048;
 /// (BENCHMARKS.md, "Property filters").
 const RARE: u32 = 256;
 
-/// A listing's statement: its SQL and arguments, how many images it reads,
-/// and the rare property filter, if any, it is read through.
+/// A listing's statement: its SQL and arguments, and the rare property
+/// filter, if any, it is read through.
 struct ListStatement {
     sql: String,
     args: Vec<Value>,
-    piece: u32,
     driving: Option<usize>,
+}
+
+/// Where a statement of a piece starts reading, in a form SQLite seeks the
+/// sort column's `(column, id)` index to. SQLite puts the images without a
+/// value in the sort column (a queued image's size or formats) first
+/// ascending and last descending, as PostgreSQL's listing does, but a row
+/// value compared with a NULL is never true: the images on the far side of
+/// that boundary are read by a second statement.
+#[derive(Debug, Clone, Copy)]
+enum Start<'a> {
+    /// The listing's first image.
+    First,
+    /// After an image with a value (or any image, sorted by id).
+    After(&'a ListPosition),
+    /// After the image of this id among those without a value.
+    NullsAfter(&'a str),
+    /// The first image with a value (ascending, after the ones without).
+    Valued,
+    /// The first image without a value (descending, after the others).
+    Nulls,
+}
+
+/// Where the statements of a piece start, in turn: the second, if any,
+/// is read when the first runs out before the piece is full.
+fn starts<'a>(plan: &ListPlan<'a>) -> [Option<Start<'a>>; 2] {
+    let Some(from) = plan.from else {
+        return [Some(Start::First), None];
+    };
+    if !plan.sort_key.nullable() {
+        return [Some(Start::After(from)), None];
+    }
+    let null = from.value == SortValue::Null;
+    match (null, plan.descending) {
+        (true, false) => [Some(Start::NullsAfter(&from.id)), Some(Start::Valued)],
+        (true, true) => [Some(Start::NullsAfter(&from.id)), None],
+        (false, false) => [Some(Start::After(from)), None],
+        (false, true) => [Some(Start::After(from)), Some(Start::Nulls)],
+    }
 }
 
 impl ListStatement {
@@ -82,22 +119,52 @@ fn in_order(plan: &ListPlan<'_>) -> bool {
 impl SqliteTx<'_> {
     /// The images `plan` reads, handed to `visit`: at most `PIECE`, or,
     /// when a rare property filter's matches are sorted whole, `SORTED`.
+    /// A piece that crosses between the images without a value in the
+    /// sort column and those with one is read in two statements (`starts`).
     pub(super) fn list(
         &self,
         plan: &ListPlan<'_>,
         visit: &mut Visit<'_>,
     ) -> Result<Piece, DbError> {
-        let st = self.statement(plan)?;
-        let mut stmt = self.conn.prepare_cached(&st.sql)?;
-        let mut rows = stmt.query(params_from_iter(st.args.iter()))?;
-        let mut count = 0;
+        let driving = self.driving(plan)?;
+        let most = if driving.is_some() { SORTED } else { PIECE };
+        let piece = plan.limit.map_or(most, |l| l.min(most));
         let mut last = ListPosition {
             value: SortValue::Null,
             id: String::new(),
-            driving: st.driving,
+            driving,
         };
+        let mut count = 0;
+        for start in starts(plan).into_iter().flatten() {
+            if count == piece as usize {
+                break;
+            }
+            let st = statement(plan, start, driving, piece);
+            count += self.read(&st, plan, piece as usize - count, &mut last, visit)?;
+        }
+        Ok(Piece {
+            count,
+            more: count == piece as usize && plan.limit != Some(piece),
+            last: (count > 0).then_some(last),
+        })
+    }
+
+    /// Hands on at most `want` of the images `st` reads; how many. `last`
+    /// is where the last of them stands.
+    fn read(
+        &self,
+        st: &ListStatement,
+        plan: &ListPlan<'_>,
+        want: usize,
+        last: &mut ListPosition,
+        visit: &mut Visit<'_>,
+    ) -> Result<usize, DbError> {
+        let mut stmt = self.conn.prepare_cached(&st.sql)?;
+        let mut rows = stmt.query(params_from_iter(st.args.iter()))?;
         let at = sort_column_index(plan.sort_key);
-        while let Some(row) = rows.next()? {
+        let mut count = 0;
+        while count < want {
+            let Some(row) = rows.next()? else { break };
             let listed = listed_row(row, plan.detail)?;
             last.id.clear();
             last.id.push_str(listed.id);
@@ -105,11 +172,7 @@ impl SqliteTx<'_> {
             visit(listed);
             count += 1;
         }
-        Ok(Piece {
-            count,
-            more: count == st.piece as usize && plan.limit != Some(st.piece),
-            last: (count > 0).then_some(last),
-        })
+        Ok(count)
     }
 
     /// The sort value and id of a listing's marker, if the caller can see it
@@ -141,31 +204,14 @@ impl SqliteTx<'_> {
         })
     }
 
-    /// The statement that reads a piece of a listing (see `list`).
-    fn statement(&self, plan: &ListPlan<'_>) -> Result<ListStatement, DbError> {
-        let in_order = in_order(plan);
-        // Decided on the first piece; the later ones keep it.
-        let driving = match plan.from {
+    /// The rare property filter, if any, the listing is read through:
+    /// decided on the first piece; the later ones keep it.
+    fn driving(&self, plan: &ListPlan<'_>) -> Result<Option<usize>, DbError> {
+        Ok(match plan.from {
             Some(at) if plan.continuing => at.driving,
-            _ if in_order => None,
+            _ if in_order(plan) => None,
             _ => self.rare_property(plan)?,
-        };
-        let most = if driving.is_some() { SORTED } else { PIECE };
-        let piece = plan.limit.map_or(most, |l| l.min(most));
-        let mut st = ListStatement {
-            sql: select(plan.detail, in_order),
-            args: vec![Value::Text(plan.caller.to_string())],
-            piece,
-            driving,
-        };
-        filters(&mut st, plan, in_order);
-        keyset_and_order(&mut st, plan, in_order);
-        // In the text, not bound: SQLite's planner reads a bound LIMIT, so
-        // that binding it (even to the same value) makes the statement
-        // be parsed and planned again on every run, which profiles showed
-        // as a fifth of a page's time.
-        st.sql.push_str(&format!(" LIMIT {piece}"));
-        Ok(st)
+        })
     }
 
     /// Which of the plan's property filters, if any, few enough images
@@ -194,6 +240,31 @@ impl SqliteTx<'_> {
         }
         Ok(rarest.map(|(n, _)| n))
     }
+}
+
+/// The statement that reads a piece of a listing from `start` (see
+/// `list`), at most `piece` images, read through the rare property filter
+/// `driving`, if any.
+fn statement(
+    plan: &ListPlan<'_>,
+    start: Start<'_>,
+    driving: Option<usize>,
+    piece: u32,
+) -> ListStatement {
+    let in_order = in_order(plan);
+    let mut st = ListStatement {
+        sql: select(plan.detail, in_order),
+        args: vec![Value::Text(plan.caller.to_string())],
+        driving,
+    };
+    filters(&mut st, plan, in_order);
+    keyset_and_order(&mut st, plan, start, in_order);
+    // In the text, not bound: SQLite's planner reads a bound LIMIT, so
+    // that binding it (even to the same value) makes the statement
+    // be parsed and planned again on every run, which profiles showed
+    // as a fifth of a page's time.
+    st.sql.push_str(&format!(" LIMIT {piece}"));
+    st
 }
 
 /// The statement's columns and tables, up to its first condition, which is
@@ -266,8 +337,8 @@ fn property_filter(st: &mut ListStatement, (n, k, v): (usize, &str, &str), in_or
     st.arg(" AND pf.value = ?)", Value::Text(v.into()));
 }
 
-/// Where the piece starts and its order.
-fn keyset_and_order(st: &mut ListStatement, plan: &ListPlan<'_>, in_order: bool) {
+/// Where the statement starts and its order.
+fn keyset_and_order(st: &mut ListStatement, plan: &ListPlan<'_>, start: Start<'_>, in_order: bool) {
     // What the listing is ordered by: the image's column, or its copy in
     // the property index the listing is read from.
     let (col, id) = if in_order {
@@ -281,15 +352,24 @@ fn keyset_and_order(st: &mut ListStatement, plan: &ListPlan<'_>, in_order: bool)
         (">", "ASC")
     };
     let by_id = plan.sort_key == SortKey::Id;
-    if let Some(from) = plan.from {
-        let marker_id = Value::Text(from.id.clone());
-        if by_id {
-            st.arg(&format!(" AND i.id {cmp} ?"), marker_id);
-        } else {
+    match start {
+        Start::First => {}
+        Start::After(from) if by_id => {
+            st.arg(&format!(" AND i.id {cmp} ?"), Value::Text(from.id.clone()));
+        }
+        Start::After(from) => {
             // A row value: SQLite seeks the (col, id) index to it.
             st.arg(&format!(" AND ({col}, {id}) {cmp} (?"), bound(&from.value));
-            st.arg(", ?)", marker_id);
+            st.arg(", ?)", Value::Text(from.id.clone()));
         }
+        Start::NullsAfter(from) => {
+            st.arg(
+                &format!(" AND {col} IS NULL AND {id} {cmp} ?"),
+                Value::Text(from.into()),
+            );
+        }
+        Start::Valued => st.sql.push_str(&format!(" AND {col} IS NOT NULL")),
+        Start::Nulls => st.sql.push_str(&format!(" AND {col} IS NULL")),
     }
     if by_id {
         st.sql.push_str(&format!(" ORDER BY i.id {dir}"));
@@ -348,7 +428,7 @@ mod tests {
     use super::*;
     use rusqlite::Connection;
 
-    /// What SQLite's planner makes of a listing's statement, step by step.
+    /// What SQLite's planner makes of a listing's first statement.
     fn plan(
         conn: &Connection,
         caller: &str,
@@ -356,7 +436,16 @@ mod tests {
         after: Option<&ListPosition>,
     ) -> String {
         let plan = ListPlan::new(caller, q, true, after, after.is_some());
-        let st = SqliteTx::new(conn).statement(&plan).unwrap();
+        let driving = SqliteTx::new(conn).driving(&plan).unwrap();
+        let start = starts(&plan)[0].unwrap();
+        explain(
+            conn,
+            &statement(&plan, start, driving, plan.limit.unwrap_or(PIECE)),
+        )
+    }
+
+    /// What SQLite's planner makes of `st`, step by step.
+    fn explain(conn: &Connection, st: &ListStatement) -> String {
         let mut stmt = conn
             .prepare(&format!("EXPLAIN QUERY PLAN {}", st.sql))
             .unwrap();
@@ -417,5 +506,117 @@ mod tests {
             plan.contains("created_at>?") || plan.contains("(created_at,image_id)>(?,?)"),
             "{plan}"
         );
+    }
+
+    /// A catalogue of `n` of Alice's images, every third queued without a
+    /// size or formats, the others with sizes and formats that tie.
+    fn with_nulls(n: usize) -> Connection {
+        let mut conn = Connection::open_in_memory().unwrap();
+        super::super::migrations().to_latest(&mut conn).unwrap();
+        for i in 0..n {
+            let (status, size, format) = match i % 3 {
+                0 => ("queued", None, None),
+                _ => (
+                    "active",
+                    Some((i % 7) as i64),
+                    Some(["raw", "qcow2"][i % 2]),
+                ),
+            };
+            conn.execute(
+                "INSERT INTO images (id, name, location, status, disk_format, container_format, \
+                 size, checksum, created_at, updated_at, visibility, owner) \
+                 VALUES (?1, 'x', ?2, ?3, ?4, ?4, ?5, ?6, ?7, ?7, 'private', 'alice')",
+                params![
+                    format!("{:08x}-0000-4000-8000-000000000000", (i * 7919) % 1000),
+                    size.map(|_| format!("l{i}")),
+                    status,
+                    format,
+                    size,
+                    size.map(|_| ""),
+                    i as i64,
+                ],
+            )
+            .unwrap();
+        }
+        conn
+    }
+
+    /// Every image of the listing `q`, read piece after piece as the
+    /// registry reads them.
+    fn in_pieces(conn: &Connection, q: &ListQuery) -> Vec<String> {
+        let tx = SqliteTx::new(conn);
+        let mut all = Vec::new();
+        let mut from: Option<ListPosition> = None;
+        loop {
+            let plan = ListPlan::new("alice", q, false, from.as_ref(), from.is_some());
+            let piece = tx
+                .list(&plan, &mut |image| all.push(image.id.to_string()))
+                .unwrap();
+            from = piece.last;
+            if !piece.more {
+                return all;
+            }
+        }
+    }
+
+    #[test]
+    fn pieces_cross_between_images_without_a_value_and_the_others() {
+        let conn = with_nulls(400);
+        for key in [SortKey::Size, SortKey::DiskFormat, SortKey::ContainerFormat] {
+            for descending in [false, true] {
+                let q = ListQuery {
+                    sort_key: key,
+                    descending,
+                    ..ListQuery::default()
+                };
+                let dir = if descending { "DESC" } else { "ASC" };
+                let col = key.column();
+                let whole: Vec<String> = conn
+                    .prepare(&format!(
+                        "SELECT id FROM images ORDER BY {col} {dir}, id {dir}"
+                    ))
+                    .unwrap()
+                    .query_map([], |r| r.get(0))
+                    .unwrap()
+                    .collect::<Result<_, _>>()
+                    .unwrap();
+                assert_eq!(whole.len(), 400);
+                assert_eq!(in_pieces(&conn, &q), whole, "{col} {dir}");
+            }
+        }
+    }
+
+    #[test]
+    fn every_start_of_a_nullable_column_seeks_its_index_without_sorting() {
+        let conn = with_nulls(10);
+        let valued = ListPosition {
+            value: SortValue::Integer(3),
+            id: "5583ffe1-5273-4c84-9e32-2fbe476bd7b7".into(),
+            driving: None,
+        };
+        let null = ListPosition {
+            value: SortValue::Null,
+            ..valued.clone()
+        };
+        for descending in [false, true] {
+            let q = ListQuery {
+                sort_key: SortKey::Size,
+                descending,
+                limit: Some(25),
+                ..ListQuery::default()
+            };
+            for from in [&valued, &null] {
+                let plan = ListPlan::new("alice", &q, false, Some(from), true);
+                for start in starts(&plan).into_iter().flatten() {
+                    let steps = explain(&conn, &statement(&plan, start, None, 25));
+                    let what = format!("{start:?}, descending {descending}");
+                    assert!(
+                        steps.contains("SEARCH i USING INDEX images_size"),
+                        "{what}: {steps}"
+                    );
+                    assert!(!steps.contains("TEMP B-TREE"), "{what}: {steps}");
+                }
+            }
+        }
     }
 }
