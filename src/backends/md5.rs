@@ -84,6 +84,22 @@ const K: [u32; 64] = [
     0xeb86_d391,
 ];
 
+/// The order in which each round takes the block's words.
+const WORDS: [[usize; 16]; 4] = [
+    [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15],
+    [1, 6, 11, 0, 5, 10, 15, 4, 9, 14, 3, 8, 13, 2, 7, 12],
+    [5, 8, 11, 14, 1, 4, 7, 10, 13, 0, 3, 6, 9, 12, 15, 2],
+    [0, 7, 14, 5, 12, 3, 10, 1, 8, 15, 6, 13, 4, 11, 2, 9],
+];
+
+/// Each round's rotations, step by step within four.
+const SHIFTS: [[u32; 4]; 4] = [
+    [7, 12, 17, 22],
+    [5, 9, 14, 20],
+    [4, 11, 16, 23],
+    [6, 10, 15, 21],
+];
+
 /// The state before any byte.
 const INITIAL: [u32; 4] = [0x6745_2301, 0xefcd_ab89, 0x98ba_dcfe, 0x1032_5476];
 
@@ -152,52 +168,25 @@ fn compress(state: &mut [u32; 4], block: &[u8; 64]) {
     }
     let [mut a, mut b, mut c, mut d] = *state;
     macro_rules! round {
-        ($f:ident, $base:expr, $s:expr, $w:expr) => {
-            let (w, s): ([usize; 16], [u32; 4]) = ($w, $s);
-            four!($f, (a, b, c, d), x, $base, [w[0], w[1], w[2], w[3]], s);
-            four!($f, (a, b, c, d), x, $base + 4, [w[4], w[5], w[6], w[7]], s);
+        ($f:ident, $r:expr) => {
+            let (w, s, base) = (WORDS[$r], SHIFTS[$r], 16 * $r);
+            four!($f, (a, b, c, d), x, base, [w[0], w[1], w[2], w[3]], s);
+            four!($f, (a, b, c, d), x, base + 4, [w[4], w[5], w[6], w[7]], s);
+            four!($f, (a, b, c, d), x, base + 8, [w[8], w[9], w[10], w[11]], s);
             four!(
                 $f,
                 (a, b, c, d),
                 x,
-                $base + 8,
-                [w[8], w[9], w[10], w[11]],
-                s
-            );
-            four!(
-                $f,
-                (a, b, c, d),
-                x,
-                $base + 12,
+                base + 12,
                 [w[12], w[13], w[14], w[15]],
                 s
             );
         };
     }
-    round!(
-        F,
-        0,
-        [7, 12, 17, 22],
-        [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15]
-    );
-    round!(
-        G,
-        16,
-        [5, 9, 14, 20],
-        [1, 6, 11, 0, 5, 10, 15, 4, 9, 14, 3, 8, 13, 2, 7, 12]
-    );
-    round!(
-        H,
-        32,
-        [4, 11, 16, 23],
-        [5, 8, 11, 14, 1, 4, 7, 10, 13, 0, 3, 6, 9, 12, 15, 2]
-    );
-    round!(
-        I,
-        48,
-        [6, 10, 15, 21],
-        [0, 7, 14, 5, 12, 3, 10, 1, 8, 15, 6, 13, 4, 11, 2, 9]
-    );
+    round!(F, 0);
+    round!(G, 1);
+    round!(H, 2);
+    round!(I, 3);
     for (word, add) in state.iter_mut().zip([a, b, c, d]) {
         *word = word.wrapping_add(add);
     }

@@ -189,14 +189,7 @@ async fn v2_creates_with_control_characters_are_400_and_change_nothing() {
             bodies.push((json!({"name": "n", "os": s}), "value of property"));
         }
         for (body, what) in bodies {
-            let resp = app
-                .send_body(
-                    Method::POST,
-                    "/v2/images",
-                    Some(ALICE.0),
-                    body.to_string().as_bytes(),
-                )
-                .await;
+            let resp = app.v2_create(ALICE.0, &body).await;
             v2_bad(resp, &[what, &code(c)]).await;
         }
     }

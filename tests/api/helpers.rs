@@ -153,6 +153,20 @@ impl TestApp {
         req.send().await.expect("request sent")
     }
 
+    /// `POST /v2/images` of `body` as `token`.
+    pub async fn v2_create(&self, token: &str, body: &Value) -> Response {
+        let body = body.to_string();
+        self.send_body(Method::POST, "/v2/images", Some(token), body.as_bytes())
+            .await
+    }
+
+    /// An image created through v2 (queued, no data) as `token`: its id,
+    /// asserting 201.
+    pub async fn v2_queued(&self, token: &str, body: &Value) -> String {
+        let image = json_with_status(self.v2_create(token, body).await, 201).await;
+        image["id"].as_str().expect("an id").to_string()
+    }
+
     /// The listing body at `path` (with its query) as JSON, asserting 200.
     pub async fn list(&self, path: &str, token: &str) -> Value {
         json_with_status(self.get(path, token).await, 200).await

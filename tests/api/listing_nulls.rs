@@ -5,7 +5,6 @@
 //! (its own value missing or not) goes through every image exactly once,
 //! on either catalogue engine.
 
-use reqwest::Method;
 use serde_json::{json, Value};
 
 use crate::helpers::{TestApp, ALICE};
@@ -16,16 +15,7 @@ const NULLABLE_V1: [&str; 3] = ["size", "disk_format", "container_format"];
 
 /// A v2 create of `body` as Alice; the new id.
 async fn queued(app: &TestApp, body: Value) -> String {
-    let resp = app
-        .send_body(
-            Method::POST,
-            "/v2/images",
-            Some(ALICE.0),
-            body.to_string().as_bytes(),
-        )
-        .await;
-    let image = json_with_status(resp, 201).await;
-    image["id"].as_str().unwrap().to_string()
+    app.v2_queued(ALICE.0, &body).await
 }
 
 /// Alice's catalogue: four images with data (ties in size and formats),

@@ -11,7 +11,6 @@ use reqwest::Method;
 use serde_json::{json, Value};
 
 use crate::helpers::{catalogue_sql, TestApp, ALICE, BOB};
-use crate::util::json_with_status;
 
 const PATCH_21: &str = "application/openstack-images-v2.1-json-patch";
 const PATCH_20: &str = "application/openstack-images-v2.0-json-patch";
@@ -154,18 +153,7 @@ async fn refuse_all(app: &TestApp, ids: &[&str], cases: &[Case]) {
 
 /// Creates an image as Alice; its id.
 async fn make(app: &TestApp, body: Value) -> String {
-    let resp = app
-        .send_body(
-            Method::POST,
-            "/v2/images",
-            Some(ALICE.0),
-            body.to_string().as_bytes(),
-        )
-        .await;
-    json_with_status(resp, 201).await["id"]
-        .as_str()
-        .unwrap()
-        .to_string()
+    app.v2_queued(ALICE.0, &body).await
 }
 
 /// Creates an image with formats as Alice and uploads `data` to it.

@@ -4,7 +4,6 @@
 //! registration in Pithos, which reads no data. Each digest is computed
 //! here and compared with what v2 shows.
 
-use reqwest::Method;
 use serde_json::{json, Value};
 use sha2::Digest;
 
@@ -44,18 +43,7 @@ fn sha256(data: &[u8]) -> (Value, Value) {
 /// Creates a queued v2 image and uploads `data` to it; its id.
 async fn v2_upload(app: &TestApp, data: &[u8]) -> String {
     let body = json!({"name": "up", "disk_format": "raw", "container_format": "bare"});
-    let resp = app
-        .send_body(
-            Method::POST,
-            "/v2/images",
-            Some(ALICE.0),
-            body.to_string().as_bytes(),
-        )
-        .await;
-    let id = json_with_status(resp, 201).await["id"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let id = app.v2_queued(ALICE.0, &body).await;
     let put = app
         .client
         .put(app.url(&format!("/v2/images/{id}/file")))

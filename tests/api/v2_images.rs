@@ -19,13 +19,7 @@ async fn catalogue(app: &TestApp) -> (Value, Value) {
 
 /// A POST /v2/images of `body` as `token`.
 async fn create(app: &TestApp, token: &str, body: &Value) -> Response {
-    app.send_body(
-        Method::POST,
-        "/v2/images",
-        Some(token),
-        body.to_string().as_bytes(),
-    )
-    .await
+    app.v2_create(token, body).await
 }
 
 /// Creates an image as `token`, asserting 201; its JSON.
