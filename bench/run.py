@@ -533,7 +533,7 @@ def measure_large(binary, mib):
 
 def print_large(large):
     wrong = "" if large["ok"] else f" WRONG ANSWER (status {large['status']}, or not md5sum's checksum) |"
-    print(f"| registering a fresh {large['mib']} MiB file (MD5 and Pithos hash, one read) |"
+    print(f"| registering a fresh {large['mib']} MiB file (MD5 and Pithos hash, one read; its os_hash after the answer) |"
           f" {large['reg_s']:.2f} s |{wrong}")
     print(f"| md5sum of the same file | {large['md5_s']:.2f} s |")
     print(f"| ratio (registration / md5sum) | {large['reg_s'] / large['md5_s']:.2f} |")
