@@ -6,6 +6,7 @@
 
 mod accounts;
 pub(crate) mod containers;
+mod heads;
 mod image_data;
 mod images;
 mod members;

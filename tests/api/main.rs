@@ -30,6 +30,7 @@ mod dialects;
 mod documented;
 mod durability;
 mod errors;
+mod heads;
 mod helpers;
 mod image_model;
 mod json_bodies;
