@@ -581,9 +581,16 @@ impl<'a> StoredProperties<'a> {
     /// Parses the stored `json`; an error names it as stored data that
     /// does not parse (never the caller's fault).
     pub(super) fn parse(json: &'a str) -> Result<StoredProperties<'a>, AppError> {
-        let mut pairs = serde_json::from_str::<StoredProperties<'a>>(json)
-            .map_err(|_| AppError::internal(format!("stored properties '{json}' are invalid")))?
-            .0;
+        let mut pairs = match plain_pairs(json) {
+            Some(pairs) => pairs,
+            None => {
+                serde_json::from_str::<StoredProperties<'a>>(json)
+                    .map_err(|_| {
+                        AppError::internal(format!("stored properties '{json}' are invalid"))
+                    })?
+                    .0
+            }
+        };
         if !pairs.windows(2).all(|w| w[0].0 < w[1].0) {
             pairs.sort_by(|a, b| a.0.cmp(&b.0));
             let mut kept: Vec<(Cow<'a, str>, Cow<'a, str>)> = Vec::with_capacity(pairs.len());
@@ -602,6 +609,46 @@ impl<'a> StoredProperties<'a> {
     pub(super) fn iter(&self) -> impl Iterator<Item = (&str, &str)> + Clone {
         self.0.iter().map(|(k, v)| (&**k, &**v))
     }
+}
+
+/// The pairs of `json` if it is an object of strings none of which has an
+/// escape (as serde_json writes most properties), each borrowed; `None`
+/// for anything else, which serde_json then reads (or refuses). What this
+/// takes, serde_json reads alike: JSON's blanks between the tokens, no
+/// control character in a string.
+fn plain_pairs(json: &str) -> Option<Vec<(Cow<'_, str>, Cow<'_, str>)>> {
+    let mut rest = json.trim_start_matches(JSON_BLANK).strip_prefix('{')?;
+    let mut pairs = Vec::with_capacity(16);
+    rest = rest.trim_start_matches(JSON_BLANK);
+    if let Some(after) = rest.strip_prefix('}') {
+        return after.trim_matches(JSON_BLANK).is_empty().then_some(pairs);
+    }
+    loop {
+        let (key, after) = plain_string(rest)?;
+        let after = after.trim_start_matches(JSON_BLANK).strip_prefix(':')?;
+        let (value, after) = plain_string(after.trim_start_matches(JSON_BLANK))?;
+        pairs.push((Cow::Borrowed(key), Cow::Borrowed(value)));
+        let after = after.trim_start_matches(JSON_BLANK);
+        if let Some(next) = after.strip_prefix(',') {
+            rest = next.trim_start_matches(JSON_BLANK);
+        } else {
+            let end = after.strip_prefix('}')?;
+            return end.trim_matches(JSON_BLANK).is_empty().then_some(pairs);
+        }
+    }
+}
+
+/// The blanks JSON allows between tokens.
+const JSON_BLANK: [char; 4] = [' ', '\t', '\n', '\r'];
+
+/// A JSON string at the start of `s` with no escape and no control
+/// character, and what follows it.
+fn plain_string(s: &str) -> Option<(&str, &str)> {
+    let body = s.strip_prefix('"')?;
+    let end = body
+        .bytes()
+        .position(|b| b == b'"' || b == b'\\' || b < 0x20)?;
+    (body.as_bytes()[end] == b'"').then(|| (&body[..end], &body[end + 1..]))
 }
 
 /// A JSON string, borrowed when it has no escapes.
@@ -686,6 +733,49 @@ mod tests {
         assert_eq!(m.properties["root_partition"], "1");
         assert_eq!(m.properties["ελ"], "café+1");
         assert_eq!(m.properties["raw"], "Καλημέρα");
+    }
+
+    /// What a whole `Image` holds of these stored properties.
+    fn as_a_map(json: &str) -> Option<Vec<(String, String)>> {
+        let map = serde_json::from_str::<BTreeMap<String, String>>(json).ok()?;
+        Some(map.into_iter().collect())
+    }
+
+    #[test]
+    fn stored_properties_read_as_an_images_map_reads_them() {
+        for json in [
+            "{}",
+            " { } ",
+            r#"{"a":"1","b":"2"}"#,
+            " {\n\t\"b\" : \"2\" ,\r\"a\":\"1\" } ",
+            r#"{"a":"1","a":"2","c":"","b":"x"}"#,
+            r#"{"os":"debian linux","\u03b5":"caf\u00e9","q":"a\"b\\c"}"#,
+            r#"{"k":"Καλημέρα","j":"x/y"}"#,
+        ] {
+            let parsed = StoredProperties::parse(json).unwrap();
+            let pairs: Vec<(String, String)> = parsed
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect();
+            assert_eq!(Some(pairs), as_a_map(json), "{json}");
+        }
+    }
+
+    #[test]
+    fn stored_properties_that_are_no_object_of_strings_are_refused() {
+        for json in [
+            "",
+            "[]",
+            "{",
+            r#"{"a":1}"#,
+            r#"{"a":"1",}"#,
+            r#"{"a":"1"} x"#,
+            "{\"a\":\"tab\there\"}",
+            r#"{"a" "1"}"#,
+        ] {
+            assert_eq!(as_a_map(json), None, "serde_json refuses {json:?}");
+            assert!(StoredProperties::parse(json).is_err(), "{json:?}");
+        }
     }
 
     #[test]

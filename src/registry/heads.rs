@@ -27,8 +27,9 @@ impl Registry {
             }
         };
         let who = caller.id();
+        // One statement: no transaction around it (`read_one`).
         self.db
-            .read(async |tx| Ok(tx.readable_image(&id, who, &mut visit).await?))
+            .read_one(async |tx| Ok(tx.readable_image(&id, who, &mut visit).await?))
             .await?;
         out.ok_or_else(|| not_found(&id.to_string()))
     }
