@@ -78,7 +78,7 @@ impl Registry {
     }
 
     /// Loads a live image the caller may act on with `intent`, in its own
-    /// read transaction.
+    /// read: one statement (`read_one`).
     async fn load_for(
         &self,
         caller: &Caller,
@@ -86,7 +86,7 @@ impl Registry {
         intent: Intent,
     ) -> Result<StoredImage, AppError> {
         self.db
-            .read(async |tx| load(tx, &id, caller.id(), intent).await)
+            .read_one(async |tx| load(tx, &id, caller.id(), intent).await)
             .await
     }
 }
