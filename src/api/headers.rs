@@ -1,15 +1,20 @@
 //! Image metadata in headers (docs/api.md §5): parsing `X-Image-Meta-*` requests and
 //! rendering an image as response headers.
 
+use std::borrow::Cow;
+use std::cell::RefCell;
+use std::cmp::Ordering;
 use std::collections::BTreeMap;
 use std::ops::Range;
-use std::sync::LazyLock;
+use std::sync::OnceLock;
 
 use actix_web::http::header::{HeaderMap, HeaderName, HeaderValue};
 use bytes::Bytes;
+use serde::de::{self, Deserialize, Deserializer, MapAccess, Visitor};
 
 use crate::domain::ids::truncate;
 use crate::domain::image::{check_property_value, parse_bool, property_key_of, Image};
+use crate::domain::listing::ListedImage;
 use crate::domain::percent::{decode, encode_header_value_into};
 use crate::domain::time::write_micros;
 use crate::error::AppError;
@@ -267,66 +272,162 @@ const FIXED: [&str; 24] = [
     "x-image-meta-protected",
 ];
 
-/// Room for every header an image response has without the map growing.
-const ROOM: usize = 256;
+/// The headers a response adds to an image's (its own, and the
+/// middleware's): fewer than this.
+const EXTRA_ROOM: usize = 24;
 
-/// The header map every image response starts from. actix keeps headers in
-/// a hash map whose iteration order (the order they go on the wire) depends
-/// on a seed drawn for each new map; a clone keeps the seed and the layout,
-/// so every response cloned from this one lists its headers in the same
-/// order, and, the map never growing, the fixed headers never move.
-static TEMPLATE: LazyLock<HeaderMap> = LazyLock::new(|| {
-    let mut map = HeaderMap::with_capacity(ROOM);
-    for name in FIXED {
-        map.insert(HeaderName::from_static(name), HeaderValue::from_static(""));
-    }
-    for name in FIXED {
-        map.remove(name);
-    }
-    map
-});
+/// How many size classes of header maps there are: the `k`th holds
+/// `56 << k` headers (a hash table of `64 << k` buckets).
+const CLASSES: usize = 8;
 
-/// `FIXED` as header names, made once.
-static NAMES: LazyLock<[HeaderName; 24]> = LazyLock::new(|| FIXED.map(HeaderName::from_static));
+/// The header map every image response starts from, and where in it each
+/// fixed header is.
+struct Template {
+    /// Every `FIXED` name, inserted in that order, each with a placeholder.
+    map: HeaderMap,
+    /// For each entry in the map's order, its index in `FIXED`.
+    order: [usize; 24],
+}
+
+impl Template {
+    fn new(room: usize) -> Template {
+        let mut map = HeaderMap::with_capacity(room);
+        for name in FIXED {
+            map.insert(HeaderName::from_static(name), HeaderValue::from_static(""));
+        }
+        let mut order = [0; 24];
+        for (slot, (name, _)) in order.iter_mut().zip(map.iter()) {
+            *slot = FIXED.iter().position(|f| *f == name.as_str()).unwrap_or(0);
+        }
+        Template { map, order }
+    }
+
+    /// The index in `FIXED` of the `k`th entry the map visits: known from
+    /// its order, checked (one pointer comparison: the names are the
+    /// `FIXED` strings themselves), looked up should it ever differ.
+    fn fixed_index(&self, k: usize, name: &HeaderName) -> Option<usize> {
+        let at = self.order.get(k).copied()?;
+        if std::ptr::eq(name.as_str(), FIXED[at]) {
+            return Some(at);
+        }
+        FIXED.iter().position(|f| *f == name.as_str())
+    }
+}
+
+/// actix keeps headers in a hash map whose iteration order (the order they
+/// go on the wire) depends on a seed drawn for each new map and on its
+/// size; a clone keeps the seed and the layout, so every response cloned
+/// from one of these lists its headers in the same order, and, the map
+/// never growing, the fixed headers never move. One per size class, the
+/// class chosen by the number of properties, so that the map (cleared and
+/// cloned for every response) is no bigger than an image needs, and one
+/// image's responses all start from the same template.
+static TEMPLATES: [OnceLock<Template>; CLASSES] = [const { OnceLock::new() }; CLASSES];
+
+/// The template for an image with `properties` properties.
+fn template(properties: usize) -> &'static Template {
+    let room = FIXED.len() + properties + EXTRA_ROOM;
+    let class = (0..CLASSES - 1)
+        .find(|k| room <= 56 << k)
+        .unwrap_or(CLASSES - 1);
+    TEMPLATES[class].get_or_init(|| Template::new(56 << class))
+}
 
 /// The whole image as `x-image-meta-*` headers, in both spellings of the
-/// multi-word names, followed by `extra` (the response's own headers), in
-/// one order for every response of the process. Every value is written
-/// into one buffer, which the header values share (no `String` and no copy
-/// per value).
-pub(super) fn image_headers(image: &Image, dialect: Dialect, extra: HeaderMap) -> HeaderMap {
-    let mut map = TEMPLATE.clone();
+/// multi-word names, then its `properties` (sorted by key), followed by
+/// `extra` (the response's own headers), in one order for every response
+/// of the process. `image` is the catalogue's row as read (a HEAD) or an
+/// `Image` seen the same way (`Viewed`). Every value is written into one
+/// buffer, which the header values share (no `String` and no copy per
+/// value).
+pub(super) fn image_headers<'p, P>(
+    image: &ListedImage<'_>,
+    properties: P,
+    dialect: Dialect,
+    extra: HeaderMap,
+) -> HeaderMap
+where
+    P: Iterator<Item = (&'p str, &'p str)> + Clone,
+{
     let mut out = Vec::with_capacity(1024);
     let fixed = fixed_values(&mut out, image, dialect);
-    let properties = property_values(&mut out, image, dialect);
+    let values: Vec<Range<usize>> = properties
+        .clone()
+        .map(|(_, value)| span(&mut out, |o| dialect.write_header_value(o, value)))
+        .collect();
     let shared = Bytes::from(out);
     let value = |r: &Range<usize>| HeaderValue::from_maybe_shared(shared.slice(r.clone())).ok();
-    // Every fixed name goes in, in FIXED's order, before anything else, so
-    // that each lands where it did in the template; an absent one is then
-    // taken out again, which moves no other. (A value a header cannot
-    // carry is left out, as it always was.)
-    for (name, range) in NAMES.iter().zip(&fixed) {
-        match range {
-            Some(r) => {
-                if let Some(v) = value(r) {
-                    map.insert(name.clone(), v);
-                }
+    let template = template(values.len());
+    let mut map = template.map.clone();
+    // Every fixed name is in the map, one value each, where it will stay;
+    // one the image does not have in this dialect (or whose value a header
+    // cannot carry, left out as it always was) is taken out, which moves
+    // no other.
+    let mut k = 0;
+    map.retain(|name, slot| {
+        let at = template.fixed_index(k, name);
+        k += 1;
+        match at.and_then(|i| fixed[i].as_ref()).and_then(value) {
+            Some(v) => {
+                *slot = v;
+                true
             }
-            None => {
-                map.insert(name.clone(), HeaderValue::from_static(""));
-            }
+            None => false,
         }
-    }
-    for (name, range) in NAMES.iter().zip(&fixed) {
-        if range.is_none() {
-            map.remove(name);
-        }
-    }
-    put_properties(&mut map, image, dialect, &properties, value);
+    });
+    put_properties(
+        &mut map,
+        properties.map(|(key, _)| key),
+        dialect,
+        &values,
+        value,
+    );
     for (name, value) in extra {
         map.append(name, value);
     }
     map
+}
+
+/// An `Image` as its headers see it: borrowed, as a listing's row would
+/// read it.
+pub(super) struct Viewed<'a> {
+    id: [u8; 36],
+    image: &'a Image,
+}
+
+impl<'a> Viewed<'a> {
+    /// `image`, to be seen as a row.
+    pub(super) fn new(image: &'a Image) -> Viewed<'a> {
+        let mut id = [0; 36];
+        image.id.encode(&mut id);
+        Viewed { id, image }
+    }
+
+    /// The image as a row reads, its properties in their order.
+    pub(super) fn row(&self) -> ListedImage<'_> {
+        let i = self.image;
+        ListedImage {
+            id: std::str::from_utf8(&self.id).unwrap_or_default(),
+            name: &i.name,
+            location: &i.location,
+            status: i.status.as_str(),
+            protected: i.protected,
+            disk_format: &i.disk_format,
+            container_format: &i.container_format,
+            size: i.size as i64,
+            checksum: &i.checksum,
+            md5: i.md5.as_deref(),
+            created_at: i.created_at,
+            updated_at: i.updated_at,
+            deleted_at: i.deleted_at,
+            is_public: i.is_public(),
+            visibility: i.visibility.as_str(),
+            owner: &i.owner,
+            min_ram: i.min_ram as i64,
+            min_disk: i.min_disk as i64,
+            properties_json: None,
+        }
+    }
 }
 
 /// Appends `f`'s writing to `out`; where it is.
@@ -336,24 +437,38 @@ fn span(out: &mut Vec<u8>, f: impl FnOnce(&mut Vec<u8>)) -> Range<usize> {
     start..out.len()
 }
 
+/// The checksum a dialect shows (`Dialect::checksum`): the Pithos hash,
+/// or (Glance) the MD5 where known.
+fn shown_checksum<'a>(image: &ListedImage<'a>, dialect: Dialect) -> Option<&'a str> {
+    match dialect {
+        Dialect::Cyclades => Some(image.checksum),
+        Dialect::Glance => image.md5,
+    }
+}
+
 /// Writes the values of the `FIXED` headers into `out`; where each is, in
 /// `FIXED`'s order (the two spellings of a name share one), `None` for one
 /// the image does not have in this dialect.
-fn fixed_values(out: &mut Vec<u8>, image: &Image, dialect: Dialect) -> [Option<Range<usize>>; 24] {
+fn fixed_values(
+    out: &mut Vec<u8>,
+    image: &ListedImage<'_>,
+    dialect: Dialect,
+) -> [Option<Range<usize>>; 24] {
     let mut text = |s: &str| Some(span(out, |o| o.extend_from_slice(s.as_bytes())));
-    let id = text(image.id.encode(&mut [0; 36]));
-    let location = text(&image.location);
-    let status = text(image.status.as_str());
-    let checksum = dialect.checksum(image).and_then(&mut text);
-    let owner = text(&image.owner);
-    let disk = text(&image.disk_format);
-    let container = text(&image.container_format);
-    let public = text(if image.is_public() { "True" } else { "False" });
+    let id = text(image.id);
+    let location = text(image.location);
+    let status = text(image.status);
+    let checksum = shown_checksum(image, dialect).and_then(&mut text);
+    let owner = text(image.owner);
+    let disk = text(image.disk_format);
+    let container = text(image.container_format);
+    let public = text(if image.is_public { "True" } else { "False" });
     let protected = text(if image.protected { "True" } else { "False" });
-    let name = Some(span(out, |o| dialect.write_header_value(o, &image.name)));
-    let number = |out: &mut Vec<u8>, n: u64| {
+    let name = Some(span(out, |o| dialect.write_header_value(o, image.name)));
+    // Stored as SQL's signed integers, never negative (the schema checks).
+    let number = |out: &mut Vec<u8>, n: i64| {
         Some(span(out, |o| {
-            o.extend_from_slice(itoa::Buffer::new().format(n).as_bytes());
+            o.extend_from_slice(itoa::Buffer::new().format(n as u64).as_bytes());
         }))
     };
     let size = number(out, image.size);
@@ -395,43 +510,186 @@ fn fixed_values(out: &mut Vec<u8>, image: &Image, dialect: Dialect) -> [Option<R
     ]
 }
 
-/// Writes the values of the image's properties into `out`, in their order;
-/// where each is.
-fn property_values(out: &mut Vec<u8>, image: &Image, dialect: Dialect) -> Vec<Range<usize>> {
-    image
-        .properties
-        .values()
-        .map(|value| span(out, |o| dialect.write_header_value(o, value)))
-        .collect()
+/// A property's header name: `x-image-meta-property-` and its key,
+/// percent-encoded; `None` if that is no header name.
+fn property_name(key: &str, dialect: Dialect) -> Option<HeaderName> {
+    const PREFIX: &[u8] = b"x-image-meta-property-";
+    let mut name = Vec::with_capacity(PREFIX.len() + key.len() + 16);
+    name.extend_from_slice(PREFIX);
+    encode_header_value_into(&mut name, key);
+    // Cyclades (Synnefo) spells keys with `-`; Glance clients show the
+    // key as sent, so the Glance dialect keeps the stored `_`.
+    if dialect == Dialect::Cyclades {
+        for b in &mut name[PREFIX.len()..] {
+            if *b == b'_' {
+                *b = b'-';
+            }
+        }
+    }
+    HeaderName::from_bytes(&name).ok()
+}
+
+thread_local! {
+    /// The property header names this thread made for the last image it
+    /// rendered, in each dialect (Cyclades, Glance), by position: the next
+    /// image's (often the same image again, or one with the same keys)
+    /// are cloned from here, not made again. Never more than one image's.
+    static LAST_NAMES: RefCell<[Vec<(String, HeaderName)>; 2]> = RefCell::default();
 }
 
 /// The image's properties as `x-image-meta-property-<key>` headers, their
-/// values where `property_values` wrote them.
-fn put_properties(
+/// values where `image_headers` wrote them.
+fn put_properties<'p>(
     map: &mut HeaderMap,
-    image: &Image,
+    keys: impl Iterator<Item = &'p str>,
     dialect: Dialect,
     values: &[Range<usize>],
     value: impl Fn(&Range<usize>) -> Option<HeaderValue>,
 ) {
-    const PREFIX: &[u8] = b"x-image-meta-property-";
-    let mut name = Vec::with_capacity(64);
-    for (key, range) in image.properties.keys().zip(values) {
-        name.clear();
-        name.extend_from_slice(PREFIX);
-        encode_header_value_into(&mut name, key);
-        // Cyclades (Synnefo) spells keys with `-`; Glance clients show the
-        // key as sent, so the Glance dialect keeps the stored `_`.
-        if dialect == Dialect::Cyclades {
-            for b in &mut name[PREFIX.len()..] {
-                if *b == b'_' {
-                    *b = b'-';
+    LAST_NAMES.with_borrow_mut(|last| {
+        let last = &mut last[usize::from(dialect == Dialect::Glance)];
+        for (i, (key, range)) in keys.zip(values).enumerate() {
+            let name = match last.get(i) {
+                Some((k, name)) if k == key => name.clone(),
+                _ => {
+                    let Some(name) = property_name(key, dialect) else {
+                        continue;
+                    };
+                    let made = (key.to_string(), name.clone());
+                    match i.cmp(&last.len()) {
+                        Ordering::Less => last[i] = made,
+                        Ordering::Equal => last.push(made),
+                        Ordering::Greater => {}
+                    }
+                    name
                 }
+            };
+            if let Some(v) = value(range) {
+                map.append(name, v);
             }
         }
-        if let (Ok(n), Some(v)) = (HeaderName::from_bytes(&name), value(range)) {
-            map.append(n, v);
+        last.truncate(values.len());
+    });
+}
+
+/// An image's properties as the catalogue keeps them (one JSON object of
+/// strings), borrowed where no escape was written, in the order an
+/// `Image`'s map holds them: sorted by key, a repeated key's last value.
+pub(super) struct StoredProperties<'a>(Vec<(Cow<'a, str>, Cow<'a, str>)>);
+
+impl<'a> StoredProperties<'a> {
+    /// Parses the stored `json`; an error names it as stored data that
+    /// does not parse (never the caller's fault).
+    pub(super) fn parse(json: &'a str) -> Result<StoredProperties<'a>, AppError> {
+        let mut pairs = match plain_pairs(json) {
+            Some(pairs) => pairs,
+            None => {
+                serde_json::from_str::<StoredProperties<'a>>(json)
+                    .map_err(|_| {
+                        AppError::internal(format!("stored properties '{json}' are invalid"))
+                    })?
+                    .0
+            }
+        };
+        if !pairs.windows(2).all(|w| w[0].0 < w[1].0) {
+            pairs.sort_by(|a, b| a.0.cmp(&b.0));
+            let mut kept: Vec<(Cow<'a, str>, Cow<'a, str>)> = Vec::with_capacity(pairs.len());
+            for pair in pairs {
+                match kept.last_mut() {
+                    Some(last) if last.0 == pair.0 => *last = pair,
+                    _ => kept.push(pair),
+                }
+            }
+            pairs = kept;
         }
+        Ok(StoredProperties(pairs))
+    }
+
+    /// Each key and value, in order.
+    pub(super) fn iter(&self) -> impl Iterator<Item = (&str, &str)> + Clone {
+        self.0.iter().map(|(k, v)| (&**k, &**v))
+    }
+}
+
+/// The pairs of `json` if it is an object of strings none of which has an
+/// escape (as serde_json writes most properties), each borrowed; `None`
+/// for anything else, which serde_json then reads (or refuses). What this
+/// takes, serde_json reads alike: JSON's blanks between the tokens, no
+/// control character in a string.
+fn plain_pairs(json: &str) -> Option<Vec<(Cow<'_, str>, Cow<'_, str>)>> {
+    let mut rest = json.trim_start_matches(JSON_BLANK).strip_prefix('{')?;
+    let mut pairs = Vec::with_capacity(16);
+    rest = rest.trim_start_matches(JSON_BLANK);
+    if let Some(after) = rest.strip_prefix('}') {
+        return after.trim_matches(JSON_BLANK).is_empty().then_some(pairs);
+    }
+    loop {
+        let (key, after) = plain_string(rest)?;
+        let after = after.trim_start_matches(JSON_BLANK).strip_prefix(':')?;
+        let (value, after) = plain_string(after.trim_start_matches(JSON_BLANK))?;
+        pairs.push((Cow::Borrowed(key), Cow::Borrowed(value)));
+        let after = after.trim_start_matches(JSON_BLANK);
+        if let Some(next) = after.strip_prefix(',') {
+            rest = next.trim_start_matches(JSON_BLANK);
+        } else {
+            let end = after.strip_prefix('}')?;
+            return end.trim_matches(JSON_BLANK).is_empty().then_some(pairs);
+        }
+    }
+}
+
+/// The blanks JSON allows between tokens.
+const JSON_BLANK: [char; 4] = [' ', '\t', '\n', '\r'];
+
+/// A JSON string at the start of `s` with no escape and no control
+/// character, and what follows it.
+fn plain_string(s: &str) -> Option<(&str, &str)> {
+    let body = s.strip_prefix('"')?;
+    let end = body
+        .bytes()
+        .position(|b| b == b'"' || b == b'\\' || b < 0x20)?;
+    (body.as_bytes()[end] == b'"').then(|| (&body[..end], &body[end + 1..]))
+}
+
+/// A JSON string, borrowed when it has no escapes.
+struct Text<'a>(Cow<'a, str>);
+
+impl<'de> Deserialize<'de> for Text<'de> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> Visitor<'de> for Visit {
+            type Value = Text<'de>;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a string")
+            }
+            fn visit_borrowed_str<E: de::Error>(self, s: &'de str) -> Result<Text<'de>, E> {
+                Ok(Text(Cow::Borrowed(s)))
+            }
+            fn visit_str<E: de::Error>(self, s: &str) -> Result<Text<'de>, E> {
+                Ok(Text(Cow::Owned(s.to_string())))
+            }
+        }
+        d.deserialize_str(Visit)
+    }
+}
+
+impl<'de> Deserialize<'de> for StoredProperties<'de> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> Visitor<'de> for Visit {
+            type Value = StoredProperties<'de>;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("an object of strings")
+            }
+            fn visit_map<M: MapAccess<'de>>(self, mut m: M) -> Result<Self::Value, M::Error> {
+                let mut pairs = Vec::with_capacity(m.size_hint().unwrap_or(8));
+                while let Some((Text(k), Text(v))) = m.next_entry::<Text<'de>, Text<'de>>()? {
+                    pairs.push((k, v));
+                }
+                Ok(StoredProperties(pairs))
+            }
+        }
+        d.deserialize_map(Visit)
     }
 }
 
@@ -475,6 +733,49 @@ mod tests {
         assert_eq!(m.properties["root_partition"], "1");
         assert_eq!(m.properties["ελ"], "café+1");
         assert_eq!(m.properties["raw"], "Καλημέρα");
+    }
+
+    /// What a whole `Image` holds of these stored properties.
+    fn as_a_map(json: &str) -> Option<Vec<(String, String)>> {
+        let map = serde_json::from_str::<BTreeMap<String, String>>(json).ok()?;
+        Some(map.into_iter().collect())
+    }
+
+    #[test]
+    fn stored_properties_read_as_an_images_map_reads_them() {
+        for json in [
+            "{}",
+            " { } ",
+            r#"{"a":"1","b":"2"}"#,
+            " {\n\t\"b\" : \"2\" ,\r\"a\":\"1\" } ",
+            r#"{"a":"1","a":"2","c":"","b":"x"}"#,
+            r#"{"os":"debian linux","\u03b5":"caf\u00e9","q":"a\"b\\c"}"#,
+            r#"{"k":"Καλημέρα","j":"x/y"}"#,
+        ] {
+            let parsed = StoredProperties::parse(json).unwrap();
+            let pairs: Vec<(String, String)> = parsed
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect();
+            assert_eq!(Some(pairs), as_a_map(json), "{json}");
+        }
+    }
+
+    #[test]
+    fn stored_properties_that_are_no_object_of_strings_are_refused() {
+        for json in [
+            "",
+            "[]",
+            "{",
+            r#"{"a":1}"#,
+            r#"{"a":"1",}"#,
+            r#"{"a":"1"} x"#,
+            "{\"a\":\"tab\there\"}",
+            r#"{"a" "1"}"#,
+        ] {
+            assert_eq!(as_a_map(json), None, "serde_json refuses {json:?}");
+            assert!(StoredProperties::parse(json).is_err(), "{json:?}");
+        }
     }
 
     #[test]

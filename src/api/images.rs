@@ -9,7 +9,7 @@ use actix_web::{HttpResponse, HttpResponseBuilder};
 use super::render::{self, JsonList};
 use super::{parse, Req};
 use crate::domain::ids::ImageId;
-use crate::domain::listing::ListQuery;
+use crate::domain::listing::{ListQuery, ListedImage};
 use crate::error::AppError;
 
 async fn listing(r: Req, detail: bool) -> Result<HttpResponse, AppError> {
@@ -55,8 +55,9 @@ async fn upload(r: &mut Req, declared: Option<u64>) -> Result<HttpResponse, AppE
 /// `HEAD /images/{id}`: the image in headers, no body.
 pub(super) async fn head(r: Req) -> Result<HttpResponse, AppError> {
     let id = ImageId::parse(r.param(0))?;
-    let image = r.registry().get(r.caller()?, id).await?;
-    Ok(render::head(&image, r.dialect))
+    let dialect = r.dialect;
+    let render = |image: &ListedImage<'_>| render::head(image, dialect);
+    r.registry().head(r.caller()?, id, render).await?
 }
 
 /// `PUT /images/{id}`: change metadata, merge (or with purge, replace) properties.

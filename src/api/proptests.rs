@@ -12,11 +12,12 @@ use std::collections::BTreeMap;
 use actix_web::http::header::{HeaderMap, HeaderName, HeaderValue};
 use proptest::prelude::*;
 
-use super::headers::{parse_meta, Field};
+use super::headers::{parse_meta, Field, Viewed};
 use super::parse::path_member;
 use super::Dialect;
 use crate::domain::ids::{is_valid_user_id, ImageId};
 use crate::domain::image::{normalise_property_key, Image, Status, MAX_PROPERTY_KEY};
+use crate::domain::listing::ListedImage;
 use crate::domain::percent::{decode, encode_header_value, encode_segment};
 use crate::domain::proptests::{config, only_bad_request};
 
@@ -243,7 +244,15 @@ proptest! {
     fn an_image_rendered_as_headers_reads_back(name in any::<String>(), props in stored_properties(), glance in any::<bool>()) {
         let dialect = if glance { Dialect::Glance } else { Dialect::Cyclades };
         let img = image(name.clone(), props.clone());
-        let resp = super::render::head(&img, dialect);
+        // A HEAD renders the catalogue's row, its properties as stored (JSON).
+        let json = serde_json::to_string(&props).unwrap();
+        let viewed = Viewed::new(&img);
+        let row = ListedImage { properties_json: Some(&json), ..viewed.row() };
+        let resp = super::render::head(&row, dialect).unwrap();
+        // The data GET renders the whole image: the same headers.
+        let get = super::render::with_image_headers(actix_web::HttpResponse::Ok().finish(), &img, dialect);
+        let pairs = |h: &HeaderMap| h.iter().map(|(k, v)| (k.clone(), v.clone())).collect::<Vec<_>>();
+        prop_assert_eq!(pairs(resp.headers()), pairs(get.headers()));
         let headers = resp.headers();
         // Every value in the documented form: percent-encoded leaving only the
         // safe set (Cyclades), or, under /v1, printable ASCII as it is

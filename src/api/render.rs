@@ -13,7 +13,7 @@ use bytes::Bytes;
 use futures_util::{stream, StreamExt};
 use serde::Serialize;
 
-use super::headers::image_headers;
+use super::headers::{image_headers, StoredProperties, Viewed};
 use super::Dialect;
 use crate::domain::image::Image;
 use crate::domain::listing::{ListSink, ListedImage};
@@ -76,13 +76,23 @@ pub(super) fn with_image_headers(
     dialect: Dialect,
 ) -> HttpResponse {
     let own = std::mem::replace(resp.headers_mut(), HeaderMap::new());
-    *resp.headers_mut() = image_headers(image, dialect, own);
+    let viewed = Viewed::new(image);
+    let properties = image
+        .properties
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str()));
+    *resp.headers_mut() = image_headers(&viewed.row(), properties, dialect, own);
     resp
 }
 
-/// `HEAD /images/{id}`: the image in headers, no body.
-pub(super) fn head(image: &Image, dialect: Dialect) -> HttpResponse {
-    with_image_headers(HttpResponse::Ok().finish(), image, dialect)
+/// `HEAD /images/{id}`: the image in headers, no body, rendered from the
+/// catalogue's row as read (its properties from their stored JSON).
+pub(super) fn head(image: &ListedImage<'_>, dialect: Dialect) -> Result<HttpResponse, AppError> {
+    let properties = StoredProperties::parse(image.properties_json.unwrap_or("{}"))?;
+    let mut resp = HttpResponse::Ok().finish();
+    let own = std::mem::replace(resp.headers_mut(), HeaderMap::new());
+    *resp.headers_mut() = image_headers(image, properties.iter(), dialect, own);
+    Ok(resp)
 }
 
 /// The answer to register and update: the image in headers and in the body.

@@ -97,6 +97,19 @@ impl Catalogue {
         }
     }
 
+    /// `read` for a closure that runs exactly one statement: SQLite runs
+    /// it without BEGIN and COMMIT (a statement alone is its own read
+    /// transaction, one snapshot); PostgreSQL as `read`.
+    pub(crate) async fn read_one<T, F>(&self, f: F) -> Result<T, AppError>
+    where
+        F: AsyncFnOnce(&Tx<'_>) -> Result<T, AppError>,
+    {
+        match self {
+            Catalogue::Sqlite(db) => db.read_one(|t| at_once(f(&Tx::Now(t)))),
+            Catalogue::Postgres(db) => db.read(f).await,
+        }
+    }
+
     /// Runs `f` inside one read transaction where a long read holds no
     /// async worker: for reads whose length nothing bounds. SQLite runs it
     /// on a blocking thread; PostgreSQL's waiting holds no thread at all.

@@ -105,6 +105,19 @@ interface! {
             caller: &str,
         ) -> Result<Option<(StoredImage, bool)>, DbError>;
 
+        /// One image by id, borrowed from the engine's row as a detailed
+        /// listing reads it (its properties as their JSON object), handed
+        /// to `visit` if `caller` may read it: not deleted, and theirs,
+        /// public, community, or shared with them (docs/api.md §17.10);
+        /// whether it was. What a HEAD shows, without an `Image` built and
+        /// without its tags.
+        fn readable_image(
+            &self,
+            id: &ImageId,
+            caller: &str,
+            visit: &mut Visit<'_>,
+        ) -> Result<bool, DbError>;
+
         /// The live image registered at `location`, if any.
         fn live_image_at(&self, location: &str) -> Result<Option<StoredImage>, DbError>;
 

@@ -6,6 +6,7 @@
 
 mod accounts;
 pub(crate) mod containers;
+mod heads;
 mod image_data;
 mod images;
 mod later;
@@ -78,7 +79,7 @@ impl Registry {
     }
 
     /// Loads a live image the caller may act on with `intent`, in its own
-    /// read transaction.
+    /// read: one statement (`read_one`).
     async fn load_for(
         &self,
         caller: &Caller,
@@ -86,7 +87,7 @@ impl Registry {
         intent: Intent,
     ) -> Result<StoredImage, AppError> {
         self.db
-            .read(async |tx| load(tx, &id, caller.id(), intent).await)
+            .read_one(async |tx| load(tx, &id, caller.id(), intent).await)
             .await
     }
 }

@@ -22,6 +22,8 @@ mod documented;
 mod durability;
 #[path = "../api/errors.rs"]
 mod errors;
+#[path = "../api/heads.rs"]
+mod heads;
 #[path = "../api/helpers.rs"]
 mod helpers;
 #[path = "../api/image_model.rs"]

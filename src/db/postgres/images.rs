@@ -10,7 +10,10 @@ use std::sync::LazyLock;
 
 use tokio_postgres::types::ToSql;
 
-use super::rows::{image_from_row, COLUMNS, IMAGE_ROW_WIDTH, MODEL_COLUMNS, PROPERTIES};
+use super::rows::{
+    image_from_row, readable_row, COLUMNS, IMAGE_ROW_WIDTH, MODEL_COLUMNS, PROPERTIES,
+    READABLE_IMAGE,
+};
 use super::tx::{get, PgTx};
 use crate::db::columns::WRITTEN;
 use crate::db::error::DbError;
@@ -140,6 +143,21 @@ impl<'a> Written<'a> {
 }
 
 impl AwaitImagesTx for PgTx<'_> {
+    async fn readable_image(
+        &self,
+        id: &ImageId,
+        caller: &str,
+        visit: &mut Visit<'_>,
+    ) -> Result<bool, DbError> {
+        let mut buf = [0; 36];
+        let id = id.encode(&mut buf);
+        let Some(row) = self.row(&READABLE_IMAGE, &[&caller, &id]).await? else {
+            return Ok(false);
+        };
+        visit(readable_row(&row)?);
+        Ok(true)
+    }
+
     async fn image_for_caller(
         &self,
         id: &ImageId,

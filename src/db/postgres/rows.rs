@@ -3,6 +3,7 @@
 //! SQLite's (`sqlite::catalogue`), so that the two engines read alike.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::sync::LazyLock;
 
 use tokio_postgres::Row;
 
@@ -11,6 +12,7 @@ use crate::db::error::DbError;
 use crate::db::tx::StoredImage;
 use crate::domain::ids::ImageId;
 use crate::domain::image::{Examined, Image, OsHash, Status};
+use crate::domain::listing::ListedImage;
 use crate::domain::model::Visibility;
 
 /// The image columns every read of images reads, in this order.
@@ -48,6 +50,57 @@ pub(super) const VISIBLE: &str = "(i.owner = $1 OR i.visibility IN ('public', 'c
 pub(super) const LISTED: &str = "(i.owner = $1 OR i.visibility = 'public' \
     OR (i.visibility = 'shared' AND EXISTS (SELECT 1 FROM image_members m \
     WHERE m.image_seq = i.seq AND m.member = $1 AND m.status <> 'rejected')))";
+
+/// One image by id (`$2`) as a HEAD shows it, if the caller (`$1`) may
+/// read it (`VISIBLE`, and not deleted): `COLUMNS`, the visibility's word
+/// (18) and the properties (19), without the tags' subquery.
+pub(super) static READABLE_IMAGE: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        "SELECT {COLUMNS}, i.visibility, {PROPERTIES} FROM images i \
+         WHERE i.id = $2 AND i.status <> 'deleted' AND {VISIBLE}"
+    )
+});
+
+/// A row of `READABLE_IMAGE`, borrowed, read as `image_from_row` reads
+/// the same columns (a queued image's NULLs as "" and 0, a stored word
+/// that does not parse an error), so that a HEAD answers as it did from
+/// an `Image`.
+pub(super) fn readable_row(row: &Row) -> Result<ListedImage<'_>, DbError> {
+    let text = |i: usize| -> Result<&str, DbError> {
+        Ok(get::<Option<&str>>(row, i)?.unwrap_or_default())
+    };
+    let status: &str = get(row, 4)?;
+    let visibility: &str = get(row, 18)?;
+    Visibility::parse(visibility).ok_or_else(|| corrupt("visibility", visibility))?;
+    let size = get::<Option<i64>>(row, 7)?.unwrap_or(0);
+    let (min_ram, min_disk): (i64, i64) = (get(row, 15)?, get(row, 16)?);
+    for (n, what) in [(size, "size"), (min_ram, "min_ram"), (min_disk, "min_disk")] {
+        unsigned(n, what)?;
+    }
+    Ok(ListedImage {
+        id: get(row, 1)?,
+        name: get(row, 2)?,
+        location: text(3)?,
+        status: Status::from_db(status)
+            .ok_or_else(|| corrupt("status", status))?
+            .as_str(),
+        disk_format: text(5)?,
+        container_format: text(6)?,
+        size,
+        checksum: text(8)?,
+        md5: get(row, 9)?,
+        created_at: get(row, 10)?,
+        updated_at: get(row, 11)?,
+        deleted_at: get(row, 12)?,
+        is_public: get(row, 13)?,
+        visibility,
+        owner: get(row, 14)?,
+        min_ram,
+        min_disk,
+        protected: get(row, 17)?,
+        properties_json: Some(get(row, 19)?),
+    })
+}
 
 /// A stored value that does not parse: a bad row, never a guess.
 pub(super) fn corrupt(what: &str, value: &str) -> DbError {

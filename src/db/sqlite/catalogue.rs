@@ -16,7 +16,7 @@ use crate::db::plan::{ListPlan, ListPosition, Piece};
 use crate::db::tx::{ImagesTx, StoredImage, Visit};
 use crate::domain::ids::ImageId;
 use crate::domain::image::{Examined, Image, OsHash, Status};
-use crate::domain::listing::ListQuery;
+use crate::domain::listing::{ListQuery, ListedImage};
 use crate::domain::model::{V2ListedImage, V2Listing, Visibility};
 use crate::domain::object::CachedHash;
 use crate::domain::objects::ObjectMeta;
@@ -95,6 +95,16 @@ static IMAGE_FOR_CALLER: LazyLock<String> = LazyLock::new(|| {
         "SELECT {COLUMNS}, {PROPERTIES}, {MODEL_COLUMNS}, (i.visibility = 'community' \
          OR (i.visibility = 'shared' AND EXISTS (SELECT 1 FROM image_members m \
          WHERE m.image_seq = i.seq AND m.member = ?2))) FROM images i WHERE i.id = ?1"
+    )
+});
+
+/// One image by id (`?2`) as a HEAD shows it, if the caller (`?1`) may
+/// read it (`VISIBLE`, and not deleted): `COLUMNS`, the visibility's word
+/// (18) and the properties (19), without the tags' subquery.
+static READABLE_IMAGE: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        "SELECT {COLUMNS}, i.visibility, {PROPERTIES} FROM images i \
+         WHERE i.id = ?2 AND i.status <> 'deleted' AND {VISIBLE}"
     )
 });
 
@@ -197,22 +207,28 @@ fn corrupt(what: &str, value: &str) -> rusqlite::Error {
 /// Reads the columns of `COLUMNS`, the properties (`PROPERTIES`) and
 /// `MODEL_COLUMNS` after them.
 pub(super) fn image_from_row(row: &Row<'_>) -> rusqlite::Result<StoredImage> {
-    let id: String = row.get(1)?;
-    let status: String = row.get(4)?;
-    let json: String = row.get(18)?;
-    let properties = serde_json::from_str::<BTreeMap<String, String>>(&json)
-        .map_err(|_| corrupt("properties", &json))?;
-    let visibility: String = row.get(19)?;
-    let tags: String = row.get(25)?;
+    // What is only parsed is read in place, not copied into a `String`.
+    let text = |i: usize| -> rusqlite::Result<&str> {
+        row.get_ref(i)?.as_str().map_err(|e| {
+            rusqlite::Error::FromSqlConversionFailure(i, rusqlite::types::Type::Text, e.into())
+        })
+    };
+    let id = text(1)?;
+    let status = text(4)?;
+    let json = text(18)?;
+    let properties = serde_json::from_str::<BTreeMap<String, String>>(json)
+        .map_err(|_| corrupt("properties", json))?;
+    let visibility = text(19)?;
+    let tags = text(25)?;
     Ok(StoredImage {
         key: row.get(0)?,
         image: Image {
-            id: ImageId::parse(&id).map_err(|_| corrupt("id", &id))?,
+            id: ImageId::parse(id).map_err(|_| corrupt("id", id))?,
             name: row.get(2)?,
             // A queued image has no data: v1 shows its location, checksum
             // and formats as "" and its size as 0 (docs/api.md §17.12).
             location: row.get::<_, Option<String>>(3)?.unwrap_or_default(),
-            status: Status::from_db(&status).ok_or_else(|| corrupt("status", &status))?,
+            status: Status::from_db(status).ok_or_else(|| corrupt("status", status))?,
             disk_format: row.get::<_, Option<String>>(5)?.unwrap_or_default(),
             container_format: row.get::<_, Option<String>>(6)?.unwrap_or_default(),
             size: row.get::<_, Option<i64>>(7)?.unwrap_or(0) as u64,
@@ -221,8 +237,8 @@ pub(super) fn image_from_row(row: &Row<'_>) -> rusqlite::Result<StoredImage> {
             created_at: row.get(10)?,
             updated_at: row.get(11)?,
             deleted_at: row.get(12)?,
-            visibility: Visibility::parse(&visibility)
-                .ok_or_else(|| corrupt("visibility", &visibility))?,
+            visibility: Visibility::parse(visibility)
+                .ok_or_else(|| corrupt("visibility", visibility))?,
             owner: row.get(14)?,
             min_ram: row.get::<_, i64>(15)? as u64,
             min_disk: row.get::<_, i64>(16)? as u64,
@@ -244,13 +260,69 @@ pub(super) fn image_from_row(row: &Row<'_>) -> rusqlite::Result<StoredImage> {
                     })
                 })
                 .transpose()?,
-            tags: serde_json::from_str::<BTreeSet<String>>(&tags)
-                .map_err(|_| corrupt("tags", &tags))?,
+            tags: serde_json::from_str::<BTreeSet<String>>(tags)
+                .map_err(|_| corrupt("tags", tags))?,
         },
     })
 }
 
+/// A row of `READABLE_IMAGE`, borrowed, read as `image_from_row` reads
+/// the same columns (a queued image's NULLs as "" and 0, a stored word
+/// that does not parse an error), so that a HEAD answers as it did from
+/// an `Image`.
+fn readable_row<'a>(row: &'a Row<'_>) -> rusqlite::Result<ListedImage<'a>> {
+    let opt_text = |i: usize| -> rusqlite::Result<Option<&'a str>> {
+        row.get_ref(i)?.as_str_or_null().map_err(|e| {
+            rusqlite::Error::FromSqlConversionFailure(i, rusqlite::types::Type::Text, e.into())
+        })
+    };
+    let text = |i: usize| opt_text(i).map(Option::unwrap_or_default);
+    let status = text(4)?;
+    let visibility = text(18)?;
+    Visibility::parse(visibility).ok_or_else(|| corrupt("visibility", visibility))?;
+    Ok(ListedImage {
+        id: text(1)?,
+        name: text(2)?,
+        location: text(3)?,
+        status: Status::from_db(status)
+            .ok_or_else(|| corrupt("status", status))?
+            .as_str(),
+        disk_format: text(5)?,
+        container_format: text(6)?,
+        size: row.get::<_, Option<i64>>(7)?.unwrap_or(0),
+        checksum: text(8)?,
+        md5: opt_text(9)?,
+        created_at: row.get(10)?,
+        updated_at: row.get(11)?,
+        deleted_at: row.get(12)?,
+        is_public: row.get(13)?,
+        visibility,
+        owner: text(14)?,
+        min_ram: row.get(15)?,
+        min_disk: row.get(16)?,
+        protected: row.get(17)?,
+        properties_json: Some(text(19)?),
+    })
+}
+
 impl ImagesTx for SqliteTx<'_> {
+    fn readable_image(
+        &self,
+        id: &ImageId,
+        caller: &str,
+        visit: &mut Visit<'_>,
+    ) -> Result<bool, DbError> {
+        let mut stmt = self.conn.prepare_cached(&READABLE_IMAGE)?;
+        let mut rows = stmt.query(params![caller, id.encode(&mut [0; 36])])?;
+        match rows.next()? {
+            Some(row) => {
+                visit(readable_row(row)?);
+                Ok(true)
+            }
+            None => Ok(false),
+        }
+    }
+
     /// One image by id with its properties, and whether `caller` reads it
     /// beyond ownership and publicity (a member of a shared image, or any
     /// caller of a community one: docs/api.md §17.10).

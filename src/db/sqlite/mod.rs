@@ -371,7 +371,25 @@ impl SqliteCatalogue {
     where
         F: FnOnce(&dyn CatalogueTx) -> Result<T, AppError>,
     {
-        match self.owned.with(|conn| in_read(conn, f)) {
+        self.on_owned(|conn| in_read(conn, f))
+    }
+
+    /// `read` for a closure that runs one statement: without BEGIN and
+    /// COMMIT around it, as in autocommit a statement is its own read
+    /// transaction (one snapshot, its subqueries included).
+    pub(crate) fn read_one<T, F>(&self, f: F) -> Result<T, AppError>
+    where
+        F: FnOnce(&dyn CatalogueTx) -> Result<T, AppError>,
+    {
+        self.on_owned(|conn| f(&SqliteTx::new(conn)))
+    }
+
+    /// Runs `read` on the connection this thread owns.
+    fn on_owned<T>(
+        &self,
+        read: impl FnOnce(&Connection) -> Result<T, AppError>,
+    ) -> Result<T, AppError> {
+        match self.owned.with(read) {
             owned::Outcome::Done(out) => out,
             // A read inside a read, or a thread being torn down: a pooled
             // connection instead.
