@@ -1,16 +1,20 @@
 //! `/images`, `/images/detail` and `/images/{id}`: list, register, HEAD,
 //! data, update and unregister (docs/api.md §6, §7).
 
+use std::cell::RefCell;
+
 use actix_web::body::SizedStream;
 use actix_web::http::header;
+use actix_web::http::header::HeaderMap;
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, HttpResponseBuilder};
 
 use super::render::{self, JsonList};
-use super::{parse, Req};
+use super::{parse, Dialect, Req};
 use crate::domain::ids::ImageId;
 use crate::domain::listing::{ListQuery, ListedImage};
 use crate::error::AppError;
+use crate::http::kept::Kept;
 
 async fn listing(r: Req, detail: bool) -> Result<HttpResponse, AppError> {
     let q = ListQuery::parse(r.http.query_string())?;
@@ -52,12 +56,30 @@ async fn upload(r: &mut Req, declared: Option<u64>) -> Result<HttpResponse, AppE
     render::image(&image, r.dialect)
 }
 
+thread_local! {
+    /// Recent HEAD answers, by image and dialect (`http::kept`).
+    static HEADS: RefCell<Kept<(ImageId, Dialect), HeaderMap>> = RefCell::new(Kept::new());
+}
+
 /// `HEAD /images/{id}`: the image in headers, no body.
 pub(super) async fn head(r: Req) -> Result<HttpResponse, AppError> {
     let id = ImageId::parse(r.param(0))?;
-    let dialect = r.dialect;
+    let (dialect, caller) = (r.dialect, r.caller()?);
+    // Read before the catalogue is: what the read sees is kept under it.
+    let generation = r.registry().generation();
+    let key = (id, dialect);
+    let seen = |g| HEADS.with_borrow_mut(|kept| kept.seen(&key, caller.id(), g));
+    if let Some(headers) = generation.and_then(seen) {
+        let mut resp = HttpResponse::Ok().finish();
+        *resp.headers_mut() = headers;
+        return Ok(resp);
+    }
     let render = |image: &ListedImage<'_>| render::head(image, dialect);
-    r.registry().head(r.caller()?, id, render).await?
+    let resp = r.registry().head(caller, id, render).await??;
+    if let Some(g) = generation {
+        HEADS.with_borrow_mut(|kept| kept.keep(key, caller.id(), g, resp.headers()));
+    }
+    Ok(resp)
 }
 
 /// `PUT /images/{id}`: change metadata, merge (or with purge, replace) properties.

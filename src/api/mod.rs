@@ -25,7 +25,7 @@ use crate::http::surface::{self, Halt, Surface};
 use crate::http::{caller_for, AppState};
 
 /// Which API a request speaks, told apart by its path prefix alone.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub(crate) enum Dialect {
     /// `<base>` and `<base>/v1.0`: Synnefo's Cyclades/Image, as kamaki speaks it.
     Cyclades,

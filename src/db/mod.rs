@@ -172,6 +172,18 @@ impl Catalogue {
         }
     }
 
+    /// A number that changes whenever the catalogue may have changed, read
+    /// before a read so that what the read saw can be kept as long as the
+    /// number stays the same: with SQLite, one process holds the file and
+    /// every change goes through its one writer, which counts them; with
+    /// PostgreSQL other processes change it unseen, so `None` (keep nothing).
+    pub(crate) fn generation(&self) -> Option<u64> {
+        match self {
+            Catalogue::Sqlite(db) => Some(db.generation()),
+            Catalogue::Postgres(_) => None,
+        }
+    }
+
     /// Finishes queued writes and closes the catalogue cleanly.
     pub(crate) fn close(&self) {
         match self {

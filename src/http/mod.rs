@@ -6,6 +6,7 @@ pub(crate) mod access;
 pub(crate) mod body;
 pub(crate) mod conn;
 pub(crate) mod fault;
+pub(crate) mod kept;
 pub(crate) mod links;
 pub(crate) mod metrics;
 pub(crate) mod routing;

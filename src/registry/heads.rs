@@ -10,6 +10,12 @@ use crate::error::AppError;
 use super::Registry;
 
 impl Registry {
+    /// The catalogue's generation (`Catalogue::generation`): what a HEAD
+    /// read after it saw may be kept while it stays the same.
+    pub(crate) fn generation(&self) -> Option<u64> {
+        self.db.generation()
+    }
+
     /// One image the caller may read (as `get` decides it: 404 if they
     /// cannot see it or it is deleted), handed to `render` borrowed from
     /// the catalogue's row, inside the read; what `render` made of it.

@@ -1,7 +1,10 @@
 //! `/v2/images` and `/v2/images/{id}` (docs/api.md §17.3, §17.5, §17.6,
 //! §17.9): create, list, show, update, delete.
 
+use std::cell::RefCell;
+
 use actix_web::HttpResponse;
+use bytes::Bytes;
 
 use super::{render, Req};
 use crate::domain::ids::ImageId;
@@ -10,6 +13,7 @@ use crate::domain::patch::{parse_create, parse_patch, PatchMedia, ACCEPT_PATCH};
 use crate::domain::v2query::parse_v2_query;
 use crate::error::AppError;
 use crate::http::fault;
+use crate::http::kept::Kept;
 
 /// An `{image_id}` in a v2 path: one that is not a UUID names no image
 /// (404, not 400: clients try a name as an id first, §17.1).
@@ -29,8 +33,23 @@ pub(super) async fn create(mut r: Req) -> Result<HttpResponse, AppError> {
 /// `GET /v2/images/{id}`.
 pub(super) async fn show(r: Req) -> Result<HttpResponse, AppError> {
     let id = image_id(r.param(0))?;
-    let image = r.registry().get(r.caller()?, id).await?;
-    Ok(render::shown(&image))
+    let caller = r.caller()?;
+    // Read before the catalogue is: what the read sees is kept under it.
+    let generation = r.registry().generation();
+    let seen = |g| SHOWN.with_borrow_mut(|kept| kept.seen(&id, caller.id(), g));
+    if let Some(body) = generation.and_then(seen) {
+        return Ok(render::shown_body(body));
+    }
+    let body = render::shown_bytes(&r.registry().get(caller, id).await?);
+    if let Some(g) = generation {
+        SHOWN.with_borrow_mut(|kept| kept.keep(id, caller.id(), g, &body));
+    }
+    Ok(render::shown_body(body))
+}
+
+thread_local! {
+    /// Recent v2 shows, by image (`http::kept`).
+    static SHOWN: RefCell<Kept<ImageId, Bytes>> = RefCell::new(Kept::new());
 }
 
 /// `GET /v2/images`: one page, with `first`, `next` (only when images

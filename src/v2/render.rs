@@ -4,6 +4,7 @@
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse};
+use bytes::Bytes;
 use serde_json::json;
 
 use crate::domain::image::Image;
@@ -391,6 +392,18 @@ fn image_body(i: &Image) -> Vec<u8> {
 /// 200 with the image.
 pub(super) fn shown(i: &Image) -> HttpResponse {
     json_body(StatusCode::OK, image_body(i))
+}
+
+/// The image alone, as the body `shown_body` sends.
+pub(super) fn shown_bytes(i: &Image) -> Bytes {
+    Bytes::from(image_body(i))
+}
+
+/// 200 with an image's body as `shown_bytes` made it.
+pub(super) fn shown_body(body: Bytes) -> HttpResponse {
+    HttpResponse::build(StatusCode::OK)
+        .content_type(JSON)
+        .body(body)
 }
 
 /// 201 with the image and its absolute URL in `Location`.

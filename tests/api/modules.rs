@@ -30,6 +30,8 @@ mod helpers;
 mod image_model;
 #[path = "../api/json_bodies.rs"]
 mod json_bodies;
+#[path = "../api/kept.rs"]
+mod kept;
 #[path = "../api/lifecycle.rs"]
 mod lifecycle;
 #[path = "../api/listing.rs"]

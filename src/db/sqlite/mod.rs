@@ -433,6 +433,11 @@ impl SqliteCatalogue {
             .await
     }
 
+    /// How many write batches have ended (`Writer::generation`).
+    pub(crate) fn generation(&self) -> u64 {
+        self.writer.generation()
+    }
+
     /// Finishes queued writes and closes the writer cleanly (WAL checkpointed).
     pub(crate) fn close(&self) {
         self.writer.stop();

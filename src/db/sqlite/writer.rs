@@ -16,6 +16,7 @@
 //! answered with `DbError::Busy` without running.
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{mpsc, Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::Duration;
@@ -106,20 +107,33 @@ fn failed(doing: &str, e: &DbError) -> AppError {
 pub(crate) struct Writer {
     jobs: mpsc::Sender<Message>,
     thread: Arc<Mutex<Option<JoinHandle<()>>>>,
+    /// How many batches have ended (committed or not): it moves after
+    /// every change and before any request of it is answered.
+    generation: Arc<AtomicU64>,
 }
 
 impl Writer {
     /// Starts the writer thread on `conn`.
     pub(crate) fn start(conn: Connection, metrics: WriterMetrics) -> Writer {
         let (jobs, rx) = mpsc::channel::<Message>();
+        let generation = Arc::new(AtomicU64::new(0));
+        let ended = Arc::clone(&generation);
         let thread = std::thread::Builder::new()
             .name("plankton-writer".into())
-            .spawn(move || run(conn, rx, metrics))
+            .spawn(move || run(conn, rx, (metrics, ended)))
             .expect("spawning the writer thread");
         Writer {
             jobs,
             thread: Arc::new(Mutex::new(Some(thread))),
+            generation,
         }
+    }
+
+    /// The catalogue's generation: how many write batches have ended. Two
+    /// equal readings mean nothing was committed between them, except by a
+    /// batch whose requests are not answered yet.
+    pub(crate) fn generation(&self) -> u64 {
+        self.generation.load(Ordering::Acquire)
     }
 
     /// Lets queued writes finish, checkpoints the WAL and closes the writer's
@@ -177,7 +191,11 @@ fn in_savepoint<T>(
     }
 }
 
-fn run(conn: Connection, rx: mpsc::Receiver<Message>, metrics: WriterMetrics) {
+fn run(
+    conn: Connection,
+    rx: mpsc::Receiver<Message>,
+    (metrics, generation): (WriterMetrics, Arc<AtomicU64>),
+) {
     // Every kind of write's statements, the transaction's among them, stay
     // parsed (rusqlite keeps 16 by default).
     conn.set_prepared_statement_cache_capacity(WRITER_STATEMENTS);
@@ -201,7 +219,7 @@ fn run(conn: Connection, rx: mpsc::Receiver<Message>, metrics: WriterMetrics) {
             }
         }
         let (size, started) = (batch.len(), std::time::Instant::now());
-        commit_batch(&conn, batch);
+        commit_batch(&conn, batch, &generation);
         metrics.batch_size.observe(size as f64);
         metrics
             .commit_seconds
@@ -289,7 +307,7 @@ fn checkpoint_when_woken(conn: &Connection, woken: &mpsc::Receiver<()>) {
     }
 }
 
-fn commit_batch(conn: &Connection, batch: Vec<Job>) {
+fn commit_batch(conn: &Connection, batch: Vec<Job>, generation: &AtomicU64) {
     if let Err(e) = run_cached(conn, "BEGIN IMMEDIATE") {
         // No transaction: answer every request of the batch with the failure
         // without running its writes.
@@ -299,7 +317,11 @@ fn commit_batch(conn: &Connection, batch: Vec<Job>) {
         return;
     }
     let completions: Vec<Completion> = batch.into_iter().map(|job| job.run(conn)).collect();
-    match run_cached(conn, "COMMIT") {
+    let committed = run_cached(conn, "COMMIT");
+    // Before any answer: a reader that sees the old generation after a
+    // request was answered cannot be (see `Writer::generation`).
+    generation.fetch_add(1, Ordering::AcqRel);
+    match committed {
         Ok(()) => completions.into_iter().for_each(|c| c(None)),
         Err(e) => {
             log::error!("commit failed: {e}");
