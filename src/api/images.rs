@@ -8,18 +8,47 @@ use actix_web::http::header;
 use actix_web::http::header::HeaderMap;
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, HttpResponseBuilder};
+use bytes::Bytes;
 
-use super::render::{self, JsonList};
+use super::render::{self, JsonList, Listed};
 use super::{parse, Dialect, Req};
 use crate::domain::ids::ImageId;
 use crate::domain::listing::{ListQuery, ListedImage};
 use crate::error::AppError;
-use crate::http::kept::Kept;
+use crate::http::kept::{Kept, ENTRIES, PAGES, PAGE_BYTES};
 
 async fn listing(r: Req, detail: bool) -> Result<HttpResponse, AppError> {
-    let q = ListQuery::parse(r.http.query_string())?;
+    let query = r.http.query_string();
+    let q = ListQuery::parse(query)?;
+    let caller = r.caller()?;
+    // Read before the catalogue is: what the read sees is kept under it.
+    let generation = r.registry().generation();
+    let key = (
+        caller.id().to_string(),
+        r.dialect,
+        detail,
+        query.to_string(),
+    );
+    let seen = |g| LISTED.with_borrow_mut(|kept| kept.seen(&key, caller.id(), g));
+    if let Some(body) = generation.and_then(seen) {
+        return Ok(render::json(body));
+    }
     let list = JsonList::new(r.dialect, detail);
-    render::listing(r.registry().listing(r.caller()?, q, detail), list).await
+    match render::listing(r.registry().listing(caller, q, detail), list).await? {
+        Listed::Whole(body) => {
+            if let Some(g) = generation.filter(|_| body.len() <= PAGE_BYTES) {
+                LISTED.with_borrow_mut(|kept| kept.keep(key, caller.id(), g, &body));
+            }
+            Ok(render::json(body))
+        }
+        Listed::Streamed(resp) => Ok(resp),
+    }
+}
+
+thread_local! {
+    /// Recent pages, by caller, dialect, detail and query (`http::kept`).
+    static LISTED: RefCell<Kept<(String, Dialect, bool, String), Bytes>> =
+        RefCell::new(Kept::new(PAGES));
 }
 
 /// `GET /images`.
@@ -58,7 +87,7 @@ async fn upload(r: &mut Req, declared: Option<u64>) -> Result<HttpResponse, AppE
 
 thread_local! {
     /// Recent HEAD answers, by image and dialect (`http::kept`).
-    static HEADS: RefCell<Kept<(ImageId, Dialect), HeaderMap>> = RefCell::new(Kept::new());
+    static HEADS: RefCell<Kept<(ImageId, Dialect), HeaderMap>> = RefCell::new(Kept::new(ENTRIES));
 }
 
 /// `HEAD /images/{id}`: the image in headers, no body.

@@ -112,22 +112,27 @@ pub(super) fn image(image: &Image, dialect: Dialect) -> Result<HttpResponse, App
 }
 
 /// A JSON body as it is.
-pub(super) fn json(body: Vec<u8>) -> HttpResponse {
-    HttpResponse::Ok().content_type(JSON).body(body)
+pub(super) fn json(body: impl Into<Bytes>) -> HttpResponse {
+    HttpResponse::Ok().content_type(JSON).body(body.into())
+}
+
+/// A listing's answer: whole, or sent piece by piece.
+pub(super) enum Listed {
+    /// It fitted in one piece: the whole body.
+    Whole(Bytes),
+    /// The answer, its body sent as the catalogue reads it.
+    Streamed(HttpResponse),
 }
 
 /// A listing as JSON: whole, with its length, when it fits in one piece;
 /// else sent piece by piece as the catalogue reads them (chunked), so that
 /// no more than a piece of it is held at once: each piece is read and
 /// rendered on the worker that sends it, when the connection can take more.
-pub(super) async fn listing(
-    mut listing: Listing,
-    mut list: JsonList,
-) -> Result<HttpResponse, AppError> {
+pub(super) async fn listing(mut listing: Listing, mut list: JsonList) -> Result<Listed, AppError> {
     // The first piece before the answer's head, so that a refused marker
     // is still a fault.
     if !listing.next_piece(&mut list).await? {
-        return Ok(json(list.finish()));
+        return Ok(Listed::Whole(Bytes::from(list.finish())));
     }
     let first = Bytes::from(list.take());
     let rest = stream::unfold(Some((listing, list)), |left| async move {
@@ -144,9 +149,11 @@ pub(super) async fn listing(
         })
     });
     let pieces = stream::once(ready(Ok::<_, AppError>(first))).chain(rest);
-    Ok(HttpResponse::Ok()
-        .content_type(JSON)
-        .body(BodyStream::new(pieces)))
+    Ok(Listed::Streamed(
+        HttpResponse::Ok()
+            .content_type(JSON)
+            .body(BodyStream::new(pieces)),
+    ))
 }
 
 /// A listing as JSON, written image by image as the catalogue reads them.

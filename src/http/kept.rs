@@ -1,6 +1,7 @@
 //! Answers of recent reads of one image, kept while the catalogue stays the
 //! same (docs/behaviour.md, "Reads"): a HEAD or a v2 show of an image read
-//! a moment ago is answered without the catalogue.
+//! a moment ago is answered without the catalogue, and so is a page of a
+//! listing that the same caller asked for a moment ago.
 //!
 //! An entry is what one read rendered, the catalogue's generation read
 //! before that read (`Catalogue::generation`), and the callers the
@@ -12,9 +13,12 @@
 //! from the catalogue, whose answer adds them. With PostgreSQL there is no
 //! generation (other processes write unseen) and nothing is kept.
 //!
+//! A page's key names its caller, its surface and its whole query: what it
+//! lists is that caller's view, decided by the catalogue as for an image.
+//!
 //! Each worker thread keeps its own (`thread_local!` in the handler's
 //! module): no lock, and a bounded size (`ENTRIES` images of a few KiB each,
-//! `CALLERS` names each).
+//! `CALLERS` names each; `PAGES` pages of at most `PAGE_BYTES`).
 
 use std::hash::Hash;
 
@@ -22,6 +26,14 @@ use hashlink::LruCache;
 
 /// Images kept per worker thread and kind of answer.
 pub(crate) const ENTRIES: usize = 256;
+
+/// Pages of a listing kept per worker thread and surface: each names one
+/// caller (a page is the caller's own view), and only a page of at most
+/// `PAGE_BYTES` is kept.
+pub(crate) const PAGES: usize = 32;
+
+/// The largest page kept: a page of 25 images is about 20 KiB.
+pub(crate) const PAGE_BYTES: usize = 64 << 10;
 
 /// Callers named per image; a further one takes the oldest one's place.
 const CALLERS: usize = 8;
@@ -38,10 +50,10 @@ pub(crate) struct Kept<K: Hash + Eq, V> {
 }
 
 impl<K: Hash + Eq, V: Clone> Kept<K, V> {
-    /// Nothing kept yet.
-    pub(crate) fn new() -> Self {
+    /// Nothing kept yet; room for `entries` answers.
+    pub(crate) fn new(entries: usize) -> Self {
         Kept {
-            entries: LruCache::new(ENTRIES),
+            entries: LruCache::new(entries),
         }
     }
 
@@ -96,7 +108,7 @@ mod tests {
 
     #[test]
     fn answers_only_a_named_caller_at_the_same_generation() {
-        let mut kept = Kept::new();
+        let mut kept = Kept::new(ENTRIES);
         kept.keep(("img", 1), "alice", 7, &"a");
         assert_eq!(kept.seen(&("img", 1), "alice", 7), Some("a"));
         // Another caller is read from the catalogue, which decides.
@@ -123,7 +135,7 @@ mod tests {
 
     #[test]
     fn names_a_few_callers_and_keeps_a_bounded_number_of_images() {
-        let mut kept = Kept::new();
+        let mut kept = Kept::new(ENTRIES);
         for i in 0..=CALLERS {
             kept.keep(0usize, &format!("u{i}"), 1, &"a");
         }

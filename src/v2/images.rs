@@ -13,7 +13,7 @@ use crate::domain::patch::{parse_create, parse_patch, PatchMedia, ACCEPT_PATCH};
 use crate::domain::v2query::parse_v2_query;
 use crate::error::AppError;
 use crate::http::fault;
-use crate::http::kept::Kept;
+use crate::http::kept::{Kept, ENTRIES, PAGES, PAGE_BYTES};
 
 /// An `{image_id}` in a v2 path: one that is not a UUID names no image
 /// (404, not 400: clients try a name as an id first, §17.1).
@@ -38,27 +38,45 @@ pub(super) async fn show(r: Req) -> Result<HttpResponse, AppError> {
     let generation = r.registry().generation();
     let seen = |g| SHOWN.with_borrow_mut(|kept| kept.seen(&id, caller.id(), g));
     if let Some(body) = generation.and_then(seen) {
-        return Ok(render::shown_body(body));
+        return Ok(render::ok_json(body));
     }
     let body = render::shown_bytes(&r.registry().get(caller, id).await?);
     if let Some(g) = generation {
         SHOWN.with_borrow_mut(|kept| kept.keep(id, caller.id(), g, &body));
     }
-    Ok(render::shown_body(body))
+    Ok(render::ok_json(body))
 }
 
 thread_local! {
     /// Recent v2 shows, by image (`http::kept`).
-    static SHOWN: RefCell<Kept<ImageId, Bytes>> = RefCell::new(Kept::new());
+    static SHOWN: RefCell<Kept<ImageId, Bytes>> = RefCell::new(Kept::new(ENTRIES));
 }
 
 /// `GET /v2/images`: one page, with `first`, `next` (only when images
 /// follow) and `schema`.
 pub(super) async fn list(r: Req) -> Result<HttpResponse, AppError> {
-    let q = parse_v2_query(r.http.query_string())?;
+    let query = r.http.query_string();
+    let q = parse_v2_query(query)?;
+    let caller = r.caller()?;
+    // Read before the catalogue is: what the read sees is kept under it.
+    let generation = r.registry().generation();
+    let key = (caller.id().to_string(), query.to_string());
+    let seen = |g| LISTED.with_borrow_mut(|kept| kept.seen(&key, caller.id(), g));
+    if let Some(body) = generation.and_then(seen) {
+        return Ok(render::ok_json(body));
+    }
     let sink = render::PageBody::new();
-    let (page, more) = r.registry().list_v2(r.caller()?, q.listing(), sink).await?;
-    Ok(render::page(&q, page, more))
+    let (page, more) = r.registry().list_v2(caller, q.listing(), sink).await?;
+    let body = render::page_bytes(&q, page, more);
+    if let Some(g) = generation.filter(|_| body.len() <= PAGE_BYTES) {
+        LISTED.with_borrow_mut(|kept| kept.keep(key, caller.id(), g, &body));
+    }
+    Ok(render::ok_json(body))
+}
+
+thread_local! {
+    /// Recent pages, by caller and query (`http::kept`).
+    static LISTED: RefCell<Kept<(String, String), Bytes>> = RefCell::new(Kept::new(PAGES));
 }
 
 /// `PATCH /v2/images/{id}`: 200 with the whole image (§17.5); a media type

@@ -394,13 +394,13 @@ pub(super) fn shown(i: &Image) -> HttpResponse {
     json_body(StatusCode::OK, image_body(i))
 }
 
-/// The image alone, as the body `shown_body` sends.
+/// The image alone, as the body `ok_json` sends.
 pub(super) fn shown_bytes(i: &Image) -> Bytes {
     Bytes::from(image_body(i))
 }
 
-/// 200 with an image's body as `shown_bytes` made it.
-pub(super) fn shown_body(body: Bytes) -> HttpResponse {
+/// 200 with a JSON body made before (`shown_bytes`, `page_bytes`).
+pub(super) fn ok_json(body: Bytes) -> HttpResponse {
     HttpResponse::build(StatusCode::OK)
         .content_type(JSON)
         .body(body)
@@ -420,7 +420,7 @@ pub(super) fn created(http: &HttpRequest, i: &Image) -> HttpResponse {
 }
 
 /// 200 with a list page (§17.9): `next` only when images follow.
-pub(super) fn page(q: &V2Query, body: PageBody, more: bool) -> HttpResponse {
+pub(super) fn page_bytes(q: &V2Query, body: PageBody, more: bool) -> Bytes {
     let PageBody { mut out, last } = body;
     // The links are form-encoded: nothing in them to escape.
     out.extend_from_slice(b"],\"first\":");
@@ -430,7 +430,7 @@ pub(super) fn page(q: &V2Query, body: PageBody, more: bool) -> HttpResponse {
         raw(&mut out, &q.next_link(&last));
     }
     out.extend_from_slice(b",\"schema\":\"/v2/schemas/images\"}");
-    json_body(StatusCode::OK, out)
+    Bytes::from(out)
 }
 
 /// Glance's 415 for an upload whose body is not `application/octet-stream`

@@ -26,12 +26,31 @@ async fn show(app: &TestApp, id: &str, token: &str) -> (u16, Option<String>) {
     (status, body["name"].as_str().map(str::to_string))
 }
 
-/// Both reads, each twice (the second may be answered from what was kept).
+/// The names a first page of v1's detailed listing and of v2's shows.
+async fn pages(app: &TestApp, token: &str) -> [Vec<String>; 2] {
+    let names = |body: serde_json::Value, key: &str| -> Vec<String> {
+        let list = if key.is_empty() { &body } else { &body[key] };
+        let items = list.as_array().cloned().unwrap_or_default();
+        items.iter().map(|i| i["name"].as_str().unwrap_or_default().to_string()).collect()
+    };
+    let v1 = app.list("/v1/images/detail?limit=25", token).await;
+    let v2 = app.list("/v2/images?limit=25", token).await;
+    [names(v1, "images"), names(v2, "images")]
+}
+
+/// Both reads of the image, and both pages, each twice (the second may be
+/// answered from what was kept); the reads of the image.
 async fn both(app: &TestApp, id: &str, token: &str) -> [(u16, Option<String>); 2] {
     let h = head(app, id, token).await;
     assert_eq!(head(app, id, token).await, h, "a second HEAD answers the same");
     let s = show(app, id, token).await;
     assert_eq!(show(app, id, token).await, s, "a second show answers the same");
+    let listed = pages(app, token).await;
+    assert_eq!(pages(app, token).await, listed, "a second page answers the same");
+    let name = h.1.clone().unwrap_or_default();
+    for page in listed {
+        assert_eq!(page.contains(&name), h.0 == 200, "{page:?} and the HEAD's {h:?}");
+    }
     [h, s]
 }
 
