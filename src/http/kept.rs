@@ -25,12 +25,12 @@ use std::hash::Hash;
 use hashlink::LruCache;
 
 /// Images kept per worker thread and kind of answer.
-pub(crate) const ENTRIES: usize = 256;
+pub(crate) const ENTRIES: usize = 128;
 
 /// Pages of a listing kept per worker thread and surface: each names one
 /// caller (a page is the caller's own view), and only a page of at most
 /// `PAGE_BYTES` is kept.
-pub(crate) const PAGES: usize = 32;
+pub(crate) const PAGES: usize = 16;
 
 /// The largest page kept: a page of 25 images is about 20 KiB.
 pub(crate) const PAGE_BYTES: usize = 64 << 10;
