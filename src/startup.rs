@@ -283,6 +283,7 @@ impl Application {
             .hangup
             .map(|hup| tokio::spawn(reread_on(hup, state.clone())));
         let settler = tokio::spawn(settle_abandoned(state.clone()));
+        settle_owed(state.clone());
         let (forced_tx, forced_rx) = tokio::sync::oneshot::channel();
         let stopper = signals
             .stop
@@ -299,6 +300,31 @@ impl Application {
         state.registry.close();
         log::info!("stopped; database closed");
         result
+    }
+}
+
+/// Once, at start: the `os_hash`es that large registrations left owed when
+/// their server stopped first (`Registry::settle_owed_os_hashes`), on a
+/// thread of its own with a runtime of its own (a catalogue transaction is
+/// awaited where it was begun, so this work cannot move between threads);
+/// the catalogue and the store serve it as they serve any request.
+fn settle_owed(state: web::Data<AppState>) {
+    let spawned = std::thread::Builder::new()
+        .name("plankton-owed".into())
+        .spawn(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build();
+            let settled = match runtime {
+                Ok(rt) => rt.block_on(state.registry.settle_owed_os_hashes()),
+                Err(e) => Err(crate::error::AppError::internal(e)),
+            };
+            if let Err(e) = settled {
+                log::warn!("computing the os_hashes large registrations left owed: {e}");
+            }
+        });
+    if let Err(e) = spawned {
+        log::warn!("no thread to compute the os_hashes left owed: {e}");
     }
 }
 

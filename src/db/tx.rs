@@ -164,6 +164,11 @@ interface! {
         /// How many images the catalogue holds, deleted ones included.
         fn count_images(&self) -> Result<i64, DbError>;
 
+        /// The locations of live, available images of `min_size` bytes or
+        /// more without an `os_hash` (a large registration's, owed:
+        /// docs/behaviour.md, "Hashing"), the oldest first, at most `limit`.
+        fn locations_owing_os_hash(&self, min_size: u64, limit: u32) -> Result<Vec<String>, DbError>;
+
         /// The remembered hash of an fs-store object.
         fn cached_hash(&self, path: &str) -> Result<Option<CachedHash>, DbError>;
 

@@ -134,32 +134,42 @@ async fn re_registering_changed_data_hashes_the_new_data() {
     }
 }
 
+/// 64 MiB, the size from which the os_hash is computed after the answer
+/// (docs/behaviour.md, "Hashing"); a byte in each 4 KiB, so that no block
+/// is all zeros.
+fn large() -> Vec<u8> {
+    let mut data = vec![0u8; 64 << 20];
+    for (i, b) in data.iter_mut().enumerate().step_by(4096) {
+        *b = (i >> 12) as u8 | 1;
+    }
+    data
+}
+
+/// The image's os_hash once v2 shows one (within a minute).
+async fn os_hash_once_there(app: &TestApp, id: &str) -> (Value, Value) {
+    let mut got = os_hash(app, id).await;
+    for _ in 0..1200 {
+        if got.1 != Value::Null {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        got = os_hash(app, id).await;
+    }
+    got
+}
+
 #[tokio::test]
 async fn a_large_registration_answers_with_the_md5_and_its_os_hash_follows() {
     if crate::HTTP_BACKENDS {
         return; // a Pithos registration reads no data
     }
     let app = TestApp::spawn().await;
-    // At the size from which the os_hash is computed after the answer
-    // (docs/behaviour.md, "Hashing"); a byte in each 4 KiB, so that no
-    // block is all zeros.
-    let mut data = vec![0u8; 64 << 20];
-    for (i, b) in data.iter_mut().enumerate().step_by(4096) {
-        *b = (i >> 12) as u8 | 1;
-    }
+    let data = large();
     let id = app.alice().register("large.img").data(&data).ok().await;
     let image = shown(&app, &id).await;
     assert_eq!(image["checksum"], crate::util::md5_hex(&data));
     let want = sha512(&data);
-    let mut got = os_hash(&app, &id).await;
-    for _ in 0..1200 {
-        if got.1 != Value::Null {
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-        got = os_hash(&app, &id).await;
-    }
-    assert_eq!(got, want, "the os_hash computed after the answer");
+    assert_eq!(os_hash_once_there(&app, &id).await, want, "computed after the answer");
     // Filled in by the server: the image was not changed by anybody.
     assert_eq!(shown(&app, &id).await["updated_at"], image["updated_at"]);
     // The hash cache has it too: registering the unchanged file again
@@ -167,4 +177,21 @@ async fn a_large_registration_answers_with_the_md5_and_its_os_hash_follows() {
     let again = app.alice().register("large.img").already_there().ok().await;
     assert_eq!(again, id);
     assert_eq!(os_hash(&app, &id).await, want);
+}
+
+#[tokio::test]
+async fn an_os_hash_left_owed_when_the_server_stopped_is_computed_at_its_next_start() {
+    if crate::HTTP_BACKENDS {
+        return; // a Pithos registration reads no data
+    }
+    let app = TestApp::spawn().await;
+    let data = large();
+    let id = app.alice().register("owed.img").data(&data).ok().await;
+    let want = sha512(&data);
+    assert_eq!(os_hash_once_there(&app, &id).await, want);
+    // As if the server had stopped before its pass after the answer.
+    let sql = "UPDATE images SET os_hash_algo = NULL, os_hash_value = NULL WHERE id = ?1 RETURNING 1";
+    assert_eq!(crate::helpers::catalogue_sql(&app, sql, &[&id]).len(), 1);
+    let app = app.restart().await;
+    assert_eq!(os_hash_once_there(&app, &id).await, want, "computed at start");
 }

@@ -21,7 +21,7 @@ use bytes::Bytes;
 use futures_util::Stream;
 
 pub(crate) use endpoint::{Assembled, KnownBlocks};
-pub(crate) use fs::FsStore;
+pub(crate) use fs::{FsStore, OS_HASH_LATER};
 pub(crate) use objects::{container_key, object_key, FileInfo};
 pub(crate) use pithos::PithosStore;
 pub(crate) use space::{Ask, Claim};

@@ -316,6 +316,22 @@ impl AwaitImagesTx for PgTx<'_> {
             .collect()
     }
 
+    async fn locations_owing_os_hash(
+        &self,
+        min_size: u64,
+        limit: u32,
+    ) -> Result<Vec<String>, DbError> {
+        let min = i64::try_from(min_size).unwrap_or(i64::MAX);
+        let rows = self
+            .rows(
+                "SELECT location FROM images WHERE deleted_at IS NULL AND status = 'active' \
+                 AND os_hash_value IS NULL AND size >= $1 ORDER BY created_at, id LIMIT $2",
+                &[&min, &i64::from(limit)],
+            )
+            .await?;
+        rows.iter().map(|r| get(r, 0)).collect()
+    }
+
     async fn count_images(&self) -> Result<i64, DbError> {
         match self.row("SELECT count(*) FROM images", &[]).await? {
             Some(row) => get(&row, 0),

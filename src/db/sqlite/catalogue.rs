@@ -489,6 +489,16 @@ impl ImagesTx for SqliteTx<'_> {
         Ok(stmt.query_row([], |r| r.get(0))?)
     }
 
+    fn locations_owing_os_hash(&self, min_size: u64, limit: u32) -> Result<Vec<String>, DbError> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT location FROM images WHERE deleted_at IS NULL AND status = 'active' \
+             AND os_hash_value IS NULL AND size >= ?1 ORDER BY created_at, id LIMIT ?2",
+        )?;
+        let min = i64::try_from(min_size).unwrap_or(i64::MAX);
+        let rows = stmt.query_map(params![min, limit], |r| r.get(0))?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
     /// The remembered hash of an fs-store object.
     fn cached_hash(&self, path: &str) -> Result<Option<CachedHash>, DbError> {
         let mut stmt = self.conn.prepare_cached(
