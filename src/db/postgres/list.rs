@@ -216,7 +216,7 @@ fn v1_status(stored: &str) -> &str {
 
 /// A listing's row, borrowed; NULL reads as "" (a queued image's data
 /// columns, docs/api.md §17.12).
-fn listed_row(row: &Row, detail: bool) -> Result<ListedImage<'_>, DbError> {
+pub(super) fn listed_row(row: &Row, detail: bool) -> Result<ListedImage<'_>, DbError> {
     let text = |i: usize| -> Result<&str, DbError> {
         Ok(get::<Option<&str>>(row, i)?.unwrap_or_default())
     };

@@ -61,45 +61,25 @@ pub(super) static READABLE_IMAGE: LazyLock<String> = LazyLock::new(|| {
     )
 });
 
-/// A row of `READABLE_IMAGE`, borrowed, read as `image_from_row` reads
-/// the same columns (a queued image's NULLs as "" and 0, a stored word
-/// that does not parse an error), so that a HEAD answers as it did from
-/// an `Image`.
+/// A row of `READABLE_IMAGE`, borrowed: a detailed listing's row
+/// (`list::listed_row`, a queued image's NULLs as "" and 0), whose stored
+/// status and visibility must also parse and whose counts must not be
+/// negative, as `image_from_row` requires (else a bad row, an error), so
+/// that a HEAD answers as it did from an `Image`.
 pub(super) fn readable_row(row: &Row) -> Result<ListedImage<'_>, DbError> {
-    let text = |i: usize| -> Result<&str, DbError> {
-        Ok(get::<Option<&str>>(row, i)?.unwrap_or_default())
-    };
-    let status: &str = get(row, 4)?;
-    let visibility: &str = get(row, 18)?;
-    Visibility::parse(visibility).ok_or_else(|| corrupt("visibility", visibility))?;
-    let size = get::<Option<i64>>(row, 7)?.unwrap_or(0);
-    let (min_ram, min_disk): (i64, i64) = (get(row, 15)?, get(row, 16)?);
-    for (n, what) in [(size, "size"), (min_ram, "min_ram"), (min_disk, "min_disk")] {
+    let image = super::list::listed_row(row, true)?;
+    let stored: &str = get(row, 4)?;
+    Status::from_db(stored).ok_or_else(|| corrupt("status", stored))?;
+    Visibility::parse(image.visibility).ok_or_else(|| corrupt("visibility", image.visibility))?;
+    let counts = [
+        (image.size, "size"),
+        (image.min_ram, "min_ram"),
+        (image.min_disk, "min_disk"),
+    ];
+    for (n, what) in counts {
         unsigned(n, what)?;
     }
-    Ok(ListedImage {
-        id: get(row, 1)?,
-        name: get(row, 2)?,
-        location: text(3)?,
-        status: Status::from_db(status)
-            .ok_or_else(|| corrupt("status", status))?
-            .as_str(),
-        disk_format: text(5)?,
-        container_format: text(6)?,
-        size,
-        checksum: text(8)?,
-        md5: get(row, 9)?,
-        created_at: get(row, 10)?,
-        updated_at: get(row, 11)?,
-        deleted_at: get(row, 12)?,
-        is_public: get(row, 13)?,
-        visibility,
-        owner: get(row, 14)?,
-        min_ram,
-        min_disk,
-        protected: get(row, 17)?,
-        properties_json: Some(get(row, 19)?),
-    })
+    Ok(image)
 }
 
 /// A stored value that does not parse: a bad row, never a guess.

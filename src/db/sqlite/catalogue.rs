@@ -266,43 +266,19 @@ pub(super) fn image_from_row(row: &Row<'_>) -> rusqlite::Result<StoredImage> {
     })
 }
 
-/// A row of `READABLE_IMAGE`, borrowed, read as `image_from_row` reads
-/// the same columns (a queued image's NULLs as "" and 0, a stored word
-/// that does not parse an error), so that a HEAD answers as it did from
-/// an `Image`.
+/// A row of `READABLE_IMAGE`, borrowed: a detailed listing's row
+/// (`list::listed_row`, a queued image's NULLs as "" and 0), whose stored
+/// status and visibility must also parse, as `image_from_row` requires
+/// (a word that does not is a bad row, an error), so that a HEAD answers
+/// as it did from an `Image`.
 fn readable_row<'a>(row: &'a Row<'_>) -> rusqlite::Result<ListedImage<'a>> {
-    let opt_text = |i: usize| -> rusqlite::Result<Option<&'a str>> {
-        row.get_ref(i)?.as_str_or_null().map_err(|e| {
-            rusqlite::Error::FromSqlConversionFailure(i, rusqlite::types::Type::Text, e.into())
-        })
-    };
-    let text = |i: usize| opt_text(i).map(Option::unwrap_or_default);
-    let status = text(4)?;
-    let visibility = text(18)?;
-    Visibility::parse(visibility).ok_or_else(|| corrupt("visibility", visibility))?;
-    Ok(ListedImage {
-        id: text(1)?,
-        name: text(2)?,
-        location: text(3)?,
-        status: Status::from_db(status)
-            .ok_or_else(|| corrupt("status", status))?
-            .as_str(),
-        disk_format: text(5)?,
-        container_format: text(6)?,
-        size: row.get::<_, Option<i64>>(7)?.unwrap_or(0),
-        checksum: text(8)?,
-        md5: opt_text(9)?,
-        created_at: row.get(10)?,
-        updated_at: row.get(11)?,
-        deleted_at: row.get(12)?,
-        is_public: row.get(13)?,
-        visibility,
-        owner: text(14)?,
-        min_ram: row.get(15)?,
-        min_disk: row.get(16)?,
-        protected: row.get(17)?,
-        properties_json: Some(text(19)?),
-    })
+    let image = super::list::listed_row(row, true)?;
+    let stored = row.get_ref(4)?.as_str().map_err(|e| {
+        rusqlite::Error::FromSqlConversionFailure(4, rusqlite::types::Type::Text, e.into())
+    })?;
+    Status::from_db(stored).ok_or_else(|| corrupt("status", stored))?;
+    Visibility::parse(image.visibility).ok_or_else(|| corrupt("visibility", image.visibility))?;
+    Ok(image)
 }
 
 impl ImagesTx for SqliteTx<'_> {

@@ -388,7 +388,7 @@ fn v1_status(stored: &str) -> &str {
     }
 }
 
-fn listed_row<'a>(row: &'a Row<'_>, detail: bool) -> rusqlite::Result<ListedImage<'a>> {
+pub(super) fn listed_row<'a>(row: &'a Row<'_>, detail: bool) -> rusqlite::Result<ListedImage<'a>> {
     // NULL reads as "": a queued image's data columns (docs/api.md §17.12).
     let text = |i: usize| -> rusqlite::Result<&'a str> {
         row.get_ref(i)?
