@@ -7,14 +7,14 @@
 
 use tokio_postgres::Row;
 
-use super::rows::{COLUMNS, LISTED, PROPERTIES, VISIBLE};
+use super::rows::{listed_row, COLUMNS, LISTED, PROPERTIES, VISIBLE};
 use super::tx::{get, Built, PgTx};
 use crate::db::columns::sort_column_index;
 use crate::db::error::DbError;
 use crate::db::plan::{Filter, ListPlan, ListPosition, Piece, SortValue};
 use crate::db::tx::Visit;
 use crate::domain::ids::ImageId;
-use crate::domain::listing::{ListQuery, ListedImage, SortKey};
+use crate::domain::listing::{ListQuery, SortKey};
 
 /// The most images one read of a listing returns: one short statement,
 /// and a bounded number of rows held at a time.
@@ -203,43 +203,4 @@ fn after(st: &mut Built, col: &str, cmp: &str, from: &ListPosition, descending: 
             st.bind(&format!(", ?){tail}"), id);
         }
     }
-}
-
-/// v1's word for a stored status (docs/api.md §17.12).
-fn v1_status(stored: &str) -> &str {
-    match stored {
-        "active" => "available",
-        "killed" => "error",
-        other => other,
-    }
-}
-
-/// A listing's row, borrowed; NULL reads as "" (a queued image's data
-/// columns, docs/api.md §17.12).
-pub(super) fn listed_row(row: &Row, detail: bool) -> Result<ListedImage<'_>, DbError> {
-    let text = |i: usize| -> Result<&str, DbError> {
-        Ok(get::<Option<&str>>(row, i)?.unwrap_or_default())
-    };
-    let size: Option<i64> = get(row, 7)?;
-    Ok(ListedImage {
-        id: text(1)?,
-        name: text(2)?,
-        location: text(3)?,
-        status: v1_status(text(4)?),
-        disk_format: text(5)?,
-        container_format: text(6)?,
-        size: size.unwrap_or(0),
-        checksum: text(8)?,
-        md5: get(row, 9)?,
-        created_at: get(row, 10)?,
-        updated_at: get(row, 11)?,
-        deleted_at: get(row, 12)?,
-        is_public: get(row, 13)?,
-        visibility: text(18)?,
-        owner: text(14)?,
-        min_ram: get(row, 15)?,
-        min_disk: get(row, 16)?,
-        protected: get(row, 17)?,
-        properties_json: if detail { Some(text(19)?) } else { None },
-    })
 }

@@ -61,13 +61,52 @@ pub(super) static READABLE_IMAGE: LazyLock<String> = LazyLock::new(|| {
     )
 });
 
+/// v1's word for a stored status (docs/api.md §17.12).
+fn v1_status(stored: &str) -> &str {
+    match stored {
+        "active" => "available",
+        "killed" => "error",
+        other => other,
+    }
+}
+
+/// A listing's row, borrowed; NULL reads as "" (a queued image's data
+/// columns, docs/api.md §17.12).
+pub(super) fn listed_row(row: &Row, detail: bool) -> Result<ListedImage<'_>, DbError> {
+    let text = |i: usize| -> Result<&str, DbError> {
+        Ok(get::<Option<&str>>(row, i)?.unwrap_or_default())
+    };
+    let size: Option<i64> = get(row, 7)?;
+    Ok(ListedImage {
+        id: text(1)?,
+        name: text(2)?,
+        location: text(3)?,
+        status: v1_status(text(4)?),
+        disk_format: text(5)?,
+        container_format: text(6)?,
+        size: size.unwrap_or(0),
+        checksum: text(8)?,
+        md5: get(row, 9)?,
+        created_at: get(row, 10)?,
+        updated_at: get(row, 11)?,
+        deleted_at: get(row, 12)?,
+        is_public: get(row, 13)?,
+        visibility: text(18)?,
+        owner: text(14)?,
+        min_ram: get(row, 15)?,
+        min_disk: get(row, 16)?,
+        protected: get(row, 17)?,
+        properties_json: if detail { Some(text(19)?) } else { None },
+    })
+}
+
 /// A row of `READABLE_IMAGE`, borrowed: a detailed listing's row
-/// (`list::listed_row`, a queued image's NULLs as "" and 0), whose stored
+/// (`listed_row`, a queued image's NULLs as "" and 0), whose stored
 /// status and visibility must also parse and whose counts must not be
 /// negative, as `image_from_row` requires (else a bad row, an error), so
 /// that a HEAD answers as it did from an `Image`.
 pub(super) fn readable_row(row: &Row) -> Result<ListedImage<'_>, DbError> {
-    let image = super::list::listed_row(row, true)?;
+    let image = listed_row(row, true)?;
     let stored: &str = get(row, 4)?;
     Status::from_db(stored).ok_or_else(|| corrupt("status", stored))?;
     Visibility::parse(image.visibility).ok_or_else(|| corrupt("visibility", image.visibility))?;

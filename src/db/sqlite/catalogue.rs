@@ -266,13 +266,57 @@ pub(super) fn image_from_row(row: &Row<'_>) -> rusqlite::Result<StoredImage> {
     })
 }
 
+/// v1's word for a stored status (docs/api.md §17.12).
+fn v1_status(stored: &str) -> &str {
+    match stored {
+        "active" => "available",
+        "killed" => "error",
+        other => other,
+    }
+}
+
+pub(super) fn listed_row<'a>(row: &'a Row<'_>, detail: bool) -> rusqlite::Result<ListedImage<'a>> {
+    // NULL reads as "": a queued image's data columns (docs/api.md §17.12).
+    let text = |i: usize| -> rusqlite::Result<&'a str> {
+        row.get_ref(i)?
+            .as_str_or_null()
+            .map(Option::unwrap_or_default)
+            .map_err(|e| {
+                rusqlite::Error::FromSqlConversionFailure(i, rusqlite::types::Type::Text, e.into())
+            })
+    };
+    Ok(ListedImage {
+        id: text(1)?,
+        name: text(2)?,
+        location: text(3)?,
+        status: v1_status(text(4)?),
+        disk_format: text(5)?,
+        container_format: text(6)?,
+        size: row.get::<_, Option<i64>>(7)?.unwrap_or(0),
+        checksum: text(8)?,
+        md5: row.get_ref(9)?.as_str_or_null().map_err(|e| {
+            rusqlite::Error::FromSqlConversionFailure(9, rusqlite::types::Type::Text, e.into())
+        })?,
+        created_at: row.get(10)?,
+        updated_at: row.get(11)?,
+        deleted_at: row.get(12)?,
+        is_public: row.get(13)?,
+        visibility: text(18)?,
+        owner: text(14)?,
+        min_ram: row.get(15)?,
+        min_disk: row.get(16)?,
+        protected: row.get(17)?,
+        properties_json: if detail { Some(text(19)?) } else { None },
+    })
+}
+
 /// A row of `READABLE_IMAGE`, borrowed: a detailed listing's row
-/// (`list::listed_row`, a queued image's NULLs as "" and 0), whose stored
+/// (`listed_row`, a queued image's NULLs as "" and 0), whose stored
 /// status and visibility must also parse, as `image_from_row` requires
 /// (a word that does not is a bad row, an error), so that a HEAD answers
 /// as it did from an `Image`.
 fn readable_row<'a>(row: &'a Row<'_>) -> rusqlite::Result<ListedImage<'a>> {
-    let image = super::list::listed_row(row, true)?;
+    let image = listed_row(row, true)?;
     let stored = row.get_ref(4)?.as_str().map_err(|e| {
         rusqlite::Error::FromSqlConversionFailure(4, rusqlite::types::Type::Text, e.into())
     })?;

@@ -4,16 +4,16 @@
 //! text), and the rows handed on as they are read, without copies.
 
 use rusqlite::types::{Value, ValueRef};
-use rusqlite::{params, params_from_iter, OptionalExtension, Row};
+use rusqlite::{params, params_from_iter, OptionalExtension};
 
-use super::catalogue::{COLUMNS, LISTED, PROPERTIES, VISIBLE};
+use super::catalogue::{listed_row, COLUMNS, LISTED, PROPERTIES, VISIBLE};
 use super::SqliteTx;
 use crate::db::columns::sort_column_index;
 use crate::db::error::DbError;
 use crate::db::plan::{Filter, ListPlan, ListPosition, Piece, SortValue};
 use crate::db::tx::Visit;
 use crate::domain::ids::ImageId;
-use crate::domain::listing::{ListQuery, ListedImage, SortKey};
+use crate::domain::listing::{ListQuery, SortKey};
 
 /// The most images one read of a listing returns: one short read
 /// transaction (about 0.4 ms with properties) on the thread that serves
@@ -377,50 +377,6 @@ fn keyset_and_order(st: &mut ListStatement, plan: &ListPlan<'_>, start: Start<'_
         st.sql
             .push_str(&format!(" ORDER BY {col} {dir}, {id} {dir}"));
     }
-}
-
-/// v1's word for a stored status (docs/api.md §17.12).
-fn v1_status(stored: &str) -> &str {
-    match stored {
-        "active" => "available",
-        "killed" => "error",
-        other => other,
-    }
-}
-
-pub(super) fn listed_row<'a>(row: &'a Row<'_>, detail: bool) -> rusqlite::Result<ListedImage<'a>> {
-    // NULL reads as "": a queued image's data columns (docs/api.md §17.12).
-    let text = |i: usize| -> rusqlite::Result<&'a str> {
-        row.get_ref(i)?
-            .as_str_or_null()
-            .map(Option::unwrap_or_default)
-            .map_err(|e| {
-                rusqlite::Error::FromSqlConversionFailure(i, rusqlite::types::Type::Text, e.into())
-            })
-    };
-    Ok(ListedImage {
-        id: text(1)?,
-        name: text(2)?,
-        location: text(3)?,
-        status: v1_status(text(4)?),
-        disk_format: text(5)?,
-        container_format: text(6)?,
-        size: row.get::<_, Option<i64>>(7)?.unwrap_or(0),
-        checksum: text(8)?,
-        md5: row.get_ref(9)?.as_str_or_null().map_err(|e| {
-            rusqlite::Error::FromSqlConversionFailure(9, rusqlite::types::Type::Text, e.into())
-        })?,
-        created_at: row.get(10)?,
-        updated_at: row.get(11)?,
-        deleted_at: row.get(12)?,
-        is_public: row.get(13)?,
-        visibility: text(18)?,
-        owner: text(14)?,
-        min_ram: row.get(15)?,
-        min_disk: row.get(16)?,
-        protected: row.get(17)?,
-        properties_json: if detail { Some(text(19)?) } else { None },
-    })
 }
 
 #[cfg(test)]
