@@ -15,7 +15,7 @@ use super::{parse, Dialect, Req};
 use crate::domain::ids::ImageId;
 use crate::domain::listing::{ListQuery, ListedImage};
 use crate::error::AppError;
-use crate::http::kept::{Kept, ENTRIES, PAGES, PAGE_BYTES};
+use crate::http::kept::{self, Kept, ENTRIES, PAGES};
 
 async fn listing(r: Req, detail: bool) -> Result<HttpResponse, AppError> {
     let query = r.http.query_string();
@@ -29,16 +29,13 @@ async fn listing(r: Req, detail: bool) -> Result<HttpResponse, AppError> {
         detail,
         query.to_string(),
     );
-    let seen = |g| LISTED.with_borrow_mut(|kept| kept.seen(&key, caller.id(), g));
-    if let Some(body) = generation.and_then(seen) {
+    if let Some(body) = kept::seen(&LISTED, &key, caller.id(), generation) {
         return Ok(render::json(body));
     }
     let list = JsonList::new(r.dialect, detail);
     match render::listing(r.registry().listing(caller, q, detail), list).await? {
         Listed::Whole(body) => {
-            if let Some(g) = generation.filter(|_| body.len() <= PAGE_BYTES) {
-                LISTED.with_borrow_mut(|kept| kept.keep(key, caller.id(), g, &body));
-            }
+            kept::keep_page(&LISTED, key, caller.id(), generation, &body);
             Ok(render::json(body))
         }
         Listed::Streamed(resp) => Ok(resp),
@@ -97,17 +94,14 @@ pub(super) async fn head(r: Req) -> Result<HttpResponse, AppError> {
     // Read before the catalogue is: what the read sees is kept under it.
     let generation = r.registry().generation();
     let key = (id, dialect);
-    let seen = |g| HEADS.with_borrow_mut(|kept| kept.seen(&key, caller.id(), g));
-    if let Some(headers) = generation.and_then(seen) {
+    if let Some(headers) = kept::seen(&HEADS, &key, caller.id(), generation) {
         let mut resp = HttpResponse::Ok().finish();
         *resp.headers_mut() = headers;
         return Ok(resp);
     }
     let render = |image: &ListedImage<'_>| render::head(image, dialect);
     let resp = r.registry().head(caller, id, render).await??;
-    if let Some(g) = generation {
-        HEADS.with_borrow_mut(|kept| kept.keep(key, caller.id(), g, resp.headers()));
-    }
+    kept::keep(&HEADS, key, caller.id(), generation, resp.headers());
     Ok(resp)
 }
 

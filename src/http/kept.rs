@@ -20,8 +20,11 @@
 //! module): no lock, and a bounded size (`ENTRIES` images of a few KiB each,
 //! `CALLERS` names each; `PAGES` pages of at most `PAGE_BYTES`).
 
+use std::cell::RefCell;
 use std::hash::Hash;
+use std::thread::LocalKey;
 
+use bytes::Bytes;
 use hashlink::LruCache;
 
 /// Images kept per worker thread and kind of answer.
@@ -33,10 +36,52 @@ pub(crate) const ENTRIES: usize = 128;
 pub(crate) const PAGES: usize = 16;
 
 /// The largest page kept: a page of 25 images is about 20 KiB.
-pub(crate) const PAGE_BYTES: usize = 64 << 10;
+const PAGE_BYTES: usize = 64 << 10;
 
 /// Callers named per image; a further one takes the oldest one's place.
 const CALLERS: usize = 8;
+
+/// Answers kept on each worker thread (a `thread_local!`).
+pub(crate) type PerWorker<K, V> = LocalKey<RefCell<Kept<K, V>>>;
+
+/// The answer this worker keeps in `kept` for `key` and `caller` at
+/// `generation` (`Kept::seen`); none without a generation (PostgreSQL).
+pub(crate) fn seen<K: Hash + Eq, V: Clone>(
+    kept: &'static PerWorker<K, V>,
+    key: &K,
+    caller: &str,
+    generation: Option<u64>,
+) -> Option<V> {
+    let g = generation?;
+    kept.with_borrow_mut(|kept| kept.seen(key, caller, g))
+}
+
+/// Keeps `answer` in this worker's `kept` (`Kept::keep`); nothing without
+/// a generation (PostgreSQL).
+pub(crate) fn keep<K: Hash + Eq, V: Clone>(
+    kept: &'static PerWorker<K, V>,
+    key: K,
+    caller: &str,
+    generation: Option<u64>,
+    answer: &V,
+) {
+    if let Some(g) = generation {
+        kept.with_borrow_mut(|kept| kept.keep(key, caller, g, answer));
+    }
+}
+
+/// `keep` for a page of a listing: only one of at most `PAGE_BYTES`.
+pub(crate) fn keep_page<K: Hash + Eq>(
+    kept: &'static PerWorker<K, Bytes>,
+    key: K,
+    caller: &str,
+    generation: Option<u64>,
+    page: &Bytes,
+) {
+    if page.len() <= PAGE_BYTES {
+        keep(kept, key, caller, generation, page);
+    }
+}
 
 struct Entry<V> {
     generation: u64,

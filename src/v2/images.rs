@@ -13,7 +13,7 @@ use crate::domain::patch::{parse_create, parse_patch, PatchMedia, ACCEPT_PATCH};
 use crate::domain::v2query::parse_v2_query;
 use crate::error::AppError;
 use crate::http::fault;
-use crate::http::kept::{Kept, ENTRIES, PAGES, PAGE_BYTES};
+use crate::http::kept::{self, Kept, ENTRIES, PAGES};
 
 /// An `{image_id}` in a v2 path: one that is not a UUID names no image
 /// (404, not 400: clients try a name as an id first, §17.1).
@@ -36,14 +36,11 @@ pub(super) async fn show(r: Req) -> Result<HttpResponse, AppError> {
     let caller = r.caller()?;
     // Read before the catalogue is: what the read sees is kept under it.
     let generation = r.registry().generation();
-    let seen = |g| SHOWN.with_borrow_mut(|kept| kept.seen(&id, caller.id(), g));
-    if let Some(body) = generation.and_then(seen) {
+    if let Some(body) = kept::seen(&SHOWN, &id, caller.id(), generation) {
         return Ok(render::ok_json(body));
     }
     let body = render::shown_bytes(&r.registry().get(caller, id).await?);
-    if let Some(g) = generation {
-        SHOWN.with_borrow_mut(|kept| kept.keep(id, caller.id(), g, &body));
-    }
+    kept::keep(&SHOWN, id, caller.id(), generation, &body);
     Ok(render::ok_json(body))
 }
 
@@ -61,16 +58,13 @@ pub(super) async fn list(r: Req) -> Result<HttpResponse, AppError> {
     // Read before the catalogue is: what the read sees is kept under it.
     let generation = r.registry().generation();
     let key = (caller.id().to_string(), query.to_string());
-    let seen = |g| LISTED.with_borrow_mut(|kept| kept.seen(&key, caller.id(), g));
-    if let Some(body) = generation.and_then(seen) {
+    if let Some(body) = kept::seen(&LISTED, &key, caller.id(), generation) {
         return Ok(render::ok_json(body));
     }
     let sink = render::PageBody::new();
     let (page, more) = r.registry().list_v2(caller, q.listing(), sink).await?;
     let body = render::page_bytes(&q, page, more);
-    if let Some(g) = generation.filter(|_| body.len() <= PAGE_BYTES) {
-        LISTED.with_borrow_mut(|kept| kept.keep(key, caller.id(), g, &body));
-    }
+    kept::keep_page(&LISTED, key, caller.id(), generation, &body);
     Ok(render::ok_json(body))
 }
 
